@@ -1,0 +1,201 @@
+//! `BatchNorm<N>`: PyTorch's `nn.BatchNorm1d(N)` on `[batch, N]` inputs.
+
+use core::fmt;
+
+#[cfg(feature = "alloc")]
+use crate::TrainError;
+use crate::{Backward, Layer, Rng};
+
+/// Batch normalisation over `N` features, as PyTorch's `nn.BatchNorm1d(N)` with its
+/// defaults (`eps = 1e-5`, `momentum = 0.1`, affine, tracking running statistics).
+///
+/// Training ([`Layer::forward_train`]) normalises with the batch's mean and biased
+/// variance, and moves the running statistics towards the batch's mean and *unbiased*
+/// variance. Inference ([`Layer::forward`], [`Layer::forward_batch`]) uses the running
+/// statistics. Which one runs is decided by the method called, so there is no mode flag
+/// to forget.
+///
+/// # Shapes
+/// input `[batch, N]`, output `[batch, N]`; `weight`, `bias`, `running_mean`,
+/// `running_var`: `[N]`.
+///
+/// ```
+/// use nn_core::{BatchNorm, Layer, Rng};
+/// let mut bn: BatchNorm<2> = bytemuck::Zeroable::zeroed();
+/// bn.init(&mut Rng::seed(0));
+/// let mut y = [0.0; 2];
+/// bn.forward(&[1.0, -2.0], &mut y); // running mean 0, running var 1
+/// assert!((y[0] - 1.0).abs() < 1e-4 && (y[1] + 2.0).abs() < 1e-4);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct BatchNorm<const N: usize> {
+    /// The scale γ, `[N]`; starts at 1.
+    pub weight: [f32; N],
+    /// The shift β, `[N]`; starts at 0.
+    pub bias: [f32; N],
+    /// Running mean, `[N]`; starts at 0.
+    pub running_mean: [f32; N],
+    /// Running (unbiased) variance, `[N]`; starts at 1.
+    pub running_var: [f32; N],
+    /// Training batches seen, as PyTorch counts them.
+    pub num_batches_tracked: u64,
+}
+
+// SAFETY: the fields are `f32` arrays and a `u64`; all-zero bits are valid for both.
+unsafe impl<const N: usize> bytemuck::Zeroable for BatchNorm<N> {}
+
+impl<const N: usize> BatchNorm<N> {
+    /// Added to the variance before its square root, as in PyTorch.
+    pub const EPS: f32 = 1e-5;
+    /// The weight of the newest batch in the running statistics, as in PyTorch.
+    pub const MOMENTUM: f32 = 0.1;
+
+    /// Per-feature `(scale, shift)` so that inference is `y = x * scale + shift`.
+    fn eval_affine(&self, j: usize) -> (f32, f32) {
+        let s = self.weight[j] / libm::sqrtf(self.running_var[j] + Self::EPS);
+        (s, self.bias[j] - self.running_mean[j] * s)
+    }
+}
+
+impl<const N: usize> Layer for BatchNorm<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+    const PARAMS: usize = 2 * N;
+
+    fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BatchNorm<{N}>")
+    }
+
+    fn init(&mut self, _rng: &mut Rng) {
+        self.weight = [1.0; N];
+        self.bias = [0.0; N];
+        self.running_mean = [0.0; N];
+        self.running_var = [1.0; N];
+        self.num_batches_tracked = 0;
+    }
+
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        for (j, (y, x)) in y.iter_mut().zip(x).enumerate() {
+            let (s, t) = self.eval_affine(j);
+            *y = x * s + t;
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+        let mut scale = [0.0f32; N];
+        let mut shift = [0.0f32; N];
+        for j in 0..N {
+            (scale[j], shift[j]) = self.eval_affine(j);
+        }
+        for (y, x) in y.chunks_exact_mut(N).zip(x.chunks_exact(N)).take(batch) {
+            for j in 0..N {
+                y[j] = x[j] * scale[j] + shift[j];
+            }
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn cache_len(_batch: usize) -> usize {
+        2 * N // the batch mean and 1/sqrt(var + eps), per feature
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_train(
+        &mut self,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        cache: &mut [f32],
+    ) -> Result<(), TrainError> {
+        if batch < 2 {
+            return Err(TrainError::BatchTooSmall {
+                layer: "BatchNorm",
+                batch,
+            });
+        }
+        let (x, y) = (&x[..batch * N], &mut y[..batch * N]);
+        let (mean, invstd) = cache.split_at_mut(N);
+        mean.fill(0.0);
+        for row in x.chunks_exact(N) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        let inv_b = 1.0 / batch as f32;
+        for m in mean.iter_mut() {
+            *m *= inv_b;
+        }
+        // Two passes for the variance: stable where E[x²] - E[x]² is not.
+        let var = invstd;
+        var.fill(0.0);
+        for row in x.chunks_exact(N) {
+            for ((s, v), m) in var.iter_mut().zip(row).zip(mean.iter()) {
+                let d = v - m;
+                *s += d * d;
+            }
+        }
+        let unbias = batch as f32 / (batch - 1) as f32;
+        let m = Self::MOMENTUM;
+        for j in 0..N {
+            let biased = var[j] * inv_b;
+            self.running_mean[j] = (1.0 - m) * self.running_mean[j] + m * mean[j];
+            self.running_var[j] = (1.0 - m) * self.running_var[j] + m * biased * unbias;
+            var[j] = 1.0 / libm::sqrtf(biased + Self::EPS);
+        }
+        self.num_batches_tracked += 1;
+        let invstd = var;
+        for (yr, xr) in y.chunks_exact_mut(N).zip(x.chunks_exact(N)) {
+            for j in 0..N {
+                yr[j] = (xr[j] - mean[j]) * invstd[j] * self.weight[j] + self.bias[j];
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        let batch = io.batch;
+        let (mean, invstd) = io.cache.split_at(N);
+        let (gw, gb) = grad.split_at_mut(N);
+        // Σ dy and Σ dy·x̂ per feature: the bias and weight gradients, and the two
+        // sums the input gradient needs.
+        let mut sum_dy = [0.0f32; N];
+        let mut sum_dy_xhat = [0.0f32; N];
+        for (xr, dyr) in io.x.chunks_exact(N).zip(io.dy.chunks_exact(N)).take(batch) {
+            for j in 0..N {
+                sum_dy[j] += dyr[j];
+                sum_dy_xhat[j] += dyr[j] * (xr[j] - mean[j]) * invstd[j];
+            }
+        }
+        for j in 0..N {
+            gw[j] += sum_dy_xhat[j];
+            gb[j] += sum_dy[j];
+        }
+        if let Some(dx) = dx {
+            let inv_b = 1.0 / batch as f32;
+            let rows = dx
+                .chunks_exact_mut(N)
+                .zip(io.x.chunks_exact(N))
+                .zip(io.dy.chunks_exact(N));
+            for ((dxr, xr), dyr) in rows.take(batch) {
+                for j in 0..N {
+                    let xhat = (xr[j] - mean[j]) * invstd[j];
+                    dxr[j] = self.weight[j]
+                        * invstd[j]
+                        * (dyr[j] - inv_b * sum_dy[j] - xhat * inv_b * sum_dy_xhat[j]);
+                }
+            }
+        }
+    }
+
+    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+        f("weight", &[N], &self.weight);
+        f("bias", &[N], &self.bias);
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        f("weight", &mut self.weight);
+        f("bias", &mut self.bias);
+    }
+}

@@ -1,0 +1,37 @@
+//! Run-time errors of a training pass.
+
+use core::fmt;
+
+/// Why a training forward pass cannot run on the batch it was given.
+///
+/// Shapes are checked at compile time; what is left to check at run time is the
+/// batch's row count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrainError {
+    /// The batch has no rows.
+    EmptyBatch,
+    /// A layer needs more than one row to compute batch statistics, as PyTorch's
+    /// `BatchNorm1d` does in training mode.
+    BatchTooSmall {
+        /// The layer, for example `BatchNorm<128>`.
+        layer: &'static str,
+        /// The batch's row count.
+        batch: usize,
+    },
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainError::EmptyBatch => write!(f, "the training batch has no rows"),
+            TrainError::BatchTooSmall { layer, batch } => write!(
+                f,
+                "`{layer}` needs more than 1 value per channel when training, got a batch of {batch}; \
+                 use a larger batch or drop the last incomplete one"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for TrainError {}

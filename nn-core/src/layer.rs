@@ -1,0 +1,164 @@
+//! The trait every layer implements, built-in or the user's own.
+
+use core::fmt;
+
+use crate::Rng;
+#[cfg(feature = "alloc")]
+use crate::TrainError;
+
+/// What a layer's backward pass reads: the saved forward input and output, the gradient
+/// of the loss with respect to the output, and the layer's cache.
+///
+/// All slices are row-major `[batch, width]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Backward<'a> {
+    /// The layer's input in the training forward pass, `[batch, IN]`.
+    pub x: &'a [f32],
+    /// The layer's output in the training forward pass, `[batch, OUT]`.
+    pub y: &'a [f32],
+    /// The gradient of the loss with respect to `y`, `[batch, OUT]`.
+    pub dy: &'a [f32],
+    /// The number of rows.
+    pub batch: usize,
+    /// What [`Layer::forward_train`] left in its cache.
+    pub cache: &'a [f32],
+}
+
+/// A layer of a network: a function from `IN` features to `OUT` features per sample,
+/// with `PARAMS` trainable numbers.
+///
+/// Implement it for your own type and use that type in `network!` like a built-in layer;
+/// the compiler checks that its `IN` equals the output size of the layer before it.
+/// Slices passed to the methods have exactly the lengths the sizes imply. The type must
+/// be [`bytemuck::Zeroable`] so that a network can be built in place on the heap.
+///
+/// # Example
+///
+/// A layer that multiplies each feature by a learned scale:
+///
+/// ```
+/// use core::fmt;
+/// use nn_core::{Backward, Layer, Rng};
+///
+/// #[derive(Clone, Copy)]
+/// struct Scale<const N: usize> {
+///     scale: [f32; N],
+/// }
+/// // SAFETY: an all-zero `[f32; N]` is a valid value (0.0 everywhere).
+/// unsafe impl<const N: usize> bytemuck::Zeroable for Scale<N> {}
+///
+/// impl<const N: usize> Layer for Scale<N> {
+///     const IN: usize = N;
+///     const OUT: usize = N;
+///     const PARAMS: usize = N;
+///     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "Scale<{N}>")
+///     }
+///     fn init(&mut self, _rng: &mut Rng) {
+///         self.scale = [1.0; N];
+///     }
+///     fn forward(&self, x: &[f32], y: &mut [f32]) {
+///         for ((y, x), s) in y.iter_mut().zip(x).zip(&self.scale) {
+///             *y = x * s;
+///         }
+///     }
+///     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+///         for (x, dy) in io.x.chunks_exact(N).zip(io.dy.chunks_exact(N)) {
+///             for j in 0..N {
+///                 grad[j] += dy[j] * x[j];
+///             }
+///         }
+///         if let Some(dx) = dx {
+///             for (dx, dy) in dx.chunks_exact_mut(N).zip(io.dy.chunks_exact(N)) {
+///                 for j in 0..N {
+///                     dx[j] = dy[j] * self.scale[j];
+///                 }
+///             }
+///         }
+///     }
+///     fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+///         f("scale", &[N], &self.scale);
+///     }
+///     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+///         f("scale", &mut self.scale);
+///     }
+/// }
+///
+/// let mut s = Scale::<3> { scale: [0.0; 3] };
+/// s.init(&mut Rng::seed(0));
+/// let mut y = [0.0; 3];
+/// s.forward(&[1.0, 2.0, 3.0], &mut y);
+/// assert_eq!(y, [1.0, 2.0, 3.0]);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a layer",
+    label = "not a layer",
+    note = "the built-in layers are `Linear<IN, OUT>`, `ReLU`, `Sigmoid`, `Tanh` and `BatchNorm<N>`; \
+            a type of your own becomes a layer by implementing `nn::Layer`"
+)]
+pub trait Layer: bytemuck::Zeroable {
+    /// Input features per sample.
+    const IN: usize;
+    /// Output features per sample.
+    const OUT: usize;
+    /// Trainable numbers, the length of this layer's slice of the gradients.
+    const PARAMS: usize;
+
+    /// Writes the layer as it is declared, for example `Linear<784, 128>`.
+    fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result;
+
+    /// Sets the parameters to PyTorch's defaults, drawing from `rng`.
+    fn init(&mut self, rng: &mut Rng);
+
+    /// Inference on one sample: `x` has `IN` values, `y` receives `OUT`.
+    /// Needs no heap; batch norm uses its running statistics.
+    fn forward(&self, x: &[f32], y: &mut [f32]);
+
+    /// Inference on `batch` rows, `x` `[batch, IN]` into `y` `[batch, OUT]`.
+    #[cfg(feature = "alloc")]
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+        let rows = x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT));
+        for (x, y) in rows.take(batch) {
+            self.forward(x, y);
+        }
+    }
+
+    /// How many floats of cache [`Layer::forward_train`] needs for `batch` rows.
+    #[cfg(feature = "alloc")]
+    fn cache_len(batch: usize) -> usize {
+        let _ = batch;
+        0
+    }
+
+    /// The training forward pass on `batch` rows: like [`Layer::forward_batch`], but batch
+    /// norm uses batch statistics and updates its running ones, and whatever backward
+    /// needs besides the input and output goes into `cache`.
+    #[cfg(feature = "alloc")]
+    fn forward_train(
+        &mut self,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        cache: &mut [f32],
+    ) -> Result<(), TrainError> {
+        let _ = cache;
+        self.forward_batch(x, y, batch);
+        Ok(())
+    }
+
+    /// The backward pass: adds this layer's parameter gradients into `grad` (`PARAMS`
+    /// long, in the order of [`Layer::visit_params`]) and, when `dx` is given, writes the
+    /// gradient with respect to the input into it, `[batch, IN]`.
+    fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]);
+
+    /// Calls `f` with each parameter's name, shape (PyTorch's) and values, in a fixed order.
+    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+        let _ = f;
+    }
+
+    /// Calls `f` with each parameter's name and values, mutably, in the order of
+    /// [`Layer::visit_params`].
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        let _ = f;
+    }
+}

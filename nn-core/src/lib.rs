@@ -1,0 +1,90 @@
+//! Layers, kernels, losses and optimizers behind the `nn` crate.
+//!
+//! Most users depend on `nn`, which re-exports everything here together with the
+//! `network!` macro. This crate is `#![no_std]`:
+//!
+//! - with no features it offers one-sample inference and needs neither `std` nor `alloc`;
+//! - `alloc` adds batches, training, losses and optimizers (matrix products run on
+//!   `matrixmultiply`);
+//! - `std` (the default) adds files and threads.
+//!
+//! Every layer works on row-major `f32` data in PyTorch's layouts: a batch is `[batch, features]`,
+//! a [`Linear`] weight is `[out, in]`.
+#![no_std]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod activation;
+mod batchnorm;
+mod error;
+mod layer;
+mod linear;
+mod network;
+mod rng;
+mod shape;
+
+#[cfg(feature = "alloc")]
+pub mod gemm;
+#[cfg(feature = "alloc")]
+pub mod loss;
+#[cfg(feature = "alloc")]
+pub mod optim;
+#[cfg(feature = "alloc")]
+mod tape;
+
+pub use activation::{Activation, Elementwise, ReLU, ReluFn, Sigmoid, SigmoidFn, Tanh, TanhFn};
+pub use batchnorm::BatchNorm;
+pub use error::TrainError;
+pub use layer::{Backward, Layer};
+pub use linear::Linear;
+pub use network::{LayerInfo, Network, Summary};
+pub use rng::Rng;
+pub use shape::{Features, FitsAfter};
+
+#[cfg(feature = "alloc")]
+pub use tape::{Gradients, Tape};
+
+/// Items the `network!` macro's expansion refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::shape::assert_fits;
+    #[cfg(feature = "alloc")]
+    pub use crate::tape::TapeBuffers;
+    #[cfg(feature = "alloc")]
+    pub use alloc::{boxed::Box, vec::Vec};
+    #[cfg(feature = "alloc")]
+    pub use bytemuck::zeroed_box;
+    pub use bytemuck::Zeroable;
+
+    /// The largest of `widths`, usable in constants.
+    pub const fn max_width(widths: &[usize]) -> usize {
+        let mut m = 0;
+        let mut i = 0;
+        while i < widths.len() {
+            if widths[i] > m {
+                m = widths[i];
+            }
+            i += 1;
+        }
+        m
+    }
+
+    /// Expands its input only when the `alloc` feature is on.
+    #[cfg(feature = "alloc")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __if_alloc {
+        ($($t:tt)*) => { $($t)* };
+    }
+    /// Expands its input only when the `alloc` feature is on.
+    #[cfg(not(feature = "alloc"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __if_alloc {
+        ($($t:tt)*) => {};
+    }
+    pub use crate::__if_alloc as if_alloc;
+}

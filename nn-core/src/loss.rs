@@ -1,0 +1,203 @@
+//! Losses with PyTorch's definitions and mean reduction. Each computes its value and,
+//! when asked, its gradient with respect to the network's output.
+
+/// A loss over a network's output `[batch, width]` and targets of type `T`.
+pub trait Loss<T: ?Sized> {
+    /// The mean loss of `out` against `target`. When `grad` is given, writes the
+    /// gradient of that mean with respect to `out` into it (same length as `out`).
+    ///
+    /// Panics when `target`'s length does not fit `out`: batch sizes are run-time values.
+    fn loss(&self, out: &[f32], width: usize, target: &T, grad: Option<&mut [f32]>) -> f32;
+}
+
+fn check_len(loss: &str, out: usize, target: usize) {
+    assert!(
+        out == target,
+        "{loss}: the output has {out} values but the target has {target}"
+    );
+}
+
+/// Implements `Loss` for flat and row targets from a per-element function that returns
+/// `(loss, d loss / d out)`.
+macro_rules! elementwise_loss {
+    ($ty:ty, $name:literal, |$s:ident, $o:ident, $t:ident| $body:expr) => {
+        impl Loss<[f32]> for $ty {
+            fn loss(
+                &self,
+                out: &[f32],
+                _width: usize,
+                target: &[f32],
+                grad: Option<&mut [f32]>,
+            ) -> f32 {
+                check_len($name, out.len(), target.len());
+                let $s = self;
+                let scale = 1.0 / out.len().max(1) as f32;
+                let mut sum = 0.0f32;
+                match grad {
+                    Some(grad) => {
+                        for ((g, $o), $t) in grad.iter_mut().zip(out).zip(target) {
+                            let ($o, $t) = (*$o, *$t);
+                            let (l, d) = $body;
+                            sum += l;
+                            *g = d * scale;
+                        }
+                    }
+                    None => {
+                        for ($o, $t) in out.iter().zip(target) {
+                            let ($o, $t) = (*$o, *$t);
+                            sum += $body.0;
+                        }
+                    }
+                }
+                sum * scale
+            }
+        }
+        impl<const K: usize> Loss<[[f32; K]]> for $ty {
+            fn loss(
+                &self,
+                out: &[f32],
+                width: usize,
+                target: &[[f32; K]],
+                grad: Option<&mut [f32]>,
+            ) -> f32 {
+                Loss::<[f32]>::loss(self, out, width, target.as_flattened(), grad)
+            }
+        }
+    };
+}
+
+/// PyTorch's `nn.MSELoss()`: the mean of `(out - target)²`.
+///
+/// ```
+/// use nn_core::loss::{Loss, MseLoss};
+/// let mut g = [0.0; 2];
+/// let l = MseLoss.loss(&[1.0, 3.0], 2, &[0.0, 1.0][..], Some(&mut g));
+/// assert_eq!(l, 2.5);
+/// assert_eq!(g, [1.0, 2.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MseLoss;
+elementwise_loss!(MseLoss, "MSELoss", |_s, o, t| {
+    let d = o - t;
+    (d * d, 2.0 * d)
+});
+
+/// PyTorch's `nn.L1Loss()`: the mean of `|out - target|`.
+///
+/// ```
+/// use nn_core::loss::{L1Loss, Loss};
+/// assert_eq!(L1Loss.loss(&[1.0, 3.0], 2, &[0.0, 1.0][..], None), 1.5);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct L1Loss;
+elementwise_loss!(L1Loss, "L1Loss", |_s, o, t| {
+    let d = o - t;
+    // PyTorch's gradient of |d| at 0 is 0.
+    let sign = if d > 0.0 {
+        1.0
+    } else if d < 0.0 {
+        -1.0
+    } else {
+        0.0
+    };
+    (d.abs(), sign)
+});
+
+/// PyTorch's `nn.SmoothL1Loss(beta)`: quadratic below `beta`, linear above.
+///
+/// ```
+/// use nn_core::loss::{Loss, SmoothL1Loss};
+/// let l = SmoothL1Loss::default().loss(&[0.5, 3.0], 2, &[0.0, 0.0][..], None);
+/// assert_eq!(l, (0.125 + 2.5) / 2.0);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct SmoothL1Loss {
+    /// Where the loss turns from quadratic to linear; PyTorch's default is 1.
+    pub beta: f32,
+}
+impl Default for SmoothL1Loss {
+    fn default() -> Self {
+        SmoothL1Loss { beta: 1.0 }
+    }
+}
+elementwise_loss!(SmoothL1Loss, "SmoothL1Loss", |s, o, t| {
+    let d = o - t;
+    if d.abs() < s.beta {
+        (0.5 * d * d / s.beta, d / s.beta)
+    } else {
+        (d.abs() - 0.5 * s.beta, if d > 0.0 { 1.0 } else { -1.0 })
+    }
+});
+
+/// PyTorch's `nn.BCEWithLogitsLoss()`: binary cross-entropy on logits, computed in the
+/// stable form `max(x, 0) - x t + log(1 + e^-|x|)`.
+///
+/// ```
+/// use nn_core::loss::{BceWithLogitsLoss, Loss};
+/// let l = BceWithLogitsLoss.loss(&[0.0], 1, &[1.0][..], None);
+/// assert!((l - 2f32.ln()).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BceWithLogitsLoss;
+elementwise_loss!(BceWithLogitsLoss, "BCEWithLogitsLoss", |_s, x, t| {
+    let l = x.max(0.0) - x * t + libm::log1pf(libm::expf(-x.abs()));
+    let sigmoid = if x >= 0.0 {
+        1.0 / (1.0 + libm::expf(-x))
+    } else {
+        let e = libm::expf(x);
+        e / (1.0 + e)
+    };
+    (l, sigmoid - t)
+});
+
+/// PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)` on logits `[batch, classes]` and
+/// class indices, with mean reduction. Uses a stable log-sum-exp, so logits of ±1e4 give
+/// finite values.
+///
+/// ```
+/// use nn_core::loss::{CrossEntropyLoss, Loss};
+/// let l = CrossEntropyLoss::default().loss(&[0.0, 0.0], 2, &[1][..], None);
+/// assert!((l - 2f32.ln()).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CrossEntropyLoss {
+    /// ε in `[0, 1]`: the target becomes `(1 - ε) one_hot + ε / classes`.
+    pub label_smoothing: f32,
+}
+
+impl Loss<[usize]> for CrossEntropyLoss {
+    fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
+        check_len("CrossEntropyLoss", out.len(), target.len() * width);
+        let batch = target.len();
+        let eps = self.label_smoothing;
+        let inv_b = 1.0 / batch.max(1) as f32;
+        let off = eps / width as f32;
+        let mut total = 0.0f32;
+        let mut grad = grad;
+        for (i, (row, &class)) in out.chunks_exact(width).zip(target).enumerate() {
+            assert!(
+                class < width,
+                "CrossEntropyLoss: target {class} at row {i} is not a class index below {width}"
+            );
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let sum_exp: f32 = row.iter().map(|v| libm::expf(v - max)).sum();
+            let lse = max + libm::logf(sum_exp);
+            let nll = lse - row[class];
+            total += if eps == 0.0 {
+                nll
+            } else {
+                let mean_nll = row.iter().map(|v| lse - v).sum::<f32>() / width as f32;
+                (1.0 - eps) * nll + eps * mean_nll
+            };
+            if let Some(g) = grad.as_deref_mut() {
+                let g = &mut g[i * width..(i + 1) * width];
+                for (k, (g, v)) in g.iter_mut().zip(row).enumerate() {
+                    let p = libm::expf(v - lse);
+                    let t = if k == class { 1.0 - eps + off } else { off };
+                    *g = (p - t) * inv_b;
+                }
+            }
+        }
+        total * inv_b
+    }
+}

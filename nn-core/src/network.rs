@@ -1,0 +1,221 @@
+//! The trait the `network!` macro implements, and the summary table.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::Layer;
+#[cfg(feature = "alloc")]
+use crate::{tape::TapeBuffers, TrainError};
+
+/// What a network knows about one of its layers, without an instance.
+#[derive(Clone, Copy)]
+pub struct LayerInfo {
+    /// The layer's name: the field name, or its index in an unnamed network. It is the
+    /// prefix of its parameters' names (`fc1.weight`, `0.weight`).
+    pub name: &'static str,
+    /// Input features per sample.
+    pub inputs: usize,
+    /// Output features per sample.
+    pub outputs: usize,
+    /// Trainable numbers.
+    pub params: usize,
+    describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
+    #[cfg(feature = "alloc")]
+    cache_len: fn(usize) -> usize,
+}
+
+impl LayerInfo {
+    /// The facts of layer type `L`, named `name`.
+    pub const fn of<L: Layer>(name: &'static str) -> Self {
+        LayerInfo {
+            name,
+            inputs: L::IN,
+            outputs: L::OUT,
+            params: L::PARAMS,
+            describe: L::describe,
+            #[cfg(feature = "alloc")]
+            cache_len: L::cache_len,
+        }
+    }
+
+    /// Floats of cache the layer's training pass needs for `batch` rows.
+    #[cfg(feature = "alloc")]
+    pub fn cache_len(&self, batch: usize) -> usize {
+        (self.cache_len)(batch)
+    }
+
+    /// The layer as declared, for example `Linear<784, 128>`.
+    pub fn kind(&self) -> impl fmt::Display + '_ {
+        struct Kind(fn(&mut fmt::Formatter<'_>) -> fmt::Result);
+        impl fmt::Display for Kind {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                (self.0)(f)
+            }
+        }
+        Kind(self.describe)
+    }
+}
+
+impl fmt::Debug for LayerInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.kind())
+    }
+}
+
+/// A network declared with `network!`. The macro implements it; generic code (the
+/// optimizers, [`crate::Tape`], the summary) works through it.
+///
+/// The `__` methods are the flat-slice machinery behind the typed methods the macro
+/// generates; call those instead.
+pub trait Network: bytemuck::Zeroable + Sized {
+    /// Input features per sample.
+    const IN: usize;
+    /// Output features per sample.
+    const OUT: usize;
+    /// Trainable numbers in all layers.
+    const PARAMS: usize;
+    /// The struct's name.
+    const NAME: &'static str;
+    /// Every layer, in order.
+    const LAYERS: &'static [LayerInfo];
+
+    /// Sets every parameter to PyTorch's default initialisation, drawn from `seed`.
+    fn init(&mut self, seed: u64);
+
+    /// Calls `f(layer, name, shape, values)` for each parameter in a fixed order: layer
+    /// by layer, and within a layer in [`Layer::visit_params`] order. `layer` and `name`
+    /// joined by a dot give PyTorch's state-dict key (`fc1.weight`).
+    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &'static str, &[usize], &[f32]));
+
+    /// Calls `f` with each parameter's values, mutably, in the order of
+    /// [`Network::visit_params`].
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32]));
+
+    /// One-sample inference over flat slices: `x` has `IN` values, `y` gets `OUT`.
+    fn forward_slice(&self, x: &[f32], y: &mut [f32]);
+
+    #[cfg(feature = "alloc")]
+    #[doc(hidden)]
+    fn __forward_batch(&self, x: &[f32], t: &mut TapeBuffers);
+
+    #[cfg(feature = "alloc")]
+    #[doc(hidden)]
+    fn __forward_train(&mut self, x: &[f32], t: &mut TapeBuffers) -> Result<(), TrainError>;
+
+    #[cfg(feature = "alloc")]
+    #[doc(hidden)]
+    fn __backward(&self, x: &[f32], t: &mut TapeBuffers, grads: &mut [f32]);
+}
+
+/// A torchinfo-style table of a network's layers, output shapes and parameter counts.
+/// Made by the generated `summary()`; print it with `{}`.
+pub struct Summary<N>(PhantomData<fn() -> N>);
+
+impl<N> Summary<N> {
+    /// The summary of network `N`.
+    pub const fn new() -> Self {
+        Summary(PhantomData)
+    }
+}
+
+impl<N> Default for Summary<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Writes `n` with thousands separators.
+struct Thousands(usize);
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 32];
+        let mut len = 0;
+        let mut n = self.0;
+        let mut digits = 0;
+        loop {
+            if digits > 0 && digits % 3 == 0 {
+                buf[len] = b',';
+                len += 1;
+            }
+            buf[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            digits += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        buf[..len].reverse();
+        let s = core::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?;
+        f.pad(s)
+    }
+}
+
+/// Writes its contents into a fixed buffer so that the result can be padded to a width.
+struct Cell<const CAP: usize> {
+    buf: [u8; CAP],
+    len: usize,
+}
+impl<const CAP: usize> Cell<CAP> {
+    fn of(args: fmt::Arguments<'_>) -> Self {
+        let mut c = Cell {
+            buf: [0; CAP],
+            len: 0,
+        };
+        // A cell too long for the buffer is cut; the table stays readable.
+        let _ = fmt::write(&mut c, args);
+        c
+    }
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
+impl<const CAP: usize> fmt::Write for Cell<CAP> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for ch in s.chars() {
+            let mut tmp = [0u8; 4];
+            let bytes = ch.encode_utf8(&mut tmp).as_bytes();
+            if self.len + bytes.len() > CAP {
+                return Err(fmt::Error);
+            }
+            self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+        Ok(())
+    }
+}
+
+impl<N: Network> fmt::Display for Summary<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const RULE: &str =
+            "==========================================================================";
+        const THIN: &str =
+            "--------------------------------------------------------------------------";
+        writeln!(f, "{RULE}")?;
+        writeln!(
+            f,
+            "{:<40}{:<20}{:>14}",
+            "Layer (type)", "Output Shape", "Param #"
+        )?;
+        writeln!(f, "{RULE}")?;
+        writeln!(f, "{:<40}{:<20}{:>14}", N::NAME, "", "")?;
+        for l in N::LAYERS {
+            let name = Cell::<64>::of(format_args!("  {}: {}", l.name, l.kind()));
+            let shape = Cell::<32>::of(format_args!("[batch, {}]", l.outputs));
+            writeln!(
+                f,
+                "{:<40}{:<20}{:>14}",
+                name.as_str(),
+                shape.as_str(),
+                Thousands(l.params)
+            )?;
+        }
+        writeln!(f, "{RULE}")?;
+        writeln!(f, "Input: [batch, {}]   Output: [batch, {}]", N::IN, N::OUT)?;
+        writeln!(f, "Total params: {}", Thousands(N::PARAMS))?;
+        writeln!(f, "Trainable params: {}", Thousands(N::PARAMS))?;
+        let kib = N::PARAMS * 4 / 1024;
+        writeln!(f, "Params size: {} KiB (f32)", Thousands(kib))?;
+        write!(f, "{THIN}")
+    }
+}

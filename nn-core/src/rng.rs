@@ -1,0 +1,67 @@
+//! The seeded random source used for initialisation and shuffling.
+
+use rand_core::{RngCore, SeedableRng};
+use rand_pcg::Pcg32;
+
+/// A seeded, reproducible random number generator (PCG32).
+///
+/// The same seed gives the same sequence on every platform, so the same seed gives
+/// bit-identical initial weights.
+///
+/// ```
+/// use nn_core::Rng;
+/// let mut a = Rng::seed(7);
+/// let mut b = Rng::seed(7);
+/// assert_eq!(a.uniform(-1.0, 1.0), b.uniform(-1.0, 1.0));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Rng(Pcg32);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn seed(seed: u64) -> Self {
+        Rng(Pcg32::seed_from_u64(seed))
+    }
+
+    /// The next raw 32 random bits.
+    pub fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+
+    /// A float drawn uniformly from `[lo, hi)`.
+    ///
+    /// ```
+    /// let x = nn_core::Rng::seed(1).uniform(2.0, 3.0);
+    /// assert!((2.0..3.0).contains(&x));
+    /// ```
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        // 24 random bits fill an f32 mantissa exactly, so every value is representable.
+        let unit = (self.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32);
+        lo + (hi - lo) * unit
+    }
+
+    /// An index drawn uniformly from `0..n` (`n` at most `u32::MAX`).
+    ///
+    /// ```
+    /// assert!(nn_core::Rng::seed(3).below(10) < 10);
+    /// ```
+    pub fn below(&mut self, n: usize) -> usize {
+        // Lemire's multiply-shift: unbiased enough for shuffling, with no division.
+        ((self.next_u32() as u64 * n as u64) >> 32) as usize
+    }
+
+    /// Shuffles `items` in place (Fisher-Yates).
+    ///
+    /// ```
+    /// let mut v = [1, 2, 3, 4];
+    /// nn_core::Rng::seed(0).shuffle(&mut v);
+    /// v.sort();
+    /// assert_eq!(v, [1, 2, 3, 4]);
+    /// ```
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The typed input of `network!`, each node keeping the tokens it came from for spans.
+
+use syn::parse::{Parse, ParseStream};
+use syn::{braced, token, Attribute, Ident, Token, Type, Visibility};
+
+/// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`.
+pub struct Input {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub layers: Vec<LayerDecl>,
+}
+
+/// One entry of the layer list: `#[attrs] name: Type` or `Type`.
+pub struct LayerDecl {
+    pub attrs: Vec<Attribute>,
+    pub name: Option<Ident>,
+    pub ty: Type,
+}
+
+impl Parse for LayerDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let name: Ident = input.parse()?;
+            input.parse::<Token![:]>()?;
+            Some(name)
+        } else {
+            None
+        };
+        let ty = input.parse()?;
+        Ok(LayerDecl { attrs, name, ty })
+    }
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let ident: Ident = input.parse()?;
+        let mut layers = Vec::new();
+        if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            while !input.peek(Token![>]) {
+                layers.push(input.parse()?);
+                if !input.peek(Token![,]) {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            }
+            input
+                .parse::<Token![>]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `,` or `>` after a layer"))?;
+        } else if input.peek(token::Brace) {
+            let content;
+            braced!(content in input);
+            let list = content.parse_terminated(LayerDecl::parse, Token![,])?;
+            layers.extend(list);
+        } else {
+            return Err(input.error(
+                "expected the layer list after the name, for example \
+                 `struct Mnist<Linear<784, 128>, ReLU, Linear<128, 10>>`",
+            ));
+        }
+        if input.peek(Token![;]) {
+            input.parse::<Token![;]>()?;
+        }
+        if !input.is_empty() {
+            return Err(input.error("expected one network per `network!`"));
+        }
+        Ok(Input {
+            attrs,
+            vis,
+            ident,
+            layers,
+        })
+    }
+}

@@ -1,0 +1,387 @@
+//! Every semantic rule of `network!`: what each layer is, and whether each layer's input
+//! size equals the output size of the layer before it.
+//!
+//! Sizes written as literals are compared here, with an error spanned on the wrong layer.
+//! Sizes this macro cannot evaluate (const items, a user's own layer) are handed to the
+//! compiler as type-level checks ([`TypeCheck`]).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
+
+use crate::ast::{Input, LayerDecl};
+
+/// A size argument: a literal the macro can compare, or an expression only the compiler can.
+#[derive(Clone)]
+pub enum Size {
+    Lit(u64),
+    Expr(TokenStream),
+}
+
+impl Size {
+    /// As an expression of type `usize`.
+    pub fn expr(&self) -> TokenStream {
+        match self {
+            Size::Lit(n) => {
+                let n = *n as usize;
+                quote!(#n)
+            }
+            Size::Expr(ts) => quote!({ #ts }),
+        }
+    }
+
+    fn show(&self) -> String {
+        match self {
+            Size::Lit(n) => n.to_string(),
+            Size::Expr(ts) => pretty(ts),
+        }
+    }
+}
+
+/// What a layer is.
+pub enum Kind {
+    Linear {
+        inputs: Size,
+        outputs: Size,
+    },
+    BatchNorm {
+        width: Size,
+    },
+    /// An elementwise activation, by the name of its alias in `nn`.
+    Activation(&'static str),
+    /// A type of the user's; its sizes come from its `Layer` impl.
+    User,
+}
+
+const ACTIVATIONS: [&str; 3] = ["ReLU", "Sigmoid", "Tanh"];
+
+/// A validated layer, ready to expand.
+pub struct Resolved<'a> {
+    pub decl: &'a LayerDecl,
+    /// The field's type, with built-ins as absolute paths.
+    pub field_ty: TokenStream,
+    /// The field name: the user's, or the index as PyTorch's `nn.Sequential` names it.
+    pub name: String,
+}
+
+/// A pair of sizes the compiler must compare: `prev` is the output size of the layer
+/// before, `input` the input size of the layer at `span`.
+pub struct TypeCheck {
+    pub span: Span,
+    pub prev: TokenStream,
+    pub input: TokenStream,
+}
+
+/// Collects every error so that one compile shows every mistake.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+}
+
+/// Renders tokens as a user would write them: `Linear<784, 128>`, not `Linear < 784 , 128 >`.
+fn pretty(ts: &TokenStream) -> String {
+    let mut s = ts.to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
+fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
+    match arg {
+        GenericArgument::Const(Expr::Lit(lit)) => match &lit.lit {
+            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "expected a size: a whole number or a `const` item",
+            )),
+        },
+        GenericArgument::Const(e) => Ok(Size::Expr(e.to_token_stream())),
+        GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
+            Ok(Size::Expr(p.to_token_stream()))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected a size: a whole number or a `const` item",
+        )),
+    }
+}
+
+/// The size arguments of a built-in layer named `name`, which must number `want`.
+fn sizes(
+    ty: &Type,
+    name: &str,
+    args: &PathArguments,
+    want: usize,
+    usage: &str,
+) -> syn::Result<Vec<Size>> {
+    let example = if want == 2 {
+        "`Linear<784, 128>`"
+    } else {
+        "`BatchNorm<128>`"
+    };
+    match args {
+        PathArguments::None => Err(syn::Error::new_spanned(
+            ty,
+            format!("`{name}` needs its sizes: write `{usage}`, for example {example}"),
+        )),
+        PathArguments::AngleBracketed(a) if a.args.len() == want => {
+            a.args.iter().map(size_arg).collect()
+        }
+        PathArguments::AngleBracketed(a) => Err(syn::Error::new_spanned(
+            a,
+            format!(
+                "`{name}` takes {} size{}, `{usage}`, but {} {} given",
+                want,
+                if want == 1 { "" } else { "s" },
+                a.args.len(),
+                if a.args.len() == 1 { "was" } else { "were" }
+            ),
+        )),
+        PathArguments::Parenthesized(p) => Err(syn::Error::new_spanned(
+            p,
+            format!("`{name}` takes its sizes in angle brackets: `{usage}`"),
+        )),
+    }
+}
+
+fn classify(ty: &Type) -> syn::Result<Kind> {
+    let Type::Path(p) = ty else {
+        return Ok(Kind::User);
+    };
+    if p.qself.is_some() || p.path.leading_colon.is_some() || p.path.segments.len() != 1 {
+        return Ok(Kind::User);
+    }
+    let seg = &p.path.segments[0];
+    let name = seg.ident.to_string();
+    match name.as_str() {
+        "Linear" => {
+            let s = sizes(ty, "Linear", &seg.arguments, 2, "Linear<IN, OUT>")?;
+            let mut s = s.into_iter();
+            match (s.next(), s.next()) {
+                (Some(inputs), Some(outputs)) => Ok(Kind::Linear { inputs, outputs }),
+                _ => Err(syn::Error::new_spanned(
+                    ty,
+                    "`Linear` takes two sizes: `Linear<IN, OUT>`",
+                )),
+            }
+        }
+        "BatchNorm" => {
+            let s = sizes(ty, "BatchNorm", &seg.arguments, 1, "BatchNorm<N>")?;
+            match s.into_iter().next() {
+                Some(width) => Ok(Kind::BatchNorm { width }),
+                None => Err(syn::Error::new_spanned(
+                    ty,
+                    "`BatchNorm` takes one size: `BatchNorm<N>`",
+                )),
+            }
+        }
+        _ => match ACTIVATIONS.iter().find(|a| **a == name) {
+            Some(a) if seg.arguments.is_none() => Ok(Kind::Activation(a)),
+            Some(a) => Err(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "`{a}` takes no size: it keeps the width of the layer before it; write `{a}`"
+                ),
+            )),
+            None => Ok(Kind::User),
+        },
+    }
+}
+
+/// How a layer is shown in messages: as declared, tidied.
+fn show(kind: &Kind, ty: &Type) -> String {
+    match kind {
+        Kind::Linear { inputs, outputs } => {
+            format!("Linear<{}, {}>", inputs.show(), outputs.show())
+        }
+        Kind::BatchNorm { width } => format!("BatchNorm<{}>", width.show()),
+        Kind::Activation(a) => (*a).to_string(),
+        Kind::User => pretty(&ty.to_token_stream()),
+    }
+}
+
+/// The width flowing out of the layers so far, and who set it.
+struct Flow {
+    size: Size,
+    /// The layer that produced this width.
+    source: String,
+}
+
+/// Validates `input`, resolving each layer; on any mistake, every error found.
+pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> {
+    let mut errors = Errors::default();
+    if input.layers.is_empty() {
+        let name = &input.ident;
+        errors.push(syn::Error::new_spanned(
+            name,
+            format!(
+                "network `{name}` has no layers; list them in order, \
+                 for example `struct {name}<Linear<784, 128>, ReLU, Linear<128, 10>>`"
+            ),
+        ));
+    }
+
+    // Names: all or none, and each once.
+    let named = input.layers.iter().filter(|l| l.name.is_some()).count();
+    if named != 0 && named != input.layers.len() {
+        for l in input.layers.iter().filter(|l| l.name.is_none()) {
+            errors.push(syn::Error::new_spanned(
+                &l.ty,
+                "this layer has no name but others do; name every layer (`fc1: Linear<784, 128>`) or none",
+            ));
+        }
+    }
+    let mut seen: Vec<&syn::Ident> = Vec::new();
+    for name in input.layers.iter().filter_map(|l| l.name.as_ref()) {
+        if seen.iter().any(|s| *s == name) {
+            errors.push(syn::Error::new_spanned(
+                name,
+                format!(
+                    "duplicate layer name `{name}`; each layer needs its own name, \
+                     as it becomes the prefix of its parameters (`{name}.weight`)"
+                ),
+            ));
+        }
+        seen.push(name);
+    }
+
+    let mut resolved = Vec::new();
+    let mut checks = Vec::new();
+    let mut flow: Option<Flow> = None;
+    let mut prev_shown = String::new();
+    for (index, decl) in input.layers.iter().enumerate() {
+        let ty = &decl.ty;
+        let kind = match classify(ty) {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push(e);
+                // Unknown width from here on: compare nothing more against it.
+                flow = None;
+                prev_shown.clear();
+                continue;
+            }
+        };
+        let shown = show(&kind, ty);
+        let (input_size, output_size) = match &kind {
+            Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
+            Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
+            Kind::User => (
+                Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
+                Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
+            ),
+            Kind::Activation(a) => match &flow {
+                Some(f) => (None, f.size.clone()),
+                None if index == 0 => {
+                    errors.push(syn::Error::new_spanned(
+                        ty,
+                        format!(
+                            "`{a}` cannot come first: it keeps the width of the layer before it, \
+                             so the network's input size would be unknown; \
+                             put a sized layer such as `Linear<IN, OUT>` first"
+                        ),
+                    ));
+                    continue;
+                }
+                None => continue, // the layer before it was already reported
+            },
+        };
+
+        for (what, size) in [
+            ("inputs", input_size.as_ref()),
+            ("outputs", Some(&output_size)),
+        ] {
+            if let Some(Size::Lit(0)) = size {
+                errors.push(syn::Error::new_spanned(
+                    ty,
+                    format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
+                ));
+            }
+        }
+
+        if let (Some(f), Some(inp)) = (&flow, &input_size) {
+            match (&f.size, inp) {
+                (Size::Lit(have), Size::Lit(want)) if have != want => {
+                    let from = if f.source == prev_shown {
+                        String::new()
+                    } else {
+                        format!(" (the output of `{}`)", f.source)
+                    };
+                    let msg = match &kind {
+                        Kind::Linear { outputs, .. } => format!(
+                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have}{from}; \
+                             change it to `Linear<{have}, {}>`",
+                            outputs.show()
+                        ),
+                        Kind::BatchNorm { .. } => format!(
+                            "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+                             change it to `BatchNorm<{have}>`"
+                        ),
+                        _ => format!(
+                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have}{from}"
+                        ),
+                    };
+                    errors.push(syn::Error::new_spanned(ty, msg));
+                }
+                (Size::Lit(_), Size::Lit(_)) => {}
+                (have, want) => checks.push(TypeCheck {
+                    span: ty.span(),
+                    prev: have.expr(),
+                    input: want.expr(),
+                }),
+            }
+        }
+
+        let field_ty = match &kind {
+            Kind::Linear { .. } | Kind::BatchNorm { .. } => {
+                // Keep the user's tokens (and spans), under the absolute path.
+                quote!(::nn::#ty)
+            }
+            Kind::Activation(a) => {
+                let alias = syn::Ident::new(a, ty.span());
+                let width = output_size.expr();
+                quote!(::nn::#alias<#width>)
+            }
+            Kind::User => quote!(#ty),
+        };
+        let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
+        let source = match (&flow, keeps_source) {
+            (Some(f), true) => f.source.clone(),
+            _ => shown.clone(),
+        };
+        flow = Some(Flow {
+            size: output_size,
+            source,
+        });
+        prev_shown = shown;
+        resolved.push(Resolved {
+            decl,
+            field_ty,
+            name: match &decl.name {
+                Some(n) => n.to_string(),
+                None => index.to_string(),
+            },
+        });
+    }
+
+    match errors.0 {
+        Some(e) => Err(e),
+        None => Ok((resolved, checks)),
+    }
+}
