@@ -26,6 +26,8 @@ mod network;
 mod rng;
 mod shape;
 
+#[cfg(feature = "std")]
+pub mod data;
 #[cfg(feature = "alloc")]
 pub mod gemm;
 #[cfg(feature = "alloc")]

@@ -1,0 +1,1 @@
+//! Data sets: IDX (MNIST) and CSV readers, and a seeded minibatch loader.
