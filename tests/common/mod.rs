@@ -1,0 +1,24 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+/// Asserts that two float slices agree element by element within
+/// `|a - b| <= rel * |b| + abs`, naming the first element that does not.
+///
+/// Every caller states both tolerances explicitly, and says why they are what they are.
+#[macro_export]
+macro_rules! assert_close {
+    ($got:expr, $want:expr, rel = $rel:expr, abs = $abs:expr $(, $($ctx:tt)+)?) => {{
+        let got: &[f32] = &$got[..];
+        let want: &[f32] = &$want[..];
+        assert_eq!(got.len(), want.len(), "length differs {}", format_args!("" $(, $($ctx)+)?));
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let tol = ($rel as f64) * (*w as f64).abs() + ($abs as f64);
+            let diff = (*g as f64 - *w as f64).abs();
+            assert!(
+                diff <= tol && g.is_finite() == w.is_finite(),
+                "element {i}: got {g}, want {w} (diff {diff:e} > tolerance {tol:e}) {}",
+                format_args!("" $(, $($ctx)+)?)
+            );
+        }
+    }};
+}
