@@ -58,6 +58,7 @@ impl<const N: usize> BatchNorm<N> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<const N: usize> Layer for BatchNorm<N> {
     const IN: usize = N;
     const OUT: usize = N;
@@ -96,7 +97,6 @@ impl<const N: usize> Layer for BatchNorm<N> {
         }
     }
 
-    #[cfg(feature = "alloc")]
     fn cache_len(_batch: usize) -> usize {
         2 * N // the batch mean and 1/sqrt(var + eps), per feature
     }

@@ -123,8 +123,7 @@ pub trait Layer: bytemuck::Zeroable {
         }
     }
 
-    /// How many floats of cache [`Layer::forward_train`] needs for `batch` rows.
-    #[cfg(feature = "alloc")]
+    /// How many floats of cache the training forward pass needs for `batch` rows.
     fn cache_len(batch: usize) -> usize {
         let _ = batch;
         0

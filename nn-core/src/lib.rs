@@ -39,6 +39,7 @@ mod tape;
 
 pub use activation::{Activation, Elementwise, ReLU, ReluFn, Sigmoid, SigmoidFn, Tanh, TanhFn};
 pub use batchnorm::BatchNorm;
+pub use bytemuck::Zeroable;
 pub use error::TrainError;
 pub use layer::{Backward, Layer};
 pub use linear::Linear;
@@ -52,7 +53,6 @@ pub use tape::{Gradients, Tape};
 /// Items the `network!` macro's expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::shape::assert_fits;
     #[cfg(feature = "alloc")]
     pub use crate::tape::TapeBuffers;
     #[cfg(feature = "alloc")]

@@ -54,6 +54,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+#[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
     const IN: usize = IN;
     const OUT: usize = OUT;

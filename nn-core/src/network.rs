@@ -19,9 +19,10 @@ pub struct LayerInfo {
     pub outputs: usize,
     /// Trainable numbers.
     pub params: usize,
-    describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
-    #[cfg(feature = "alloc")]
-    cache_len: fn(usize) -> usize,
+    /// Writes the layer as declared ([`Layer::describe`]).
+    pub describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
+    /// Floats of training cache for a batch ([`Layer::cache_len`]).
+    pub cache_len: fn(usize) -> usize,
 }
 
 impl LayerInfo {
@@ -33,14 +34,12 @@ impl LayerInfo {
             outputs: L::OUT,
             params: L::PARAMS,
             describe: L::describe,
-            #[cfg(feature = "alloc")]
             cache_len: L::cache_len,
         }
     }
 
     /// Floats of cache the layer's training pass needs for `batch` rows.
-    #[cfg(feature = "alloc")]
-    pub fn cache_len(&self, batch: usize) -> usize {
+    pub fn cache_len_for(&self, batch: usize) -> usize {
         (self.cache_len)(batch)
     }
 

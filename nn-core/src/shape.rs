@@ -10,9 +10,10 @@ pub struct Features<const N: usize>;
     label = "this layer's input size differs from the output size of the layer before it",
     note = "a layer's input size must equal the output size of the layer before it; change one of the two sizes"
 )]
-pub trait FitsAfter<Prev> {}
+pub trait FitsAfter<Prev> {
+    /// Naming this constant is the check: `<Features<A> as FitsAfter<Features<B>>>::OK`.
+    const OK: () = ();
+}
 
+#[diagnostic::do_not_recommend]
 impl<const N: usize> FitsAfter<Features<N>> for Features<N> {}
-
-/// Compiles only when `Input` may follow `Prev`.
-pub const fn assert_fits<Prev, Input: FitsAfter<Prev>>() {}

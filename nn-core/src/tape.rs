@@ -45,7 +45,7 @@ impl TapeBuffers {
         let mut widest = N::IN;
         for ((l, act), cache) in layers.iter().zip(&mut self.acts).zip(&mut self.caches) {
             act.resize(batch * l.outputs, 0.0);
-            cache.resize(l.cache_len(batch), 0.0);
+            cache.resize(l.cache_len_for(batch), 0.0);
             widest = widest.max(l.outputs);
         }
         for g in &mut self.grads {

@@ -40,11 +40,8 @@ fn access(layers: &[Resolved<'_>], i: usize) -> TokenStream {
 fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) -> TokenStream {
     let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
     let name_str = ident.to_string();
-    let tys: Vec<&TokenStream> = layers.iter().map(|l| &l.field_ty).collect();
     let fields: Vec<TokenStream> = (0..layers.len()).map(|i| access(layers, i)).collect();
     let n = layers.len();
-    let first = tys[0];
-    let last = tys[n - 1];
 
     let decl_fields = layers.iter().map(|l| {
         let attrs = &l.decl.attrs;
@@ -68,27 +65,43 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
 
     let type_checks = checks.iter().map(|c| {
         let (prev, input) = (&c.prev, &c.input);
-        quote_spanned! {c.span=>
-            const _: () = ::nn::__private::assert_fits::<::nn::Features<#prev>, ::nn::Features<#input>>();
+        // The checked type opens at the layer's first token and closes at its last, so
+        // that the error underlines the whole layer.
+        let close = quote_spanned!(c.span.1=> >);
+        let features = quote_spanned!(c.span.0=> ::nn::Features<#input #close);
+        quote_spanned! {c.span.0=>
+            const _: () = <#features as ::nn::FitsAfter<::nn::Features<#prev>>>::OK;
         }
     });
 
     let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
     let spans: Vec<Span> = layers.iter().map(|l| l.decl.ty.span()).collect();
+    // `<Type as ::nn::Layer>` spanned on the user's layer, so that a type that is not a
+    // layer gives one error there, however often the expansion names it.
+    let lp: Vec<TokenStream> = layers
+        .iter()
+        .zip(&spans)
+        .map(|(l, span)| {
+            let ty = &l.field_ty;
+            quote_spanned!(*span=> <#ty as ::nn::Layer>)
+        })
+        .collect();
+    let first = &lp[0];
+    let last = &lp[n - 1];
 
     // One-sample forward: two stack buffers used in turn, the last layer writing `y`.
     let mut one = Vec::new();
     let mut src = quote!(x);
     for i in 0..n {
-        let (f, ty) = (&fields[i], tys[i]);
-        let width = quote!(<#ty as ::nn::Layer>::OUT);
+        let (f, l) = (&fields[i], &lp[i]);
+        let width = quote!(#l::OUT);
         let buf = if i % 2 == 0 { quote!(__a) } else { quote!(__b) };
         let dst = if i == n - 1 {
             quote!(y)
         } else {
             quote!(&mut #buf[..#width])
         };
-        one.push(quote_spanned!(spans[i]=> ::nn::Layer::forward(&self.#f, #src, #dst);));
+        one.push(quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, #dst);));
         src = quote!(&#buf[..#width]);
     }
     let buffers = match n {
@@ -101,31 +114,31 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
     };
 
     let batch_steps = (0..n).map(|i| {
-        let f = &fields[i];
+        let (f, l) = (&fields[i], &lp[i]);
         quote_spanned! {spans[i]=> {
             let (__x, __y, _) = __t.forward_io(#i, x);
-            ::nn::Layer::forward_batch(&self.#f, __x, __y, __batch);
+            #l::forward_batch(&self.#f, __x, __y, __batch);
         }}
     });
     let train_steps = (0..n).map(|i| {
-        let f = &fields[i];
+        let (f, l) = (&fields[i], &lp[i]);
         quote_spanned! {spans[i]=> {
             let (__x, __y, __c) = __t.forward_io(#i, x);
-            ::nn::Layer::forward_train(&mut self.#f, __x, __y, __batch, __c)?;
+            #l::forward_train(&mut self.#f, __x, __y, __batch, __c)?;
         }}
     });
     let back_steps = (0..n).rev().map(|i| {
-        let (f, ty) = (&fields[i], tys[i]);
+        let (f, l) = (&fields[i], &lp[i]);
         let dx = if i == 0 {
             quote!(::core::option::Option::None)
         } else {
             quote!(::core::option::Option::Some(__dx))
         };
         quote_spanned! {spans[i]=> {
-            let __start = __end - <#ty as ::nn::Layer>::PARAMS;
+            let __start = __end - #l::PARAMS;
             let (__x, __y, __dy, __dx, __c) = __t.backward_io(#i, x);
             let _ = &__dx;
-            ::nn::Layer::backward(
+            #l::backward(
                 &self.#f,
                 ::nn::Backward { x: __x, y: __y, dy: __dy, batch: __batch, cache: __c },
                 #dx,
@@ -153,23 +166,30 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
 
         #[allow(clippy::needless_update, unused_mut)]
         impl ::nn::Network for #ident {
-            const IN: usize = <#first as ::nn::Layer>::IN;
-            const OUT: usize = <#last as ::nn::Layer>::OUT;
-            const PARAMS: usize = 0 #(+ <#tys as ::nn::Layer>::PARAMS)*;
+            const IN: usize = #first::IN;
+            const OUT: usize = #last::OUT;
+            const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
             const NAME: &'static str = #name_str;
-            const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo::of::<#tys>(#names)),*];
+            const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
+                name: #names,
+                inputs: #lp::IN,
+                outputs: #lp::OUT,
+                params: #lp::PARAMS,
+                describe: #lp::describe,
+                cache_len: #lp::cache_len,
+            }),*];
 
             fn init(&mut self, seed: u64) {
                 let mut __rng = ::nn::Rng::seed(seed);
-                #(::nn::Layer::init(&mut self.#fields, &mut __rng);)*
+                #(#lp::init(&mut self.#fields, &mut __rng);)*
             }
 
             fn visit_params(&self, f: &mut dyn FnMut(&'static str, &'static str, &[usize], &[f32])) {
-                #(::nn::Layer::visit_params(&self.#fields, &mut |n, s, v| f(#names, n, s, v));)*
+                #(#lp::visit_params(&self.#fields, &mut |n, s, v| f(#names, n, s, v));)*
             }
 
             fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
-                #(::nn::Layer::visit_params_mut(&mut self.#fields, &mut |_, v| f(v));)*
+                #(#lp::visit_params_mut(&mut self.#fields, &mut |_, v| f(v));)*
             }
 
             fn forward_slice(&self, x: &[f32], y: &mut [f32]) {
@@ -214,7 +234,7 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
             /// Trainable numbers in all layers.
             pub const PARAMS: usize = <Self as ::nn::Network>::PARAMS;
             /// The widest layer output: the one-sample pass uses two stack buffers of it.
-            pub const MAX_WIDTH: usize = ::nn::__private::max_width(&[#(<#tys as ::nn::Layer>::OUT),*]);
+            pub const MAX_WIDTH: usize = ::nn::__private::max_width(&[#(#lp::OUT),*]);
 
             /// Sets every parameter to PyTorch's default initialisation, drawn from `seed`.
             pub fn init(&mut self, seed: u64) {

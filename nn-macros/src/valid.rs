@@ -68,7 +68,8 @@ pub struct Resolved<'a> {
 /// A pair of sizes the compiler must compare: `prev` is the output size of the layer
 /// before, `input` the input size of the layer at `span`.
 pub struct TypeCheck {
-    pub span: Span,
+    /// The first and last token of the layer, so that the error underlines all of it.
+    pub span: (Span, Span),
     pub prev: TokenStream,
     pub input: TokenStream,
 }
@@ -101,6 +102,13 @@ fn pretty(ts: &TokenStream) -> String {
         s = s.replace(from, to);
     }
     s
+}
+
+fn first_last(ty: &Type) -> (Span, Span) {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(|| ty.span(), |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    (first, last)
 }
 
 fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
@@ -315,9 +323,11 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
             }
         }
 
+        let mut bn_mismatch = false;
         if let (Some(f), Some(inp)) = (&flow, &input_size) {
             match (&f.size, inp) {
                 (Size::Lit(have), Size::Lit(want)) if have != want => {
+                    bn_mismatch = matches!(kind, Kind::BatchNorm { .. });
                     let from = if f.source == prev_shown {
                         String::new()
                     } else {
@@ -341,7 +351,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                 }
                 (Size::Lit(_), Size::Lit(_)) => {}
                 (have, want) => checks.push(TypeCheck {
-                    span: ty.span(),
+                    span: first_last(ty),
                     prev: have.expr(),
                     input: want.expr(),
                 }),
@@ -365,10 +375,16 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
             (Some(f), true) => f.source.clone(),
             _ => shown.clone(),
         };
-        flow = Some(Flow {
-            size: output_size,
-            source,
-        });
+        // After a batch norm of the wrong width, which of the two widths is meant is
+        // unknown: compare the next layer with neither, so that one mistake gives one error.
+        flow = if bn_mismatch {
+            None
+        } else {
+            Some(Flow {
+                size: output_size,
+                source,
+            })
+        };
         prev_shown = shown;
         resolved.push(Resolved {
             decl,

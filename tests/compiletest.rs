@@ -1,0 +1,8 @@
+//! Compile-fail and compile-pass cases for `network!`; see `tests/ui/README.md`.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}

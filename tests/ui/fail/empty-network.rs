@@ -1,0 +1,4 @@
+// A network with no layers.
+nn::network! { struct Net<> }
+
+fn main() {}
