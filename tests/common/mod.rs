@@ -10,14 +10,16 @@ macro_rules! assert_close {
     ($got:expr, $want:expr, rel = $rel:expr, abs = $abs:expr $(, $($ctx:tt)+)?) => {{
         let got: &[f32] = &$got[..];
         let want: &[f32] = &$want[..];
-        assert_eq!(got.len(), want.len(), "length differs {}", format_args!("" $(, $($ctx)+)?));
+        #[allow(unused_mut)]
+        let mut ctx = String::new();
+        $(ctx = format!($($ctx)+);)?
+        assert_eq!(got.len(), want.len(), "length differs {ctx}");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             let tol = ($rel as f64) * (*w as f64).abs() + ($abs as f64);
             let diff = (*g as f64 - *w as f64).abs();
             assert!(
                 diff <= tol && g.is_finite() == w.is_finite(),
-                "element {i}: got {g}, want {w} (diff {diff:e} > tolerance {tol:e}) {}",
-                format_args!("" $(, $($ctx)+)?)
+                "element {i}: got {g}, want {w} (diff {diff:e} > tolerance {tol:e}) {ctx}"
             );
         }
     }};

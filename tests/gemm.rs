@@ -1,0 +1,120 @@
+//! The `gemm` wrapper against a naive reference, on sizes that are not multiples of any
+//! kernel tile, in every transpose combination.
+
+mod common;
+
+use nn::gemm::{gemm, MatMut, MatRef};
+use nn::Rng;
+
+fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// Element (i, j) of a row-major `rows × cols` matrix, or of its transpose when `t`.
+fn at(data: &[f32], cols: usize, t: bool, i: usize, j: usize) -> f64 {
+    (if t {
+        data[j * cols + i]
+    } else {
+        data[i * cols + j]
+    }) as f64
+}
+
+#[test]
+fn matches_naive_reference_on_odd_sizes_in_every_layout() {
+    const SIZES: [usize; 5] = [1, 7, 63, 65, 129];
+    let mut rng = Rng::seed(42);
+    let (alpha, beta) = (0.75f32, -0.5f32);
+    for &m in &SIZES {
+        for &k in &SIZES {
+            for &n in &SIZES {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    // Stored row-major as written: A is m×k, or k×m when transposed.
+                    let a = random(&mut rng, m * k);
+                    let b = random(&mut rng, k * n);
+                    let c0 = random(&mut rng, m * n);
+                    let (a_cols, b_cols) = (if ta { m } else { k }, if tb { k } else { n });
+                    let av = if ta {
+                        MatRef::row_major(&a, k, m).t()
+                    } else {
+                        MatRef::row_major(&a, m, k)
+                    };
+                    let bv = if tb {
+                        MatRef::row_major(&b, n, k).t()
+                    } else {
+                        MatRef::row_major(&b, k, n)
+                    };
+                    let mut c = c0.clone();
+                    gemm(alpha, av, bv, beta, MatMut::row_major(&mut c, m, n));
+                    let mut want = vec![0.0f32; m * n];
+                    for i in 0..m {
+                        for j in 0..n {
+                            let dot: f64 = (0..k)
+                                .map(|p| at(&a, a_cols, ta, i, p) * at(&b, b_cols, tb, p, j))
+                                .sum();
+                            want[i * n + j] =
+                                (alpha as f64 * dot + beta as f64 * c0[i * n + j] as f64) as f32;
+                        }
+                    }
+                    // f32 products of k terms in [-1, 1]: the rounding error grows like
+                    // k · 2⁻²⁴ in the worst case; 1e-6 · k bounds it with room to spare.
+                    assert_close!(
+                        c,
+                        want,
+                        rel = 1e-5,
+                        abs = 1e-6 * k as f32,
+                        "m={m} k={k} n={n} ta={ta} tb={tb}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn beta_zero_overwrites_nan() {
+    let a = [1.0, 2.0];
+    let b = [3.0, 4.0];
+    let mut c = [f32::NAN];
+    gemm(
+        1.0,
+        MatRef::row_major(&a, 1, 2),
+        MatRef::row_major(&b, 2, 1),
+        0.0,
+        MatMut::row_major(&mut c, 1, 1),
+    );
+    assert_eq!(c, [11.0]);
+}
+
+#[test]
+fn zero_inner_dimension_scales_c() {
+    let mut c = [2.0, 4.0];
+    gemm(
+        1.0,
+        MatRef::row_major(&[], 2, 0),
+        MatRef::row_major(&[], 0, 1),
+        0.5,
+        MatMut::row_major(&mut c, 2, 1),
+    );
+    assert_eq!(c, [1.0, 2.0]);
+}
+
+#[test]
+#[should_panic(expected = "m = 2, k = 3, n = 2")]
+fn shape_mismatch_names_m_k_n() {
+    let a = [0.0; 6];
+    let b = [0.0; 4];
+    let mut c = [0.0; 4];
+    gemm(
+        1.0,
+        MatRef::row_major(&a, 2, 3),
+        MatRef::row_major(&b, 2, 2),
+        0.0,
+        MatMut::row_major(&mut c, 2, 2),
+    );
+}
+
+#[test]
+#[should_panic(expected = "does not fit in its slice of 5 values")]
+fn view_past_its_slice_panics() {
+    let _ = MatRef::row_major(&[0.0; 5], 2, 3);
+}

@@ -1,0 +1,245 @@
+//! Every layer's backward pass, and a whole network's, against central finite differences.
+//!
+//! The checked function is `L = Σ c ⊙ y` for fixed random `c`, so that `dL/dy = c` and no
+//! loss's own curvature enters. Sums are taken in f64 from the f32 outputs.
+//!
+//! Tolerance, from the error of a central difference in f32: truncation `h² |f'''| / 6`
+//! (about 1e-5 here, with `h = 1e-2` and smooth functions of inputs of order 1) plus
+//! rounding `ε |L| / h` with `ε = 6e-8` and `|L|` at most about 10 (about 6e-5). So
+//! `abs = 5e-4` holds with margin, while a wrong formula (a dropped term, a factor 2, a
+//! transposed product) is off by the gradient's own size, 1e-2 to 1.
+
+mod common;
+
+use nn::{Backward, Gradients, Layer, Network, Rng, Tape};
+
+const H: f32 = 1e-2;
+const ABS: f32 = 5e-4;
+const REL: f32 = 1e-3;
+
+fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// `Σ c ⊙ y` of a layer's training forward pass on a fresh copy (batch norm's running
+/// statistics change in a training pass, its output does not depend on them).
+fn objective<L: Layer + Clone>(layer: &L, x: &[f32], c: &[f32], batch: usize) -> f64 {
+    let mut l = layer.clone();
+    let mut y = vec![0.0; batch * L::OUT];
+    let mut cache = vec![0.0; L::cache_len(batch)];
+    l.forward_train(x, &mut y, batch, &mut cache).unwrap();
+    y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
+}
+
+fn central<F: FnMut(f32) -> f64>(mut f: F, v: f32) -> f32 {
+    ((f(v + H) - f(v - H)) / (2.0 * H as f64)) as f32
+}
+
+/// Checks `layer`'s parameter and input gradients on a random batch.
+fn check_layer<L: Layer + Clone>(mut layer: L, batch: usize, seed: u64, x_shift: f32) {
+    let mut rng = Rng::seed(seed);
+    layer.init(&mut rng);
+    // Move parameters off PyTorch's defaults so that, say, a BatchNorm weight of 1
+    // cannot hide a missing factor.
+    layer.visit_params_mut(&mut |_, p| {
+        for v in p.iter_mut() {
+            *v += rng.uniform(-0.5, 0.5);
+        }
+    });
+    let x: Vec<f32> = random(&mut rng, batch * L::IN)
+        .iter()
+        .map(|v| v + x_shift * v.signum())
+        .collect();
+    let c = random(&mut rng, batch * L::OUT);
+
+    let mut y = vec![0.0; batch * L::OUT];
+    let mut cache = vec![0.0; L::cache_len(batch)];
+    layer
+        .clone()
+        .forward_train(&x, &mut y, batch, &mut cache)
+        .unwrap();
+    let mut grad = vec![0.0; L::PARAMS];
+    let mut dx = vec![0.0; batch * L::IN];
+    let io = Backward {
+        x: &x,
+        y: &y,
+        dy: &c,
+        batch,
+        cache: &cache,
+    };
+    layer.backward(io, Some(&mut dx), &mut grad);
+
+    let numeric_dx: Vec<f32> = (0..x.len())
+        .map(|i| {
+            central(
+                |v| {
+                    let mut x2 = x.clone();
+                    x2[i] = v;
+                    objective(&layer, &x2, &c, batch)
+                },
+                x[i],
+            )
+        })
+        .collect();
+    assert_close!(dx, numeric_dx, rel = REL, abs = ABS, "input gradient");
+
+    let mut numeric = Vec::new();
+    for p in 0..L::PARAMS {
+        let value = |layer: &mut L, set: Option<f32>| {
+            let mut k = 0;
+            let mut old = 0.0;
+            layer.visit_params_mut(&mut |_, t| {
+                for v in t.iter_mut() {
+                    if k == p {
+                        old = *v;
+                        if let Some(s) = set {
+                            *v = s;
+                        }
+                    }
+                    k += 1;
+                }
+            });
+            old
+        };
+        let mut probe = layer.clone();
+        let p0 = value(&mut probe, None);
+        numeric.push(central(
+            |v| {
+                value(&mut probe, Some(v));
+                objective(&probe, &x, &c, batch)
+            },
+            p0,
+        ));
+    }
+    assert_close!(grad, numeric, rel = REL, abs = ABS, "parameter gradient");
+}
+
+fn zeroed<L: nn::Zeroable>() -> L {
+    L::zeroed()
+}
+
+#[test]
+fn linear_gradients() {
+    check_layer(zeroed::<nn::Linear<7, 5>>(), 4, 1, 0.0);
+}
+
+#[test]
+fn batchnorm_gradients() {
+    check_layer(zeroed::<nn::BatchNorm<6>>(), 5, 2, 0.0);
+}
+
+#[test]
+fn relu_gradients_away_from_the_kink() {
+    // Inputs at least 0.05 from 0, so that x ± h never crosses the kink.
+    check_layer(zeroed::<nn::ReLU<9>>(), 3, 3, 0.05);
+}
+
+#[test]
+fn sigmoid_gradients() {
+    check_layer(zeroed::<nn::Sigmoid<9>>(), 3, 4, 0.0);
+}
+
+#[test]
+fn tanh_gradients() {
+    check_layer(zeroed::<nn::Tanh<9>>(), 3, 5, 0.0);
+}
+
+nn::network! {
+    #[derive(Clone)]
+    struct Deep<Linear<6, 8>, Tanh, BatchNorm<8>, Linear<8, 5>, Sigmoid, Linear<5, 3>>
+}
+
+#[test]
+fn whole_network_gradients() {
+    let mut rng = Rng::seed(9);
+    let mut net = Deep::new(7);
+    net.visit_params_mut(&mut |p| {
+        for v in p.iter_mut() {
+            *v += rng.uniform(-0.3, 0.3);
+        }
+    });
+    let batch = 4;
+    let x: Vec<[f32; 6]> = (0..batch)
+        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+        .collect();
+    let c = random(&mut rng, batch * 3);
+
+    let objective = |net: &Deep| -> f64 {
+        let mut net = net.clone();
+        let mut tape = Tape::new();
+        let y = net.forward_train(&x, &mut tape).unwrap();
+        y.as_flattened()
+            .iter()
+            .zip(&c)
+            .map(|(y, c)| *y as f64 * *c as f64)
+            .sum()
+    };
+
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut trained = net.clone();
+    trained.forward_train(&x, &mut tape).unwrap();
+    tape.output_grad_mut().copy_from_slice(&c);
+    trained.backward(&x, &mut tape, &mut grads);
+
+    let mut numeric = Vec::new();
+    for p in 0..Deep::PARAMS {
+        let mut probe = (*net).clone();
+        let mut at = |probe: &mut Deep, set: Option<f32>| {
+            let mut k = 0;
+            let mut old = 0.0;
+            probe.visit_params_mut(&mut |t| {
+                for v in t.iter_mut() {
+                    if k == p {
+                        old = *v;
+                        if let Some(s) = set {
+                            *v = s;
+                        }
+                    }
+                    k += 1;
+                }
+            });
+            old
+        };
+        let p0 = at(&mut probe, None);
+        numeric.push(central(
+            |v| {
+                at(&mut probe, Some(v));
+                objective(&probe)
+            },
+            p0,
+        ));
+    }
+    assert_close!(
+        grads.as_slice(),
+        numeric,
+        rel = REL,
+        abs = ABS,
+        "network gradient"
+    );
+}
+
+#[test]
+fn gradients_accumulate_until_zeroed() {
+    let mut net = Deep::new(1);
+    let x = [[0.5f32; 6]; 3];
+    let mut tape = Tape::new();
+    let mut once = Gradients::new();
+    let mut twice = Gradients::new();
+    for grads in [&mut once, &mut twice] {
+        net.forward_train(&x, &mut tape).unwrap();
+        tape.output_grad_mut().fill(1.0);
+        net.backward(&x, &mut tape, grads);
+    }
+    net.forward_train(&x, &mut tape).unwrap();
+    tape.output_grad_mut().fill(1.0);
+    net.backward(&x, &mut tape, &mut twice);
+    let doubled: Vec<f32> = once.as_slice().iter().map(|g| 2.0 * g).collect();
+    // Two passes over different running statistics give the same batch statistics, so
+    // the sums agree to rounding.
+    assert_close!(twice.as_slice(), doubled, rel = 1e-5, abs = 1e-6);
+    twice.zero();
+    assert!(twice.as_slice().iter().all(|g| *g == 0.0));
+    assert!(once.get(&net, "3.weight").is_some_and(|g| g.len() == 40));
+    assert!(once.get(&net, "1.weight").is_none());
+}

@@ -1,0 +1,151 @@
+//! The generated struct: construction, inference paths, batch norm's two modes, errors.
+
+mod common;
+
+use nn::{Network, Rng, Tape, TrainError};
+
+nn::network! { pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Norm<BatchNorm<4>> }
+
+fn batch<const D: usize>(rng: &mut Rng, rows: usize) -> Vec<[f32; D]> {
+    (0..rows).map(|_| core::array::from_fn(|_| rng.uniform(-2.0, 3.0))).collect()
+}
+
+#[test]
+fn a_400_kb_model_is_built_on_the_heap_not_the_stack() {
+    // `Mnist` is 408 KB; a thread with a 64 KB stack would overflow if construction
+    // passed it through the stack, in debug builds too.
+    assert!(core::mem::size_of::<Mnist>() > 400_000);
+    let handle = std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(|| {
+            let net = Mnist::new(0);
+            net.0.weight[127][783]
+        })
+        .unwrap();
+    let w = handle.join().unwrap();
+    assert!(w.abs() <= 1.0 / 28.0);
+}
+
+#[test]
+fn initialisation_is_pytorch_default_and_seeded() {
+    let a = Mnist::new(5);
+    let b = Mnist::new(5);
+    let c = Mnist::new(6);
+    let bound = 1.0 / (784f32).sqrt();
+    assert!(a.0.weight.as_flattened().iter().all(|w| w.abs() <= bound));
+    assert!(a.0.bias.iter().all(|w| w.abs() <= bound));
+    assert!(a.3.weight.as_flattened().iter().all(|w| w.abs() <= 1.0 / (128f32).sqrt()));
+    // Uniform on ±bound: the sample variance is near bound² / 3.
+    let n = a.0.weight.as_flattened().len() as f32;
+    let var = a.0.weight.as_flattened().iter().map(|w| w * w).sum::<f32>() / n;
+    assert!((var / (bound * bound / 3.0) - 1.0).abs() < 0.02, "variance ratio {}", var / (bound * bound / 3.0));
+    assert_eq!(a.2.weight, [1.0; 128]);
+    assert_eq!(a.2.bias, [0.0; 128]);
+    assert_eq!(a.2.running_mean, [0.0; 128]);
+    assert_eq!(a.2.running_var, [1.0; 128]);
+    assert_eq!(a.0.weight, b.0.weight);
+    assert_ne!(a.0.weight, c.0.weight);
+}
+
+#[test]
+fn one_sample_and_batch_inference_agree() {
+    let mut rng = Rng::seed(1);
+    let mut net = Mnist::new(2);
+    // Non-trivial running statistics, so eval-mode batch norm is exercised.
+    for j in 0..128 {
+        net.2.running_mean[j] = rng.uniform(-0.5, 0.5);
+        net.2.running_var[j] = rng.uniform(0.5, 2.0);
+    }
+    let x = batch::<784>(&mut rng, 9);
+    let mut tape = Tape::new();
+    let batched = net.forward_batch(&x, &mut tape).to_vec();
+    for (row, want) in x.iter().zip(&batched) {
+        let one = net.forward(row);
+        // Different summation orders (matrix-vector vs matrixmultiply) over 784 terms.
+        assert_close!(one, want, rel = 1e-5, abs = 1e-5);
+    }
+    assert_eq!(net.predict(&x), batched);
+}
+
+#[test]
+fn batchnorm_training_uses_batch_statistics_and_updates_running_ones() {
+    let mut rng = Rng::seed(3);
+    let mut net = Norm::new(0);
+    let x = batch::<4>(&mut rng, 6);
+    let mut tape = Tape::new();
+    let y = net.forward_train(&x, &mut tape).unwrap().to_vec();
+    for j in 0..4 {
+        let col: Vec<f64> = x.iter().map(|r| r[j] as f64).collect();
+        let mean = col.iter().sum::<f64>() / 6.0;
+        let biased = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0;
+        let out: Vec<f32> = y.iter().map(|r| r[j]).collect();
+        let want: Vec<f32> = col.iter().map(|v| ((v - mean) / (biased + 1e-5).sqrt()) as f32).collect();
+        assert_close!(out, want, rel = 1e-5, abs = 1e-6, "feature {j}");
+        // Running statistics: momentum 0.1 towards the batch mean and the unbiased variance.
+        let rm = [net.0.running_mean[j]];
+        let rv = [net.0.running_var[j]];
+        assert_close!(rm, [(0.1 * mean) as f32], rel = 1e-5, abs = 1e-7);
+        assert_close!(rv, [(0.9 + 0.1 * biased * 6.0 / 5.0) as f32], rel = 1e-5, abs = 1e-7);
+    }
+    assert_eq!(net.0.num_batches_tracked, 1);
+
+    // Inference uses the running statistics, and does not change them.
+    let before = net.0.clone();
+    let z = net.forward(&x[0]);
+    for j in 0..4 {
+        let want = (x[0][j] - before.running_mean[j]) / (before.running_var[j] + 1e-5).sqrt();
+        assert!((z[j] - want).abs() < 1e-6);
+    }
+    let _ = net.forward_batch(&x, &mut tape);
+    assert_eq!(net.0, before);
+}
+
+#[test]
+fn batchnorm_refuses_a_training_batch_of_one() {
+    let mut net = Mnist::new(0);
+    let mut tape = Tape::new();
+    let err = net.forward_train(&[[0.0; 784]], &mut tape).unwrap_err();
+    assert!(matches!(err, TrainError::BatchTooSmall { batch: 1, .. }));
+    assert!(err.to_string().contains("more than 1 value per channel"), "{err}");
+    assert_eq!(net.2.num_batches_tracked, 0, "a refused batch changes nothing");
+    assert_eq!(net.forward_train(&[], &mut tape).unwrap_err(), TrainError::EmptyBatch);
+}
+
+#[test]
+#[should_panic(expected = "backward needs the same input")]
+fn backward_on_another_input_is_refused() {
+    let mut net = Mnist::new(0);
+    let mut tape = Tape::new();
+    let mut grads = nn::Gradients::new();
+    let a = vec![[0.1; 784]; 4];
+    let b = vec![[0.2; 784]; 4];
+    net.forward_train(&a, &mut tape).unwrap();
+    tape.output_grad_mut().fill(1.0);
+    net.backward(&b, &mut tape, &mut grads);
+}
+
+#[test]
+fn summary_lists_layers_shapes_and_parameter_counts() {
+    let s = Mnist::summary().to_string();
+    for needle in ["0: Linear<784, 128>", "1: ReLU", "2: BatchNorm<128>", "3: Linear<128, 10>", "100,480", "1,290", "Total params: 102,026"] {
+        assert!(s.contains(needle), "missing {needle:?} in\n{s}");
+    }
+    assert_eq!(Mnist::PARAMS, 102_026);
+    assert_eq!(<Mnist as Network>::LAYERS.len(), 4);
+}
+
+#[test]
+fn the_tape_is_reused_across_batch_sizes() {
+    let mut rng = Rng::seed(4);
+    let mut net = Mnist::new(0);
+    let mut tape = Tape::new();
+    for rows in [64, 7, 64, 2] {
+        let x = batch::<784>(&mut rng, rows);
+        let y = net.forward_train(&x, &mut tape).unwrap();
+        assert_eq!(y.len(), rows);
+        let mut fresh = Tape::new();
+        let want = net.forward_batch(&x, &mut fresh).to_vec();
+        assert_eq!(net.forward_batch(&x, &mut tape), &want[..]);
+    }
+}
