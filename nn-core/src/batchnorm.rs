@@ -189,7 +189,7 @@ impl<const N: usize> Layer for BatchNorm<N> {
         }
     }
 
-    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+    fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
         f("weight", &[N], &self.weight);
         f("bias", &[N], &self.bias);
     }

@@ -394,10 +394,37 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
 /// The MNIST digits: 28×28 grey images with pixels scaled to `[0, 1]` (no further
 /// normalisation) and class indices `0..10`, split into a training and a test set.
 ///
-/// ```no_run
-/// let mnist = nn_core::data::Mnist::load_dir("data/mnist-full")?; // 60,000 + 10,000
-/// assert_eq!(mnist.train.len(), 60_000);
-/// # Ok::<(), nn_core::data::DataError>(())
+/// ```
+/// use nn_core::data::Mnist;
+///
+/// // A stand-in for the real files: blank images, labels 0, 1, .., 9, 0, 1, ..
+/// fn write_idx(path: std::path::PathBuf, dims: &[u32], data: &[u8]) -> std::io::Result<()> {
+///     let mut bytes = vec![0, 0, 8, dims.len() as u8];
+///     for d in dims {
+///         bytes.extend(d.to_be_bytes());
+///     }
+///     bytes.extend(data);
+///     std::fs::write(path, bytes)
+/// }
+/// let dir = std::env::temp_dir().join(format!("nn-doc-mnist-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let labels: Vec<u8> = (0..10_000).map(|i| (i % 10) as u8).collect();
+/// write_idx(dir.join("t10k-images-idx3-ubyte"), &[10_000, 28, 28], &vec![0; 10_000 * 784])?;
+/// write_idx(dir.join("t10k-labels-idx1-ubyte"), &[10_000], &labels)?;
+///
+/// // The test pair alone, split 8,000 / 2,000.
+/// let mnist = Mnist::load_t10k_split(&dir)?;
+/// assert_eq!((mnist.train.len(), mnist.test.len()), (8_000, 2_000));
+/// assert_eq!(mnist.test.targets()[..3], [0, 1, 2]);
+///
+/// // With the training pair too (60,000 images in the real set).
+/// write_idx(dir.join("train-images-idx3-ubyte"), &[20, 28, 28], &[255; 20 * 784])?;
+/// write_idx(dir.join("train-labels-idx1-ubyte"), &[20], &labels[..20])?;
+/// let mnist = Mnist::load_dir(&dir)?;
+/// assert_eq!((mnist.train.len(), mnist.test.len()), (20, 10_000));
+/// assert_eq!(mnist.train.inputs()[0], [1.0; Mnist::PIXELS]);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Mnist {
@@ -417,7 +444,7 @@ impl Mnist {
 
     /// Loads the four standard files from `dir`: `train-images-idx3-ubyte`,
     /// `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`,
-    /// each with or without `.gz`.
+    /// each with or without `.gz`. See [`Mnist`] for an example.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Mnist, DataError> {
         let dir = dir.as_ref();
         Ok(Mnist {
@@ -429,12 +456,7 @@ impl Mnist {
     /// Loads only the 10,000-image test pair from `dir` (`t10k-images-idx3-ubyte` and
     /// `t10k-labels-idx1-ubyte`, each with or without `.gz`) and splits it: the first
     /// [`Mnist::T10K_TRAIN`] (8,000) samples for training, the rest (2,000) for testing.
-    ///
-    /// ```no_run
-    /// let mnist = nn_core::data::Mnist::load_t10k_split("data/mnist")?;
-    /// assert_eq!((mnist.train.len(), mnist.test.len()), (8_000, 2_000));
-    /// # Ok::<(), nn_core::data::DataError>(())
-    /// ```
+    /// See [`Mnist`] for an example.
     pub fn load_t10k_split(dir: impl AsRef<Path>) -> Result<Mnist, DataError> {
         let (train, test) = Self::load_set(dir.as_ref(), "t10k")?.split(Self::T10K_TRAIN)?;
         Ok(Mnist { train, test })

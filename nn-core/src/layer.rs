@@ -6,6 +6,9 @@ use crate::Rng;
 #[cfg(feature = "alloc")]
 use crate::TrainError;
 
+/// The callback of [`Layer::visit_params`]: `f(name, shape, values)`.
+pub type ParamVisitor<'a> = dyn FnMut(&'static str, &[usize], &[f32]) + 'a;
+
 /// What a layer's backward pass reads: the saved forward input and output, the gradient
 /// of the loss with respect to the output, and the layer's cache.
 ///
@@ -38,7 +41,7 @@ pub struct Backward<'a> {
 ///
 /// ```
 /// use core::fmt;
-/// use nn_core::{Backward, Layer, Rng};
+/// use nn_core::{Backward, Layer, ParamVisitor, Rng};
 ///
 /// #[derive(Clone, Copy)]
 /// struct Scale<const N: usize> {
@@ -76,7 +79,7 @@ pub struct Backward<'a> {
 ///             }
 ///         }
 ///     }
-///     fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+///     fn visit_params(&self, f: &mut ParamVisitor<'_>) {
 ///         f("scale", &[N], &self.scale);
 ///     }
 ///     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
@@ -151,7 +154,7 @@ pub trait Layer: bytemuck::Zeroable {
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]);
 
     /// Calls `f` with each parameter's name, shape (PyTorch's) and values, in a fixed order.
-    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+    fn visit_params(&self, f: &mut ParamVisitor<'_>) {
         let _ = f;
     }
 

@@ -41,9 +41,9 @@ pub use activation::{Activation, Elementwise, ReLU, ReluFn, Sigmoid, SigmoidFn, 
 pub use batchnorm::BatchNorm;
 pub use bytemuck::Zeroable;
 pub use error::TrainError;
-pub use layer::{Backward, Layer};
+pub use layer::{Backward, Layer, ParamVisitor};
 pub use linear::Linear;
-pub use network::{LayerInfo, Network, Summary};
+pub use network::{LayerInfo, Network, NetworkParamVisitor, Summary};
 pub use rng::Rng;
 pub use shape::{Features, FitsAfter};
 

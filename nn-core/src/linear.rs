@@ -152,7 +152,7 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         }
     }
 
-    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &[usize], &[f32])) {
+    fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
         f("weight", &[OUT, IN], self.weight.as_flattened());
         f("bias", &[OUT], &self.bias);
     }

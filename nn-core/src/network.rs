@@ -7,6 +7,9 @@ use crate::Layer;
 #[cfg(feature = "alloc")]
 use crate::{tape::TapeBuffers, TrainError};
 
+/// The callback of [`Network::visit_params`]: `f(layer, name, shape, values)`.
+pub type NetworkParamVisitor<'a> = dyn FnMut(&'static str, &'static str, &[usize], &[f32]) + 'a;
+
 /// What a network knows about one of its layers, without an instance.
 #[derive(Clone, Copy)]
 pub struct LayerInfo {
@@ -84,7 +87,7 @@ pub trait Network: bytemuck::Zeroable + Sized {
     /// Calls `f(layer, name, shape, values)` for each parameter in a fixed order: layer
     /// by layer, and within a layer in [`Layer::visit_params`] order. `layer` and `name`
     /// joined by a dot give PyTorch's state-dict key (`fc1.weight`).
-    fn visit_params(&self, f: &mut dyn FnMut(&'static str, &'static str, &[usize], &[f32]));
+    fn visit_params(&self, f: &mut NetworkParamVisitor<'_>);
 
     /// Calls `f` with each parameter's values, mutably, in the order of
     /// [`Network::visit_params`].

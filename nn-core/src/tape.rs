@@ -6,7 +6,7 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use crate::loss::Loss;
-use crate::{Network, TrainError};
+use crate::{Backward, Network, TrainError};
 
 /// The buffers behind a [`Tape`], independent of the network type so that the macro's
 /// generated code can share one implementation.
@@ -32,7 +32,7 @@ pub struct TapeBuffers {
 impl TapeBuffers {
     fn prepare<N: Network>(&mut self, x: &[f32]) -> usize {
         assert!(
-            x.len() % N::IN == 0,
+            x.len().is_multiple_of(N::IN),
             "{}: input of {} values is not a whole number of {}-feature rows",
             N::NAME,
             x.len(),
@@ -73,25 +73,23 @@ impl TapeBuffers {
         (input, &mut from[0][..], &mut self.caches[i][..])
     }
 
-    /// For layer `i` of a backward pass: its input and output in the forward pass, the
-    /// gradient with respect to its output, the buffer for the gradient with respect to
-    /// its input, and its cache. Call [`TapeBuffers::next_layer`] after each layer.
-    pub fn backward_io<'a>(
-        &'a mut self,
-        i: usize,
-        x: &'a [f32],
-    ) -> (&'a [f32], &'a [f32], &'a [f32], &'a mut [f32], &'a [f32]) {
+    /// For layer `i` of a backward pass: what it reads (its input and output in the
+    /// forward pass, the gradient with respect to its output, its cache) and the buffer
+    /// for the gradient with respect to its input. Call [`TapeBuffers::next_layer`] after
+    /// each layer.
+    pub fn backward_io<'a>(&'a mut self, i: usize, x: &'a [f32]) -> (Backward<'a>, &'a mut [f32]) {
         let input = if i == 0 { x } else { &self.acts[i - 1][..] };
         let output = &self.acts[i][..];
         let [g0, g1] = &mut self.grads;
         let (dy, dx) = if self.cur == 0 { (g0, g1) } else { (g1, g0) };
-        (
-            input,
-            output,
-            &dy[..output.len()],
-            &mut dx[..input.len()],
-            &self.caches[i][..],
-        )
+        let io = Backward {
+            x: input,
+            y: output,
+            dy: &dy[..output.len()],
+            batch: self.batch,
+            cache: &self.caches[i][..],
+        };
+        (io, &mut dx[..input.len()])
     }
 
     /// Makes the input gradient just written the output gradient of the layer before.
@@ -110,7 +108,8 @@ impl TapeBuffers {
 /// scratch space too.
 ///
 /// ```
-/// nn::network! { struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>> }
+/// # extern crate nn_core as nn;
+/// nn_macros::network! { struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>> }
 ///
 /// let mut net = Tiny::new(0);
 /// let mut tape = nn::Tape::new();

@@ -136,14 +136,9 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         };
         quote_spanned! {spans[i]=> {
             let __start = __end - #l::PARAMS;
-            let (__x, __y, __dy, __dx, __c) = __t.backward_io(#i, x);
+            let (__io, __dx) = __t.backward_io(#i, x);
             let _ = &__dx;
-            #l::backward(
-                &self.#f,
-                ::nn::Backward { x: __x, y: __y, dy: __dy, batch: __batch, cache: __c },
-                #dx,
-                &mut grads[__start..__end],
-            );
+            #l::backward(&self.#f, __io, #dx, &mut grads[__start..__end]);
             __end = __start;
             __t.next_layer();
         }}
@@ -184,7 +179,7 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                 #(#lp::init(&mut self.#fields, &mut __rng);)*
             }
 
-            fn visit_params(&self, f: &mut dyn FnMut(&'static str, &'static str, &[usize], &[f32])) {
+            fn visit_params(&self, f: &mut ::nn::NetworkParamVisitor<'_>) {
                 #(#lp::visit_params(&self.#fields, &mut |n, s, v| f(#names, n, s, v));)*
             }
 
@@ -219,7 +214,6 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                 }
 
                 fn __backward(&self, x: &[f32], __t: &mut ::nn::__private::TapeBuffers, grads: &mut [f32]) {
-                    let __batch = __t.batch();
                     let mut __end = <Self as ::nn::Network>::PARAMS;
                     #(#back_steps)*
                 }

@@ -258,7 +258,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
     }
     let mut seen: Vec<&syn::Ident> = Vec::new();
     for name in input.layers.iter().filter_map(|l| l.name.as_ref()) {
-        if seen.iter().any(|s| *s == name) {
+        if seen.contains(&name) {
             errors.push(syn::Error::new_spanned(
                 name,
                 format!(
