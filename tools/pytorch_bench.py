@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""PyTorch's side of the benchmark: the design card's network, the same cases as
+`benches/speed.rs`, timed the same way (median over 7 rounds of the mean per repetition).
+
+Run by `cargo bench --bench speed`; by hand:
+    python3 tools/pytorch_bench.py --threads 1
+Prints one JSON object per line: {"case": ..., "batch": ..., "threads": ..., "us": ...}.
+The network: Linear(784,128), ReLU, BatchNorm1d(128), Linear(128,10); training:
+CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), zero_grad/backward/step. Inference: eval
+mode under torch.inference_mode().
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+
+def net():
+    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.BatchNorm1d(128), nn.Linear(128, 10))
+
+
+def median_us(fn, reps, rounds=7):
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        times.append((time.perf_counter() - t) / reps * 1e6)
+    return statistics.median(times)
+
+
+def train_case(batch, reps):
+    m = net()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    lf = nn.CrossEntropyLoss()
+    x, y = torch.randn(batch, 784), torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        lf(m(x), y).backward()
+        opt.step()
+
+    for _ in range(20):
+        step()
+    return median_us(step, reps)
+
+
+def infer_case(batch, reps):
+    m = net().eval()
+    x = torch.randn(batch, 784)
+    with torch.inference_mode():
+        for _ in range(50):
+            m(x)
+        return median_us(lambda: m(x), reps)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=1)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    for b, reps in ((16, 300), (64, 200), (256, 60)):
+        print(json.dumps({"case": "train_step", "batch": b, "threads": a.threads, "us": round(train_case(b, reps), 2)}), flush=True)
+    for b, reps in ((1, 3000), (64, 500)):
+        print(json.dumps({"case": "inference", "batch": b, "threads": a.threads, "us": round(infer_case(b, reps), 2)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
