@@ -128,15 +128,27 @@ impl Optimizer for Sgd {
         let first = self.buf.is_none();
         let buf = self.buf.get_or_insert_with(|| alloc::vec![0.0; N::PARAMS]);
         for_each_param(net, grads, [buf], |p, g, [b]| {
-            for ((p, g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-                let g = g + weight_decay * *p;
-                *b = if first {
-                    g
-                } else {
-                    momentum * *b + (1.0 - dampening) * g
-                };
-                let d = if nesterov { g + momentum * *b } else { *b };
-                *p -= lr * d;
+            let n = p.len();
+            let (g, b) = (&g[..n], &mut b[..n]);
+            // One pass per tensor, with every branch outside the loop so that it vectorises.
+            let (keep, take) = if first {
+                (0.0, 1.0)
+            } else {
+                (momentum, 1.0 - dampening)
+            };
+            let look = if nesterov { momentum } else { 0.0 };
+            let direct = if nesterov { 1.0 } else { 0.0 };
+            if weight_decay == 0.0 {
+                for ((p, g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                    *b = keep * *b + take * g;
+                    *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+                }
+            } else {
+                for ((p, g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                    let g = g + weight_decay * *p;
+                    *b = keep * *b + take * g;
+                    *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+                }
             }
         });
     }
