@@ -19,7 +19,10 @@ use nn::loss::CrossEntropyLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Rng, Tape};
 
-nn::network! { pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! {
+    /// The design card's network.
+    pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
+}
 
 const ROUNDS: usize = 7;
 
@@ -296,9 +299,9 @@ fn main() {
             .lines()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                let case = match f.first()? {
-                    &"train_step" => "train_step",
-                    &"inference" => "inference",
+                let case = match *f.first()? {
+                    "train_step" => "train_step",
+                    "inference" => "inference",
                     _ => return None,
                 };
                 Some((

@@ -111,7 +111,8 @@ impl<const N: usize> Layer for BatchNorm<N> {
     ) -> Result<(), TrainError> {
         if batch < 2 {
             return Err(TrainError::BatchTooSmall {
-                layer: "BatchNorm",
+                layer: "",
+                kind: "BatchNorm",
                 batch,
             });
         }

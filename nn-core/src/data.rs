@@ -24,7 +24,6 @@
 //! ```
 
 use core::fmt;
-use std::boxed::Box;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::string::String;
@@ -130,6 +129,15 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
     },
+    /// The file holds fewer samples than needed.
+    TooFew {
+        /// The file.
+        path: PathBuf,
+        /// Samples in it.
+        found: usize,
+        /// Samples needed, at least.
+        needed: usize,
+    },
     /// A [`Dataset`] was given no samples.
     EmptyDataset,
     /// A [`Dataset`] was given different numbers of inputs and targets.
@@ -228,6 +236,15 @@ impl fmt::Display for DataError {
                 path.display()
             ),
             Empty { path } => write!(f, "{}: no samples in the file", path.display()),
+            TooFew {
+                path,
+                found,
+                needed,
+            } => write!(
+                f,
+                "{}: {found} samples, but at least {needed} are needed",
+                path.display()
+            ),
             EmptyDataset => write!(f, "the data set has no samples"),
             LengthMismatch { inputs, targets } => write!(
                 f,
@@ -270,7 +287,7 @@ pub fn read_bytes(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 4);
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4));
     // Multi-member streams are valid gzip (`cat a.gz b.gz`); read them all.
     flate2::read::MultiGzDecoder::new(&raw[..])
         .read_to_end(&mut out)
@@ -448,8 +465,8 @@ impl Mnist {
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Mnist, DataError> {
         let dir = dir.as_ref();
         Ok(Mnist {
-            train: Self::load_set(dir, "train")?,
-            test: Self::load_set(dir, "t10k")?,
+            train: Self::load_set(dir, "train")?.1,
+            test: Self::load_set(dir, "t10k")?.1,
         })
     }
 
@@ -458,7 +475,15 @@ impl Mnist {
     /// [`Mnist::T10K_TRAIN`] (8,000) samples for training, the rest (2,000) for testing.
     /// See [`Mnist`] for an example.
     pub fn load_t10k_split(dir: impl AsRef<Path>) -> Result<Mnist, DataError> {
-        let (train, test) = Self::load_set(dir.as_ref(), "t10k")?.split(Self::T10K_TRAIN)?;
+        let (images, set) = Self::load_set(dir.as_ref(), "t10k")?;
+        if set.len() <= Self::T10K_TRAIN {
+            return Err(DataError::TooFew {
+                path: images,
+                found: set.len(),
+                needed: Self::T10K_TRAIN + 1,
+            });
+        }
+        let (train, test) = set.split(Self::T10K_TRAIN)?;
         Ok(Mnist { train, test })
     }
 
@@ -494,11 +519,15 @@ impl Mnist {
         Dataset::new(x, y.into_iter().map(usize::from).collect())
     }
 
-    /// `prefix` is `train` or `t10k`.
-    fn load_set(dir: &Path, prefix: &str) -> Result<Dataset<{ Mnist::PIXELS }, usize>, DataError> {
+    /// The image file's path and the set; `prefix` is `train` or `t10k`.
+    fn load_set(
+        dir: &Path,
+        prefix: &str,
+    ) -> Result<(PathBuf, Dataset<{ Mnist::PIXELS }, usize>), DataError> {
         let images = find_file(dir, &std::format!("{prefix}-images-idx3-ubyte"))?;
         let labels = find_file(dir, &std::format!("{prefix}-labels-idx1-ubyte"))?;
-        Self::load_pair(images, labels)
+        let set = Self::load_pair(&images, labels)?;
+        Ok((images, set))
     }
 }
 
@@ -533,6 +562,13 @@ pub enum Separator {
 impl Separator {
     /// A comma.
     pub const COMMA: Separator = Separator::Char(',');
+
+    fn splits_at(self, c: char) -> bool {
+        match self {
+            Separator::Char(s) => c == s,
+            Separator::Whitespace => c == ' ' || c == '\t',
+        }
+    }
 }
 
 /// Reads a numeric CSV file (gzip or not) in which every row has `C` cells, into rows of
@@ -560,8 +596,10 @@ pub fn read_csv<const C: usize>(
 ) -> Result<Vec<[f32; C]>, DataError> {
     let path = path.as_ref();
     let bytes = read_bytes(path)?;
+    // Spreadsheet programs often start UTF-8 text with a byte-order mark.
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     let mut rows = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let line_no = i + 1;
         let text = match core::str::from_utf8(line) {
             Ok(t) => t.trim(),
@@ -577,10 +615,10 @@ pub fn read_csv<const C: usize>(
         if text.is_empty() {
             continue;
         }
-        let cells: Box<dyn Iterator<Item = &str>> = match sep {
-            Separator::Char(c) => Box::new(text.split(c).map(str::trim)),
-            Separator::Whitespace => Box::new(text.split([' ', '\t']).filter(|c| !c.is_empty())),
-        };
+        let cells = text
+            .split(|c| sep.splits_at(c))
+            .map(str::trim)
+            .filter(|cell| sep != Separator::Whitespace || !cell.is_empty());
         let mut row = [0.0f32; C];
         let mut found = 0;
         for (j, cell) in cells.enumerate() {
@@ -663,12 +701,6 @@ impl<const D: usize, T> Dataset<D, T> {
     /// The targets, in the same order as [`Dataset::inputs`].
     pub fn targets(&self) -> &[T] {
         &self.targets
-    }
-
-    /// The inputs and targets, mutably (to normalise features, say). Their lengths
-    /// cannot change.
-    pub fn parts_mut(&mut self) -> (&mut [[f32; D]], &mut [T]) {
-        (&mut self.inputs, &mut self.targets)
     }
 
     /// The inputs and targets.

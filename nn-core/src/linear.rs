@@ -76,7 +76,11 @@ fn matvec_body<const FMA: bool>(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) 
             }
         }
         for (k, wk) in [w0, w1, w2, w3].into_iter().enumerate() {
-            let tail: f32 = wk[tail_at..].iter().zip(&x[tail_at..]).map(|(w, x)| w * x).sum();
+            let tail: f32 = wk[tail_at..]
+                .iter()
+                .zip(&x[tail_at..])
+                .map(|(w, x)| w * x)
+                .sum();
             y4[k] = b4[k] + acc[k].iter().sum::<f32>() + tail;
         }
     }
@@ -88,7 +92,11 @@ fn matvec_body<const FMA: bool>(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) 
                 acc[i] = madd::<FMA>(ws[i], xs[i], acc[i]);
             }
         }
-        let tail: f32 = w[tail_at..].iter().zip(&x[tail_at..]).map(|(w, x)| w * x).sum();
+        let tail: f32 = w[tail_at..]
+            .iter()
+            .zip(&x[tail_at..])
+            .map(|(w, x)| w * x)
+            .sum();
         *y = b + acc.iter().sum::<f32>() + tail;
     }
 }
@@ -155,7 +163,12 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32]) {
-        matvec(self.weight.as_flattened(), &x[..IN], &self.bias, &mut y[..OUT]);
+        matvec(
+            self.weight.as_flattened(),
+            &x[..IN],
+            &self.bias,
+            &mut y[..OUT],
+        );
     }
 
     #[cfg(feature = "alloc")]

@@ -121,10 +121,11 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         }}
     });
     let train_steps = (0..n).map(|i| {
-        let (f, l) = (&fields[i], &lp[i]);
+        let (f, l, name) = (&fields[i], &lp[i], names[i]);
         quote_spanned! {spans[i]=> {
             let (__x, __y, __c) = __t.forward_io(#i, x);
-            #l::forward_train(&mut self.#f, __x, __y, __batch, __c)?;
+            #l::forward_train(&mut self.#f, __x, __y, __batch, __c)
+                .map_err(|e| e.in_layer(#name))?;
         }}
     });
     let back_steps = (0..n).rev().map(|i| {
