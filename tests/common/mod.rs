@@ -10,7 +10,7 @@ macro_rules! assert_close {
     ($got:expr, $want:expr, rel = $rel:expr, abs = $abs:expr $(, $($ctx:tt)+)?) => {{
         let got: &[f32] = &$got[..];
         let want: &[f32] = &$want[..];
-        let ctx: String = [$(format!($($ctx)+))?].concat();
+        let ctx: String = String::new() $(+ &format!($($ctx)+))?;
         assert_eq!(got.len(), want.len(), "length differs {ctx}");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             let tol = ($rel as f64) * (*w as f64).abs() + ($abs as f64);
