@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::layer::{Buffer, BufferMut, BufferVisitor};
 #[cfg(feature = "alloc")]
 use crate::TrainError;
 use crate::{Backward, Layer, Rng};
@@ -198,5 +199,24 @@ impl<const N: usize> Layer for BatchNorm<N> {
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
         f("weight", &mut self.weight);
         f("bias", &mut self.bias);
+    }
+
+    fn visit_buffers(&self, f: &mut BufferVisitor<'_>) {
+        f("running_mean", &[N], Buffer::F32(&self.running_mean));
+        f("running_var", &[N], Buffer::F32(&self.running_var));
+        f(
+            "num_batches_tracked",
+            &[],
+            Buffer::Count(self.num_batches_tracked),
+        );
+    }
+
+    fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
+        f("running_mean", BufferMut::F32(&mut self.running_mean));
+        f("running_var", BufferMut::F32(&mut self.running_var));
+        f(
+            "num_batches_tracked",
+            BufferMut::Count(&mut self.num_batches_tracked),
+        );
     }
 }

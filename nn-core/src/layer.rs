@@ -9,6 +9,28 @@ use crate::TrainError;
 /// The callback of [`Layer::visit_params`]: `f(name, shape, values)`.
 pub type ParamVisitor<'a> = dyn FnMut(&'static str, &[usize], &[f32]) + 'a;
 
+/// A buffer: state that is saved with the weights but not trained, as PyTorch's
+/// `register_buffer` (batch norm's running statistics).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Buffer<'a> {
+    /// `f32` values.
+    F32(&'a [f32]),
+    /// A counter, stored as PyTorch's `int64` scalar.
+    Count(u64),
+}
+
+/// A buffer, mutably.
+#[derive(Debug)]
+pub enum BufferMut<'a> {
+    /// `f32` values.
+    F32(&'a mut [f32]),
+    /// A counter, stored as PyTorch's `int64` scalar.
+    Count(&'a mut u64),
+}
+
+/// The callback of [`Layer::visit_buffers`]: `f(name, shape, buffer)`.
+pub type BufferVisitor<'a> = dyn FnMut(&'static str, &[usize], Buffer<'_>) + 'a;
+
 /// What a layer's backward pass reads: the saved forward input and output, the gradient
 /// of the loss with respect to the output, and the layer's cache.
 ///
@@ -161,6 +183,18 @@ pub trait Layer: bytemuck::Zeroable {
     /// Calls `f` with each parameter's name and values, mutably, in the order of
     /// [`Layer::visit_params`].
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        let _ = f;
+    }
+
+    /// Calls `f` with each buffer's name, shape and value, in a fixed order (after the
+    /// parameters in a state dict, as in PyTorch).
+    fn visit_buffers(&self, f: &mut BufferVisitor<'_>) {
+        let _ = f;
+    }
+
+    /// Calls `f` with each buffer's name and value, mutably, in the order of
+    /// [`Layer::visit_buffers`].
+    fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
         let _ = f;
     }
 }

@@ -30,6 +30,8 @@ mod shape;
 pub mod data;
 #[cfg(feature = "alloc")]
 pub mod gemm;
+#[cfg(feature = "std")]
+pub mod io;
 #[cfg(feature = "alloc")]
 pub mod loss;
 #[cfg(feature = "alloc")]
@@ -41,9 +43,11 @@ pub use activation::{Activation, Elementwise, ReLU, ReluFn, Sigmoid, SigmoidFn, 
 pub use batchnorm::BatchNorm;
 pub use bytemuck::Zeroable;
 pub use error::TrainError;
-pub use layer::{Backward, Layer, ParamVisitor};
+pub use layer::{Backward, Buffer, BufferMut, BufferVisitor, Layer, ParamVisitor};
 pub use linear::Linear;
-pub use network::{LayerInfo, Network, NetworkParamVisitor, Summary};
+pub use network::{
+    LayerInfo, Network, NetworkParamVisitor, StateVisitor, StateVisitorMut, Summary,
+};
 pub use rng::Rng;
 pub use shape::{Features, FitsAfter};
 
@@ -89,4 +93,20 @@ pub mod __private {
         ($($t:tt)*) => {};
     }
     pub use crate::__if_alloc as if_alloc;
+
+    /// Expands its input only when the `std` feature is on.
+    #[cfg(feature = "std")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __if_std {
+        ($($t:tt)*) => { $($t)* };
+    }
+    /// Expands its input only when the `std` feature is on.
+    #[cfg(not(feature = "std"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __if_std {
+        ($($t:tt)*) => {};
+    }
+    pub use crate::__if_std as if_std;
 }

@@ -3,12 +3,19 @@
 use core::fmt;
 use core::marker::PhantomData;
 
+use crate::layer::{Buffer, BufferMut};
 use crate::Layer;
 #[cfg(feature = "alloc")]
 use crate::{tape::TapeBuffers, TrainError};
 
 /// The callback of [`Network::visit_params`]: `f(layer, name, shape, values)`.
 pub type NetworkParamVisitor<'a> = dyn FnMut(&'static str, &'static str, &[usize], &[f32]) + 'a;
+
+/// The callback of [`Network::visit_state`]: `f(layer, name, shape, value)`.
+pub type StateVisitor<'a> = dyn FnMut(&'static str, &'static str, &[usize], Buffer<'_>) + 'a;
+
+/// The callback of [`Network::visit_state_mut`]: `f(layer, name, value)`.
+pub type StateVisitorMut<'a> = dyn FnMut(&'static str, &'static str, BufferMut<'_>) + 'a;
 
 /// What a network knows about one of its layers, without an instance.
 #[derive(Clone, Copy)]
@@ -92,6 +99,14 @@ pub trait Network: bytemuck::Zeroable + Sized {
     /// Calls `f` with each parameter's values, mutably, in the order of
     /// [`Network::visit_params`].
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32]));
+
+    /// Calls `f` with every tensor of PyTorch's `state_dict()` in its order: per layer,
+    /// the parameters, then the buffers. Parameters come as [`Buffer::F32`].
+    fn visit_state(&self, f: &mut StateVisitor<'_>);
+
+    /// Calls `f` with every tensor of the state dict, mutably, in the order of
+    /// [`Network::visit_state`].
+    fn visit_state_mut(&mut self, f: &mut StateVisitorMut<'_>);
 
     /// One-sample inference over flat slices: `x` has `IN` values, `y` gets `OUT`.
     fn forward_slice(&self, x: &[f32], y: &mut [f32]);

@@ -188,6 +188,20 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                 #(#lp::visit_params_mut(&mut self.#fields, &mut |_, v| f(v));)*
             }
 
+            fn visit_state(&self, f: &mut ::nn::StateVisitor<'_>) {
+                #(
+                    #lp::visit_params(&self.#fields, &mut |n, s, v| f(#names, n, s, ::nn::Buffer::F32(v)));
+                    #lp::visit_buffers(&self.#fields, &mut |n, s, v| f(#names, n, s, v));
+                )*
+            }
+
+            fn visit_state_mut(&mut self, f: &mut ::nn::StateVisitorMut<'_>) {
+                #(
+                    #lp::visit_params_mut(&mut self.#fields, &mut |n, v| f(#names, n, ::nn::BufferMut::F32(v)));
+                    #lp::visit_buffers_mut(&mut self.#fields, &mut |n, v| f(#names, n, v));
+                )*
+            }
+
             fn forward_slice(&self, x: &[f32], y: &mut [f32]) {
                 ::core::assert!(
                     x.len() == <Self as ::nn::Network>::IN && y.len() == <Self as ::nn::Network>::OUT,
@@ -296,6 +310,22 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                     grads: &mut ::nn::Gradients<Self>,
                 ) {
                     tape.backward(self, x.as_flattened(), grads)
+                }
+            }
+        }
+
+        ::nn::__private::if_std! {
+            impl #ident {
+                /// Saves the state dict (PyTorch's names and layouts) to a safetensors file,
+                /// atomically. See `nn::io::save`.
+                pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
+                    ::nn::io::save(self, path)
+                }
+
+                /// Loads a safetensors state dict strictly; on any error the network is
+                /// unchanged. See `nn::io::load`.
+                pub fn load(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
+                    ::nn::io::load(self, path)
                 }
             }
         }
