@@ -12,6 +12,21 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(64);
+    if batch == 1 {
+        // One-sample inference instead of training.
+        let net = Mnist::new(0);
+        let mut rng = Rng::seed(1);
+        let x: [f32; 784] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+        let t = std::time::Instant::now();
+        for _ in 0..200_000 {
+            std::hint::black_box(net.forward(std::hint::black_box(&x)));
+        }
+        println!(
+            "{:.2} us/sample",
+            t.elapsed().as_secs_f64() / 200_000.0 * 1e6
+        );
+        return;
+    }
     let mut rng = Rng::seed(1);
     let mut net = Mnist::new(0);
     let x: Vec<[f32; 784]> = (0..batch)

@@ -25,6 +25,7 @@ mod linear;
 mod network;
 mod rng;
 mod shape;
+mod simd;
 
 #[cfg(feature = "std")]
 pub mod data;

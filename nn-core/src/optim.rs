@@ -38,6 +38,52 @@ fn for_each_param<N: Network, const S: usize>(
     });
 }
 
+/// One tensor's momentum SGD update, with every branch decided outside the loop.
+struct SgdUpdate<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    b: &'a mut [f32],
+    lr: f32,
+    /// `b ← keep · b + take · g`: (0, 1) on the first step, else (momentum, 1 − dampening).
+    keep: f32,
+    take: f32,
+    /// The update is `lr · (direct · g + (1 − direct + look) · b)`: Nesterov's
+    /// `g + momentum · b` or plain `b`.
+    look: f32,
+    direct: f32,
+    weight_decay: f32,
+}
+
+impl crate::simd::Kernel for SgdUpdate<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let SgdUpdate {
+            p,
+            g,
+            b,
+            lr,
+            keep,
+            take,
+            look,
+            direct,
+            weight_decay,
+        } = self;
+        let rows = p.iter_mut().zip(g).zip(b.iter_mut());
+        if weight_decay == 0.0 {
+            for ((p, g), b) in rows {
+                *b = keep * *b + take * g;
+                *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+            }
+        } else {
+            for ((p, g), b) in rows {
+                let g = g + weight_decay * *p;
+                *b = keep * *b + take * g;
+                *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+            }
+        }
+    }
+}
+
 /// `torch.optim.SGD`: stochastic gradient descent with optional momentum, dampening,
 /// Nesterov momentum and weight decay, with PyTorch's update rule:
 ///
@@ -138,18 +184,17 @@ impl Optimizer for Sgd {
             };
             let look = if nesterov { momentum } else { 0.0 };
             let direct = if nesterov { 1.0 } else { 0.0 };
-            if weight_decay == 0.0 {
-                for ((p, g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-                    *b = keep * *b + take * g;
-                    *p -= lr * (direct * g + (1.0 - direct + look) * *b);
-                }
-            } else {
-                for ((p, g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-                    let g = g + weight_decay * *p;
-                    *b = keep * *b + take * g;
-                    *p -= lr * (direct * g + (1.0 - direct + look) * *b);
-                }
-            }
+            crate::simd::vectorized(SgdUpdate {
+                p,
+                g,
+                b,
+                lr,
+                keep,
+                take,
+                look,
+                direct,
+                weight_decay,
+            });
         });
     }
     fn lr(&self) -> f32 {

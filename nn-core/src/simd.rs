@@ -1,0 +1,51 @@
+//! Runs a loop compiled for the widest vector unit the CPU has, chosen at run time, so
+//! that a portable build still uses AVX-512 or AVX2 where they exist.
+
+/// A loop to run through [`vectorized`]. Its `run` must be `#[inline(always)]`, so that
+/// it is compiled into the vector-enabled caller (a closure would not be).
+pub(crate) trait Kernel {
+    /// Runs the loop.
+    fn run(self);
+}
+
+/// Runs `k` compiled with AVX-512 or AVX2 when the CPU supports them (with `std` on
+/// x86-64), else as the build's baseline. Results are the same either way: no fused
+/// operations are introduced (Rust never contracts `a * b + c`).
+#[inline(always)]
+pub(crate) fn vectorized<K: Kernel>(k: K) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU was just found to support AVX-512F.
+            return unsafe { x86::avx512(k) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU was just found to support AVX2.
+            return unsafe { x86::avx2(k) };
+        }
+    }
+    k.run()
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86 {
+    use super::Kernel;
+
+    /// Runs `k` with AVX-512F code generation.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn avx512<K: Kernel>(k: K) {
+        k.run()
+    }
+
+    /// Runs `k` with AVX2 code generation.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn avx2<K: Kernel>(k: K) {
+        k.run()
+    }
+}
