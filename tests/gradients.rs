@@ -185,7 +185,7 @@ fn whole_network_gradients() {
     let mut numeric = Vec::new();
     for p in 0..Deep::PARAMS {
         let mut probe = (*net).clone();
-        let mut at = |probe: &mut Deep, set: Option<f32>| {
+        let at = |probe: &mut Deep, set: Option<f32>| {
             let mut k = 0;
             let mut old = 0.0;
             probe.visit_params_mut(&mut |t| {

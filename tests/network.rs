@@ -4,11 +4,13 @@ mod common;
 
 use nn::{Network, Rng, Tape, TrainError};
 
-nn::network! { pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
 nn::network! { struct Norm<BatchNorm<4>> }
 
 fn batch<const D: usize>(rng: &mut Rng, rows: usize) -> Vec<[f32; D]> {
-    (0..rows).map(|_| core::array::from_fn(|_| rng.uniform(-2.0, 3.0))).collect()
+    (0..rows)
+        .map(|_| core::array::from_fn(|_| rng.uniform(-2.0, 3.0)))
+        .collect()
 }
 
 #[test]
@@ -35,11 +37,20 @@ fn initialisation_is_pytorch_default_and_seeded() {
     let bound = 1.0 / (784f32).sqrt();
     assert!(a.0.weight.as_flattened().iter().all(|w| w.abs() <= bound));
     assert!(a.0.bias.iter().all(|w| w.abs() <= bound));
-    assert!(a.3.weight.as_flattened().iter().all(|w| w.abs() <= 1.0 / (128f32).sqrt()));
+    assert!(a
+        .3
+        .weight
+        .as_flattened()
+        .iter()
+        .all(|w| w.abs() <= 1.0 / (128f32).sqrt()));
     // Uniform on ±bound: the sample variance is near bound² / 3.
     let n = a.0.weight.as_flattened().len() as f32;
     let var = a.0.weight.as_flattened().iter().map(|w| w * w).sum::<f32>() / n;
-    assert!((var / (bound * bound / 3.0) - 1.0).abs() < 0.02, "variance ratio {}", var / (bound * bound / 3.0));
+    assert!(
+        (var / (bound * bound / 3.0) - 1.0).abs() < 0.02,
+        "variance ratio {}",
+        var / (bound * bound / 3.0)
+    );
     assert_eq!(a.2.weight, [1.0; 128]);
     assert_eq!(a.2.bias, [0.0; 128]);
     assert_eq!(a.2.running_mean, [0.0; 128]);
@@ -80,13 +91,21 @@ fn batchnorm_training_uses_batch_statistics_and_updates_running_ones() {
         let mean = col.iter().sum::<f64>() / 6.0;
         let biased = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0;
         let out: Vec<f32> = y.iter().map(|r| r[j]).collect();
-        let want: Vec<f32> = col.iter().map(|v| ((v - mean) / (biased + 1e-5).sqrt()) as f32).collect();
+        let want: Vec<f32> = col
+            .iter()
+            .map(|v| ((v - mean) / (biased + 1e-5).sqrt()) as f32)
+            .collect();
         assert_close!(out, want, rel = 1e-5, abs = 1e-6, "feature {j}");
         // Running statistics: momentum 0.1 towards the batch mean and the unbiased variance.
         let rm = [net.0.running_mean[j]];
         let rv = [net.0.running_var[j]];
         assert_close!(rm, [(0.1 * mean) as f32], rel = 1e-5, abs = 1e-7);
-        assert_close!(rv, [(0.9 + 0.1 * biased * 6.0 / 5.0) as f32], rel = 1e-5, abs = 1e-7);
+        assert_close!(
+            rv,
+            [(0.9 + 0.1 * biased * 6.0 / 5.0) as f32],
+            rel = 1e-5,
+            abs = 1e-7
+        );
     }
     assert_eq!(net.0.num_batches_tracked, 1);
 
@@ -107,9 +126,18 @@ fn batchnorm_refuses_a_training_batch_of_one() {
     let mut tape = Tape::new();
     let err = net.forward_train(&[[0.0; 784]], &mut tape).unwrap_err();
     assert!(matches!(err, TrainError::BatchTooSmall { batch: 1, .. }));
-    assert!(err.to_string().contains("more than 1 value per channel"), "{err}");
-    assert_eq!(net.2.num_batches_tracked, 0, "a refused batch changes nothing");
-    assert_eq!(net.forward_train(&[], &mut tape).unwrap_err(), TrainError::EmptyBatch);
+    assert!(
+        err.to_string().contains("more than 1 value per channel"),
+        "{err}"
+    );
+    assert_eq!(
+        net.2.num_batches_tracked, 0,
+        "a refused batch changes nothing"
+    );
+    assert_eq!(
+        net.forward_train(&[], &mut tape).unwrap_err(),
+        TrainError::EmptyBatch
+    );
 }
 
 #[test]
@@ -128,7 +156,15 @@ fn backward_on_another_input_is_refused() {
 #[test]
 fn summary_lists_layers_shapes_and_parameter_counts() {
     let s = Mnist::summary().to_string();
-    for needle in ["0: Linear<784, 128>", "1: ReLU", "2: BatchNorm<128>", "3: Linear<128, 10>", "100,480", "1,290", "Total params: 102,026"] {
+    for needle in [
+        "0: Linear<784, 128>",
+        "1: ReLU",
+        "2: BatchNorm<128>",
+        "3: Linear<128, 10>",
+        "100,480",
+        "1,290",
+        "Total params: 102,026",
+    ] {
         assert!(s.contains(needle), "missing {needle:?} in\n{s}");
     }
     assert_eq!(Mnist::PARAMS, 102_026);

@@ -63,7 +63,10 @@ fn allocations(f: impl FnOnce()) -> usize {
     COUNT.with(Cell::get)
 }
 
-nn::network! { pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! {
+    /// The design card's network.
+    pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
+}
 
 /// Matrix products in a training step of `Mnist`: each `Linear` forward (2), the last
 /// `Linear`'s weight and input gradients (2), the first's weight gradient (1; no input

@@ -181,18 +181,21 @@ impl Loss<[usize]> for CrossEntropyLoss {
             );
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let sum_exp: f32 = row.iter().map(|v| libm::expf(v - max)).sum();
-            let lse = max + libm::logf(sum_exp);
-            let nll = lse - row[class];
+            // Log-probabilities as PyTorch's log_softmax forms them, `(v - max) - log_sum`:
+            // adding `max` back first (`max + log_sum - v`) would round `log_sum` to the
+            // spacing of floats near `max` (about 1e-3 for logits near 1e4).
+            let log_sum = libm::logf(sum_exp);
+            let nll = log_sum - (row[class] - max);
             total += if eps == 0.0 {
                 nll
             } else {
-                let mean_nll = row.iter().map(|v| lse - v).sum::<f32>() / width as f32;
+                let mean_nll = row.iter().map(|v| log_sum - (v - max)).sum::<f32>() / width as f32;
                 (1.0 - eps) * nll + eps * mean_nll
             };
             if let Some(g) = grad.as_deref_mut() {
                 let g = &mut g[i * width..(i + 1) * width];
                 for (k, (g, v)) in g.iter_mut().zip(row).enumerate() {
-                    let p = libm::expf(v - lse);
+                    let p = libm::expf((v - max) - log_sum);
                     let t = if k == class { 1.0 - eps + off } else { off };
                     *g = (p - t) * inv_b;
                 }
