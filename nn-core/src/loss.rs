@@ -180,7 +180,17 @@ impl Loss<[usize]> for CrossEntropyLoss {
                 "CrossEntropyLoss: target {class} at row {i} is not a class index below {width}"
             );
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let sum_exp: f32 = row.iter().map(|v| libm::expf(v - max)).sum();
+            // e^(v - max), kept in the gradient row (when there is one) so that each
+            // exponential is computed once.
+            let mut sum_exp = 0.0f32;
+            if let Some(g) = grad.as_deref_mut() {
+                for (g, v) in g[i * width..(i + 1) * width].iter_mut().zip(row) {
+                    *g = libm::expf(v - max);
+                    sum_exp += *g;
+                }
+            } else {
+                sum_exp = row.iter().map(|v| libm::expf(v - max)).sum();
+            }
             // Log-probabilities as PyTorch's log_softmax forms them, `(v - max) - log_sum`:
             // adding `max` back first (`max + log_sum - v`) would round `log_sum` to the
             // spacing of floats near `max` (about 1e-3 for logits near 1e4).
@@ -193,11 +203,10 @@ impl Loss<[usize]> for CrossEntropyLoss {
                 (1.0 - eps) * nll + eps * mean_nll
             };
             if let Some(g) = grad.as_deref_mut() {
-                let g = &mut g[i * width..(i + 1) * width];
-                for (k, (g, v)) in g.iter_mut().zip(row).enumerate() {
-                    let p = libm::expf((v - max) - log_sum);
+                let inv_sum = 1.0 / sum_exp;
+                for (k, g) in g[i * width..(i + 1) * width].iter_mut().enumerate() {
                     let t = if k == class { 1.0 - eps + off } else { off };
-                    *g = (p - t) * inv_b;
+                    *g = (*g * inv_sum - t) * inv_b;
                 }
             }
         }
