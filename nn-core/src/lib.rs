@@ -25,6 +25,7 @@ mod linear;
 mod network;
 mod rng;
 mod shape;
+#[cfg(feature = "alloc")]
 mod simd;
 
 #[cfg(feature = "std")]
@@ -65,6 +66,13 @@ pub mod __private {
     #[cfg(feature = "alloc")]
     pub use bytemuck::zeroed_box;
     pub use bytemuck::Zeroable;
+
+    /// The all-zero value of `T`, in constants: the value of an activation layer (which
+    /// has no data) in a network's baked-in `WEIGHTS`.
+    pub const fn zeroed<T: Zeroable>() -> T {
+        // SAFETY: `Zeroable` promises that all-zero bytes are a valid `T`.
+        unsafe { core::mem::zeroed() }
+    }
 
     /// The largest of `widths`, usable in constants.
     pub const fn max_width(widths: &[usize]) -> usize {

@@ -3,9 +3,12 @@
 use syn::parse::{Parse, ParseStream};
 use syn::{braced, token, Attribute, Ident, Token, Type, Visibility};
 
-/// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`.
+/// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`,
+/// where the attributes may include `#[weights("file.safetensors")]`.
 pub struct Input {
     pub attrs: Vec<Attribute>,
+    /// `#[weights("file.safetensors")]`, taken out of `attrs`.
+    pub weights: Option<crate::weights::Attr>,
     pub vis: Visibility,
     pub ident: Ident,
     pub layers: Vec<LayerDecl>,
@@ -36,6 +39,7 @@ impl Parse for LayerDecl {
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
+        let (weights, attrs) = crate::weights::Attr::take(attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
@@ -71,6 +75,7 @@ impl Parse for Input {
         }
         Ok(Input {
             attrs,
+            weights,
             vis,
             ident,
             layers,

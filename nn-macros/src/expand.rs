@@ -6,18 +6,30 @@ use syn::spanned::Spanned;
 
 use crate::ast::Input;
 use crate::valid::{self, Resolved, TypeCheck};
+use crate::weights;
 
 pub fn expand(input: Input) -> TokenStream {
     match valid::check(&input) {
-        Ok((layers, checks)) => expand_valid(&input, &layers, &checks),
+        Ok((layers, checks)) => {
+            let mut out = expand_valid(&input, &layers, &checks);
+            if let Some(attr) = &input.weights {
+                out.extend(weights::expand(&input, &layers, attr));
+            }
+            out
+        }
         Err(e) => {
             // A stub of the struct, so that code naming it gets no follow-on errors.
             let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
             let err = e.to_compile_error();
+            let weights = input
+                .weights
+                .as_ref()
+                .map(|_| quote!(impl #ident { #[doc(hidden)] pub const WEIGHTS: Self = #ident; }));
             quote! {
                 #err
                 #(#attrs)*
                 #vis struct #ident;
+                #weights
             }
         }
     }

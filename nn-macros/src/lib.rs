@@ -5,6 +5,7 @@
 mod ast;
 mod expand;
 mod valid;
+mod weights;
 
 use proc_macro::TokenStream;
 
@@ -25,6 +26,29 @@ use proc_macro::TokenStream;
 ///
 /// A size that does not fit is a compile error at the layer that is wrong, naming both
 /// sizes and the fix. See the crate documentation of `nn` for the generated items.
+///
+/// # Weights baked in at compile time
+///
+/// `#[weights("path.safetensors")]` on the network reads a state dict (PyTorch's names:
+/// `0.weight`, `fc1.bias`, `2.running_mean`, ...) when the crate is compiled and adds the
+/// constant `WEIGHTS`, every parameter and buffer as literal data, so that a `static`
+/// model sits in flash with nothing parsed at run time. The path is relative to the
+/// crate's root (`CARGO_MANIFEST_DIR`); the crate is rebuilt when the file changes.
+///
+/// ```
+/// nn::network! {
+///     #[weights("../tests/ui/weights/tiny.safetensors")]
+///     pub struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>>
+/// }
+/// static MODEL: Tiny = Tiny::WEIGHTS;
+/// let _: [f32; 1] = MODEL.forward(&[0.5, -1.0]);
+/// ```
+///
+/// Every tensor is checked against the declared layers: a missing, extra, misshapen or
+/// non-`F32` tensor, or a file that cannot be read, is a compile error at the layer (or
+/// the attribute) concerned, naming the file, the tensor and both shapes. Only the
+/// built-in layers can be baked; a network with a layer of the user's own loads its
+/// weights at run time with `nn::io::load`.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as ast::Input);

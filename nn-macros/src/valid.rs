@@ -31,7 +31,7 @@ impl Size {
         }
     }
 
-    fn show(&self) -> String {
+    pub fn show(&self) -> String {
         match self {
             Size::Lit(n) => n.to_string(),
             Size::Expr(ts) => pretty(ts),
@@ -169,7 +169,7 @@ fn sizes(
     }
 }
 
-fn classify(ty: &Type) -> syn::Result<Kind> {
+pub fn classify(ty: &Type) -> syn::Result<Kind> {
     let Type::Path(p) = ty else {
         return Ok(Kind::User);
     };
@@ -214,7 +214,7 @@ fn classify(ty: &Type) -> syn::Result<Kind> {
 }
 
 /// How a layer is shown in messages: as declared, tidied.
-fn show(kind: &Kind, ty: &Type) -> String {
+pub fn show(kind: &Kind, ty: &Type) -> String {
     match kind {
         Kind::Linear { inputs, outputs } => {
             format!("Linear<{}, {}>", inputs.show(), outputs.show())

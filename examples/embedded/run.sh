@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds the embedded example for a Cortex-M4F, runs it under QEMU's mps2-an386 board,
+# runs the same digits through the host build (`nn::io::load` instead of baked weights),
+# and fails unless both print the same predictions. Then reports flash, RAM and stack.
+#
+#   examples/embedded/run.sh        (from anywhere; installs what it needs)
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "tools"
+rustup target add thumbv7em-none-eabihf
+if ! command -v qemu-system-arm >/dev/null; then
+    as_root apt-get update
+    as_root apt-get install -y qemu-system-arm
+fi
+qemu-system-arm --version | head -n 1
+
+step "build for thumbv7em-none-eabihf (release)"
+start=$(date +%s.%N)
+cargo build --release
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "build: %.1f s\n", b - a }'
+target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+elf="$target_dir/thumbv7em-none-eabihf/release/nn-embedded"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+step "QEMU mps2-an386 (Cortex-M4F)"
+status=0
+timeout 120 qemu-system-arm -machine mps2-an386 -nographic \
+    -semihosting-config enable=on,target=native -kernel "$elf" >"$work/qemu.txt" 2>&1 || status=$?
+cat "$work/qemu.txt"
+if [ "$status" -ne 0 ]; then
+    echo "FAIL: QEMU exited with status $status (124: timed out)" >&2
+    exit 1
+fi
+
+step "host (x86-64, weights loaded with nn::io::load)"
+(cd ../.. && cargo run --quiet --release --example embedded_host) >"$work/host.txt"
+cat "$work/host.txt"
+
+step "compare"
+grep '^digit ' "$work/qemu.txt" >"$work/qemu-digits.txt" || true
+grep '^digit ' "$work/host.txt" >"$work/host-digits.txt" || true
+if [ ! -s "$work/host-digits.txt" ]; then
+    echo "FAIL: the host printed no predictions" >&2
+    exit 1
+fi
+# The Cortex-M4F computes every product and sum as written; the host's one-sample kernel
+# fuses each multiply-add (FMA) where the CPU has it, which rounds once instead of twice.
+# So classes must match exactly and logits to within 1e-5 (a few units in the last place of
+# values up to about 20); lines that match bit for bit are counted.
+awk -v tol=1e-5 '
+    function abs(v) { return v < 0 ? -v : v }
+    NR == FNR { host[FNR] = $0; next }
+    {
+        n++
+        split(host[FNR], h, " ")
+        for (k = 1; k <= 7; k++) if (h[k] != $k) { printf "FAIL: line %d: host \"%s\", QEMU \"%s\"\n", FNR, host[FNR], $0; bad = 1; next }
+        for (k = 8; k <= 17; k++) {
+            logits++
+            if (h[k] == $k) same++
+            d = abs(h[k] - $k)
+            if (d > worst) worst = d
+            if (d > tol || $k == "") { printf "FAIL: line %d, logit %d: host %s, QEMU %s\n", FNR, k - 8, h[k], $k; bad = 1 }
+        }
+    }
+    END {
+        if (n != length(host) || n == 0) { printf "FAIL: host printed %d lines, QEMU %d\n", length(host), n; exit 1 }
+        if (bad) exit 1
+        printf "agree: %d of %d predicted classes the same; logits within %g (largest difference %.2g), %d of %d bit for bit\n", n, n, tol, worst, same, logits
+    }' "$work/host-digits.txt" "$work/qemu-digits.txt" || {
+    echo "FAIL: the Cortex-M4F and the host disagree" >&2
+    exit 1
+}
+
+step "sizes"
+size -A "$elf" | awk '
+    $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
+    $1 == ".data" { flash += $2; ram += $2 }
+    $1 == ".bss" || $1 == ".uninit" { ram += $2 }
+    $1 ~ /^\.(vector_table|text|rodata|data|bss|uninit)$/ { printf "  %-14s %9d bytes\n", $1, $2 }
+    END {
+        printf "flash: %d bytes (%.1f KiB)\n", flash, flash / 1024
+        printf "static RAM: %d bytes (.data + .bss + .uninit; the stack comes on top)\n", ram
+    }'
+weights=../../data/weights/mnist.safetensors
+header=$(od -An -tu8 -N8 "$weights" | tr -d ' ')
+bytes=$(stat -c %s "$weights")
+echo "weights: $((bytes - 8 - header)) bytes of tensor data in $(basename "$weights") ($bytes bytes with its header)"
+grep -E '^(nn on|stack used)' "$work/qemu.txt"

@@ -1,0 +1,146 @@
+//! The design card's MNIST network on a Cortex-M4F with no heap: weights baked into
+//! flash at compile time, one-sample inference on a few held-out test digits, results
+//! over semihosting. Runs under QEMU's `mps2-an386` board; see `run.sh`.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use panic_semihosting as _;
+
+nn::network! {
+    /// The design card's network, with the weights `cargo run --release --example mnist
+    /// -- --save data/weights/mnist.safetensors` trained, checked against these layers and
+    /// baked in by the macro.
+    #[weights("../../data/weights/mnist.safetensors")]
+    pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
+}
+
+/// The model, in flash: no parsing and no copy at run time.
+static MODEL: Mnist = Mnist::WEIGHTS;
+
+/// Held-out MNIST test images 8,000..8,007, one byte per pixel (see README.md).
+static DIGITS: &[u8; DIGITS_LEN * 784] = include_bytes!("../digits.u8");
+/// Their labels.
+static LABELS: &[u8; DIGITS_LEN] = include_bytes!("../labels.u8");
+const DIGITS_LEN: usize = 8;
+
+/// What the stack is painted with before inference; a word still holding it afterwards
+/// was never written.
+const PAINT: u32 = 0xDEAD_BEEF;
+/// How far below the measuring function's frame the stack is painted: far more than one
+/// inference needs, far less than the 4 MiB of RAM above the program's data.
+const PAINT_BYTES: usize = 64 * 1024;
+
+#[entry]
+fn main() -> ! {
+    hprintln!(
+        "nn on a Cortex-M4F: Mnist with {} parameters baked into flash ({} bytes)",
+        Mnist::PARAMS,
+        core::mem::size_of::<Mnist>()
+    );
+    let mut deepest = 0;
+    for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
+        // Scaled as `nn::data` scales MNIST.
+        let x: [f32; 784] = core::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
+        let (logits, used) = measured(&x);
+        deepest = deepest.max(used);
+        print_prediction(i, *label, &logits);
+    }
+    hprintln!(
+        "stack used by one inference: {} bytes (two activation buffers: {} bytes)",
+        deepest,
+        2 * Mnist::MAX_WIDTH * core::mem::size_of::<f32>()
+    );
+    debug::exit(debug::EXIT_SUCCESS);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// One line per digit, the same as the host's `cargo run --example embedded_host`.
+fn print_prediction(i: usize, label: u8, logits: &[f32; 10]) {
+    let mut best = 0;
+    for (k, &v) in logits.iter().enumerate() {
+        if v > logits[best] {
+            best = k;
+        }
+    }
+    // Shortest round-trip decimals: two logits print alike exactly when their bits agree.
+    let l = logits;
+    hprintln!(
+        "digit {i}: label {label} predicted {best} logits {} {} {} {} {} {} {} {} {} {}",
+        l[0],
+        l[1],
+        l[2],
+        l[3],
+        l[4],
+        l[5],
+        l[6],
+        l[7],
+        l[8],
+        l[9]
+    );
+}
+
+/// Runs inference on `x` and measures the stack it took: paints the stack below this
+/// frame, infers, and counts the painted bytes that inference overwrote.
+#[inline(never)]
+fn measured(x: &[f32; 784]) -> ([f32; 10], usize) {
+    let top = stack_pointer() & !3;
+    let bottom = top - PAINT_BYTES;
+    // SAFETY: `bottom..top` lies below this frame's stack pointer, in the 4 MiB of RAM that
+    // hold only the stack above the program's few bytes of static data (memory.x), so no
+    // live value is there; `paint` is inlined and so has no frame of its own in that range.
+    unsafe { paint(bottom, top) };
+    let logits = infer(x);
+    // SAFETY: the same region, painted above; `infer` has returned, so no frame is in it.
+    let untouched = unsafe { untouched_words(bottom, top) };
+    (logits, PAINT_BYTES - 4 * untouched)
+}
+
+/// One-sample inference, in a frame of its own so that its stack use is all below `measured`'s.
+#[inline(never)]
+fn infer(x: &[f32; 784]) -> [f32; 10] {
+    MODEL.forward(x)
+}
+
+/// The stack pointer of the calling function.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: copies the stack pointer into a register; touches no memory.
+    unsafe {
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    sp
+}
+
+/// Fills the words of `bottom..top` with `PAINT`.
+///
+/// # Safety
+/// `bottom..top` must be word-aligned RAM that holds no live value, and stays so because
+/// this is inlined into its caller (a frame of its own could lie in the range).
+#[inline(always)]
+unsafe fn paint(bottom: usize, top: usize) {
+    for a in (bottom..top).step_by(4) {
+        // SAFETY: in the range the caller guarantees; volatile, so the writes happen.
+        unsafe { core::ptr::write_volatile(a as *mut u32, PAINT) };
+    }
+}
+
+/// Counts the words of `bottom..top` that still hold `PAINT`, from `bottom` up to the first
+/// one that was written.
+///
+/// # Safety
+/// `bottom..top` must be word-aligned RAM that no live frame uses.
+unsafe fn untouched_words(bottom: usize, top: usize) -> usize {
+    let mut n = 0;
+    for a in (bottom..top).step_by(4) {
+        // SAFETY: in the range the caller guarantees is readable RAM.
+        if unsafe { core::ptr::read_volatile(a as *const u32) } != PAINT {
+            break;
+        }
+        n += 1;
+    }
+    n
+}

@@ -1,0 +1,512 @@
+//! `#[weights("file.safetensors")]`: a network's parameters read from a file at compile
+//! time and emitted as a constant of literal data, so that
+//! `static MODEL: Net = Net::WEIGHTS;` sits in flash and nothing is parsed at run time.
+//!
+//! Every tensor is checked against the declared layers here, so a file that does not fit
+//! the network is a compile error at the layer it does not fit, naming the file, the
+//! tensor and both shapes. Sizes given as const items cannot be compared by the macro; the
+//! literal arrays are then shaped as the file says, and the compiler rejects a mismatch.
+
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::SafeTensorError;
+use syn::spanned::Spanned;
+use syn::{Attribute, LitStr};
+
+use crate::ast::Input;
+use crate::valid::{self, Kind, Resolved, Size};
+
+/// The largest header accepted, as `nn::io` accepts.
+const MAX_HEADER: u64 = 100 * 1024 * 1024;
+
+/// A parsed `#[weights("path")]`.
+pub struct Attr {
+    /// The whole attribute, for errors about the file.
+    attr: Attribute,
+    path: LitStr,
+}
+
+impl Attr {
+    /// Splits `#[weights("path")]` off the network's attributes, so that it does not reach
+    /// the struct.
+    pub fn take(attrs: Vec<Attribute>) -> syn::Result<(Option<Attr>, Vec<Attribute>)> {
+        let mut found: Option<Attr> = None;
+        let mut rest = Vec::with_capacity(attrs.len());
+        for attr in attrs {
+            if !attr.path().is_ident("weights") {
+                rest.push(attr);
+                continue;
+            }
+            let usage = "expected the file's path: `#[weights(\"path/to/model.safetensors\")]`, \
+                         relative to the crate's root";
+            let path = match &attr.meta {
+                syn::Meta::List(list) => list
+                    .parse_args::<LitStr>()
+                    .map_err(|e| syn::Error::new(e.span(), usage))?,
+                _ => return Err(syn::Error::new_spanned(&attr, usage)),
+            };
+            if found.is_some() {
+                return Err(syn::Error::new_spanned(
+                    &attr,
+                    "a network takes its weights from one file; remove this `#[weights]`",
+                ));
+            }
+            found = Some(Attr { attr, path });
+        }
+        Ok((found, rest))
+    }
+}
+
+/// One tensor a layer needs.
+struct Want<'a> {
+    layer: &'a Resolved<'a>,
+    /// The layer as declared, for messages: `Linear<784, 128>`.
+    shown: String,
+    /// `weight`, `running_mean`, ...
+    name: &'static str,
+    /// The state-dict key, `0.weight`.
+    key: String,
+    dtype: Dtype,
+    shape: Vec<Size>,
+}
+
+/// The constant `WEIGHTS` and an `include_bytes!` of the file, or the errors that stop
+/// them together with a stub of the constant, so that code naming it gets no follow-on
+/// error.
+pub fn expand(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> TokenStream {
+    let ident = &input.ident;
+    match bake(input, layers, attr) {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            let err = e.to_compile_error();
+            quote! {
+                #err
+                impl #ident {
+                    #[doc(hidden)]
+                    pub const WEIGHTS: Self = ::nn::__private::zeroed();
+                }
+            }
+        }
+    }
+}
+
+/// Collects every error so that one compile shows every mistake.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+}
+
+fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<TokenStream> {
+    let shown_path = attr.path.value();
+    let file_err =
+        |msg: String| syn::Error::new_spanned(&attr.attr, format!("`{shown_path}`: {msg}"));
+
+    // What the network needs, layer by layer; a user's layer cannot be filled in here.
+    let mut errors = Errors::default();
+    let mut wants = Vec::new();
+    for layer in layers {
+        let kind = valid::classify(&layer.decl.ty)?;
+        let shown = valid::show(&kind, &layer.decl.ty);
+        let mut want = |name: &'static str, dtype: Dtype, shape: Vec<Size>| {
+            wants.push(Want {
+                layer,
+                shown: shown.clone(),
+                name,
+                key: format!("{}.{name}", layer.name),
+                dtype,
+                shape,
+            })
+        };
+        match kind {
+            Kind::Linear { inputs, outputs } => {
+                want("weight", Dtype::F32, vec![outputs.clone(), inputs]);
+                want("bias", Dtype::F32, vec![outputs]);
+            }
+            Kind::BatchNorm { width } => {
+                for name in ["weight", "bias", "running_mean", "running_var"] {
+                    want(name, Dtype::F32, vec![width.clone()]);
+                }
+                want("num_batches_tracked", Dtype::I64, vec![]);
+            }
+            Kind::Activation(_) => {}
+            Kind::User => errors.push(syn::Error::new_spanned(
+                &layer.decl.ty,
+                format!(
+                    "`{shown}` cannot have its weights baked in: `#[weights]` fills the built-in \
+                     layers (`Linear`, `BatchNorm` and the activations) only; remove `#[weights]` \
+                     and load the file at run time with `nn::io::load`"
+                ),
+            )),
+        }
+    }
+    if let Some(e) = errors.0 {
+        return Err(e);
+    }
+
+    let file = resolve(&shown_path).map_err(&file_err)?;
+    let bytes = std::fs::read(&file).map_err(|e| {
+        file_err(format!(
+            "cannot read the weights file: {e}; the path is relative to the crate's root, \
+             the folder of its Cargo.toml"
+        ))
+    })?;
+    let tensors = parse(&bytes).map_err(file_err)?;
+
+    // A file with none of the network's names was saved from another network, or with other
+    // layer names: one error says so, rather than one per tensor.
+    if !wants.is_empty() && wants.iter().all(|w| tensors.tensor(&w.key).is_err()) {
+        let mut have = tensors.names();
+        have.sort_unstable();
+        return Err(file_err(format!(
+            "none of `{}`'s tensors is in the file: it needs {}, the file has {}; \
+             were the layers named otherwise when it was saved?",
+            input.ident,
+            listing(wants.iter().map(|w| w.key.as_str())),
+            listing(have.into_iter()),
+        )));
+    }
+
+    // Check every tensor before emitting any, reporting all mistakes at once.
+    let mut values = Vec::with_capacity(wants.len());
+    for w in &wants {
+        match check(&tensors, w, &shown_path) {
+            Ok(view) => values.push(view),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut extra: Vec<&str> = tensors
+        .names()
+        .into_iter()
+        .filter(|n| !wants.iter().any(|w| w.key == *n))
+        .collect();
+    extra.sort_unstable();
+    // One error per layer that the extra tensors' names point to.
+    while let Some(first) = extra.first() {
+        let prefix = first.split_once('.').map_or(*first, |(p, _)| p).to_string();
+        let (these, rest): (Vec<&str>, Vec<&str>) = extra
+            .iter()
+            .partition(|k| k.split_once('.').map_or(**k, |(p, _)| p) == prefix);
+        errors.push(unexpected(
+            &prefix,
+            &these,
+            &wants,
+            layers,
+            input,
+            attr,
+            &shown_path,
+        ));
+        extra = rest;
+    }
+    if let Some(e) = errors.0 {
+        return Err(e);
+    }
+
+    // The literal value of each layer, in declaration order.
+    let mut fields = Vec::with_capacity(layers.len());
+    let mut next = wants.iter().zip(&values).peekable();
+    for layer in layers {
+        let span = layer.decl.ty.span();
+        let mut inits = Vec::new();
+        while let Some((w, view)) = next.next_if(|(w, _)| std::ptr::eq(w.layer, layer)) {
+            let name = syn::Ident::new(w.name, span);
+            let value = literal(view, span).map_err(|msg| {
+                syn::Error::new_spanned(&layer.decl.ty, format!("`{shown_path}`: {msg}"))
+            })?;
+            inits.push(quote!(#name: #value));
+        }
+        let value = match valid::classify(&layer.decl.ty)? {
+            Kind::Linear { .. } => quote_spanned!(span=> ::nn::Linear { #(#inits),* }),
+            Kind::BatchNorm { .. } => quote_spanned!(span=> ::nn::BatchNorm { #(#inits),* }),
+            // An activation has no data: its only value is the zero-sized one.
+            Kind::Activation(_) | Kind::User => quote_spanned!(span=> ::nn::__private::zeroed()),
+        };
+        fields.push(match &layer.decl.name {
+            Some(n) => quote!(#n: #value),
+            None => value,
+        });
+    }
+
+    let ident = &input.ident;
+    let body = if layers.first().is_some_and(|l| l.decl.name.is_some()) {
+        quote!(#ident { #(#fields),* })
+    } else {
+        quote!(#ident( #(#fields),* ))
+    };
+    let Some(include) = file.to_str() else {
+        return Err(file_err(
+            "the path is not valid UTF-8, which `include_bytes!` needs".to_string(),
+        ));
+    };
+    let doc = format!(
+        " The weights of `{shown_path}`, baked in at compile time: \
+         `static MODEL: {ident} = {ident}::WEIGHTS;` keeps them in read-only memory (flash \
+         on a microcontroller), with nothing parsed at run time."
+    );
+    Ok(quote! {
+        // Makes cargo rebuild the crate when the weights file changes.
+        const _: &[u8] = ::core::include_bytes!(#include);
+
+        impl #ident {
+            #[doc = #doc]
+            pub const WEIGHTS: Self = #body;
+        }
+    })
+}
+
+/// The file named by `path`: relative to the crate's root (`CARGO_MANIFEST_DIR`). When the
+/// macro is called from a file outside that folder (trybuild compiles `tests/ui` files in a
+/// crate of its own), relative to the root of the package that holds the calling file: the
+/// nearest folder above it with a `Cargo.toml`.
+fn resolve(path: &str) -> Result<PathBuf, String> {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let caller = proc_macro::Span::call_site()
+        .local_file()
+        .map(|f| canonical(&f));
+    let root = match (manifest, caller) {
+        (Some(manifest), Some(caller)) if !caller.starts_with(canonical(&manifest)) => caller
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("Cargo.toml").is_file())
+            .map_or(manifest, Path::to_path_buf),
+        (Some(manifest), _) => manifest,
+        (None, _) => {
+            return Err(
+                "`CARGO_MANIFEST_DIR` is not set, so the path has nothing to be relative to; \
+                 build with cargo"
+                    .to_string(),
+            )
+        }
+    };
+    Ok(root.join(path))
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Parses a safetensors file, naming a truncated file and an absurd header apart from other
+/// damage, as `nn::io::load` does.
+fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, String> {
+    let len = bytes.len() as u64;
+    let Some(head) = bytes.get(..8).and_then(|h| <[u8; 8]>::try_from(h).ok()) else {
+        return Err(format!(
+            "not a safetensors file: it has {len} bytes, fewer than the 8 of the header's length"
+        ));
+    };
+    let header = u64::from_le_bytes(head);
+    if header > MAX_HEADER {
+        return Err(format!(
+            "not a safetensors file: its header claims {header} bytes (at most {MAX_HEADER} accepted)"
+        ));
+    }
+    if 8 + header > len {
+        return Err(format!(
+            "truncated: the header announces at least {} bytes, the file has {len}",
+            8 + header
+        ));
+    }
+    SafeTensors::deserialize(bytes).map_err(|err| match err {
+        SafeTensorError::MetadataIncompleteBuffer => format!(
+            "not a valid safetensors file: the tensors its header lists do not exactly cover \
+             its {} data bytes (the file was cut short, or bytes were appended)",
+            len - 8 - header
+        ),
+        other => format!("not a valid safetensors file: {other}"),
+    })
+}
+
+/// `names` in backticks, at most five of them: "`a`, `b`, `c`, `d`, 3 more".
+fn listing<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    const SHOWN: usize = 5;
+    let total = names.len();
+    if total == 0 {
+        return "no tensors".to_string();
+    }
+    let shown = if total > SHOWN { SHOWN - 1 } else { total };
+    let mut listed: Vec<String> = names.take(shown).map(|n| format!("`{n}`")).collect();
+    if total > shown {
+        listed.push(format!("{} more", total - shown));
+    }
+    listed.join(", ")
+}
+
+/// Writes a shape as PyTorch prints sizes: `[128, 784]`, `[]` for a scalar.
+fn show_shape<T>(dims: &[T], show: impl Fn(&T) -> String) -> String {
+    let dims: Vec<String> = dims.iter().map(show).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// The tensor `w` asks for, if the file has it with the right type and shape. Dimensions
+/// given as const items are left to the compiler.
+fn check<'a>(file: &SafeTensors<'a>, w: &Want<'_>, path: &str) -> syn::Result<TensorView<'a>> {
+    let (key, shown) = (&w.key, &w.shown);
+    let want_shape = show_shape(&w.shape, Size::show);
+    let err = |msg: String| syn::Error::new_spanned(&w.layer.decl.ty, format!("`{path}`: {msg}"));
+    let Ok(view) = file.tensor(key) else {
+        return Err(err(format!(
+            "tensor `{key}` is missing, but `{shown}` needs it, of shape {want_shape}"
+        )));
+    };
+    if view.dtype() != w.dtype {
+        let fix = match w.dtype {
+            Dtype::F32 => "; save the model as float32 (`model.float()` in PyTorch)",
+            _ => "; PyTorch saves this counter as int64",
+        };
+        return Err(err(format!(
+            "tensor `{key}` has type {} but `{shown}` needs {}{fix}",
+            view.dtype(),
+            w.dtype
+        )));
+    }
+    let fits = view.shape().len() == w.shape.len()
+        && view
+            .shape()
+            .iter()
+            .zip(&w.shape)
+            .all(|(have, want)| match want {
+                Size::Lit(n) => *have as u64 == *n,
+                Size::Expr(_) => true,
+            });
+    if !fits {
+        let found = show_shape(view.shape(), usize::to_string);
+        let transposed = w.name == "weight"
+            && w.shape.len() == 2
+            && show_shape(&[&w.shape[1], &w.shape[0]], |s| s.show()) == found;
+        let hint = if transposed {
+            "; it is transposed: PyTorch stores a `Linear` weight as [out, in]"
+        } else {
+            ""
+        };
+        return Err(err(format!(
+            "tensor `{key}` has shape {found} but `{shown}` needs {want_shape}{hint}"
+        )));
+    }
+    Ok(view)
+}
+
+/// The error for tensors in the file that the network does not have, all named
+/// `{prefix}.*`: on the layer of that name, or on the attribute if no layer has it.
+fn unexpected(
+    prefix: &str,
+    keys: &[&str],
+    wants: &[Want<'_>],
+    layers: &[Resolved<'_>],
+    input: &Input,
+    attr: &Attr,
+    path: &str,
+) -> syn::Error {
+    let plural = if keys.len() == 1 { "" } else { "s" };
+    let what = format!(
+        "`{path}`: unexpected tensor{plural} {}",
+        listing(keys.iter().copied())
+    );
+    match layers.iter().find(|l| l.name == prefix) {
+        Some(layer) => {
+            let own: Vec<String> = wants
+                .iter()
+                .filter(|w| std::ptr::eq(w.layer, layer))
+                .map(|w| format!("`{}`", w.key))
+                .collect();
+            let shown = valid::classify(&layer.decl.ty)
+                .map(|k| valid::show(&k, &layer.decl.ty))
+                .unwrap_or_else(|_| layer.name.clone());
+            let has = if own.is_empty() {
+                "has no tensors".to_string()
+            } else {
+                format!("has only {}", own.join(", "))
+            };
+            syn::Error::new_spanned(
+                &layer.decl.ty,
+                format!("{what}: `{shown}` {has}; the file is for another network"),
+            )
+        }
+        None => {
+            let names: Vec<String> = layers.iter().map(|l| format!("`{}`", l.name)).collect();
+            syn::Error::new_spanned(
+                &attr.attr,
+                format!(
+                    "{what}: `{}` has no layer `{prefix}`, only {}; the file is for another network",
+                    input.ident,
+                    names.join(", ")
+                ),
+            )
+        }
+    }
+}
+
+/// A float that reads back to exactly `v`: the shortest decimal that round-trips, or its
+/// bits where no literal exists (infinities, NaN).
+fn float(v: f32, out: &mut String) {
+    use std::fmt::Write;
+    let _ = if !v.is_finite() {
+        write!(
+            out,
+            "::core::primitive::f32::from_bits({:#010x}),",
+            v.to_bits()
+        )
+    } else if v.is_sign_negative() {
+        write!(out, "-{:?}f32,", -v)
+    } else {
+        write!(out, "{v:?}f32,")
+    };
+}
+
+/// The literal value of a checked tensor: nested arrays shaped as in the file for `F32`,
+/// a `u64` for the `I64` counter (a negative count reads as 0, as `nn::io::load` reads it).
+fn literal(view: &TensorView<'_>, span: Span) -> Result<TokenStream, String> {
+    if view.dtype() == Dtype::I64 {
+        let count = <[u8; 8]>::try_from(view.data())
+            .map(i64::from_le_bytes)
+            .map_err(|_| "the counter is not one int64".to_string())?;
+        let count = u64::try_from(count).unwrap_or(0);
+        return Ok(quote!(#count));
+    }
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    nest(&values, view.shape(), span)
+}
+
+/// `values` as nested array expressions of `shape`. The innermost rows are lexed from one
+/// string each: far cheaper than a token per number through the compiler's bridge.
+fn nest(values: &[f32], shape: &[usize], span: Span) -> Result<TokenStream, String> {
+    let bracket = |inner: TokenStream| {
+        let mut g = Group::new(Delimiter::Bracket, inner);
+        g.set_span(span);
+        TokenStream::from(TokenTree::Group(g))
+    };
+    match shape {
+        [] => Err("a scalar where an array is needed".to_string()),
+        [_] => {
+            let mut s = String::with_capacity(values.len() * 14);
+            for &v in values {
+                float(v, &mut s);
+            }
+            let inner: TokenStream = s
+                .parse()
+                .map_err(|e| format!("cannot emit the values: {e}"))?;
+            Ok(bracket(inner))
+        }
+        [_, inner @ ..] => {
+            let row: usize = inner.iter().product();
+            let mut out = TokenStream::new();
+            for chunk in values.chunks(row.max(1)) {
+                out.extend(nest(chunk, inner, span)?);
+                out.extend(quote!(,));
+            }
+            Ok(bracket(out))
+        }
+    }
+}

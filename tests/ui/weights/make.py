@@ -1,0 +1,81 @@
+"""Writes the safetensors fixtures of tests/ui/weights/ (see README.md there).
+
+Run from the repository root with Python's `safetensors` and `numpy`:
+    python tests/ui/weights/make.py
+The output is deterministic: rerunning it rewrites the same bytes.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import save_file
+
+HERE = Path(__file__).resolve().parent
+rng = np.random.default_rng(0)
+
+
+def f32(*shape):
+    return rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+
+
+# `named.safetensors`: Named<fc1: Linear<3, 4>, act: ReLU, bn: BatchNorm<4>, fc2: Linear<4, 2>>,
+# with values whose literals are hard to get right: -0.0, the smallest subnormal, numbers that
+# need nine significant digits, the extremes, infinities and a NaN with a payload.
+fc1_weight = f32(4, 3)
+fc1_weight.flat[:8] = [
+    -0.0,
+    np.float32(1e-45),
+    0.1,
+    np.finfo(np.float32).max,
+    -np.finfo(np.float32).tiny,
+    16777216.0,
+    np.float32(1.0) / np.float32(3.0),
+    np.nextafter(np.float32(1.0), np.float32(2.0)),
+]
+running_mean = f32(4)
+running_mean[0] = -np.inf
+fc2_bias = np.array([np.inf, 0.0], dtype=np.float32)
+fc2_bias.view(np.uint32)[1] = 0x7FC0_1234  # a quiet NaN with a payload
+save_file(
+    {
+        "fc1.weight": fc1_weight,
+        "fc1.bias": f32(4),
+        "bn.weight": f32(4),
+        "bn.bias": f32(4),
+        "bn.running_mean": running_mean,
+        "bn.running_var": rng.uniform(0.5, 2.0, size=4).astype(np.float32),
+        "bn.num_batches_tracked": np.array(7, dtype=np.int64),
+        "fc2.weight": f32(2, 4),
+        "fc2.bias": fc2_bias,
+    },
+    HERE / "named.safetensors",
+)
+
+# `tiny.safetensors`: Net<Linear<2, 3>, ReLU, Linear<3, 1>>, and variants with one mistake each.
+tiny = {
+    "0.weight": f32(3, 2),
+    "0.bias": f32(3),
+    "2.weight": f32(1, 3),
+    "2.bias": f32(1),
+}
+save_file(tiny, HERE / "tiny.safetensors")
+save_file({k: v for k, v in tiny.items() if k != "2.bias"}, HERE / "tiny-missing-bias.safetensors")
+save_file({**tiny, "0.weight": tiny["0.weight"].astype(np.float64)}, HERE / "tiny-f64.safetensors")
+save_file({**tiny, "0.weight": np.ascontiguousarray(tiny["0.weight"].T)}, HERE / "tiny-transposed.safetensors")
+# The file of Linear(2, 3), BatchNorm1d(3), Linear(3, 1): a batch norm where the network has ReLU.
+save_file(
+    {
+        **tiny,
+        "1.weight": np.ones(3, dtype=np.float32),
+        "1.bias": np.zeros(3, dtype=np.float32),
+        "1.running_mean": np.zeros(3, dtype=np.float32),
+        "1.running_var": np.ones(3, dtype=np.float32),
+        "1.num_batches_tracked": np.array(0, dtype=np.int64),
+    },
+    HERE / "tiny-batchnorm.safetensors",
+)
+# Cut short in its data: the header is intact, the last tensor is not.
+whole = (HERE / "tiny.safetensors").read_bytes()
+(HERE / "tiny-truncated.safetensors").write_bytes(whole[:-4])
+for path in HERE.glob("*.safetensors"):
+    path.chmod(0o644)  # safetensors writes 0600; these are committed files
