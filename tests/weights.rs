@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use nn::io::{load_with, LoadOptions, WeightsError};
+use nn::Network;
 
 nn::network! {
     #[derive(Clone, PartialEq, Debug)]
@@ -259,16 +260,77 @@ fn missing_file_and_unwritable_destination() {
 }
 
 #[test]
-fn a_failed_save_keeps_the_previous_file() {
+fn a_failed_save_leaves_what_was_there_and_no_temporary_file() {
     let dir = scratch("keep");
     let path = dir.join("net.safetensors");
-    let net = trained();
-    net.save(&path).unwrap();
-    let before = std::fs::read(&path).unwrap();
-    // A directory where the temporary file would go makes the write fail.
-    let blocker = dir.join(format!(".net.safetensors.{}.tmp", std::process::id()));
-    std::fs::create_dir(&blocker).unwrap();
-    let err = Named::new(8).save(&path).unwrap_err();
+    // A non-empty folder where the file should go: the final rename fails.
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("keep.txt"), "kept").unwrap();
+    let err = trained().save(&path).unwrap_err();
     assert!(matches!(err, WeightsError::Io { .. }), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), before);
+    names_file(&err, &path);
+    assert_eq!(
+        std::fs::read_to_string(path.join("keep.txt")).unwrap(),
+        "kept"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        ["net.safetensors"],
+        "a temporary file was left behind"
+    );
+}
+
+#[test]
+fn concurrent_saves_to_one_path_all_succeed_with_a_whole_file() {
+    let dir = scratch("concurrent");
+    let path = dir.join("net.safetensors");
+    let a = trained();
+    let b = Named::new(11);
+    std::thread::scope(|s| {
+        for net in [&a, &b] {
+            let path = &path;
+            s.spawn(move || {
+                for _ in 0..50 {
+                    net.save(path).unwrap();
+                }
+            });
+        }
+    });
+    let mut back = Named::new(0);
+    back.load(&path).unwrap();
+    assert!(*back == *a || *back == *b, "the file is neither network");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["net.safetensors"]);
+}
+
+#[test]
+fn negative_count_is_refused() {
+    let dir = scratch("negative");
+    let path = dir.join("net.safetensors");
+    let net = trained();
+    let mut tensors: Vec<(String, &str, Vec<usize>, Vec<u8>)> = Vec::new();
+    net.visit_state(&mut |layer, name, shape, value| {
+        let (dtype, bytes) = match value {
+            nn::Buffer::F32(v) => ("F32", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+            nn::Buffer::Count(_) => ("I64", (-3i64).to_le_bytes().to_vec()),
+        };
+        tensors.push((format!("{layer}.{name}"), dtype, shape.to_vec(), bytes));
+    });
+    let raw: Vec<(&str, &str, &[usize], Vec<u8>)> = tensors
+        .iter()
+        .map(|(k, d, s, b)| (k.as_str(), *d, s.as_slice(), b.clone()))
+        .collect();
+    write_raw(&path, &raw);
+    let err = load_fails(&net, &path, LoadOptions::default());
+    assert!(
+        matches!(&err, WeightsError::Corrupt { reason, .. } if reason.contains("bn.num_batches_tracked")),
+        "{err}"
+    );
 }

@@ -11,6 +11,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::vec::Vec;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -199,10 +200,6 @@ fn entries<N: Network>(net: &N) -> Vec<Entry> {
 /// ```
 pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
     let path = path.as_ref();
-    let io = |source| WeightsError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let entries = entries(net);
     let mut views = Vec::with_capacity(entries.len());
     for e in &entries {
@@ -222,16 +219,32 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsEr
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(std::format!(".{file_name}.{}.tmp", std::process::id()));
+    // Unique per call, so that saves from several threads never share a temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let serial = SAVES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(std::format!(
+        ".{file_name}.{}.{serial}.tmp",
+        std::process::id()
+    ));
+    // Errors name the destination; those on the temporary file say which it was.
+    let on_tmp = |e: std::io::Error| {
+        std::io::Error::new(
+            e.kind(),
+            std::format!("temporary file {}: {e}", tmp.display()),
+        )
+    };
     let written = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
+        let mut f = fs::File::create_new(&tmp).map_err(on_tmp)?;
+        f.write_all(&bytes).map_err(on_tmp)?;
+        f.sync_all().map_err(on_tmp)?;
         fs::rename(&tmp, path)
     })();
-    if let Err(e) = written {
+    if let Err(source) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(io(e));
+        return Err(WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        });
     }
     Ok(())
 }
@@ -281,6 +294,12 @@ pub fn load_bytes<N: Network>(
                 found: std::format!("{:?}", view.dtype()),
             });
         }
+        if e.dtype == Dtype::I64 && view.data().get(..8).is_some_and(|b| b[7] & 0x80 != 0) {
+            return Err(WeightsError::Corrupt {
+                path: err_path(),
+                reason: std::format!("tensor `{}` holds a negative count", e.key),
+            });
+        }
         if view.shape() != e.shape.as_slice() {
             return Err(WeightsError::Shape {
                 path: err_path(),
@@ -315,7 +334,7 @@ pub fn load_bytes<N: Network>(
             }
             BufferMut::Count(dst) => {
                 if let Ok(b) = <[u8; 8]>::try_from(view.data()) {
-                    *dst = u64::try_from(i64::from_le_bytes(b)).unwrap_or(0);
+                    *dst = u64::try_from(i64::from_le_bytes(b)).unwrap_or(0); // negative counts were refused above
                 }
             }
         }
