@@ -144,48 +144,128 @@ fn tanh_gradients() {
     check_layer(zeroed::<nn::Tanh<9>>(), 3, 5, 0.0);
 }
 
+#[test]
+fn leaky_relu_gradients_away_from_the_kink() {
+    check_layer(zeroed::<nn::LeakyReLU<9>>(), 3, 11, 0.05);
+    check_layer(
+        zeroed::<nn::LeakyReLU<9, { 0.2f32.to_bits() }>>(),
+        3,
+        12,
+        0.05,
+    );
+    check_layer(
+        zeroed::<nn::LeakyReLU<9, { (-0.3f32).to_bits() }>>(),
+        3,
+        13,
+        0.05,
+    );
+}
+
+#[test]
+fn elu_gradients_away_from_the_kink() {
+    // Even with alpha 1, where ELU's first derivative is continuous, its second jumps at 0,
+    // which a central difference across 0 would see.
+    check_layer(zeroed::<nn::ELU<9>>(), 3, 14, 0.05);
+    check_layer(zeroed::<nn::ELU<9, { 0.5f32.to_bits() }>>(), 3, 15, 0.05);
+}
+
+#[test]
+fn gelu_gradients() {
+    check_layer(zeroed::<nn::GELU<9>>(), 3, 16, 0.0);
+    // Inputs out to ±3, where the exact GELU's tail and the tanh's saturation show.
+    check_layer(zeroed::<nn::GELU<9>>(), 3, 17, 2.0);
+    check_layer(zeroed::<nn::GeluTanh<9>>(), 3, 18, 0.0);
+    check_layer(zeroed::<nn::GeluTanh<9>>(), 3, 19, 2.0);
+}
+
+#[test]
+fn silu_gradients() {
+    check_layer(zeroed::<nn::SiLU<9>>(), 3, 20, 0.0);
+    check_layer(zeroed::<nn::SiLU<9>>(), 3, 21, 2.0);
+}
+
+#[test]
+fn softmax_gradients() {
+    check_layer(zeroed::<nn::Softmax<7>>(), 3, 22, 0.0);
+    check_layer(zeroed::<nn::Softmax<7>>(), 3, 23, 2.0);
+}
+
+#[test]
+fn log_softmax_gradients() {
+    check_layer(zeroed::<nn::LogSoftmax<7>>(), 3, 24, 0.0);
+    check_layer(zeroed::<nn::LogSoftmax<7>>(), 3, 25, 2.0);
+}
+
+#[test]
+fn identity_gradients() {
+    check_layer(zeroed::<nn::Identity<5>>(), 3, 26, 0.0);
+}
+
+#[test]
+fn layernorm_gradients() {
+    check_layer(zeroed::<nn::LayerNorm<6>>(), 4, 27, 0.0);
+    // One row is enough: the statistics are the row's own.
+    check_layer(zeroed::<nn::LayerNorm<6>>(), 1, 28, 0.0);
+}
+
+#[test]
+fn dropout_gradients() {
+    // Finite differences run training passes on copies of the layer, which share its step
+    // and so its mask: the checked function is `x ↦ mask ⊙ x`, linear.
+    check_layer(zeroed::<nn::Dropout<40>>(), 3, 29, 0.0);
+    check_layer(
+        zeroed::<nn::Dropout<40, { 0.1f32.to_bits() }>>(),
+        3,
+        30,
+        0.0,
+    );
+    check_layer(
+        zeroed::<nn::Dropout<40, { 1.0f32.to_bits() }>>(),
+        3,
+        31,
+        0.0,
+    );
+}
+
 nn::network! {
     #[derive(Clone)]
     struct Deep<Linear<6, 8>, Tanh, BatchNorm<8>, Linear<8, 5>, Sigmoid, Linear<5, 3>>
 }
 
-#[test]
-fn whole_network_gradients() {
+/// Checks every parameter gradient of network `N`, built from `seed` and moved off its
+/// initial values, on a random batch.
+fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
     let mut rng = Rng::seed(9);
-    let mut net = Deep::new(7);
+    let mut net = N::zeroed();
+    net.init(seed);
     net.visit_params_mut(&mut |p| {
         for v in p.iter_mut() {
             *v += rng.uniform(-0.3, 0.3);
         }
     });
-    let batch = 4;
-    let x: Vec<[f32; 6]> = (0..batch)
-        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
-        .collect();
-    let c = random(&mut rng, batch * 3);
+    let x = random(&mut rng, batch * N::IN);
+    let c = random(&mut rng, batch * N::OUT);
 
-    let objective = |net: &Deep| -> f64 {
+    // A fresh copy per evaluation: training passes change running statistics and advance
+    // dropout's step, while the output depends on neither.
+    let objective = |net: &N| -> f64 {
         let mut net = net.clone();
         let mut tape = Tape::new();
-        let y = net.forward_train(&x, &mut tape).unwrap();
-        y.as_flattened()
-            .iter()
-            .zip(&c)
-            .map(|(y, c)| *y as f64 * *c as f64)
-            .sum()
+        let y = tape.forward(&mut net, &x).unwrap();
+        y.iter().zip(&c).map(|(y, c)| *y as f64 * *c as f64).sum()
     };
 
     let mut tape = Tape::new();
     let mut grads = Gradients::new();
     let mut trained = net.clone();
-    trained.forward_train(&x, &mut tape).unwrap();
+    tape.forward(&mut trained, &x).unwrap();
     tape.output_grad_mut().copy_from_slice(&c);
-    trained.backward(&x, &mut tape, &mut grads);
+    tape.backward(&trained, &x, &mut grads);
 
     let mut numeric = Vec::new();
-    for p in 0..Deep::PARAMS {
-        let mut probe = (*net).clone();
-        let at = |probe: &mut Deep, set: Option<f32>| {
+    for p in 0..N::PARAMS {
+        let mut probe = net.clone();
+        let at = |probe: &mut N, set: Option<f32>| {
             let mut k = 0;
             let mut old = 0.0;
             probe.visit_params_mut(&mut |t| {
@@ -215,8 +295,28 @@ fn whole_network_gradients() {
         numeric,
         rel = REL,
         abs = ABS,
-        "network gradient"
+        "{} gradient",
+        N::NAME
     );
+}
+
+#[test]
+fn whole_network_gradients() {
+    check_network::<Deep>(7, 4);
+}
+
+nn::network! {
+    // The smooth new layers (LeakyReLU's and ELU's kinks are checked layer by layer).
+    #[derive(Clone)]
+    struct MoreDeep<
+        Linear<6, 8>, LayerNorm<8>, GELU<tanh>, Dropout<0.25>, Linear<8, 8>, SiLU, Identity, GELU,
+        Linear<8, 5>, LogSoftmax
+    >
+}
+
+#[test]
+fn network_of_new_layers_gradients() {
+    check_network::<MoreDeep>(8, 4);
 }
 
 #[test]

@@ -118,7 +118,9 @@ pub struct Backward<'a> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer",
     label = "not a layer",
-    note = "the built-in layers are `Linear<IN, OUT>`, `ReLU`, `Sigmoid`, `Tanh` and `BatchNorm<N>`; \
+    note = "the built-in layers are `Linear<IN, OUT>`, `BatchNorm<N>`, `LayerNorm<N>`, `Dropout`, \
+            the activations (`ReLU`, `LeakyReLU`, `GELU`, `SiLU`, `ELU`, `Sigmoid`, `Tanh`), \
+            `Softmax`, `LogSoftmax` and `Identity`; \
             a type of your own becomes a layer by implementing `nn::Layer`"
 )]
 pub trait Layer: bytemuck::Zeroable {

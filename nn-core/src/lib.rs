@@ -19,14 +19,18 @@ extern crate std;
 
 mod activation;
 mod batchnorm;
+mod dropout;
 mod error;
+mod identity;
 mod layer;
+mod layernorm;
 mod linear;
 mod network;
 mod rng;
 mod shape;
 #[cfg(feature = "alloc")]
 mod simd;
+mod softmax;
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -41,17 +45,24 @@ pub mod optim;
 #[cfg(feature = "alloc")]
 mod tape;
 
-pub use activation::{Activation, Elementwise, ReLU, ReluFn, Sigmoid, SigmoidFn, Tanh, TanhFn};
+pub use activation::{
+    Activation, Elementwise, EluFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU, LeakyReluFn, ReLU,
+    ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Tanh, TanhFn, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+};
 pub use batchnorm::BatchNorm;
 pub use bytemuck::Zeroable;
+pub use dropout::{Dropout, DROPOUT_P};
 pub use error::TrainError;
+pub use identity::Identity;
 pub use layer::{Backward, Buffer, BufferMut, BufferVisitor, Layer, ParamVisitor};
+pub use layernorm::LayerNorm;
 pub use linear::Linear;
 pub use network::{
     LayerInfo, Network, NetworkParamVisitor, StateVisitor, StateVisitorMut, Summary,
 };
 pub use rng::Rng;
 pub use shape::{Features, FitsAfter};
+pub use softmax::{LogSoftmax, Softmax};
 
 #[cfg(feature = "alloc")]
 pub use tape::{Gradients, Tape};

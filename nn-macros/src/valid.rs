@@ -12,6 +12,9 @@ use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
 use crate::ast::{Input, LayerDecl};
 
+mod keeps;
+pub use keeps::Keeps;
+
 /// A size argument: a literal the macro can compare, or an expression only the compiler can.
 #[derive(Clone)]
 pub enum Size {
@@ -48,13 +51,11 @@ pub enum Kind {
     BatchNorm {
         width: Size,
     },
-    /// An elementwise activation, by the name of its alias in `nn`.
-    Activation(&'static str),
+    /// Any other built-in layer: one that keeps its width (see [`Keeps`]).
+    Activation(Keeps),
     /// A type of the user's; its sizes come from its `Layer` impl.
     User,
 }
-
-const ACTIVATIONS: [&str; 3] = ["ReLU", "Sigmoid", "Tanh"];
 
 /// A validated layer, ready to expand.
 pub struct Resolved<'a> {
@@ -139,15 +140,19 @@ fn sizes(
     want: usize,
     usage: &str,
 ) -> syn::Result<Vec<Size>> {
-    let example = if want == 2 {
-        "`Linear<784, 128>`"
-    } else {
-        "`BatchNorm<128>`"
-    };
+    let example = format!(
+        "`{}`",
+        usage
+            .replace("<IN, OUT>", "<784, 128>")
+            .replace("<N>", "<128>")
+    );
     match args {
         PathArguments::None => Err(syn::Error::new_spanned(
             ty,
-            format!("`{name}` needs its sizes: write `{usage}`, for example {example}"),
+            format!(
+                "`{name}` needs its size{}: write `{usage}`, for example {example}",
+                if want == 1 { "" } else { "s" }
+            ),
         )),
         PathArguments::AngleBracketed(a) if a.args.len() == want => {
             a.args.iter().map(size_arg).collect()
@@ -169,7 +174,20 @@ fn sizes(
     }
 }
 
+/// What a layer is, as `#[weights]` (weights.rs) sees it: as [`layer_kind`] says, except that
+/// `LayerNorm<N>` is [`Kind::User`]. Baking does not fill a layer norm's `weight` and `bias`
+/// yet: as a [`Kind::Activation`] it would be baked as a layer without data, with zero
+/// weights; as `User` it gets the error that sends the user to `nn::io::load`. Remove this
+/// when weights.rs bakes `LayerNorm`.
 pub fn classify(ty: &Type) -> syn::Result<Kind> {
+    Ok(match layer_kind(ty)? {
+        Kind::Activation(Keeps { width: Some(_), .. }) => Kind::User,
+        other => other,
+    })
+}
+
+/// What a layer is.
+fn layer_kind(ty: &Type) -> syn::Result<Kind> {
     let Type::Path(p) = ty else {
         return Ok(Kind::User);
     };
@@ -200,14 +218,23 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
                 )),
             }
         }
-        _ => match ACTIVATIONS.iter().find(|a| **a == name) {
-            Some(a) if seg.arguments.is_none() => Ok(Kind::Activation(a)),
-            Some(a) => Err(syn::Error::new_spanned(
-                ty,
-                format!(
-                    "`{a}` takes no size: it keeps the width of the layer before it; write `{a}`"
-                ),
-            )),
+        "LayerNorm" => {
+            let s = sizes(ty, "LayerNorm", &seg.arguments, 1, "LayerNorm<N>")?;
+            match s.into_iter().next() {
+                Some(width) => Ok(Kind::Activation(Keeps {
+                    alias: "LayerNorm",
+                    args: Vec::new(),
+                    shown: format!("LayerNorm<{}>", width.show()),
+                    width: Some(width),
+                })),
+                None => Err(syn::Error::new_spanned(
+                    ty,
+                    "`LayerNorm` takes one size: `LayerNorm<N>`",
+                )),
+            }
+        }
+        _ => match keeps::classify(ty, &name, &seg.arguments) {
+            Some(k) => k.map(Kind::Activation),
             None => Ok(Kind::User),
         },
     }
@@ -220,7 +247,7 @@ pub fn show(kind: &Kind, ty: &Type) -> String {
             format!("Linear<{}, {}>", inputs.show(), outputs.show())
         }
         Kind::BatchNorm { width } => format!("BatchNorm<{}>", width.show()),
-        Kind::Activation(a) => (*a).to_string(),
+        Kind::Activation(k) => k.shown.clone(),
         Kind::User => pretty(&ty.to_token_stream()),
     }
 }
@@ -276,7 +303,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
     let mut prev_shown = String::new();
     for (index, decl) in input.layers.iter().enumerate() {
         let ty = &decl.ty;
-        let kind = match classify(ty) {
+        let kind = match layer_kind(ty) {
             Ok(k) => k,
             Err(e) => {
                 errors.push(e);
@@ -294,13 +321,16 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                 Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
                 Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
             ),
-            Kind::Activation(a) => match &flow {
+            Kind::Activation(Keeps {
+                width: Some(width), ..
+            }) => (Some(width.clone()), width.clone()),
+            Kind::Activation(_) => match &flow {
                 Some(f) => (None, f.size.clone()),
                 None if index == 0 => {
                     errors.push(syn::Error::new_spanned(
                         ty,
                         format!(
-                            "`{a}` cannot come first: it keeps the width of the layer before it, \
+                            "`{shown}` cannot come first: it keeps the width of the layer before it, \
                              so the network's input size would be unknown; \
                              put a sized layer such as `Linear<IN, OUT>` first"
                         ),
@@ -327,7 +357,10 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
         if let (Some(f), Some(inp)) = (&flow, &input_size) {
             match (&f.size, inp) {
                 (Size::Lit(have), Size::Lit(want)) if have != want => {
-                    bn_mismatch = matches!(kind, Kind::BatchNorm { .. });
+                    bn_mismatch = matches!(
+                        kind,
+                        Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
+                    );
                     let from = if f.source == prev_shown {
                         String::new()
                     } else {
@@ -342,6 +375,12 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                         Kind::BatchNorm { .. } => format!(
                             "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
                              change it to `BatchNorm<{have}>`"
+                        ),
+                        Kind::Activation(Keeps {
+                            alias, width: Some(_), ..
+                        }) => format!(
+                            "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+                             change it to `{alias}<{have}>`"
                         ),
                         _ => format!(
                             "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have}{from}"
@@ -359,14 +398,17 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
         }
 
         let field_ty = match &kind {
-            Kind::Linear { .. } | Kind::BatchNorm { .. } => {
+            Kind::Linear { .. }
+            | Kind::BatchNorm { .. }
+            | Kind::Activation(Keeps { width: Some(_), .. }) => {
                 // Keep the user's tokens (and spans), under the absolute path.
                 quote!(::nn::#ty)
             }
-            Kind::Activation(a) => {
-                let alias = syn::Ident::new(a, ty.span());
+            Kind::Activation(k) => {
+                let alias = syn::Ident::new(k.alias, ty.span());
                 let width = output_size.expr();
-                quote!(::nn::#alias<#width>)
+                let args = &k.args;
+                quote!(::nn::#alias<#width #(, #args)*>)
             }
             Kind::User => quote!(#ty),
         };

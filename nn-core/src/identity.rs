@@ -1,0 +1,53 @@
+//! `Identity<N>`: PyTorch's `nn.Identity()`.
+
+use core::fmt;
+
+use crate::{Backward, Layer, Rng};
+
+/// Passes its input through unchanged, as PyTorch's `nn.Identity()`: a placeholder, for
+/// example where a configuration leaves a layer out. In `network!`: `Identity`, taking its
+/// width from the layer before.
+///
+/// # Shapes
+/// input `[batch, N]`, output `[batch, N]`; no parameters.
+///
+/// ```
+/// use nn_core::{Identity, Layer};
+/// let mut y = [0.0; 2];
+/// Identity::<2>.forward(&[1.5, -2.0], &mut y);
+/// assert_eq!(y, [1.5, -2.0]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Identity<const N: usize>;
+
+// SAFETY: a zero-sized type has exactly one value, which all-zero (no) bytes represent.
+unsafe impl<const N: usize> bytemuck::Zeroable for Identity<N> {}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize> Layer for Identity<N> {
+    const IN: usize = N;
+    const OUT: usize = N;
+    const PARAMS: usize = 0;
+
+    fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Identity")
+    }
+
+    fn init(&mut self, _rng: &mut Rng) {}
+
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        y[..N].copy_from_slice(&x[..N]);
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+        y[..batch * N].copy_from_slice(&x[..batch * N]);
+    }
+
+    fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, _grad: &mut [f32]) {
+        if let Some(dx) = dx {
+            let n = io.batch * N;
+            dx[..n].copy_from_slice(&io.dy[..n]);
+        }
+    }
+}

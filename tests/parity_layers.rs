@@ -1,0 +1,362 @@
+//! Parity with PyTorch for the width-keeping layers, each alone: output and gradients against
+//! `tests/fixtures/layers.json`, which `tools/make_layer_fixtures.py` wrote with PyTorch (see
+//! its header for how to rerun it). No Python runs here.
+//!
+//! Tolerances, as in `tests/parity.rs`: `rel = 1e-5` everywhere (f32 rounds at 6e-8, so 1e-5
+//! leaves room for a few hundred roundings in another order, not for a wrong formula), plus
+//! an absolute floor of 1e-5 times the tensor's largest magnitude where an element can be near
+//! zero through cancellation; each floor is stated below with its reason. The fixture script
+//! certifies the tolerances as fair: it recomputes every case in float64 and refuses it where
+//! PyTorch's float32 result is more than half a tolerance from float64's, with the same floors.
+//! So a failure here means a wrong formula, not rounding.
+
+#[macro_use]
+mod common;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use nn::{Backward, Dropout, Layer, Zeroable};
+use serde_json::Value;
+
+/// The relative tolerance of every check.
+const REL: f32 = 1e-5;
+/// The fixture's rows and features.
+const BATCH: usize = 8;
+const W: usize = 10;
+
+fn fixture() -> Value {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "fixtures",
+        "layers.json",
+    ]
+    .iter()
+    .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_layer_fixtures.py)", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn num(v: &Value) -> f32 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
+}
+
+/// A `[BATCH, W]` or `[W]` tensor's values (this fixture's tensors are small enough to be
+/// written as decimal lists).
+fn tensor(v: &Value, shape: &[usize]) -> Vec<f32> {
+    let got: Vec<usize> = v["shape"]
+        .as_array()
+        .expect("tensor without a shape")
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(got, shape, "tensor shape");
+    v["data"]
+        .as_array()
+        .expect("tensor without data")
+        .iter()
+        .map(num)
+        .collect()
+}
+
+/// The largest magnitude in `v`: the scale of the terms whose cancellation an element may
+/// come from, used for the absolute floors.
+fn max_abs(v: &[f32]) -> f32 {
+    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
+}
+
+/// Writes `L` as [`Layer::describe`] does.
+struct Describe<L>(std::marker::PhantomData<L>);
+impl<L: Layer> fmt::Display for Describe<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        L::describe(f)
+    }
+}
+
+/// Where a case's comparisons need an absolute floor of `REL × max|want|`.
+#[derive(Clone, Copy, Default)]
+struct Floors {
+    output: bool,
+    input_grad: bool,
+}
+
+/// The largest share of its tolerance a comparison used, so that each case can report its
+/// closest call (`cargo test --test parity_layers -- --nocapture`).
+fn used(got: &[f32], want: &[f32], rel: f32, abs: f32) -> f64 {
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| {
+            let diff = (*g as f64 - *w as f64).abs();
+            if diff == 0.0 {
+                0.0
+            } else {
+                diff / (rel as f64 * (*w as f64).abs() + abs as f64)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+fn floor(on: bool, want: &[f32]) -> f32 {
+    if on {
+        REL * max_abs(want)
+    } else {
+        0.0
+    }
+}
+
+/// Checks layer `L` against the fixture case `name`: the training pass's output, the
+/// inference passes (which must give the same numbers: only dropout has a training mode),
+/// the input gradient and, for layers with parameters, the parameter gradients.
+fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
+    let case = fx["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no case {name:?} in the fixture"));
+    assert_eq!(
+        Describe::<L>(Default::default()).to_string(),
+        case["network"].as_str().unwrap(),
+        "{name}: `describe` and the fixture's spelling"
+    );
+    let mut layer = L::zeroed();
+    layer.init(&mut nn::Rng::seed(0));
+    if let Some(params) = case.get("params") {
+        let mut i = 0;
+        layer.visit_params_mut(&mut |pname, p| {
+            let want = &params[i];
+            assert_eq!(
+                pname,
+                want["name"].as_str().unwrap(),
+                "{name}: parameter order"
+            );
+            p.copy_from_slice(&tensor(want, &[W]));
+            i += 1;
+        });
+        assert_eq!(i, params.as_array().unwrap().len(), "{name}: parameters");
+    }
+    let x = tensor(&case["input"], &[BATCH, W]);
+    let c = tensor(&case["upstream"], &[BATCH, W]);
+    let want_y = tensor(&case["output"], &[BATCH, W]);
+    let want_dx = tensor(&case["input_grad"], &[BATCH, W]);
+
+    let mut y = vec![f32::NAN; BATCH * W];
+    let mut cache = vec![f32::NAN; L::cache_len(BATCH)];
+    layer
+        .clone()
+        .forward_train(&x, &mut y, BATCH, &mut cache)
+        .unwrap();
+    let out_floor = floor(floors.output, &want_y);
+    assert_close!(y, want_y, rel = REL, abs = out_floor, "{name}: output");
+
+    let mut batch = vec![f32::NAN; BATCH * W];
+    layer.forward_batch(&x, &mut batch, BATCH);
+    let mut one = vec![f32::NAN; BATCH * W];
+    for (x, y) in x.chunks_exact(W).zip(one.chunks_exact_mut(W)) {
+        layer.forward(x, y);
+    }
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&batch),
+        bits(&y),
+        "{name}: batch inference differs from training"
+    );
+    assert_eq!(
+        bits(&one),
+        bits(&y),
+        "{name}: one-sample inference differs from training"
+    );
+
+    let mut dx = vec![f32::NAN; BATCH * W];
+    let mut grad = vec![0.0; L::PARAMS];
+    let io = Backward {
+        x: &x,
+        y: &y,
+        dy: &c,
+        batch: BATCH,
+        cache: &cache,
+    };
+    layer.backward(io, Some(&mut dx), &mut grad);
+    let grad_floor = floor(floors.input_grad, &want_dx);
+    assert_close!(
+        dx,
+        want_dx,
+        rel = REL,
+        abs = grad_floor,
+        "{name}: input gradient"
+    );
+    let mut closest = vec![
+        (used(&y, &want_y, REL, out_floor), "output"),
+        (used(&dx, &want_dx, REL, grad_floor), "input gradient"),
+    ];
+
+    if let Some(want) = case.get("param_grads") {
+        let want: Vec<f32> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| tensor(g, &[W]))
+            .collect();
+        // Each is a sum over the 8 rows of terms of mixed sign (dy · x̂ and dy); in this
+        // fixture none cancels to near zero (the script certifies PyTorch's float32 within
+        // 0.05 tolerance of float64's without a floor): relative alone.
+        assert_close!(
+            grad,
+            want,
+            rel = REL,
+            abs = 0.0,
+            "{name}: parameter gradients"
+        );
+        closest.push((used(&grad, &want, REL, 0.0), "parameter gradients"));
+    }
+    let (share, what) = closest
+        .into_iter()
+        .fold((0.0, "every value bit-identical"), |a, b| {
+            if b.0 > a.0 {
+                b
+            } else {
+                a
+            }
+        });
+    eprintln!("{name}: closest check used {share:.3} of its tolerance ({what})");
+}
+
+#[test]
+fn leaky_relu_matches_pytorch() {
+    // y = x or slope · x, dx = dy or slope · dy: one rounding each, no cancellation.
+    let fx = fixture();
+    check::<nn::LeakyReLU<W>>(&fx, "leaky_relu", Floors::default());
+    check::<nn::LeakyReLU<W, { 0.2f32.to_bits() }>>(&fx, "leaky_relu_0_2", Floors::default());
+}
+
+#[test]
+fn elu_matches_pytorch() {
+    // y = α expm1(x), dx = dy α eˣ: accurate functions times constants, no cancellation
+    // (expm1, as PyTorch uses, is exact near 0 where eˣ − 1 would cancel).
+    let fx = fixture();
+    check::<nn::ELU<W>>(&fx, "elu", Floors::default());
+    check::<nn::ELU<W, { 0.5f32.to_bits() }>>(&fx, "elu_0_5", Floors::default());
+}
+
+#[test]
+fn gelu_matches_pytorch() {
+    // Output: x/2 (1 + erf(x/√2)) (or 1 + tanh(..)) cancels in the left tail, where the sum
+    // is far below its terms (x = −5 gives 6e-7 from 1 − 0.9999994): its absolute error is
+    // ε|x|/2 whatever the implementation, which only a floor of the output's scale covers.
+    // Input gradient: Φ(x) + x φ(x) cancels where the derivative crosses zero (x ≈ −0.75)
+    // and in the same tail. Floors: 1e-5 times the tensor's largest magnitude.
+    let fx = fixture();
+    let floors = Floors {
+        output: true,
+        input_grad: true,
+    };
+    check::<nn::GELU<W>>(&fx, "gelu", floors);
+    check::<nn::GeluTanh<W>>(&fx, "gelu_tanh", floors);
+}
+
+#[test]
+fn silu_matches_pytorch() {
+    // Output: x σ(x), a product: relative alone. Input gradient: σ(x)(1 + x(1 − σ(x)))
+    // crosses zero at x ≈ −1.28, where the sum cancels: floor.
+    check::<nn::SiLU<W>>(
+        &fixture(),
+        "silu",
+        Floors {
+            output: false,
+            input_grad: true,
+        },
+    );
+}
+
+#[test]
+fn softmax_matches_pytorch() {
+    // Output: exp(x − max) / Σ, positive terms only: relative alone (including the rows of
+    // ±1e4 and around 1e4, which only max-subtraction keeps finite and exact). Input
+    // gradient: y (dy − Σ dy·y), whose difference cancels: floor.
+    check::<nn::Softmax<W>>(
+        &fixture(),
+        "softmax",
+        Floors {
+            output: false,
+            input_grad: true,
+        },
+    );
+}
+
+#[test]
+fn log_softmax_matches_pytorch() {
+    // Output: (x − max) − log Σ; input gradient: dy − softmax · Σ dy. Both differences could
+    // cancel in principle; in this fixture none comes near (the script certifies PyTorch's
+    // float32 within 0.15 tolerance of float64's without a floor): relative alone.
+    check::<nn::LogSoftmax<W>>(&fixture(), "log_softmax", Floors::default());
+}
+
+#[test]
+fn identity_matches_pytorch() {
+    check::<nn::Identity<W>>(&fixture(), "identity", Floors::default());
+}
+
+#[test]
+fn layer_norm_matches_pytorch() {
+    // Output: (x − mean)/σ · weight + bias, whose two terms cancel. Input gradient:
+    // (g − mean(g) − x̂ mean(g x̂))/σ, a difference of sums that cancels. Floors. Rows 0 and
+    // 1 sit at means 10 and −50, which a one-pass variance would get wrong.
+    check::<nn::LayerNorm<W>>(
+        &fixture(),
+        "layer_norm",
+        Floors {
+            output: true,
+            input_grad: true,
+        },
+    );
+}
+
+#[test]
+fn dropout_matches_pytorch_given_its_mask() {
+    // PyTorch's mask is random: read it from its output (the input has no zeros), then check
+    // that the kept elements are scaled as ours are and that our backward, given that mask
+    // in its cache, gives PyTorch's input gradient. Both are one rounding (x · s, dy · s):
+    // relative alone, and dropped elements are exactly 0 on both sides.
+    const P: u32 = 0.3f32.to_bits();
+    type D = Dropout<W, P>;
+    let fx = fixture();
+    let case = &fx["dropout"];
+    assert_eq!(num(&case["p"]), D::P, "the fixture's p");
+    assert_eq!(
+        Describe::<D>(Default::default()).to_string(),
+        case["network"].as_str().unwrap()
+    );
+    let x = tensor(&case["input"], &[BATCH, W]);
+    let c = tensor(&case["upstream"], &[BATCH, W]);
+    let y = tensor(&case["output"], &[BATCH, W]);
+    let want_dx = tensor(&case["input_grad"], &[BATCH, W]);
+    assert!(x.iter().all(|v| *v != 0.0));
+    let mask: Vec<f32> = y
+        .iter()
+        .map(|y| if *y == 0.0 { 0.0 } else { D::SCALE })
+        .collect();
+    let kept = mask.iter().filter(|m| **m != 0.0).count();
+    assert!(0 < kept && kept < mask.len());
+    let ours: Vec<f32> = x.iter().zip(&mask).map(|(x, m)| x * m).collect();
+    assert_close!(
+        ours,
+        y,
+        rel = REL,
+        abs = 0.0,
+        "dropout output, PyTorch's mask"
+    );
+
+    let layer = D::zeroed();
+    let mut dx = vec![f32::NAN; BATCH * W];
+    let io = Backward {
+        x: &x,
+        y: &y,
+        dy: &c,
+        batch: BATCH,
+        cache: &mask,
+    };
+    layer.backward(io, Some(&mut dx), &mut []);
+    assert_close!(dx, want_dx, rel = REL, abs = 0.0, "dropout input gradient");
+}
