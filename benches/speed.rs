@@ -264,7 +264,12 @@ fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize,
 fn main() {
     // `cargo bench` passes `--bench`; a child run measures one thread count and prints rows.
     if let Ok(threads) = std::env::var("NN_BENCH_CHILD") {
-        for (case, b, us, fl) in ours() {
+        // With the `threading` feature, everything runs on its pool (one thread or two).
+        #[cfg(feature = "threading")]
+        let rows = nn::gemm::parallel(ours);
+        #[cfg(not(feature = "threading"))]
+        let rows = ours();
+        for (case, b, us, fl) in rows {
             println!("{case} {b} {us} {fl} {threads}");
         }
         return;
@@ -288,11 +293,11 @@ fn main() {
     };
     let exe = std::env::current_exe().expect("the benchmark's own path");
     for &t in threads {
-        // matrixmultiply reads its thread count once per process, so each count runs in a
+        // The thread pool is sized once per process, so each thread count runs in a
         // child process of its own.
         let out = Command::new(&exe)
             .env("NN_BENCH_CHILD", t.to_string())
-            .env("MATMUL_NUM_THREADS", t.to_string())
+            .env("RAYON_NUM_THREADS", t.to_string())
             .output()
             .expect("running the benchmark child");
         let rows: Vec<(&'static str, usize, f64, f64)> = String::from_utf8_lossy(&out.stdout)

@@ -21,6 +21,18 @@ fn at(data: &[f32], cols: usize, t: bool, i: usize, j: usize) -> f64 {
 
 #[test]
 fn matches_naive_reference_on_odd_sizes_in_every_layout() {
+    sweep();
+}
+
+/// With the `threading` feature, inside the pool products of at least 2²¹ multiply-adds
+/// (here 129 × 129 × 129) are split over two threads: the same sweep checks the halves.
+#[cfg(feature = "threading")]
+#[test]
+fn split_products_match_naive_reference() {
+    nn::gemm::parallel(sweep);
+}
+
+fn sweep() {
     const SIZES: [usize; 5] = [1, 7, 63, 65, 129];
     let mut rng = Rng::seed(42);
     let (alpha, beta) = (0.75f32, -0.5f32);

@@ -147,26 +147,123 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
         return;
     }
     let stride = |s: usize| isize::try_from(s).expect("gemm: a stride exceeds isize::MAX");
+    let raw = Raw {
+        m,
+        k,
+        n,
+        alpha,
+        a: a.data.as_ptr(),
+        rsa: stride(a.rs),
+        csa: stride(a.cs),
+        b: b.data.as_ptr(),
+        rsb: stride(b.rs),
+        csb: stride(b.cs),
+        beta,
+        c: c.data.as_mut_ptr(),
+        rsc: stride(c.rs),
+        csc: stride(c.cs),
+    };
+    #[cfg(feature = "threading")]
+    if m * k * n >= PARALLEL_MIN_MACS
+        && rayon::current_num_threads() > 1
+        && rayon::current_thread_index().is_some()
+    {
+        let (x, y) = raw.halves();
+        // SAFETY: the two halves name disjoint parts of C (split along m or n) inside the
+        // views checked above, and read only A and B, which nothing writes meanwhile.
+        rayon::join(move || unsafe { x.run() }, move || unsafe { y.run() });
+        return;
+    }
     // SAFETY: each view was checked at construction to keep every element it names
-    // inside its slice (`check_view`), the shapes agree (checked above), `c` is borrowed
-    // mutably so it cannot alias `a` or `b`, and sgemm reads and writes only elements
-    // inside the m×k, k×n and m×n views.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.data.as_ptr(),
-            stride(a.rs),
-            stride(a.cs),
-            b.data.as_ptr(),
-            stride(b.rs),
-            stride(b.cs),
-            beta,
-            c.data.as_mut_ptr(),
-            stride(c.rs),
-            stride(c.cs),
-        );
+    // inside its slice (`check_view`), the shapes agree (checked above), and `c` is
+    // borrowed mutably so it cannot alias `a` or `b`.
+    unsafe { raw.run() }
+}
+
+/// Runs `f` on the thread pool of the `threading` feature: inside it, every large matrix
+/// product splits over two threads. (Outside it products run on the calling thread: a
+/// hand-over into the pool for each product costs more than it saves.)
+///
+/// ```
+/// let sum = nn_core::gemm::parallel(|| 1 + 1);
+/// assert_eq!(sum, 2);
+/// ```
+#[cfg(feature = "threading")]
+pub fn parallel<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let mut out = None;
+    rayon::scope(|_| out = Some(f()));
+    match out {
+        Some(r) => r,
+        None => unreachable!("rayon::scope returns after running its closure"),
+    }
+}
+
+/// Products at least this large (in multiply-adds) are split over two threads with the
+/// `threading` feature; smaller ones cost less than the hand-over.
+#[cfg(feature = "threading")]
+const PARALLEL_MIN_MACS: usize = 1 << 21;
+
+/// One `sgemm` call's arguments, with raw pointers so that halves can go to threads.
+#[derive(Clone, Copy)]
+struct Raw {
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+}
+
+// SAFETY: a `Raw` is only sent to another thread by `gemm`, which splits C into disjoint
+// halves first and joins both threads before its borrows of the data end.
+#[cfg(feature = "threading")]
+unsafe impl Send for Raw {}
+
+impl Raw {
+    /// `C ← α A B + β C`.
+    ///
+    /// # Safety
+    /// The pointers and strides must name valid `m×k`, `k×n` and `m×n` matrices, C's
+    /// elements distinct from each other and from A's and B's, and nothing else may
+    /// access C meanwhile.
+    unsafe fn run(self) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            matrixmultiply::sgemm(
+                self.m, self.k, self.n, self.alpha, self.a, self.rsa, self.csa, self.b, self.rsb,
+                self.csb, self.beta, self.c, self.rsc, self.csc,
+            )
+        }
+    }
+
+    /// The product as two halves, split along the larger of m and n, whose parts of C
+    /// are disjoint: rows `..mid` and `mid..`, or columns.
+    #[cfg(feature = "threading")]
+    fn halves(self) -> (Raw, Raw) {
+        let mut first = self;
+        let mut second = self;
+        if self.m >= self.n {
+            let mid = self.m / 2;
+            first.m = mid;
+            second.m = self.m - mid;
+            // Offsets within the checked views, so `wrapping_offset` stays in bounds.
+            second.a = self.a.wrapping_offset(mid as isize * self.rsa);
+            second.c = self.c.wrapping_offset(mid as isize * self.rsc);
+        } else {
+            let mid = self.n / 2;
+            first.n = mid;
+            second.n = self.n - mid;
+            second.b = self.b.wrapping_offset(mid as isize * self.csb);
+            second.c = self.c.wrapping_offset(mid as isize * self.csc);
+        }
+        (first, second)
     }
 }
