@@ -174,16 +174,9 @@ fn sizes(
     }
 }
 
-/// What a layer is, as `#[weights]` (weights.rs) sees it: as [`layer_kind`] says, except that
-/// `LayerNorm<N>` is [`Kind::User`]. Baking does not fill a layer norm's `weight` and `bias`
-/// yet: as a [`Kind::Activation`] it would be baked as a layer without data, with zero
-/// weights; as `User` it gets the error that sends the user to `nn::io::load`. Remove this
-/// when weights.rs bakes `LayerNorm`.
+/// What a layer is.
 pub fn classify(ty: &Type) -> syn::Result<Kind> {
-    Ok(match layer_kind(ty)? {
-        Kind::Activation(Keeps { width: Some(_), .. }) => Kind::User,
-        other => other,
-    })
+    layer_kind(ty)
 }
 
 /// What a layer is.

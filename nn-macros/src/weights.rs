@@ -17,7 +17,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
 
 use crate::ast::Input;
-use crate::valid::{self, Kind, Resolved, Size};
+use crate::valid::{self, Keeps, Kind, Resolved, Size};
 
 /// The largest header accepted, as `nn::io` accepts.
 const MAX_HEADER: u64 = 100 * 1024 * 1024;
@@ -138,12 +138,20 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
                 }
                 want("num_batches_tracked", Dtype::I64, vec![]);
             }
+            // `LayerNorm<N>`, the one width-keeping built-in with data.
+            Kind::Activation(Keeps {
+                width: Some(width), ..
+            }) => {
+                for name in ["weight", "bias"] {
+                    want(name, Dtype::F32, vec![width.clone()]);
+                }
+            }
             Kind::Activation(_) => {}
             Kind::User => errors.push(syn::Error::new_spanned(
                 &layer.decl.ty,
                 format!(
                     "`{shown}` cannot have its weights baked in: `#[weights]` fills the built-in \
-                     layers (`Linear`, `BatchNorm` and the activations) only; remove `#[weights]` \
+                     layers (`Linear`, `BatchNorm`, `LayerNorm` and the activations) only; remove `#[weights]` \
                      and load the file at run time with `nn::io::load`"
                 ),
             )),
@@ -227,6 +235,9 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
         let value = match valid::classify(&layer.decl.ty)? {
             Kind::Linear { .. } => quote_spanned!(span=> ::nn::Linear { #(#inits),* }),
             Kind::BatchNorm { .. } => quote_spanned!(span=> ::nn::BatchNorm { #(#inits),* }),
+            Kind::Activation(Keeps { width: Some(_), .. }) => {
+                quote_spanned!(span=> ::nn::LayerNorm { #(#inits),* })
+            }
             // An activation has no data: its only value is the zero-sized one.
             Kind::Activation(_) | Kind::User => quote_spanned!(span=> ::nn::__private::zeroed()),
         };

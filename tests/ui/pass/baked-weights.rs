@@ -8,7 +8,13 @@ nn::network! {
 }
 nn::network! { #[weights("tests/ui/weights/tiny.safetensors")] pub struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>> }
 
+nn::network! {
+    #[weights("tests/ui/weights/tiny-layernorm.safetensors")]
+    struct Normed<Linear<2, 3>, LayerNorm<3>, Linear<3, 1>>
+}
+
 static NAMED: Named = Named::WEIGHTS;
+static NORMED: Normed = Normed::WEIGHTS;
 static TINY: Tiny = Tiny::WEIGHTS;
 
 /// Every tensor of the state dict: its key and its values' bits.
@@ -38,6 +44,9 @@ fn main() {
     assert_eq!(NAMED.bn.num_batches_tracked, 7);
     assert_eq!(NAMED.fc2.bias[1].to_bits(), 0x7fc0_1234);
     assert_eq!(bits(&TINY), loaded(Tiny::new(0), include_bytes!("../weights/tiny.safetensors")));
+    let normed = bits(&NORMED);
+    assert_eq!(normed, loaded(Normed::new(0), include_bytes!("../weights/tiny-layernorm.safetensors")));
+    assert!(NORMED.1.weight.iter().all(|w| *w != 0.0 && *w != 1.0), "layer norm weights baked");
     let y: [f32; 1] = TINY.forward(&[0.5, -1.0]);
     assert!(y[0].is_finite());
 }

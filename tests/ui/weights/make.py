@@ -74,6 +74,8 @@ save_file(
     },
     HERE / "tiny-batchnorm.safetensors",
 )
+# The file of Linear(2, 3), LayerNorm(3), Linear(3, 1): a layer norm's weight and bias.
+save_file({**tiny, "1.weight": f32(3), "1.bias": f32(3)}, HERE / "tiny-layernorm.safetensors")
 # Cut short in its data: the header is intact, the last tensor is not.
 whole = (HERE / "tiny.safetensors").read_bytes()
 (HERE / "tiny-truncated.safetensors").write_bytes(whole[:-4])
