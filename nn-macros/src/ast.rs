@@ -1,7 +1,10 @@
 //! The typed input of `network!`, each node keeping the tokens it came from for spans.
 
 use syn::parse::{Parse, ParseStream};
-use syn::{braced, token, Attribute, Ident, Token, Type, Visibility};
+use syn::punctuated::Punctuated;
+use syn::{braced, token, Attribute, GenericArgument, Ident, Token, Type, Visibility};
+
+use crate::valid::Shape;
 
 /// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`,
 /// where the attributes may include `#[weights("file.safetensors")]`.
@@ -9,6 +12,8 @@ pub struct Input {
     pub attrs: Vec<Attribute>,
     /// `#[weights("file.safetensors")]`, taken out of `attrs`.
     pub weights: Option<crate::weights::Attr>,
+    /// `#[input(C, H, W)]`, taken out of `attrs`: the shape of an image input.
+    pub input: Option<Shape>,
     pub vis: Visibility,
     pub ident: Ident,
     pub layers: Vec<LayerDecl>,
@@ -40,6 +45,7 @@ impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let (weights, attrs) = crate::weights::Attr::take(attrs)?;
+        let (input_shape, attrs) = take_input(attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
@@ -76,9 +82,53 @@ impl Parse for Input {
         Ok(Input {
             attrs,
             weights,
+            input: input_shape,
             vis,
             ident,
             layers,
         })
     }
+}
+
+/// Takes `#[input(C, H, W)]` out of `attrs`: the network's input is an image of `C`
+/// channels of `H × W`.
+fn take_input(attrs: Vec<Attribute>) -> syn::Result<(Option<Shape>, Vec<Attribute>)> {
+    let mut found = None;
+    let mut rest = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("input") {
+            rest.push(attr);
+            continue;
+        }
+        if found.is_some() {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "only one `#[input(C, H, W)]` per network",
+            ));
+        }
+        let usage =
+            "expected `#[input(CHANNELS, HEIGHT, WIDTH)]`, for example `#[input(1, 28, 28)]`";
+        let args = attr
+            .parse_args_with(Punctuated::<GenericArgument, Token![,]>::parse_terminated)
+            .map_err(|e| syn::Error::new(e.span(), usage))?;
+        if args.len() != 3 {
+            return Err(syn::Error::new_spanned(attr, usage));
+        }
+        let mut sizes = Vec::new();
+        for a in &args {
+            let size = crate::valid::size_arg(a)?;
+            if let crate::valid::Size::Lit(0) = size {
+                return Err(syn::Error::new_spanned(
+                    a,
+                    "an image size must be at least 1",
+                ));
+            }
+            sizes.push(size);
+        }
+        let mut it = sizes.into_iter();
+        if let (Some(c), Some(h), Some(w)) = (it.next(), it.next(), it.next()) {
+            found = Some(Shape { c, h, w });
+        }
+    }
+    Ok((found, rest))
 }

@@ -12,7 +12,9 @@ use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
 use crate::ast::{Input, LayerDecl};
 
+mod image;
 mod keeps;
+pub use image::{ImageKind, Shape};
 pub use keeps::Keeps;
 
 /// A size argument: a literal the macro can compare, or an expression only the compiler can.
@@ -53,6 +55,8 @@ pub enum Kind {
     },
     /// Any other built-in layer: one that keeps its width (see [`Keeps`]).
     Activation(Keeps),
+    /// An image layer: `Conv2d`, a pool, `BatchNorm2d`, `Flatten`.
+    Image(ImageKind),
     /// A type of the user's; its sizes come from its `Layer` impl.
     User,
 }
@@ -112,7 +116,7 @@ fn first_last(ty: &Type) -> (Span, Span) {
     (first, last)
 }
 
-fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
+pub fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
     match arg {
         GenericArgument::Const(Expr::Lit(lit)) => match &lit.lit {
             Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
@@ -226,6 +230,12 @@ fn layer_kind(ty: &Type) -> syn::Result<Kind> {
                 )),
             }
         }
+        _ if image::classify(ty, &name, &seg.arguments).is_some() => {
+            match image::classify(ty, &name, &seg.arguments) {
+                Some(k) => k.map(Kind::Image),
+                None => Ok(Kind::User),
+            }
+        }
         _ => match keeps::classify(ty, &name, &seg.arguments) {
             Some(k) => k.map(Kind::Activation),
             None => Ok(Kind::User),
@@ -241,6 +251,7 @@ pub fn show(kind: &Kind, ty: &Type) -> String {
         }
         Kind::BatchNorm { width } => format!("BatchNorm<{}>", width.show()),
         Kind::Activation(k) => k.shown.clone(),
+        Kind::Image(k) => k.show(),
         Kind::User => pretty(&ty.to_token_stream()),
     }
 }
@@ -250,6 +261,10 @@ struct Flow {
     size: Size,
     /// The layer that produced this width.
     source: String,
+    /// The image shape, while the data is an image (`#[input(C, H, W)]` up to `Flatten`).
+    image: Option<Shape>,
+    /// How a flattened width came about, `16 × 5 × 5 = 400`, for messages.
+    detail: Option<String>,
 }
 
 /// Validates `input`, resolving each layer; on any mistake, every error found.
@@ -292,8 +307,21 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
 
     let mut resolved = Vec::new();
     let mut checks = Vec::new();
-    let mut flow: Option<Flow> = None;
-    let mut prev_shown = String::new();
+    let mut flow: Option<Flow> = input.input.as_ref().map(|shape| Flow {
+        size: shape.size(),
+        source: String::new(),
+        image: Some(shape.clone()),
+        detail: None,
+    });
+    let mut prev_shown = match &input.input {
+        Some(shape) => format!(
+            "#[input({}, {}, {})]",
+            shape.c.show(),
+            shape.h.show(),
+            shape.w.show()
+        ),
+        None => String::new(),
+    };
     for (index, decl) in input.layers.iter().enumerate() {
         let ty = &decl.ty;
         let kind = match layer_kind(ty) {
@@ -307,9 +335,87 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
             }
         };
         let shown = show(&kind, ty);
+        if let Kind::Image(image_kind) = &kind {
+            let (before, flat) = match &flow {
+                Some(f) => (f.image.as_ref(), Some(&f.size)),
+                None => (None, None),
+            };
+            if flow.is_none() && index > 0 {
+                continue; // the layer before it was already reported
+            }
+            match image::step(image_kind, &shown, before, flat, &prev_shown) {
+                Err(msg) => {
+                    errors.push(syn::Error::new_spanned(ty, msg));
+                    flow = None;
+                }
+                Ok(step) => {
+                    for (have, want) in &step.checks {
+                        checks.push(TypeCheck {
+                            span: first_last(ty),
+                            prev: have.expr(),
+                            input: want.expr(),
+                        });
+                    }
+                    flow = Some(match (step.out, before) {
+                        (Some(shape), _) => Flow {
+                            size: shape.size(),
+                            source: shown.clone(),
+                            image: Some(shape),
+                            detail: None,
+                        },
+                        (None, Some(shape)) => Flow {
+                            size: shape.size(),
+                            source: shown.clone(),
+                            image: None,
+                            detail: Some(shape.product()),
+                        },
+                        (None, None) => Flow {
+                            size: flat.cloned().unwrap_or(Size::Lit(0)),
+                            source: shown.clone(),
+                            image: None,
+                            detail: None,
+                        },
+                    });
+                    resolved.push(Resolved {
+                        decl,
+                        field_ty: step.field_ty,
+                        name: match &decl.name {
+                            Some(n) => n.to_string(),
+                            None => index.to_string(),
+                        },
+                    });
+                }
+            }
+            prev_shown = shown;
+            continue;
+        }
+        // Flat layers after an image need it flattened first; a layer of the user's takes
+        // the image's `C·H·W` features as they are.
+        if let Some(Flow {
+            image: Some(shape), ..
+        }) = &flow
+        {
+            if !matches!(
+                kind,
+                Kind::User | Kind::Activation(Keeps { width: None, .. })
+            ) {
+                errors.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{shown}` takes flat features, but `{prev_shown}` before it produces an image of {}; \
+                         put `Flatten` before it",
+                        shape.show()
+                    ),
+                ));
+                flow = None;
+                prev_shown = shown;
+                continue;
+            }
+        }
         let (input_size, output_size) = match &kind {
             Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
             Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
+            Kind::Image(_) => continue, // handled above
             Kind::User => (
                 Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
                 Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
@@ -354,14 +460,15 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                         kind,
                         Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
                     );
-                    let from = if f.source == prev_shown {
+                    let from = if f.source == prev_shown || f.source.is_empty() {
                         String::new()
                     } else {
                         format!(" (the output of `{}`)", f.source)
                     };
+                    let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
                     let msg = match &kind {
                         Kind::Linear { outputs, .. } => format!(
-                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have}{from}; \
+                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
                              change it to `Linear<{have}, {}>`",
                             outputs.show()
                         ),
@@ -376,7 +483,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                              change it to `{alias}<{have}>`"
                         ),
                         _ => format!(
-                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have}{from}"
+                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
                         ),
                     };
                     errors.push(syn::Error::new_spanned(ty, msg));
@@ -403,7 +510,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                 let args = &k.args;
                 quote!(::nn::#alias<#width #(, #args)*>)
             }
-            Kind::User => quote!(#ty),
+            Kind::User | Kind::Image(_) => quote!(#ty),
         };
         let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
         let source = match (&flow, keeps_source) {
@@ -415,9 +522,16 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
         flow = if bn_mismatch {
             None
         } else {
+            // A width-keeping layer on an image keeps the image.
+            let image = match (&kind, &flow) {
+                (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
+                _ => None,
+            };
             Some(Flow {
                 size: output_size,
                 source,
+                image,
+                detail: None,
             })
         };
         prev_shown = shown;

@@ -147,7 +147,7 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
                 }
             }
             Kind::Activation(_) => {}
-            Kind::User => errors.push(syn::Error::new_spanned(
+            Kind::User | Kind::Image(_) => errors.push(syn::Error::new_spanned(
                 &layer.decl.ty,
                 format!(
                     "`{shown}` cannot have its weights baked in: `#[weights]` fills the built-in \
@@ -239,7 +239,9 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
                 quote_spanned!(span=> ::nn::LayerNorm { #(#inits),* })
             }
             // An activation has no data: its only value is the zero-sized one.
-            Kind::Activation(_) | Kind::User => quote_spanned!(span=> ::nn::__private::zeroed()),
+            Kind::Activation(_) | Kind::User | Kind::Image(_) => {
+                quote_spanned!(span=> ::nn::__private::zeroed())
+            }
         };
         fields.push(match &layer.decl.name {
             Some(n) => quote!(#n: #value),

@@ -1,0 +1,356 @@
+//! The image layers (`Conv2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`, `Flatten`) and the
+//! shape arithmetic behind them. A network of images declares its input with
+//! `#[input(C, H, W)]`; from there this module follows the shape `C × H × W` through every
+//! layer, computing each output size. Sizes written as numbers are computed and checked
+//! here, with the formula in the message; sizes given as const items become constant
+//! expressions in the generated types (`{ (H + 2 * P - K) / S + 1 }`), which stable Rust
+//! evaluates because the network's types are concrete.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
+
+use super::{size_arg, Size};
+
+/// An image layer as declared.
+pub enum ImageKind {
+    Conv {
+        cin: Size,
+        cout: Size,
+        k: Size,
+        s: Size,
+        p: Size,
+    },
+    MaxPool(Size),
+    AvgPool(Size),
+    BatchNorm2d(Size),
+    Flatten,
+}
+
+/// An image's shape, channels × height × width.
+#[derive(Clone)]
+pub struct Shape {
+    pub c: Size,
+    pub h: Size,
+    pub w: Size,
+}
+
+impl Shape {
+    /// `C × H × W`, as text.
+    pub fn show(&self) -> String {
+        format!("{} × {} × {}", self.c.show(), self.h.show(), self.w.show())
+    }
+
+    /// The number of features, `C·H·W`.
+    pub fn size(&self) -> Size {
+        mul(&mul(&self.c, &self.h), &self.w)
+    }
+
+    /// How the number of features comes about: `16 × 5 × 5 = 400`.
+    pub fn product(&self) -> String {
+        match self.size() {
+            Size::Lit(n) => format!("{} = {n}", self.show()),
+            Size::Expr(_) => self.show(),
+        }
+    }
+}
+
+fn mul(a: &Size, b: &Size) -> Size {
+    match (a, b) {
+        (Size::Lit(x), Size::Lit(y)) => Size::Lit(x * y),
+        _ => {
+            let (x, y) = (a.expr(), b.expr());
+            Size::Expr(quote!((#x) * (#y)))
+        }
+    }
+}
+
+/// The output length of a window `k` sliding by `s` over `n` padded by `p`, or why it
+/// does not fit.
+fn slide(n: &Size, k: &Size, s: &Size, p: &Size) -> Result<Size, u64> {
+    match (n, k, s, p) {
+        (Size::Lit(n), Size::Lit(k), Size::Lit(s), Size::Lit(p)) => {
+            if *k > n + 2 * p || *s == 0 {
+                Err(n + 2 * p)
+            } else {
+                Ok(Size::Lit((n + 2 * p - k) / s + 1))
+            }
+        }
+        _ => {
+            let (n, k, s, p) = (n.expr(), k.expr(), s.expr(), p.expr());
+            Ok(Size::Expr(quote!(((#n) + 2 * (#p) - (#k)) / (#s) + 1)))
+        }
+    }
+}
+
+/// The image layer named `name`, if it is one.
+pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Result<ImageKind>> {
+    let usage = match name {
+        "Conv2d" => "Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>",
+        "MaxPool2d" => "MaxPool2d<KERNEL>",
+        "AvgPool2d" => "AvgPool2d<KERNEL>",
+        "BatchNorm2d" => "BatchNorm2d<CHANNELS>",
+        "Flatten" => "Flatten",
+        _ => return None,
+    };
+    Some(parse(ty, name, usage, args))
+}
+
+fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Result<ImageKind> {
+    let err = |msg: String| syn::Error::new_spanned(ty, msg);
+    let list: Vec<&GenericArgument> = match args {
+        PathArguments::None => Vec::new(),
+        PathArguments::AngleBracketed(a) => a.args.iter().collect(),
+        PathArguments::Parenthesized(_) => {
+            return Err(err(format!(
+                "`{name}` takes its sizes in angle brackets: `{usage}`"
+            )))
+        }
+    };
+    // Positional sizes first, then `stride = S` and `padding = P` (Conv2d only).
+    let mut sizes = Vec::new();
+    let (mut stride, mut padding) = (None, None);
+    for arg in list {
+        let named = match arg {
+            GenericArgument::AssocConst(a) => Some((a.ident.to_string(), size_of_expr(&a.value)?)),
+            GenericArgument::AssocType(a) => Some((
+                a.ident.to_string(),
+                size_arg(&GenericArgument::Type(a.ty.clone()))?,
+            )),
+            _ => None,
+        };
+        match named {
+            Some((key, value)) if name == "Conv2d" && key == "stride" => stride = Some(value),
+            Some((key, value)) if name == "Conv2d" && key == "padding" => padding = Some(value),
+            Some((key, _)) => {
+                return Err(syn::Error::new_spanned(
+                    arg,
+                    format!(
+                        "`{name}` takes no `{key}`; write `{usage}`{}",
+                        if name == "Conv2d" {
+                            ", optionally with `stride = S` and `padding = P`"
+                        } else {
+                            ""
+                        }
+                    ),
+                ))
+            }
+            None => sizes.push(size_arg(arg)?),
+        }
+    }
+    let want = match name {
+        "Conv2d" => 3,
+        "Flatten" => 0,
+        _ => 1,
+    };
+    if sizes.len() != want {
+        return Err(err(if want == 0 {
+            "`Flatten` takes no size: it flattens whatever image comes before it; write `Flatten`"
+                .to_string()
+        } else {
+            format!(
+                "`{name}` takes {want} size{}, `{usage}`, but {} {} given",
+                if want == 1 { "" } else { "s" },
+                sizes.len(),
+                if sizes.len() == 1 { "was" } else { "were" }
+            )
+        }));
+    }
+    for s in sizes.iter().chain(&stride) {
+        if let Size::Lit(0) = s {
+            return Err(err(format!(
+                "`{name}` has a size of 0; every size must be at least 1"
+            )));
+        }
+    }
+    let mut it = sizes.into_iter();
+    let mut next = || it.next().unwrap_or(Size::Lit(1));
+    Ok(match name {
+        "Conv2d" => ImageKind::Conv {
+            cin: next(),
+            cout: next(),
+            k: next(),
+            s: stride.unwrap_or(Size::Lit(1)),
+            p: padding.unwrap_or(Size::Lit(0)),
+        },
+        "MaxPool2d" => ImageKind::MaxPool(next()),
+        "AvgPool2d" => ImageKind::AvgPool(next()),
+        "BatchNorm2d" => ImageKind::BatchNorm2d(next()),
+        _ => ImageKind::Flatten,
+    })
+}
+
+fn size_of_expr(e: &Expr) -> syn::Result<Size> {
+    match e {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "expected a size: a whole number or a `const` item",
+            )),
+        },
+        other => Ok(Size::Expr(other.to_token_stream())),
+    }
+}
+
+impl ImageKind {
+    /// The layer as declared, tidied: `Conv2d<1, 8, 3>`.
+    pub fn show(&self) -> String {
+        match self {
+            ImageKind::Conv { cin, cout, k, s, p } => {
+                let mut out = format!("Conv2d<{}, {}, {}", cin.show(), cout.show(), k.show());
+                if !matches!(s, Size::Lit(1)) {
+                    out += &format!(", stride = {}", s.show());
+                }
+                if !matches!(p, Size::Lit(0)) {
+                    out += &format!(", padding = {}", p.show());
+                }
+                out + ">"
+            }
+            ImageKind::MaxPool(k) => format!("MaxPool2d<{}>", k.show()),
+            ImageKind::AvgPool(k) => format!("AvgPool2d<{}>", k.show()),
+            ImageKind::BatchNorm2d(c) => format!("BatchNorm2d<{}>", c.show()),
+            ImageKind::Flatten => "Flatten".to_string(),
+        }
+    }
+}
+
+/// What one image layer does to the shape before it.
+pub struct Step {
+    /// The field's type, every size filled in.
+    pub field_ty: TokenStream,
+    /// The shape after it; `None` after `Flatten`.
+    pub out: Option<Shape>,
+    /// Size pairs the compiler must compare (channels given as const items).
+    pub checks: Vec<(Size, Size)>,
+}
+
+/// Applies `kind` to `input`, the shape the layer before produces (`None`: flat features,
+/// `flat` of them). `prev` names the layer before in messages.
+pub fn step(
+    kind: &ImageKind,
+    shown: &str,
+    input: Option<&Shape>,
+    flat: Option<&Size>,
+    prev: &str,
+) -> Result<Step, String> {
+    let Some(x) = input else {
+        return match (kind, flat) {
+            // Flattening flat features changes nothing, as in PyTorch.
+            (ImageKind::Flatten, Some(n)) => {
+                let n = n.expr();
+                Ok(Step {
+                    field_ty: quote!(::nn::Flatten<#n>),
+                    out: None,
+                    checks: Vec::new(),
+                })
+            }
+            _ => Err(match flat {
+                Some(n) => format!(
+                    "`{shown}` needs an image, but `{prev}` before it produces {} flat features; \
+                     image layers come before `Flatten`",
+                    n.show()
+                ),
+                None => format!(
+                    "`{shown}` needs an image, but the network's input shape is not declared; \
+                     declare it with `#[input(CHANNELS, HEIGHT, WIDTH)]` on the network, \
+                     for example `#[input(1, 28, 28)]`"
+                ),
+            }),
+        };
+    };
+    let (c, h, w) = (x.c.expr(), x.h.expr(), x.w.expr());
+    let mut checks = Vec::new();
+    let mut channels =
+        |declared: &Size, what: &str, fix: &dyn Fn(u64) -> String| -> Result<(), String> {
+            match (&x.c, declared) {
+                (Size::Lit(have), Size::Lit(want)) if have != want => Err(format!(
+                    "`{shown}` expects {want} {what}, but `{prev}` before it produces {have} \
+                 (an image of {}); change it to `{}`",
+                    x.show(),
+                    fix(*have)
+                )),
+                (Size::Lit(_), Size::Lit(_)) => Ok(()),
+                (have, want) => {
+                    checks.push((have.clone(), want.clone()));
+                    Ok(())
+                }
+            }
+        };
+    match kind {
+        ImageKind::Conv { cin, cout, k, s, p } => {
+            channels(cin, "input channels", &|have| {
+                shown.replacen(
+                    &format!("Conv2d<{}", cin.show()),
+                    &format!("Conv2d<{have}"),
+                    1,
+                )
+            })?;
+            let fits = |n: &Size, side: &str| {
+                slide(n, k, s, p).map_err(|padded| {
+                    format!(
+                        "`{shown}` slides a {k} × {k} kernel, but `{prev}` before it produces an image of {} \
+                         ({side} {padded} with padding); use a kernel of at most {padded}, or more padding",
+                        x.show(),
+                        k = k.show(),
+                    )
+                })
+            };
+            let (oh, ow) = (fits(&x.h, "height")?, fits(&x.w, "width")?);
+            let (cin_e, cout_e, k_e, s_e, p_e) =
+                (cin.expr(), cout.expr(), k.expr(), s.expr(), p.expr());
+            Ok(Step {
+                field_ty: quote!(::nn::Conv2d<#cin_e, #cout_e, #k_e, #s_e, #p_e, #h, #w>),
+                out: Some(Shape {
+                    c: cout.clone(),
+                    h: oh,
+                    w: ow,
+                }),
+                checks,
+            })
+        }
+        ImageKind::MaxPool(k) | ImageKind::AvgPool(k) => {
+            let pool = |n: &Size| {
+                slide(n, k, k, &Size::Lit(0)).map_err(|_| {
+                    format!(
+                        "`{shown}` pools {k} × {k} windows, but `{prev}` before it produces an image of {}; \
+                         use a window of at most the image's height and width",
+                        x.show(),
+                        k = k.show()
+                    )
+                })
+            };
+            let (oh, ow) = (pool(&x.h)?, pool(&x.w)?);
+            let k_e = k.expr();
+            let field_ty = match kind {
+                ImageKind::MaxPool(_) => quote!(::nn::MaxPool2d<#c, #k_e, #h, #w>),
+                _ => quote!(::nn::AvgPool2d<#c, #k_e, #h, #w>),
+            };
+            Ok(Step {
+                field_ty,
+                out: Some(Shape {
+                    c: x.c.clone(),
+                    h: oh,
+                    w: ow,
+                }),
+                checks: Vec::new(),
+            })
+        }
+        ImageKind::BatchNorm2d(n) => {
+            channels(n, "channels", &|have| format!("BatchNorm2d<{have}>"))?;
+            Ok(Step {
+                field_ty: quote!(::nn::BatchNorm2d<#c, #h, #w>),
+                out: Some(x.clone()),
+                checks,
+            })
+        }
+        ImageKind::Flatten => {
+            let n = x.size().expr();
+            Ok(Step {
+                field_ty: quote!(::nn::Flatten<#n>),
+                out: None,
+                checks: Vec::new(),
+            })
+        }
+    }
+}

@@ -1,0 +1,7 @@
+// `#[input]` takes channels, height and width.
+nn::network! {
+    #[input(28, 28)]
+    struct Net<Conv2d<1, 8, 3>, Flatten, Linear<5408, 10>>
+}
+
+fn main() {}
