@@ -3,6 +3,6 @@
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/fail/*.rs");
+    t.compile_fail("tests/ui/fail/*/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }
