@@ -3,6 +3,8 @@
 
     cargo run --release --example mnist
     python3 tools/pytorch_mnist.py            # needs torch (tools/requirements.txt)
+    cargo run --release --example cnn
+    python3 tools/pytorch_mnist.py --cnn      # the network of examples/cnn.rs
 
 Same data, network and settings as the Rust example:
   - data/mnist/t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz, read here (gzip and
@@ -91,13 +93,23 @@ def accuracy(model, x, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataloader", action="store_true", help="shuffle and batch with torch.utils.data.DataLoader")
+    parser.add_argument("--cnn", action="store_true", help="the network of examples/cnn.rs instead")
+    parser.add_argument("--lr", type=float, default=0.05, help="SGD's learning rate (momentum 0.9)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
     (x_train, y_train), (x_test, y_test) = load_t10k_split(os.path.join(ROOT, "data", "mnist"))
 
     torch.manual_seed(WEIGHTS_SEED)
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.BatchNorm1d(128), nn.Linear(128, 10))
+    if args.cnn:
+        model = nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(400, 10),
+        )
+    else:
+        model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.BatchNorm1d(128), nn.Linear(128, 10))
     print(model)
     print(
         f"{len(x_train):,} training images, {len(x_test):,} test images; SGD lr 0.05 momentum 0.9, "
@@ -105,7 +117,7 @@ def main():
         + (", torch.utils.data.DataLoader" if args.dataloader else "")
     )
     loss_fn = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     gen = torch.Generator().manual_seed(SHUFFLE_SEED)
     if args.dataloader:
         loader = torch.utils.data.DataLoader(

@@ -33,6 +33,9 @@ pub struct LayerInfo {
     pub describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
     /// Floats of training cache for a batch ([`Layer::cache_len`]).
     pub cache_len: fn(usize) -> usize,
+    /// The output's image shape `[channels, height, width]`, in a network of images
+    /// (`#[input(C, H, W)]`) up to its `Flatten`; `None` for flat features.
+    pub image: Option<[usize; 3]>,
 }
 
 impl LayerInfo {
@@ -45,6 +48,7 @@ impl LayerInfo {
             params: L::PARAMS,
             describe: L::describe,
             cache_len: L::cache_len,
+            image: None,
         }
     }
 
@@ -87,6 +91,9 @@ pub trait Network: bytemuck::Zeroable + Sized {
     const NAME: &'static str;
     /// Every layer, in order.
     const LAYERS: &'static [LayerInfo];
+    /// The input's image shape `[channels, height, width]` when declared with
+    /// `#[input(C, H, W)]`.
+    const INPUT_IMAGE: Option<[usize; 3]> = None;
 
     /// Sets every parameter to PyTorch's default initialisation, drawn from `seed`.
     fn init(&mut self, seed: u64);
@@ -218,7 +225,10 @@ impl<N: Network> fmt::Display for Summary<N> {
         writeln!(f, "{:<40}{:<20}{:>14}", N::NAME, "", "")?;
         for l in N::LAYERS {
             let name = Cell::<64>::of(format_args!("  {}: {}", l.name, l.kind()));
-            let shape = Cell::<32>::of(format_args!("[batch, {}]", l.outputs));
+            let shape = match l.image {
+                Some([c, h, w]) => Cell::<32>::of(format_args!("[batch, {c}, {h}, {w}]")),
+                None => Cell::<32>::of(format_args!("[batch, {}]", l.outputs)),
+            };
             writeln!(
                 f,
                 "{:<40}{:<20}{:>14}",
@@ -228,7 +238,14 @@ impl<N: Network> fmt::Display for Summary<N> {
             )?;
         }
         writeln!(f, "{RULE}")?;
-        writeln!(f, "Input: [batch, {}]   Output: [batch, {}]", N::IN, N::OUT)?;
+        match N::INPUT_IMAGE {
+            Some([c, h, w]) => writeln!(
+                f,
+                "Input: [batch, {c}, {h}, {w}]   Output: [batch, {}]",
+                N::OUT
+            )?,
+            None => writeln!(f, "Input: [batch, {}]   Output: [batch, {}]", N::IN, N::OUT)?,
+        }
         writeln!(f, "Total params: {}", Thousands(N::PARAMS))?;
         writeln!(f, "Trainable params: {}", Thousands(N::PARAMS))?;
         let kib = N::PARAMS * 4 / 1024;

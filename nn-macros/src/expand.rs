@@ -87,6 +87,17 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
     });
 
     let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
+    let input_image = match &input.input {
+        Some(shape) => {
+            let (c, h, w) = (shape.c.expr(), shape.h.expr(), shape.w.expr());
+            quote!(const INPUT_IMAGE: ::core::option::Option<[usize; 3]> = ::core::option::Option::Some([#c, #h, #w]);)
+        }
+        None => quote!(),
+    };
+    let images = layers.iter().map(|l| match &l.image {
+        Some([c, h, w]) => quote!(::core::option::Option::Some([#c, #h, #w])),
+        None => quote!(::core::option::Option::None),
+    });
     let spans: Vec<Span> = layers.iter().map(|l| l.decl.ty.span()).collect();
     // `<Type as ::nn::Layer>` spanned on the user's layer, so that a type that is not a
     // layer gives one error there, however often the expansion names it.
@@ -178,6 +189,7 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
             const OUT: usize = #last::OUT;
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
             const NAME: &'static str = #name_str;
+            #input_image
             const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
                 name: #names,
                 inputs: #lp::IN,
@@ -185,6 +197,7 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                 params: #lp::PARAMS,
                 describe: #lp::describe,
                 cache_len: #lp::cache_len,
+                image: #images,
             }),*];
 
             fn init(&mut self, seed: u64) {

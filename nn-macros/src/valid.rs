@@ -68,6 +68,8 @@ pub struct Resolved<'a> {
     pub field_ty: TokenStream,
     /// The field name: the user's, or the index as PyTorch's `nn.Sequential` names it.
     pub name: String,
+    /// The output's image shape `[C, H, W]`, while the data is an image.
+    pub image: Option<[TokenStream; 3]>,
 }
 
 /// A pair of sizes the compiler must compare: `prev` is the output size of the layer
@@ -267,6 +269,12 @@ struct Flow {
     detail: Option<String>,
 }
 
+/// The image shape flowing on, as expressions.
+fn image_of(flow: &Option<Flow>) -> Option<[TokenStream; 3]> {
+    let shape = flow.as_ref()?.image.as_ref()?;
+    Some([shape.c.expr(), shape.h.expr(), shape.w.expr()])
+}
+
 /// Validates `input`, resolving each layer; on any mistake, every error found.
 pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> {
     let mut errors = Errors::default();
@@ -383,6 +391,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                             Some(n) => n.to_string(),
                             None => index.to_string(),
                         },
+                        image: image_of(&flow),
                     });
                 }
             }
@@ -542,6 +551,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                 Some(n) => n.to_string(),
                 None => index.to_string(),
             },
+            image: image_of(&flow),
         });
     }
 
