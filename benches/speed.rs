@@ -24,6 +24,16 @@ nn::network! {
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 
+nn::network! {
+    /// The CNN of `examples/cnn.rs`.
+    #[input(1, 28, 28)]
+    pub struct Cnn<
+        Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>,
+        Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>,
+        Flatten, Linear<400, 10>,
+    >
+}
+
 const ROUNDS: usize = 7;
 
 /// Median over rounds of the mean µs per call; each round lasts about `round_ms`.
@@ -74,6 +84,41 @@ fn train_step(batch: usize) -> f64 {
             black_box(tape.loss(&loss_fn, &y[..]));
             net.backward(&x, &mut tape, &mut grads);
             opt.step(&mut *net, &grads);
+        },
+        100.0,
+    )
+}
+
+fn cnn_train_step(batch: usize) -> f64 {
+    let mut rng = Rng::seed(4);
+    let mut net = Cnn::new(0);
+    let x: Vec<[f32; 784]> = (0..batch)
+        .map(|_| core::array::from_fn(|_| rng.uniform(0.0, 1.0)))
+        .collect();
+    let y: Vec<usize> = (0..batch).map(|_| rng.below(10)).collect();
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut opt = Sgd::new(0.01).momentum(0.9);
+    let loss_fn = CrossEntropyLoss::default();
+    median_us(
+        || {
+            opt.zero_grad(&mut grads);
+            net.forward_train(&x, &mut tape).unwrap();
+            black_box(tape.loss(&loss_fn, &y[..]));
+            net.backward(&x, &mut tape, &mut grads);
+            opt.step(&mut *net, &grads);
+        },
+        200.0,
+    )
+}
+
+fn cnn_inference() -> f64 {
+    let mut rng = Rng::seed(5);
+    let net = Cnn::new(0);
+    let x: [f32; 784] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
+    median_us(
+        || {
+            black_box(net.forward(black_box(&x)));
         },
         100.0,
     )
@@ -186,6 +231,8 @@ fn ours() -> Vec<(&'static str, usize, f64, f64)> {
     for b in [1, 64] {
         rows.push(("inference", b, inference(b), floor(&infer_products(b))));
     }
+    rows.push(("cnn_train_step", 64, cnn_train_step(64), f64::NAN));
+    rows.push(("cnn_inference", 1, cnn_inference(), f64::NAN));
     rows
 }
 
@@ -242,7 +289,7 @@ fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
 fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize, f64)]) {
     println!("\n{title}");
     println!(
-        "{:<12} {:>6} {:>12} {:>12} {:>9} {:>12} {:>10}",
+        "{:<14} {:>6} {:>12} {:>12} {:>9} {:>12} {:>10}",
         "case", "batch", "nn µs", "PyTorch µs", "speed-up", "floor µs", "of floor"
     );
     for (case, b, us, fl) in ours {
@@ -254,10 +301,13 @@ fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize,
             Some(t) => (format!("{t:.1}"), format!("{:.2}×", t / us)),
             None => ("n/a".into(), "n/a".into()),
         };
-        println!(
-            "{case:<12} {b:>6} {us:>12.1} {tcol:>12} {ratio:>9} {fl:>12.1} {:>9.0}%",
-            100.0 * fl / us
-        );
+        // The CNN's rows have no bare-product floor.
+        let (fcol, frac) = if fl.is_nan() {
+            ("-".to_string(), "-".to_string())
+        } else {
+            (format!("{fl:.1}"), format!("{:.0}%", 100.0 * fl / us))
+        };
+        println!("{case:<14} {b:>6} {us:>12.1} {tcol:>12} {ratio:>9} {fcol:>12} {frac:>10}");
     }
 }
 
@@ -307,6 +357,8 @@ fn main() {
                 let case = match *f.first()? {
                     "train_step" => "train_step",
                     "inference" => "inference",
+                    "cnn_train_step" => "cnn_train_step",
+                    "cnn_inference" => "cnn_inference",
                     _ => return None,
                 };
                 Some((

@@ -7,7 +7,9 @@ Run by `cargo bench --bench speed`; by hand:
 Prints one JSON object per line: {"case": ..., "batch": ..., "threads": ..., "us": ...}.
 The network: Linear(784,128), ReLU, BatchNorm1d(128), Linear(128,10); training:
 CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), zero_grad/backward/step. Inference: eval
-mode under torch.inference_mode().
+mode under torch.inference_mode(). The CNN of examples/cnn.rs (Conv2d 1→8 3, ReLU, MaxPool 2,
+Conv2d 8→16 3, ReLU, MaxPool 2, Flatten, Linear 400→10) is timed the same way, training at
+batch 64 and inference on one image.
 """
 import argparse
 import json
@@ -22,6 +24,15 @@ def net():
     return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.BatchNorm1d(128), nn.Linear(128, 10))
 
 
+def cnn():
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(400, 10),
+    )
+
+
 def median_us(fn, reps, rounds=7):
     times = []
     for _ in range(rounds):
@@ -32,8 +43,8 @@ def median_us(fn, reps, rounds=7):
     return statistics.median(times)
 
 
-def train_case(batch, reps):
-    m = net()
+def train_case(batch, reps, make=None):
+    m = (make or net)()
     opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
     lf = nn.CrossEntropyLoss()
     x, y = torch.randn(batch, 784), torch.randint(0, 10, (batch,))
@@ -48,8 +59,8 @@ def train_case(batch, reps):
     return median_us(step, reps)
 
 
-def infer_case(batch, reps):
-    m = net().eval()
+def infer_case(batch, reps, make=None):
+    m = (make or net)().eval()
     x = torch.randn(batch, 784)
     with torch.inference_mode():
         for _ in range(50):
@@ -67,6 +78,8 @@ def main():
         print(json.dumps({"case": "train_step", "batch": b, "threads": a.threads, "us": round(train_case(b, reps), 2)}), flush=True)
     for b, reps in ((1, 3000), (64, 500)):
         print(json.dumps({"case": "inference", "batch": b, "threads": a.threads, "us": round(infer_case(b, reps), 2)}), flush=True)
+    print(json.dumps({"case": "cnn_train_step", "batch": 64, "threads": a.threads, "us": round(train_case(64, 40, cnn), 2)}), flush=True)
+    print(json.dumps({"case": "cnn_inference", "batch": 1, "threads": a.threads, "us": round(infer_case(1, 2000, cnn), 2)}), flush=True)
 
 
 if __name__ == "__main__":

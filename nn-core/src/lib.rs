@@ -19,13 +19,17 @@ extern crate std;
 
 mod activation;
 mod batchnorm;
+mod batchnorm2d;
+mod conv;
 mod dropout;
 mod error;
+mod flatten;
 mod identity;
 mod layer;
 mod layernorm;
 mod linear;
 mod network;
+mod pool;
 mod rng;
 mod shape;
 #[cfg(feature = "alloc")]
@@ -50,9 +54,12 @@ pub use activation::{
     ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Tanh, TanhFn, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use batchnorm::BatchNorm;
+pub use batchnorm2d::BatchNorm2d;
 pub use bytemuck::Zeroable;
+pub use conv::Conv2d;
 pub use dropout::{Dropout, DROPOUT_P};
 pub use error::TrainError;
+pub use flatten::Flatten;
 pub use identity::Identity;
 pub use layer::{Backward, Buffer, BufferMut, BufferVisitor, Layer, ParamVisitor};
 pub use layernorm::LayerNorm;
@@ -60,6 +67,7 @@ pub use linear::Linear;
 pub use network::{
     LayerInfo, Network, NetworkParamVisitor, StateVisitor, StateVisitorMut, Summary,
 };
+pub use pool::{AvgPool2d, MaxPool2d};
 pub use rng::Rng;
 pub use shape::{Features, FitsAfter};
 pub use softmax::{LogSoftmax, Softmax};

@@ -1,0 +1,288 @@
+//! `BatchNorm2d<C, H, W>`: PyTorch's `nn.BatchNorm2d(C)` on flat NCHW samples.
+
+use core::fmt;
+
+use crate::conv::lane_sum;
+use crate::layer::{Buffer, BufferMut, BufferVisitor};
+#[cfg(feature = "alloc")]
+use crate::TrainError;
+use crate::{Backward, Layer, Rng};
+
+/// Batch normalisation of `C` channels of `H × W`, as PyTorch's `nn.BatchNorm2d(C)` with its
+/// defaults (`eps = 1e-5`, `momentum = 0.1`, affine, tracking running statistics): each
+/// channel is normalised with statistics over the batch and all `H × W` positions.
+///
+/// Training ([`Layer::forward_train`]) normalises with the batch's mean and biased variance
+/// per channel, over `batch · H · W` values, and moves the running statistics towards the
+/// batch's mean and *unbiased* variance. Inference ([`Layer::forward`],
+/// [`Layer::forward_batch`]) uses the running statistics. As for [`crate::BatchNorm`], the
+/// method called decides the mode. Training needs at least 2 values per channel, so a batch
+/// of one is fine unless `H · W` is 1.
+///
+/// # Shapes
+/// - input `[batch, C·H·W]`: each sample is PyTorch's `[C, H, W]`, flat; output the same
+/// - `weight`, `bias`, `running_mean`, `running_var`: `[C]`; `num_batches_tracked`: a count
+///
+/// ```
+/// use nn_core::{BatchNorm2d, Layer, Rng, Zeroable};
+/// let mut bn = BatchNorm2d::<2, 1, 2>::zeroed();
+/// bn.init(&mut Rng::seed(0)); // weight 1, bias 0, running mean 0, running var 1
+/// let x = [1.0, 3.0, -2.0, -2.0]; // channel 0: 1, 3; channel 1: -2, -2
+/// let mut y = [0.0; 4];
+/// let mut cache = [0.0; 4];
+/// bn.forward_train(&x, &mut y, 1, &mut cache).unwrap();
+/// // Channel 0 has mean 2 and variance 1; channel 1 is constant.
+/// assert!((y[0] + 1.0).abs() < 1e-4 && (y[1] - 1.0).abs() < 1e-4 && y[2] == 0.0);
+/// assert!((bn.running_mean[0] - 0.2).abs() < 1e-6 && bn.num_batches_tracked == 1);
+/// // The unbiased variance of 1 and 3 is 2: 0.9 · 1 + 0.1 · 2.
+/// assert!((bn.running_var[0] - 1.1).abs() < 1e-6);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct BatchNorm2d<const C: usize, const H: usize, const W: usize> {
+    /// The scale γ, `[C]`; starts at 1.
+    pub weight: [f32; C],
+    /// The shift β, `[C]`; starts at 0.
+    pub bias: [f32; C],
+    /// Running mean, `[C]`; starts at 0.
+    pub running_mean: [f32; C],
+    /// Running (unbiased) variance, `[C]`; starts at 1.
+    pub running_var: [f32; C],
+    /// Training batches seen, as PyTorch counts them.
+    pub num_batches_tracked: u64,
+}
+
+// SAFETY: the fields are `f32` arrays and a `u64`; all-zero bits are valid for both.
+unsafe impl<const C: usize, const H: usize, const W: usize> bytemuck::Zeroable
+    for BatchNorm2d<C, H, W>
+{
+}
+
+impl<const C: usize, const H: usize, const W: usize> BatchNorm2d<C, H, W> {
+    /// Added to the variance before its square root, as in PyTorch.
+    pub const EPS: f32 = 1e-5;
+    /// The weight of the newest batch in the running statistics, as in PyTorch.
+    pub const MOMENTUM: f32 = 0.1;
+
+    const CHECK: () = {
+        assert!(C > 0, "`BatchNorm2d` needs at least 1 channel (`C`)");
+        assert!(
+            H > 0 && W > 0,
+            "`BatchNorm2d` needs planes of at least 1×1 (`H`, `W`)"
+        );
+    };
+    /// Values per channel per sample.
+    const PLANE: usize = {
+        let () = Self::CHECK;
+        H * W
+    };
+
+    /// Per-channel `(scale, shift)` so that inference is `y = x * scale + shift`.
+    fn eval_affine(&self, c: usize) -> (f32, f32) {
+        let s = self.weight[c] / libm::sqrtf(self.running_var[c] + Self::EPS);
+        (s, self.bias[c] - self.running_mean[c] * s)
+    }
+
+    /// Per channel, `Σ f(plane, c)` over the batch's planes, accumulated in f64 so that a
+    /// large batch of large planes loses nothing to rounding.
+    #[cfg(feature = "alloc")]
+    fn channel_sums(x: &[f32], batch: usize, mut f: impl FnMut(&[f32], usize) -> f32) -> [f64; C] {
+        let mut sums = [0.0f64; C];
+        for sample in x.chunks_exact(C * Self::PLANE).take(batch) {
+            for (c, (s, plane)) in sums
+                .iter_mut()
+                .zip(sample.chunks_exact(Self::PLANE))
+                .enumerate()
+            {
+                *s += f(plane, c) as f64;
+            }
+        }
+        sums
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H, W> {
+    const IN: usize = C * Self::PLANE;
+    const OUT: usize = C * Self::PLANE;
+    const PARAMS: usize = 2 * C;
+
+    fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BatchNorm2d<{C}>")
+    }
+
+    fn init(&mut self, _rng: &mut Rng) {
+        self.weight = [1.0; C];
+        self.bias = [0.0; C];
+        self.running_mean = [0.0; C];
+        self.running_var = [1.0; C];
+        self.num_batches_tracked = 0;
+    }
+
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        let planes = y[..Self::OUT]
+            .chunks_exact_mut(Self::PLANE)
+            .zip(x.chunks_exact(Self::PLANE));
+        for (c, (y, x)) in planes.enumerate() {
+            let (s, t) = self.eval_affine(c);
+            for (y, x) in y.iter_mut().zip(x) {
+                *y = x * s + t;
+            }
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+        let samples = x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT));
+        for (x, y) in samples.take(batch) {
+            self.forward(x, y);
+        }
+    }
+
+    fn cache_len(_batch: usize) -> usize {
+        2 * C // the batch mean and 1/sqrt(var + eps), per channel
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_train(
+        &mut self,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        cache: &mut [f32],
+    ) -> Result<(), TrainError> {
+        let n = batch * Self::PLANE;
+        if n < 2 {
+            return Err(TrainError::BatchTooSmall {
+                layer: "",
+                kind: "BatchNorm2d",
+                batch,
+            });
+        }
+        let (x, y) = (&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
+        let (mean, invstd) = cache[..2 * C].split_at_mut(C);
+        let sums = Self::channel_sums(x, batch, |plane, _| lane_sum(plane));
+        for (m, s) in mean.iter_mut().zip(sums) {
+            *m = (s / n as f64) as f32;
+        }
+        // Two passes for the variance: stable where E[x²] − E[x]² is not.
+        let squares = Self::channel_sums(x, batch, |plane, c| {
+            let m = mean[c];
+            let (chunks, tail) = plane.as_chunks::<16>();
+            let mut acc = [0.0f32; 16];
+            for ch in chunks {
+                for i in 0..16 {
+                    acc[i] += (ch[i] - m) * (ch[i] - m);
+                }
+            }
+            acc.iter().sum::<f32>() + tail.iter().map(|v| (v - m) * (v - m)).sum::<f32>()
+        });
+        let unbias = n as f64 / (n - 1) as f64;
+        let mo = Self::MOMENTUM;
+        for c in 0..C {
+            let biased = squares[c] / n as f64;
+            self.running_mean[c] = (1.0 - mo) * self.running_mean[c] + mo * mean[c];
+            self.running_var[c] = (1.0 - mo) * self.running_var[c] + mo * (biased * unbias) as f32;
+            invstd[c] = (1.0 / libm::sqrt(biased + Self::EPS as f64)) as f32;
+        }
+        self.num_batches_tracked += 1;
+        for (ys, xs) in y.chunks_exact_mut(Self::OUT).zip(x.chunks_exact(Self::IN)) {
+            let planes = ys
+                .chunks_exact_mut(Self::PLANE)
+                .zip(xs.chunks_exact(Self::PLANE));
+            for (c, (y, x)) in planes.enumerate() {
+                let (m, s, w, b) = (mean[c], invstd[c], self.weight[c], self.bias[c]);
+                for (y, x) in y.iter_mut().zip(x) {
+                    *y = (x - m) * s * w + b;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        let batch = io.batch;
+        let (mean, invstd) = io.cache[..2 * C].split_at(C);
+        let (gw, gb) = grad.split_at_mut(C);
+        // Σ dy and Σ dy·x̂ per channel: the bias and weight gradients, and the two sums the
+        // input gradient needs.
+        let mut sum_dy = [0.0f32; C];
+        let mut sum_dy_xhat = [0.0f32; C];
+        let samples =
+            io.x.chunks_exact(Self::IN)
+                .zip(io.dy.chunks_exact(Self::OUT));
+        for (xs, dys) in samples.take(batch) {
+            let planes = xs
+                .chunks_exact(Self::PLANE)
+                .zip(dys.chunks_exact(Self::PLANE));
+            for (c, (x, dy)) in planes.enumerate() {
+                let m = mean[c];
+                let (xc, xt) = x.as_chunks::<16>();
+                let (dc, dt) = dy.as_chunks::<16>();
+                let mut acc = [0.0f32; 16];
+                for (x, d) in xc.iter().zip(dc) {
+                    for i in 0..16 {
+                        acc[i] += d[i] * (x[i] - m);
+                    }
+                }
+                let tail: f32 = xt.iter().zip(dt).map(|(x, d)| d * (x - m)).sum();
+                sum_dy[c] += lane_sum(dy);
+                sum_dy_xhat[c] += (acc.iter().sum::<f32>() + tail) * invstd[c];
+            }
+        }
+        for c in 0..C {
+            gw[c] += sum_dy_xhat[c];
+            gb[c] += sum_dy[c];
+        }
+        let Some(dx) = dx else { return };
+        let inv_n = 1.0 / (batch * Self::PLANE) as f32;
+        let samples = dx
+            .chunks_exact_mut(Self::IN)
+            .zip(io.x.chunks_exact(Self::IN))
+            .zip(io.dy.chunks_exact(Self::OUT));
+        for ((dxs, xs), dys) in samples.take(batch) {
+            let planes = dxs
+                .chunks_exact_mut(Self::PLANE)
+                .zip(xs.chunks_exact(Self::PLANE))
+                .zip(dys.chunks_exact(Self::PLANE));
+            for (c, ((dx, x), dy)) in planes.enumerate() {
+                let (m, s) = (mean[c], invstd[c]);
+                let scale = self.weight[c] * s;
+                let (mean_dy, mean_dy_xhat) = (sum_dy[c] * inv_n, sum_dy_xhat[c] * inv_n);
+                for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
+                    let xhat = (x - m) * s;
+                    *dx = scale * (dy - mean_dy - xhat * mean_dy_xhat);
+                }
+            }
+        }
+    }
+
+    fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
+        f("weight", &[C], &self.weight);
+        f("bias", &[C], &self.bias);
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        f("weight", &mut self.weight);
+        f("bias", &mut self.bias);
+    }
+
+    fn visit_buffers(&self, f: &mut BufferVisitor<'_>) {
+        f("running_mean", &[C], Buffer::F32(&self.running_mean));
+        f("running_var", &[C], Buffer::F32(&self.running_var));
+        f(
+            "num_batches_tracked",
+            &[],
+            Buffer::Count(self.num_batches_tracked),
+        );
+    }
+
+    fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
+        f("running_mean", BufferMut::F32(&mut self.running_mean));
+        f("running_var", BufferMut::F32(&mut self.running_var));
+        f(
+            "num_batches_tracked",
+            BufferMut::Count(&mut self.num_batches_tracked),
+        );
+    }
+}

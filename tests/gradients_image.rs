@@ -1,0 +1,335 @@
+//! The image layers' backward passes (`Conv2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`,
+//! `Flatten`), and a whole CNN's, against central finite differences, as `tests/gradients.rs`
+//! does for the others.
+//!
+//! The checked function is `L = Σ c ⊙ y` for fixed random `c`, so that `dL/dy = c`. Sums are
+//! taken in f64 from the f32 outputs. Tolerance, as in `tests/gradients.rs`: with `h = 1e-2`,
+//! truncation `h² |f'''| / 6` is 0 for the layers that are linear in the checked value (the
+//! convolution in its input and its parameters, the pools between kinks) and about 1e-5 for
+//! batch norm; rounding is `ε |L| / h` with `ε = 6e-8`, and the cases keep `|L|` near 10 at
+//! most (small batches, parameters moved by at most ±0.5), so about 6e-5. `abs = 5e-4` holds
+//! with margin, while a wrong index (a transposed kernel, an off-by-one in the padding, a
+//! gradient sent to the wrong element of a window) is off by the gradient's own size.
+//!
+//! Max pooling is checked on inputs whose values are at least 0.1 apart, so that `x ± h`
+//! never changes which element of a window is the largest.
+
+#[macro_use]
+mod common;
+
+use nn::{
+    AvgPool2d, Backward, BatchNorm2d, Conv2d, Flatten, Gradients, Layer, MaxPool2d, Network, Rng,
+    Tape, Zeroable,
+};
+
+const H: f32 = 1e-2;
+const ABS: f32 = 5e-4;
+const REL: f32 = 1e-3;
+
+fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// `n` distinct values 0.1 apart, in random order, centred on 0.
+fn distinct(rng: &mut Rng, n: usize) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..n).map(|i| (i as f32 - n as f32 / 2.0) * 0.1).collect();
+    rng.shuffle(&mut v);
+    v
+}
+
+/// `Σ c ⊙ y` of a layer's training forward pass on a fresh copy (batch norm's running
+/// statistics change in a training pass; its output does not depend on them).
+fn objective<L: Layer + Clone>(layer: &L, x: &[f32], c: &[f32], batch: usize) -> f64 {
+    let mut l = layer.clone();
+    let mut y = vec![0.0; batch * L::OUT];
+    let mut cache = vec![0.0; L::cache_len(batch)];
+    l.forward_train(x, &mut y, batch, &mut cache).unwrap();
+    y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
+}
+
+fn central<F: FnMut(f32) -> f64>(mut f: F, v: f32) -> f32 {
+    ((f(v + H) - f(v - H)) / (2.0 * H as f64)) as f32
+}
+
+/// Checks `L`'s parameter and input gradients on `x`, a batch of `batch` samples, with
+/// parameters moved off PyTorch's defaults by up to `±shift` (so that, say, a batch norm
+/// weight of 1 cannot hide a missing factor). With `spot`, only that many input and
+/// parameter elements, drawn at random, are checked (for layers too large to check whole).
+fn check_on<L: Layer + Clone>(
+    batch: usize,
+    seed: u64,
+    shift: f32,
+    x: Vec<f32>,
+    spot: Option<usize>,
+) {
+    let mut rng = Rng::seed(seed);
+    let mut layer = L::zeroed();
+    layer.init(&mut rng);
+    layer.visit_params_mut(&mut |_, p| {
+        for v in p.iter_mut() {
+            *v += rng.uniform(-shift, shift);
+        }
+    });
+    let c = random(&mut rng, batch * L::OUT);
+
+    let mut y = vec![0.0; batch * L::OUT];
+    let mut cache = vec![0.0; L::cache_len(batch)];
+    layer
+        .clone()
+        .forward_train(&x, &mut y, batch, &mut cache)
+        .unwrap();
+    let mut grad = vec![0.0; L::PARAMS];
+    // NaN, so that an element backward forgets to write fails the comparison.
+    let mut dx = vec![f32::NAN; batch * L::IN];
+    let io = Backward {
+        x: &x,
+        y: &y,
+        dy: &c,
+        batch,
+        cache: &cache,
+    };
+    layer.backward(io, Some(&mut dx), &mut grad);
+
+    let mut pick = |n: usize| -> Vec<usize> {
+        match spot {
+            Some(k) => (0..k).map(|_| rng.below(n)).collect(),
+            None => (0..n).collect(),
+        }
+    };
+    let (inputs, params) = (pick(x.len()), pick(L::PARAMS));
+
+    let numeric_dx: Vec<f32> = inputs
+        .iter()
+        .map(|&i| {
+            central(
+                |v| {
+                    let mut x2 = x.clone();
+                    x2[i] = v;
+                    objective(&layer, &x2, &c, batch)
+                },
+                x[i],
+            )
+        })
+        .collect();
+    let dx: Vec<f32> = inputs.iter().map(|&i| dx[i]).collect();
+    assert_close!(dx, numeric_dx, rel = REL, abs = ABS, "input gradient");
+
+    let mut numeric = Vec::new();
+    for &p in &params {
+        let value = |layer: &mut L, set: Option<f32>| {
+            let mut k = 0;
+            let mut old = 0.0;
+            layer.visit_params_mut(&mut |_, t| {
+                for v in t.iter_mut() {
+                    if k == p {
+                        old = *v;
+                        if let Some(s) = set {
+                            *v = s;
+                        }
+                    }
+                    k += 1;
+                }
+            });
+            old
+        };
+        let mut probe = layer.clone();
+        let p0 = value(&mut probe, None);
+        numeric.push(central(
+            |v| {
+                value(&mut probe, Some(v));
+                objective(&probe, &x, &c, batch)
+            },
+            p0,
+        ));
+    }
+    let grad: Vec<f32> = params.iter().map(|&p| grad[p]).collect();
+    assert_close!(grad, numeric, rel = REL, abs = ABS, "parameter gradient");
+}
+
+/// [`check_on`] with inputs uniform in ±1.
+fn check<L: Layer + Clone>(batch: usize, seed: u64, shift: f32) {
+    let x = random(&mut Rng::seed(seed + 1000), batch * L::IN);
+    check_on::<L>(batch, seed, shift, x, None);
+}
+
+/// The training pass, batch inference and one-sample inference give the same output
+/// (only batch norm differs between them, and it is not checked here).
+fn same_output_every_way<L: Layer + Clone>(batch: usize, seed: u64) {
+    let mut rng = Rng::seed(seed);
+    let mut layer = L::zeroed();
+    layer.init(&mut rng);
+    let x = random(&mut rng, batch * L::IN);
+    let mut batched = vec![f32::NAN; batch * L::OUT];
+    layer.forward_batch(&x, &mut batched, batch);
+    let mut trained = vec![f32::NAN; batch * L::OUT];
+    let mut cache = vec![0.0; L::cache_len(batch)];
+    layer
+        .clone()
+        .forward_train(&x, &mut trained, batch, &mut cache)
+        .unwrap();
+    let mut single = vec![f32::NAN; batch * L::OUT];
+    for (x, y) in x.chunks(L::IN).zip(single.chunks_mut(L::OUT)) {
+        layer.forward(x, y);
+    }
+    // The same sums in other orders (a matrix product's blocks against a direct loop):
+    // a few roundings of terms of order 1.
+    assert_close!(
+        batched,
+        single,
+        rel = 1e-5,
+        abs = 1e-5,
+        "batch against one sample"
+    );
+    assert_close!(
+        trained,
+        single,
+        rel = 1e-5,
+        abs = 1e-5,
+        "training against one sample"
+    );
+}
+
+#[test]
+fn conv2d_gradients() {
+    check::<Conv2d<2, 3, 3, 1, 0, 5, 5>>(2, 1, 0.5);
+    // Stride 2 with padding 1; an odd width, so the last column is in no window.
+    check::<Conv2d<2, 3, 3, 2, 1, 6, 5>>(2, 2, 0.5);
+    // A 1×1 kernel: the patch matrix is the input itself.
+    check::<Conv2d<3, 2, 1, 1, 0, 4, 4>>(2, 3, 0.5);
+    // Padding wider than half the kernel: whole output rows read only padding.
+    check::<Conv2d<2, 2, 3, 1, 2, 3, 4>>(2, 4, 0.5);
+    // Stride 3 and padding 1 over a rectangle, and a kernel of even size.
+    check::<Conv2d<1, 2, 2, 3, 1, 7, 6>>(3, 5, 0.5);
+    // One channel, as the first layer of the CNN.
+    check::<Conv2d<1, 4, 3, 1, 0, 6, 6>>(2, 6, 0.5);
+}
+
+#[test]
+fn conv2d_gradients_through_blocks() {
+    // The batched paths work through a 16384-float block on the stack. 5 × 5 taps by
+    // 20 × 20 positions, with 3 output channels (so groups of 6 samples), take it in 5
+    // blocks of 4 output rows.
+    check::<Conv2d<1, 3, 5, 1, 2, 20, 20>>(2, 8, 0.1);
+    same_output_every_way::<Conv2d<1, 3, 5, 1, 2, 20, 20>>(7, 8);
+    // 1152 taps: one output row of every tap does not fit, so the taps go in blocks too,
+    // their products accumulated. Checked at 40 random elements each way: the whole layer
+    // has 32768 inputs.
+    type Big = Conv2d<128, 2, 3, 1, 0, 16, 16>;
+    let x = random(&mut Rng::seed(1009), Big::IN);
+    check_on::<Big>(1, 9, 0.02, x, Some(40));
+    same_output_every_way::<Big>(2, 9);
+    // `conv::batched`'s unit tests take every plan with small blocks, against the direct
+    // loops of the no-heap build.
+}
+
+#[test]
+fn conv2d_inference_matches_training() {
+    same_output_every_way::<Conv2d<2, 3, 3, 1, 0, 5, 5>>(3, 11);
+    same_output_every_way::<Conv2d<2, 3, 3, 2, 1, 6, 5>>(3, 12);
+    same_output_every_way::<Conv2d<3, 2, 1, 1, 0, 4, 4>>(3, 13);
+    same_output_every_way::<Conv2d<2, 2, 3, 1, 2, 3, 4>>(3, 14);
+    same_output_every_way::<Conv2d<8, 16, 3, 1, 0, 13, 13>>(4, 15);
+}
+
+#[test]
+fn max_pool_gradients_away_from_ties() {
+    type A = MaxPool2d<2, 2, 5, 4>;
+    check_on::<A>(2, 21, 0.0, distinct(&mut Rng::seed(21), 2 * A::IN), None);
+    type B = MaxPool2d<1, 3, 7, 8>;
+    check_on::<B>(2, 22, 0.0, distinct(&mut Rng::seed(22), 2 * B::IN), None);
+    same_output_every_way::<B>(2, 23);
+}
+
+#[test]
+fn avg_pool_gradients() {
+    check::<AvgPool2d<2, 2, 5, 4>>(2, 31, 0.0);
+    check::<AvgPool2d<3, 3, 7, 8>>(2, 32, 0.0);
+    same_output_every_way::<AvgPool2d<3, 3, 7, 8>>(2, 33);
+}
+
+#[test]
+fn batch_norm_2d_gradients() {
+    check::<BatchNorm2d<3, 2, 3>>(4, 41, 0.5);
+    // One sample is a batch of 6 values per channel.
+    check::<BatchNorm2d<2, 2, 3>>(1, 42, 0.5);
+}
+
+#[test]
+fn flatten_gradients() {
+    check::<Flatten<12>>(3, 51, 0.0);
+}
+
+nn::network! {
+    // Every image layer in one network, with the smooth activations (max pooling and ReLU
+    // are checked alone, away from their kinks). Each is spelled as a full path, which
+    // `network!` takes as a layer of the user's, with every size given.
+    #[derive(Clone)]
+    struct SmallCnn<
+        nn::Conv2d<1, 3, 3, 1, 1, 6, 6>, nn::BatchNorm2d<3, 6, 6>, Tanh,
+        nn::Conv2d<3, 4, 3, 2, 1, 6, 6>, nn::AvgPool2d<4, 3, 3, 3>, SiLU, nn::Flatten<4>,
+        Linear<4, 3>
+    >
+}
+
+#[test]
+fn whole_cnn_gradients() {
+    let batch = 3;
+    let mut rng = Rng::seed(9);
+    let mut net = SmallCnn::zeroed();
+    Network::init(&mut net, 61);
+    net.visit_params_mut(&mut |p| {
+        for v in p.iter_mut() {
+            *v += rng.uniform(-0.3, 0.3);
+        }
+    });
+    let x = random(&mut rng, batch * SmallCnn::IN);
+    let c = random(&mut rng, batch * SmallCnn::OUT);
+    let objective = |net: &SmallCnn| -> f64 {
+        let mut net = net.clone();
+        let mut tape = Tape::new();
+        let y = tape.forward(&mut net, &x).unwrap();
+        y.iter().zip(&c).map(|(y, c)| *y as f64 * *c as f64).sum()
+    };
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut trained = net.clone();
+    tape.forward(&mut trained, &x).unwrap();
+    tape.output_grad_mut().copy_from_slice(&c);
+    tape.backward(&trained, &x, &mut grads);
+
+    let mut numeric = Vec::new();
+    for p in 0..SmallCnn::PARAMS {
+        let mut probe = net.clone();
+        let at = |probe: &mut SmallCnn, set: Option<f32>| {
+            let mut k = 0;
+            let mut old = 0.0;
+            probe.visit_params_mut(&mut |t| {
+                for v in t.iter_mut() {
+                    if k == p {
+                        old = *v;
+                        if let Some(s) = set {
+                            *v = s;
+                        }
+                    }
+                    k += 1;
+                }
+            });
+            old
+        };
+        let p0 = at(&mut probe, None);
+        numeric.push(central(
+            |v| {
+                at(&mut probe, Some(v));
+                objective(&probe)
+            },
+            p0,
+        ));
+    }
+    assert_close!(
+        grads.as_slice(),
+        numeric,
+        rel = REL,
+        abs = ABS,
+        "SmallCnn gradient"
+    );
+}

@@ -1,0 +1,436 @@
+//! Parity with PyTorch for the image layers: `Conv2d` (stride 1 and 2, padding 0 and 1),
+//! `MaxPool2d`, `AvgPool2d`, `BatchNorm2d` (training and eval), each alone, and the CNN of the
+//! issue as one `network!`: outputs and every gradient against `tests/fixtures/image_layers.json`,
+//! which `tools/make_image_fixtures.py` wrote with PyTorch (see its header for how to rerun
+//! it). No Python runs here. PyTorch's NCHW tensors, flattened row-major, are exactly the flat
+//! samples the layers take.
+//!
+//! Tolerances, as in `tests/parity_layers.rs`: `rel = 1e-5` everywhere (f32 rounds at 6e-8, so
+//! 1e-5 leaves room for a few hundred roundings in another order, not for a wrong formula),
+//! plus an absolute floor of 1e-5 times the tensor's largest magnitude where an element is a
+//! sum of terms of both signs, which can cancel to near zero, so that its own size says nothing
+//! of the rounding it carries; each floor is stated below with its reason. The fixture script
+//! certifies these tolerances as fair: it recomputes every case in float64 and refuses it where
+//! PyTorch's float32 result is more than half a tolerance from float64's, with the same floors,
+//! and it prints how far PyTorch's own float32 would be without each floor (up to 4.2
+//! tolerances for a convolution's input gradient, 123 for batch norm's output, 116 for the
+//! CNN's gradients: the floors are needed). It also keeps the CNN's ReLU inputs and pooling
+//! windows away from their kinks, so that rounding cannot send a gradient down another path.
+//! So a failure here means a wrong formula, not rounding.
+
+#[macro_use]
+mod common;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use nn::loss::CrossEntropyLoss;
+use nn::{
+    AvgPool2d, Backward, BatchNorm2d, BufferMut, Conv2d, Gradients, Layer, MaxPool2d, Network, Tape,
+};
+use serde_json::Value;
+
+/// The relative tolerance of every check.
+const REL: f32 = 1e-5;
+
+fn fixture() -> Value {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "fixtures",
+        "image_layers.json",
+    ]
+    .iter()
+    .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_image_fixtures.py)", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    fn val(c: u8) -> u32 {
+        match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a') as u32 + 26,
+            b'0'..=b'9' => (c - b'0') as u32 + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {:?}", c as char),
+        }
+    }
+    let s = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&acc.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+/// A fixture tensor's shape and values (decimal lists for small tensors, base64 float32
+/// bytes for large ones).
+fn tensor(v: &Value) -> (Vec<usize>, Vec<f32>) {
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .expect("tensor without a shape")
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data: Vec<f32> = match v.get("f32le") {
+        Some(b64) => base64_decode(b64.as_str().unwrap())
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        None => v["data"]
+            .as_array()
+            .expect("tensor without data")
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect(),
+    };
+    assert_eq!(data.len(), shape.iter().product::<usize>(), "tensor size");
+    (shape, data)
+}
+
+/// A tensor's values, checking its shape.
+fn values(v: &Value, shape: &[usize]) -> Vec<f32> {
+    let (got, data) = tensor(v);
+    assert_eq!(got, shape, "tensor shape");
+    data
+}
+
+/// The entry named `name` in a list of `{"name": ..}` entries.
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no entry {name:?} in the fixture"))
+}
+
+/// The largest magnitude in `v`: the scale of the terms whose cancellation an element may
+/// come from, used for the absolute floors.
+fn max_abs(v: &[f32]) -> f32 {
+    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
+}
+
+/// `REL × max|want|` when `on`, else 0.
+fn floor(on: bool, want: &[f32]) -> f32 {
+    if on {
+        REL * max_abs(want)
+    } else {
+        0.0
+    }
+}
+
+/// Writes `L` as [`Layer::describe`] does.
+struct Describe<L>(std::marker::PhantomData<L>);
+impl<L: Layer> fmt::Display for Describe<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        L::describe(f)
+    }
+}
+
+/// Where a case's comparisons need an absolute floor of `REL × max|want|`.
+#[derive(Clone, Copy, Default)]
+struct Floors {
+    output: bool,
+    input_grad: bool,
+    param_grads: bool,
+}
+
+/// The input `[batch, C, H, W]` of a case, with its batch.
+fn input(case: &Value) -> (Vec<f32>, usize) {
+    let (shape, x) = tensor(&case["input"]);
+    (x, shape[0])
+}
+
+/// Checks layer `L` against the fixture case `name`: `describe`, the training pass's output,
+/// the inference passes (the same numbers, except for batch norm, whose eval output is checked
+/// against PyTorch's after the training pass), the input gradient, the parameter gradients
+/// and batch norm's buffers.
+fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
+    let case = named(&fx["cases"], name);
+    assert_eq!(
+        Describe::<L>(Default::default()).to_string(),
+        case["network"].as_str().unwrap(),
+        "{name}: `describe` and the fixture's spelling"
+    );
+    let mut layer = L::zeroed();
+    layer.init(&mut nn::Rng::seed(0));
+    let mut expected_params = Vec::new();
+    layer.visit_params(&mut |pname, shape, _| expected_params.push((pname, shape.to_vec())));
+    let mut i = 0;
+    layer.visit_params_mut(&mut |pname, p| {
+        let (want_name, shape) = &expected_params[i];
+        assert_eq!(pname, *want_name);
+        let want = &case["params"][i];
+        assert_eq!(
+            pname,
+            want["name"].as_str().unwrap(),
+            "{name}: parameter order"
+        );
+        p.copy_from_slice(&values(want, shape));
+        i += 1;
+    });
+    assert_eq!(i, expected_params.len(), "{name}: parameters");
+    if let Some(buffers) = case.get("buffers") {
+        layer.visit_buffers_mut(&mut |bname, b| {
+            if let BufferMut::F32(b) = b {
+                b.copy_from_slice(&values(named(buffers, bname), &[b.len()]));
+            }
+        });
+    }
+
+    let (x, batch) = input(case);
+    let c = tensor(&case["upstream"]).1;
+    let want_y = tensor(&case["output"]).1;
+    assert_eq!(want_y.len(), batch * L::OUT, "{name}: output size");
+    let mut y = vec![f32::NAN; batch * L::OUT];
+    let mut cache = vec![0.0; L::cache_len(batch)];
+    let mut trained = layer.clone();
+    trained
+        .forward_train(&x, &mut y, batch, &mut cache)
+        .unwrap();
+    let abs = floor(floors.output, &want_y);
+    assert_close!(y, want_y, rel = REL, abs = abs, "{name}: output");
+
+    // Inference: batch norm with the running statistics the training pass left, the others
+    // as in training.
+    let (eval_from, want_eval) = match case.get("eval_output") {
+        Some(e) => (&trained, tensor(e).1),
+        None => (&layer, want_y.clone()),
+    };
+    let abs = floor(floors.output, &want_eval);
+    let mut batched = vec![f32::NAN; batch * L::OUT];
+    eval_from.forward_batch(&x, &mut batched, batch);
+    assert_close!(
+        batched,
+        want_eval,
+        rel = REL,
+        abs = abs,
+        "{name}: batch inference"
+    );
+    let mut single = vec![f32::NAN; batch * L::OUT];
+    for (x, y) in x.chunks(L::IN).zip(single.chunks_mut(L::OUT)) {
+        eval_from.forward(x, y);
+    }
+    assert_close!(
+        single,
+        want_eval,
+        rel = REL,
+        abs = abs,
+        "{name}: one-sample inference"
+    );
+
+    if let Some(after) = case.get("buffers_after") {
+        trained.visit_buffers_mut(&mut |bname, b| match b {
+            BufferMut::F32(b) => {
+                let want = values(named(after, bname), &[b.len()]);
+                // The running mean moves by a batch mean, a sum of both signs: floor. The
+                // running variance is a sum of positive terms: relative alone.
+                let abs = floor(bname == "running_mean", &want);
+                assert_close!(b, want, rel = REL, abs = abs, "{name}: {bname}");
+            }
+            BufferMut::Count(n) => {
+                assert_eq!(
+                    *n,
+                    named(after, bname)["count"].as_u64().unwrap(),
+                    "{name}: {bname}"
+                )
+            }
+        });
+    }
+
+    let mut grad = vec![0.0; L::PARAMS];
+    let mut dx = vec![f32::NAN; batch * L::IN];
+    let io = Backward {
+        x: &x,
+        y: &y,
+        dy: &c,
+        batch,
+        cache: &cache,
+    };
+    trained.backward(io, Some(&mut dx), &mut grad);
+    let want_dx = tensor(&case["input_grad"]).1;
+    let abs = floor(floors.input_grad, &want_dx);
+    assert_close!(dx, want_dx, rel = REL, abs = abs, "{name}: input gradient");
+    let mut at = 0;
+    for (pname, shape) in &expected_params {
+        let want = values(named(&case["param_grads"], pname), shape);
+        let got = &grad[at..at + want.len()];
+        let abs = floor(floors.param_grads, &want);
+        assert_close!(got, want, rel = REL, abs = abs, "{name}: {pname} gradient");
+        at += want.len();
+    }
+    assert_eq!(at, L::PARAMS);
+}
+
+/// A convolution's output, input gradient, weight gradient and bias gradient are each a sum
+/// of products of both signs (over the taps, over the output positions a pixel feeds, over the
+/// batch and positions): all with floors.
+const CONV: Floors = Floors {
+    output: true,
+    input_grad: true,
+    param_grads: true,
+};
+
+#[test]
+fn conv2d_stride_1_padding_0_matches_pytorch() {
+    check::<Conv2d<2, 3, 3, 1, 0, 6, 5>>(&fixture(), "conv_s1_p0", CONV);
+}
+
+#[test]
+fn conv2d_stride_1_padding_1_matches_pytorch() {
+    check::<Conv2d<3, 4, 3, 1, 1, 5, 5>>(&fixture(), "conv_s1_p1", CONV);
+}
+
+#[test]
+fn conv2d_stride_2_padding_0_matches_pytorch() {
+    check::<Conv2d<2, 3, 3, 2, 0, 8, 7>>(&fixture(), "conv_s2_p0", CONV);
+}
+
+#[test]
+fn conv2d_stride_2_padding_1_matches_pytorch() {
+    check::<Conv2d<2, 4, 3, 2, 1, 7, 6>>(&fixture(), "conv_s2_p1", CONV);
+}
+
+#[test]
+fn max_pool_matches_pytorch_including_ties() {
+    // The inputs are multiples of 1/4, so windows hold exact ties: the first maximum takes
+    // the gradient, as in PyTorch. Output and gradient are copies, exact: relative alone
+    // (the tolerance only absorbs nothing).
+    check::<MaxPool2d<3, 2, 7, 6>>(&fixture(), "max_pool_2", Floors::default());
+    check::<MaxPool2d<2, 3, 8, 7>>(&fixture(), "max_pool_3", Floors::default());
+}
+
+#[test]
+fn avg_pool_matches_pytorch() {
+    // Output: a window's sum of both signs: floor. Input gradient: dy / K², one rounding:
+    // relative alone.
+    let floors = Floors {
+        output: true,
+        ..Floors::default()
+    };
+    check::<AvgPool2d<3, 2, 7, 6>>(&fixture(), "avg_pool_2", floors);
+    check::<AvgPool2d<2, 3, 8, 7>>(&fixture(), "avg_pool_3", floors);
+}
+
+#[test]
+fn batch_norm_2d_matches_pytorch_in_training_and_eval() {
+    // Output (training and eval): (x − mean)·scale + shift, whose terms cancel. Input
+    // gradient: a difference of sums. Weight and bias gradients: sums of both signs. All
+    // floors. Channels 0 and 1 sit at means 10 and −50, which a one-pass variance would get
+    // wrong; the running statistics start off 0 and 1, so that the update is checked.
+    check::<BatchNorm2d<3, 5, 6>>(&fixture(), "batch_norm_2d", CONV);
+}
+
+// The issue's CNN, every layer spelled with its full type as a path, which `network!` takes as
+// a layer of the user's (`ReLU` takes its width from the layer before, as always).
+nn::network! {
+    struct Cnn<
+        nn::Conv2d<1, 8, 3, 1, 0, 28, 28>, ReLU, nn::MaxPool2d<8, 2, 26, 26>,
+        nn::Conv2d<8, 16, 3, 1, 0, 13, 13>, ReLU, nn::MaxPool2d<16, 2, 11, 11>,
+        nn::Flatten<400>, Linear<400, 10>
+    >
+}
+
+#[test]
+fn the_issues_cnn_matches_pytorch() {
+    let fx = fixture();
+    let case = &fx["cnn"];
+    assert_eq!(
+        (Cnn::IN, Cnn::OUT, Cnn::PARAMS),
+        (784, 10, 80 + 1168 + 4010)
+    );
+    let kinds: Vec<String> = Cnn::LAYERS.iter().map(|l| l.kind().to_string()).collect();
+    let want_kinds: Vec<&str> = case["network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, want_kinds, "`describe` of each layer");
+
+    // PyTorch's initial state_dict, by name, shape and order.
+    let mut net = Cnn::new(0);
+    let sd = case["state_dict"].as_array().unwrap();
+    let mut i = 0;
+    net.visit_params(&mut |layer, name, shape, _| {
+        assert_eq!(sd[i]["name"], format!("{layer}.{name}"), "state_dict order");
+        assert_eq!(tensor(&sd[i]).0, shape, "{layer}.{name} shape");
+        i += 1;
+    });
+    assert_eq!(i, sd.len(), "state_dict entries");
+    let mut i = 0;
+    net.visit_params_mut(&mut |p| {
+        p.copy_from_slice(&tensor(&sd[i]).1);
+        i += 1;
+    });
+
+    let x = values(&case["input"], &[4, 1, 28, 28]);
+    let target: Vec<usize> = case["target"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap() as usize)
+        .collect();
+    let want_out = values(&case["output"], &[4, 10]);
+    // Logits: sums of both signs all the way through: floor.
+    let abs = floor(true, &want_out);
+
+    let rows: Vec<[f32; 784]> = x.chunks_exact(784).map(|r| r.try_into().unwrap()).collect();
+    let mut tape = Tape::new();
+    let out = net
+        .forward_train(&rows, &mut tape)
+        .unwrap()
+        .as_flattened()
+        .to_vec();
+    assert_close!(out, want_out, rel = REL, abs = abs, "CNN output");
+    let loss = tape.loss(&CrossEntropyLoss::default(), &target[..]);
+    // A mean of positive terms: relative alone.
+    assert_close!(
+        [loss],
+        tensor(&case["loss"]).1,
+        rel = REL,
+        abs = 0.0,
+        "CNN loss"
+    );
+    let mut grads = Gradients::new();
+    net.backward(&rows, &mut tape, &mut grads);
+    let mut checked = 0;
+    for g in case["grads"].as_array().unwrap() {
+        let name = g["name"].as_str().unwrap();
+        let want = tensor(g).1;
+        let got = grads
+            .get(&net, name)
+            .unwrap_or_else(|| panic!("no gradient {name}"));
+        // Every gradient is a sum over the batch and positions of products of both signs.
+        let abs = floor(true, &want);
+        assert_close!(got, want, rel = REL, abs = abs, "CNN {name} gradient");
+        checked += want.len();
+    }
+    assert_eq!(checked, Cnn::PARAMS, "every parameter's gradient");
+
+    // Inference, batched and one sample at a time, gives the same logits.
+    let mut infer = Tape::new();
+    let batched = net.forward_batch(&rows, &mut infer).as_flattened().to_vec();
+    assert_close!(
+        batched,
+        want_out,
+        rel = REL,
+        abs = abs,
+        "CNN batch inference"
+    );
+    let single: Vec<f32> = rows.iter().flat_map(|r| net.forward(r)).collect();
+    assert_close!(
+        single,
+        want_out,
+        rel = REL,
+        abs = abs,
+        "CNN one-sample inference"
+    );
+}
