@@ -5,6 +5,13 @@
 //! here, with the formula in the message; sizes given as const items become constant
 //! expressions in the generated types (`{ (H + 2 * P - K) / S + 1 }`), which stable Rust
 //! evaluates because the network's types are concrete.
+//!
+//! That is why no `typenum` is needed here: stable Rust cannot compute a size from const
+//! generic parameters in a *type* inside generic code (dfdx needs nightly
+//! `generic_const_exprs` for that), but the layers only compute their sizes in associated
+//! constants (`Conv2d::OUT`), which is stable, and the macro writes every computed size into
+//! a concrete type. `typenum`/`generic-array` would be needed for a network that is itself
+//! generic over a size; `network!` declares concrete networks.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
