@@ -30,6 +30,7 @@
 
 #[macro_use]
 mod common;
+use common::{base64_decode, max_abs};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -141,29 +142,6 @@ fn entry<'a>(fx: &'a Value, side: &str, key: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {side} entry for {key} in weights_interop.json"))
 }
 
-fn base64_decode(s: &str) -> Vec<u8> {
-    fn val(c: u8) -> u32 {
-        match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a') as u32 + 26,
-            b'0'..=b'9' => (c - b'0') as u32 + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {:?}", c as char),
-        }
-    }
-    let s = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&acc.to_be_bytes()[1..chunk.len()]);
-    }
-    out
-}
-
 /// A tensor in tools/make_fixtures.py's format: its shape and row-major values.
 fn tensor(v: &Value) -> (Vec<usize>, Vec<f32>) {
     let shape: Vec<usize> = v["shape"]
@@ -268,11 +246,6 @@ fn state_dict<N: Network>(net: &N) -> BTreeMap<String, (String, Vec<usize>, Vec<
 
 // -------------------------------------------------------------------------------------
 // Checks
-
-/// The largest magnitude in `v`, the scale of the terms an output's rounding error carries.
-fn max_abs(v: &[f32]) -> f32 {
-    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
-}
 
 /// Both inference paths of `net` on the fixed inputs against PyTorch's eval output `want`
 /// (`[rows, 10]`): `forward_batch` (matrixmultiply) and `forward` (the one-sample kernel).

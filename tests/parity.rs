@@ -14,6 +14,7 @@
 
 #[macro_use]
 mod common;
+use common::{base64_decode, max_abs, named};
 
 use std::path::PathBuf;
 
@@ -102,30 +103,6 @@ struct Tensor {
     ill_conditioned: Vec<usize>,
 }
 
-fn base64_decode(s: &str) -> Vec<u8> {
-    fn val(c: u8) -> u32 {
-        match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a') as u32 + 26,
-            b'0'..=b'9' => (c - b'0') as u32 + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {:?}", c as char),
-        }
-    }
-    let s = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c) << (18 - 6 * i);
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    out
-}
-
 fn num(v: &Value) -> f32 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
 }
@@ -199,21 +176,6 @@ fn check_tensor(got: &[f32], want: &Tensor, abs: f32, ctx: &str) -> usize {
     );
     close!(g, w, rel = REL, abs = abs, "{ctx}");
     left_out
-}
-
-/// The tensor named `name` in a list of `{"name": ..}` entries.
-fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no entry {name:?} in the fixture"))
-}
-
-/// The largest magnitude in `v`: the scale of the terms whose rounding errors an element of
-/// a sum carries, used below to set absolute floors.
-fn max_abs(v: &[f32]) -> f32 {
-    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
 // -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #[macro_use]
 mod common;
+use common::{base64_decode, max_abs, named};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -45,29 +46,6 @@ fn fixture() -> Value {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_image_fixtures.py)", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    fn val(c: u8) -> u32 {
-        match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a') as u32 + 26,
-            b'0'..=b'9' => (c - b'0') as u32 + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {:?}", c as char),
-        }
-    }
-    let s = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&acc.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }
 
 /// A fixture tensor's shape and values (decimal lists for small tensors, base64 float32
@@ -100,21 +78,6 @@ fn values(v: &Value, shape: &[usize]) -> Vec<f32> {
     let (got, data) = tensor(v);
     assert_eq!(got, shape, "tensor shape");
     data
-}
-
-/// The entry named `name` in a list of `{"name": ..}` entries.
-fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no entry {name:?} in the fixture"))
-}
-
-/// The largest magnitude in `v`: the scale of the terms whose cancellation an element may
-/// come from, used for the absolute floors.
-fn max_abs(v: &[f32]) -> f32 {
-    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
 /// `REL × max|want|` when `on`, else 0.

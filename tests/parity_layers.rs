@@ -12,6 +12,7 @@
 
 #[macro_use]
 mod common;
+use common::max_abs;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -59,12 +60,6 @@ fn tensor(v: &Value, shape: &[usize]) -> Vec<f32> {
         .iter()
         .map(num)
         .collect()
-}
-
-/// The largest magnitude in `v`: the scale of the terms whose cancellation an element may
-/// come from, used for the absolute floors.
-fn max_abs(v: &[f32]) -> f32 {
-    v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
 /// Writes `L` as [`Layer::describe`] does.
