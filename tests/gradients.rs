@@ -10,30 +10,9 @@
 //! transposed product) is off by the gradient's own size, 1e-2 to 1.
 
 mod common;
+use common::gradcheck::{central, check_network, objective, random, ABS, REL};
 
-use nn::{Backward, Gradients, Layer, Network, Rng, Tape};
-
-const H: f32 = 1e-2;
-const ABS: f32 = 5e-4;
-const REL: f32 = 1e-3;
-
-fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
-}
-
-/// `Σ c ⊙ y` of a layer's training forward pass on a fresh copy (batch norm's running
-/// statistics change in a training pass, its output does not depend on them).
-fn objective<L: Layer + Clone>(layer: &L, x: &[f32], c: &[f32], batch: usize) -> f64 {
-    let mut l = layer.clone();
-    let mut y = vec![0.0; batch * L::OUT];
-    let mut cache = vec![0.0; L::cache_len(batch)];
-    l.forward_train(x, &mut y, batch, &mut cache).unwrap();
-    y.iter().zip(c).map(|(y, c)| *y as f64 * *c as f64).sum()
-}
-
-fn central<F: FnMut(f32) -> f64>(mut f: F, v: f32) -> f32 {
-    ((f(v + H) - f(v - H)) / (2.0 * H as f64)) as f32
-}
+use nn::{Backward, Gradients, Layer, Rng, Tape};
 
 /// Checks `layer`'s parameter and input gradients on a random batch.
 fn check_layer<L: Layer + Clone>(mut layer: L, batch: usize, seed: u64, x_shift: f32) {
@@ -230,74 +209,6 @@ fn dropout_gradients() {
 nn::network! {
     #[derive(Clone)]
     struct Deep<Linear<6, 8>, Tanh, BatchNorm<8>, Linear<8, 5>, Sigmoid, Linear<5, 3>>
-}
-
-/// Checks every parameter gradient of network `N`, built from `seed` and moved off its
-/// initial values, on a random batch.
-fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
-    let mut rng = Rng::seed(9);
-    let mut net = N::zeroed();
-    net.init(seed);
-    net.visit_params_mut(&mut |p| {
-        for v in p.iter_mut() {
-            *v += rng.uniform(-0.3, 0.3);
-        }
-    });
-    let x = random(&mut rng, batch * N::IN);
-    let c = random(&mut rng, batch * N::OUT);
-
-    // A fresh copy per evaluation: training passes change running statistics and advance
-    // dropout's step, while the output depends on neither.
-    let objective = |net: &N| -> f64 {
-        let mut net = net.clone();
-        let mut tape = Tape::new();
-        let y = tape.forward(&mut net, &x).unwrap();
-        y.iter().zip(&c).map(|(y, c)| *y as f64 * *c as f64).sum()
-    };
-
-    let mut tape = Tape::new();
-    let mut grads = Gradients::new();
-    let mut trained = net.clone();
-    tape.forward(&mut trained, &x).unwrap();
-    tape.output_grad_mut().copy_from_slice(&c);
-    tape.backward(&trained, &x, &mut grads);
-
-    let mut numeric = Vec::new();
-    for p in 0..N::PARAMS {
-        let mut probe = net.clone();
-        let at = |probe: &mut N, set: Option<f32>| {
-            let mut k = 0;
-            let mut old = 0.0;
-            probe.visit_params_mut(&mut |t| {
-                for v in t.iter_mut() {
-                    if k == p {
-                        old = *v;
-                        if let Some(s) = set {
-                            *v = s;
-                        }
-                    }
-                    k += 1;
-                }
-            });
-            old
-        };
-        let p0 = at(&mut probe, None);
-        numeric.push(central(
-            |v| {
-                at(&mut probe, Some(v));
-                objective(&probe)
-            },
-            p0,
-        ));
-    }
-    assert_close!(
-        grads.as_slice(),
-        numeric,
-        rel = REL,
-        abs = ABS,
-        "{} gradient",
-        N::NAME
-    );
 }
 
 #[test]
