@@ -185,3 +185,34 @@ fn the_tape_is_reused_across_batch_sizes() {
         assert_eq!(net.forward_batch(&x, &mut tape), &want[..]);
     }
 }
+
+nn::network! {
+    #[input(3, 8, 8)]
+    struct Wide<Conv2d<3, 4, 3, stride = 2, padding = 1>, ReLU, Flatten, Linear<64, 2>>
+}
+
+#[test]
+fn summary_columns_stay_aligned_with_long_layer_names() {
+    let s = Wide::summary().to_string();
+    let column = s
+        .lines()
+        .find_map(|l| l.find("Output Shape"))
+        .expect("a header");
+    let rows: Vec<&str> = s.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(rows.len(), 4, "{s}");
+    for row in &rows {
+        assert_eq!(
+            row.find("[batch,"),
+            Some(column),
+            "misaligned row {row:?} in\n{s}"
+        );
+    }
+    assert!(
+        s.contains("0: Conv2d<3, 4, 3, stride = 2, padding = 1>"),
+        "{s}"
+    );
+    assert!(
+        s.contains("[batch, 4, 4, 4]") && s.contains("Input: [batch, 3, 8, 8]"),
+        "{s}"
+    );
+}

@@ -1,6 +1,6 @@
 //! The trait the `network!` macro implements, and the summary table.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
 
 use crate::layer::{Buffer, BufferMut};
@@ -211,33 +211,45 @@ impl<const CAP: usize> fmt::Write for Cell<CAP> {
 
 impl<N: Network> fmt::Display for Summary<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const RULE: &str =
-            "==========================================================================";
-        const THIN: &str =
-            "--------------------------------------------------------------------------";
-        writeln!(f, "{RULE}")?;
+        let name_of = |l: &LayerInfo| Cell::<64>::of(format_args!("  {}: {}", l.name, l.kind()));
+        // The first column fits the longest layer, so that long names keep the columns aligned.
+        let first = N::LAYERS
+            .iter()
+            .map(|l| name_of(l).as_str().chars().count() + 2)
+            .fold(40, usize::max);
+        let width = first + 34;
+        let rule = |f: &mut fmt::Formatter<'_>, c: char| -> fmt::Result {
+            for _ in 0..width {
+                f.write_char(c)?;
+            }
+            Ok(())
+        };
+        rule(f, '=')?;
+        writeln!(f)?;
         writeln!(
             f,
-            "{:<40}{:<20}{:>14}",
+            "{:<first$}{:<20}{:>14}",
             "Layer (type)", "Output Shape", "Param #"
         )?;
-        writeln!(f, "{RULE}")?;
-        writeln!(f, "{:<40}{:<20}{:>14}", N::NAME, "", "")?;
+        rule(f, '=')?;
+        writeln!(f)?;
+        writeln!(f, "{:<first$}{:<20}{:>14}", N::NAME, "", "")?;
         for l in N::LAYERS {
-            let name = Cell::<64>::of(format_args!("  {}: {}", l.name, l.kind()));
+            let name = name_of(l);
             let shape = match l.image {
                 Some([c, h, w]) => Cell::<32>::of(format_args!("[batch, {c}, {h}, {w}]")),
                 None => Cell::<32>::of(format_args!("[batch, {}]", l.outputs)),
             };
             writeln!(
                 f,
-                "{:<40}{:<20}{:>14}",
+                "{:<first$}{:<20}{:>14}",
                 name.as_str(),
                 shape.as_str(),
                 Thousands(l.params)
             )?;
         }
-        writeln!(f, "{RULE}")?;
+        rule(f, '=')?;
+        writeln!(f)?;
         match N::INPUT_IMAGE {
             Some([c, h, w]) => writeln!(
                 f,
@@ -250,6 +262,6 @@ impl<N: Network> fmt::Display for Summary<N> {
         writeln!(f, "Trainable params: {}", Thousands(N::PARAMS))?;
         let kib = N::PARAMS * 4 / 1024;
         writeln!(f, "Params size: {} KiB (f32)", Thousands(kib))?;
-        write!(f, "{THIN}")
+        rule(f, '-')
     }
 }
