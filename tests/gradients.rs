@@ -254,3 +254,49 @@ fn gradients_accumulate_until_zeroed() {
     assert!(once.get(&net, "3.weight").is_some_and(|g| g.len() == 40));
     assert!(once.get(&net, "1.weight").is_none());
 }
+
+nn::network! {
+    #[derive(Clone)]
+    struct Res<Linear<6, 8>, Tanh, Residual<Linear<8, 8>, Sigmoid, Linear<8, 8>>, BatchNorm<8>, Linear<8, 3>>
+}
+
+nn::network! {
+    #[derive(Clone)]
+    struct ResFirst<Residual<Linear<5, 7>, Tanh, Linear<7, 5>>, Linear<5, 2>>
+}
+
+#[test]
+fn residual_block_gradients() {
+    check_network::<Res>(13, 4);
+    check_network::<ResFirst>(14, 3);
+}
+
+#[test]
+fn residual_block_adds_its_input() {
+    let net = Res::new(3);
+    let x = [0.3f32, -0.2, 0.5, 1.0, -1.0, 0.25];
+    // By hand: h = tanh(fc0 x); r = h + fc4(sigmoid(fc2 h)); then batch norm and the last layer.
+    let mut h = [0.0; 8];
+    let mut a = [0.0; 8];
+    let mut b = [0.0; 8];
+    let mut r = [0.0; 8];
+    let mut y = [0.0; 3];
+    net.0.forward(&x, &mut a);
+    net.1.forward(&a, &mut h);
+    net.2.forward(&h, &mut a);
+    net.3.forward(&a, &mut b);
+    net.4.forward(&b, &mut a);
+    for j in 0..8 {
+        a[j] += h[j];
+    }
+    net.6.forward(&a, &mut r);
+    net.7.forward(&r, &mut y);
+    assert_close!(net.forward(&x), y, rel = 1e-6, abs = 1e-6);
+    let mut tape = Tape::new();
+    let batch = net.forward_batch(&[x, x], &mut tape).to_vec();
+    for row in batch {
+        // The batched path uses matrixmultiply, the one-sample path its own kernel.
+        assert_close!(row, y, rel = 1e-5, abs = 1e-6);
+    }
+    assert!(Res::summary().to_string().contains("5: + block input"));
+}

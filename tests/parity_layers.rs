@@ -355,3 +355,103 @@ fn dropout_matches_pytorch_given_its_mask() {
     layer.backward(io, Some(&mut dx), &mut []);
     assert_close!(dx, want_dx, rel = REL, abs = 0.0, "dropout input gradient");
 }
+
+nn::network! {
+    #[derive(Clone)]
+    struct ResidualNet<Linear<6, 8>, Tanh, Residual<Linear<8, 8>, Sigmoid, Linear<8, 8>>, Linear<8, 3>>
+}
+
+/// A network with a residual block against PyTorch's `out(h + block(h))`, `h = tanh(fc0(x))`:
+/// output, every parameter's gradient, and the one-sample path. Floors of `REL · max|b|`:
+/// every value is a sum of 6 or 8 products through two layers, which can cancel (the script
+/// shows PyTorch's own float32 needs them).
+#[test]
+fn residual_network_matches_pytorch() {
+    use nn::{Gradients, Network, Tape};
+    let fx = fixture();
+    let case = &fx["residual"];
+    let mut net = ResidualNet::new(0);
+    // PyTorch's parameters in order: fc0, block.0, block.2, out; ours 0, 2, 4, 6.
+    let params = case["params"].as_array().unwrap();
+    let mut i = 0;
+    net.visit_params_mut(&mut |p| {
+        let want = &params[i];
+        let shape: Vec<usize> = want["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(
+            p.len(),
+            shape.iter().product::<usize>(),
+            "parameter {i}: {}",
+            want["name"]
+        );
+        p.copy_from_slice(&tensor(want, &shape));
+        i += 1;
+    });
+    assert_eq!(i, params.len());
+    let x = tensor(&case["input"], &[BATCH, 6]);
+    let c = tensor(&case["upstream"], &[BATCH, 3]);
+    let want_y = tensor(&case["output"], &[BATCH, 3]);
+
+    let rows: Vec<[f32; 6]> = x.chunks_exact(6).map(|r| r.try_into().unwrap()).collect();
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let y = net
+        .forward_train(&rows, &mut tape)
+        .unwrap()
+        .as_flattened()
+        .to_vec();
+    assert_close!(
+        y,
+        want_y,
+        rel = REL,
+        abs = floor(true, &want_y),
+        "residual: output"
+    );
+    tape.output_grad_mut().copy_from_slice(&c);
+    net.backward(&rows, &mut tape, &mut grads);
+    for want in case["param_grads"].as_array().unwrap() {
+        let torch_name = want["name"].as_str().unwrap();
+        let ours = match torch_name.split('.').next().unwrap() {
+            "fc0" => "0",
+            "block" => {
+                if torch_name.starts_with("block.0") {
+                    "2"
+                } else {
+                    "4"
+                }
+            }
+            _ => "6",
+        };
+        let key = format!("{ours}.{}", torch_name.rsplit('.').next().unwrap());
+        let got = grads
+            .get(&net, &key)
+            .unwrap_or_else(|| panic!("no gradient {key}"));
+        let shape: Vec<usize> = want["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        let w = tensor(want, &shape);
+        assert_close!(
+            got,
+            w,
+            rel = REL,
+            abs = floor(true, &w),
+            "residual: gradient of {torch_name} ({key})"
+        );
+    }
+    for (row, want) in rows.iter().zip(want_y.chunks_exact(3)) {
+        assert_close!(
+            net.forward(row),
+            want,
+            rel = REL,
+            abs = floor(true, &want_y),
+            "residual: one sample"
+        );
+    }
+}

@@ -24,7 +24,9 @@ What it writes into tests/fixtures/layers.json: "cases", one per layer configura
   "input_grad"    dL/dx
   "params"        for LayerNorm, weight and bias as the test must set them (moved off PyTorch's
                   1 and 0 so that the affine part is checked), and "param_grads" dL/dweight, dL/dbias
-and one "dropout" entry: PyTorch's own mask is random, so the test cannot reproduce it. The
+one "residual" entry: a network with a residual block, `Linear(6, 8), Tanh, Residual(Linear(8, 8),
+Sigmoid, Linear(8, 8)), Linear(8, 3)` (PyTorch: out(h + block(h)) with h = tanh(fc0(x))), with
+its parameters in order, x, c, the output, dL/dx and every parameter's gradient; and one "dropout" entry: PyTorch's own mask is random, so the test cannot reproduce it. The
 entry holds p, x, c, PyTorch's training output y (from which the test reads the mask: x has no
 zeros) and dL/dx; the test checks that its scale 1/(1 - p) is PyTorch's and that its backward,
 given that mask, gives PyTorch's dL/dx.
@@ -58,6 +60,8 @@ WIDTH = 10
 # it); every other tensor is compared relatively alone. Each floor here is needed: without it,
 # PyTorch's own float32 result is more than MARGIN tolerances from float64's.
 FLOORS = {
+    # Sums of 6 or 8 products that can cancel, through two layers.
+    "residual": {"output": True, "input_grad": True, "param_grads": True},
     "gelu": {"output": True, "input_grad": True},
     "gelu_tanh": {"output": True, "input_grad": True},
     "silu": {"input_grad": True},
@@ -169,6 +173,42 @@ def layer_case(name, module, network, x, gen):
     return case
 
 
+class Residual(nn.Module):
+    """`Linear(6, 8), Tanh, Residual<Linear(8, 8), Sigmoid, Linear(8, 8)>, Linear(8, 3)`: the
+    block's output is added to its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc0 = nn.Linear(6, 8)
+        self.act = nn.Tanh()
+        self.block = nn.Sequential(nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8))
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = self.act(self.fc0(x))
+        return self.out(h + self.block(h))
+
+
+def residual_case(gen):
+    torch.manual_seed(11)
+    m = Residual()
+    x = torch.randn(BATCH, 6, generator=gen)
+    c = torch.randn(BATCH, 3, generator=gen)
+    r64 = run(m, x, c, torch.float64)
+    r32 = run(m, x, c, torch.float32)
+    worst = certify("residual", r32, r64)
+    print(f"  residual: float32 within {worst:.3f} tolerances of float64")
+    return {
+        "torch": repr(m),
+        "params": [{"name": n, **tensor(p)} for n, p in m.named_parameters()],
+        "input": tensor(x),
+        "upstream": tensor(c),
+        "output": tensor(r32["output"]),
+        "input_grad": tensor(r32["input_grad"]),
+        "param_grads": [{"name": n, **tensor(g)} for n, g in r32["param_grads"].items()],
+    }
+
+
 def dropout_case(gen):
     p = 0.3
     torch.manual_seed(7)
@@ -209,6 +249,7 @@ def main():
             "width": WIDTH,
             "cases": out,
             "dropout": dropout_case(gen),
+            "residual": residual_case(gen),
         },
     )
 

@@ -30,6 +30,7 @@ mod layernorm;
 mod linear;
 mod network;
 mod pool;
+mod residual;
 mod rng;
 mod shape;
 #[cfg(feature = "alloc")]
@@ -68,6 +69,7 @@ pub use network::{
     LayerInfo, Network, NetworkParamVisitor, StateVisitor, StateVisitorMut, Summary,
 };
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use residual::ResidualAdd;
 pub use rng::Rng;
 pub use shape::{Features, FitsAfter};
 pub use softmax::{LogSoftmax, Softmax};

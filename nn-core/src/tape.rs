@@ -27,6 +27,8 @@ pub struct TapeBuffers {
     input: (usize, usize),
     /// Whether an output gradient is waiting for backward.
     has_output_grad: bool,
+    /// Per residual block, the output gradient that goes around the block.
+    stash: Vec<Vec<f32>>,
 }
 
 impl TapeBuffers {
@@ -90,6 +92,41 @@ impl TapeBuffers {
             cache: &self.caches[i][..],
         };
         (io, &mut dx[..input.len()])
+    }
+
+    /// Adds the input of layer `start` to the output of layer `end`: a residual block
+    /// from `start` to `end` (the block's `ResidualAdd`).
+    pub fn add_block_input(&mut self, start: usize, end: usize, x: &[f32]) {
+        let (before, from) = self.acts.split_at_mut(end);
+        let input = if start == 0 {
+            x
+        } else {
+            &before[start - 1][..]
+        };
+        for (y, x) in from[0].iter_mut().zip(input) {
+            *y += x;
+        }
+    }
+
+    /// Keeps the output gradient of layer `end` (a block's `ResidualAdd`) as block `k`'s
+    /// gradient around the block.
+    pub fn stash_output_grad(&mut self, k: usize, end: usize) {
+        if self.stash.len() <= k {
+            self.stash.resize_with(k + 1, Vec::new);
+        }
+        let n = self.acts[end].len();
+        let dy = &self.grads[self.cur][..n];
+        self.stash[k].clear();
+        self.stash[k].extend_from_slice(dy);
+    }
+
+    /// Adds block `k`'s gradient around the block into the input gradient just written by
+    /// layer `start`, the block's first.
+    pub fn add_stash_to_input_grad(&mut self, k: usize) {
+        let dx = &mut self.grads[1 - self.cur];
+        for (d, s) in dx.iter_mut().zip(&self.stash[k]) {
+            *d += s;
+        }
     }
 
     /// Makes the input gradient just written the output gradient of the layer before.

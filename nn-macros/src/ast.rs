@@ -24,6 +24,82 @@ pub struct LayerDecl {
     pub attrs: Vec<Attribute>,
     pub name: Option<Ident>,
     pub ty: Type,
+    /// Where this entry stands in a residual block, once `Residual<...>` is flattened.
+    pub block: Option<Block>,
+}
+
+/// A residual block's first layer, or its end (the entry whose output gets the block's
+/// input added; its `ty` is the whole `Residual<...>`, for spans), numbered from 0.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    Start(usize),
+    End(usize),
+}
+
+/// The layers of `Residual<...>`, if `ty` is one.
+fn residual_args(ty: &Type) -> Option<Option<&syn::AngleBracketedGenericArguments>> {
+    let Type::Path(p) = ty else { return None };
+    if p.qself.is_some() || p.path.leading_colon.is_some() || p.path.segments.len() != 1 {
+        return None;
+    }
+    let seg = &p.path.segments[0];
+    if seg.ident != "Residual" {
+        return None;
+    }
+    Some(match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => Some(a),
+        _ => None,
+    })
+}
+
+/// Replaces each `Residual<A, B, ...>` by its layers `A, B, ...` (the first marked as the
+/// block's start) and an end entry that adds the block's input back.
+fn flatten(layers: Vec<LayerDecl>) -> syn::Result<Vec<LayerDecl>> {
+    let mut out = Vec::new();
+    let mut blocks = 0;
+    for l in layers {
+        let Some(args) = residual_args(&l.ty) else {
+            out.push(l);
+            continue;
+        };
+        let usage = "`Residual` takes the layers of its block, for example \
+                     `Residual<Linear<64, 64>, ReLU, Linear<64, 64>>`";
+        let Some(args) = args.filter(|a| !a.args.is_empty()) else {
+            return Err(syn::Error::new_spanned(&l.ty, usage));
+        };
+        if let Some(name) = &l.name {
+            return Err(syn::Error::new_spanned(
+                name,
+                "a residual block cannot be named yet: its layers are numbered in the network; \
+                 use unnamed layers in a network with residual blocks",
+            ));
+        }
+        for (i, a) in args.args.iter().enumerate() {
+            let syn::GenericArgument::Type(ty) = a else {
+                return Err(syn::Error::new_spanned(a, usage));
+            };
+            if residual_args(ty).is_some() {
+                return Err(syn::Error::new_spanned(
+                    ty,
+                    "a residual block inside a residual block is not supported yet",
+                ));
+            }
+            out.push(LayerDecl {
+                attrs: Vec::new(),
+                name: None,
+                ty: ty.clone(),
+                block: (i == 0).then_some(Block::Start(blocks)),
+            });
+        }
+        out.push(LayerDecl {
+            attrs: l.attrs,
+            name: None,
+            ty: l.ty,
+            block: Some(Block::End(blocks)),
+        });
+        blocks += 1;
+    }
+    Ok(out)
 }
 
 impl Parse for LayerDecl {
@@ -37,7 +113,12 @@ impl Parse for LayerDecl {
             None
         };
         let ty = input.parse()?;
-        Ok(LayerDecl { attrs, name, ty })
+        Ok(LayerDecl {
+            attrs,
+            name,
+            ty,
+            block: None,
+        })
     }
 }
 
@@ -79,6 +160,7 @@ impl Parse for Input {
         if !input.is_empty() {
             return Err(input.error("expected one network per `network!`"));
         }
+        let layers = flatten(layers)?;
         Ok(Input {
             attrs,
             weights,

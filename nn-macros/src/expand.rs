@@ -1,11 +1,11 @@
 //! The generated struct and its impls.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::Input;
-use crate::valid::{self, Resolved, TypeCheck};
+use crate::valid::{self, Resolved, Role, TypeCheck};
 use crate::weights;
 
 pub fn expand(input: Input) -> TokenStream {
@@ -124,7 +124,29 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         } else {
             quote!(&mut #buf[..#width])
         };
-        one.push(quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, #dst);));
+        let step = match layers[i].role {
+            // A block's input is kept to be added back at its end.
+            Some(Role::Start(k)) => {
+                let skip = format_ident!("__skip{}", k);
+                quote_spanned!(spans[i]=>
+                    let mut #skip = [0.0f32; #l::IN];
+                    #skip.copy_from_slice(&#src[..#l::IN]);
+                    #l::forward(&self.#f, #src, #dst);
+                )
+            }
+            Some(Role::End { block, .. }) => {
+                let skip = format_ident!("__skip{}", block);
+                quote_spanned!(spans[i]=> {
+                    let __d: &mut [f32] = #dst;
+                    #l::forward(&self.#f, #src, __d);
+                    for (d, s) in __d.iter_mut().zip(#skip.iter()) {
+                        *d += *s;
+                    }
+                })
+            }
+            None => quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, #dst);),
+        };
+        one.push(step);
         src = quote!(&#buf[..#width]);
     }
     let buffers = match n {
@@ -136,19 +158,28 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         ),
     };
 
+    // At a block's end, its input is added to its output.
+    let add_input = |i: usize| match layers[i].role {
+        Some(Role::End { start, .. }) => quote!(__t.add_block_input(#start, #i, x);),
+        _ => quote!(),
+    };
     let batch_steps = (0..n).map(|i| {
         let (f, l) = (&fields[i], &lp[i]);
+        let add = add_input(i);
         quote_spanned! {spans[i]=> {
             let (__x, __y, _) = __t.forward_io(#i, x);
             #l::forward_batch(&self.#f, __x, __y, __batch);
+            #add
         }}
     });
     let train_steps = (0..n).map(|i| {
         let (f, l, name) = (&fields[i], &lp[i], names[i]);
+        let add = add_input(i);
         quote_spanned! {spans[i]=> {
             let (__x, __y, __c) = __t.forward_io(#i, x);
             #l::forward_train(&mut self.#f, __x, __y, __batch, __c)
                 .map_err(|e| e.in_layer(#name))?;
+            #add
         }}
     });
     let back_steps = (0..n).rev().map(|i| {
@@ -158,11 +189,19 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         } else {
             quote!(::core::option::Option::Some(__dx))
         };
+        // A block's output gradient also goes around the block, to its input.
+        let (before, after) = match layers[i].role {
+            Some(Role::End { block, .. }) => (quote!(__t.stash_output_grad(#block, #i);), quote!()),
+            Some(Role::Start(k)) if i > 0 => (quote!(), quote!(__t.add_stash_to_input_grad(#k);)),
+            _ => (quote!(), quote!()),
+        };
         quote_spanned! {spans[i]=> {
             let __start = __end - #l::PARAMS;
+            #before
             let (__io, __dx) = __t.backward_io(#i, x);
             let _ = &__dx;
             #l::backward(&self.#f, __io, #dx, &mut grads[__start..__end]);
+            #after
             __end = __start;
             __t.next_layer();
         }}

@@ -10,7 +10,7 @@ use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
-use crate::ast::{Input, LayerDecl};
+use crate::ast::{Block, Input, LayerDecl};
 
 mod image;
 mod keeps;
@@ -70,6 +70,16 @@ pub struct Resolved<'a> {
     pub name: String,
     /// The output's image shape `[C, H, W]`, while the data is an image.
     pub image: Option<[TokenStream; 3]>,
+    /// Its place in a residual block.
+    pub role: Option<Role>,
+}
+
+/// A layer's place in residual block `block`: its first layer, or its end (the
+/// `ResidualAdd` after its last layer), which knows the index of the first.
+#[derive(Clone, Copy)]
+pub enum Role {
+    Start(usize),
+    End { block: usize, start: usize },
 }
 
 /// A pair of sizes the compiler must compare: `prev` is the output size of the layer
@@ -269,6 +279,14 @@ struct Flow {
     detail: Option<String>,
 }
 
+/// `Role::Start` for a block's first layer.
+fn start_role(decl: &LayerDecl) -> Option<Role> {
+    match decl.block {
+        Some(Block::Start(k)) => Some(Role::Start(k)),
+        _ => None,
+    }
+}
+
 /// The image shape flowing on, as expressions.
 fn image_of(flow: &Option<Flow>) -> Option<[TokenStream; 3]> {
     let shape = flow.as_ref()?.image.as_ref()?;
@@ -330,8 +348,64 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
         ),
         None => String::new(),
     };
+    // Per residual block: the index of its first layer and the width it starts with.
+    let mut block_starts: Vec<(usize, Option<Size>)> = Vec::new();
     for (index, decl) in input.layers.iter().enumerate() {
         let ty = &decl.ty;
+        if let Some(Block::Start(_)) = decl.block {
+            block_starts.push((index, flow.as_ref().map(|f| f.size.clone())));
+        }
+        if let Some(Block::End(k)) = decl.block {
+            let (Some(f), Some((start, width))) = (&flow, block_starts.get(k)) else {
+                continue; // a layer of the block was already reported
+            };
+            let start = *start;
+            // The width the block starts with: what flows into it, or its first layer's input.
+            let width = match width {
+                Some(w) => w.clone(),
+                None => match resolved
+                    .iter()
+                    .find(|r: &&Resolved<'_>| matches!(r.role, Some(Role::Start(b)) if b == k))
+                {
+                    Some(first) => {
+                        let first = &first.field_ty;
+                        Size::Expr(quote!(<#first as ::nn::Layer>::IN))
+                    }
+                    None => continue,
+                },
+            };
+            let shown = pretty(&ty.to_token_stream());
+            match (&f.size, &width) {
+                (Size::Lit(have), Size::Lit(want)) if have != want => {
+                    errors.push(syn::Error::new_spanned(
+                        ty,
+                        format!(
+                            "this residual block takes {want} features but its last layer produces {have}; \
+                             its output is added to its input, so it must keep the width it starts with \
+                             (end it with a layer of {want} outputs)"
+                        ),
+                    ));
+                    flow = None;
+                    continue;
+                }
+                (Size::Lit(_), Size::Lit(_)) => {}
+                (have, want) => checks.push(TypeCheck {
+                    span: first_last(ty),
+                    prev: have.expr(),
+                    input: want.expr(),
+                }),
+            }
+            let w = f.size.expr();
+            resolved.push(Resolved {
+                decl,
+                field_ty: quote!(::nn::ResidualAdd<#w>),
+                name: index.to_string(),
+                image: image_of(&flow),
+                role: Some(Role::End { block: k, start }),
+            });
+            prev_shown = shown;
+            continue;
+        }
         let kind = match layer_kind(ty) {
             Ok(k) => k,
             Err(e) => {
@@ -392,6 +466,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                             None => index.to_string(),
                         },
                         image: image_of(&flow),
+                        role: start_role(decl),
                     });
                 }
             }
@@ -552,6 +627,7 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
                 None => index.to_string(),
             },
             image: image_of(&flow),
+            role: start_role(decl),
         });
     }
 

@@ -115,6 +115,9 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
     let mut errors = Errors::default();
     let mut wants = Vec::new();
     for layer in layers {
+        if matches!(layer.role, Some(valid::Role::End { .. })) {
+            continue; // a residual block's end holds no data
+        }
         let kind = valid::classify(&layer.decl.ty)?;
         let shown = valid::show(&kind, &layer.decl.ty);
         let mut want = |name: &'static str, dtype: Dtype, shape: Vec<Size>| {
@@ -232,7 +235,11 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
             })?;
             inits.push(quote!(#name: #value));
         }
-        let value = match valid::classify(&layer.decl.ty)? {
+        let kind = match layer.role {
+            Some(valid::Role::End { .. }) => Kind::User, // no data: the zero-sized value
+            _ => valid::classify(&layer.decl.ty)?,
+        };
+        let value = match kind {
             Kind::Linear { .. } => quote_spanned!(span=> ::nn::Linear { #(#inits),* }),
             Kind::BatchNorm { .. } => quote_spanned!(span=> ::nn::BatchNorm { #(#inits),* }),
             Kind::Activation(Keeps { width: Some(_), .. }) => {
