@@ -1,8 +1,48 @@
-//! `Identity<N>`: PyTorch's `nn.Identity()`.
+//! `Identity<N>`: PyTorch's `nn.Identity()`, and the one implementation of the layers whose
+//! own pass is the identity (`Identity`, `Flatten`, `ResidualAdd`).
 
-use core::fmt;
+/// Implements `Zeroable` and an identity `Layer` (no parameters, output = input, input
+/// gradient = output gradient) for the zero-sized `$ty<N>`, described as `$name`.
+macro_rules! identity_layer {
+    ($ty:ident, $name:literal) => {
+        // SAFETY: a zero-sized type has exactly one value, which all-zero (no) bytes represent.
+        unsafe impl<const N: usize> bytemuck::Zeroable for $ty<N> {}
 
-use crate::{Backward, Layer, Rng};
+        #[diagnostic::do_not_recommend]
+        impl<const N: usize> $crate::Layer for $ty<N> {
+            const IN: usize = N;
+            const OUT: usize = N;
+            const PARAMS: usize = 0;
+
+            fn describe(f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str($name)
+            }
+
+            fn init(&mut self, _rng: &mut $crate::Rng) {}
+
+            fn forward(&self, x: &[f32], y: &mut [f32]) {
+                y[..N].copy_from_slice(&x[..N]);
+            }
+
+            #[cfg(feature = "alloc")]
+            fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+                y[..batch * N].copy_from_slice(&x[..batch * N]);
+            }
+
+            fn backward(
+                &self,
+                io: $crate::Backward<'_>,
+                dx: Option<&mut [f32]>,
+                _grad: &mut [f32],
+            ) {
+                if let Some(dx) = dx {
+                    let n = io.batch * N;
+                    dx[..n].copy_from_slice(&io.dy[..n]);
+                }
+            }
+        }
+    };
+}
 
 /// Passes its input through unchanged, as PyTorch's `nn.Identity()`: a placeholder, for
 /// example where a configuration leaves a layer out. In `network!`: `Identity`, taking its
@@ -20,34 +60,4 @@ use crate::{Backward, Layer, Rng};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Identity<const N: usize>;
 
-// SAFETY: a zero-sized type has exactly one value, which all-zero (no) bytes represent.
-unsafe impl<const N: usize> bytemuck::Zeroable for Identity<N> {}
-
-#[diagnostic::do_not_recommend]
-impl<const N: usize> Layer for Identity<N> {
-    const IN: usize = N;
-    const OUT: usize = N;
-    const PARAMS: usize = 0;
-
-    fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Identity")
-    }
-
-    fn init(&mut self, _rng: &mut Rng) {}
-
-    fn forward(&self, x: &[f32], y: &mut [f32]) {
-        y[..N].copy_from_slice(&x[..N]);
-    }
-
-    #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
-        y[..batch * N].copy_from_slice(&x[..batch * N]);
-    }
-
-    fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, _grad: &mut [f32]) {
-        if let Some(dx) = dx {
-            let n = io.batch * N;
-            dx[..n].copy_from_slice(&io.dy[..n]);
-        }
-    }
-}
+identity_layer!(Identity, "Identity");

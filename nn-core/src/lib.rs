@@ -17,6 +17,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+// First: defines `identity_layer!`, which later modules use.
+#[macro_use]
+mod identity;
 mod activation;
 mod batchnorm;
 mod batchnorm2d;
@@ -24,7 +27,6 @@ mod conv;
 mod dropout;
 mod error;
 mod flatten;
-mod identity;
 mod layer;
 mod layernorm;
 mod linear;
