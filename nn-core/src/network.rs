@@ -4,7 +4,6 @@ use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
 
 use crate::layer::{Buffer, BufferMut};
-use crate::Layer;
 #[cfg(feature = "alloc")]
 use crate::{tape::TapeBuffers, TrainError};
 
@@ -29,9 +28,9 @@ pub struct LayerInfo {
     pub outputs: usize,
     /// Trainable numbers.
     pub params: usize,
-    /// Writes the layer as declared ([`Layer::describe`]).
+    /// Writes the layer as declared ([`Layer::describe`](crate::Layer::describe)).
     pub describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
-    /// Floats of training cache for a batch ([`Layer::cache_len`]).
+    /// Floats of training cache for a batch ([`Layer::cache_len`](crate::Layer::cache_len)).
     pub cache_len: fn(usize) -> usize,
     /// The output's image shape `[channels, height, width]`, in a network of images
     /// (`#[input(C, H, W)]`) up to its `Flatten`; `None` for flat features.
@@ -39,19 +38,6 @@ pub struct LayerInfo {
 }
 
 impl LayerInfo {
-    /// The facts of layer type `L`, named `name`.
-    pub const fn of<L: Layer>(name: &'static str) -> Self {
-        LayerInfo {
-            name,
-            inputs: L::IN,
-            outputs: L::OUT,
-            params: L::PARAMS,
-            describe: L::describe,
-            cache_len: L::cache_len,
-            image: None,
-        }
-    }
-
     /// Floats of cache the layer's training pass needs for `batch` rows.
     pub fn cache_len_for(&self, batch: usize) -> usize {
         (self.cache_len)(batch)
@@ -99,7 +85,7 @@ pub trait Network: bytemuck::Zeroable + Sized {
     fn init(&mut self, seed: u64);
 
     /// Calls `f(layer, name, shape, values)` for each parameter in a fixed order: layer
-    /// by layer, and within a layer in [`Layer::visit_params`] order. `layer` and `name`
+    /// by layer, and within a layer in [`Layer::visit_params`](crate::Layer::visit_params) order. `layer` and `name`
     /// joined by a dot give PyTorch's state-dict key (`fc1.weight`).
     fn visit_params(&self, f: &mut NetworkParamVisitor<'_>);
 

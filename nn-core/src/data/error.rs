@@ -112,16 +112,16 @@ pub enum DataError {
         /// Samples needed, at least.
         needed: usize,
     },
-    /// A [`Dataset`] was given no samples.
+    /// A [`Dataset`](super::Dataset) was given no samples.
     EmptyDataset,
-    /// A [`Dataset`] was given different numbers of inputs and targets.
+    /// A [`Dataset`](super::Dataset) was given different numbers of inputs and targets.
     LengthMismatch {
         /// The inputs given.
         inputs: usize,
         /// The targets given.
         targets: usize,
     },
-    /// A [`DataLoader`] was asked for batches of 0 samples.
+    /// A [`DataLoader`](super::DataLoader) was asked for batches of 0 samples.
     ZeroBatchSize,
 }
 
