@@ -84,7 +84,7 @@ fn backward_uses_the_forward_mask() {
         y: &y,
         dy: &dy,
         batch: ROWS,
-        cache: &cache,
+        cache: &mut cache,
     };
     d.backward(io, Some(&mut dx), &mut []);
     for i in 0..x.len() {
@@ -147,8 +147,8 @@ fn inference_is_the_identity() {
     }
     let mut h = vec![0.0; 2 * 256];
     let mut out = vec![0.0; 2 * 256];
-    net.0.forward_batch(x.as_flattened(), &mut h, 2);
-    net.2.forward_batch(&h, &mut out, 2);
+    net.0.forward_batch(x.as_flattened(), &mut h, 2, &mut []);
+    net.2.forward_batch(&h, &mut out, 2, &mut []);
     assert_eq!(net.predict(&x).as_flattened(), &out[..], "a batch");
 }
 

@@ -44,7 +44,7 @@ fn check_layer<L: Layer + Clone>(mut layer: L, batch: usize, seed: u64, x_shift:
         y: &y,
         dy: &c,
         batch,
-        cache: &cache,
+        cache: &mut cache,
     };
     layer.backward(io, Some(&mut dx), &mut grad);
 
@@ -275,7 +275,8 @@ fn residual_block_gradients() {
 fn residual_block_adds_its_input() {
     let net = Res::new(3);
     let x = [0.3f32, -0.2, 0.5, 1.0, -1.0, 0.25];
-    // By hand: h = tanh(fc0 x); r = h + fc4(sigmoid(fc2 h)); then batch norm and the last layer.
+    // By hand: h = tanh(fc0 x); r = h + fc2(sigmoid(fc0 h)) (the block, `2`, is a
+    // sequence of its own); then batch norm and the last layer.
     let mut h = [0.0; 8];
     let mut a = [0.0; 8];
     let mut b = [0.0; 8];
@@ -283,14 +284,15 @@ fn residual_block_adds_its_input() {
     let mut y = [0.0; 3];
     net.0.forward(&x, &mut a);
     net.1.forward(&a, &mut h);
-    net.2.forward(&h, &mut a);
-    net.3.forward(&a, &mut b);
-    net.4.forward(&b, &mut a);
+    let block = &net.2 .0;
+    block.0.forward(&h, &mut a);
+    block.1.forward(&a, &mut b);
+    block.2.forward(&b, &mut a);
     for j in 0..8 {
         a[j] += h[j];
     }
-    net.6.forward(&a, &mut r);
-    net.7.forward(&r, &mut y);
+    net.3.forward(&a, &mut r);
+    net.4.forward(&r, &mut y);
     assert_close!(net.forward(&x), y, rel = 1e-6, abs = 1e-6);
     let mut tape = Tape::new();
     let batch = net.forward_batch(&[x, x], &mut tape).to_vec();
@@ -298,5 +300,7 @@ fn residual_block_adds_its_input() {
         // The batched path uses matrixmultiply, the one-sample path its own kernel.
         assert_close!(row, y, rel = 1e-5, abs = 1e-6);
     }
-    assert!(Res::summary().to_string().contains("5: + block input"));
+    let summary = Res::summary().to_string();
+    assert!(summary.contains("2: Residual<Sequential>"), "{summary}");
+    assert!(summary.contains("    0: Linear<8, 8>"), "{summary}");
 }

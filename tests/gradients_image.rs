@@ -62,7 +62,7 @@ fn check_on<L: Layer + Clone>(
         y: &y,
         dy: &c,
         batch,
-        cache: &cache,
+        cache: &mut cache,
     };
     layer.backward(io, Some(&mut dx), &mut grad);
 
@@ -136,7 +136,7 @@ fn same_output_every_way<L: Layer + Clone>(batch: usize, seed: u64) {
     layer.init(&mut rng);
     let x = random(&mut rng, batch * L::IN);
     let mut batched = vec![f32::NAN; batch * L::OUT];
-    layer.forward_batch(&x, &mut batched, batch);
+    layer.forward_batch(&x, &mut batched, batch, &mut []);
     let mut trained = vec![f32::NAN; batch * L::OUT];
     let mut cache = vec![0.0; L::cache_len(batch)];
     layer

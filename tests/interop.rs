@@ -63,10 +63,10 @@ trait Interop: Network {
     /// The seed of [`train_in_rust`] (the weights' and the data's).
     const SEED: u64;
     fn boxed(seed: u64) -> Box<Self>;
-    fn forward(&self, x: &[f32; 784]) -> [f32; 10];
-    fn forward_batch(&self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Vec<[f32; 10]>;
-    fn forward_train(&mut self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Result<(), TrainError>;
-    fn backward(&self, x: &[[f32; 784]], tape: &mut Tape<Self>, grads: &mut Gradients<Self>);
+    fn one(&self, x: &[f32; 784]) -> [f32; 10];
+    fn batch(&self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Vec<[f32; 10]>;
+    fn train(&mut self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Result<(), TrainError>;
+    fn back(&self, x: &[[f32; 784]], tape: &mut Tape<Self>, grads: &mut Gradients<Self>);
     fn bn(&self) -> &BatchNorm<128>;
 }
 
@@ -78,25 +78,16 @@ macro_rules! interop {
             fn boxed(seed: u64) -> Box<Self> {
                 $net::new(seed)
             }
-            fn forward(&self, x: &[f32; 784]) -> [f32; 10] {
+            fn one(&self, x: &[f32; 784]) -> [f32; 10] {
                 $net::forward(self, x)
             }
-            fn forward_batch(&self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Vec<[f32; 10]> {
+            fn batch(&self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Vec<[f32; 10]> {
                 $net::forward_batch(self, x, tape).to_vec()
             }
-            fn forward_train(
-                &mut self,
-                x: &[[f32; 784]],
-                tape: &mut Tape<Self>,
-            ) -> Result<(), TrainError> {
+            fn train(&mut self, x: &[[f32; 784]], tape: &mut Tape<Self>) -> Result<(), TrainError> {
                 $net::forward_train(self, x, tape).map(|_| ())
             }
-            fn backward(
-                &self,
-                x: &[[f32; 784]],
-                tape: &mut Tape<Self>,
-                grads: &mut Gradients<Self>,
-            ) {
+            fn back(&self, x: &[[f32; 784]], tape: &mut Tape<Self>, grads: &mut Gradients<Self>) {
                 $net::backward(self, x, tape, grads)
             }
             fn bn(&self) -> &BatchNorm<128> {
@@ -231,7 +222,7 @@ fn safetensors_tensors(bytes: &[u8]) -> BTreeMap<String, (String, Vec<usize>, Ve
 /// little-endian bytes)`.
 fn state_dict<N: Network>(net: &N) -> BTreeMap<String, (String, Vec<usize>, Vec<u8>)> {
     let mut out = BTreeMap::new();
-    net.visit_state(&mut |layer, name, shape, value| {
+    net.named_state(&mut |layer, name, shape, value| {
         let (dtype, bytes) = match value {
             Buffer::F32(v) => ("F32", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
             Buffer::Count(c) => ("I64", (c as i64).to_le_bytes().to_vec()),
@@ -257,7 +248,7 @@ fn check_outputs<N: Interop>(net: &N, x: &[[f32; 784]], want: &Value, ctx: &str)
     // output is a sum of 128 products that can cancel.
     let floor = REL * max_abs(&want);
     let mut tape = Tape::new();
-    let batch = net.forward_batch(x, &mut tape);
+    let batch = net.batch(x, &mut tape);
     let mut used = 0.0f64;
     let mut note = |got: &[f32], want: &[f32]| {
         for (g, w) in got.iter().zip(want) {
@@ -274,7 +265,7 @@ fn check_outputs<N: Interop>(net: &N, x: &[[f32; 784]], want: &Value, ctx: &str)
     );
     note(batch.as_flattened(), &want);
     for (r, (xr, wr)) in x.iter().zip(want.chunks(10)).enumerate() {
-        let y = net.forward(xr);
+        let y = net.one(xr);
         assert_close!(y, wr, rel = REL, abs = floor, "{ctx}: forward, row {r}");
         note(&y, wr);
     }
@@ -354,9 +345,9 @@ fn train_in_rust<N: Interop>() -> Box<N> {
             .collect();
         let y: Vec<usize> = (0..BATCH).map(|_| rng.below(10)).collect();
         opt.zero_grad(&mut grads);
-        net.forward_train(&x, &mut tape).unwrap();
+        net.train(&x, &mut tape).unwrap();
         tape.loss(&loss_fn, &y[..]);
-        net.backward(&x, &mut tape, &mut grads);
+        net.back(&x, &mut tape, &mut grads);
         opt.step(&mut *net, &grads);
     }
     assert_eq!(net.bn().num_batches_tracked, STEPS as u64);

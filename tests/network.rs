@@ -2,7 +2,7 @@
 
 mod common;
 
-use nn::{Network, Rng, Tape, TrainError};
+use nn::{Layer, Rng, Tape, TrainError};
 
 nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
 nn::network! { struct Norm<BatchNorm<4>> }
@@ -141,16 +141,43 @@ fn batchnorm_refuses_a_training_batch_of_one() {
 }
 
 #[test]
-#[should_panic(expected = "backward needs the same input")]
-fn backward_on_another_input_is_refused() {
+#[should_panic(expected = "backward needs the input of the training forward pass")]
+fn backward_on_an_input_of_another_length_is_refused() {
     let mut net = Mnist::new(0);
     let mut tape = Tape::new();
     let mut grads = nn::Gradients::new();
     let a = vec![[0.1; 784]; 4];
-    let b = vec![[0.2; 784]; 4];
+    let b = vec![[0.1; 784]; 3];
     net.forward_train(&a, &mut tape).unwrap();
     tape.output_grad_mut().fill(1.0);
     net.backward(&b, &mut tape, &mut grads);
+}
+
+#[test]
+fn backward_on_an_equal_copy_of_the_input_works() {
+    let mut net = Mnist::new(0);
+    let (mut tape, mut grads, mut again) =
+        (Tape::new(), nn::Gradients::new(), nn::Gradients::new());
+    let a: Vec<[f32; 784]> = (0..4).map(|i| [0.1 * i as f32; 784]).collect();
+    let copy = a.clone();
+    net.forward_train(&a, &mut tape).unwrap();
+    tape.output_grad_mut().fill(1.0);
+    net.backward(&a, &mut tape, &mut grads);
+    tape.output_grad_mut().fill(1.0);
+    net.backward(&copy, &mut tape, &mut again);
+    assert_eq!(grads.as_slice(), again.as_slice());
+}
+
+#[test]
+#[should_panic(expected = "backward needs the input of the training forward pass")]
+fn backward_after_inference_is_refused() {
+    let mut net = Mnist::new(0);
+    let (mut tape, mut grads) = (Tape::new(), nn::Gradients::new());
+    let a = vec![[0.1; 784]; 4];
+    net.forward_train(&a, &mut tape).unwrap();
+    net.forward_batch(&a, &mut tape);
+    tape.output_grad_mut().fill(1.0);
+    net.backward(&a, &mut tape, &mut grads);
 }
 
 #[test]
@@ -168,7 +195,7 @@ fn summary_lists_layers_shapes_and_parameter_counts() {
         assert!(s.contains(needle), "missing {needle:?} in\n{s}");
     }
     assert_eq!(Mnist::PARAMS, 102_026);
-    assert_eq!(<Mnist as Network>::LAYERS.len(), 4);
+    assert_eq!(<Mnist as Layer>::LAYERS.len(), 4);
 }
 
 #[test]

@@ -229,7 +229,7 @@ impl Fixture for SmoothNet {
 /// Every parameter's PyTorch name (`0.weight`) and shape, in `visit_params` order.
 fn param_names<N: Network>(net: &N) -> Vec<(String, Vec<usize>)> {
     let mut names = Vec::new();
-    net.visit_params(&mut |layer, name, shape, _| {
+    net.named_params(&mut |layer, name, shape, _| {
         names.push((format!("{layer}.{name}"), shape.to_vec()))
     });
     names
@@ -238,7 +238,7 @@ fn param_names<N: Network>(net: &N) -> Vec<(String, Vec<usize>)> {
 /// Every parameter's values, in `visit_params` order, with its name.
 fn params<N: Network>(net: &N) -> Vec<(String, Vec<f32>)> {
     let mut out = Vec::new();
-    net.visit_params(&mut |layer, name, _, v| out.push((format!("{layer}.{name}"), v.to_vec())));
+    net.named_params(&mut |layer, name, _, v| out.push((format!("{layer}.{name}"), v.to_vec())));
     out
 }
 
@@ -264,7 +264,7 @@ fn load<N: Fixture>(fx: &Value) -> Box<N> {
         N::NAME
     );
     let mut i = 0;
-    net.visit_params_mut(&mut |p| {
+    net.params_mut(&mut |p| {
         p.copy_from_slice(&fixture_params[i].1.data);
         i += 1;
     });
@@ -713,7 +713,7 @@ fn train_bits<N: Fixture>(file: &str, seed: u64, steps: usize, mut opt: Opt) -> 
     let x = tensor(&fx["input"]).data;
     let t = target(&fx["target"]);
     let mut net = N::boxed();
-    net.init(seed);
+    net.init_from_seed(seed);
     let mut tape = Tape::<N>::new();
     let mut grads = Gradients::<N>::new();
     for _ in 0..steps {

@@ -169,7 +169,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
     };
     let abs = floor(floors.output, &want_eval);
     let mut batched = vec![f32::NAN; batch * L::OUT];
-    eval_from.forward_batch(&x, &mut batched, batch);
+    eval_from.forward_batch(&x, &mut batched, batch, &mut []);
     assert_close!(
         batched,
         want_eval,
@@ -215,7 +215,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
         y: &y,
         dy: &c,
         batch,
-        cache: &cache,
+        cache: &mut cache,
     };
     trained.backward(io, Some(&mut dx), &mut grad);
     let want_dx = tensor(&case["input_grad"]).1;
@@ -322,14 +322,14 @@ fn the_issues_cnn_matches_pytorch() {
     let mut net = Cnn::new(0);
     let sd = case["state_dict"].as_array().unwrap();
     let mut i = 0;
-    net.visit_params(&mut |layer, name, shape, _| {
+    net.named_params(&mut |layer, name, shape, _| {
         assert_eq!(sd[i]["name"], format!("{layer}.{name}"), "state_dict order");
         assert_eq!(tensor(&sd[i]).0, shape, "{layer}.{name} shape");
         i += 1;
     });
     assert_eq!(i, sd.len(), "state_dict entries");
     let mut i = 0;
-    net.visit_params_mut(&mut |p| {
+    net.params_mut(&mut |p| {
         p.copy_from_slice(&tensor(&sd[i]).1);
         i += 1;
     });

@@ -147,7 +147,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
     assert_close!(y, want_y, rel = REL, abs = out_floor, "{name}: output");
 
     let mut batch = vec![f32::NAN; BATCH * W];
-    layer.forward_batch(&x, &mut batch, BATCH);
+    layer.forward_batch(&x, &mut batch, BATCH, &mut []);
     let mut one = vec![f32::NAN; BATCH * W];
     for (x, y) in x.chunks_exact(W).zip(one.chunks_exact_mut(W)) {
         layer.forward(x, y);
@@ -171,7 +171,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
         y: &y,
         dy: &c,
         batch: BATCH,
-        cache: &cache,
+        cache: &mut cache,
     };
     layer.backward(io, Some(&mut dx), &mut grad);
     let grad_floor = floor(floors.input_grad, &want_dx);
@@ -328,7 +328,7 @@ fn dropout_matches_pytorch_given_its_mask() {
     let y = tensor(&case["output"], &[BATCH, W]);
     let want_dx = tensor(&case["input_grad"], &[BATCH, W]);
     assert!(x.iter().all(|v| *v != 0.0));
-    let mask: Vec<f32> = y
+    let mut mask: Vec<f32> = y
         .iter()
         .map(|y| if *y == 0.0 { 0.0 } else { D::SCALE })
         .collect();
@@ -350,7 +350,7 @@ fn dropout_matches_pytorch_given_its_mask() {
         y: &y,
         dy: &c,
         batch: BATCH,
-        cache: &mask,
+        cache: &mut mask,
     };
     layer.backward(io, Some(&mut dx), &mut []);
     assert_close!(dx, want_dx, rel = REL, abs = 0.0, "dropout input gradient");
@@ -374,7 +374,7 @@ fn residual_network_matches_pytorch() {
     // PyTorch's parameters in order: fc0, block.0, block.2, out; ours 0, 2, 4, 6.
     let params = case["params"].as_array().unwrap();
     let mut i = 0;
-    net.visit_params_mut(&mut |p| {
+    net.params_mut(&mut |p| {
         let want = &params[i];
         let shape: Vec<usize> = want["shape"]
             .as_array()
@@ -415,18 +415,15 @@ fn residual_network_matches_pytorch() {
     net.backward(&rows, &mut tape, &mut grads);
     for want in case["param_grads"].as_array().unwrap() {
         let torch_name = want["name"].as_str().unwrap();
-        let ours = match torch_name.split('.').next().unwrap() {
+        // The block is layer `2` here, its layers numbered inside it as in PyTorch's
+        // `nn.Sequential`: `block.0.weight` is `2.0.weight`.
+        let (head, rest) = torch_name.split_once('.').unwrap();
+        let ours = match head {
             "fc0" => "0",
-            "block" => {
-                if torch_name.starts_with("block.0") {
-                    "2"
-                } else {
-                    "4"
-                }
-            }
-            _ => "6",
+            "block" => "2",
+            _ => "3",
         };
-        let key = format!("{ours}.{}", torch_name.rsplit('.').next().unwrap());
+        let key = format!("{ours}.{rest}");
         let got = grads
             .get(&net, &key)
             .unwrap_or_else(|| panic!("no gradient {key}"));

@@ -316,7 +316,7 @@ fn negative_count_is_refused() {
     let path = dir.join("net.safetensors");
     let net = trained();
     let mut tensors: Vec<(String, &str, Vec<usize>, Vec<u8>)> = Vec::new();
-    net.visit_state(&mut |layer, name, shape, value| {
+    net.named_state(&mut |layer, name, shape, value| {
         let (dtype, bytes) = match value {
             nn::Buffer::F32(v) => ("F32", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
             nn::Buffer::Count(_) => ("I64", (-3i64).to_le_bytes().to_vec()),

@@ -90,7 +90,7 @@ impl<A: Activation, const N: usize> Layer for Elementwise<A, N> {
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         self.forward(&x[..batch * N], &mut y[..batch * N]);
     }
 

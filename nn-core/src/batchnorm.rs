@@ -85,7 +85,7 @@ impl<const N: usize> Layer for BatchNorm<N> {
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         let mut scale = [0.0f32; N];
         let mut shift = [0.0f32; N];
         for j in 0..N {

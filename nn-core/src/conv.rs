@@ -318,7 +318,7 @@ impl<
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         let mut block = [0.0f32; batched::BLOCK];
         self.forward_blocks(x, y, batch, &mut block);
     }

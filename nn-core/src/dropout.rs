@@ -126,7 +126,7 @@ impl<const N: usize, const P: u32> Layer for Dropout<N, P> {
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         y[..batch * N].copy_from_slice(&x[..batch * N]);
     }
 

@@ -26,7 +26,12 @@ impl TrainError {
     /// The same error, naming the layer `name` of a network.
     pub fn in_layer(self, name: &'static str) -> Self {
         match self {
-            TrainError::BatchTooSmall { kind, batch, .. } => TrainError::BatchTooSmall {
+            // Inside a nested network, the innermost layer's name is the one kept.
+            TrainError::BatchTooSmall {
+                layer: "",
+                kind,
+                batch,
+            } => TrainError::BatchTooSmall {
                 layer: name,
                 kind,
                 batch,

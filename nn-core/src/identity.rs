@@ -1,5 +1,5 @@
 //! `Identity<N>`: PyTorch's `nn.Identity()`, and the one implementation of the layers whose
-//! own pass is the identity (`Identity`, `Flatten`, `ResidualAdd`).
+//! own pass is the identity (`Identity`, `Flatten`).
 
 /// Implements `Zeroable` and an identity `Layer` (no parameters, output = input, input
 /// gradient = output gradient) for the zero-sized `$ty<N>`, described as `$name`.
@@ -25,7 +25,7 @@ macro_rules! identity_layer {
             }
 
             #[cfg(feature = "alloc")]
-            fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+            fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
                 y[..batch * N].copy_from_slice(&x[..batch * N]);
             }
 

@@ -162,7 +162,7 @@ struct Entry {
 
 fn entries<N: Network>(net: &N) -> Vec<Entry> {
     let mut out = Vec::new();
-    net.visit_state(&mut |layer, name, shape, value| {
+    net.named_state(&mut |layer, name, shape, value| {
         let (dtype, bytes) = match value {
             Buffer::F32(v) => (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
             // PyTorch counts in int64; a count above i64::MAX cannot happen in practice and
@@ -322,7 +322,7 @@ pub fn load_bytes<N: Network>(
             });
         }
     }
-    net.visit_state_mut(&mut |layer, name, value| {
+    net.named_state_mut(&mut |layer, name, value| {
         let key = std::format!("{layer}.{name}");
         // Present, of the right type and shape: checked above.
         let Ok(view) = file.tensor(&key) else { return };

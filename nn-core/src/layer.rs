@@ -2,12 +2,22 @@
 
 use core::fmt;
 
-use crate::Rng;
 #[cfg(feature = "alloc")]
 use crate::TrainError;
+use crate::{LayerInfo, Path, Rng};
 
 /// The callback of [`Layer::visit_params`]: `f(name, shape, values)`.
 pub type ParamVisitor<'a> = dyn FnMut(&'static str, &[usize], &[f32]) + 'a;
+
+/// The callback of [`Layer::walk_params`]: `f(module, name, shape, values)`; the module's
+/// path and the name joined by a dot give PyTorch's state-dict key (`enc.0.weight`).
+pub type NetworkParamVisitor<'a> = dyn FnMut(&Path<'_>, &str, &[usize], &[f32]) + 'a;
+
+/// The callback of [`Layer::walk_state`]: `f(module, name, shape, value)`.
+pub type StateVisitor<'a> = dyn FnMut(&Path<'_>, &str, &[usize], Buffer<'_>) + 'a;
+
+/// The callback of [`Layer::walk_state_mut`]: `f(module, name, value)`.
+pub type StateVisitorMut<'a> = dyn FnMut(&Path<'_>, &str, BufferMut<'_>) + 'a;
 
 /// A buffer: state that is saved with the weights but not trained, as PyTorch's
 /// `register_buffer` (batch norm's running statistics).
@@ -35,7 +45,7 @@ pub type BufferVisitor<'a> = dyn FnMut(&'static str, &[usize], Buffer<'_>) + 'a;
 /// of the loss with respect to the output, and the layer's cache.
 ///
 /// All slices are row-major `[batch, width]`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct Backward<'a> {
     /// The layer's input in the training forward pass, `[batch, IN]`.
     pub x: &'a [f32],
@@ -45,8 +55,10 @@ pub struct Backward<'a> {
     pub dy: &'a [f32],
     /// The number of rows.
     pub batch: usize,
-    /// What [`Layer::forward_train`] left in its cache.
-    pub cache: &'a [f32],
+    /// What [`Layer::forward_train`] left in its cache. Backward may also use it as
+    /// scratch space beyond what it reads (a nested network keeps its inner gradients
+    /// there), so a layer reads its cache before it writes any of it.
+    pub cache: &'a mut [f32],
 }
 
 /// A layer of a network: a function from `IN` features to `OUT` features per sample,
@@ -132,6 +144,10 @@ pub trait Layer: bytemuck::Zeroable {
     /// Trainable numbers, the length of this layer's slice of the gradients.
     const PARAMS: usize;
 
+    /// The layers inside this one, for a network or a residual block (shown nested by
+    /// the summary); empty for a plain layer.
+    const LAYERS: &'static [LayerInfo] = &[];
+
     /// Writes the layer as it is declared, for example `Linear<784, 128>`.
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result;
 
@@ -142,9 +158,12 @@ pub trait Layer: bytemuck::Zeroable {
     /// Needs no heap; batch norm uses its running statistics.
     fn forward(&self, x: &[f32], y: &mut [f32]);
 
-    /// Inference on `batch` rows, `x` `[batch, IN]` into `y` `[batch, OUT]`.
+    /// Inference on `batch` rows, `x` `[batch, IN]` into `y` `[batch, OUT]`. `cache` is
+    /// [`Layer::cache_len`] floats of scratch space (a nested network keeps its inner
+    /// activations there).
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, cache: &mut [f32]) {
+        let _ = cache;
         let rows = x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT));
         for (x, y) in rows.take(batch) {
             self.forward(x, y);
@@ -168,8 +187,7 @@ pub trait Layer: bytemuck::Zeroable {
         batch: usize,
         cache: &mut [f32],
     ) -> Result<(), TrainError> {
-        let _ = cache;
-        self.forward_batch(x, y, batch);
+        self.forward_batch(x, y, batch, cache);
         Ok(())
     }
 
@@ -199,5 +217,32 @@ pub trait Layer: bytemuck::Zeroable {
     /// [`Layer::visit_buffers`].
     fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
         let _ = f;
+    }
+
+    /// Calls `f(module, name, shape, values)` for each parameter under `path`, in
+    /// [`Layer::visit_params`] order. A layer that holds other layers (a network, a
+    /// residual block) walks them, each under its own name.
+    fn walk_params(&self, path: &Path<'_>, f: &mut NetworkParamVisitor<'_>) {
+        self.visit_params(&mut |name, shape, values| f(path, name, shape, values));
+    }
+
+    /// Calls `f` with each parameter's values, mutably, in the order of
+    /// [`Layer::walk_params`].
+    fn walk_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+        self.visit_params_mut(&mut |_, values| f(values));
+    }
+
+    /// Calls `f(module, name, shape, value)` for every tensor of PyTorch's `state_dict()`
+    /// under `path`: the parameters (as [`Buffer::F32`]), then the buffers.
+    fn walk_state(&self, path: &Path<'_>, f: &mut StateVisitor<'_>) {
+        self.visit_params(&mut |name, shape, values| f(path, name, shape, Buffer::F32(values)));
+        self.visit_buffers(&mut |name, shape, value| f(path, name, shape, value));
+    }
+
+    /// Calls `f(module, name, value)` for every tensor of the state dict, mutably, in the
+    /// order of [`Layer::walk_state`].
+    fn walk_state_mut(&mut self, path: &Path<'_>, f: &mut StateVisitorMut<'_>) {
+        self.visit_params_mut(&mut |name, values| f(path, name, BufferMut::F32(values)));
+        self.visit_buffers_mut(&mut |name, value| f(path, name, value));
     }
 }

@@ -23,6 +23,8 @@ mod identity;
 mod activation;
 mod batchnorm;
 mod batchnorm2d;
+#[cfg(feature = "alloc")]
+mod chain;
 mod conv;
 mod dropout;
 mod error;
@@ -31,6 +33,7 @@ mod layer;
 mod layernorm;
 mod linear;
 mod network;
+mod path;
 mod pool;
 mod residual;
 mod rng;
@@ -64,26 +67,42 @@ pub use dropout::{Dropout, DROPOUT_P};
 pub use error::TrainError;
 pub use flatten::Flatten;
 pub use identity::Identity;
-pub use layer::{Backward, Buffer, BufferMut, BufferVisitor, Layer, ParamVisitor};
+pub use layer::{
+    Backward, Buffer, BufferMut, BufferVisitor, Layer, NetworkParamVisitor, ParamVisitor,
+    StateVisitor, StateVisitorMut,
+};
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
-pub use network::{
-    LayerInfo, Network, NetworkParamVisitor, StateVisitor, StateVisitorMut, Summary,
-};
+pub use network::{LayerInfo, Network, Summary};
+pub use path::Path;
 pub use pool::{AvgPool2d, MaxPool2d};
-pub use residual::ResidualAdd;
+pub use residual::Residual;
 pub use rng::Rng;
-pub use shape::{Features, FitsAfter};
+pub use shape::{Features, FitsAfter, KeepsWidth};
 pub use softmax::{LogSoftmax, Softmax};
 
 #[cfg(feature = "alloc")]
 pub use tape::{Gradients, Tape};
 
+/// Floats of cache a network of `layers` needs for `batch` rows (see `chain.rs`); a
+/// network without `alloc` has no batched passes and needs none.
+#[doc(hidden)]
+pub fn chain_cache_len(layers: &[LayerInfo], batch: usize) -> usize {
+    #[cfg(feature = "alloc")]
+    return chain::cache_len(layers, batch);
+    #[cfg(not(feature = "alloc"))]
+    {
+        let _ = (layers, batch);
+        0
+    }
+}
+
 /// Items the `network!` macro's expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "alloc")]
-    pub use crate::tape::TapeBuffers;
+    pub use crate::chain::{backward_io, forward_io};
+    pub use crate::chain_cache_len as cache_len;
     #[cfg(feature = "alloc")]
     pub use alloc::{boxed::Box, vec::Vec};
     #[cfg(feature = "alloc")]

@@ -172,7 +172,7 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         use crate::gemm::{gemm, MatMut, MatRef};
         let y = &mut y[..batch * OUT];
         for row in y.chunks_exact_mut(OUT) {

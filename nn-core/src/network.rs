@@ -3,24 +3,14 @@
 use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
 
-use crate::layer::{Buffer, BufferMut};
-#[cfg(feature = "alloc")]
-use crate::{tape::TapeBuffers, TrainError};
-
-/// The callback of [`Network::visit_params`]: `f(layer, name, shape, values)`.
-pub type NetworkParamVisitor<'a> = dyn FnMut(&'static str, &'static str, &[usize], &[f32]) + 'a;
-
-/// The callback of [`Network::visit_state`]: `f(layer, name, shape, value)`.
-pub type StateVisitor<'a> = dyn FnMut(&'static str, &'static str, &[usize], Buffer<'_>) + 'a;
-
-/// The callback of [`Network::visit_state_mut`]: `f(layer, name, value)`.
-pub type StateVisitorMut<'a> = dyn FnMut(&'static str, &'static str, BufferMut<'_>) + 'a;
+use crate::{Layer, NetworkParamVisitor, Path, Rng, StateVisitor, StateVisitorMut};
 
 /// What a network knows about one of its layers, without an instance.
 #[derive(Clone, Copy)]
 pub struct LayerInfo {
     /// The layer's name: the field name, or its index in an unnamed network. It is the
-    /// prefix of its parameters' names (`fc1.weight`, `0.weight`).
+    /// prefix of its parameters' names (`fc1.weight`, `0.weight`). Empty for a layer
+    /// without state left unnamed in a named network (PyTorch's `F.relu`).
     pub name: &'static str,
     /// Input features per sample.
     pub inputs: usize,
@@ -28,13 +18,16 @@ pub struct LayerInfo {
     pub outputs: usize,
     /// Trainable numbers.
     pub params: usize,
-    /// Writes the layer as declared ([`Layer::describe`](crate::Layer::describe)).
+    /// Writes the layer as declared ([`Layer::describe`]).
     pub describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
-    /// Floats of training cache for a batch ([`Layer::cache_len`](crate::Layer::cache_len)).
+    /// Floats of training cache for a batch ([`Layer::cache_len`]).
     pub cache_len: fn(usize) -> usize,
     /// The output's image shape `[channels, height, width]`, in a network of images
     /// (`#[input(C, H, W)]`) up to its `Flatten`; `None` for flat features.
     pub image: Option<[usize; 3]>,
+    /// The layers inside this one ([`Layer::LAYERS`]): a nested network's or a residual
+    /// block's.
+    pub children: &'static [LayerInfo],
 }
 
 impl LayerInfo {
@@ -61,60 +54,61 @@ impl fmt::Debug for LayerInfo {
     }
 }
 
-/// A network declared with `network!`. The macro implements it; generic code (the
-/// optimizers, [`crate::Tape`], the summary) works through it.
-///
-/// The `__` methods are the flat-slice machinery behind the typed methods the macro
-/// generates; call those instead.
-pub trait Network: bytemuck::Zeroable + Sized {
-    /// Input features per sample.
-    const IN: usize;
-    /// Output features per sample.
-    const OUT: usize;
-    /// Trainable numbers in all layers.
-    const PARAMS: usize;
+/// A network declared with `network!`: a [`Layer`] made of layers, with a name. The
+/// macro implements both traits, so a network can be a layer of another network.
+/// Generic code (the optimizers, [`crate::Tape`], the summary, `nn::io`) works through
+/// this trait; its methods walk every layer at any depth.
+pub trait Network: Layer + Sized {
     /// The struct's name.
     const NAME: &'static str;
-    /// Every layer, in order.
-    const LAYERS: &'static [LayerInfo];
     /// The input's image shape `[channels, height, width]` when declared with
     /// `#[input(C, H, W)]`.
     const INPUT_IMAGE: Option<[usize; 3]> = None;
 
     /// Sets every parameter to PyTorch's default initialisation, drawn from `seed`.
-    fn init(&mut self, seed: u64);
+    fn init_from_seed(&mut self, seed: u64) {
+        Layer::init(self, &mut Rng::seed(seed));
+    }
 
-    /// Calls `f(layer, name, shape, values)` for each parameter in a fixed order: layer
-    /// by layer, and within a layer in [`Layer::visit_params`](crate::Layer::visit_params) order. `layer` and `name`
-    /// joined by a dot give PyTorch's state-dict key (`fc1.weight`).
-    fn visit_params(&self, f: &mut NetworkParamVisitor<'_>);
+    /// Calls `f(module, name, shape, values)` for each parameter in a fixed order: layer
+    /// by layer, at any depth, and within a layer in [`Layer::visit_params`] order, as
+    /// PyTorch's `named_parameters()`. `module` and `name` joined by a dot give the
+    /// state-dict key (`fc1.weight`, `enc.0.weight`).
+    fn named_params(&self, f: &mut NetworkParamVisitor<'_>) {
+        self.walk_params(&Path::ROOT, f);
+    }
 
     /// Calls `f` with each parameter's values, mutably, in the order of
-    /// [`Network::visit_params`].
-    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32]));
+    /// [`Network::named_params`].
+    fn params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+        self.walk_params_mut(f);
+    }
 
     /// Calls `f` with every tensor of PyTorch's `state_dict()` in its order: per layer,
-    /// the parameters, then the buffers. Parameters come as [`Buffer::F32`].
-    fn visit_state(&self, f: &mut StateVisitor<'_>);
+    /// the parameters, then the buffers. Parameters come as [`crate::Buffer::F32`].
+    fn named_state(&self, f: &mut StateVisitor<'_>) {
+        self.walk_state(&Path::ROOT, f);
+    }
 
     /// Calls `f` with every tensor of the state dict, mutably, in the order of
-    /// [`Network::visit_state`].
-    fn visit_state_mut(&mut self, f: &mut StateVisitorMut<'_>);
+    /// [`Network::named_state`].
+    fn named_state_mut(&mut self, f: &mut StateVisitorMut<'_>) {
+        self.walk_state_mut(&Path::ROOT, f);
+    }
 
     /// One-sample inference over flat slices: `x` has `IN` values, `y` gets `OUT`.
-    fn forward_slice(&self, x: &[f32], y: &mut [f32]);
-
-    #[cfg(feature = "alloc")]
-    #[doc(hidden)]
-    fn __forward_batch(&self, x: &[f32], t: &mut TapeBuffers);
-
-    #[cfg(feature = "alloc")]
-    #[doc(hidden)]
-    fn __forward_train(&mut self, x: &[f32], t: &mut TapeBuffers) -> Result<(), TrainError>;
-
-    #[cfg(feature = "alloc")]
-    #[doc(hidden)]
-    fn __backward(&self, x: &[f32], t: &mut TapeBuffers, grads: &mut [f32]);
+    fn forward_slice(&self, x: &[f32], y: &mut [f32]) {
+        assert!(
+            x.len() == Self::IN && y.len() == Self::OUT,
+            "{}: forward_slice takes {} inputs into {} outputs, got {} into {}",
+            Self::NAME,
+            Self::IN,
+            Self::OUT,
+            x.len(),
+            y.len()
+        );
+        Layer::forward(self, x, y);
+    }
 }
 
 /// A torchinfo-style table of a network's layers, output shapes and parameter counts.
@@ -195,14 +189,39 @@ impl<const CAP: usize> fmt::Write for Cell<CAP> {
     }
 }
 
+/// Every layer of `layers` at any depth, with its depth, in order: a nested network's
+/// layers follow it, one level deeper.
+fn for_each_row(
+    layers: &'static [LayerInfo],
+    depth: usize,
+    f: &mut dyn FnMut(&LayerInfo, usize) -> fmt::Result,
+) -> fmt::Result {
+    for l in layers {
+        f(l, depth)?;
+        for_each_row(l.children, depth + 1, f)?;
+    }
+    Ok(())
+}
+
+/// A row's first cell: indented by depth, `name: kind`, or the kind alone for an
+/// unnamed layer.
+fn row_name(l: &LayerInfo, depth: usize) -> Cell<96> {
+    let indent = 2 + 2 * depth;
+    if l.name.is_empty() {
+        Cell::of(format_args!("{:indent$}{}", "", l.kind()))
+    } else {
+        Cell::of(format_args!("{:indent$}{}: {}", "", l.name, l.kind()))
+    }
+}
+
 impl<N: Network> fmt::Display for Summary<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name_of = |l: &LayerInfo| Cell::<64>::of(format_args!("  {}: {}", l.name, l.kind()));
         // The first column fits the longest layer, so that long names keep the columns aligned.
-        let first = N::LAYERS
-            .iter()
-            .map(|l| name_of(l).as_str().chars().count() + 2)
-            .fold(40, usize::max);
+        let mut first = 40;
+        for_each_row(N::LAYERS, 0, &mut |l, depth| {
+            first = first.max(row_name(l, depth).as_str().chars().count() + 2);
+            Ok(())
+        })?;
         let width = first + 34;
         let rule = |f: &mut fmt::Formatter<'_>, c: char| -> fmt::Result {
             for _ in 0..width {
@@ -220,8 +239,8 @@ impl<N: Network> fmt::Display for Summary<N> {
         rule(f, '=')?;
         writeln!(f)?;
         writeln!(f, "{:<first$}{:<20}{:>14}", N::NAME, "", "")?;
-        for l in N::LAYERS {
-            let name = name_of(l);
+        for_each_row(N::LAYERS, 0, &mut |l, depth| {
+            let name = row_name(l, depth);
             let shape = match l.image {
                 Some([c, h, w]) => Cell::<32>::of(format_args!("[batch, {c}, {h}, {w}]")),
                 None => Cell::<32>::of(format_args!("[batch, {}]", l.outputs)),
@@ -232,8 +251,8 @@ impl<N: Network> fmt::Display for Summary<N> {
                 name.as_str(),
                 shape.as_str(),
                 Thousands(l.params)
-            )?;
-        }
+            )
+        })?;
         rule(f, '=')?;
         writeln!(f)?;
         match N::INPUT_IMAGE {

@@ -30,7 +30,7 @@ fn for_each_param<N: Network, const S: usize>(
     let grads = grads.as_slice();
     let mut state = state;
     let mut offset = 0;
-    net.visit_params_mut(&mut |p| {
+    net.params_mut(&mut |p| {
         let range = offset..offset + p.len();
         let s = state.each_mut().map(|s| &mut s[range.clone()]);
         f(p, &grads[range.clone()], s);

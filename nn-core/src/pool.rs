@@ -271,7 +271,7 @@ impl<const C: usize, const K: usize, const H: usize, const W: usize> Layer
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         let samples = x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT));
         for (x, y) in samples.take(batch) {
             Self::pool::<false>(x, y, &mut []);
@@ -408,7 +408,7 @@ impl<const C: usize, const K: usize, const H: usize, const W: usize> Layer
     }
 
     #[cfg(feature = "alloc")]
-    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize) {
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         let samples = x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT));
         for (x, y) in samples.take(batch) {
             self.forward(x, y);

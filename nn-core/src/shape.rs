@@ -17,3 +17,18 @@ pub trait FitsAfter<Prev> {
 
 #[diagnostic::do_not_recommend]
 impl<const N: usize> FitsAfter<Features<N>> for Features<N> {}
+
+/// Holds when a residual block producing `Self` keeps the width `In` it takes, so that
+/// its output can be added to its input.
+#[diagnostic::on_unimplemented(
+    message = "a residual block must keep its width: its block takes `{In}` but produces `{Self}`",
+    label = "the block's output is added to its input, so it must produce as many features as it takes",
+    note = "end the block with a layer whose output size is the block's input size"
+)]
+pub trait KeepsWidth<In> {
+    /// Naming this constant is the check: `<Features<OUT> as KeepsWidth<Features<IN>>>::OK`.
+    const OK: () = ();
+}
+
+#[diagnostic::do_not_recommend]
+impl<const N: usize> KeepsWidth<Features<N>> for Features<N> {}

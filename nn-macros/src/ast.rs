@@ -16,6 +16,8 @@ pub struct Input {
     pub input: Option<Shape>,
     pub vis: Visibility,
     pub ident: Ident,
+    /// `<const H: usize>` after the name, before a `{ ... }` layer list.
+    pub generics: syn::Generics,
     pub layers: Vec<LayerDecl>,
 }
 
@@ -24,82 +26,52 @@ pub struct LayerDecl {
     pub attrs: Vec<Attribute>,
     pub name: Option<Ident>,
     pub ty: Type,
-    /// Where this entry stands in a residual block, once `Residual<...>` is flattened.
-    pub block: Option<Block>,
+    /// The layers of `Sequential<...>` or `Residual<...>`, parsed as layer entries.
+    pub inline: Option<Inline>,
 }
 
-/// A residual block's first layer, or its end (the entry whose output gets the block's
-/// input added; its `ty` is the whole `Residual<...>`, for spans), numbered from 0.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Block {
-    Start(usize),
-    End(usize),
+/// An inline block of layers: `Sequential<A, B>` (PyTorch's `nn.Sequential`) or
+/// `Residual<A, B>` (a module whose forward is `x + block(x)`).
+pub struct Inline {
+    pub residual: bool,
+    pub layers: Vec<LayerDecl>,
 }
 
-/// The layers of `Residual<...>`, if `ty` is one.
-fn residual_args(ty: &Type) -> Option<Option<&syn::AngleBracketedGenericArguments>> {
-    let Type::Path(p) = ty else { return None };
+/// `Sequential<...>` or `Residual<...>` as a block of layers, if `ty` is one.
+fn inline(ty: &Type) -> syn::Result<Option<Inline>> {
+    let Type::Path(p) = ty else { return Ok(None) };
     if p.qself.is_some() || p.path.leading_colon.is_some() || p.path.segments.len() != 1 {
-        return None;
+        return Ok(None);
     }
     let seg = &p.path.segments[0];
-    if seg.ident != "Residual" {
-        return None;
-    }
-    Some(match &seg.arguments {
-        syn::PathArguments::AngleBracketed(a) => Some(a),
-        _ => None,
-    })
-}
-
-/// Replaces each `Residual<A, B, ...>` by its layers `A, B, ...` (the first marked as the
-/// block's start) and an end entry that adds the block's input back.
-fn flatten(layers: Vec<LayerDecl>) -> syn::Result<Vec<LayerDecl>> {
-    let mut out = Vec::new();
-    let mut blocks = 0;
-    for l in layers {
-        let Some(args) = residual_args(&l.ty) else {
-            out.push(l);
-            continue;
+    let residual = match seg.ident.to_string().as_str() {
+        "Residual" => true,
+        "Sequential" => false,
+        _ => return Ok(None),
+    };
+    let usage = if residual {
+        "`Residual` takes the layers of its block, for example \
+         `Residual<Linear<64, 64>, ReLU, Linear<64, 64>>`, or a network, `Residual<Block>`"
+    } else {
+        "`Sequential` takes its layers, for example `Sequential<Linear<784, 512>, ReLU, Linear<512, 10>>`"
+    };
+    let args = match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) if !a.args.is_empty() => a,
+        _ => return Err(syn::Error::new_spanned(ty, usage)),
+    };
+    let mut layers = Vec::new();
+    for a in &args.args {
+        let syn::GenericArgument::Type(ty) = a else {
+            return Err(syn::Error::new_spanned(a, usage));
         };
-        let usage = "`Residual` takes the layers of its block, for example \
-                     `Residual<Linear<64, 64>, ReLU, Linear<64, 64>>`";
-        let Some(args) = args.filter(|a| !a.args.is_empty()) else {
-            return Err(syn::Error::new_spanned(&l.ty, usage));
-        };
-        if let Some(name) = &l.name {
-            return Err(syn::Error::new_spanned(
-                name,
-                "a residual block cannot be named yet: its layers are numbered in the network; \
-                 use unnamed layers in a network with residual blocks",
-            ));
-        }
-        for (i, a) in args.args.iter().enumerate() {
-            let syn::GenericArgument::Type(ty) = a else {
-                return Err(syn::Error::new_spanned(a, usage));
-            };
-            if residual_args(ty).is_some() {
-                return Err(syn::Error::new_spanned(
-                    ty,
-                    "a residual block inside a residual block is not supported yet",
-                ));
-            }
-            out.push(LayerDecl {
-                attrs: Vec::new(),
-                name: None,
-                ty: ty.clone(),
-                block: (i == 0).then_some(Block::Start(blocks)),
-            });
-        }
-        out.push(LayerDecl {
-            attrs: l.attrs,
+        layers.push(LayerDecl {
+            attrs: Vec::new(),
             name: None,
-            ty: l.ty,
-            block: Some(Block::End(blocks)),
+            inline: inline(ty)?,
+            ty: ty.clone(),
         });
-        blocks += 1;
     }
-    Ok(out)
+    Ok(Some(Inline { residual, layers }))
 }
 
 impl Parse for LayerDecl {
@@ -116,8 +88,8 @@ impl Parse for LayerDecl {
         Ok(LayerDecl {
             attrs,
             name,
+            inline: inline(&ty)?,
             ty,
-            block: None,
         })
     }
 }
@@ -130,6 +102,13 @@ impl Parse for Input {
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
+        let generics = if input.peek(Token![<])
+            && (input.peek2(Token![const]) || input.peek2(syn::Lifetime))
+        {
+            input.parse::<syn::Generics>()?
+        } else {
+            syn::Generics::default()
+        };
         let mut layers = Vec::new();
         if input.peek(Token![<]) {
             input.parse::<Token![<]>()?;
@@ -160,13 +139,13 @@ impl Parse for Input {
         if !input.is_empty() {
             return Err(input.error("expected one network per `network!`"));
         }
-        let layers = flatten(layers)?;
         Ok(Input {
             attrs,
             weights,
             input: input_shape,
             vis,
             ident,
+            generics,
             layers,
         })
     }

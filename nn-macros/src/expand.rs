@@ -1,19 +1,19 @@
 //! The generated struct and its impls.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::Input;
-use crate::valid::{self, Resolved, Role, TypeCheck};
+use crate::valid::{self, Net, Resolved};
 use crate::weights;
 
 pub fn expand(input: Input) -> TokenStream {
     match valid::check(&input) {
-        Ok((layers, checks)) => {
-            let mut out = expand_valid(&input, &layers, &checks);
+        Ok((net, asserts)) => {
+            let mut out = expand_valid(&input, &net, &asserts);
             if let Some(attr) = &input.weights {
-                out.extend(weights::expand(&input, &layers, attr));
+                out.extend(weights::expand(&input, &net, attr));
             }
             out
         }
@@ -35,88 +35,72 @@ pub fn expand(input: Input) -> TokenStream {
     }
 }
 
-/// How generated code reaches layer `i`: `self.fc1` or `self.0`.
-fn access(layers: &[Resolved<'_>], i: usize) -> TokenStream {
-    match &layers[i].decl.name {
-        Some(n) => quote!(#n),
-        None => {
-            let idx = syn::Index {
-                index: i as u32,
-                span: Span::call_site(),
-            };
-            quote!(#idx)
-        }
-    }
+/// `<Type as ::nn::Layer>` for each layer, spanned on the user's layer, so that a type
+/// that is not a layer gives one error there, however often the expansion names it.
+fn layer_paths(layers: &[Resolved<'_>]) -> Vec<TokenStream> {
+    layers
+        .iter()
+        .map(|l| {
+            let ty = &l.field_ty;
+            quote_spanned!(l.decl.ty.span()=> <#ty as ::nn::Layer>)
+        })
+        .collect()
 }
 
-fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) -> TokenStream {
-    let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
-    let name_str = ident.to_string();
-    let fields: Vec<TokenStream> = (0..layers.len()).map(|i| access(layers, i)).collect();
+/// The struct of a network, its `Layer` impl (a network is a layer of any network that
+/// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
+/// summary.
+fn expand_layer(
+    attrs: &[syn::Attribute],
+    vis: &syn::Visibility,
+    ident: &syn::Ident,
+    describe: &str,
+    layers: &[Resolved<'_>],
+    named: bool,
+) -> TokenStream {
     let n = layers.len();
+    let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
+    let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
+    let spans: Vec<Span> = layers.iter().map(|l| l.decl.ty.span()).collect();
+    let lp = layer_paths(layers);
+    let first = &lp[0];
+    let last = &lp[n - 1];
 
     let decl_fields = layers.iter().map(|l| {
         let attrs = &l.decl.attrs;
         let ty = &l.field_ty;
-        let doc = if attrs.iter().any(|a| a.path().is_ident("doc")) {
-            quote!()
-        } else {
-            let text = format!(" Layer `{}`.", l.name);
-            quote!(#[doc = #text])
+        let has_doc = attrs.iter().any(|a| a.path().is_ident("doc"));
+        let doc = match (has_doc, l.name.is_empty()) {
+            (true, _) => quote!(),
+            (false, false) => {
+                let text = format!(" Layer `{}`.", l.name);
+                quote!(#[doc = #text])
+            }
+            (false, true) => quote!(#[doc(hidden)]),
         };
-        match &l.decl.name {
-            Some(n) => quote!(#doc #(#attrs)* #vis #n: #ty),
-            None => quote!(#doc #(#attrs)* #vis #ty),
+        let f = &l.field;
+        if named {
+            quote!(#doc #(#attrs)* #vis #f: #ty)
+        } else {
+            quote!(#doc #(#attrs)* #vis #ty)
         }
     });
-    let body = if layers[0].decl.name.is_some() {
+    let body = if named {
         quote!({ #(#decl_fields,)* })
     } else {
         quote!(( #(#decl_fields,)* );)
     };
 
-    let type_checks = checks.iter().map(|c| {
-        let (prev, input) = (&c.prev, &c.input);
-        // The checked type opens at the layer's first token and closes at its last, so
-        // that the error underlines the whole layer.
-        let close = quote_spanned!(c.span.1=> >);
-        let features = quote_spanned!(c.span.0=> ::nn::Features<#input #close);
-        quote_spanned! {c.span.0=>
-            const _: () = <#features as ::nn::FitsAfter<::nn::Features<#prev>>>::OK;
-        }
-    });
-
-    let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
-    let input_image = match &input.input {
-        Some(shape) => {
-            let (c, h, w) = (shape.c.expr(), shape.h.expr(), shape.w.expr());
-            quote!(const INPUT_IMAGE: ::core::option::Option<[usize; 3]> = ::core::option::Option::Some([#c, #h, #w]);)
-        }
-        None => quote!(),
-    };
     let images = layers.iter().map(|l| match &l.image {
         Some([c, h, w]) => quote!(::core::option::Option::Some([#c, #h, #w])),
         None => quote!(::core::option::Option::None),
     });
-    let spans: Vec<Span> = layers.iter().map(|l| l.decl.ty.span()).collect();
-    // `<Type as ::nn::Layer>` spanned on the user's layer, so that a type that is not a
-    // layer gives one error there, however often the expansion names it.
-    let lp: Vec<TokenStream> = layers
-        .iter()
-        .zip(&spans)
-        .map(|(l, span)| {
-            let ty = &l.field_ty;
-            quote_spanned!(*span=> <#ty as ::nn::Layer>)
-        })
-        .collect();
-    let first = &lp[0];
-    let last = &lp[n - 1];
 
     // One-sample forward: two stack buffers used in turn, the last layer writing `y`.
     let mut one = Vec::new();
     let mut src = quote!(x);
     for i in 0..n {
-        let (f, l) = (&fields[i], &lp[i]);
+        let (f, l) = (fields[i], &lp[i]);
         let width = quote!(#l::OUT);
         let buf = if i % 2 == 0 { quote!(__a) } else { quote!(__b) };
         let dst = if i == n - 1 {
@@ -124,29 +108,7 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         } else {
             quote!(&mut #buf[..#width])
         };
-        let step = match layers[i].role {
-            // A block's input is kept to be added back at its end.
-            Some(Role::Start(k)) => {
-                let skip = format_ident!("__skip{}", k);
-                quote_spanned!(spans[i]=>
-                    let mut #skip = [0.0f32; #l::IN];
-                    #skip.copy_from_slice(&#src[..#l::IN]);
-                    #l::forward(&self.#f, #src, #dst);
-                )
-            }
-            Some(Role::End { block, .. }) => {
-                let skip = format_ident!("__skip{}", block);
-                quote_spanned!(spans[i]=> {
-                    let __d: &mut [f32] = #dst;
-                    #l::forward(&self.#f, #src, __d);
-                    for (d, s) in __d.iter_mut().zip(#skip.iter()) {
-                        *d += *s;
-                    }
-                })
-            }
-            None => quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, #dst);),
-        };
-        one.push(step);
+        one.push(quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, #dst);));
         src = quote!(&#buf[..#width]);
     }
     let buffers = match n {
@@ -158,77 +120,86 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
         ),
     };
 
-    // At a block's end, its input is added to its output.
-    let add_input = |i: usize| match layers[i].role {
-        Some(Role::End { start, .. }) => quote!(__t.add_block_input(#start, #i, x);),
-        _ => quote!(),
-    };
     let batch_steps = (0..n).map(|i| {
-        let (f, l) = (&fields[i], &lp[i]);
-        let add = add_input(i);
+        let (f, l) = (fields[i], &lp[i]);
         quote_spanned! {spans[i]=> {
-            let (__x, __y, _) = __t.forward_io(#i, x);
-            #l::forward_batch(&self.#f, __x, __y, __batch);
-            #add
+            let (__x, __y, __c) = ::nn::__private::forward_io(__layers, batch, #i, x, y, cache);
+            #l::forward_batch(&self.#f, __x, __y, batch, __c);
         }}
     });
     let train_steps = (0..n).map(|i| {
-        let (f, l, name) = (&fields[i], &lp[i], names[i]);
-        let add = add_input(i);
+        let (f, l, name) = (fields[i], &lp[i], names[i]);
         quote_spanned! {spans[i]=> {
-            let (__x, __y, __c) = __t.forward_io(#i, x);
-            #l::forward_train(&mut self.#f, __x, __y, __batch, __c)
+            let (__x, __y, __c) = ::nn::__private::forward_io(__layers, batch, #i, x, y, cache);
+            #l::forward_train(&mut self.#f, __x, __y, batch, __c)
                 .map_err(|e| e.in_layer(#name))?;
-            #add
         }}
     });
     let back_steps = (0..n).rev().map(|i| {
-        let (f, l) = (&fields[i], &lp[i]);
-        let dx = if i == 0 {
-            quote!(::core::option::Option::None)
-        } else {
-            quote!(::core::option::Option::Some(__dx))
-        };
-        // A block's output gradient also goes around the block, to its input.
-        let (before, after) = match layers[i].role {
-            Some(Role::End { block, .. }) => (quote!(__t.stash_output_grad(#block, #i);), quote!()),
-            Some(Role::Start(k)) if i > 0 => (quote!(), quote!(__t.add_stash_to_input_grad(#k);)),
-            _ => (quote!(), quote!()),
-        };
+        let (f, l) = (fields[i], &lp[i]);
         quote_spanned! {spans[i]=> {
             let __start = __end - #l::PARAMS;
-            #before
-            let (__io, __dx) = __t.backward_io(#i, x);
-            let _ = &__dx;
-            #l::backward(&self.#f, __io, #dx, &mut grads[__start..__end]);
-            #after
+            let (__io, __dx) = ::nn::__private::backward_io(__layers, &mut io, &mut dx, #i);
+            #l::backward(&self.#f, __io, __dx, &mut grad[__start..__end]);
             __end = __start;
-            __t.next_layer();
         }}
     });
+    // A layer left unnamed has no state of its own to name: it walks under this path.
+    let paths: Vec<TokenStream> = layers
+        .iter()
+        .map(|l| {
+            let name = &l.name;
+            if name.is_empty() {
+                quote!(path)
+            } else {
+                quote!(&path.child(#name))
+            }
+        })
+        .collect();
 
-    let in_doc = format!(" Input features per sample of `{name_str}`.");
-    let summary_doc =
-        format!(" The torchinfo-style table of `{name_str}`'s layers; print it with `{{}}`.");
+    let hidden = layers.iter().filter_map(|l| {
+        let h = l.hidden.as_ref()?;
+        // The network's derives (`Clone`, `Debug`) hold for its fields only if they hold
+        // for the blocks' networks too.
+        let derives = attrs
+            .iter()
+            .filter(|a| a.path().is_ident("derive"))
+            .cloned();
+        let attrs: Vec<syn::Attribute> = std::iter::once(syn::parse_quote!(#[doc(hidden)]))
+            .chain(derives)
+            .collect();
+        Some(expand_layer(
+            &attrs,
+            vis,
+            &h.ident,
+            "Sequential",
+            &h.layers,
+            false,
+        ))
+    });
 
     quote! {
         #(#attrs)*
         #vis struct #ident #body
 
-        #(#type_checks)*
+        #(#hidden)*
 
-        // SAFETY: every field is a layer (the `Network` impl below uses each as one), and
+        // SAFETY: every field is a layer (the `Layer` impl below uses each as one), and
         // `Layer` requires `Zeroable`, so all-zero bytes are a valid value of every field
         // and therefore of the struct.
         unsafe impl ::nn::__private::Zeroable for #ident {}
 
-        #[allow(clippy::needless_update, unused_mut)]
-        impl ::nn::Network for #ident {
+        impl #ident {
+            /// The widest layer output: the one-sample pass uses two stack buffers of it.
+            pub const MAX_WIDTH: usize = ::nn::__private::max_width(&[#(#lp::OUT),*]);
+        }
+
+        #[allow(clippy::needless_update, unused_mut, unused_variables)]
+        #[diagnostic::do_not_recommend]
+        impl ::nn::Layer for #ident {
             const IN: usize = #first::IN;
             const OUT: usize = #last::OUT;
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
-            const NAME: &'static str = #name_str;
-            #input_image
             const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
                 name: #names,
                 inputs: #lp::IN,
@@ -237,87 +208,136 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                 describe: #lp::describe,
                 cache_len: #lp::cache_len,
                 image: #images,
+                children: #lp::LAYERS,
             }),*];
 
-            fn init(&mut self, seed: u64) {
-                let mut __rng = ::nn::Rng::seed(seed);
-                #(#lp::init(&mut self.#fields, &mut __rng);)*
+            fn describe(f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#describe)
             }
 
-            fn visit_params(&self, f: &mut ::nn::NetworkParamVisitor<'_>) {
-                #(#lp::visit_params(&self.#fields, &mut |n, s, v| f(#names, n, s, v));)*
+            fn init(&mut self, rng: &mut ::nn::Rng) {
+                #(#lp::init(&mut self.#fields, rng);)*
             }
 
-            fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
-                #(#lp::visit_params_mut(&mut self.#fields, &mut |_, v| f(v));)*
-            }
-
-            fn visit_state(&self, f: &mut ::nn::StateVisitor<'_>) {
-                #(
-                    #lp::visit_params(&self.#fields, &mut |n, s, v| f(#names, n, s, ::nn::Buffer::F32(v)));
-                    #lp::visit_buffers(&self.#fields, &mut |n, s, v| f(#names, n, s, v));
-                )*
-            }
-
-            fn visit_state_mut(&mut self, f: &mut ::nn::StateVisitorMut<'_>) {
-                #(
-                    #lp::visit_params_mut(&mut self.#fields, &mut |n, v| f(#names, n, ::nn::BufferMut::F32(v)));
-                    #lp::visit_buffers_mut(&mut self.#fields, &mut |n, v| f(#names, n, v));
-                )*
-            }
-
-            fn forward_slice(&self, x: &[f32], y: &mut [f32]) {
-                ::core::assert!(
-                    x.len() == <Self as ::nn::Network>::IN && y.len() == <Self as ::nn::Network>::OUT,
-                    "{}: forward_slice takes {} inputs into {} outputs, got {} into {}",
-                    #name_str, <Self as ::nn::Network>::IN, <Self as ::nn::Network>::OUT, x.len(), y.len()
-                );
+            fn forward(&self, x: &[f32], y: &mut [f32]) {
                 #buffers
                 #(#one)*
             }
 
+            fn cache_len(batch: usize) -> usize {
+                ::nn::__private::cache_len(<Self as ::nn::Layer>::LAYERS, batch)
+            }
+
             ::nn::__private::if_alloc! {
-                fn __forward_batch(&self, x: &[f32], __t: &mut ::nn::__private::TapeBuffers) {
-                    let __batch = __t.batch();
+                fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, cache: &mut [f32]) {
+                    let __layers = <Self as ::nn::Layer>::LAYERS;
                     #(#batch_steps)*
                 }
 
-                fn __forward_train(
+                fn forward_train(
                     &mut self,
                     x: &[f32],
-                    __t: &mut ::nn::__private::TapeBuffers,
+                    y: &mut [f32],
+                    batch: usize,
+                    cache: &mut [f32],
                 ) -> ::core::result::Result<(), ::nn::TrainError> {
-                    let __batch = __t.batch();
+                    let __layers = <Self as ::nn::Layer>::LAYERS;
                     #(#train_steps)*
                     ::core::result::Result::Ok(())
                 }
+            }
 
-                fn __backward(&self, x: &[f32], __t: &mut ::nn::__private::TapeBuffers, grads: &mut [f32]) {
-                    let mut __end = <Self as ::nn::Network>::PARAMS;
+            fn backward(
+                &self,
+                mut io: ::nn::Backward<'_>,
+                mut dx: ::core::option::Option<&mut [f32]>,
+                grad: &mut [f32],
+            ) {
+                // Without `alloc` there is no training, and so no backward pass.
+                ::nn::__private::if_alloc! {
+                    let __layers = <Self as ::nn::Layer>::LAYERS;
+                    let mut __end = <Self as ::nn::Layer>::PARAMS;
                     #(#back_steps)*
                 }
             }
+
+            fn walk_params(&self, path: &::nn::Path<'_>, f: &mut ::nn::NetworkParamVisitor<'_>) {
+                #(#lp::walk_params(&self.#fields, #paths, f);)*
+            }
+
+            fn walk_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+                #(#lp::walk_params_mut(&mut self.#fields, f);)*
+            }
+
+            fn walk_state(&self, path: &::nn::Path<'_>, f: &mut ::nn::StateVisitor<'_>) {
+                #(#lp::walk_state(&self.#fields, #paths, f);)*
+            }
+
+            fn walk_state_mut(&mut self, path: &::nn::Path<'_>, f: &mut ::nn::StateVisitorMut<'_>) {
+                #(#lp::walk_state_mut(&mut self.#fields, #paths, f);)*
+            }
+        }
+    }
+}
+
+fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenStream {
+    let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
+    let name_str = ident.to_string();
+    let layer = expand_layer(attrs, vis, ident, &name_str, &net.layers, net.named);
+
+    let type_checks = net.checks.iter().map(|c| {
+        let (prev, input) = (&c.prev, &c.input);
+        // The checked type opens at the layer's first token and closes at its last, so
+        // that the error underlines the whole layer.
+        let close = quote_spanned!(c.span.1=> >);
+        let features = quote_spanned!(c.span.0=> ::nn::Features<#input #close);
+        let check = if c.keeps {
+            quote!(::nn::KeepsWidth)
+        } else {
+            quote!(::nn::FitsAfter)
+        };
+        quote_spanned! {c.span.0=>
+            const _: () = <#features as #check<::nn::Features<#prev>>>::OK;
+        }
+    });
+    let input_image = match &input.input {
+        Some(shape) => {
+            let (c, h, w) = (shape.c.expr(), shape.h.expr(), shape.w.expr());
+            quote!(const INPUT_IMAGE: ::core::option::Option<[usize; 3]> = ::core::option::Option::Some([#c, #h, #w]);)
+        }
+        None => quote!(),
+    };
+    let in_doc = format!(" Input features per sample of `{name_str}`.");
+    let summary_doc =
+        format!(" The torchinfo-style table of `{name_str}`'s layers; print it with `{{}}`.");
+
+    quote! {
+        #layer
+
+        #(#type_checks)*
+        #(#asserts)*
+
+        impl ::nn::Network for #ident {
+            const NAME: &'static str = #name_str;
+            #input_image
         }
 
         impl #ident {
             #[doc = #in_doc]
-            pub const IN: usize = <Self as ::nn::Network>::IN;
+            pub const IN: usize = <Self as ::nn::Layer>::IN;
             /// Output features per sample.
-            pub const OUT: usize = <Self as ::nn::Network>::OUT;
+            pub const OUT: usize = <Self as ::nn::Layer>::OUT;
             /// Trainable numbers in all layers.
-            pub const PARAMS: usize = <Self as ::nn::Network>::PARAMS;
-            /// The widest layer output: the one-sample pass uses two stack buffers of it.
-            pub const MAX_WIDTH: usize = ::nn::__private::max_width(&[#(#lp::OUT),*]);
-
+            pub const PARAMS: usize = <Self as ::nn::Layer>::PARAMS;
             /// Sets every parameter to PyTorch's default initialisation, drawn from `seed`.
             pub fn init(&mut self, seed: u64) {
-                <Self as ::nn::Network>::init(self, seed)
+                <Self as ::nn::Network>::init_from_seed(self, seed)
             }
 
             /// Inference on one sample, with no heap: batch norm uses its running statistics.
             pub fn forward(&self, x: &[f32; #ident::IN]) -> [f32; #ident::OUT] {
                 let mut y = [0.0f32; #ident::OUT];
-                <Self as ::nn::Network>::forward_slice(self, x, &mut y);
+                <Self as ::nn::Layer>::forward(self, x, &mut y);
                 y
             }
 
@@ -333,7 +353,7 @@ fn expand_valid(input: &Input, layers: &[Resolved<'_>], checks: &[TypeCheck]) ->
                 /// initialised as PyTorch does, drawing from `seed`.
                 pub fn new(seed: u64) -> ::nn::__private::Box<Self> {
                     let mut net = ::nn::__private::zeroed_box::<Self>();
-                    <Self as ::nn::Network>::init(&mut net, seed);
+                    <Self as ::nn::Network>::init_from_seed(&mut *net, seed);
                     net
                 }
 

@@ -6,11 +6,11 @@
 //! compiler as type-level checks ([`TypeCheck`]).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
-use crate::ast::{Block, Input, LayerDecl};
+use crate::ast::{Inline, Input, LayerDecl};
 
 mod image;
 mod keeps;
@@ -66,20 +66,30 @@ pub struct Resolved<'a> {
     pub decl: &'a LayerDecl,
     /// The field's type, with built-ins as absolute paths.
     pub field_ty: TokenStream,
-    /// The field name: the user's, or the index as PyTorch's `nn.Sequential` names it.
+    /// How the struct names the field: `fc1`, `0`, or `__1` for a layer left unnamed
+    /// in a named network.
+    pub field: TokenStream,
+    /// The state-dict name: the user's, or the index as PyTorch's `nn.Sequential` names
+    /// it; empty for a layer without state left unnamed in a named network.
     pub name: String,
     /// The output's image shape `[C, H, W]`, while the data is an image.
     pub image: Option<[TokenStream; 3]>,
-    /// Its place in a residual block.
-    pub role: Option<Role>,
+    /// The network generated for an inline `Sequential<...>` or `Residual<...>`.
+    pub hidden: Option<Box<Hidden<'a>>>,
 }
 
-/// A layer's place in residual block `block`: its first layer, or its end (the
-/// `ResidualAdd` after its last layer), which knows the index of the first.
-#[derive(Clone, Copy)]
-pub enum Role {
-    Start(usize),
-    End { block: usize, start: usize },
+/// The network behind an inline block of layers, generated beside the one that uses it.
+pub struct Hidden<'a> {
+    pub ident: syn::Ident,
+    pub layers: Vec<Resolved<'a>>,
+}
+
+/// A validated network: its layers, and the sizes left for the compiler to compare.
+pub struct Net<'a> {
+    pub layers: Vec<Resolved<'a>>,
+    pub checks: Vec<TypeCheck>,
+    /// Whether the struct has named fields.
+    pub named: bool,
 }
 
 /// A pair of sizes the compiler must compare: `prev` is the output size of the layer
@@ -87,19 +97,31 @@ pub enum Role {
 pub struct TypeCheck {
     /// The first and last token of the layer, so that the error underlines all of it.
     pub span: (Span, Span),
+    /// Whether `prev` is a residual block's input and `input` its output, which must be
+    /// equal for the block to keep its width.
+    pub keeps: bool,
     pub prev: TokenStream,
     pub input: TokenStream,
 }
 
-/// Collects every error so that one compile shows every mistake.
+/// Collects every error so that one compile shows every mistake (serde_derive's `Ctxt`):
+/// validation and `#[weights]` share it.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub struct Ctxt(Option<syn::Error>);
 
-impl Errors {
-    fn push(&mut self, e: syn::Error) {
+impl Ctxt {
+    pub fn push(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
+        }
+    }
+
+    /// Every error collected, or `Ok` when there was none.
+    pub fn finish(self) -> syn::Result<()> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 }
@@ -269,6 +291,7 @@ pub fn show(kind: &Kind, ty: &Type) -> String {
 }
 
 /// The width flowing out of the layers so far, and who set it.
+#[derive(Clone)]
 struct Flow {
     size: Size,
     /// The layer that produced this width.
@@ -279,26 +302,133 @@ struct Flow {
     detail: Option<String>,
 }
 
-/// `Role::Start` for a block's first layer.
-fn start_role(decl: &LayerDecl) -> Option<Role> {
-    match decl.block {
-        Some(Block::Start(k)) => Some(Role::Start(k)),
-        _ => None,
+/// Where validation stands in a list of layers: what flows out of the layers so far
+/// (`None` once a mistake makes it unknown) and how the last layer is shown.
+#[derive(Clone)]
+struct Seq {
+    flow: Option<Flow>,
+    prev_shown: String,
+}
+
+impl Seq {
+    /// The image shape flowing on, as expressions.
+    fn image(&self) -> Option<[TokenStream; 3]> {
+        let shape = self.flow.as_ref()?.image.as_ref()?;
+        Some([shape.c.expr(), shape.h.expr(), shape.w.expr()])
+    }
+
+    /// Compares nothing more after a mistake: one mistake gives one error.
+    fn lose(&mut self, shown: String) {
+        self.flow = None;
+        self.prev_shown = shown;
     }
 }
 
-/// The image shape flowing on, as expressions.
-fn image_of(flow: &Option<Flow>) -> Option<[TokenStream; 3]> {
-    let shape = flow.as_ref()?.image.as_ref()?;
-    Some([shape.c.expr(), shape.h.expr(), shape.w.expr()])
+/// A layer about to be validated: its entry, its index in its list, and its names.
+struct Entry<'a> {
+    decl: &'a LayerDecl,
+    index: usize,
+    /// Whether its list names its layers (`fc1: Linear<..>`).
+    named_list: bool,
+}
+
+impl<'a> Entry<'a> {
+    fn resolved(&self, field_ty: TokenStream, seq: &Seq) -> Resolved<'a> {
+        let (field, name) = match &self.decl.name {
+            Some(n) => (quote!(#n), n.to_string()),
+            None if self.named_list => {
+                let f = syn::Ident::new(&format!("__{}", self.index), Span::call_site());
+                (quote!(#f), String::new())
+            }
+            None => {
+                let idx = syn::Index {
+                    index: self.index as u32,
+                    span: Span::call_site(),
+                };
+                (quote!(#idx), self.index.to_string())
+            }
+        };
+        Resolved {
+            decl: self.decl,
+            field_ty,
+            field,
+            name,
+            image: seq.image(),
+            hidden: None,
+        }
+    }
+
+    /// In a named network, a layer with state needs a name: it is the prefix of its
+    /// tensors' names. `stateful` is `None` when only the compiler knows (a user's layer
+    /// or a network), which then checks that it has no parameters.
+    fn check_name(
+        &self,
+        cx: &mut Ctx,
+        stateful: Option<bool>,
+        shown: &str,
+        field_ty: &TokenStream,
+    ) {
+        if !self.named_list || self.decl.name.is_some() {
+            return;
+        }
+        let msg = format!(
+            "`{shown}` has parameters, so it needs a name in a named network, which becomes \
+             the prefix of its parameters' names; write `name: {shown}`"
+        );
+        match stateful {
+            Some(false) => {}
+            Some(true) => cx.push(syn::Error::new_spanned(&self.decl.ty, msg)),
+            None => {
+                let (first, last) = first_last(&self.decl.ty);
+                let lp = quote_spanned!(first=> <#field_ty as ::nn::Layer>);
+                let close = quote_spanned!(last=> ;);
+                cx.checks.push(quote_spanned! {first=>
+                    const _: () = ::core::assert!(#lp::PARAMS == 0, #msg) #close
+                });
+            }
+        }
+    }
+}
+
+/// Everything validation collects: errors, and checks for the compiler.
+#[derive(Default)]
+struct Ctx {
+    errors: Ctxt,
+    types: Vec<TypeCheck>,
+    /// Constant assertions, each spanned on its layer.
+    checks: Vec<TokenStream>,
+}
+
+impl Ctx {
+    fn push(&mut self, e: syn::Error) {
+        self.errors.push(e);
+    }
+
+    /// Compares the width flowing in (`have`) with a layer's input (`want`): literals
+    /// here, anything else by the compiler. `Err(have)` on a literal mismatch.
+    fn compare(&mut self, ty: &Type, have: &Size, want: &Size) -> Result<(), u64> {
+        match (have, want) {
+            (Size::Lit(h), Size::Lit(w)) if h != w => Err(*h),
+            (Size::Lit(_), Size::Lit(_)) => Ok(()),
+            (have, want) => {
+                self.types.push(TypeCheck {
+                    span: first_last(ty),
+                    keeps: false,
+                    prev: have.expr(),
+                    input: want.expr(),
+                });
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Validates `input`, resolving each layer; on any mistake, every error found.
-pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> {
-    let mut errors = Errors::default();
+pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
+    let mut cx = Ctx::default();
+    let name = &input.ident;
     if input.layers.is_empty() {
-        let name = &input.ident;
-        errors.push(syn::Error::new_spanned(
+        cx.push(syn::Error::new_spanned(
             name,
             format!(
                 "network `{name}` has no layers; list them in order, \
@@ -306,21 +436,18 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
             ),
         ));
     }
-
-    // Names: all or none, and each once.
-    let named = input.layers.iter().filter(|l| l.name.is_some()).count();
-    if named != 0 && named != input.layers.len() {
-        for l in input.layers.iter().filter(|l| l.name.is_none()) {
-            errors.push(syn::Error::new_spanned(
-                &l.ty,
-                "this layer has no name but others do; name every layer (`fc1: Linear<784, 128>`) or none",
-            ));
-        }
+    if !input.generics.params.is_empty() {
+        cx.push(syn::Error::new_spanned(
+            &input.generics,
+            "generic networks are not supported yet: stable Rust cannot size the arrays of \
+             one-sample inference from a network's generic parameters; write the sizes out \
+             (a `const` item works) or declare one network per size",
+        ));
     }
     let mut seen: Vec<&syn::Ident> = Vec::new();
     for name in input.layers.iter().filter_map(|l| l.name.as_ref()) {
         if seen.contains(&name) {
-            errors.push(syn::Error::new_spanned(
+            cx.push(syn::Error::new_spanned(
                 name,
                 format!(
                     "duplicate layer name `{name}`; each layer needs its own name, \
@@ -330,309 +457,395 @@ pub fn check(input: &Input) -> syn::Result<(Vec<Resolved<'_>>, Vec<TypeCheck>)> 
         }
         seen.push(name);
     }
+    let mut seq = Seq {
+        flow: input.input.as_ref().map(|shape| Flow {
+            size: shape.size(),
+            source: String::new(),
+            image: Some(shape.clone()),
+            detail: None,
+        }),
+        prev_shown: match &input.input {
+            Some(shape) => format!(
+                "#[input({}, {}, {})]",
+                shape.c.show(),
+                shape.h.show(),
+                shape.w.show()
+            ),
+            None => String::new(),
+        },
+    };
+    let named = !seen.is_empty();
+    let layers = check_list(&mut cx, &name.to_string(), &input.layers, &mut seq, named);
+    cx.errors.finish()?;
+    Ok((
+        Net {
+            layers,
+            checks: cx.types,
+            named,
+        },
+        cx.checks,
+    ))
+}
 
-    let mut resolved = Vec::new();
-    let mut checks = Vec::new();
-    let mut flow: Option<Flow> = input.input.as_ref().map(|shape| Flow {
-        size: shape.size(),
-        source: String::new(),
-        image: Some(shape.clone()),
+/// Validates a list of layers, the data flowing in as `seq` says.
+fn check_list<'a>(
+    cx: &mut Ctx,
+    owner: &str,
+    decls: &'a [LayerDecl],
+    seq: &mut Seq,
+    named_list: bool,
+) -> Vec<Resolved<'a>> {
+    let mut out = Vec::new();
+    for (index, decl) in decls.iter().enumerate() {
+        let entry = Entry {
+            decl,
+            index,
+            named_list,
+        };
+        let resolved = match &decl.inline {
+            Some(inline) => step_block(cx, owner, &entry, inline, seq),
+            None => step_layer(cx, &entry, seq),
+        };
+        out.extend(resolved);
+    }
+    out
+}
+
+/// `Sequential<...>` or `Residual<...>`: a network of its own, generated beside this one,
+/// or a residual block around one layer of the user's or one network.
+fn step_block<'a>(
+    cx: &mut Ctx,
+    owner: &str,
+    entry: &Entry<'a>,
+    inline: &'a Inline,
+    seq: &mut Seq,
+) -> Option<Resolved<'a>> {
+    let decl = entry.decl;
+    let ty = &decl.ty;
+    let shown = pretty(&ty.to_token_stream());
+    if inline.residual {
+        if let [only] = &inline.layers[..] {
+            if only.inline.is_none() && matches!(layer_kind(&only.ty), Ok(Kind::User)) {
+                return step_residual_around(cx, entry, &only.ty, seq, shown);
+            }
+        }
+    }
+    let place = match &decl.name {
+        Some(n) => n.to_string(),
+        None => entry.index.to_string(),
+    };
+    let ident = syn::Ident::new(&format!("__{owner}_{place}"), Span::call_site());
+    let start = seq.clone();
+    let layers = check_list(cx, &ident.to_string(), &inline.layers, seq, false);
+    entry.check_name(cx, None, &shown, &quote!(#ident));
+    if layers.len() != inline.layers.len() {
+        return None; // a layer inside was reported
+    }
+    let field_ty = if inline.residual {
+        let (Some(have), Some(first)) = (&seq.flow, layers.first()) else {
+            return None;
+        };
+        // The width the block starts with: what flows into it, or its first layer's input.
+        let want = match &start.flow {
+            Some(f) => f.size.clone(),
+            None => {
+                let first = &first.field_ty;
+                Size::Expr(quote!(<#first as ::nn::Layer>::IN))
+            }
+        };
+        if let Err(have) = cx.compare(ty, &have.size, &want) {
+            let want = want.show();
+            cx.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "this residual block takes {want} features but its last layer produces {have}; \
+                     its output is added to its input, so it must keep the width it starts with \
+                     (end it with a layer of {want} outputs)"
+                ),
+            ));
+            seq.lose(shown);
+            return None;
+        }
+        // After the block, the data is as it came in.
+        seq.flow = seq.flow.take().map(|f| Flow {
+            image: start.flow.as_ref().and_then(|s| s.image.clone()),
+            ..f
+        });
+        quote!(::nn::Residual<#ident>)
+    } else {
+        quote!(#ident)
+    };
+    seq.prev_shown = shown;
+    let mut resolved = entry.resolved(field_ty, seq);
+    resolved.hidden = Some(Box::new(Hidden { ident, layers }));
+    Some(resolved)
+}
+
+/// `Residual<T>` around a layer of the user's or a network: `T` must keep its width.
+fn step_residual_around<'a>(
+    cx: &mut Ctx,
+    entry: &Entry<'a>,
+    inner: &Type,
+    seq: &mut Seq,
+    shown: String,
+) -> Option<Resolved<'a>> {
+    let ty = &entry.decl.ty;
+    let input = Size::Expr(quote!(<#inner as ::nn::Layer>::IN));
+    let output = Size::Expr(quote!(<#inner as ::nn::Layer>::OUT));
+    if let Some(f) = &seq.flow {
+        let _ = cx.compare(ty, &f.size, &input);
+    }
+    cx.types.push(TypeCheck {
+        span: first_last(ty),
+        keeps: true,
+        prev: input.expr(),
+        input: output.expr(),
+    });
+    let field_ty = quote!(::nn::Residual<#inner>);
+    entry.check_name(cx, None, &shown, &field_ty);
+    let image = seq.flow.as_ref().and_then(|f| f.image.clone());
+    seq.flow = Some(Flow {
+        size: output,
+        source: shown.clone(),
+        image,
         detail: None,
     });
-    let mut prev_shown = match &input.input {
-        Some(shape) => format!(
-            "#[input({}, {}, {})]",
-            shape.c.show(),
-            shape.h.show(),
-            shape.w.show()
-        ),
-        None => String::new(),
+    seq.prev_shown = shown;
+    Some(entry.resolved(field_ty, seq))
+}
+
+/// One layer: a built-in or a type of the user's (a network among them).
+fn step_layer<'a>(cx: &mut Ctx, entry: &Entry<'a>, seq: &mut Seq) -> Option<Resolved<'a>> {
+    let ty = &entry.decl.ty;
+    let kind = match layer_kind(ty) {
+        Ok(k) => k,
+        Err(e) => {
+            cx.push(e);
+            // Unknown width from here on: compare nothing more against it.
+            seq.lose(String::new());
+            return None;
+        }
     };
-    // Per residual block: the index of its first layer and the width it starts with.
-    let mut block_starts: Vec<(usize, Option<Size>)> = Vec::new();
-    for (index, decl) in input.layers.iter().enumerate() {
-        let ty = &decl.ty;
-        if let Some(Block::Start(_)) = decl.block {
-            block_starts.push((index, flow.as_ref().map(|f| f.size.clone())));
+    let shown = show(&kind, ty);
+    match &kind {
+        Kind::Image(image_kind) => step_image(cx, entry, image_kind, shown, seq),
+        _ => step_flat(cx, entry, kind, shown, seq),
+    }
+}
+
+/// An image layer: its shape arithmetic is in `image.rs`.
+fn step_image<'a>(
+    cx: &mut Ctx,
+    entry: &Entry<'a>,
+    image_kind: &ImageKind,
+    shown: String,
+    seq: &mut Seq,
+) -> Option<Resolved<'a>> {
+    let ty = &entry.decl.ty;
+    let (before, flat) = match &seq.flow {
+        Some(f) => (f.image.clone(), Some(f.size.clone())),
+        None => (None, None),
+    };
+    if seq.flow.is_none() && entry.index > 0 {
+        return None; // the layer before it was already reported
+    }
+    let result = match image::step(
+        image_kind,
+        &shown,
+        before.as_ref(),
+        flat.as_ref(),
+        &seq.prev_shown,
+    ) {
+        Err(msg) => {
+            cx.push(syn::Error::new_spanned(ty, msg));
+            seq.lose(shown);
+            return None;
         }
-        if let Some(Block::End(k)) = decl.block {
-            let (Some(f), Some((start, width))) = (&flow, block_starts.get(k)) else {
-                continue; // a layer of the block was already reported
-            };
-            let start = *start;
-            // The width the block starts with: what flows into it, or its first layer's input.
-            let width = match width {
-                Some(w) => w.clone(),
-                None => match resolved
-                    .iter()
-                    .find(|r: &&Resolved<'_>| matches!(r.role, Some(Role::Start(b)) if b == k))
-                {
-                    Some(first) => {
-                        let first = &first.field_ty;
-                        Size::Expr(quote!(<#first as ::nn::Layer>::IN))
-                    }
-                    None => continue,
-                },
-            };
-            let shown = pretty(&ty.to_token_stream());
-            match (&f.size, &width) {
-                (Size::Lit(have), Size::Lit(want)) if have != want => {
-                    errors.push(syn::Error::new_spanned(
-                        ty,
-                        format!(
-                            "this residual block takes {want} features but its last layer produces {have}; \
-                             its output is added to its input, so it must keep the width it starts with \
-                             (end it with a layer of {want} outputs)"
-                        ),
-                    ));
-                    flow = None;
-                    continue;
-                }
-                (Size::Lit(_), Size::Lit(_)) => {}
-                (have, want) => checks.push(TypeCheck {
-                    span: first_last(ty),
-                    prev: have.expr(),
-                    input: want.expr(),
-                }),
-            }
-            let w = f.size.expr();
-            resolved.push(Resolved {
-                decl,
-                field_ty: quote!(::nn::ResidualAdd<#w>),
-                name: index.to_string(),
-                image: image_of(&flow),
-                role: Some(Role::End { block: k, start }),
-            });
-            prev_shown = shown;
-            continue;
+        Ok(step) => step,
+    };
+    for (have, want) in &result.checks {
+        let _ = cx.compare(ty, have, want);
+    }
+    seq.flow = Some(match (result.out, before) {
+        (Some(shape), _) => Flow {
+            size: shape.size(),
+            source: shown.clone(),
+            image: Some(shape),
+            detail: None,
+        },
+        (None, Some(shape)) => Flow {
+            size: shape.size(),
+            source: shown.clone(),
+            image: None,
+            detail: Some(shape.product()),
+        },
+        (None, None) => Flow {
+            size: flat.unwrap_or(Size::Lit(0)),
+            source: shown.clone(),
+            image: None,
+            detail: None,
+        },
+    });
+    entry.check_name(cx, Some(image_kind.has_state()), &shown, &result.field_ty);
+    seq.prev_shown = shown;
+    Some(entry.resolved(result.field_ty, seq))
+}
+
+/// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
+/// the user's.
+fn step_flat<'a>(
+    cx: &mut Ctx,
+    entry: &Entry<'a>,
+    kind: Kind,
+    shown: String,
+    seq: &mut Seq,
+) -> Option<Resolved<'a>> {
+    let (ty, index) = (&entry.decl.ty, entry.index);
+    // Flat layers after an image need it flattened first; a layer of the user's takes
+    // the image's `C·H·W` features as they are.
+    if let Some(Flow {
+        image: Some(shape), ..
+    }) = &seq.flow
+    {
+        if !matches!(
+            kind,
+            Kind::User | Kind::Activation(Keeps { width: None, .. })
+        ) {
+            cx.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "`{shown}` takes flat features, but `{}` before it produces an image of {}; \
+                     put `Flatten` before it",
+                    seq.prev_shown,
+                    shape.show()
+                ),
+            ));
+            seq.lose(shown);
+            return None;
         }
-        let kind = match layer_kind(ty) {
-            Ok(k) => k,
-            Err(e) => {
-                errors.push(e);
-                // Unknown width from here on: compare nothing more against it.
-                flow = None;
-                prev_shown.clear();
-                continue;
-            }
-        };
-        let shown = show(&kind, ty);
-        if let Kind::Image(image_kind) = &kind {
-            let (before, flat) = match &flow {
-                Some(f) => (f.image.as_ref(), Some(&f.size)),
-                None => (None, None),
-            };
-            if flow.is_none() && index > 0 {
-                continue; // the layer before it was already reported
-            }
-            match image::step(image_kind, &shown, before, flat, &prev_shown) {
-                Err(msg) => {
-                    errors.push(syn::Error::new_spanned(ty, msg));
-                    flow = None;
-                }
-                Ok(step) => {
-                    for (have, want) in &step.checks {
-                        checks.push(TypeCheck {
-                            span: first_last(ty),
-                            prev: have.expr(),
-                            input: want.expr(),
-                        });
-                    }
-                    flow = Some(match (step.out, before) {
-                        (Some(shape), _) => Flow {
-                            size: shape.size(),
-                            source: shown.clone(),
-                            image: Some(shape),
-                            detail: None,
-                        },
-                        (None, Some(shape)) => Flow {
-                            size: shape.size(),
-                            source: shown.clone(),
-                            image: None,
-                            detail: Some(shape.product()),
-                        },
-                        (None, None) => Flow {
-                            size: flat.cloned().unwrap_or(Size::Lit(0)),
-                            source: shown.clone(),
-                            image: None,
-                            detail: None,
-                        },
-                    });
-                    resolved.push(Resolved {
-                        decl,
-                        field_ty: step.field_ty,
-                        name: match &decl.name {
-                            Some(n) => n.to_string(),
-                            None => index.to_string(),
-                        },
-                        image: image_of(&flow),
-                        role: start_role(decl),
-                    });
-                }
-            }
-            prev_shown = shown;
-            continue;
-        }
-        // Flat layers after an image need it flattened first; a layer of the user's takes
-        // the image's `C·H·W` features as they are.
-        if let Some(Flow {
-            image: Some(shape), ..
-        }) = &flow
-        {
-            if !matches!(
-                kind,
-                Kind::User | Kind::Activation(Keeps { width: None, .. })
-            ) {
-                errors.push(syn::Error::new_spanned(
+    }
+    let (input_size, output_size) = match &kind {
+        Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
+        Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
+        Kind::Image(_) => return None, // handled by `step_image`
+        Kind::User => (
+            Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
+            Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
+        ),
+        Kind::Activation(Keeps {
+            width: Some(width), ..
+        }) => (Some(width.clone()), width.clone()),
+        Kind::Activation(_) => match &seq.flow {
+            Some(f) => (None, f.size.clone()),
+            None if index == 0 => {
+                cx.push(syn::Error::new_spanned(
                     ty,
                     format!(
-                        "`{shown}` takes flat features, but `{prev_shown}` before it produces an image of {}; \
-                         put `Flatten` before it",
-                        shape.show()
+                        "`{shown}` cannot come first: it keeps the width of the layer before it, \
+                         so the network's input size would be unknown; \
+                         put a sized layer such as `Linear<IN, OUT>` first"
                     ),
                 ));
-                flow = None;
-                prev_shown = shown;
-                continue;
+                return None;
             }
-        }
-        let (input_size, output_size) = match &kind {
-            Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
-            Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
-            Kind::Image(_) => continue, // handled above
-            Kind::User => (
-                Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
-                Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
-            ),
-            Kind::Activation(Keeps {
-                width: Some(width), ..
-            }) => (Some(width.clone()), width.clone()),
-            Kind::Activation(_) => match &flow {
-                Some(f) => (None, f.size.clone()),
-                None if index == 0 => {
-                    errors.push(syn::Error::new_spanned(
-                        ty,
-                        format!(
-                            "`{shown}` cannot come first: it keeps the width of the layer before it, \
-                             so the network's input size would be unknown; \
-                             put a sized layer such as `Linear<IN, OUT>` first"
-                        ),
-                    ));
-                    continue;
-                }
-                None => continue, // the layer before it was already reported
-            },
-        };
+            None => return None, // the layer before it was already reported
+        },
+    };
 
-        for (what, size) in [
-            ("inputs", input_size.as_ref()),
-            ("outputs", Some(&output_size)),
-        ] {
-            if let Some(Size::Lit(0)) = size {
-                errors.push(syn::Error::new_spanned(
-                    ty,
-                    format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
-                ));
-            }
+    for (what, size) in [
+        ("inputs", input_size.as_ref()),
+        ("outputs", Some(&output_size)),
+    ] {
+        if let Some(Size::Lit(0)) = size {
+            cx.push(syn::Error::new_spanned(
+                ty,
+                format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
+            ));
         }
+    }
 
-        let mut bn_mismatch = false;
-        if let (Some(f), Some(inp)) = (&flow, &input_size) {
-            match (&f.size, inp) {
-                (Size::Lit(have), Size::Lit(want)) if have != want => {
-                    bn_mismatch = matches!(
-                        kind,
-                        Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
-                    );
-                    let from = if f.source == prev_shown || f.source.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (the output of `{}`)", f.source)
-                    };
-                    let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
-                    let msg = match &kind {
-                        Kind::Linear { outputs, .. } => format!(
-                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
-                             change it to `Linear<{have}, {}>`",
-                            outputs.show()
-                        ),
-                        Kind::BatchNorm { .. } => format!(
-                            "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
-                             change it to `BatchNorm<{have}>`"
-                        ),
-                        Kind::Activation(Keeps {
-                            alias, width: Some(_), ..
-                        }) => format!(
-                            "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
-                             change it to `{alias}<{have}>`"
-                        ),
-                        _ => format!(
-                            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
-                        ),
-                    };
-                    errors.push(syn::Error::new_spanned(ty, msg));
-                }
-                (Size::Lit(_), Size::Lit(_)) => {}
-                (have, want) => checks.push(TypeCheck {
-                    span: first_last(ty),
-                    prev: have.expr(),
-                    input: want.expr(),
-                }),
-            }
-        }
-
-        let field_ty = match &kind {
-            Kind::Linear { .. }
-            | Kind::BatchNorm { .. }
-            | Kind::Activation(Keeps { width: Some(_), .. }) => {
-                // Keep the user's tokens (and spans), under the absolute path.
-                quote!(::nn::#ty)
-            }
-            Kind::Activation(k) => {
-                let alias = syn::Ident::new(k.alias, ty.span());
-                let width = output_size.expr();
-                let args = &k.args;
-                quote!(::nn::#alias<#width #(, #args)*>)
-            }
-            Kind::User | Kind::Image(_) => quote!(#ty),
-        };
-        let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
-        let source = match (&flow, keeps_source) {
-            (Some(f), true) => f.source.clone(),
-            _ => shown.clone(),
-        };
-        // After a batch norm of the wrong width, which of the two widths is meant is
-        // unknown: compare the next layer with neither, so that one mistake gives one error.
-        flow = if bn_mismatch {
-            None
-        } else {
-            // A width-keeping layer on an image keeps the image.
-            let image = match (&kind, &flow) {
-                (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
-                _ => None,
+    let mut bn_mismatch = false;
+    if let (Some(f), Some(want)) = (&seq.flow, &input_size) {
+        if let Err(have) = cx.compare(ty, &f.size, want) {
+            let want = want.show();
+            let prev_shown = &seq.prev_shown;
+            bn_mismatch = matches!(
+                kind,
+                Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
+            );
+            let from = if f.source == *prev_shown || f.source.is_empty() {
+                String::new()
+            } else {
+                format!(" (the output of `{}`)", f.source)
             };
-            Some(Flow {
-                size: output_size,
-                source,
-                image,
-                detail: None,
-            })
-        };
-        prev_shown = shown;
-        resolved.push(Resolved {
-            decl,
-            field_ty,
-            name: match &decl.name {
-                Some(n) => n.to_string(),
-                None => index.to_string(),
-            },
-            image: image_of(&flow),
-            role: start_role(decl),
-        });
+            let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
+            let msg = match &kind {
+                Kind::Linear { outputs, .. } => format!(
+                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
+                     change it to `Linear<{have}, {}>`",
+                    outputs.show()
+                ),
+                Kind::BatchNorm { .. } => format!(
+                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+                     change it to `BatchNorm<{have}>`"
+                ),
+                Kind::Activation(Keeps {
+                    alias, width: Some(_), ..
+                }) => format!(
+                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+                     change it to `{alias}<{have}>`"
+                ),
+                _ => format!(
+                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
+                ),
+            };
+            cx.push(syn::Error::new_spanned(ty, msg));
+        }
     }
 
-    match errors.0 {
-        Some(e) => Err(e),
-        None => Ok((resolved, checks)),
-    }
+    let field_ty = match &kind {
+        Kind::Linear { .. }
+        | Kind::BatchNorm { .. }
+        | Kind::Activation(Keeps { width: Some(_), .. }) => {
+            // Keep the user's tokens (and spans), under the absolute path.
+            quote!(::nn::#ty)
+        }
+        Kind::Activation(k) => {
+            let alias = syn::Ident::new(k.alias, ty.span());
+            let width = output_size.expr();
+            let args = &k.args;
+            quote!(::nn::#alias<#width #(, #args)*>)
+        }
+        Kind::User | Kind::Image(_) => quote!(#ty),
+    };
+    let stateful = match &kind {
+        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
+        Kind::Activation(k) => Some(k.width.is_some()),
+        Kind::User | Kind::Image(_) => None,
+    };
+    entry.check_name(cx, stateful, &shown, &field_ty);
+    let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
+    let source = match (&seq.flow, keeps_source) {
+        (Some(f), true) => f.source.clone(),
+        _ => shown.clone(),
+    };
+    // After a batch norm of the wrong width, which of the two widths is meant is
+    // unknown: compare the next layer with neither, so that one mistake gives one error.
+    seq.flow = if bn_mismatch {
+        None
+    } else {
+        // A width-keeping layer on an image keeps the image.
+        let image = match (&kind, &seq.flow) {
+            (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
+            _ => None,
+        };
+        Some(Flow {
+            size: output_size,
+            source,
+            image,
+            detail: None,
+        })
+    };
+    seq.prev_shown = shown;
+    Some(entry.resolved(field_ty, seq))
 }

@@ -17,7 +17,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
 
 use crate::ast::Input;
-use crate::valid::{self, Keeps, Kind, Resolved, Size};
+use crate::valid::{self, Ctxt, Keeps, Kind, Net, Resolved, Size};
 
 /// The largest header accepted, as `nn::io` accepts.
 const MAX_HEADER: u64 = 100 * 1024 * 1024;
@@ -76,9 +76,9 @@ struct Want<'a> {
 /// The constant `WEIGHTS` and an `include_bytes!` of the file, or the errors that stop
 /// them together with a stub of the constant, so that code naming it gets no follow-on
 /// error.
-pub fn expand(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> TokenStream {
+pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
     let ident = &input.ident;
-    match bake(input, layers, attr) {
+    match bake(input, net, attr) {
         Ok(tokens) => tokens,
         Err(e) => {
             let err = e.to_compile_error();
@@ -93,32 +93,21 @@ pub fn expand(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> TokenStrea
     }
 }
 
-/// Collects every error so that one compile shows every mistake.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-}
-
-fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<TokenStream> {
+fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
+    let layers = &net.layers[..];
     let shown_path = attr.path.value();
     let file_err =
         |msg: String| syn::Error::new_spanned(&attr.attr, format!("`{shown_path}`: {msg}"));
 
     // What the network needs, layer by layer; a user's layer cannot be filled in here.
-    let mut errors = Errors::default();
+    let mut errors = Ctxt::default();
     let mut wants = Vec::new();
     for layer in layers {
-        if matches!(layer.role, Some(valid::Role::End { .. })) {
-            continue; // a residual block's end holds no data
-        }
-        let kind = valid::classify(&layer.decl.ty)?;
+        // An inline block is a network of its own, which the file cannot fill here.
+        let kind = match &layer.decl.inline {
+            Some(_) => Kind::User,
+            None => valid::classify(&layer.decl.ty)?,
+        };
         let shown = valid::show(&kind, &layer.decl.ty);
         let mut want = |name: &'static str, dtype: Dtype, shape: Vec<Size>| {
             wants.push(Want {
@@ -160,9 +149,8 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
             )),
         }
     }
-    if let Some(e) = errors.0 {
-        return Err(e);
-    }
+    errors.finish()?;
+    let mut errors = Ctxt::default();
 
     let file = resolve(&shown_path).map_err(&file_err)?;
     let bytes = std::fs::read(&file).map_err(|e| {
@@ -218,9 +206,7 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
         ));
         extra = rest;
     }
-    if let Some(e) = errors.0 {
-        return Err(e);
-    }
+    errors.finish()?;
 
     // The literal value of each layer, in declaration order.
     let mut fields = Vec::with_capacity(layers.len());
@@ -235,10 +221,7 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
             })?;
             inits.push(quote!(#name: #value));
         }
-        let kind = match layer.role {
-            Some(valid::Role::End { .. }) => Kind::User, // no data: the zero-sized value
-            _ => valid::classify(&layer.decl.ty)?,
-        };
+        let kind = valid::classify(&layer.decl.ty)?;
         let value = match kind {
             Kind::Linear { .. } => quote_spanned!(span=> ::nn::Linear { #(#inits),* }),
             Kind::BatchNorm { .. } => quote_spanned!(span=> ::nn::BatchNorm { #(#inits),* }),
@@ -250,14 +233,16 @@ fn bake(input: &Input, layers: &[Resolved<'_>], attr: &Attr) -> syn::Result<Toke
                 quote_spanned!(span=> ::nn::__private::zeroed())
             }
         };
-        fields.push(match &layer.decl.name {
-            Some(n) => quote!(#n: #value),
-            None => value,
+        let field = &layer.field;
+        fields.push(if net.named {
+            quote!(#field: #value)
+        } else {
+            value
         });
     }
 
     let ident = &input.ident;
-    let body = if layers.first().is_some_and(|l| l.decl.name.is_some()) {
+    let body = if net.named {
         quote!(#ident { #(#fields),* })
     } else {
         quote!(#ident( #(#fields),* ))

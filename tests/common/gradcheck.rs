@@ -36,8 +36,8 @@ pub fn central<F: FnMut(f32) -> f64>(mut f: F, v: f32) -> f32 {
 pub fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
     let mut rng = Rng::seed(9);
     let mut net = N::zeroed();
-    net.init(seed);
-    net.visit_params_mut(&mut |p| {
+    net.init_from_seed(seed);
+    net.params_mut(&mut |p| {
         for v in p.iter_mut() {
             *v += rng.uniform(-0.3, 0.3);
         }
@@ -67,7 +67,7 @@ pub fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
         let at = |probe: &mut N, set: Option<f32>| {
             let mut k = 0;
             let mut old = 0.0;
-            probe.visit_params_mut(&mut |t| {
+            probe.params_mut(&mut |t| {
                 for v in t.iter_mut() {
                     if k == p {
                         old = *v;

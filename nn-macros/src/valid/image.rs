@@ -201,6 +201,12 @@ fn size_of_expr(e: &Expr) -> syn::Result<Size> {
 }
 
 impl ImageKind {
+    /// Whether the layer has parameters or buffers (and so needs a name in a named
+    /// network).
+    pub fn has_state(&self) -> bool {
+        matches!(self, ImageKind::Conv { .. } | ImageKind::BatchNorm2d(_))
+    }
+
     /// The layer as declared, tidied: `Conv2d<1, 8, 3>`.
     pub fn show(&self) -> String {
         match self {

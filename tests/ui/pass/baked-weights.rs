@@ -20,7 +20,7 @@ static TINY: Tiny = Tiny::WEIGHTS;
 /// Every tensor of the state dict: its key and its values' bits.
 fn bits<N: Network>(net: &N) -> Vec<(String, Vec<u64>)> {
     let mut out = Vec::new();
-    net.visit_state(&mut |layer, name, _, value| {
+    net.named_state(&mut |layer, name, _, value| {
         let bits = match value {
             Buffer::F32(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
             Buffer::Count(c) => vec![c],

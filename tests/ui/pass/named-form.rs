@@ -6,6 +6,6 @@ fn main() {
     let _: &nn::Linear<784, 128> = &net.fc1;
     let _: &nn::Linear<128, 10> = &net.fc2;
     let mut names = Vec::new();
-    nn::Network::visit_params(&*net, &mut |l, n, _, _| names.push(format!("{l}.{n}")));
+    nn::Network::named_params(&*net, &mut |l, n, _, _| names.push(format!("{l}.{n}")));
     assert_eq!(names, ["fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight", "fc2.bias"]);
 }

@@ -9,7 +9,7 @@ fn main() {
     let y: [f32; 10] = net.forward(&[0.0; 784]);
     assert!(y.iter().all(|v| v.is_finite()));
     let mut names = Vec::new();
-    nn::Network::visit_params(&*net, &mut |l, n, _, _| names.push(format!("{l}.{n}")));
+    nn::Network::named_params(&*net, &mut |l, n, _, _| names.push(format!("{l}.{n}")));
     assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias"]);
     assert_eq!((Mnist::IN, Mnist::OUT, Mnist::PARAMS), (784, 10, 102_026));
 }
