@@ -8,18 +8,18 @@ use nn::loss::MseLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Layer, Network, Rng, Tape};
 
-nn::network! { #[derive(Clone)] pub struct Encoder<Linear<6, 5>, ReLU, Linear<5, 3>> }
-nn::network! { #[derive(Clone)] pub struct Decoder<Linear<3, 5>, Tanh, Linear<5, 6>> }
-nn::network! { #[derive(Clone)] pub struct AutoEncoder { enc: Encoder, dec: Decoder } }
+nn::network! { #[derive(Clone)] struct Encoder<Linear<6, 5>, ReLU, Linear<5, 3>> }
+nn::network! { #[derive(Clone)] struct Decoder<Linear<3, 5>, Tanh, Linear<5, 6>> }
+nn::network! { #[derive(Clone)] struct AutoEncoder { enc: Encoder, dec: Decoder } }
 
-nn::network! { #[derive(Clone)] pub struct Inner { a: Linear<4, 4>, b: Sigmoid } }
-nn::network! { #[derive(Clone)] pub struct Body<Inner, ReLU, Inner> }
-nn::network! { #[derive(Clone)] pub struct Outer { body: Body, out: Linear<4, 2> } }
+nn::network! { #[derive(Clone)] struct Inner { a: Linear<4, 4>, b: Sigmoid } }
+nn::network! { #[derive(Clone)] struct Body<Inner, ReLU, Inner> }
+nn::network! { #[derive(Clone)] struct Outer { body: Body, out: Linear<4, 2> } }
 
-nn::network! { #[derive(Clone)] pub struct Block { fc1: Linear<5, 5>, act: ReLU, fc2: Linear<5, 5> } }
+nn::network! { #[derive(Clone)] struct Block { fc1: Linear<5, 5>, act: ReLU, fc2: Linear<5, 5> } }
 nn::network! {
     #[derive(Clone)]
-    pub struct ResNet {
+    struct ResNet {
         stem: Linear<4, 5>, ReLU, res1: Residual<Block>, res2: Residual<Block>,
         res: Residual<Linear<5, 5>, Tanh, Residual<Linear<5, 5>>>,
         norm: BatchNorm<5>, head: Linear<5, 2>,
@@ -27,7 +27,7 @@ nn::network! {
 }
 nn::network! {
     #[derive(Clone)]
-    pub struct Quickstart {
+    struct Quickstart {
         linear_relu_stack: Sequential<Linear<12, 8>, ReLU, Linear<8, 8>, ReLU, Linear<8, 3>>,
     }
 }
@@ -131,20 +131,20 @@ fn nested_forward_is_the_composition() {
 // Central differences cannot see through ReLU's kink (an input within the step of 0
 // gives a wrong slope), so the networks checked here are smooth; the ReLU networks are
 // checked against PyTorch's gradients in `parity_nesting.rs`.
-nn::network! { #[derive(Clone)] pub struct SmoothBlock { fc1: Linear<5, 5>, act: Tanh, fc2: Linear<5, 5> } }
-nn::network! { #[derive(Clone)] pub struct SmoothEncoder<Linear<6, 5>, Tanh, Linear<5, 3>> }
-nn::network! { #[derive(Clone)] pub struct SmoothAutoEncoder { enc: SmoothEncoder, dec: Decoder } }
+nn::network! { #[derive(Clone)] struct SmoothBlock { fc1: Linear<5, 5>, act: Tanh, fc2: Linear<5, 5> } }
+nn::network! { #[derive(Clone)] struct SmoothEncoder<Linear<6, 5>, Tanh, Linear<5, 3>> }
+nn::network! { #[derive(Clone)] struct SmoothAutoEncoder { enc: SmoothEncoder, dec: Decoder } }
 nn::network! {
     #[derive(Clone)]
-    pub struct SmoothResNet {
+    struct SmoothResNet {
         stem: Linear<4, 5>, Tanh, res1: Residual<SmoothBlock>, res2: Residual<SmoothBlock>,
         res: Residual<Linear<5, 5>, Sigmoid, Residual<Linear<5, 5>>>,
         norm: BatchNorm<5>, head: Linear<5, 2>,
     }
 }
-nn::network! { #[derive(Clone)] pub struct SmoothInner { a: Linear<4, 4>, b: Sigmoid } }
-nn::network! { #[derive(Clone)] pub struct SmoothBody<SmoothInner, Tanh, SmoothInner> }
-nn::network! { #[derive(Clone)] pub struct SmoothOuter { body: SmoothBody, out: Linear<4, 2> } }
+nn::network! { #[derive(Clone)] struct SmoothInner { a: Linear<4, 4>, b: Sigmoid } }
+nn::network! { #[derive(Clone)] struct SmoothBody<SmoothInner, Tanh, SmoothInner> }
+nn::network! { #[derive(Clone)] struct SmoothOuter { body: SmoothBody, out: Linear<4, 2> } }
 
 #[test]
 fn gradients_match_finite_differences() {

@@ -1,0 +1,174 @@
+//! Networks inside networks against PyTorch (`tools/make_nesting_fixtures.py`, committed
+//! fixtures): the strict load of PyTorch's nested state dict, the training-mode output, the
+//! loss, every parameter gradient and the input gradient, SGD-with-momentum steps, and the
+//! eval-mode output of the trained model.
+//!
+//! Tolerance: `|a - b| <= REL·|b| + REL·max|b|` over each tensor, as the script certifies
+//! PyTorch's own float32 result against float64 (within half of it): every quantity is a sum
+//! of products that can cancel, so each tensor needs the floor.
+
+mod common;
+
+use nn::loss::MseLoss;
+use nn::optim::{Optimizer, Sgd};
+use nn::{Gradients, Network, Tape, Zeroable};
+use serde_json::Value;
+
+const REL: f32 = 1e-5;
+
+nn::network! { struct Encoder<Linear<6, 5>, ReLU, Linear<5, 3>> }
+nn::network! { struct Decoder<Linear<3, 5>, Tanh, Linear<5, 6>> }
+nn::network! { struct AutoEncoder { enc: Encoder, dec: Decoder } }
+
+nn::network! { struct Block { fc1: Linear<5, 5>, act: ReLU, fc2: Linear<5, 5> } }
+nn::network! {
+    struct ResNet {
+        stem: Linear<4, 5>, ReLU, norm: BatchNorm<5>,
+        res1: Residual<Block>, res2: Residual<Block>,
+        res: Residual<Linear<5, 5>, Tanh, Residual<Linear<5, 5>>>,
+        head: Linear<5, 2>,
+    }
+}
+
+nn::network! { struct Inner { a: Linear<4, 4>, b: Sigmoid } }
+nn::network! { struct Body<Inner, ReLU, Inner> }
+nn::network! { struct Outer { body: Body, out: Linear<4, 2> } }
+
+nn::network! {
+    struct Quickstart {
+        linear_relu_stack: Sequential<Linear<12, 16>, ReLU, Linear<16, 16>, ReLU, Linear<16, 3>>,
+    }
+}
+
+fn fixture() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nesting.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn tensor(v: &Value) -> Vec<f32> {
+    v["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("tensor without data: {v}"))
+        .iter()
+        .map(|d| d.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn close(got: &[f32], want: &[f32], what: &str) {
+    let floor = REL * common::max_abs(want);
+    assert_close!(got, want, rel = REL, abs = floor, "{what}");
+}
+
+fn check<N: Network>(name: &str) {
+    let fx = fixture();
+    let case = common::named(&fx["cases"], name);
+    let mut net = Box::new(N::zeroed());
+    let file = format!(
+        "{}/tests/fixtures/nesting_{name}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // Strict: every key of PyTorch's nested state dict, and no other.
+    nn::io::load(&mut *net, &file).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut keys = Vec::new();
+    net.named_state(&mut |module, tensor, _, _| keys.push(format!("{module}.{tensor}")));
+    let want_keys: Vec<&str> = case["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, want_keys, "{name}: state-dict keys and order");
+
+    let x = tensor(&case["input"]);
+    let t = tensor(&case["target"]);
+    let mut tape = Tape::<N>::new();
+    tape.track_input_grad(true);
+    let mut grads = Gradients::<N>::new();
+    let y = tape.forward(&mut net, &x).unwrap().to_vec();
+    close(&y, &tensor(&case["output"]), &format!("{name}: output"));
+    let loss = tape.loss(&MseLoss, &t[..]);
+    let want_loss = case["loss"].as_f64().unwrap() as f32;
+    close(&[loss], &[want_loss], &format!("{name}: loss"));
+    tape.backward(&net, &x, &mut grads);
+    close(
+        tape.input_grad(),
+        &tensor(&case["input_grad"]),
+        &format!("{name}: input gradient"),
+    );
+    let param_grads = case["param_grads"].as_array().unwrap();
+    assert_eq!(param_grads.len(), keys.len() - count_buffers(&keys));
+    for g in param_grads {
+        let key = g["name"].as_str().unwrap();
+        let got = grads
+            .get(&net, key)
+            .unwrap_or_else(|| panic!("{name}: no gradient {key}"));
+        close(got, &tensor(g), &format!("{name}: gradient of {key}"));
+    }
+
+    let steps = fx["steps"].as_u64().unwrap();
+    let lr = fx["lr"].as_f64().unwrap() as f32;
+    let momentum = fx["momentum"].as_f64().unwrap() as f32;
+    let mut opt = Sgd::new(lr).momentum(momentum);
+    opt.step(&mut *net, &grads);
+    for _ in 1..steps {
+        opt.zero_grad(&mut grads);
+        tape.forward(&mut net, &x).unwrap();
+        tape.loss(&MseLoss, &t[..]);
+        tape.backward(&net, &x, &mut grads);
+        opt.step(&mut *net, &grads);
+    }
+    let mut trained = Vec::new();
+    net.named_state(&mut |module, tensor, _, value| {
+        if let nn::Buffer::F32(v) = value {
+            trained.push((format!("{module}.{tensor}"), v.to_vec()));
+        }
+    });
+    let want_trained = case["trained"].as_array().unwrap();
+    assert_eq!(trained.len(), want_trained.len(), "{name}: trained tensors");
+    for ((key, got), want) in trained.iter().zip(want_trained) {
+        assert_eq!(key, want["name"].as_str().unwrap());
+        close(
+            got,
+            &tensor(want),
+            &format!("{name}: {key} after {steps} steps"),
+        );
+    }
+    let eval = tape.infer(&net, &x).to_vec();
+    close(
+        &eval,
+        &tensor(&case["eval_output"]),
+        &format!("{name}: eval output"),
+    );
+}
+
+/// BatchNorm's running statistics and counter: state, but not parameters.
+fn count_buffers(keys: &[String]) -> usize {
+    keys.iter()
+        .filter(|k| {
+            k.ends_with("running_mean")
+                || k.ends_with("running_var")
+                || k.ends_with("num_batches_tracked")
+        })
+        .count()
+}
+
+#[test]
+fn autoencoder_of_two_sequentials_matches_pytorch() {
+    check::<AutoEncoder>("autoencoder");
+}
+
+#[test]
+fn named_residual_blocks_and_batch_norm_match_pytorch() {
+    check::<ResNet>("resnet");
+}
+
+#[test]
+fn three_levels_of_nesting_match_pytorch() {
+    check::<Outer>("three_level");
+}
+
+#[test]
+fn quickstart_model_matches_pytorch() {
+    check::<Quickstart>("quickstart");
+}
