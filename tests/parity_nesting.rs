@@ -11,7 +11,7 @@ mod common;
 
 use nn::loss::MseLoss;
 use nn::optim::{Optimizer, Sgd};
-use nn::{Gradients, Network, Tape, Zeroable};
+use nn::{Gradients, Network, Tape};
 use serde_json::Value;
 
 const REL: f32 = 1e-5;
