@@ -15,8 +15,15 @@ pub trait FitsAfter<Prev> {
     const OK: () = ();
 }
 
+/// Type equality, behind [`FitsAfter`] and [`KeepsWidth`]: routing their one impl through it
+/// keeps rustc from appending "but `FitsAfter<Features<16>>` is implemented" to a size
+/// mismatch, which says nothing the message does not.
+#[doc(hidden)]
+pub trait Same<T> {}
+impl<T> Same<T> for T {}
+
 #[diagnostic::do_not_recommend]
-impl<const N: usize> FitsAfter<Features<N>> for Features<N> {}
+impl<A: Same<B>, B> FitsAfter<B> for A {}
 
 /// Holds when a residual block producing `Self` keeps the width `In` it takes, so that
 /// its output can be added to its input.
@@ -31,4 +38,4 @@ pub trait KeepsWidth<In> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<const N: usize> KeepsWidth<Features<N>> for Features<N> {}
+impl<A: Same<B>, B> KeepsWidth<B> for A {}

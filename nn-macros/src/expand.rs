@@ -307,6 +307,16 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
         }
         None => quote!(),
     };
+    // The typed methods are named with the struct name's span, so that rustc's "method
+    // defined here" points at the name rather than at the whole invocation.
+    let method = |name: &str| syn::Ident::new(name, ident.span());
+    let (m_forward, m_forward_batch, m_predict, m_forward_train, m_backward) = (
+        method("forward"),
+        method("forward_batch"),
+        method("predict"),
+        method("forward_train"),
+        method("backward"),
+    );
     let in_doc = format!(" Input features per sample of `{name_str}`.");
     let summary_doc =
         format!(" The torchinfo-style table of `{name_str}`'s layers; print it with `{{}}`.");
@@ -335,7 +345,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
             }
 
             /// Inference on one sample, with no heap: batch norm uses its running statistics.
-            pub fn forward(&self, x: &[f32; #ident::IN]) -> [f32; #ident::OUT] {
+            pub fn #m_forward(&self, x: &[f32; #ident::IN]) -> [f32; #ident::OUT] {
                 let mut y = [0.0f32; #ident::OUT];
                 <Self as ::nn::Layer>::forward(self, x, &mut y);
                 y
@@ -359,7 +369,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
 
                 /// Inference on a batch, `[batch, IN]` to `[batch, OUT]`, using `tape` as
                 /// scratch space (no allocation once it has seen a batch this large).
-                pub fn forward_batch<'t>(
+                pub fn #m_forward_batch<'t>(
                     &self,
                     x: &[[f32; #ident::IN]],
                     tape: &'t mut ::nn::Tape<Self>,
@@ -368,7 +378,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
                 }
 
                 /// Inference on a batch into a new vector.
-                pub fn predict(&self, x: &[[f32; #ident::IN]]) -> ::nn::__private::Vec<[f32; #ident::OUT]> {
+                pub fn #m_predict(&self, x: &[[f32; #ident::IN]]) -> ::nn::__private::Vec<[f32; #ident::OUT]> {
                     let mut tape = ::nn::Tape::new();
                     self.forward_batch(x, &mut tape).to_vec()
                 }
@@ -376,7 +386,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
                 /// The training forward pass: batch norm uses batch statistics and updates
                 /// its running ones, and `tape` keeps what [`Self::backward`] needs.
                 /// Fails on an empty batch, or a batch of one with batch norm.
-                pub fn forward_train<'t>(
+                pub fn #m_forward_train<'t>(
                     &mut self,
                     x: &[[f32; #ident::IN]],
                     tape: &'t mut ::nn::Tape<Self>,
@@ -387,7 +397,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
 
                 /// The backward pass after [`Self::forward_train`] on the same `x` and
                 /// `tape.loss(..)`: adds every parameter's gradient into `grads`.
-                pub fn backward(
+                pub fn #m_backward(
                     &self,
                     x: &[[f32; #ident::IN]],
                     tape: &mut ::nn::Tape<Self>,
