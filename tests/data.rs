@@ -590,3 +590,44 @@ fn batches_borrow_the_data_set() {
     let first = loader.epoch().next().unwrap().0.as_ptr();
     assert_eq!(first, loader.dataset().inputs().as_ptr());
 }
+
+/// A 64 KiB gzip file that inflates to 64 MiB behind a header promising 2 labels: reading
+/// stops one byte past the promise instead of inflating it all.
+#[test]
+fn a_gzip_stream_past_its_header_is_not_inflated_whole() {
+    use std::io::Write;
+    let dir = scratch("bomb");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&idx(&[2], &[1, 2])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let path = write(&dir, "bomb-labels-idx1-ubyte.gz", gz.finish().unwrap());
+    assert!(std::fs::metadata(&path).unwrap().len() < 200_000);
+    let err = read_idx_labels(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::TrailingBytes {
+                expected: 10,
+                found: 11,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_names(&err, &path);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A device that never ends is read only as far as the header check needs.
+#[cfg(unix)]
+#[test]
+fn an_endless_device_is_not_read_forever() {
+    let err = read_idx_labels("/dev/zero").unwrap_err();
+    assert!(
+        matches!(err, DataError::BadMagic { found: 0, .. }),
+        "{err:?}"
+    );
+}

@@ -130,3 +130,55 @@ fn shape_mismatch_names_m_k_n() {
 fn view_past_its_slice_panics() {
     let _ = MatRef::row_major(&[0.0; 5], 2, 3);
 }
+
+/// An output whose elements share memory would have `sgemm` (and, with `threading`, two
+/// threads at once) write one value through several elements: refused when built.
+#[test]
+fn output_views_with_overlapping_elements_are_refused() {
+    let refused = |rows, cols, rs, cs| {
+        std::panic::catch_unwind(move || {
+            let mut data = [0.0f32; 64];
+            let _ = MatMut::strided(&mut data, rows, cols, rs, cs);
+        })
+        .is_err()
+    };
+    // A row stride of 0: every row is the same memory.
+    assert!(refused(4, 4, 0, 1));
+    assert!(refused(4, 4, 1, 0));
+    // Rows that overlap: 3 columns but rows only 2 apart.
+    assert!(refused(4, 3, 2, 1));
+    // Equal strides: (0, 1) and (1, 0) are one element.
+    assert!(refused(2, 2, 3, 3));
+    // Distinct layouts are accepted: row- and column-major, windows, one row or column
+    // with any stride in its single-element dimension.
+    assert!(!refused(4, 4, 4, 1));
+    assert!(!refused(4, 4, 1, 4));
+    assert!(!refused(3, 2, 5, 1));
+    assert!(!refused(1, 8, 0, 1));
+    assert!(!refused(8, 1, 1, 0));
+    assert!(!refused(0, 4, 0, 0));
+}
+
+#[test]
+#[should_panic(expected = "two elements share memory")]
+fn zero_row_stride_output_names_the_problem() {
+    let mut c = [0.0f32; 4];
+    let _ = MatMut::strided(&mut c, 2, 2, 0, 1);
+}
+
+/// Read-only views may repeat elements: a row stride of 0 broadcasts one row.
+#[test]
+fn input_views_may_repeat_elements() {
+    let row = [1.0, 2.0];
+    let a = MatRef::strided(&row, 3, 2, 0, 1);
+    let b = [1.0, 1.0];
+    let mut c = [0.0; 3];
+    gemm(
+        1.0,
+        a,
+        MatRef::row_major(&b, 2, 1),
+        0.0,
+        MatMut::row_major(&mut c, 3, 1),
+    );
+    assert_eq!(c, [3.0; 3]);
+}

@@ -199,8 +199,9 @@ fn truncated_file() {
     );
     std::fs::write(&path, &bytes[..bytes.len() - 7]).unwrap();
     let err = load_fails(&net, &path, LoadOptions::default());
+    let (whole, cut) = (bytes.len() as u64, bytes.len() as u64 - 7);
     assert!(
-        matches!(&err, WeightsError::Corrupt { reason, .. } if reason.contains("cut short")),
+        matches!(err, WeightsError::Truncated { expected, found, .. } if expected == whole && found == cut),
         "{err}"
     );
     std::fs::write(&path, &bytes[..3]).unwrap();
@@ -263,11 +264,20 @@ fn missing_file_and_unwritable_destination() {
 fn a_failed_save_leaves_what_was_there_and_no_temporary_file() {
     let dir = scratch("keep");
     let path = dir.join("net.safetensors");
-    // A non-empty folder where the file should go: the final rename fails.
+    // A non-empty folder where the file should go: refused, as any non-regular target.
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("keep.txt"), "kept").unwrap();
     let err = trained().save(&path).unwrap_err();
-    assert!(matches!(err, WeightsError::Io { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            WeightsError::NotAFile {
+                kind: "a directory",
+                ..
+            }
+        ),
+        "{err}"
+    );
     names_file(&err, &path);
     assert_eq!(
         std::fs::read_to_string(path.join("keep.txt")).unwrap(),

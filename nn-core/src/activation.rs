@@ -105,21 +105,28 @@ impl<A: Activation, const N: usize> Layer for Elementwise<A, N> {
     }
 }
 
-/// `max(0, x)`, the derivative taken as 0 at 0 as PyTorch does.
+/// `max(0, x)`, the derivative taken as 0 at 0 as PyTorch does. NaN stays NaN, with
+/// derivative 1, as in PyTorch.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReluFn;
 impl Activation for ReluFn {
     const NAME: &'static str = "ReLU";
     #[inline]
     fn f(x: f32) -> f32 {
-        x.max(0.0)
+        // Not `x.max(0.0)`, which turns NaN into 0: PyTorch keeps NaN (and -0.0).
+        if x < 0.0 {
+            0.0
+        } else {
+            x
+        }
     }
     #[inline]
     fn df(x: f32, _y: f32) -> f32 {
-        if x > 0.0 {
-            1.0
-        } else {
+        // PyTorch's `threshold_backward`: 0 where `x <= 0`, else 1, NaN included.
+        if x <= 0.0 {
             0.0
+        } else {
+            1.0
         }
     }
 }
@@ -218,11 +225,12 @@ impl<const ALPHA: u32> Activation for EluFn<ALPHA> {
     }
     #[inline]
     fn df(x: f32, _y: f32) -> f32 {
-        // From `x` rather than `y + α`, which cancels for very negative `x`.
-        if x > 0.0 {
-            1.0
-        } else {
+        // From `x` rather than `y + α`, which cancels for very negative `x`. Tested as
+        // PyTorch tests it (`x <= 0`), so that NaN takes the derivative 1 there too.
+        if x <= 0.0 {
             Self::ALPHA * libm::expf(x)
+        } else {
+            1.0
         }
     }
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {

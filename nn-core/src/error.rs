@@ -56,3 +56,80 @@ impl fmt::Display for TrainError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for TrainError {}
+
+/// An optimizer or loss setting that it cannot run with: a negative learning rate,
+/// Nesterov momentum without momentum, label smoothing outside `[0, 1]`, any NaN.
+///
+/// The builders (`Sgd::new(lr).nesterov(true).momentum(0.9)`) accept settings in any
+/// order and check nothing; the settings are checked together by `check()` (for example
+/// [`Sgd::check`](crate::optim::Sgd::check)), which `step` and `loss` call first, panicking
+/// with this error's message. Call `check()` after building to get it as a value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SettingError {
+    /// A number out of its range.
+    OutOfRange {
+        /// What it belongs to: `Sgd`, `Adam`, `CrossEntropyLoss`.
+        owner: &'static str,
+        /// The setting, as the builder method names it: `lr`, `momentum`, `betas.0`.
+        setting: &'static str,
+        /// Its value.
+        value: f32,
+        /// The range it must lie in, as text: `>= 0`, `in [0, 1)`.
+        range: &'static str,
+    },
+    /// Nesterov momentum without momentum, or with dampening (as in PyTorch).
+    Nesterov {
+        /// The momentum set.
+        momentum: f32,
+        /// The dampening set.
+        dampening: f32,
+    },
+}
+
+impl SettingError {
+    /// `Ok` when `value` is not NaN and `ok(value)`, else the error.
+    pub(crate) fn require(
+        owner: &'static str,
+        setting: &'static str,
+        value: f32,
+        range: &'static str,
+        ok: impl Fn(f32) -> bool,
+    ) -> Result<(), SettingError> {
+        if !value.is_nan() && ok(value) {
+            Ok(())
+        } else {
+            Err(SettingError::OutOfRange {
+                owner,
+                setting,
+                value,
+                range,
+            })
+        }
+    }
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingError::OutOfRange {
+                owner,
+                setting,
+                value,
+                range,
+            } => write!(f, "{owner}: `{setting}` is {value}, but it must be {range}"),
+            SettingError::Nesterov {
+                momentum,
+                dampening,
+            } => write!(
+                f,
+                "Sgd: nesterov momentum requires a momentum above 0 and zero dampening, \
+                 but momentum is {momentum} and dampening {dampening}; set `.momentum(..)` \
+                 (in any order) or turn nesterov off"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for SettingError {}

@@ -2,6 +2,11 @@
 //!
 //! Matrices are views over `f32` slices with a row stride and a column stride, so a
 //! transpose is a view with the strides swapped ([`MatRef::t`]), never a copy.
+//!
+//! A read-only view may name an element twice (a row stride of 0 repeats one row); a
+//! mutable view may not: [`MatMut::strided`] refuses strides under which two elements
+//! share memory, so that `sgemm`, and the two threads of the `threading` feature, never
+//! write one value through two elements.
 
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +42,35 @@ fn check_view(what: &str, len: usize, rows: usize, cols: usize, rs: usize, cs: u
             "gemm: matrix {what} is {rows}×{cols} with strides ({rs}, {cs}), \
              which does not fit in its slice of {len} values"
         ),
+    }
+}
+
+/// Panics unless the elements of a `rows × cols` view with strides `rs`, `cs` are all at
+/// distinct offsets. Checked with the layout rule `sgemm` relies on: a dimension of more
+/// than one element has a nonzero stride, and the larger stride steps over the whole of
+/// the other dimension (`big ≥ small × count`), as in any row- or column-major layout and
+/// any window of one; an empty view names nothing. (Interleaved layouts that happen not to collide are refused too.)
+fn check_distinct(rows: usize, cols: usize, rs: usize, cs: usize) {
+    let ok = match (rows > 1, cols > 1) {
+        _ if rows == 0 || cols == 0 => true, // no elements
+        (false, false) => true,
+        (true, false) => rs > 0,
+        (false, true) => cs > 0,
+        (true, true) => {
+            let ((n_small, small), big) = if rs <= cs {
+                ((rows, rs), cs)
+            } else {
+                ((cols, cs), rs)
+            };
+            small > 0 && small.checked_mul(n_small).is_some_and(|span| big >= span)
+        }
+    };
+    if !ok {
+        panic!(
+            "gemm: mutable matrix view is {rows}×{cols} with strides ({rs}, {cs}), \
+             under which two elements share memory; an output needs every element apart \
+             (for example strides ({cols}, 1), row-major)"
+        );
     }
 }
 
@@ -96,9 +130,27 @@ impl<'a> MatMut<'a> {
         Self::strided(data, rows, cols, cols, 1)
     }
 
-    /// A mutable view with explicit strides. Panics if the view reaches past `data`.
+    /// A mutable view with explicit strides.
+    ///
+    /// # Panics
+    /// If the view reaches past `data`, or if two of its elements share memory (a stride
+    /// of 0, or rows that overlap): every element of a matrix that is written must be its
+    /// own value. A dimension of one element may have any stride.
+    ///
+    /// ```
+    /// use nn_core::gemm::MatMut;
+    /// let mut data = [0.0; 12];
+    /// // Columns 1..3 of a 3×4 row-major matrix: rows 4 apart, columns 1 apart.
+    /// let _ = MatMut::strided(&mut data[1..], 3, 2, 4, 1);
+    /// // Rows 0 apart would write one row three times.
+    /// assert!(std::panic::catch_unwind(move || {
+    ///     let _ = MatMut::strided(&mut data, 3, 4, 0, 1);
+    /// })
+    /// .is_err());
+    /// ```
     pub fn strided(data: &'a mut [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
         check_view("view", data.len(), rows, cols, rs, cs);
+        check_distinct(rows, cols, rs, cs);
         MatMut {
             data,
             rows,
@@ -108,7 +160,7 @@ impl<'a> MatMut<'a> {
         }
     }
 
-    /// The transpose, by swapping strides.
+    /// The transpose, by swapping strides (its elements stay distinct).
     pub fn t(self) -> Self {
         MatMut {
             data: self.data,
@@ -169,14 +221,17 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
         && rayon::current_thread_index().is_some()
     {
         let (x, y) = raw.halves();
-        // SAFETY: the two halves name disjoint parts of C (split along m or n) inside the
-        // views checked above, and read only A and B, which nothing writes meanwhile.
+        // SAFETY: every element of C is at its own offset (`check_distinct` at the view's
+        // construction), so the halves, rows `..mid` and `mid..` or columns, share no
+        // memory; all lie inside the views checked by `check_view`; both read only A and
+        // B, which the borrows keep unwritten, and both end before `gemm` returns.
         rayon::join(move || unsafe { x.run() }, move || unsafe { y.run() });
         return;
     }
     // SAFETY: each view was checked at construction to keep every element it names
-    // inside its slice (`check_view`), the shapes agree (checked above), and `c` is
-    // borrowed mutably so it cannot alias `a` or `b`.
+    // inside its slice (`check_view`), C's elements at distinct offsets
+    // (`check_distinct`, as `sgemm` requires of its output), the shapes agree (checked
+    // above), and `c` is borrowed mutably so it cannot alias `a` or `b`.
     unsafe { raw.run() }
 }
 
@@ -222,8 +277,9 @@ struct Raw {
     csc: isize,
 }
 
-// SAFETY: a `Raw` is only sent to another thread by `gemm`, which splits C into disjoint
-// halves first and joins both threads before its borrows of the data end.
+// SAFETY: a `Raw` is only sent to another thread by `gemm`, which splits C into halves
+// that share no memory (C's elements are distinct, checked when its `MatMut` was built)
+// and joins both threads before its borrows of the data end.
 #[cfg(feature = "threading")]
 unsafe impl Send for Raw {}
 

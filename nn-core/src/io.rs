@@ -14,13 +14,10 @@ use std::string::{String, ToString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::vec::Vec;
 
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use nn_safetensors::{Dtype, File, FormatError, ReadError, MAX_HEADER};
+use safetensors::tensor::TensorView;
 
 use crate::{Buffer, BufferMut, Network};
-
-/// The largest header accepted: far above any real network's, far below a length that
-/// would make the reader allocate absurd amounts.
-const MAX_HEADER: u64 = 100 * 1024 * 1024;
 
 /// Why weights could not be saved or loaded. Every variant names the file, and where a
 /// tensor is at fault, the tensor and what was expected of it.
@@ -33,6 +30,30 @@ pub enum WeightsError {
         path: PathBuf,
         /// The error from the operating system.
         source: std::io::Error,
+    },
+    /// The path names no regular file: a directory, a device such as `/dev/zero`, a FIFO.
+    /// [`load`] reads regular files only (a device or FIFO could be read forever or
+    /// block), and [`save`] replaces regular files only.
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead, in words: `a character device`, `a FIFO`, `a directory`.
+        kind: &'static str,
+    },
+    /// [`save`] refuses to replace a file that has no write permission.
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is longer than its header announces: bytes were appended. Refused before
+    /// the data is read, so a huge file costs no memory.
+    TrailingBytes {
+        /// The file.
+        path: PathBuf,
+        /// The bytes the header announces.
+        expected: u64,
+        /// The bytes the file has.
+        found: u64,
     },
     /// The file ends before the length its header announces.
     Truncated {
@@ -100,6 +121,30 @@ impl fmt::Display for WeightsError {
         use WeightsError::*;
         match self {
             Io { path, source } => write!(f, "{}: {source}", path.display()),
+            NotAFile { path, kind } => write!(
+                f,
+                "{}: not a regular file but {kind}; weights files are regular files",
+                path.display()
+            ),
+            ReadOnly { path } => write!(
+                f,
+                "{}: the file is read-only; make it writable to replace it, or save elsewhere",
+                path.display()
+            ),
+            TrailingBytes { path, expected, found } => write!(
+                f,
+                "{}: the header announces {expected} bytes, but the file has {found}; bytes were appended past its end",
+                path.display()
+            ),
+            Truncated {
+                path,
+                expected: u64::MAX,
+                found,
+            } => write!(
+                f,
+                "{}: not a safetensors file: its header's sizes add up past 2^64 bytes, the file has {found}",
+                path.display()
+            ),
             Truncated { path, expected, found } => write!(
                 f,
                 "{}: truncated: the header announces at least {expected} bytes, the file has {found}",
@@ -186,6 +231,17 @@ fn entries<N: Network>(net: &N) -> Vec<Entry> {
 /// safetensors. Writes a temporary file beside it and renames it into place, so `path`
 /// is never left half-written.
 ///
+/// What it replaces:
+/// - a new path becomes a regular file with the default permissions;
+/// - an existing regular file is replaced, keeping its permissions (not its owner);
+/// - a symbolic link is written through: its final target is replaced as above and the
+///   link keeps pointing at it (a link to a missing file is refused, as an
+///   [`Io`](WeightsError::Io) error);
+/// - a read-only file is refused ([`ReadOnly`](WeightsError::ReadOnly)), even where the
+///   folder would allow replacing it, as by root;
+/// - anything else (a directory, a device such as `/dev/full`, a FIFO, a socket) is refused
+///   ([`NotAFile`](WeightsError::NotAFile)) and left as it was.
+///
 /// ```
 /// # extern crate nn_core as nn;
 /// nn_macros::network! { struct Net<fc1: Linear<3, 4>, bn: BatchNorm<4>, fc2: Linear<4, 2>> }
@@ -203,7 +259,11 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsEr
     let entries = entries(net);
     let mut views = Vec::with_capacity(entries.len());
     for e in &entries {
-        let view = TensorView::new(e.dtype, e.shape.clone(), &e.bytes).map_err(|err| {
+        let dtype = match e.dtype {
+            Dtype::I64 => safetensors::Dtype::I64,
+            _ => safetensors::Dtype::F32,
+        };
+        let view = TensorView::new(dtype, e.shape.clone(), &e.bytes).map_err(|err| {
             WeightsError::Corrupt {
                 path: path.to_path_buf(),
                 reason: std::format!("tensor `{}`: {err}", e.key),
@@ -215,14 +275,15 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsEr
         path: path.to_path_buf(),
         reason: err.to_string(),
     })?;
-    let file_name = path
+    let (dest, keep) = destination(path)?;
+    let file_name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // Unique per call, so that saves from several threads never share a temporary file.
     static SAVES: AtomicU64 = AtomicU64::new(0);
     let serial = SAVES.fetch_add(1, Ordering::Relaxed);
-    let tmp = path.with_file_name(std::format!(
+    let tmp = dest.with_file_name(std::format!(
         ".{file_name}.{}.{serial}.tmp",
         std::process::id()
     ));
@@ -235,9 +296,13 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsEr
     };
     let written = (|| {
         let mut f = fs::File::create_new(&tmp).map_err(on_tmp)?;
+        if let Some(permissions) = keep {
+            // Before any data, so that a private file's weights are never readable by others.
+            f.set_permissions(permissions).map_err(on_tmp)?;
+        }
         f.write_all(&bytes).map_err(on_tmp)?;
         f.sync_all().map_err(on_tmp)?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, &dest)
     })();
     if let Err(source) = written {
         let _ = fs::remove_file(&tmp);
@@ -249,9 +314,56 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsEr
     Ok(())
 }
 
+/// Where [`save`] writes for `path`, and the permissions of the file it replaces (see
+/// [`save`] for the rules).
+fn destination(path: &Path) -> Result<(PathBuf, Option<fs::Permissions>), WeightsError> {
+    let io = |source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((path.to_path_buf(), None))
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let (dest, meta) = if meta.file_type().is_symlink() {
+        let dest = fs::canonicalize(path).map_err(|e| {
+            io(std::io::Error::new(
+                e.kind(),
+                std::format!("a symbolic link whose target cannot be reached: {e}"),
+            ))
+        })?;
+        let meta = fs::metadata(&dest).map_err(io)?;
+        (dest, meta)
+    } else {
+        (path.to_path_buf(), meta)
+    };
+    if !meta.is_file() {
+        return Err(WeightsError::NotAFile {
+            path: path.to_path_buf(),
+            kind: nn_safetensors::file_kind(meta.file_type()),
+        });
+    }
+    if meta.permissions().readonly() {
+        return Err(WeightsError::ReadOnly {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((dest, Some(meta.permissions())))
+}
+
 /// Loads `path` into `net`, strictly: every tensor of the network must be in the file with
 /// its shape and type, and the file may hold nothing else. On any error `net` is
 /// unchanged. See [`save`] for an example.
+///
+/// Reads regular files only (following symbolic links): a device such as `/dev/zero`, a
+/// FIFO or a directory is refused ([`NotAFile`](WeightsError::NotAFile)) before it is
+/// opened. The header is checked (at most 100 MiB, sizes that add up, tensors that tile
+/// the data) and the file's size compared with what it promises before any tensor data is
+/// read, so a file larger than its header says costs no memory
+/// ([`TrailingBytes`](WeightsError::TrailingBytes)). `#[weights]` reads files the same way.
 pub fn load<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
     load_with(net, path, LoadOptions::default())
 }
@@ -263,14 +375,27 @@ pub fn load_with<N: Network>(
     options: LoadOptions,
 ) -> Result<(), WeightsError> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| WeightsError::Io {
-        path: path.to_path_buf(),
-        source,
+    let bytes = nn_safetensors::read(path).map_err(|e| match e {
+        ReadError::Io(source) => WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ReadError::NotAFile { kind } => WeightsError::NotAFile {
+            path: path.to_path_buf(),
+            kind,
+        },
+        ReadError::Format(e) => format_error(path, e),
+        // `ReadError` may grow; whatever it says, the file is refused.
+        other => WeightsError::Corrupt {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
     })?;
     load_bytes(net, &bytes, path, options)
 }
 
-/// [`load_with`] from bytes already in memory; `path` only names them in errors.
+/// [`load_with`] from bytes already in memory; `path` only names them in errors. Every
+/// input is a [`WeightsError`] or a load, never a panic.
 pub fn load_bytes<N: Network>(
     net: &mut N,
     bytes: &[u8],
@@ -282,7 +407,7 @@ pub fn load_bytes<N: Network>(
     let expected = entries(net);
     // Check everything first, so that a bad file changes nothing.
     for e in &expected {
-        let view = file.tensor(&e.key).map_err(|_| WeightsError::Missing {
+        let view = file.tensor(&e.key).ok_or_else(|| WeightsError::Missing {
             path: err_path(),
             tensor: e.key.clone(),
         })?;
@@ -310,12 +435,7 @@ pub fn load_bytes<N: Network>(
         }
     }
     if !options.allow_unexpected {
-        let mut names = file.names();
-        names.sort_unstable();
-        if let Some(extra) = names
-            .into_iter()
-            .find(|n| !expected.iter().any(|e| e.key == *n))
-        {
+        if let Some(extra) = file.names().find(|n| !expected.iter().any(|e| e.key == *n)) {
             return Err(WeightsError::Unexpected {
                 path: err_path(),
                 tensor: extra.to_string(),
@@ -325,7 +445,9 @@ pub fn load_bytes<N: Network>(
     net.named_state_mut(&mut |layer, name, value| {
         let key = std::format!("{layer}.{name}");
         // Present, of the right type and shape: checked above.
-        let Ok(view) = file.tensor(&key) else { return };
+        let Some(view) = file.tensor(&key) else {
+            return;
+        };
         match value {
             BufferMut::F32(dst) => {
                 for (d, b) in dst.iter_mut().zip(view.data().chunks_exact(4)) {
@@ -342,45 +464,35 @@ pub fn load_bytes<N: Network>(
     Ok(())
 }
 
-/// Parses a safetensors file, telling a truncated file and an absurd header apart from
-/// other damage.
-fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, WeightsError> {
-    let len = bytes.len() as u64;
-    let Some(head) = bytes.get(..8) else {
-        return Err(WeightsError::Truncated {
-            path: path.to_path_buf(),
+/// Parses a safetensors file with the checks `#[weights]` makes too (`nn-safetensors`).
+fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<File<'a>, WeightsError> {
+    File::parse(bytes).map_err(|e| format_error(path, e))
+}
+
+/// The error for a file that is not valid safetensors.
+fn format_error(path: &Path, e: FormatError) -> WeightsError {
+    let path = path.to_path_buf();
+    match e {
+        FormatError::TooShort { found } => WeightsError::Truncated {
+            path,
             expected: 8,
-            found: len,
-        });
-    };
-    let mut n = [0u8; 8];
-    n.copy_from_slice(head);
-    let header = u64::from_le_bytes(n);
-    if header > MAX_HEADER {
-        return Err(WeightsError::AbsurdHeader {
-            path: path.to_path_buf(),
-            claimed: header,
-        });
+            found,
+        },
+        FormatError::HeaderTooLarge { claimed } => WeightsError::AbsurdHeader { path, claimed },
+        FormatError::Truncated { expected, found } => WeightsError::Truncated {
+            path,
+            expected,
+            found,
+        },
+        FormatError::TrailingBytes { expected, found } => WeightsError::TrailingBytes {
+            path,
+            expected,
+            found,
+        },
+        FormatError::Header(reason) => WeightsError::Corrupt { path, reason },
+        other => WeightsError::Corrupt {
+            path,
+            reason: other.to_string(),
+        },
     }
-    if 8 + header > len {
-        return Err(WeightsError::Truncated {
-            path: path.to_path_buf(),
-            expected: 8 + header,
-            found: len,
-        });
-    }
-    SafeTensors::deserialize(bytes).map_err(|err| {
-        let reason = match err {
-            safetensors::SafeTensorError::MetadataIncompleteBuffer => std::format!(
-                "the tensors its header lists do not exactly cover its {} data bytes \
-                 (the file was cut short, or bytes were appended)",
-                len - 8 - header
-            ),
-            other => other.to_string(),
-        };
-        WeightsError::Corrupt {
-            path: path.to_path_buf(),
-            reason,
-        }
-    })
 }

@@ -64,7 +64,7 @@ pub use batchnorm2d::BatchNorm2d;
 pub use bytemuck::Zeroable;
 pub use conv::Conv2d;
 pub use dropout::{Dropout, DROPOUT_P};
-pub use error::TrainError;
+pub use error::{SettingError, TrainError};
 pub use flatten::Flatten;
 pub use identity::Identity;
 pub use layer::{

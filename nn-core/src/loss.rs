@@ -161,12 +161,40 @@ elementwise_loss!(BceWithLogitsLoss, "BCEWithLogitsLoss", |_s, x, t| {
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CrossEntropyLoss {
-    /// ε in `[0, 1]`: the target becomes `(1 - ε) one_hot + ε / classes`.
+    /// ε in `[0, 1]`: the target becomes `(1 - ε) one_hot + ε / classes`. Checked by
+    /// [`CrossEntropyLoss::check`], which [`Loss::loss`] calls first.
     pub label_smoothing: f32,
 }
 
+impl CrossEntropyLoss {
+    /// Checks the label smoothing: in `[0, 1]` and not NaN. PyTorch raises for values
+    /// above 1 and silently smooths nothing for negative or NaN ones; both are refused
+    /// here, as a setting nobody means.
+    ///
+    /// ```
+    /// use nn_core::loss::CrossEntropyLoss;
+    /// assert!(CrossEntropyLoss { label_smoothing: 0.1 }.check().is_ok());
+    /// assert!(CrossEntropyLoss { label_smoothing: f32::NAN }.check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), crate::SettingError> {
+        crate::SettingError::require(
+            "CrossEntropyLoss",
+            "label_smoothing",
+            self.label_smoothing,
+            "in [0, 1]",
+            |v| (0.0..=1.0).contains(&v),
+        )
+    }
+}
+
+/// # Panics
+/// If the label smoothing is not in `[0, 1]` ([`CrossEntropyLoss::check`]), or a target is
+/// not a class index below `width`.
 impl Loss<[usize]> for CrossEntropyLoss {
     fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
+        if let Err(e) = self.check() {
+            panic!("{e}");
+        }
         check_len("CrossEntropyLoss", out.len(), target.len() * width);
         let batch = target.len();
         let eps = self.label_smoothing;

@@ -3,11 +3,20 @@
 
 use alloc::vec::Vec;
 
-use crate::{Gradients, Network};
+use crate::{Gradients, Network, SettingError};
 
 /// An optimizer: `step` moves every parameter of a network using its gradient.
+///
+/// Builder methods set one value each and check nothing, so they may come in any order;
+/// the settings are checked together by the optimizer's `check()`, which `step` calls
+/// first (PyTorch checks when the optimizer is built; a chain of builder calls has no end
+/// to check at, so here the one defined point is `check()`, and `step` at the latest).
 pub trait Optimizer {
     /// One update of every parameter of `net` from `grads`.
+    ///
+    /// # Panics
+    /// If a setting is invalid (see the optimizer's `check()`), with the
+    /// [`SettingError`]'s message, before any parameter changes.
     fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>);
     /// The learning rate now.
     fn lr(&self) -> f32;
@@ -96,8 +105,11 @@ impl crate::simd::Kernel for SgdUpdate<'_> {
 ///
 /// ```
 /// use nn_core::optim::Sgd;
-/// let opt = Sgd::new(0.05).momentum(0.9).nesterov(true).weight_decay(1e-4);
+/// let opt = Sgd::new(0.05).nesterov(true).momentum(0.9).weight_decay(1e-4);
 /// assert_eq!(opt.lr, 0.05);
+/// assert!(opt.check().is_ok());
+/// // Nesterov without momentum: reported by `check` (and by `step`, as a panic).
+/// assert!(Sgd::new(0.05).nesterov(true).check().is_err());
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sgd {
@@ -136,12 +148,9 @@ impl Sgd {
         self.dampening = dampening;
         self
     }
-    /// Turns Nesterov momentum on or off.
+    /// Turns Nesterov momentum on or off. It needs a momentum above 0 and no dampening,
+    /// set before or after: [`Sgd::check`] verifies them together.
     pub fn nesterov(mut self, nesterov: bool) -> Self {
-        assert!(
-            !nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
-            "Sgd: nesterov momentum requires a momentum and zero dampening"
-        );
         self.nesterov = nesterov;
         self
     }
@@ -150,10 +159,38 @@ impl Sgd {
         self.weight_decay = weight_decay;
         self
     }
+
+    /// Checks the settings together, as `torch.optim.SGD` does when built: the learning
+    /// rate, momentum and weight decay are at least 0, dampening is a number, and
+    /// Nesterov momentum has a momentum above 0 and zero dampening. NaN is refused
+    /// everywhere (PyTorch lets a NaN learning rate through; every parameter would become
+    /// NaN). [`Optimizer::step`] calls it first and panics with its message.
+    pub fn check(&self) -> Result<(), SettingError> {
+        let at_least_0 = |v: f32| v >= 0.0;
+        SettingError::require("Sgd", "lr", self.lr, ">= 0", at_least_0)?;
+        SettingError::require("Sgd", "momentum", self.momentum, ">= 0", at_least_0)?;
+        SettingError::require("Sgd", "dampening", self.dampening, "a number", |_| true)?;
+        SettingError::require("Sgd", "weight_decay", self.weight_decay, ">= 0", at_least_0)?;
+        if self.nesterov && !(self.momentum > 0.0 && self.dampening == 0.0) {
+            return Err(SettingError::Nesterov {
+                momentum: self.momentum,
+                dampening: self.dampening,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Panics with `check`'s error: the one place a step refuses its settings.
+fn checked(check: Result<(), SettingError>) {
+    if let Err(e) = check {
+        panic!("{e}");
+    }
 }
 
 impl Optimizer for Sgd {
     fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>) {
+        checked(self.check());
         let Sgd {
             lr,
             momentum,
@@ -273,10 +310,35 @@ impl Adam {
         self.weight_decay = weight_decay;
         self
     }
+
+    /// Checks the settings together, as `torch.optim.Adam` does when built: the learning
+    /// rate, eps and weight decay are at least 0 and both betas in `[0, 1)`; NaN is
+    /// refused everywhere. [`Optimizer::step`] calls it first and panics with its message.
+    ///
+    /// ```
+    /// use nn_core::optim::Adam;
+    /// assert!(Adam::new(1e-3).betas(0.9, 1.0).check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), SettingError> {
+        let at_least_0 = |v: f32| v >= 0.0;
+        let beta = |v: f32| (0.0..1.0).contains(&v);
+        SettingError::require("Adam", "lr", self.lr, ">= 0", at_least_0)?;
+        SettingError::require("Adam", "eps", self.eps, ">= 0", at_least_0)?;
+        SettingError::require("Adam", "betas.0", self.betas.0, "in [0, 1)", beta)?;
+        SettingError::require("Adam", "betas.1", self.betas.1, "in [0, 1)", beta)?;
+        SettingError::require(
+            "Adam",
+            "weight_decay",
+            self.weight_decay,
+            ">= 0",
+            at_least_0,
+        )
+    }
 }
 
 impl Optimizer for Adam {
     fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>) {
+        checked(self.check());
         self.t += 1;
         let Adam {
             lr,

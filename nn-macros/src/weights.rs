@@ -9,18 +9,14 @@
 
 use std::path::{Path, PathBuf};
 
+use nn_safetensors::{Dtype, File, ReadError, Tensor};
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-use safetensors::SafeTensorError;
 use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
 
 use crate::ast::Input;
 use crate::valid::{self, Ctxt, Keeps, Kind, Net, Resolved, Size};
-
-/// The largest header accepted, as `nn::io` accepts.
-const MAX_HEADER: u64 = 100 * 1024 * 1024;
 
 /// A parsed `#[weights("path")]`.
 pub struct Attr {
@@ -153,25 +149,27 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
     let mut errors = Ctxt::default();
 
     let file = resolve(&shown_path).map_err(&file_err)?;
-    let bytes = std::fs::read(&file).map_err(|e| {
-        file_err(format!(
+    // Read and checked as `nn::io::load` reads and checks it: regular files only, no more
+    // bytes than the header promises.
+    let bytes = nn_safetensors::read(&file).map_err(|e| match e {
+        ReadError::Io(e) => file_err(format!(
             "cannot read the weights file: {e}; the path is relative to the crate's root, \
              the folder of its Cargo.toml"
-        ))
+        )),
+        other => file_err(other.to_string()),
     })?;
-    let tensors = parse(&bytes).map_err(file_err)?;
+    let tensors = File::parse(&bytes).map_err(|e| file_err(e.to_string()))?;
 
     // A file with none of the network's names was saved from another network, or with other
     // layer names: one error says so, rather than one per tensor.
-    if !wants.is_empty() && wants.iter().all(|w| tensors.tensor(&w.key).is_err()) {
-        let mut have = tensors.names();
-        have.sort_unstable();
+    if !wants.is_empty() && wants.iter().all(|w| tensors.tensor(&w.key).is_none()) {
+        let have = tensors.names();
         return Err(file_err(format!(
             "none of `{}`'s tensors is in the file: it needs {}, the file has {}; \
              were the layers named otherwise when it was saved?",
             input.ident,
             listing(wants.iter().map(|w| w.key.as_str())),
-            listing(have.into_iter()),
+            listing(have),
         )));
     }
 
@@ -183,12 +181,11 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
             Err(e) => errors.push(e),
         }
     }
+    // Sorted, as `names` gives them.
     let mut extra: Vec<&str> = tensors
         .names()
-        .into_iter()
         .filter(|n| !wants.iter().any(|w| w.key == *n))
         .collect();
-    extra.sort_unstable();
     // One error per layer that the extra tensors' names point to.
     while let Some(first) = extra.first() {
         let prefix = first.split_once('.').map_or(*first, |(p, _)| p).to_string();
@@ -299,37 +296,6 @@ fn canonical(p: &Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Parses a safetensors file, naming a truncated file and an absurd header apart from other
-/// damage, as `nn::io::load` does.
-fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, String> {
-    let len = bytes.len() as u64;
-    let Some(head) = bytes.get(..8).and_then(|h| <[u8; 8]>::try_from(h).ok()) else {
-        return Err(format!(
-            "not a safetensors file: it has {len} bytes, fewer than the 8 of the header's length"
-        ));
-    };
-    let header = u64::from_le_bytes(head);
-    if header > MAX_HEADER {
-        return Err(format!(
-            "not a safetensors file: its header claims {header} bytes (at most {MAX_HEADER} accepted)"
-        ));
-    }
-    if 8 + header > len {
-        return Err(format!(
-            "truncated: the header announces at least {} bytes, the file has {len}",
-            8 + header
-        ));
-    }
-    SafeTensors::deserialize(bytes).map_err(|err| match err {
-        SafeTensorError::MetadataIncompleteBuffer => format!(
-            "not a valid safetensors file: the tensors its header lists do not exactly cover \
-             its {} data bytes (the file was cut short, or bytes were appended)",
-            len - 8 - header
-        ),
-        other => format!("not a valid safetensors file: {other}"),
-    })
-}
-
 /// `names` in backticks, at most five of them: "`a`, `b`, `c`, `d`, 3 more".
 fn listing<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     const SHOWN: usize = 5;
@@ -353,11 +319,11 @@ fn show_shape<T>(dims: &[T], show: impl Fn(&T) -> String) -> String {
 
 /// The tensor `w` asks for, if the file has it with the right type and shape. Dimensions
 /// given as const items are left to the compiler.
-fn check<'a>(file: &SafeTensors<'a>, w: &Want<'_>, path: &str) -> syn::Result<TensorView<'a>> {
+fn check<'f, 'a>(file: &'f File<'a>, w: &Want<'_>, path: &str) -> syn::Result<&'f Tensor<'a>> {
     let (key, shown) = (&w.key, &w.shown);
     let want_shape = show_shape(&w.shape, Size::show);
     let err = |msg: String| syn::Error::new_spanned(&w.layer.decl.ty, format!("`{path}`: {msg}"));
-    let Ok(view) = file.tensor(key) else {
+    let Some(view) = file.tensor(key) else {
         return Err(err(format!(
             "tensor `{key}` is missing, but `{shown}` needs it, of shape {want_shape}"
         )));
@@ -468,7 +434,7 @@ fn float(v: f32, out: &mut String) {
 
 /// The literal value of a checked tensor: nested arrays shaped as in the file for `F32`,
 /// a `u64` for the `I64` counter (a negative count reads as 0, as `nn::io::load` reads it).
-fn literal(view: &TensorView<'_>, span: Span) -> Result<TokenStream, String> {
+fn literal(view: &Tensor<'_>, span: Span) -> Result<TokenStream, String> {
     if view.dtype() == Dtype::I64 {
         let count = <[u8; 8]>::try_from(view.data())
             .map(i64::from_le_bytes)

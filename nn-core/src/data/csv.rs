@@ -28,7 +28,9 @@ impl Separator {
 }
 
 /// Reads a numeric CSV file (gzip or not) in which every row has `C` cells, into rows of
-/// `f32`. Blank lines are skipped; lines count from 1 in errors.
+/// `f32`. Blank lines are skipped; lines count from 1 in errors. At most
+/// [`READ_LIMIT`](super::READ_LIMIT) bytes (1 GiB after decompression) are read; a
+/// longer file is a [`DataError::TooLarge`].
 ///
 /// ```
 /// use nn_core::data::{read_csv, Separator, DataError};

@@ -34,14 +34,24 @@ pub enum DataError {
         /// The bytes in the file.
         found: u64,
     },
-    /// The file is longer than its header says (sizes after decompression).
+    /// The file is longer than its header says (sizes after decompression). Reading
+    /// stops one byte past the promise, so a file that inflates without end costs no more.
     TrailingBytes {
         /// The file.
         path: PathBuf,
         /// The bytes the header promises, header included.
         expected: u64,
-        /// The bytes in the file.
+        /// The bytes read before reading stopped: `expected + 1`, the file has at least
+        /// these.
         found: u64,
+    },
+    /// The file holds more than [`READ_LIMIT`](super::READ_LIMIT) bytes (after
+    /// decompression); reading stopped there.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit passed, in bytes.
+        limit: u64,
     },
     /// The images in an IDX file are not the size asked for.
     ImageSize {
@@ -154,7 +164,12 @@ impl fmt::Display for DataError {
                 found,
             } => write!(
                 f,
-                "{}: {found} bytes where the header promises {expected}; the file has data past its end",
+                "{}: at least {found} bytes where the header promises {expected}; the file has data past its end",
+                path.display()
+            ),
+            TooLarge { path, limit } => write!(
+                f,
+                "{}: more than {limit} bytes (after decompression), the most read from one file",
                 path.display()
             ),
             ImageSize {

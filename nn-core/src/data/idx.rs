@@ -4,35 +4,36 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
-use super::{io_error, read_bytes, DataError, Dataset};
+use super::{io_error, open, read_at_most, DataError, Dataset};
 
 /// The IDX magic number of unsigned-byte data with `dims` dimensions.
 const fn idx_magic(dims: u8) -> u32 {
     0x0800 | dims as u32
 }
 
-/// Checks an IDX file's header and size; returns its dimensions and its data.
-fn parse_idx<'a, const DIMS: usize>(
-    path: &Path,
-    bytes: &'a [u8],
-) -> Result<([usize; DIMS], &'a [u8]), DataError> {
+/// Reads an IDX file, checking its header and size; returns its dimensions and its
+/// data. Reads no more than the header promises, plus one byte to tell a longer file.
+fn read_idx<const DIMS: usize>(path: &Path) -> Result<([usize; DIMS], Vec<u8>), DataError> {
     let header = 4 + 4 * DIMS;
+    let mut stream = open(path)?;
+    let mut bytes = Vec::with_capacity(header);
+    read_at_most(path, &mut stream, &mut bytes, header as u64)?;
     if bytes.is_empty() {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let truncated = |expected: u64| DataError::Truncated {
+    let truncated = |expected: u64, found: usize| DataError::Truncated {
         path: path.to_path_buf(),
         expected,
-        found: bytes.len() as u64,
+        found: found as u64,
     };
     let be32 = |i: usize| {
         bytes
             .get(i..i + 4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let magic = be32(0).ok_or_else(|| truncated(header as u64))?;
+    let magic = be32(0).ok_or_else(|| truncated(header as u64, bytes.len()))?;
     let expected = idx_magic(DIMS as u8);
     if magic != expected {
         return Err(DataError::BadMagic {
@@ -44,14 +45,17 @@ fn parse_idx<'a, const DIMS: usize>(
     let mut dims = [0usize; DIMS];
     let mut data_len = 1u64; // saturating: a corrupt header must not overflow
     for (d, dim) in dims.iter_mut().enumerate() {
-        let v = be32(4 + 4 * d).ok_or_else(|| truncated(header as u64))?;
+        let v = be32(4 + 4 * d).ok_or_else(|| truncated(header as u64, bytes.len()))?;
         *dim = v as usize;
         data_len = data_len.saturating_mul(v.into());
     }
     let expected = (header as u64).saturating_add(data_len);
+    // The data as it comes, never more than promised: a header that promises more than
+    // the stream holds costs only what the stream holds.
+    read_at_most(path, &mut stream, &mut bytes, data_len.saturating_add(1))?;
     let found = bytes.len() as u64;
     if found < expected {
-        return Err(truncated(expected));
+        return Err(truncated(expected, bytes.len()));
     }
     if found > expected {
         return Err(DataError::TrailingBytes {
@@ -65,12 +69,14 @@ fn parse_idx<'a, const DIMS: usize>(
             path: path.to_path_buf(),
         });
     }
-    Ok((dims, &bytes[header..]))
+    bytes.drain(..header);
+    Ok((dims, bytes))
 }
 
 /// Reads an IDX image file (`idx3-ubyte`, magic `0x803`, gzip or not) into images of `D`
 /// pixels scaled from `0..=255` to `[0, 1]`. The image count and size come from the
-/// header; `D` must equal rows × columns.
+/// header; `D` must equal rows × columns. Reading stops one byte past what the header
+/// promises ([`DataError::TrailingBytes`]), gzip or not.
 ///
 /// ```
 /// // Two 2x3 images, written as an IDX file.
@@ -87,8 +93,7 @@ fn parse_idx<'a, const DIMS: usize>(
 /// ```
 pub fn read_idx_images<const D: usize>(path: impl AsRef<Path>) -> Result<Vec<[f32; D]>, DataError> {
     let path = path.as_ref();
-    let bytes = read_bytes(path)?;
-    let ([_, rows, cols], pixels) = parse_idx::<3>(path, &bytes)?;
+    let ([_, rows, cols], pixels) = read_idx::<3>(path)?;
     if rows.checked_mul(cols) != Some(D) || D == 0 {
         return Err(DataError::ImageSize {
             path: path.to_path_buf(),
@@ -114,9 +119,8 @@ pub fn read_idx_images<const D: usize>(path: impl AsRef<Path>) -> Result<Vec<[f3
 /// ```
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     let path = path.as_ref();
-    let bytes = read_bytes(path)?;
-    let ([_], labels) = parse_idx::<1>(path, &bytes)?;
-    Ok(labels.to_vec())
+    let ([_], labels) = read_idx::<1>(path)?;
+    Ok(labels)
 }
 
 /// The MNIST digits: 28×28 grey images with pixels scaled to `[0, 1]` (no further

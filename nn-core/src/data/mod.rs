@@ -28,6 +28,7 @@ mod error;
 mod idx;
 mod loader;
 
+use std::boxed::Box;
 use std::io::{self, Read};
 use std::path::Path;
 use std::vec::Vec;
@@ -44,8 +45,48 @@ fn io_error(path: &Path, source: io::Error) -> DataError {
     }
 }
 
+/// The most bytes, after decompression, that [`read_bytes`] and [`read_csv`] read from one
+/// file: 1 GiB, far above the CSV files such readers are for. A longer file is refused with
+/// [`DataError::TooLarge`] once the limit is passed, so a small gzip file that inflates to
+/// far more takes no more memory than this. IDX files are bounded instead by what their
+/// header promises.
+pub const READ_LIMIT: u64 = 1 << 30;
+
+/// A file's bytes as a stream, decompressed when it starts with the gzip magic bytes
+/// `1f 8b` (whatever its name). Multi-member streams (`cat a.gz b.gz`) are read whole.
+fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
+    let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let mut head = Vec::with_capacity(2);
+    (&mut file)
+        .take(2)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(path, e))?;
+    let gzip = head == [0x1f, 0x8b];
+    let stream = io::BufReader::new(io::Cursor::new(head).chain(file));
+    Ok(if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(stream))
+    } else {
+        Box::new(stream)
+    })
+}
+
+/// Appends at most `limit` more bytes of `stream` to `out`.
+fn read_at_most(
+    path: &Path,
+    stream: &mut dyn Read,
+    out: &mut Vec<u8>,
+    limit: u64,
+) -> Result<(), DataError> {
+    stream
+        .take(limit)
+        .read_to_end(out)
+        .map(drop)
+        .map_err(|e| io_error(path, e))
+}
+
 /// Reads a whole file, decompressing it when it starts with the gzip magic bytes
-/// `1f 8b` (whatever its name).
+/// `1f 8b` (whatever its name). Reads at most [`READ_LIMIT`] bytes (after
+/// decompression); a longer file is a [`DataError::TooLarge`].
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("nn-doc-bytes-{}", std::process::id()));
@@ -55,15 +96,43 @@ fn io_error(path: &Path, source: io::Error) -> DataError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_bytes(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
-    let path = path.as_ref();
-    let raw = std::fs::read(path).map_err(|e| io_error(path, e))?;
-    if !raw.starts_with(&[0x1f, 0x8b]) {
-        return Ok(raw);
+    read_limited(path.as_ref(), READ_LIMIT)
+}
+
+/// [`read_bytes`] with another limit.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, DataError> {
+    let mut stream = open(path)?;
+    let mut out = Vec::new();
+    read_at_most(path, &mut stream, &mut out, limit.saturating_add(1))?;
+    if out.len() as u64 > limit {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
     }
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(4));
-    // Multi-member streams are valid gzip (`cat a.gz b.gz`); read them all.
-    flate2::read::MultiGzDecoder::new(&raw[..])
-        .read_to_end(&mut out)
-        .map_err(|e| io_error(path, e))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A gzip stream that inflates far past the limit is refused once the limit is
+    /// passed, having read no more than the limit and one byte.
+    #[test]
+    fn reading_stops_one_byte_past_the_limit() {
+        let path =
+            std::env::temp_dir().join(std::format!("nn-data-limit-{}.gz", std::process::id()));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&[b'1'; 1 << 20]).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+        let err = read_limited(&path, 1000).unwrap_err();
+        assert!(
+            matches!(&err, DataError::TooLarge { limit: 1000, path: p } if *p == path),
+            "{err}"
+        );
+        assert_eq!(read_limited(&path, 1 << 20).unwrap().len(), 1 << 20);
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -79,5 +79,15 @@ save_file({**tiny, "1.weight": f32(3), "1.bias": f32(3)}, HERE / "tiny-layernorm
 # Cut short in its data: the header is intact, the last tensor is not.
 whole = (HERE / "tiny.safetensors").read_bytes()
 (HERE / "tiny-truncated.safetensors").write_bytes(whole[:-4])
+
+# A crafted header: eight U8 tensors of 2^61 - 1 bytes back to back, whose ends sum with the
+# header's length past 2^64 (it made the `safetensors` crate panic with an overflow).
+n = 2**61 - 1
+crafted = "{" + ",".join(
+    f'"t{i}":{{"dtype":"U8","shape":[{n}],"data_offsets":[{i * n},{(i + 1) * n}]}}' for i in range(8)
+) + "}"
+(HERE / "crafted-offsets-overflow.safetensors").write_bytes(
+    len(crafted).to_bytes(8, "little") + crafted.encode() + bytes(16)
+)
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files
