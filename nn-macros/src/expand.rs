@@ -50,14 +50,35 @@ fn layer_paths(layers: &[Resolved<'_>]) -> Vec<TokenStream> {
 /// The struct of a network, its `Layer` impl (a network is a layer of any network that
 /// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
 /// summary.
-fn expand_layer(
-    attrs: &[syn::Attribute],
-    vis: &syn::Visibility,
-    ident: &syn::Ident,
-    describe: &str,
-    layers: &[Resolved<'_>],
+/// A network struct to expand: the one the user declared, or an inline block's.
+#[derive(Clone, Copy)]
+struct Def<'a> {
+    attrs: &'a [syn::Attribute],
+    vis: &'a syn::Visibility,
+    ident: &'a syn::Ident,
+    generics: &'a syn::Generics,
+    /// How the summary shows it.
+    describe: &'a str,
+    layers: &'a [Resolved<'a>],
+    /// Whether the struct has named fields.
     named: bool,
-) -> TokenStream {
+    /// Whether it has generic size assertions (`__CHECKS`) to evaluate.
+    checked: bool,
+}
+
+fn expand_layer(def: Def<'_>) -> TokenStream {
+    let Def {
+        attrs,
+        vis,
+        ident,
+        generics,
+        describe,
+        layers,
+        named,
+        checked,
+    } = def;
+    let (impl_g, ty_g, _) = generics.split_for_impl();
+    let generic = !generics.params.is_empty();
     let n = layers.len();
     let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
     let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
@@ -111,13 +132,53 @@ fn expand_layer(
         one.push(quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, #dst);));
         src = quote!(&#buf[..#width]);
     }
-    let buffers = match n {
+    let mut buffers = match n {
         1 => quote!(),
-        2 => quote!(let mut __a = [0.0f32; #ident::MAX_WIDTH];),
+        2 => quote!(let mut __a = [0.0f32; Self::MAX_WIDTH];),
         _ => quote!(
-            let mut __a = [0.0f32; #ident::MAX_WIDTH];
-            let mut __b = [0.0f32; #ident::MAX_WIDTH];
+            let mut __a = [0.0f32; Self::MAX_WIDTH];
+            let mut __b = [0.0f32; Self::MAX_WIDTH];
         ),
+    };
+    if generic {
+        // Stable Rust cannot size an array by a constant computed from generic parameters:
+        // each layer's output gets a buffer of its own width instead (a number, a `const`
+        // item or a bare parameter, as validation ensured).
+        one.clear();
+        buffers = quote!();
+        let mut src = quote!(x);
+        for i in 0..n {
+            let (f, l) = (fields[i], &lp[i]);
+            if i == n - 1 {
+                one.push(quote_spanned!(spans[i]=> #l::forward(&self.#f, #src, y);));
+            } else {
+                let buf = syn::Ident::new(&format!("__o{i}"), Span::call_site());
+                let width = &layers[i].width;
+                one.push(quote_spanned!(spans[i]=>
+                    let mut #buf = [0.0f32; #width];
+                    #l::forward(&self.#f, #src, &mut #buf);
+                ));
+                src = quote!(&#buf);
+            }
+        }
+    }
+    let describe = if generic {
+        let params: Vec<&syn::Ident> = generics.const_params().map(|c| &c.ident).collect();
+        let format = format!("{describe}<{}>", vec!["{}"; params.len()].join(", "));
+        quote!(::core::write!(f, #format, #(#params),*))
+    } else {
+        quote!(f.write_str(#describe))
+    };
+    // A generic network's size assertions are evaluated wherever its sizes are used:
+    // naming the constant in a function makes it part of every instance of the function.
+    let assert = checked.then(|| quote!(let () = <Self>::__CHECKS;));
+    let input = if checked {
+        quote!({
+            #assert
+            #first::IN
+        })
+    } else {
+        quote!(#first::IN)
     };
 
     let batch_steps = (0..n).map(|i| {
@@ -168,36 +229,37 @@ fn expand_layer(
         let attrs: Vec<syn::Attribute> = std::iter::once(syn::parse_quote!(#[doc(hidden)]))
             .chain(derives)
             .collect();
-        Some(expand_layer(
-            &attrs,
-            vis,
-            &h.ident,
-            "Sequential",
-            &h.layers,
-            false,
-        ))
+        Some(expand_layer(Def {
+            attrs: &attrs,
+            ident: &h.ident,
+            describe: "Sequential",
+            layers: &h.layers,
+            named: false,
+            checked: false,
+            ..def
+        }))
     });
 
     quote! {
         #(#attrs)*
-        #vis struct #ident #body
+        #vis struct #ident #generics #body
 
         #(#hidden)*
 
         // SAFETY: every field is a layer (the `Layer` impl below uses each as one), and
         // `Layer` requires `Zeroable`, so all-zero bytes are a valid value of every field
         // and therefore of the struct.
-        unsafe impl ::nn::__private::Zeroable for #ident {}
+        unsafe impl #impl_g ::nn::__private::Zeroable for #ident #ty_g {}
 
-        impl #ident {
+        impl #impl_g #ident #ty_g {
             /// The widest layer output: the one-sample pass uses two stack buffers of it.
             pub const MAX_WIDTH: usize = ::nn::__private::max_width(&[#(#lp::OUT),*]);
         }
 
         #[allow(clippy::needless_update, unused_mut, unused_variables)]
         #[diagnostic::do_not_recommend]
-        impl ::nn::Layer for #ident {
-            const IN: usize = #first::IN;
+        impl #impl_g ::nn::Layer for #ident #ty_g {
+            const IN: usize = #input;
             const OUT: usize = #last::OUT;
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
@@ -212,14 +274,16 @@ fn expand_layer(
             }),*];
 
             fn describe(f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.write_str(#describe)
+                #describe
             }
 
             fn init(&mut self, rng: &mut ::nn::Rng) {
+                #assert
                 #(#lp::init(&mut self.#fields, rng);)*
             }
 
             fn forward(&self, x: &[f32], y: &mut [f32]) {
+                #assert
                 #buffers
                 #(#one)*
             }
@@ -283,7 +347,33 @@ fn expand_layer(
 fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenStream {
     let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
     let name_str = ident.to_string();
-    let layer = expand_layer(attrs, vis, ident, &name_str, &net.layers, net.named);
+    let generics = &input.generics;
+    let (impl_g, ty_g, _) = generics.split_for_impl();
+    let checks = &net.generic_asserts;
+    let layer = expand_layer(Def {
+        attrs,
+        vis,
+        ident,
+        generics,
+        describe: &name_str,
+        layers: &net.layers,
+        named: net.named,
+        checked: !checks.is_empty(),
+    });
+    let generic_checks = (!checks.is_empty()).then(|| {
+        quote! {
+            impl #impl_g #ident #ty_g {
+                #[doc(hidden)]
+                const __CHECKS: () = { #(#checks)* };
+            }
+        }
+    });
+    // The typed methods' array lengths: the constants, or in a generic network the sizes
+    // as written.
+    let (in_len, out_len) = match &net.sizes {
+        Some((i, o)) => (i.clone(), o.clone()),
+        None => (quote!(#ident::IN), quote!(#ident::OUT)),
+    };
 
     let type_checks = net.checks.iter().map(|c| {
         let (prev, input) = (&c.prev, &c.input);
@@ -327,12 +417,14 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
         #(#type_checks)*
         #(#asserts)*
 
-        impl ::nn::Network for #ident {
+        #generic_checks
+
+        impl #impl_g ::nn::Network for #ident #ty_g {
             const NAME: &'static str = #name_str;
             #input_image
         }
 
-        impl #ident {
+        impl #impl_g #ident #ty_g {
             #[doc = #in_doc]
             pub const IN: usize = <Self as ::nn::Layer>::IN;
             /// Output features per sample.
@@ -345,8 +437,8 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
             }
 
             /// Inference on one sample, with no heap: batch norm uses its running statistics.
-            pub fn #m_forward(&self, x: &[f32; #ident::IN]) -> [f32; #ident::OUT] {
-                let mut y = [0.0f32; #ident::OUT];
+            pub fn #m_forward(&self, x: &[f32; #in_len]) -> [f32; #out_len] {
+                let mut y = [0.0f32; #out_len];
                 <Self as ::nn::Layer>::forward(self, x, &mut y);
                 y
             }
@@ -358,7 +450,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
         }
 
         ::nn::__private::if_alloc! {
-            impl #ident {
+            impl #impl_g #ident #ty_g {
                 /// A network on the heap, built in place (never on the stack) and
                 /// initialised as PyTorch does, drawing from `seed`.
                 pub fn new(seed: u64) -> ::nn::__private::Box<Self> {
@@ -371,14 +463,14 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
                 /// scratch space (no allocation once it has seen a batch this large).
                 pub fn #m_forward_batch<'t>(
                     &self,
-                    x: &[[f32; #ident::IN]],
+                    x: &[[f32; #in_len]],
                     tape: &'t mut ::nn::Tape<Self>,
-                ) -> &'t [[f32; #ident::OUT]] {
-                    tape.infer(self, x.as_flattened()).as_chunks::<{ #ident::OUT }>().0
+                ) -> &'t [[f32; #out_len]] {
+                    tape.infer(self, x.as_flattened()).as_chunks::<{ #out_len }>().0
                 }
 
                 /// Inference on a batch into a new vector.
-                pub fn #m_predict(&self, x: &[[f32; #ident::IN]]) -> ::nn::__private::Vec<[f32; #ident::OUT]> {
+                pub fn #m_predict(&self, x: &[[f32; #in_len]]) -> ::nn::__private::Vec<[f32; #out_len]> {
                     let mut tape = ::nn::Tape::new();
                     self.forward_batch(x, &mut tape).to_vec()
                 }
@@ -388,18 +480,18 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
                 /// Fails on an empty batch, or a batch of one with batch norm.
                 pub fn #m_forward_train<'t>(
                     &mut self,
-                    x: &[[f32; #ident::IN]],
+                    x: &[[f32; #in_len]],
                     tape: &'t mut ::nn::Tape<Self>,
-                ) -> ::core::result::Result<&'t [[f32; #ident::OUT]], ::nn::TrainError> {
+                ) -> ::core::result::Result<&'t [[f32; #out_len]], ::nn::TrainError> {
                     let out = tape.forward(self, x.as_flattened())?;
-                    ::core::result::Result::Ok(out.as_chunks::<{ #ident::OUT }>().0)
+                    ::core::result::Result::Ok(out.as_chunks::<{ #out_len }>().0)
                 }
 
                 /// The backward pass after [`Self::forward_train`] on the same `x` and
                 /// `tape.loss(..)`: adds every parameter's gradient into `grads`.
                 pub fn #m_backward(
                     &self,
-                    x: &[[f32; #ident::IN]],
+                    x: &[[f32; #in_len]],
                     tape: &mut ::nn::Tape<Self>,
                     grads: &mut ::nn::Gradients<Self>,
                 ) {
@@ -409,7 +501,7 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
         }
 
         ::nn::__private::if_std! {
-            impl #ident {
+            impl #impl_g #ident #ty_g {
                 /// Saves the state dict (PyTorch's names and layouts) to a safetensors file,
                 /// atomically. See `nn::io::save`.
                 pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {

@@ -42,6 +42,32 @@ impl Size {
             Size::Expr(ts) => pretty(ts),
         }
     }
+
+    /// As an array length in a generic network: a literal, a `const` item or a bare
+    /// generic parameter, the only sizes stable Rust takes there; `None` otherwise.
+    pub fn bare(&self) -> Option<TokenStream> {
+        match self {
+            Size::Lit(_) => Some(self.expr()),
+            Size::Expr(ts) => syn::parse2::<syn::Path>(ts.clone())
+                .ok()
+                .map(|p| p.to_token_stream()),
+        }
+    }
+
+    /// Whether the size names one of `params` (a network's generic parameters).
+    pub fn mentions(&self, params: &[String]) -> bool {
+        fn walk(ts: &TokenStream, params: &[String]) -> bool {
+            ts.clone().into_iter().any(|t| match t {
+                proc_macro2::TokenTree::Ident(i) => params.iter().any(|p| i == p),
+                proc_macro2::TokenTree::Group(g) => walk(&g.stream(), params),
+                _ => false,
+            })
+        }
+        match self {
+            Size::Lit(_) => false,
+            Size::Expr(ts) => walk(ts, params),
+        }
+    }
 }
 
 /// What a layer is.
@@ -76,6 +102,10 @@ pub struct Resolved<'a> {
     pub image: Option<[TokenStream; 3]>,
     /// The network generated for an inline `Sequential<...>` or `Residual<...>`.
     pub hidden: Option<Box<Hidden<'a>>>,
+    /// The width flowing out of the layer, if known.
+    pub out: Option<Size>,
+    /// In a generic network, the output width as an array length (see `generic_sizes`).
+    pub width: Option<TokenStream>,
 }
 
 /// The network behind an inline block of layers, generated beside the one that uses it.
@@ -90,6 +120,11 @@ pub struct Net<'a> {
     pub checks: Vec<TypeCheck>,
     /// Whether the struct has named fields.
     pub named: bool,
+    /// In a generic network, the input and output widths as array lengths.
+    pub sizes: Option<(TokenStream, TokenStream)>,
+    /// Constant assertions on the generic parameters, checked when the network is used
+    /// with concrete sizes (stable Rust cannot check them earlier).
+    pub generic_asserts: Vec<TokenStream>,
 }
 
 /// A pair of sizes the compiler must compare: `prev` is the output size of the layer
@@ -355,6 +390,8 @@ impl<'a> Entry<'a> {
             name,
             image: seq.image(),
             hidden: None,
+            out: seq.flow.as_ref().map(|f| f.size.clone()),
+            width: None,
         }
     }
 
@@ -381,10 +418,15 @@ impl<'a> Entry<'a> {
             None => {
                 let (first, last) = first_last(&self.decl.ty);
                 let lp = quote_spanned!(first=> <#field_ty as ::nn::Layer>);
-                let close = quote_spanned!(last=> ;);
-                cx.checks.push(quote_spanned! {first=>
-                    const _: () = ::core::assert!(#lp::PARAMS == 0, #msg) #close
-                });
+                if Size::Expr(field_ty.clone()).mentions(&cx.generics) {
+                    cx.generic_asserts
+                        .push(quote_spanned!(first=> ::core::assert!(#lp::PARAMS == 0, #msg);));
+                } else {
+                    let close = quote_spanned!(last=> ;);
+                    cx.checks.push(quote_spanned! {first=>
+                        const _: () = ::core::assert!(#lp::PARAMS == 0, #msg) #close
+                    });
+                }
             }
         }
     }
@@ -397,6 +439,20 @@ struct Ctx {
     types: Vec<TypeCheck>,
     /// Constant assertions, each spanned on its layer.
     checks: Vec<TokenStream>,
+    /// The network's generic parameters, by name.
+    generics: Vec<String>,
+    /// Assertions that name generic parameters: they live in the network's impl.
+    generic_asserts: Vec<TokenStream>,
+    /// The network's generic arguments (`<H>`), which its inline blocks' networks take too.
+    ty_generics: TokenStream,
+}
+
+/// Why two sizes cannot be equal.
+enum Mismatch {
+    /// Two different literals; the one flowing in.
+    Lit(u64),
+    /// Sizes that differ for some values of the generic parameters.
+    Generic,
 }
 
 impl Ctx {
@@ -405,11 +461,34 @@ impl Ctx {
     }
 
     /// Compares the width flowing in (`have`) with a layer's input (`want`): literals
-    /// here, anything else by the compiler. `Err(have)` on a literal mismatch.
-    fn compare(&mut self, ty: &Type, have: &Size, want: &Size) -> Result<(), u64> {
+    /// and generic sizes here, anything else by the compiler.
+    fn compare(&mut self, ty: &Type, have: &Size, want: &Size) -> Result<(), Mismatch> {
         match (have, want) {
-            (Size::Lit(h), Size::Lit(w)) if h != w => Err(*h),
+            (Size::Lit(h), Size::Lit(w)) if h != w => Err(Mismatch::Lit(*h)),
             (Size::Lit(_), Size::Lit(_)) => Ok(()),
+            (have, want) if have.mentions(&self.generics) || want.mentions(&self.generics) => {
+                let layer_size =
+                    |s: &Size| matches!(s, Size::Expr(ts) if ts.to_string().contains("Layer"));
+                if have.show() == want.show() {
+                    Ok(())
+                } else if layer_size(have) || layer_size(want) {
+                    // A size from a generic layer's impl: only known once the network's
+                    // parameters are.
+                    let (h, w) = (have.expr(), want.expr());
+                    let msg = format!(
+                        "layer size mismatch: `{}` takes `{}` features but the layer before it produces `{}`",
+                        pretty(&ty.to_token_stream()),
+                        want.show(),
+                        have.show()
+                    );
+                    let (first, _) = first_last(ty);
+                    self.generic_asserts
+                        .push(quote_spanned!(first=> ::core::assert!(#h == #w, #msg);));
+                    Ok(())
+                } else {
+                    Err(Mismatch::Generic)
+                }
+            }
             (have, want) => {
                 self.types.push(TypeCheck {
                     span: first_last(ty),
@@ -436,13 +515,45 @@ pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
             ),
         ));
     }
-    if !input.generics.params.is_empty() {
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    cx.ty_generics = quote!(#ty_generics);
+    for param in &input.generics.params {
+        match param {
+            syn::GenericParam::Const(c) if c.ty == syn::parse_quote!(usize) => {
+                cx.generics.push(c.ident.to_string());
+            }
+            other => cx.push(syn::Error::new_spanned(
+                other,
+                "a network is generic over sizes only: write `const H: usize`",
+            )),
+        }
+    }
+    if let Some(w) = &input.generics.where_clause {
         cx.push(syn::Error::new_spanned(
-            &input.generics,
-            "generic networks are not supported yet: stable Rust cannot size the arrays of \
-             one-sample inference from a network's generic parameters; write the sizes out \
-             (a `const` item works) or declare one network per size",
+            w,
+            "a network's generic sizes take no `where` clause",
         ));
+    }
+    if !cx.generics.is_empty() {
+        if let Some(attr) = &input.weights {
+            cx.push(syn::Error::new_spanned(
+                &attr.attr,
+                "a generic network cannot have its weights baked in: the file's shapes are fixed, \
+                 the network's are not; bake a network with its sizes written out",
+            ));
+        }
+        if input.input.is_some() {
+            cx.push(syn::Error::new_spanned(
+                &input.generics,
+                "a generic network of images is not supported: its layers' sizes would be \
+                 computed from the generic parameters inside types, which stable Rust cannot do; \
+                 write the image's sizes out (a `const` item works)",
+            ));
+            // One mistake, one error: the layers' sizes would all fail the same way.
+            return Err(cx.errors.finish().err().unwrap_or_else(|| {
+                syn::Error::new_spanned(&input.generics, "unsupported generic network")
+            }));
+        }
     }
     let mut seen: Vec<&syn::Ident> = Vec::new();
     for name in input.layers.iter().filter_map(|l| l.name.as_ref()) {
@@ -475,16 +586,81 @@ pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
         },
     };
     let named = !seen.is_empty();
-    let layers = check_list(&mut cx, &name.to_string(), &input.layers, &mut seq, named);
+    let mut layers = check_list(&mut cx, &name.to_string(), &input.layers, &mut seq, named);
+    let sizes = if cx.generics.is_empty() {
+        None
+    } else {
+        generic_sizes(&mut cx, &mut layers)
+    };
     cx.errors.finish()?;
     Ok((
         Net {
             layers,
             checks: cx.types,
             named,
+            sizes,
+            generic_asserts: cx.generic_asserts,
         },
         cx.checks,
     ))
+}
+
+/// A generic network's input and output widths, and every layer's output width, must be
+/// array lengths stable Rust accepts with generic parameters in scope (a literal, a
+/// `const` item, a bare parameter): the typed methods and the one-sample pass's stack
+/// buffers are sized by them.
+fn generic_sizes(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> Option<(TokenStream, TokenStream)> {
+    fn all_bare(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> bool {
+        let mut ok = true;
+        for l in layers {
+            // A size that names no generic parameter is a constant, usable anywhere.
+            l.width = l.out.as_ref().and_then(|s| {
+                if s.mentions(&cx.generics) {
+                    s.bare()
+                } else {
+                    Some(s.expr())
+                }
+            });
+            if l.width.is_none() {
+                let shown = pretty(&l.decl.ty.to_token_stream());
+                cx.push(syn::Error::new_spanned(
+                    &l.decl.ty,
+                    format!(
+                        "in a generic network, the output size of `{shown}` must be a number, a `const` \
+                         item or a generic parameter, as the one-sample pass keeps it in an array; \
+                         stable Rust cannot size an array by another layer's constants there \
+                         (put the layer in a `Residual`, which keeps the width before it, or follow it \
+                         with a sized layer inside a network of its own)"
+                    ),
+                ));
+                ok = false;
+            }
+            if let Some(h) = &mut l.hidden {
+                ok &= all_bare(cx, &mut h.layers);
+            }
+        }
+        ok
+    }
+    let first = layers.first()?;
+    let input = match layer_kind(&first.decl.ty) {
+        Ok(Kind::Linear { inputs, .. }) => inputs.bare(),
+        Ok(Kind::BatchNorm { width }) => width.bare(),
+        Ok(Kind::Activation(Keeps { width: Some(w), .. })) => w.bare(),
+        _ => None,
+    };
+    let Some(input) = input else {
+        cx.push(syn::Error::new_spanned(
+            &first.decl.ty,
+            "a generic network must start with a layer whose input size is written out, \
+             such as `Linear<20, H>`: the typed `forward` takes an array of that size",
+        ));
+        return None;
+    };
+    if !all_bare(cx, layers) {
+        return None;
+    }
+    let output = layers.last()?.width.clone()?;
+    Some((input, output))
 }
 
 /// Validates a list of layers, the data flowing in as `seq` says.
@@ -537,7 +713,8 @@ fn step_block<'a>(
     let ident = syn::Ident::new(&format!("__{owner}_{place}"), Span::call_site());
     let start = seq.clone();
     let layers = check_list(cx, &ident.to_string(), &inline.layers, seq, false);
-    entry.check_name(cx, None, &shown, &quote!(#ident));
+    let tyg = cx.ty_generics.clone();
+    entry.check_name(cx, None, &shown, &quote!(#ident #tyg));
     if layers.len() != inline.layers.len() {
         return None; // a layer inside was reported
     }
@@ -553,7 +730,14 @@ fn step_block<'a>(
                 Size::Expr(quote!(<#first as ::nn::Layer>::IN))
             }
         };
-        if let Err(have) = cx.compare(ty, &have.size, &want) {
+        if let Err(mismatch) = cx.compare(ty, &have.size, &want) {
+            let have = match mismatch {
+                Mismatch::Lit(h) => h.to_string(),
+                Mismatch::Generic => format!(
+                    "`{}`, which differ for some values of the network's generic parameters",
+                    have.size.show()
+                ),
+            };
             let want = want.show();
             cx.push(syn::Error::new_spanned(
                 ty,
@@ -566,14 +750,16 @@ fn step_block<'a>(
             seq.lose(shown);
             return None;
         }
-        // After the block, the data is as it came in.
+        // After the block, the data is as it came in: the block's input width, checked
+        // equal to its output above, and the image it may be.
         seq.flow = seq.flow.take().map(|f| Flow {
+            size: want.clone(),
             image: start.flow.as_ref().and_then(|s| s.image.clone()),
             ..f
         });
-        quote!(::nn::Residual<#ident>)
+        quote!(::nn::Residual<#ident #tyg>)
     } else {
-        quote!(#ident)
+        quote!(#ident #tyg)
     };
     seq.prev_shown = shown;
     let mut resolved = entry.resolved(field_ty, seq);
@@ -595,17 +781,29 @@ fn step_residual_around<'a>(
     if let Some(f) = &seq.flow {
         let _ = cx.compare(ty, &f.size, &input);
     }
-    cx.types.push(TypeCheck {
-        span: first_last(ty),
-        keeps: true,
-        prev: input.expr(),
-        input: output.expr(),
-    });
+    if input.mentions(&cx.generics) {
+        let (i, o) = (input.expr(), output.expr());
+        let msg = format!(
+            "a residual block must keep its width: `{shown}` produces another width than it takes"
+        );
+        let (first, _) = first_last(ty);
+        cx.generic_asserts
+            .push(quote_spanned!(first=> ::core::assert!(#i == #o, #msg);));
+    } else {
+        cx.types.push(TypeCheck {
+            span: first_last(ty),
+            keeps: true,
+            prev: input.expr(),
+            input: output.expr(),
+        });
+    }
     let field_ty = quote!(::nn::Residual<#inner>);
     entry.check_name(cx, None, &shown, &field_ty);
     let image = seq.flow.as_ref().and_then(|f| f.image.clone());
+    // The block keeps the width flowing in (checked above).
+    let size = seq.flow.as_ref().map_or(output, |f| f.size.clone());
     seq.flow = Some(Flow {
-        size: output,
+        size,
         source: shown.clone(),
         image,
         detail: None,
@@ -756,6 +954,21 @@ fn step_flat<'a>(
         ("inputs", input_size.as_ref()),
         ("outputs", Some(&output_size)),
     ] {
+        if let Some(size) = size.filter(|s| s.mentions(&cx.generics) && s.bare().is_none()) {
+            if !matches!(kind, Kind::User) {
+                cx.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{shown}` computes its {what} from the network's generic parameters \
+                         (`{}`), which stable Rust cannot do inside a type; make the computed \
+                         size a parameter of its own (`const H2: usize`) and use `H2`",
+                        size.show()
+                    ),
+                ));
+                seq.lose(shown);
+                return None;
+            }
+        }
         if let Some(Size::Lit(0)) = size {
             cx.push(syn::Error::new_spanned(
                 ty,
@@ -766,9 +979,34 @@ fn step_flat<'a>(
 
     let mut bn_mismatch = false;
     if let (Some(f), Some(want)) = (&seq.flow, &input_size) {
-        if let Err(have) = cx.compare(ty, &f.size, want) {
+        if let Err(mismatch) = cx.compare(ty, &f.size, want) {
             let want = want.show();
             let prev_shown = &seq.prev_shown;
+            let Mismatch::Lit(have) = mismatch else {
+                let have = f.size.show();
+                let from = if f.source == *prev_shown || f.source.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (the output of `{}`)", f.source)
+                };
+                let fix = match &kind {
+                    Kind::Linear { outputs, .. } => {
+                        format!("; change it to `Linear<{have}, {}>`", outputs.show())
+                    }
+                    Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
+                    _ => String::new(),
+                };
+                cx.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces `{have}`{from}, \
+                         which differs from {want} for some values of the network's generic parameters; \
+                         a generic network must fit for every size{fix}"
+                    ),
+                ));
+                seq.lose(shown);
+                return None;
+            };
             bn_mismatch = matches!(
                 kind,
                 Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })

@@ -21,7 +21,7 @@ use crate::valid::{self, Ctxt, Keeps, Kind, Net, Resolved, Size};
 /// A parsed `#[weights("path")]`.
 pub struct Attr {
     /// The whole attribute, for errors about the file.
-    attr: Attribute,
+    pub(crate) attr: Attribute,
     path: LitStr,
 }
 
