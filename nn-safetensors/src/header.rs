@@ -1,9 +1,15 @@
-//! The JSON header: parsed by a reader that knows its three levels (the file's object,
-//! each tensor's object, the shape and offset arrays), then checked as a whole.
+//! The JSON header: parsed by `serde_json` into its typed form (the file's object, each
+//! tensor's object, the shape and offset arrays), then checked as a whole.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
 
 use crate::{Dtype, FormatError};
 
@@ -50,7 +56,8 @@ fn bad(reason: String) -> FormatError {
 
 /// Parses and checks a header (the JSON text after the 8-byte length). Trailing spaces,
 /// which writers add for alignment, are allowed; `__metadata__`, a map of strings to
-/// strings, is read and ignored.
+/// strings, is checked and ignored. An error in the JSON names the tensor it is in and
+/// ends with `serde_json`'s line and column.
 ///
 /// ```
 /// let h = nn_safetensors::parse_header(br#"{"b":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}  "#)?;
@@ -59,25 +66,20 @@ fn bad(reason: String) -> FormatError {
 /// # Ok::<(), nn_safetensors::FormatError>(())
 /// ```
 pub fn parse_header(json: &[u8]) -> Result<Header, FormatError> {
-    let mut p = Parser { s: json, at: 0 };
-    let mut tensors = Vec::new();
-    let mut metadata = false;
-    p.object(|p, key| {
-        if key == "__metadata__" {
-            if metadata {
-                return Err(p.error("`__metadata__` is given twice"));
-            }
-            metadata = true;
-            return p.object(|p, _| p.string().map(drop));
-        }
-        let info = p.tensor(key)?;
-        tensors.push(info);
-        Ok(())
-    })?;
-    p.skip_ws();
-    if p.at != json.len() {
-        return Err(p.error("text after the header's object"));
+    let mut within = Within::Top;
+    let mut json = serde_json::Deserializer::from_slice(json);
+    let tensors = Tensors {
+        within: &mut within,
     }
+    .deserialize(&mut json)
+    .and_then(|tensors| json.end().map(|()| tensors))
+    .map_err(|e| {
+        bad(match within {
+            Within::Top => format!("{e}"),
+            Within::Metadata => format!("`__metadata__`: {e}"),
+            Within::Tensor(name) => format!("tensor `{name}`: {e}"),
+        })
+    })?;
     check(tensors)
 }
 
@@ -131,219 +133,115 @@ fn check(mut tensors: Vec<TensorInfo>) -> Result<Header, FormatError> {
     })
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    at: usize,
+/// Where the parser is, so that an error names the tensor it is in.
+enum Within {
+    /// The file's object, between its entries.
+    Top,
+    /// The value of `__metadata__`.
+    Metadata,
+    /// The object of the tensor of this name.
+    Tensor(String),
 }
 
-impl Parser<'_> {
-    fn error(&self, what: &str) -> FormatError {
-        bad(format!("header byte {}: {what}", self.at))
+/// The file's object: tensors by name, and at most one `__metadata__`. A map visitor of
+/// its own rather than a map type, so that a name given twice reaches [`check`] twice
+/// instead of the last one silently winning.
+struct Tensors<'w> {
+    within: &'w mut Within,
+}
+
+impl<'de> DeserializeSeed<'de> for Tensors<'_> {
+    type Value = Vec<TensorInfo>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tensors<'_> {
+    type Value = Vec<TensorInfo>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of tensors by name")
     }
 
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.at) {
-            self.at += 1;
-        }
-    }
-
-    /// The next byte after spaces, consumed if it is `b`.
-    fn eat(&mut self, b: u8) -> bool {
-        self.skip_ws();
-        if self.s.get(self.at) == Some(&b) {
-            self.at += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, b: u8) -> Result<(), FormatError> {
-        if self.eat(b) {
-            Ok(())
-        } else {
-            Err(self.error(&format!("expected `{}`", b as char)))
-        }
-    }
-
-    /// `{ "key": value, ... }`, calling `value` after each key's colon.
-    fn object(
-        &mut self,
-        mut value: impl FnMut(&mut Self, String) -> Result<(), FormatError>,
-    ) -> Result<(), FormatError> {
-        self.expect(b'{')?;
-        if self.eat(b'}') {
-            return Ok(());
-        }
-        loop {
-            let key = self.string()?;
-            self.expect(b':')?;
-            value(self, key)?;
-            if self.eat(b'}') {
-                return Ok(());
-            }
-            self.expect(b',')?;
-        }
-    }
-
-    /// `[ n, ... ]` of unsigned integers.
-    fn numbers(&mut self) -> Result<Vec<u64>, FormatError> {
-        self.expect(b'[')?;
-        let mut out = Vec::new();
-        if self.eat(b']') {
-            return Ok(out);
-        }
-        loop {
-            out.push(self.number()?);
-            if self.eat(b']') {
-                return Ok(out);
-            }
-            self.expect(b',')?;
-        }
-    }
-
-    /// An unsigned integer below 2^64, written as JSON writes it.
-    fn number(&mut self) -> Result<u64, FormatError> {
-        self.skip_ws();
-        let start = self.at;
-        let mut n = 0u64;
-        while let Some(&d @ b'0'..=b'9') = self.s.get(self.at) {
-            if self.at > start && n == 0 {
-                return Err(self.error("a number with a leading zero"));
-            }
-            n = n
-                .checked_mul(10)
-                .and_then(|n| n.checked_add(u64::from(d - b'0')))
-                .ok_or_else(|| self.error("a number of 2^64 or more"))?;
-            self.at += 1;
-        }
-        if self.at == start {
-            return Err(self.error("expected an unsigned integer"));
-        }
-        if let Some(b'.' | b'e' | b'E') = self.s.get(self.at) {
-            return Err(self.error("expected an integer, found a fraction or exponent"));
-        }
-        Ok(n)
-    }
-
-    /// A JSON string, escapes decoded.
-    fn string(&mut self) -> Result<String, FormatError> {
-        self.expect(b'"')?;
-        let mut out = Vec::new();
-        loop {
-            let Some(&b) = self.s.get(self.at) else {
-                return Err(self.error("a string without its closing quote"));
-            };
-            self.at += 1;
-            match b {
-                b'"' => break,
-                b'\\' => {
-                    let Some(&e) = self.s.get(self.at) else {
-                        return Err(self.error("a string without its closing quote"));
-                    };
-                    self.at += 1;
-                    let c = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
-                        _ => return Err(self.error("an unknown escape in a string")),
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut tensors = Vec::new();
+        let mut metadata = false;
+        while let Some(name) = map.next_key::<String>()? {
+            if name == "__metadata__" {
+                *self.within = Within::Metadata;
+                if core::mem::replace(&mut metadata, true) {
+                    return Err(de::Error::custom("given twice"));
                 }
-                0..=0x1f => return Err(self.error("a control character in a string")),
-                _ => out.push(b),
+                // Free-form strings, as the format defines it; `nn` reads none of them.
+                map.next_value::<BTreeMap<String, String>>()?;
+            } else {
+                *self.within = Within::Tensor(name.clone());
+                let raw = map.next_value_seed(ObjectOnly)?;
+                let dtype = Dtype::from_name(&raw.dtype).ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "unknown type `{}`, expected one of {}",
+                        raw.dtype,
+                        Dtype::ALL.map(Dtype::name).join(", ")
+                    ))
+                })?;
+                tensors.push(TensorInfo {
+                    name,
+                    dtype,
+                    shape: raw.shape,
+                    offsets: raw.data_offsets,
+                });
             }
+            *self.within = Within::Top;
         }
-        String::from_utf8(out).map_err(|_| self.error("a string that is not UTF-8"))
+        Ok(tensors)
+    }
+}
+
+/// A tensor's entry as JSON gives it: each key once, no other key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTensor {
+    dtype: String,
+    shape: Vec<usize>,
+    #[serde(deserialize_with = "start_end")]
+    data_offsets: (u64, u64),
+}
+
+/// A [`RawTensor`] from a JSON object only: the derived `Deserialize` alone would also
+/// take an array of the three values, which is no safetensors header.
+struct ObjectOnly;
+
+impl<'de> DeserializeSeed<'de> for ObjectOnly {
+    type Value = RawTensor;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawTensor, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ObjectOnly {
+    type Value = RawTensor;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of `dtype`, `shape` and `data_offsets`")
     }
 
-    /// The character of `\uXXXX` (the `\u` consumed), a surrogate pair read whole.
-    fn unicode_escape(&mut self) -> Result<char, FormatError> {
-        let hi = self.hex4()?;
-        let code = if (0xd800..0xdc00).contains(&hi) {
-            if self.s.get(self.at..self.at + 2) != Some(b"\\u") {
-                return Err(self.error("a lone surrogate in a `\\u` escape"));
-            }
-            self.at += 2;
-            let lo = self.hex4()?;
-            if !(0xdc00..0xe000).contains(&lo) {
-                return Err(self.error("a lone surrogate in a `\\u` escape"));
-            }
-            0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
-        } else {
-            hi
-        };
-        char::from_u32(code).ok_or_else(|| self.error("a lone surrogate in a `\\u` escape"))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTensor, A::Error> {
+        RawTensor::deserialize(MapAccessDeserializer::new(map))
     }
+}
 
-    fn hex4(&mut self) -> Result<u32, FormatError> {
-        let digits = self
-            .s
-            .get(self.at..self.at + 4)
-            .and_then(|h| core::str::from_utf8(h).ok())
-            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .ok_or_else(|| self.error("a `\\u` escape without four hex digits"))?;
-        self.at += 4;
-        Ok(digits)
-    }
-
-    /// `{"dtype": .., "shape": [..], "data_offsets": [s, e]}`, each key once.
-    fn tensor(&mut self, name: String) -> Result<TensorInfo, FormatError> {
-        let (mut dtype, mut shape, mut offsets) = (None, None, None);
-        self.object(|p, key| {
-            let twice = || bad(format!("tensor `{name}`: `{key}` is given twice"));
-            match key.as_str() {
-                "dtype" => {
-                    let at = p.at;
-                    let text = p.string()?;
-                    let d = Dtype::from_name(&text).ok_or_else(|| {
-                        bad(format!(
-                            "header byte {at}: tensor `{name}` has the unknown type `{text}`"
-                        ))
-                    })?;
-                    if dtype.replace(d).is_some() {
-                        return Err(twice());
-                    }
-                }
-                "shape" => {
-                    let dims = p.numbers()?;
-                    let dims: Option<Vec<usize>> =
-                        dims.into_iter().map(|d| usize::try_from(d).ok()).collect();
-                    let dims = dims.ok_or_else(|| p.error("a dimension too large for memory"))?;
-                    if shape.replace(dims).is_some() {
-                        return Err(twice());
-                    }
-                }
-                "data_offsets" => {
-                    let pair = match p.numbers()?[..] {
-                        [s, e] => (s, e),
-                        _ => return Err(p.error("`data_offsets` needs two numbers")),
-                    };
-                    if offsets.replace(pair).is_some() {
-                        return Err(twice());
-                    }
-                }
-                _ => {
-                    return Err(p.error(&format!("tensor `{name}`: unknown key `{key}`")));
-                }
-            }
-            Ok(())
-        })?;
-        let missing = |what| bad(format!("tensor `{name}` has no `{what}`"));
-        Ok(TensorInfo {
-            dtype: dtype.ok_or_else(|| missing("dtype"))?,
-            shape: shape.ok_or_else(|| missing("shape"))?,
-            offsets: offsets.ok_or_else(|| missing("data_offsets"))?,
-            name,
-        })
+/// `[start, end]`.
+fn start_end<'de, D: Deserializer<'de>>(d: D) -> Result<(u64, u64), D::Error> {
+    let pair = Vec::<u64>::deserialize(d)?;
+    match pair[..] {
+        [start, end] => Ok((start, end)),
+        _ => Err(de::Error::invalid_length(
+            pair.len(),
+            &"two offsets, `[start, end]`",
+        )),
     }
 }
 
@@ -408,43 +306,74 @@ mod tests {
             ),
             (
                 format!("{{\"a\":{{{}}}}}", t("[1]", "[0,18446744073709551616]")),
-                "2^64 or more",
+                "floating point `1.8446744073709552e+19`, expected u64",
             ),
-            (format!("{{\"a\":{{{}}}}}", t("[1.0]", "[0,1]")), "fraction"),
+            (
+                format!("{{\"a\":{{{}}}}}", t("[1.0]", "[0,1]")),
+                "floating point `1.0`, expected usize",
+            ),
             (
                 format!("{{\"a\":{{{}}}}}", t("[-1]", "[0,1]")),
-                "unsigned integer",
+                "integer `-1`, expected usize",
             ),
             (
                 format!("{{\"a\":{{{}}}}}", t("[01]", "[0,1]")),
-                "leading zero",
+                "invalid number",
             ),
             (
                 format!("{{\"a\":{{{}}}}}", t("[1]", "[0,1,2]")),
-                "two numbers",
+                "invalid length 3, expected two offsets",
             ),
             (
                 r#"{"a":{"dtype":"F4","shape":[],"data_offsets":[0,1]}}"#.into(),
-                "unknown type `F4`",
+                "tensor `a`: unknown type `F4`, expected one of BOOL",
             ),
             (
                 r#"{"a":{"dtype":"U8","shape":[]}}"#.into(),
-                "no `data_offsets`",
+                "tensor `a`: missing field `data_offsets`",
             ),
             (
                 r#"{"a":{"dtype":"U8","dtype":"U8","shape":[],"data_offsets":[0,1]}}"#.into(),
-                "given twice",
+                "tensor `a`: duplicate field `dtype`",
             ),
             (
                 r#"{"a":{"dtype":"U8","shape":[],"data_offsets":[0,1],"x":1}}"#.into(),
-                "unknown key",
+                "unknown field `x`",
             ),
-            (r#"{"a\ud800":{}}"#.into(), "surrogate"),
+            (r#"{"a\ud800":{}}"#.into(), "hex escape"),
             ("{\"a\u{1}\":{}}".into(), "control character"),
-            (r#"{} x"#.into(), "text after"),
-            (r#"{"a":"#.into(), "expected `{`"),
-            ("[[[[[[[[[[[[[[[[".into(), "expected `{`"),
-            (r#"{"__metadata__":{"a":1}}"#.into(), "expected `\"`"),
+            (r#"{} x"#.into(), "trailing characters"),
+            (r#"{"a":"#.into(), "tensor `a`: EOF while parsing"),
+            ("[[[[[[[[[[[[[[[[".into(), "expected an object of tensors"),
+            (
+                r#"{"__metadata__":{"a":1}}"#.into(),
+                "`__metadata__`: invalid type: integer `1`, expected a string",
+            ),
+            (
+                r#"{"__metadata__":{},"__metadata__":{}}"#.into(),
+                "`__metadata__`: given twice",
+            ),
+            (
+                r#"{"__metadata__":null}"#.into(),
+                "`__metadata__`: invalid type: null",
+            ),
+            // The array form that a derived `Deserialize` would take.
+            (
+                r#"{"a":["U8",[1],[0,1]]}"#.into(),
+                "tensor `a`: invalid type: sequence, expected an object",
+            ),
+            // Nesting stops at the first value of the wrong kind, at any depth.
+            (
+                format!(
+                    r#"{{"a":{{"dtype":"U8","shape":{}}}}}"#,
+                    "[".repeat(100_000)
+                ),
+                "tensor `a`: invalid type: sequence, expected usize",
+            ),
+            (
+                format!(r#"{{"__metadata__":{{"a":{}}}}}"#, "{".repeat(100_000)),
+                "`__metadata__`: invalid type: map, expected a string",
+            ),
         ];
         for (json, want) in cases {
             let reason = err(&json);

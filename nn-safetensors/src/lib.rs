@@ -3,11 +3,13 @@
 //! the same files with the same reasons, and share one size limit ([`MAX_HEADER`]).
 //!
 //! Every input is an error or a [`File`], never a panic, an overflow or an allocation
-//! larger than the input: the header is parsed here (a small JSON parser that knows the
-//! format's three levels, so no nesting can exhaust the stack), every size is computed
-//! with checked arithmetic, and the tensors must tile the data exactly, in order, with no
-//! gap, overlap or trailing byte. With the `std` feature, [`read`] reads a file no further
-//! than its header promises.
+//! out of proportion to the input: the header's JSON is read by `serde_json` (the parser
+//! the `safetensors` crate uses) straight into the format's typed entries, so a value of
+//! the wrong kind stops it at the first byte, and its recursion limit bounds nesting in
+//! any case; then, here, a name given twice is refused (where a map would keep the last),
+//! every size is computed with checked arithmetic, and the tensors must tile the data
+//! exactly, in order, with no gap, overlap or trailing byte. With the `std` feature,
+//! [`read`] reads a file no further than its header promises.
 //!
 //! ```
 //! // An 8-byte little-endian header length, the JSON header, then the data.
