@@ -89,6 +89,7 @@ pub enum SettingError {
 
 impl SettingError {
     /// `Ok` when `value` is not NaN and `ok(value)`, else the error.
+    #[cfg(feature = "alloc")]
     pub(crate) fn require(
         owner: &'static str,
         setting: &'static str,
