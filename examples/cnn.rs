@@ -2,7 +2,8 @@
 //! `#[input(1, 28, 28)]` and every size after it is computed, and checked, at compile time.
 //!
 //! ```text
-//! cargo run --release --example cnn
+//! cargo run --release --example cnn                  # train and report test accuracy
+//! cargo run --release --example cnn -- --save PATH   # and save the weights afterwards
 //! ```
 //!
 //! Conv2d(1→8, 3), ReLU, MaxPool2d(2), Conv2d(8→16, 3), ReLU, MaxPool2d(2), Flatten,
@@ -11,7 +12,7 @@
 //! is PyTorch's side of the same run.
 
 use std::error::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nn::data::{DataLoader, Mnist as MnistData};
@@ -32,6 +33,7 @@ nn::network! {
 const EPOCHS: usize = 10;
 
 fn main() -> Result<(), Box<dyn Error>> {
+    let save = save_path()?;
     let data =
         MnistData::load_t10k_split(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))?;
     println!("{}", Cnn::summary());
@@ -78,5 +80,20 @@ fn main() -> Result<(), Box<dyn Error>> {
         "training time: {:.2} s ({EPOCHS} epochs, evaluation not included)",
         training.as_secs_f64()
     );
+    if let Some(path) = save {
+        net.save(&path)?;
+        println!("weights saved to {}", path.display());
+    }
     Ok(())
+}
+
+/// `--save PATH` from the command line, if given.
+fn save_path() -> Result<Option<PathBuf>, Box<dyn Error>> {
+    const USAGE: &str = "usage: cnn [--save PATH]";
+    let mut it = std::env::args_os().skip(1);
+    match (it.next(), it.next(), it.next()) {
+        (None, ..) => Ok(None),
+        (Some(flag), Some(path), None) if flag == "--save" => Ok(Some(path.into())),
+        _ => Err(USAGE.into()),
+    }
 }

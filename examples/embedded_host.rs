@@ -16,6 +16,32 @@ nn::network! {
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 
+nn::network! {
+    /// `examples/cnn.rs`'s network.
+    #[input(1, 28, 28)]
+    pub struct Cnn<
+        Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>,
+        Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>,
+        Flatten, Linear<400, 10>,
+    >
+}
+
+/// One line per digit, as the embedded program prints it.
+fn print_prediction(model: &str, i: usize, label: u8, logits: &[f32; 10]) {
+    let mut best = 0;
+    for (k, &v) in logits.iter().enumerate() {
+        if v > logits[best] {
+            best = k;
+        }
+    }
+    // Shortest round-trip decimals: two logits print alike exactly when their bits agree.
+    let shown: Vec<String> = logits.iter().map(|v| v.to_string()).collect();
+    println!(
+        "{model} {i}: label {label} predicted {best} logits {}",
+        shown.join(" ")
+    );
+}
+
 /// The embedded program's digits and labels (see examples/embedded/README.md).
 const DIGITS: &[u8] = include_bytes!("embedded/digits.u8");
 const LABELS: &[u8] = include_bytes!("embedded/labels.u8");
@@ -23,22 +49,14 @@ const LABELS: &[u8] = include_bytes!("embedded/labels.u8");
 fn main() -> Result<(), Box<dyn Error>> {
     let mut net = Mnist::new(0);
     net.load(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/weights/mnist.safetensors"))?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cnn = Cnn::new(0);
+    cnn.load(root.join("data/weights/cnn.safetensors"))?;
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST, and as the embedded program does.
         let x: [f32; 784] = std::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
-        let logits = net.forward(&x);
-        let mut best = 0;
-        for (k, &v) in logits.iter().enumerate() {
-            if v > logits[best] {
-                best = k;
-            }
-        }
-        // Shortest round-trip decimals: two logits print alike exactly when their bits agree.
-        let shown: Vec<String> = logits.iter().map(|v| v.to_string()).collect();
-        println!(
-            "digit {i}: label {label} predicted {best} logits {}",
-            shown.join(" ")
-        );
+        print_prediction("digit", i, *label, &net.forward(&x));
+        print_prediction("cnn digit", i, *label, &cnn.forward(&x));
     }
     Ok(())
 }

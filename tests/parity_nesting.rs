@@ -172,3 +172,62 @@ fn three_levels_of_nesting_match_pytorch() {
 fn quickstart_model_matches_pytorch() {
     check::<Quickstart>("quickstart");
 }
+
+// The same networks with PyTorch's weights baked in at compile time (`#[weights]`): nested
+// networks and inline blocks fill themselves from the file.
+nn::network! {
+    #[weights("tests/fixtures/nesting_autoencoder.safetensors")]
+    struct BakedAutoEncoder { enc: Encoder, dec: Decoder }
+}
+nn::network! {
+    #[weights("tests/fixtures/nesting_resnet.safetensors")]
+    struct BakedResNet {
+        stem: Linear<4, 5>, ReLU, norm: BatchNorm<5>,
+        res1: Residual<Block>, res2: Residual<Block>,
+        res: Residual<Linear<5, 5>, Tanh, Residual<Linear<5, 5>>>,
+        head: Linear<5, 2>,
+    }
+}
+nn::network! {
+    #[weights("tests/fixtures/nesting_three_level.safetensors")]
+    struct BakedOuter { body: Body, out: Linear<4, 2> }
+}
+nn::network! {
+    #[weights("tests/fixtures/nesting_quickstart.safetensors")]
+    struct BakedQuickstart {
+        linear_relu_stack: Sequential<Linear<12, 16>, ReLU, Linear<16, 16>, ReLU, Linear<16, 3>>,
+    }
+}
+
+/// Every tensor of the baked constant equals what `nn::io::load` reads from the file.
+fn baked_equals_loaded<B: Network, L: Network>(baked: &B, name: &str) {
+    let mut loaded = Box::new(L::zeroed());
+    let file = format!(
+        "{}/tests/fixtures/nesting_{name}.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    nn::io::load(&mut *loaded, &file).unwrap();
+    let state = |net: &dyn Fn(&mut nn::StateVisitor<'_>)| {
+        let mut out = Vec::new();
+        net(&mut |m, t, _, v| out.push((format!("{m}.{t}"), format!("{v:?}"))));
+        out
+    };
+    let a = state(&|f| baked.named_state(f));
+    let b = state(&|f| loaded.named_state(f));
+    assert_eq!(a, b, "{name}: baked and loaded state dicts");
+    let x = tensor(&common::named(&fixture()["cases"], name)["input"]);
+    let row = &x[..B::IN];
+    let (mut yb, mut yl) = (vec![0.0; B::OUT], vec![0.0; L::OUT]);
+    baked.forward_slice(row, &mut yb);
+    loaded.forward_slice(row, &mut yl);
+    assert_eq!(yb, yl, "{name}: one-sample output");
+}
+
+#[test]
+fn nested_networks_bake_pytorchs_weights() {
+    static AE: BakedAutoEncoder = BakedAutoEncoder::WEIGHTS;
+    baked_equals_loaded::<_, AutoEncoder>(&AE, "autoencoder");
+    baked_equals_loaded::<_, ResNet>(&BakedResNet::WEIGHTS, "resnet");
+    baked_equals_loaded::<_, Outer>(&BakedOuter::WEIGHTS, "three_level");
+    baked_equals_loaded::<_, Quickstart>(&BakedQuickstart::WEIGHTS, "quickstart");
+}

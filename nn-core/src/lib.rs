@@ -21,6 +21,7 @@ extern crate std;
 #[macro_use]
 mod identity;
 mod activation;
+mod bake;
 mod batchnorm;
 mod batchnorm2d;
 #[cfg(feature = "alloc")]
@@ -100,6 +101,7 @@ pub fn chain_cache_len(layers: &[LayerInfo], batch: usize) -> usize {
 /// Items the `network!` macro's expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::bake::{count, kernels, matrix, values, vector, Bake, Child, Name, Table};
     #[cfg(feature = "alloc")]
     pub use crate::chain::{backward_io, forward_io};
     pub use crate::chain_cache_len as cache_len;

@@ -19,8 +19,8 @@ use core::fmt;
 /// ```
 #[derive(Clone, Copy)]
 pub struct Path<'a> {
-    parent: Option<&'a Path<'a>>,
-    name: &'a str,
+    pub(crate) parent: Option<&'a Path<'a>>,
+    pub(crate) name: &'a str,
 }
 
 impl Path<'static> {
@@ -41,7 +41,7 @@ impl<'a> Path<'a> {
     }
 
     /// Whether this is the network itself.
-    pub fn is_root(&self) -> bool {
+    pub const fn is_root(&self) -> bool {
         self.parent.is_none() && self.name.is_empty()
     }
 

@@ -50,6 +50,23 @@ fn layer_paths(layers: &[Resolved<'_>]) -> Vec<TokenStream> {
 /// The struct of a network, its `Layer` impl (a network is a layer of any network that
 /// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
 /// summary.
+/// The type that names layer `layer` of network `owner` in a baking table's path.
+fn name_type(owner: &syn::Ident, layer: &Resolved<'_>) -> syn::Ident {
+    syn::Ident::new(&format!("__{owner}_{}_name", layer.name), Span::call_site())
+}
+
+/// The baking table of layer `layer` of network `owner`, whose own table is `table`: the
+/// same table one name deeper, or the same table for a layer left unnamed (it has no
+/// tensors of its own to name).
+pub fn child_table(owner: &syn::Ident, layer: &Resolved<'_>, table: TokenStream) -> TokenStream {
+    if layer.name.is_empty() {
+        table
+    } else {
+        let name = name_type(owner, layer);
+        quote!(::nn::__private::Child<#table, #name>)
+    }
+}
+
 /// A network struct to expand: the one the user declared, or an inline block's.
 #[derive(Clone, Copy)]
 struct Def<'a> {
@@ -218,6 +235,47 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
         })
         .collect();
 
+    // `Bake`: the network's value from a weights file at compile time, when it is nested
+    // in a network with `#[weights]`. It exists when every layer can be baked.
+    let name_types = layers.iter().filter(|l| !l.name.is_empty()).map(|l| {
+        let ty = name_type(ident, l);
+        let name = &l.name;
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            #vis struct #ty;
+            impl ::nn::__private::Name for #ty {
+                const NAME: &'static str = #name;
+            }
+        }
+    });
+    let tables: Vec<TokenStream> = layers
+        .iter()
+        .map(|l| child_table(ident, l, quote!(__T)))
+        .collect();
+    let tys: Vec<&TokenStream> = layers.iter().map(|l| &l.field_ty).collect();
+    let baked = quote!(#(<#tys as ::nn::__private::Bake<#tables>>::BAKED),*);
+    let baked = if named {
+        let values = layers.iter().zip(&tables).map(|(l, t)| {
+            let (f, ty) = (&l.field, &l.field_ty);
+            quote!(#f: <#ty as ::nn::__private::Bake<#t>>::BAKED)
+        });
+        quote!(Self { #(#values),* })
+    } else {
+        quote!(Self(#baked))
+    };
+    let params = &generics.params;
+    let bake = quote! {
+        #(#name_types)*
+        #[diagnostic::do_not_recommend]
+        impl<__T: ::nn::__private::Table, #params> ::nn::__private::Bake<__T> for #ident #ty_g
+        where
+            #(#tys: ::nn::__private::Bake<#tables>,)*
+        {
+            const BAKED: Self = #baked;
+        }
+    };
+
     let hidden = layers.iter().filter_map(|l| {
         let h = l.hidden.as_ref()?;
         // The network's derives (`Clone`, `Debug`) hold for its fields only if they hold
@@ -245,6 +303,8 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
         #vis struct #ident #generics #body
 
         #(#hidden)*
+
+        #bake
 
         // SAFETY: every field is a layer (the `Layer` impl below uses each as one), and
         // `Layer` requires `Zeroable`, so all-zero bytes are a valid value of every field

@@ -16,7 +16,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
 
 use crate::ast::Input;
-use crate::valid::{self, Ctxt, Keeps, Kind, Net, Resolved, Size};
+use crate::valid::{self, Ctxt, ImageKind, Keeps, Kind, Net, Resolved, Size};
 
 /// A parsed `#[weights("path")]`.
 pub struct Attr {
@@ -89,17 +89,31 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
     }
 }
 
+/// Whether a layer fills itself from the file: a nested network, an inline block, or a
+/// layer of the user's (which the compiler then refuses, having no `Bake` impl).
+fn is_nested(layer: &Resolved<'_>) -> bool {
+    layer.decl.inline.is_some() || matches!(valid::classify(&layer.decl.ty), Ok(Kind::User))
+}
+
+/// A tensor's values, flat.
+fn floats(view: &Tensor<'_>) -> Vec<f32> {
+    view.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
 fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
     let layers = &net.layers[..];
+    let table_ident = syn::Ident::new(&format!("__{}_weights", input.ident), Span::call_site());
     let shown_path = attr.path.value();
     let file_err =
         |msg: String| syn::Error::new_spanned(&attr.attr, format!("`{shown_path}`: {msg}"));
 
-    // What the network needs, layer by layer; a user's layer cannot be filled in here.
-    let mut errors = Ctxt::default();
+    // What the network's own built-in layers need, layer by layer.
     let mut wants = Vec::new();
     for layer in layers {
-        // An inline block is a network of its own, which the file cannot fill here.
+        // An inline block is a network of its own: it fills itself (see `nested`).
         let kind = match &layer.decl.inline {
             Some(_) => Kind::User,
             None => valid::classify(&layer.decl.ty)?,
@@ -134,18 +148,21 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
                     want(name, Dtype::F32, vec![width.clone()]);
                 }
             }
-            Kind::Activation(_) => {}
-            Kind::User | Kind::Image(_) => errors.push(syn::Error::new_spanned(
-                &layer.decl.ty,
-                format!(
-                    "`{shown}` cannot have its weights baked in: `#[weights]` fills the built-in \
-                     layers (`Linear`, `BatchNorm`, `LayerNorm` and the activations) only; remove `#[weights]` \
-                     and load the file at run time with `nn::io::load`"
-                ),
-            )),
+            Kind::Image(ImageKind::Conv { cin, cout, k, .. }) => {
+                want("weight", Dtype::F32, vec![cout.clone(), cin, k.clone(), k]);
+                want("bias", Dtype::F32, vec![cout]);
+            }
+            Kind::Image(ImageKind::BatchNorm2d(c)) => {
+                for name in ["weight", "bias", "running_mean", "running_var"] {
+                    want(name, Dtype::F32, vec![c.clone()]);
+                }
+                want("num_batches_tracked", Dtype::I64, vec![]);
+            }
+            // Layers without tensors; a network (or a layer of the user's, which the
+            // compiler then refuses) fills itself from the file.
+            Kind::Activation(_) | Kind::Image(_) | Kind::User => {}
         }
     }
-    errors.finish()?;
     let mut errors = Ctxt::default();
 
     let file = resolve(&shown_path).map_err(&file_err)?;
@@ -160,9 +177,22 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
     })?;
     let tensors = File::parse(&bytes).map_err(|e| file_err(e.to_string()))?;
 
+    // The layers that fill themselves from the file: nested networks and inline blocks,
+    // whose tensors are the keys under their names. What they miss, the compiler reports
+    // when it evaluates `WEIGHTS` (see `nn-core/src/bake.rs`).
+    let nested: Vec<&Resolved<'_>> = layers.iter().filter(|l| is_nested(l)).collect();
+    let under = |l: &Resolved<'_>, key: &str| {
+        l.name.is_empty()
+            || key
+                .strip_prefix(l.name.as_str())
+                .is_some_and(|r| r.starts_with('.'))
+    };
     // A file with none of the network's names was saved from another network, or with other
     // layer names: one error says so, rather than one per tensor.
-    if !wants.is_empty() && wants.iter().all(|w| tensors.tensor(&w.key).is_none()) {
+    if !wants.is_empty()
+        && nested.is_empty()
+        && wants.iter().all(|w| tensors.tensor(&w.key).is_none())
+    {
         let have = tensors.names();
         return Err(file_err(format!(
             "none of `{}`'s tensors is in the file: it needs {}, the file has {}; \
@@ -185,6 +215,7 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
     let mut extra: Vec<&str> = tensors
         .names()
         .filter(|n| !wants.iter().any(|w| w.key == *n))
+        .filter(|n| !nested.iter().any(|l| under(l, n)))
         .collect();
     // One error per layer that the extra tensors' names point to.
     while let Some(first) = extra.first() {
@@ -218,15 +249,29 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
             })?;
             inits.push(quote!(#name: #value));
         }
-        let kind = valid::classify(&layer.decl.ty)?;
+        let kind = match is_nested(layer) {
+            true => Kind::User,
+            false => valid::classify(&layer.decl.ty)?,
+        };
         let value = match kind {
             Kind::Linear { .. } => quote_spanned!(span=> ::nn::Linear { #(#inits),* }),
             Kind::BatchNorm { .. } => quote_spanned!(span=> ::nn::BatchNorm { #(#inits),* }),
             Kind::Activation(Keeps { width: Some(_), .. }) => {
                 quote_spanned!(span=> ::nn::LayerNorm { #(#inits),* })
             }
-            // An activation has no data: its only value is the zero-sized one.
-            Kind::Activation(_) | Kind::User | Kind::Image(_) => {
+            Kind::Image(ImageKind::Conv { .. }) => {
+                quote_spanned!(span=> ::nn::Conv2d { #(#inits),* })
+            }
+            Kind::Image(ImageKind::BatchNorm2d(_)) => {
+                quote_spanned!(span=> ::nn::BatchNorm2d { #(#inits),* })
+            }
+            Kind::User => {
+                let ty = &layer.field_ty;
+                let table = crate::expand::child_table(&input.ident, layer, quote!(#table_ident));
+                quote_spanned!(span=> <#ty as ::nn::__private::Bake<#table>>::BAKED)
+            }
+            // A layer without tensors: its only value is the zero-sized one.
+            Kind::Activation(_) | Kind::Image(_) => {
                 quote_spanned!(span=> ::nn::__private::zeroed())
             }
         };
@@ -254,9 +299,46 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
          `static MODEL: {ident} = {ident}::WEIGHTS;` keeps them in read-only memory (flash \
          on a microcontroller), with nothing parsed at run time."
     );
+    // The tensors the nested networks fill themselves from, at compile time.
+    let mut f32s = Vec::new();
+    let mut counts = Vec::new();
+    for key in tensors
+        .names()
+        .filter(|k| nested.iter().any(|l| under(l, k)))
+    {
+        let Some(view) = tensors.tensor(key) else {
+            continue;
+        };
+        let span = attr.attr.span();
+        match view.dtype() {
+            Dtype::F32 => {
+                let values = floats(view);
+                let values = nest(&values, &[values.len()], span).map_err(&file_err)?;
+                f32s.push(quote!((#key, &#values)));
+            }
+            Dtype::I64 => {
+                let count = literal(view, span).map_err(&file_err)?;
+                counts.push(quote!((#key, #count)));
+            }
+            _ => {}
+        }
+    }
+    let table = (!nested.is_empty()).then(|| {
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types)]
+            pub struct #table_ident;
+            impl ::nn::__private::Table for #table_ident {
+                const F32: &'static [(&'static str, &'static [f32])] = &[#(#f32s),*];
+                const COUNTS: &'static [(&'static str, u64)] = &[#(#counts),*];
+                const PATH: ::nn::Path<'static> = ::nn::Path::ROOT;
+            }
+        }
+    });
     Ok(quote! {
         // Makes cargo rebuild the crate when the weights file changes.
         const _: &[u8] = ::core::include_bytes!(#include);
+        #table
 
         impl #ident {
             #[doc = #doc]
@@ -442,12 +524,7 @@ fn literal(view: &Tensor<'_>, span: Span) -> Result<TokenStream, String> {
         let count = u64::try_from(count).unwrap_or(0);
         return Ok(quote!(#count));
     }
-    let values: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    nest(&values, view.shape(), span)
+    nest(&floats(view), view.shape(), span)
 }
 
 /// `values` as nested array expressions of `shape`. The innermost rows are lexed from one

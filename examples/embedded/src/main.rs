@@ -1,6 +1,6 @@
-//! The design card's MNIST network on a Cortex-M4F with no heap: weights baked into
-//! flash at compile time, one-sample inference on a few held-out test digits, results
-//! over semihosting. Runs under QEMU's `mps2-an386` board; see `run.sh`.
+//! Two MNIST networks on a Cortex-M4F with no heap, an MLP and a convolutional network:
+//! weights baked into flash at compile time, one-sample inference on a few held-out test
+//! digits, results over semihosting. Runs under QEMU's `mps2-an386` board; see `run.sh`.
 #![no_std]
 #![no_main]
 
@@ -16,8 +16,21 @@ nn::network! {
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 
-/// The model, in flash: no parsing and no copy at run time.
+nn::network! {
+    /// `examples/cnn.rs`'s network, with the weights `cargo run --release --example cnn --
+    /// --save data/weights/cnn.safetensors` trained.
+    #[weights("../../data/weights/cnn.safetensors")]
+    #[input(1, 28, 28)]
+    pub struct Cnn<
+        Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>,
+        Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>,
+        Flatten, Linear<400, 10>,
+    >
+}
+
+/// The models, in flash: no parsing and no copy at run time.
 static MODEL: Mnist = Mnist::WEIGHTS;
+static CNN: Cnn = Cnn::WEIGHTS;
 
 /// Held-out MNIST test images 8,000..8,007, one byte per pixel (see README.md).
 static DIGITS: &[u8; DIGITS_LEN * 784] = include_bytes!("../digits.u8");
@@ -39,26 +52,39 @@ fn main() -> ! {
         Mnist::PARAMS,
         core::mem::size_of::<Mnist>()
     );
-    let mut deepest = 0;
+    hprintln!(
+        "nn on a Cortex-M4F: Cnn with {} parameters baked into flash ({} bytes)",
+        Cnn::PARAMS,
+        core::mem::size_of::<Cnn>()
+    );
+    let mut deepest = [0; 2];
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST.
         let x: [f32; 784] = core::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
-        let (logits, used) = measured(&x);
-        deepest = deepest.max(used);
-        print_prediction(i, *label, &logits);
+        let (logits, used) = measured(&x, infer_mlp);
+        deepest[0] = deepest[0].max(used);
+        print_prediction("digit", i, *label, &logits);
+        let (logits, used) = measured(&x, infer_cnn);
+        deepest[1] = deepest[1].max(used);
+        print_prediction("cnn digit", i, *label, &logits);
     }
     hprintln!(
         "stack used by one inference: {} bytes (two activation buffers: {} bytes)",
-        deepest,
+        deepest[0],
         2 * Mnist::MAX_WIDTH * core::mem::size_of::<f32>()
+    );
+    hprintln!(
+        "stack used by one CNN inference: {} bytes (two activation buffers: {} bytes)",
+        deepest[1],
+        2 * Cnn::MAX_WIDTH * core::mem::size_of::<f32>()
     );
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
     loop {}
 }
 
-/// One line per digit, the same as the host's `cargo run --example embedded_host`.
-fn print_prediction(i: usize, label: u8, logits: &[f32; 10]) {
+/// One line per digit and model, the same as the host's `cargo run --example embedded_host`.
+fn print_prediction(model: &str, i: usize, label: u8, logits: &[f32; 10]) {
     let mut best = 0;
     for (k, &v) in logits.iter().enumerate() {
         if v > logits[best] {
@@ -68,7 +94,7 @@ fn print_prediction(i: usize, label: u8, logits: &[f32; 10]) {
     // Shortest round-trip decimals: two logits print alike exactly when their bits agree.
     let l = logits;
     hprintln!(
-        "digit {i}: label {label} predicted {best} logits {} {} {} {} {} {} {} {} {} {}",
+        "{model} {i}: label {label} predicted {best} logits {} {} {} {} {} {} {} {} {} {}",
         l[0],
         l[1],
         l[2],
@@ -82,10 +108,10 @@ fn print_prediction(i: usize, label: u8, logits: &[f32; 10]) {
     );
 }
 
-/// Runs inference on `x` and measures the stack it took: paints the stack below this
+/// Runs `infer` on `x` and measures the stack it took: paints the stack below this
 /// frame, infers, and counts the painted bytes that inference overwrote.
 #[inline(never)]
-fn measured(x: &[f32; 784]) -> ([f32; 10], usize) {
+fn measured(x: &[f32; 784], infer: fn(&[f32; 784]) -> [f32; 10]) -> ([f32; 10], usize) {
     let top = stack_pointer() & !3;
     let bottom = top - PAINT_BYTES;
     // SAFETY: `bottom..top` lies below this frame's stack pointer, in the 4 MiB of RAM that
@@ -100,8 +126,14 @@ fn measured(x: &[f32; 784]) -> ([f32; 10], usize) {
 
 /// One-sample inference, in a frame of its own so that its stack use is all below `measured`'s.
 #[inline(never)]
-fn infer(x: &[f32; 784]) -> [f32; 10] {
+fn infer_mlp(x: &[f32; 784]) -> [f32; 10] {
     MODEL.forward(x)
+}
+
+/// The same for the convolutional network.
+#[inline(never)]
+fn infer_cnn(x: &[f32; 784]) -> [f32; 10] {
+    CNN.forward(x)
 }
 
 /// The stack pointer of the calling function.

@@ -89,5 +89,12 @@ crafted = "{" + ",".join(
 (HERE / "crafted-offsets-overflow.safetensors").write_bytes(
     len(crafted).to_bytes(8, "little") + crafted.encode() + bytes(16)
 )
+# `nested.safetensors`: Net<Linear<2, 3>, Square, Head> with Head<Linear<3, 1>> a network of
+# its own, so its tensors nest under layer `2` as PyTorch names a module inside a module.
+save_file(
+    {"0.weight": f32(3, 2), "0.bias": f32(3), "2.0.weight": f32(1, 3), "2.0.bias": f32(1)},
+    HERE / "nested.safetensors",
+)
+
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files

@@ -1,0 +1,270 @@
+//! Weights baked in at compile time for the networks nested in a `#[weights]` network.
+//!
+//! `#[weights("file.safetensors")]` writes the tensors of the network's own built-in layers
+//! as literals, checked against the file by the macro itself. A nested network is another
+//! type, whose layers that macro cannot see: its value comes from [`Bake`], which every
+//! network and built-in layer implements, as a constant evaluated by the compiler from the
+//! file's tensors ([`Table`]) under the nested network's path. A layer of the user's has
+//! no `Bake` impl, so a network holding one cannot be baked, and the compiler says so.
+
+use core::marker::PhantomData;
+
+use crate::{
+    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, Flatten, Identity, LayerNorm,
+    Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax,
+};
+
+/// The tensors of a weights file, as constants, and the path of the module being filled.
+pub trait Table {
+    /// Every `F32` tensor, by its state-dict key, flattened.
+    const F32: &'static [(&'static str, &'static [f32])];
+    /// Every `I64` counter (`num_batches_tracked`), by its key.
+    const COUNTS: &'static [(&'static str, u64)];
+    /// The module filled from this table.
+    const PATH: Path<'static>;
+}
+
+/// A module's name in its parent, as a type, so that a path can be built in constants.
+pub trait Name {
+    /// The name: a field name or an index.
+    const NAME: &'static str;
+}
+
+/// The table `T` at the module `N` inside `T`'s module.
+pub struct Child<T, N>(PhantomData<(T, N)>);
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, N: Name> Table for Child<T, N> {
+    const F32: &'static [(&'static str, &'static [f32])] = T::F32;
+    const COUNTS: &'static [(&'static str, u64)] = T::COUNTS;
+    const PATH: Path<'static> = Path {
+        parent: Some(&T::PATH),
+        name: N::NAME,
+    };
+}
+
+/// A value of the type built from the tensors of `T` at `T::PATH`, as a constant.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot have its weights baked in",
+    label = "not a built-in layer or a network of them",
+    note = "`#[weights]` fills the built-in layers and networks made of them; a network \
+            with a layer of your own loads its weights at run time with `nn::io::load`"
+)]
+pub trait Bake<T: Table>: Sized {
+    /// The value.
+    const BAKED: Self;
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Where `path`'s prefix (`enc.0.`) ends in `key`, or `None` when `key` does not start
+/// with it. The root and nameless modules add nothing.
+const fn prefix_end(path: &Path<'_>, key: &[u8]) -> Option<usize> {
+    let start = match path.parent {
+        Some(p) => match prefix_end(p, key) {
+            Some(i) => i,
+            None => return None,
+        },
+        None => 0,
+    };
+    let name = path.name.as_bytes();
+    if name.is_empty() {
+        return Some(start);
+    }
+    let end = start + name.len();
+    if end >= key.len() || key[end] != b'.' {
+        return None;
+    }
+    let mut i = 0;
+    while i < name.len() {
+        if key[start + i] != name[i] {
+            return None;
+        }
+        i += 1;
+    }
+    Some(end + 1)
+}
+
+const fn is_key(path: &Path<'_>, name: &str, key: &str) -> bool {
+    let key = key.as_bytes();
+    match prefix_end(path, key) {
+        Some(at) => {
+            let (_, rest) = key.split_at(at);
+            same(rest, name.as_bytes())
+        }
+        None => false,
+    }
+}
+
+/// The values of tensor `name` of `T`'s module, which must hold `len` of them.
+pub const fn values<T: Table>(name: &str, len: usize) -> &'static [f32] {
+    let mut i = 0;
+    while i < T::F32.len() {
+        let (key, data) = T::F32[i];
+        if is_key(&T::PATH, name, key) {
+            if data.len() != len {
+                panic!(
+                    "#[weights]: a tensor of a nested network has another size in the file \
+                     than the network declares; load the file with `nn::io::load` to see which"
+                );
+            }
+            return data;
+        }
+        i += 1;
+    }
+    panic!(
+        "#[weights]: a tensor of a nested network is missing from the file; load the file \
+         with `nn::io::load` to see which"
+    )
+}
+
+/// Tensor `name` of `T`'s module as `[f32; N]`.
+pub const fn vector<T: Table, const N: usize>(name: &str) -> [f32; N] {
+    let data = values::<T>(name, N);
+    let mut out = [0.0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = data[i];
+        i += 1;
+    }
+    out
+}
+
+/// Tensor `name` of `T`'s module as `[[f32; C]; R]`, row-major.
+pub const fn matrix<T: Table, const R: usize, const C: usize>(name: &str) -> [[f32; C]; R] {
+    let data = values::<T>(name, R * C);
+    let mut out = [[0.0; C]; R];
+    let mut i = 0;
+    while i < R * C {
+        out[i / C][i % C] = data[i];
+        i += 1;
+    }
+    out
+}
+
+/// Tensor `name` of `T`'s module as `[[[[f32; K]; K]; I]; O]`, a convolution's kernels.
+pub const fn kernels<T: Table, const O: usize, const I: usize, const K: usize>(
+    name: &str,
+) -> [[[[f32; K]; K]; I]; O] {
+    let data = values::<T>(name, O * I * K * K);
+    let mut out = [[[[0.0; K]; K]; I]; O];
+    let mut n = 0;
+    while n < O * I * K * K {
+        let (o, rest) = (n / (I * K * K), n % (I * K * K));
+        let (i, rest) = (rest / (K * K), rest % (K * K));
+        out[o][i][rest / K][rest % K] = data[n];
+        n += 1;
+    }
+    out
+}
+
+/// Counter `name` of `T`'s module.
+pub const fn count<T: Table>(name: &str) -> u64 {
+    let mut i = 0;
+    while i < T::COUNTS.len() {
+        let (key, value) = T::COUNTS[i];
+        if is_key(&T::PATH, name, key) {
+            return value;
+        }
+        i += 1;
+    }
+    panic!(
+        "#[weights]: a counter of a nested network's batch norm is missing from the file; \
+         load the file with `nn::io::load` to see which"
+    )
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, const IN: usize, const OUT: usize> Bake<T> for Linear<IN, OUT> {
+    const BAKED: Self = Linear {
+        weight: matrix::<T, OUT, IN>("weight"),
+        bias: vector::<T, OUT>("bias"),
+    };
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, const N: usize> Bake<T> for BatchNorm<N> {
+    const BAKED: Self = BatchNorm {
+        weight: vector::<T, N>("weight"),
+        bias: vector::<T, N>("bias"),
+        running_mean: vector::<T, N>("running_mean"),
+        running_var: vector::<T, N>("running_var"),
+        num_batches_tracked: count::<T>("num_batches_tracked"),
+    };
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, const C: usize, const H: usize, const W: usize> Bake<T> for BatchNorm2d<C, H, W> {
+    const BAKED: Self = BatchNorm2d {
+        weight: vector::<T, C>("weight"),
+        bias: vector::<T, C>("bias"),
+        running_mean: vector::<T, C>("running_mean"),
+        running_var: vector::<T, C>("running_var"),
+        num_batches_tracked: count::<T>("num_batches_tracked"),
+    };
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, const N: usize> Bake<T> for LayerNorm<N> {
+    const BAKED: Self = LayerNorm {
+        weight: vector::<T, N>("weight"),
+        bias: vector::<T, N>("bias"),
+    };
+}
+
+#[diagnostic::do_not_recommend]
+impl<
+        T: Table,
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const H: usize,
+        const W: usize,
+    > Bake<T> for Conv2d<CIN, COUT, K, S, P, H, W>
+{
+    const BAKED: Self = Conv2d {
+        weight: kernels::<T, COUT, CIN, K>("weight"),
+        bias: vector::<T, COUT>("bias"),
+    };
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, B: Bake<T>> Bake<T> for Residual<B> {
+    // A residual block's tensors are its block's, under the same name.
+    const BAKED: Self = Residual(B::BAKED);
+}
+
+/// Layers without tensors: their all-zero value (a dropout's seed and step start at 0).
+macro_rules! bake_zeroed {
+    ($($ty:ty => [$($p:tt)*]),* $(,)?) => {$(
+        #[diagnostic::do_not_recommend]
+        impl<T: Table, $($p)*> Bake<T> for $ty {
+            const BAKED: Self = crate::__private::zeroed();
+        }
+    )*};
+}
+
+bake_zeroed! {
+    Elementwise<A, N> => [A, const N: usize],
+    Softmax<N> => [const N: usize],
+    LogSoftmax<N> => [const N: usize],
+    Identity<N> => [const N: usize],
+    Flatten<N> => [const N: usize],
+    Dropout<N, Q> => [const N: usize, const Q: u32],
+    MaxPool2d<C, K, H, W> => [const C: usize, const K: usize, const H: usize, const W: usize],
+    AvgPool2d<C, K, H, W> => [const C: usize, const K: usize, const H: usize, const W: usize],
+}
