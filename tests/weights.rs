@@ -344,3 +344,34 @@ fn negative_count_is_refused() {
         "{err}"
     );
 }
+
+nn::network! {
+    #[input(1, 28, 28)]
+    struct Cnn<Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>, Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>, Flatten, Linear<400, 10>>
+}
+nn::network! {
+    #[weights("data/weights/cnn.safetensors")]
+    #[input(1, 28, 28)]
+    struct BakedCnn<Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>, Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>, Flatten, Linear<400, 10>>
+}
+
+/// Convolutions' kernels bake in as `nn::io::load` reads them.
+#[test]
+fn image_layers_bake_as_they_load() {
+    let mut loaded = Cnn::new(0);
+    loaded
+        .load(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/weights/cnn.safetensors"))
+        .unwrap();
+    static BAKED: BakedCnn = BakedCnn::WEIGHTS;
+    let state = |f: &dyn Fn(&mut nn::StateVisitor<'_>)| {
+        let mut out = Vec::new();
+        f(&mut |m, t, _, v| out.push(format!("{m}.{t} {v:?}")));
+        out
+    };
+    assert_eq!(
+        state(&|f| BAKED.named_state(f)),
+        state(&|f| loaded.named_state(f))
+    );
+    let x: [f32; 784] = std::array::from_fn(|i| (i % 17) as f32 / 17.0);
+    assert_eq!(BAKED.forward(&x), loaded.forward(&x));
+}
