@@ -4,14 +4,15 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{braced, token, Attribute, GenericArgument, Ident, Token, Type, Visibility};
 
-use crate::valid::Shape;
+use crate::attr::Attr;
+use crate::size::{size_arg, Shape, Size};
 
 /// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`,
 /// where the attributes may include `#[weights("file.safetensors")]`.
 pub struct Input {
     pub attrs: Vec<Attribute>,
     /// `#[weights("file.safetensors")]`, taken out of `attrs`.
-    pub weights: Option<crate::weights::Attr>,
+    pub weights: Option<Attr>,
     /// `#[input(C, H, W)]`, taken out of `attrs`: the shape of an image input.
     pub input: Option<Shape>,
     pub vis: Visibility,
@@ -97,7 +98,7 @@ impl Parse for LayerDecl {
 impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
-        let (weights, attrs) = crate::weights::Attr::take(attrs)?;
+        let (weights, attrs) = Attr::take(attrs)?;
         let (input_shape, attrs) = take_input(attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
@@ -177,8 +178,8 @@ fn take_input(attrs: Vec<Attribute>) -> syn::Result<(Option<Shape>, Vec<Attribut
         }
         let mut sizes = Vec::new();
         for a in &args {
-            let size = crate::valid::size_arg(a)?;
-            if let crate::valid::Size::Lit(0) = size {
+            let size = size_arg(a)?;
+            if let Size::Lit(0) = size {
                 return Err(syn::Error::new_spanned(
                     a,
                     "an image size must be at least 1",

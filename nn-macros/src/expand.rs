@@ -47,26 +47,6 @@ fn layer_paths(layers: &[Resolved<'_>]) -> Vec<TokenStream> {
         .collect()
 }
 
-/// The struct of a network, its `Layer` impl (a network is a layer of any network that
-/// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
-/// summary.
-/// The type that names layer `layer` of network `owner` in a baking table's path.
-fn name_type(owner: &syn::Ident, layer: &Resolved<'_>) -> syn::Ident {
-    syn::Ident::new(&format!("__{owner}_{}_name", layer.name), Span::call_site())
-}
-
-/// The baking table of layer `layer` of network `owner`, whose own table is `table`: the
-/// same table one name deeper, or the same table for a layer left unnamed (it has no
-/// tensors of its own to name).
-pub fn child_table(owner: &syn::Ident, layer: &Resolved<'_>, table: TokenStream) -> TokenStream {
-    if layer.name.is_empty() {
-        table
-    } else {
-        let name = name_type(owner, layer);
-        quote!(::nn::__private::Child<#table, #name>)
-    }
-}
-
 /// A network struct to expand: the one the user declared, or an inline block's.
 #[derive(Clone, Copy)]
 struct Def<'a> {
@@ -83,6 +63,9 @@ struct Def<'a> {
     checked: bool,
 }
 
+/// The struct of a network, its `Layer` impl (a network is a layer of any network that
+/// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
+/// summary.
 fn expand_layer(def: Def<'_>) -> TokenStream {
     let Def {
         attrs,
@@ -238,7 +221,7 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
     // `Bake`: the network's value from a weights file at compile time, when it is nested
     // in a network with `#[weights]`. It exists when every layer can be baked.
     let name_types = layers.iter().filter(|l| !l.name.is_empty()).map(|l| {
-        let ty = name_type(ident, l);
+        let ty = weights::name_type(ident, l);
         let name = &l.name;
         quote! {
             #[doc(hidden)]
@@ -251,7 +234,7 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
     });
     let tables: Vec<TokenStream> = layers
         .iter()
-        .map(|l| child_table(ident, l, quote!(__T)))
+        .map(|l| weights::child_table(ident, l, quote!(__T)))
         .collect();
     let tys: Vec<&TokenStream> = layers.iter().map(|l| &l.field_ty).collect();
     let baked = quote!(#(<#tys as ::nn::__private::Bake<#tables>>::BAKED),*);

@@ -2,8 +2,12 @@
 //!
 //! Use it through `nn::network!`; its documentation is there.
 
+// The modules depend one way, so that each can be read without the ones after it:
+// `size` and `attr` under `ast`, then `valid`, `weights`, and `expand` on top of all.
 mod ast;
+mod attr;
 mod expand;
+mod size;
 mod valid;
 mod weights;
 

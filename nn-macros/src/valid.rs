@@ -4,88 +4,29 @@
 //! Sizes written as literals are compared here, with an error spanned on the wrong layer.
 //! Sizes this macro cannot evaluate (const items, a user's own layer) are handed to the
 //! compiler as type-level checks ([`TypeCheck`]).
+//!
+//! This module walks a list of layers ([`check`]) and holds what every step shares: where
+//! the walk stands, and one collector for the errors and the checks left to the compiler.
+//! The steps, one per kind of layer, are in modules of their own: `flat` (a layer on flat
+//! features), `image` (an image layer, with the shape arithmetic), `block` (an inline
+//! `Sequential` or `Residual`); `kind` says which kind a layer is.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
+use syn::Type;
 
-use crate::ast::{Inline, Input, LayerDecl};
+use crate::ast::{Input, LayerDecl};
+use crate::size::{pretty, Shape, Size};
 
+mod block;
+mod flat;
 mod image;
 mod keeps;
-pub use image::{ImageKind, Shape};
+mod kind;
+pub use image::ImageKind;
 pub use keeps::Keeps;
-
-/// A size argument: a literal the macro can compare, or an expression only the compiler can.
-#[derive(Clone)]
-pub enum Size {
-    Lit(u64),
-    Expr(TokenStream),
-}
-
-impl Size {
-    /// As an expression of type `usize`.
-    pub fn expr(&self) -> TokenStream {
-        match self {
-            Size::Lit(n) => {
-                let n = *n as usize;
-                quote!(#n)
-            }
-            Size::Expr(ts) => quote!({ #ts }),
-        }
-    }
-
-    pub fn show(&self) -> String {
-        match self {
-            Size::Lit(n) => n.to_string(),
-            Size::Expr(ts) => pretty(ts),
-        }
-    }
-
-    /// As an array length in a generic network: a literal, a `const` item or a bare
-    /// generic parameter, the only sizes stable Rust takes there; `None` otherwise.
-    pub fn bare(&self) -> Option<TokenStream> {
-        match self {
-            Size::Lit(_) => Some(self.expr()),
-            Size::Expr(ts) => syn::parse2::<syn::Path>(ts.clone())
-                .ok()
-                .map(|p| p.to_token_stream()),
-        }
-    }
-
-    /// Whether the size names one of `params` (a network's generic parameters).
-    pub fn mentions(&self, params: &[String]) -> bool {
-        fn walk(ts: &TokenStream, params: &[String]) -> bool {
-            ts.clone().into_iter().any(|t| match t {
-                proc_macro2::TokenTree::Ident(i) => params.iter().any(|p| i == p),
-                proc_macro2::TokenTree::Group(g) => walk(&g.stream(), params),
-                _ => false,
-            })
-        }
-        match self {
-            Size::Lit(_) => false,
-            Size::Expr(ts) => walk(ts, params),
-        }
-    }
-}
-
-/// What a layer is.
-pub enum Kind {
-    Linear {
-        inputs: Size,
-        outputs: Size,
-    },
-    BatchNorm {
-        width: Size,
-    },
-    /// Any other built-in layer: one that keeps its width (see [`Keeps`]).
-    Activation(Keeps),
-    /// An image layer: `Conv2d`, a pool, `BatchNorm2d`, `Flatten`.
-    Image(ImageKind),
-    /// A type of the user's; its sizes come from its `Layer` impl.
-    User,
-}
+pub use kind::{classify, show, Kind};
 
 /// A validated layer, ready to expand.
 pub struct Resolved<'a> {
@@ -161,168 +102,11 @@ impl Ctxt {
     }
 }
 
-/// Renders tokens as a user would write them: `Linear<784, 128>`, not `Linear < 784 , 128 >`.
-fn pretty(ts: &TokenStream) -> String {
-    let mut s = ts.to_string();
-    for (from, to) in [
-        (" < ", "<"),
-        ("< ", "<"),
-        (" <", "<"),
-        (" >", ">"),
-        (" ,", ","),
-        (" :: ", "::"),
-        (":: ", "::"),
-    ] {
-        s = s.replace(from, to);
-    }
-    s
-}
-
 fn first_last(ty: &Type) -> (Span, Span) {
     let mut tokens = ty.to_token_stream().into_iter();
     let first = tokens.next().map_or_else(|| ty.span(), |t| t.span());
     let last = tokens.last().map_or(first, |t| t.span());
     (first, last)
-}
-
-pub fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
-    match arg {
-        GenericArgument::Const(Expr::Lit(lit)) => match &lit.lit {
-            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
-            other => Err(syn::Error::new_spanned(
-                other,
-                "expected a size: a whole number or a `const` item",
-            )),
-        },
-        GenericArgument::Const(e) => Ok(Size::Expr(e.to_token_stream())),
-        GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
-            Ok(Size::Expr(p.to_token_stream()))
-        }
-        other => Err(syn::Error::new_spanned(
-            other,
-            "expected a size: a whole number or a `const` item",
-        )),
-    }
-}
-
-/// The size arguments of a built-in layer named `name`, which must number `want`.
-fn sizes(
-    ty: &Type,
-    name: &str,
-    args: &PathArguments,
-    want: usize,
-    usage: &str,
-) -> syn::Result<Vec<Size>> {
-    let example = format!(
-        "`{}`",
-        usage
-            .replace("<IN, OUT>", "<784, 128>")
-            .replace("<N>", "<128>")
-    );
-    match args {
-        PathArguments::None => Err(syn::Error::new_spanned(
-            ty,
-            format!(
-                "`{name}` needs its size{}: write `{usage}`, for example {example}",
-                if want == 1 { "" } else { "s" }
-            ),
-        )),
-        PathArguments::AngleBracketed(a) if a.args.len() == want => {
-            a.args.iter().map(size_arg).collect()
-        }
-        PathArguments::AngleBracketed(a) => Err(syn::Error::new_spanned(
-            a,
-            format!(
-                "`{name}` takes {} size{}, `{usage}`, but {} {} given",
-                want,
-                if want == 1 { "" } else { "s" },
-                a.args.len(),
-                if a.args.len() == 1 { "was" } else { "were" }
-            ),
-        )),
-        PathArguments::Parenthesized(p) => Err(syn::Error::new_spanned(
-            p,
-            format!("`{name}` takes its sizes in angle brackets: `{usage}`"),
-        )),
-    }
-}
-
-/// What a layer is.
-pub fn classify(ty: &Type) -> syn::Result<Kind> {
-    layer_kind(ty)
-}
-
-/// What a layer is.
-fn layer_kind(ty: &Type) -> syn::Result<Kind> {
-    let Type::Path(p) = ty else {
-        return Ok(Kind::User);
-    };
-    if p.qself.is_some() || p.path.leading_colon.is_some() || p.path.segments.len() != 1 {
-        return Ok(Kind::User);
-    }
-    let seg = &p.path.segments[0];
-    let name = seg.ident.to_string();
-    match name.as_str() {
-        "Linear" => {
-            let s = sizes(ty, "Linear", &seg.arguments, 2, "Linear<IN, OUT>")?;
-            let mut s = s.into_iter();
-            match (s.next(), s.next()) {
-                (Some(inputs), Some(outputs)) => Ok(Kind::Linear { inputs, outputs }),
-                _ => Err(syn::Error::new_spanned(
-                    ty,
-                    "`Linear` takes two sizes: `Linear<IN, OUT>`",
-                )),
-            }
-        }
-        "BatchNorm" => {
-            let s = sizes(ty, "BatchNorm", &seg.arguments, 1, "BatchNorm<N>")?;
-            match s.into_iter().next() {
-                Some(width) => Ok(Kind::BatchNorm { width }),
-                None => Err(syn::Error::new_spanned(
-                    ty,
-                    "`BatchNorm` takes one size: `BatchNorm<N>`",
-                )),
-            }
-        }
-        "LayerNorm" => {
-            let s = sizes(ty, "LayerNorm", &seg.arguments, 1, "LayerNorm<N>")?;
-            match s.into_iter().next() {
-                Some(width) => Ok(Kind::Activation(Keeps {
-                    alias: "LayerNorm",
-                    args: Vec::new(),
-                    shown: format!("LayerNorm<{}>", width.show()),
-                    width: Some(width),
-                })),
-                None => Err(syn::Error::new_spanned(
-                    ty,
-                    "`LayerNorm` takes one size: `LayerNorm<N>`",
-                )),
-            }
-        }
-        _ if image::classify(ty, &name, &seg.arguments).is_some() => {
-            match image::classify(ty, &name, &seg.arguments) {
-                Some(k) => k.map(Kind::Image),
-                None => Ok(Kind::User),
-            }
-        }
-        _ => match keeps::classify(ty, &name, &seg.arguments) {
-            Some(k) => k.map(Kind::Activation),
-            None => Ok(Kind::User),
-        },
-    }
-}
-
-/// How a layer is shown in messages: as declared, tidied.
-pub fn show(kind: &Kind, ty: &Type) -> String {
-    match kind {
-        Kind::Linear { inputs, outputs } => {
-            format!("Linear<{}, {}>", inputs.show(), outputs.show())
-        }
-        Kind::BatchNorm { width } => format!("BatchNorm<{}>", width.show()),
-        Kind::Activation(k) => k.shown.clone(),
-        Kind::Image(k) => k.show(),
-        Kind::User => pretty(&ty.to_token_stream()),
-    }
 }
 
 /// The width flowing out of the layers so far, and who set it.
@@ -642,7 +426,7 @@ fn generic_sizes(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> Option<(TokenStre
         ok
     }
     let first = layers.first()?;
-    let input = match layer_kind(&first.decl.ty) {
+    let input = match classify(&first.decl.ty) {
         Ok(Kind::Linear { inputs, .. }) => inputs.bare(),
         Ok(Kind::BatchNorm { width }) => width.bare(),
         Ok(Kind::Activation(Keeps { width: Some(w), .. })) => w.bare(),
@@ -679,7 +463,7 @@ fn check_list<'a>(
             named_list,
         };
         let resolved = match &decl.inline {
-            Some(inline) => step_block(cx, owner, &entry, inline, seq),
+            Some(inline) => block::step_block(cx, owner, &entry, inline, seq),
             None => step_layer(cx, &entry, seq),
         };
         out.extend(resolved);
@@ -687,135 +471,10 @@ fn check_list<'a>(
     out
 }
 
-/// `Sequential<...>` or `Residual<...>`: a network of its own, generated beside this one,
-/// or a residual block around one layer of the user's or one network.
-fn step_block<'a>(
-    cx: &mut Ctx,
-    owner: &str,
-    entry: &Entry<'a>,
-    inline: &'a Inline,
-    seq: &mut Seq,
-) -> Option<Resolved<'a>> {
-    let decl = entry.decl;
-    let ty = &decl.ty;
-    let shown = pretty(&ty.to_token_stream());
-    if inline.residual {
-        if let [only] = &inline.layers[..] {
-            if only.inline.is_none() && matches!(layer_kind(&only.ty), Ok(Kind::User)) {
-                return step_residual_around(cx, entry, &only.ty, seq, shown);
-            }
-        }
-    }
-    let place = match &decl.name {
-        Some(n) => n.to_string(),
-        None => entry.index.to_string(),
-    };
-    let ident = syn::Ident::new(&format!("__{owner}_{place}"), Span::call_site());
-    let start = seq.clone();
-    let layers = check_list(cx, &ident.to_string(), &inline.layers, seq, false);
-    let tyg = cx.ty_generics.clone();
-    entry.check_name(cx, None, &shown, &quote!(#ident #tyg));
-    if layers.len() != inline.layers.len() {
-        return None; // a layer inside was reported
-    }
-    let field_ty = if inline.residual {
-        let (Some(have), Some(first)) = (&seq.flow, layers.first()) else {
-            return None;
-        };
-        // The width the block starts with: what flows into it, or its first layer's input.
-        let want = match &start.flow {
-            Some(f) => f.size.clone(),
-            None => {
-                let first = &first.field_ty;
-                Size::Expr(quote!(<#first as ::nn::Layer>::IN))
-            }
-        };
-        if let Err(mismatch) = cx.compare(ty, &have.size, &want) {
-            let have = match mismatch {
-                Mismatch::Lit(h) => h.to_string(),
-                Mismatch::Generic => format!(
-                    "`{}`, which differ for some values of the network's generic parameters",
-                    have.size.show()
-                ),
-            };
-            let want = want.show();
-            cx.push(syn::Error::new_spanned(
-                ty,
-                format!(
-                    "this residual block takes {want} features but its last layer produces {have}; \
-                     its output is added to its input, so it must keep the width it starts with \
-                     (end it with a layer of {want} outputs)"
-                ),
-            ));
-            seq.lose(shown);
-            return None;
-        }
-        // After the block, the data is as it came in: the block's input width, checked
-        // equal to its output above, and the image it may be.
-        seq.flow = seq.flow.take().map(|f| Flow {
-            size: want.clone(),
-            image: start.flow.as_ref().and_then(|s| s.image.clone()),
-            ..f
-        });
-        quote!(::nn::Residual<#ident #tyg>)
-    } else {
-        quote!(#ident #tyg)
-    };
-    seq.prev_shown = shown;
-    let mut resolved = entry.resolved(field_ty, seq);
-    resolved.hidden = Some(Box::new(Hidden { ident, layers }));
-    Some(resolved)
-}
-
-/// `Residual<T>` around a layer of the user's or a network: `T` must keep its width.
-fn step_residual_around<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
-    inner: &Type,
-    seq: &mut Seq,
-    shown: String,
-) -> Option<Resolved<'a>> {
-    let ty = &entry.decl.ty;
-    let input = Size::Expr(quote!(<#inner as ::nn::Layer>::IN));
-    let output = Size::Expr(quote!(<#inner as ::nn::Layer>::OUT));
-    if let Some(f) = &seq.flow {
-        let _ = cx.compare(ty, &f.size, &input);
-    }
-    if input.mentions(&cx.generics) {
-        let (i, o) = (input.expr(), output.expr());
-        let msg = format!(
-            "a residual block must keep its width: `{shown}` produces another width than it takes"
-        );
-        let (first, _) = first_last(ty);
-        cx.generic_asserts
-            .push(quote_spanned!(first=> ::core::assert!(#i == #o, #msg);));
-    } else {
-        cx.types.push(TypeCheck {
-            span: first_last(ty),
-            keeps: true,
-            prev: input.expr(),
-            input: output.expr(),
-        });
-    }
-    let field_ty = quote!(::nn::Residual<#inner>);
-    entry.check_name(cx, None, &shown, &field_ty);
-    let image = seq.flow.as_ref().and_then(|f| f.image.clone());
-    // The block keeps the width flowing in (checked above).
-    let size = seq.flow.as_ref().map_or(output, |f| f.size.clone());
-    seq.flow = Some(Flow {
-        size,
-        source: shown.clone(),
-        image,
-        detail: None,
-    });
-    seq.prev_shown = shown;
-    Some(entry.resolved(field_ty, seq))
-}
-
 /// One layer: a built-in or a type of the user's (a network among them).
 fn step_layer<'a>(cx: &mut Ctx, entry: &Entry<'a>, seq: &mut Seq) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
-    let kind = match layer_kind(ty) {
+    let kind = match classify(ty) {
         Ok(k) => k,
         Err(e) => {
             cx.push(e);
@@ -826,264 +485,7 @@ fn step_layer<'a>(cx: &mut Ctx, entry: &Entry<'a>, seq: &mut Seq) -> Option<Reso
     };
     let shown = show(&kind, ty);
     match &kind {
-        Kind::Image(image_kind) => step_image(cx, entry, image_kind, shown, seq),
-        _ => step_flat(cx, entry, kind, shown, seq),
+        Kind::Image(image_kind) => image::step_image(cx, entry, image_kind, shown, seq),
+        _ => flat::step_flat(cx, entry, kind, shown, seq),
     }
-}
-
-/// An image layer: its shape arithmetic is in `image.rs`.
-fn step_image<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
-    image_kind: &ImageKind,
-    shown: String,
-    seq: &mut Seq,
-) -> Option<Resolved<'a>> {
-    let ty = &entry.decl.ty;
-    let (before, flat) = match &seq.flow {
-        Some(f) => (f.image.clone(), Some(f.size.clone())),
-        None => (None, None),
-    };
-    if seq.flow.is_none() && entry.index > 0 {
-        return None; // the layer before it was already reported
-    }
-    let result = match image::step(
-        image_kind,
-        &shown,
-        before.as_ref(),
-        flat.as_ref(),
-        &seq.prev_shown,
-    ) {
-        Err(msg) => {
-            cx.push(syn::Error::new_spanned(ty, msg));
-            seq.lose(shown);
-            return None;
-        }
-        Ok(step) => step,
-    };
-    for (have, want) in &result.checks {
-        let _ = cx.compare(ty, have, want);
-    }
-    seq.flow = Some(match (result.out, before) {
-        (Some(shape), _) => Flow {
-            size: shape.size(),
-            source: shown.clone(),
-            image: Some(shape),
-            detail: None,
-        },
-        (None, Some(shape)) => Flow {
-            size: shape.size(),
-            source: shown.clone(),
-            image: None,
-            detail: Some(shape.product()),
-        },
-        (None, None) => Flow {
-            size: flat.unwrap_or(Size::Lit(0)),
-            source: shown.clone(),
-            image: None,
-            detail: None,
-        },
-    });
-    entry.check_name(cx, Some(image_kind.has_state()), &shown, &result.field_ty);
-    seq.prev_shown = shown;
-    Some(entry.resolved(result.field_ty, seq))
-}
-
-/// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
-/// the user's.
-fn step_flat<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
-    kind: Kind,
-    shown: String,
-    seq: &mut Seq,
-) -> Option<Resolved<'a>> {
-    let (ty, index) = (&entry.decl.ty, entry.index);
-    // Flat layers after an image need it flattened first; a layer of the user's takes
-    // the image's `C·H·W` features as they are.
-    if let Some(Flow {
-        image: Some(shape), ..
-    }) = &seq.flow
-    {
-        if !matches!(
-            kind,
-            Kind::User | Kind::Activation(Keeps { width: None, .. })
-        ) {
-            cx.push(syn::Error::new_spanned(
-                ty,
-                format!(
-                    "`{shown}` takes flat features, but `{}` before it produces an image of {}; \
-                     put `Flatten` before it",
-                    seq.prev_shown,
-                    shape.show()
-                ),
-            ));
-            seq.lose(shown);
-            return None;
-        }
-    }
-    let (input_size, output_size) = match &kind {
-        Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
-        Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
-        Kind::Image(_) => return None, // handled by `step_image`
-        Kind::User => (
-            Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
-            Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
-        ),
-        Kind::Activation(Keeps {
-            width: Some(width), ..
-        }) => (Some(width.clone()), width.clone()),
-        Kind::Activation(_) => match &seq.flow {
-            Some(f) => (None, f.size.clone()),
-            None if index == 0 => {
-                cx.push(syn::Error::new_spanned(
-                    ty,
-                    format!(
-                        "`{shown}` cannot come first: it keeps the width of the layer before it, \
-                         so the network's input size would be unknown; \
-                         put a sized layer such as `Linear<IN, OUT>` first"
-                    ),
-                ));
-                return None;
-            }
-            None => return None, // the layer before it was already reported
-        },
-    };
-
-    for (what, size) in [
-        ("inputs", input_size.as_ref()),
-        ("outputs", Some(&output_size)),
-    ] {
-        if let Some(size) = size.filter(|s| s.mentions(&cx.generics) && s.bare().is_none()) {
-            if !matches!(kind, Kind::User) {
-                cx.push(syn::Error::new_spanned(
-                    ty,
-                    format!(
-                        "`{shown}` computes its {what} from the network's generic parameters \
-                         (`{}`), which stable Rust cannot do inside a type; make the computed \
-                         size a parameter of its own (`const H2: usize`) and use `H2`",
-                        size.show()
-                    ),
-                ));
-                seq.lose(shown);
-                return None;
-            }
-        }
-        if let Some(Size::Lit(0)) = size {
-            cx.push(syn::Error::new_spanned(
-                ty,
-                format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
-            ));
-        }
-    }
-
-    let mut bn_mismatch = false;
-    if let (Some(f), Some(want)) = (&seq.flow, &input_size) {
-        if let Err(mismatch) = cx.compare(ty, &f.size, want) {
-            let want = want.show();
-            let prev_shown = &seq.prev_shown;
-            let Mismatch::Lit(have) = mismatch else {
-                let have = f.size.show();
-                let from = if f.source == *prev_shown || f.source.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (the output of `{}`)", f.source)
-                };
-                let fix = match &kind {
-                    Kind::Linear { outputs, .. } => {
-                        format!("; change it to `Linear<{have}, {}>`", outputs.show())
-                    }
-                    Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
-                    _ => String::new(),
-                };
-                cx.push(syn::Error::new_spanned(
-                    ty,
-                    format!(
-                        "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces `{have}`{from}, \
-                         which differs from {want} for some values of the network's generic parameters; \
-                         a generic network must fit for every size{fix}"
-                    ),
-                ));
-                seq.lose(shown);
-                return None;
-            };
-            bn_mismatch = matches!(
-                kind,
-                Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
-            );
-            let from = if f.source == *prev_shown || f.source.is_empty() {
-                String::new()
-            } else {
-                format!(" (the output of `{}`)", f.source)
-            };
-            let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
-            let msg = match &kind {
-                Kind::Linear { outputs, .. } => format!(
-                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
-                     change it to `Linear<{have}, {}>`",
-                    outputs.show()
-                ),
-                Kind::BatchNorm { .. } => format!(
-                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
-                     change it to `BatchNorm<{have}>`"
-                ),
-                Kind::Activation(Keeps {
-                    alias, width: Some(_), ..
-                }) => format!(
-                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
-                     change it to `{alias}<{have}>`"
-                ),
-                _ => format!(
-                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
-                ),
-            };
-            cx.push(syn::Error::new_spanned(ty, msg));
-        }
-    }
-
-    let field_ty = match &kind {
-        Kind::Linear { .. }
-        | Kind::BatchNorm { .. }
-        | Kind::Activation(Keeps { width: Some(_), .. }) => {
-            // Keep the user's tokens (and spans), under the absolute path.
-            quote!(::nn::#ty)
-        }
-        Kind::Activation(k) => {
-            let alias = syn::Ident::new(k.alias, ty.span());
-            let width = output_size.expr();
-            let args = &k.args;
-            quote!(::nn::#alias<#width #(, #args)*>)
-        }
-        Kind::User | Kind::Image(_) => quote!(#ty),
-    };
-    let stateful = match &kind {
-        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
-        Kind::Activation(k) => Some(k.width.is_some()),
-        Kind::User | Kind::Image(_) => None,
-    };
-    entry.check_name(cx, stateful, &shown, &field_ty);
-    let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
-    let source = match (&seq.flow, keeps_source) {
-        (Some(f), true) => f.source.clone(),
-        _ => shown.clone(),
-    };
-    // After a batch norm of the wrong width, which of the two widths is meant is
-    // unknown: compare the next layer with neither, so that one mistake gives one error.
-    seq.flow = if bn_mismatch {
-        None
-    } else {
-        // A width-keeping layer on an image keeps the image.
-        let image = match (&kind, &seq.flow) {
-            (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
-            _ => None,
-        };
-        Some(Flow {
-            size: output_size,
-            source,
-            image,
-            detail: None,
-        })
-    };
-    seq.prev_shown = shown;
-    Some(entry.resolved(field_ty, seq))
 }

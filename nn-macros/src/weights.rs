@@ -13,48 +13,11 @@ use nn_safetensors::{Dtype, File, ReadError, Tensor};
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, LitStr};
 
 use crate::ast::Input;
-use crate::valid::{self, Ctxt, ImageKind, Keeps, Kind, Net, Resolved, Size};
-
-/// A parsed `#[weights("path")]`.
-pub struct Attr {
-    /// The whole attribute, for errors about the file.
-    pub(crate) attr: Attribute,
-    path: LitStr,
-}
-
-impl Attr {
-    /// Splits `#[weights("path")]` off the network's attributes, so that it does not reach
-    /// the struct.
-    pub fn take(attrs: Vec<Attribute>) -> syn::Result<(Option<Attr>, Vec<Attribute>)> {
-        let mut found: Option<Attr> = None;
-        let mut rest = Vec::with_capacity(attrs.len());
-        for attr in attrs {
-            if !attr.path().is_ident("weights") {
-                rest.push(attr);
-                continue;
-            }
-            let usage = "expected the file's path: `#[weights(\"path/to/model.safetensors\")]`, \
-                         relative to the crate's root";
-            let path = match &attr.meta {
-                syn::Meta::List(list) => list
-                    .parse_args::<LitStr>()
-                    .map_err(|e| syn::Error::new(e.span(), usage))?,
-                _ => return Err(syn::Error::new_spanned(&attr, usage)),
-            };
-            if found.is_some() {
-                return Err(syn::Error::new_spanned(
-                    &attr,
-                    "a network takes its weights from one file; remove this `#[weights]`",
-                ));
-            }
-            found = Some(Attr { attr, path });
-        }
-        Ok((found, rest))
-    }
-}
+use crate::attr::Attr;
+use crate::size::Size;
+use crate::valid::{self, Ctxt, ImageKind, Keeps, Kind, Net, Resolved};
 
 /// One tensor a layer needs.
 struct Want<'a> {
@@ -93,6 +56,26 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
 /// layer of the user's (which the compiler then refuses, having no `Bake` impl).
 fn is_nested(layer: &Resolved<'_>) -> bool {
     layer.decl.inline.is_some() || matches!(valid::classify(&layer.decl.ty), Ok(Kind::User))
+}
+
+/// The type that names layer `layer` of network `owner` in a baking table's path.
+///
+/// The tables are named here, beside the baking, so that this module needs nothing of
+/// `expand`; `expand` names them too, in the `Bake` impl it gives every network.
+pub fn name_type(owner: &syn::Ident, layer: &Resolved<'_>) -> syn::Ident {
+    syn::Ident::new(&format!("__{owner}_{}_name", layer.name), Span::call_site())
+}
+
+/// The baking table of layer `layer` of network `owner`, whose own table is `table`: the
+/// same table one name deeper, or the same table for a layer left unnamed (it has no
+/// tensors of its own to name).
+pub fn child_table(owner: &syn::Ident, layer: &Resolved<'_>, table: TokenStream) -> TokenStream {
+    if layer.name.is_empty() {
+        table
+    } else {
+        let name = name_type(owner, layer);
+        quote!(::nn::__private::Child<#table, #name>)
+    }
 }
 
 /// A tensor's values, flat.
@@ -267,7 +250,7 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
             }
             Kind::User => {
                 let ty = &layer.field_ty;
-                let table = crate::expand::child_table(&input.ident, layer, quote!(#table_ident));
+                let table = child_table(&input.ident, layer, quote!(#table_ident));
                 quote_spanned!(span=> <#ty as ::nn::__private::Bake<#table>>::BAKED)
             }
             // A layer without tensors: its only value is the zero-sized one.

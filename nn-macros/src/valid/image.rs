@@ -12,12 +12,17 @@
 //! constants (`Conv2d::OUT`), which is stable, and the macro writes every computed size into
 //! a concrete type. `typenum`/`generic-array` would be needed for a network that is itself
 //! generic over a size; `network!` declares concrete networks.
+//!
+//! The shape itself ([`Shape`]) is in `crate::size`, as the parser reads it from
+//! `#[input(C, H, W)]`; this module holds the image layers' step in the list walk,
+//! `step_image`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
-use super::{size_arg, Size};
+use super::{Ctx, Entry, Flow, Resolved, Seq};
+use crate::size::{size_arg, Shape, Size};
 
 /// An image layer as declared.
 pub enum ImageKind {
@@ -32,44 +37,6 @@ pub enum ImageKind {
     AvgPool(Size),
     BatchNorm2d(Size),
     Flatten,
-}
-
-/// An image's shape, channels × height × width.
-#[derive(Clone)]
-pub struct Shape {
-    pub c: Size,
-    pub h: Size,
-    pub w: Size,
-}
-
-impl Shape {
-    /// `C × H × W`, as text.
-    pub fn show(&self) -> String {
-        format!("{} × {} × {}", self.c.show(), self.h.show(), self.w.show())
-    }
-
-    /// The number of features, `C·H·W`.
-    pub fn size(&self) -> Size {
-        mul(&mul(&self.c, &self.h), &self.w)
-    }
-
-    /// How the number of features comes about: `16 × 5 × 5 = 400`.
-    pub fn product(&self) -> String {
-        match self.size() {
-            Size::Lit(n) => format!("{} = {n}", self.show()),
-            Size::Expr(_) => self.show(),
-        }
-    }
-}
-
-fn mul(a: &Size, b: &Size) -> Size {
-    match (a, b) {
-        (Size::Lit(x), Size::Lit(y)) => Size::Lit(x * y),
-        _ => {
-            let (x, y) = (a.expr(), b.expr());
-            Size::Expr(quote!((#x) * (#y)))
-        }
-    }
 }
 
 /// The output length of a window `k` sliding by `s` over `n` padded by `p`, or why it
@@ -366,4 +333,62 @@ pub fn step(
             })
         }
     }
+}
+
+/// An image layer, stepped with the shape arithmetic above.
+pub(super) fn step_image<'a>(
+    cx: &mut Ctx,
+    entry: &Entry<'a>,
+    image_kind: &ImageKind,
+    shown: String,
+    seq: &mut Seq,
+) -> Option<Resolved<'a>> {
+    let ty = &entry.decl.ty;
+    let (before, flat) = match &seq.flow {
+        Some(f) => (f.image.clone(), Some(f.size.clone())),
+        None => (None, None),
+    };
+    if seq.flow.is_none() && entry.index > 0 {
+        return None; // the layer before it was already reported
+    }
+    let result = match step(
+        image_kind,
+        &shown,
+        before.as_ref(),
+        flat.as_ref(),
+        &seq.prev_shown,
+    ) {
+        Err(msg) => {
+            cx.push(syn::Error::new_spanned(ty, msg));
+            seq.lose(shown);
+            return None;
+        }
+        Ok(step) => step,
+    };
+    for (have, want) in &result.checks {
+        let _ = cx.compare(ty, have, want);
+    }
+    seq.flow = Some(match (result.out, before) {
+        (Some(shape), _) => Flow {
+            size: shape.size(),
+            source: shown.clone(),
+            image: Some(shape),
+            detail: None,
+        },
+        (None, Some(shape)) => Flow {
+            size: shape.size(),
+            source: shown.clone(),
+            image: None,
+            detail: Some(shape.product()),
+        },
+        (None, None) => Flow {
+            size: flat.unwrap_or(Size::Lit(0)),
+            source: shown.clone(),
+            image: None,
+            detail: None,
+        },
+    });
+    entry.check_name(cx, Some(image_kind.has_state()), &shown, &result.field_ty);
+    seq.prev_shown = shown;
+    Some(entry.resolved(result.field_ty, seq))
 }

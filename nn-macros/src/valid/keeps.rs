@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
-use super::Size;
+use crate::size::Size;
 
 /// A built-in layer that keeps its width: an activation, `Softmax`, `LogSoftmax`,
 /// `Identity`, `Dropout`, or `LayerNorm<N>` (which declares its width, checked like

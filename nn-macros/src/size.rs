@@ -1,0 +1,139 @@
+//! The vocabulary of sizes that the parser, validation and `#[weights]` all speak: a
+//! [`Size`] (a literal the macro can compare, or an expression only the compiler can), an
+//! image's [`Shape`], and how both are shown in messages.
+//!
+//! It is a module of its own, below `ast` and `valid`, so that the parser can read
+//! `#[input(C, H, W)]` without importing validation, which imports the parser.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{Expr, GenericArgument, Lit, Type};
+
+/// A size argument: a literal the macro can compare, or an expression only the compiler can.
+#[derive(Clone)]
+pub enum Size {
+    Lit(u64),
+    Expr(TokenStream),
+}
+
+impl Size {
+    /// As an expression of type `usize`.
+    pub fn expr(&self) -> TokenStream {
+        match self {
+            Size::Lit(n) => {
+                let n = *n as usize;
+                quote!(#n)
+            }
+            Size::Expr(ts) => quote!({ #ts }),
+        }
+    }
+
+    pub fn show(&self) -> String {
+        match self {
+            Size::Lit(n) => n.to_string(),
+            Size::Expr(ts) => pretty(ts),
+        }
+    }
+
+    /// As an array length in a generic network: a literal, a `const` item or a bare
+    /// generic parameter, the only sizes stable Rust takes there; `None` otherwise.
+    pub fn bare(&self) -> Option<TokenStream> {
+        match self {
+            Size::Lit(_) => Some(self.expr()),
+            Size::Expr(ts) => syn::parse2::<syn::Path>(ts.clone())
+                .ok()
+                .map(|p| p.to_token_stream()),
+        }
+    }
+
+    /// Whether the size names one of `params` (a network's generic parameters).
+    pub fn mentions(&self, params: &[String]) -> bool {
+        fn walk(ts: &TokenStream, params: &[String]) -> bool {
+            ts.clone().into_iter().any(|t| match t {
+                proc_macro2::TokenTree::Ident(i) => params.iter().any(|p| i == p),
+                proc_macro2::TokenTree::Group(g) => walk(&g.stream(), params),
+                _ => false,
+            })
+        }
+        match self {
+            Size::Lit(_) => false,
+            Size::Expr(ts) => walk(ts, params),
+        }
+    }
+}
+
+/// A size as written between a layer's angle brackets (or in `#[input(C, H, W)]`).
+pub fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
+    match arg {
+        GenericArgument::Const(Expr::Lit(lit)) => match &lit.lit {
+            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "expected a size: a whole number or a `const` item",
+            )),
+        },
+        GenericArgument::Const(e) => Ok(Size::Expr(e.to_token_stream())),
+        GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
+            Ok(Size::Expr(p.to_token_stream()))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected a size: a whole number or a `const` item",
+        )),
+    }
+}
+
+/// An image's shape, channels × height × width.
+#[derive(Clone)]
+pub struct Shape {
+    pub c: Size,
+    pub h: Size,
+    pub w: Size,
+}
+
+impl Shape {
+    /// `C × H × W`, as text.
+    pub fn show(&self) -> String {
+        format!("{} × {} × {}", self.c.show(), self.h.show(), self.w.show())
+    }
+
+    /// The number of features, `C·H·W`.
+    pub fn size(&self) -> Size {
+        mul(&mul(&self.c, &self.h), &self.w)
+    }
+
+    /// How the number of features comes about: `16 × 5 × 5 = 400`.
+    pub fn product(&self) -> String {
+        match self.size() {
+            Size::Lit(n) => format!("{} = {n}", self.show()),
+            Size::Expr(_) => self.show(),
+        }
+    }
+}
+
+fn mul(a: &Size, b: &Size) -> Size {
+    match (a, b) {
+        (Size::Lit(x), Size::Lit(y)) => Size::Lit(x * y),
+        _ => {
+            let (x, y) = (a.expr(), b.expr());
+            Size::Expr(quote!((#x) * (#y)))
+        }
+    }
+}
+
+/// Renders tokens as a user would write them: `Linear<784, 128>`, not `Linear < 784 , 128 >`.
+pub fn pretty(ts: &TokenStream) -> String {
+    let mut s = ts.to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}

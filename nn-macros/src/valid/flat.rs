@@ -1,0 +1,209 @@
+//! The step for a layer on flat features: `Linear`, `BatchNorm`, a width-keeping built-in
+//! (an activation, `LayerNorm`, `Dropout`, ...), or a type of the user's, a network among
+//! them. It compares the width flowing in with the layer's input and says how to fix a
+//! mismatch.
+
+use quote::quote;
+use syn::spanned::Spanned;
+
+use super::{Ctx, Entry, Flow, Keeps, Kind, Mismatch, Resolved, Seq};
+use crate::size::Size;
+
+/// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
+/// the user's.
+pub(super) fn step_flat<'a>(
+    cx: &mut Ctx,
+    entry: &Entry<'a>,
+    kind: Kind,
+    shown: String,
+    seq: &mut Seq,
+) -> Option<Resolved<'a>> {
+    let (ty, index) = (&entry.decl.ty, entry.index);
+    // Flat layers after an image need it flattened first; a layer of the user's takes
+    // the image's `C·H·W` features as they are.
+    if let Some(Flow {
+        image: Some(shape), ..
+    }) = &seq.flow
+    {
+        if !matches!(
+            kind,
+            Kind::User | Kind::Activation(Keeps { width: None, .. })
+        ) {
+            cx.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "`{shown}` takes flat features, but `{}` before it produces an image of {}; \
+                     put `Flatten` before it",
+                    seq.prev_shown,
+                    shape.show()
+                ),
+            ));
+            seq.lose(shown);
+            return None;
+        }
+    }
+    let (input_size, output_size) = match &kind {
+        Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
+        Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
+        Kind::Image(_) => return None, // handled by `step_image`
+        Kind::User => (
+            Some(Size::Expr(quote!(<#ty as ::nn::Layer>::IN))),
+            Size::Expr(quote!(<#ty as ::nn::Layer>::OUT)),
+        ),
+        Kind::Activation(Keeps {
+            width: Some(width), ..
+        }) => (Some(width.clone()), width.clone()),
+        Kind::Activation(_) => match &seq.flow {
+            Some(f) => (None, f.size.clone()),
+            None if index == 0 => {
+                cx.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{shown}` cannot come first: it keeps the width of the layer before it, \
+                         so the network's input size would be unknown; \
+                         put a sized layer such as `Linear<IN, OUT>` first"
+                    ),
+                ));
+                return None;
+            }
+            None => return None, // the layer before it was already reported
+        },
+    };
+
+    for (what, size) in [
+        ("inputs", input_size.as_ref()),
+        ("outputs", Some(&output_size)),
+    ] {
+        if let Some(size) = size.filter(|s| s.mentions(&cx.generics) && s.bare().is_none()) {
+            if !matches!(kind, Kind::User) {
+                cx.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{shown}` computes its {what} from the network's generic parameters \
+                         (`{}`), which stable Rust cannot do inside a type; make the computed \
+                         size a parameter of its own (`const H2: usize`) and use `H2`",
+                        size.show()
+                    ),
+                ));
+                seq.lose(shown);
+                return None;
+            }
+        }
+        if let Some(Size::Lit(0)) = size {
+            cx.push(syn::Error::new_spanned(
+                ty,
+                format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
+            ));
+        }
+    }
+
+    let mut bn_mismatch = false;
+    if let (Some(f), Some(want)) = (&seq.flow, &input_size) {
+        if let Err(mismatch) = cx.compare(ty, &f.size, want) {
+            let want = want.show();
+            let prev_shown = &seq.prev_shown;
+            let Mismatch::Lit(have) = mismatch else {
+                let have = f.size.show();
+                let from = if f.source == *prev_shown || f.source.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (the output of `{}`)", f.source)
+                };
+                let fix = match &kind {
+                    Kind::Linear { outputs, .. } => {
+                        format!("; change it to `Linear<{have}, {}>`", outputs.show())
+                    }
+                    Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
+                    _ => String::new(),
+                };
+                cx.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces `{have}`{from}, \
+                         which differs from {want} for some values of the network's generic parameters; \
+                         a generic network must fit for every size{fix}"
+                    ),
+                ));
+                seq.lose(shown);
+                return None;
+            };
+            bn_mismatch = matches!(
+                kind,
+                Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
+            );
+            let from = if f.source == *prev_shown || f.source.is_empty() {
+                String::new()
+            } else {
+                format!(" (the output of `{}`)", f.source)
+            };
+            let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
+            let msg = match &kind {
+                Kind::Linear { outputs, .. } => format!(
+                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
+                     change it to `Linear<{have}, {}>`",
+                    outputs.show()
+                ),
+                Kind::BatchNorm { .. } => format!(
+                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+                     change it to `BatchNorm<{have}>`"
+                ),
+                Kind::Activation(Keeps {
+                    alias, width: Some(_), ..
+                }) => format!(
+                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+                     change it to `{alias}<{have}>`"
+                ),
+                _ => format!(
+                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
+                ),
+            };
+            cx.push(syn::Error::new_spanned(ty, msg));
+        }
+    }
+
+    let field_ty = match &kind {
+        Kind::Linear { .. }
+        | Kind::BatchNorm { .. }
+        | Kind::Activation(Keeps { width: Some(_), .. }) => {
+            // Keep the user's tokens (and spans), under the absolute path.
+            quote!(::nn::#ty)
+        }
+        Kind::Activation(k) => {
+            let alias = syn::Ident::new(k.alias, ty.span());
+            let width = output_size.expr();
+            let args = &k.args;
+            quote!(::nn::#alias<#width #(, #args)*>)
+        }
+        Kind::User | Kind::Image(_) => quote!(#ty),
+    };
+    let stateful = match &kind {
+        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
+        Kind::Activation(k) => Some(k.width.is_some()),
+        Kind::User | Kind::Image(_) => None,
+    };
+    entry.check_name(cx, stateful, &shown, &field_ty);
+    let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
+    let source = match (&seq.flow, keeps_source) {
+        (Some(f), true) => f.source.clone(),
+        _ => shown.clone(),
+    };
+    // After a batch norm of the wrong width, which of the two widths is meant is
+    // unknown: compare the next layer with neither, so that one mistake gives one error.
+    seq.flow = if bn_mismatch {
+        None
+    } else {
+        // A width-keeping layer on an image keeps the image.
+        let image = match (&kind, &seq.flow) {
+            (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
+            _ => None,
+        };
+        Some(Flow {
+            size: output_size,
+            source,
+            image,
+            detail: None,
+        })
+    };
+    seq.prev_shown = shown;
+    Some(entry.resolved(field_ty, seq))
+}
