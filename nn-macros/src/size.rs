@@ -113,7 +113,8 @@ impl Shape {
 
 fn mul(a: &Size, b: &Size) -> Size {
     match (a, b) {
-        (Size::Lit(x), Size::Lit(y)) => Size::Lit(x * y),
+        // Saturating: an absurd size is the compiler's to refuse, never a panic here.
+        (Size::Lit(x), Size::Lit(y)) => Size::Lit(x.saturating_mul(*y)),
         _ => {
             let (x, y) = (a.expr(), b.expr());
             Size::Expr(quote!((#x) * (#y)))

@@ -44,10 +44,12 @@ pub enum ImageKind {
 fn slide(n: &Size, k: &Size, s: &Size, p: &Size) -> Result<Size, u64> {
     match (n, k, s, p) {
         (Size::Lit(n), Size::Lit(k), Size::Lit(s), Size::Lit(p)) => {
-            if *k > n + 2 * p || *s == 0 {
-                Err(n + 2 * p)
+            // Saturating: an absurd size is the compiler's to refuse, never a panic here.
+            let padded = n.saturating_add(p.saturating_mul(2));
+            if *k > padded || *s == 0 {
+                Err(padded)
             } else {
-                Ok(Size::Lit((n + 2 * p - k) / s + 1))
+                Ok(Size::Lit(((padded - k) / s).saturating_add(1)))
             }
         }
         _ => {
