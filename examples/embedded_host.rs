@@ -26,6 +26,16 @@ nn::network! {
     >
 }
 
+nn::network! {
+    /// A network of its own inside `Nested`.
+    pub struct Head<Linear<3, 1>>
+}
+
+nn::network! {
+    /// The embedded program's tiny network with a network inside.
+    pub struct Nested<Linear<2, 3>, Tanh, Head>
+}
+
 /// One line per digit, as the embedded program prints it.
 fn print_prediction(model: &str, i: usize, label: u8, logits: &[f32; 10]) {
     let mut best = 0;
@@ -58,5 +68,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         print_prediction("digit", i, *label, &net.forward(&x));
         print_prediction("cnn digit", i, *label, &cnn.forward(&x));
     }
+    let mut nested = Nested::new(0);
+    nested.load(root.join("tests/ui/weights/nested.safetensors"))?;
+    println!("nested: {}", nested.forward(&[0.5, -1.0])[0]);
     Ok(())
 }

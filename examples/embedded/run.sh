@@ -80,6 +80,15 @@ awk -v tol=1e-5 '
     exit 1
 }
 
+# The tiny nested network: one output, to the same tolerance.
+q=$(sed -n 's/^nested: //p' "$work/qemu.txt")
+h=$(sed -n 's/^nested: //p' "$work/host.txt")
+awk -v q="$q" -v h="$h" 'BEGIN {
+    d = q - h; if (d < 0) d = -d
+    if (q == "" || h == "" || d > 1e-5) { printf "FAIL: nested network: host %s, QEMU %s\n", h, q; exit 1 }
+    printf "nested network: host %s, QEMU %s\n", h, q
+}' || exit 1
+
 step "sizes"
 size -A "$elf" | awk '
     $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }

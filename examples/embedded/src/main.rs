@@ -28,9 +28,22 @@ nn::network! {
     >
 }
 
+nn::network! {
+    /// A network of its own inside `Nested` (its tensors are `2.0.weight`, `2.0.bias`).
+    pub struct Head<Linear<3, 1>>
+}
+
+nn::network! {
+    /// A tiny network with a network inside, baked from `tests/ui/weights/nested.safetensors`:
+    /// nesting costs nothing on the microcontroller.
+    #[weights("../../tests/ui/weights/nested.safetensors")]
+    pub struct Nested<Linear<2, 3>, Tanh, Head>
+}
+
 /// The models, in flash: no parsing and no copy at run time.
 static MODEL: Mnist = Mnist::WEIGHTS;
 static CNN: Cnn = Cnn::WEIGHTS;
+static NESTED: Nested = Nested::WEIGHTS;
 
 /// Held-out MNIST test images 8,000..8,007, one byte per pixel (see README.md).
 static DIGITS: &[u8; DIGITS_LEN * 784] = include_bytes!("../digits.u8");
@@ -68,6 +81,8 @@ fn main() -> ! {
         deepest[1] = deepest[1].max(used);
         print_prediction("cnn digit", i, *label, &logits);
     }
+    let [y] = NESTED.forward(&[0.5, -1.0]);
+    hprintln!("nested: {}", y);
     hprintln!(
         "stack used by one inference: {} bytes (two activation buffers: {} bytes)",
         deepest[0],
