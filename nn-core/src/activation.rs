@@ -34,7 +34,7 @@ pub trait Activation: 'static {
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, ReLU};
+/// use nn::{Layer, ReLU};
 /// let mut y = [0.0; 3];
 /// ReLU::<3>::default().forward(&[-1.0, 0.0, 2.0], &mut y);
 /// assert_eq!(y, [0.0, 0.0, 2.0]);
@@ -324,7 +324,7 @@ impl Activation for SiluFn {
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, LeakyReLU};
+/// use nn::{Layer, LeakyReLU};
 /// let mut y = [0.0; 2];
 /// LeakyReLU::<2>::default().forward(&[-1.0, 3.0], &mut y);
 /// assert_eq!(y, [-0.01, 3.0]);
@@ -340,7 +340,7 @@ pub type LeakyReLU<const N: usize, const SLOPE: u32 = LEAKY_RELU_SLOPE> =
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, ELU};
+/// use nn::{Layer, ELU};
 /// let mut y = [0.0; 2];
 /// ELU::<2, { 2.0f32.to_bits() }>::default().forward(&[-1.0, 3.0], &mut y);
 /// assert!((y[0] - 2.0 * (libm::expf(-1.0) - 1.0)).abs() < 1e-6 && y[1] == 3.0);
@@ -353,7 +353,7 @@ pub type ELU<const N: usize, const ALPHA: u32 = ELU_ALPHA> = Elementwise<EluFn<A
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, GELU};
+/// use nn::{Layer, GELU};
 /// let mut y = [0.0; 3];
 /// GELU::<3>::default().forward(&[-1.0, 0.0, 1.0], &mut y);
 /// // x Φ(x): Φ(1) = 0.8413447
@@ -367,7 +367,7 @@ pub type GELU<const N: usize> = Elementwise<GeluFn, N>;
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{GeluTanh, Layer};
+/// use nn::{GeluTanh, Layer};
 /// let mut y = [0.0; 1];
 /// GeluTanh::<1>::default().forward(&[1.0], &mut y);
 /// assert!((y[0] - 0.841_192).abs() < 1e-6);
@@ -379,7 +379,7 @@ pub type GeluTanh<const N: usize> = Elementwise<GeluTanhFn, N>;
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, SiLU};
+/// use nn::{Layer, SiLU};
 /// let mut y = [0.0; 2];
 /// SiLU::<2>::default().forward(&[0.0, 2.0], &mut y);
 /// assert!(y[0] == 0.0 && (y[1] - 2.0 / (1.0 + libm::expf(-2.0))).abs() < 1e-6);

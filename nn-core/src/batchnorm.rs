@@ -21,8 +21,8 @@ use crate::{Backward, Layer, Rng};
 /// `running_var`: `[N]`.
 ///
 /// ```
-/// use nn_core::{BatchNorm, Layer, Rng};
-/// let mut bn: BatchNorm<2> = bytemuck::Zeroable::zeroed();
+/// use nn::{BatchNorm, Layer, Rng};
+/// let mut bn: BatchNorm<2> = nn::Zeroable::zeroed();
 /// bn.init(&mut Rng::seed(0));
 /// let mut y = [0.0; 2];
 /// bn.forward(&[1.0, -2.0], &mut y); // running mean 0, running var 1

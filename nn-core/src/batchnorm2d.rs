@@ -24,7 +24,7 @@ use crate::{Backward, Layer, Rng};
 /// - `weight`, `bias`, `running_mean`, `running_var`: `[C]`; `num_batches_tracked`: a count
 ///
 /// ```
-/// use nn_core::{BatchNorm2d, Layer, Rng, Zeroable};
+/// use nn::{BatchNorm2d, Layer, Rng, Zeroable};
 /// let mut bn = BatchNorm2d::<2, 1, 2>::zeroed();
 /// bn.init(&mut Rng::seed(0)); // weight 1, bias 0, running mean 0, running var 1
 /// let x = [1.0, 3.0, -2.0, -2.0]; // channel 0: 1, 3; channel 1: -2, -2

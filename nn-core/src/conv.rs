@@ -50,7 +50,7 @@ use im2col::Geom;
 /// with no heap at all.
 ///
 /// ```
-/// use nn_core::{Conv2d, Layer, Zeroable};
+/// use nn::{Conv2d, Layer, Zeroable};
 /// // One 3×3 channel and a 2×2 kernel of ones: each output sums a 2×2 patch.
 /// type C = Conv2d<1, 1, 2, 1, 0, 3, 3>;
 /// let mut conv = C::zeroed();

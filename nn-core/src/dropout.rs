@@ -36,8 +36,8 @@ pub const DROPOUT_P: u32 = 0.5f32.to_bits();
 /// state dict, as PyTorch's dropout has none).
 ///
 /// ```
-/// use nn_core::{Dropout, Layer, Rng};
-/// let mut d: Dropout<1000> = bytemuck::Zeroable::zeroed();
+/// use nn::{Dropout, Layer, Rng};
+/// let mut d: Dropout<1000> = nn::Zeroable::zeroed();
 /// d.init(&mut Rng::seed(0));
 /// let x = [1.0; 1000];
 /// let (mut y, mut mask) = ([0.0; 1000], [0.0; 1000]);

@@ -10,7 +10,7 @@
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Flatten, Layer};
+/// use nn::{Flatten, Layer};
 /// let mut y = [0.0; 4];
 /// Flatten::<4>.forward(&[1.0, 2.0, 3.0, 4.0], &mut y); // one 2×2 channel
 /// assert_eq!(y, [1.0, 2.0, 3.0, 4.0]);

@@ -78,7 +78,7 @@ impl<'a> MatRef<'a> {
     /// A row-major `rows × cols` view of `data`.
     ///
     /// ```
-    /// let a = nn_core::gemm::MatRef::row_major(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3);
+    /// let a = nn::gemm::MatRef::row_major(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3);
     /// assert_eq!((a.rows(), a.cols()), (2, 3));
     /// ```
     pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
@@ -100,7 +100,7 @@ impl<'a> MatRef<'a> {
     /// The transpose, by swapping strides.
     ///
     /// ```
-    /// let a = nn_core::gemm::MatRef::row_major(&[1.0; 6], 2, 3).t();
+    /// let a = nn::gemm::MatRef::row_major(&[1.0; 6], 2, 3).t();
     /// assert_eq!((a.rows(), a.cols()), (3, 2));
     /// ```
     pub fn t(self) -> Self {
@@ -138,7 +138,7 @@ impl<'a> MatMut<'a> {
     /// own value. A dimension of one element may have any stride.
     ///
     /// ```
-    /// use nn_core::gemm::MatMut;
+    /// use nn::gemm::MatMut;
     /// let mut data = [0.0; 12];
     /// // Columns 1..3 of a 3×4 row-major matrix: rows 4 apart, columns 1 apart.
     /// let _ = MatMut::strided(&mut data[1..], 3, 2, 4, 1);
@@ -178,7 +178,7 @@ impl<'a> MatMut<'a> {
 /// Panics, naming `m`, `k` and `n`, when the shapes disagree.
 ///
 /// ```
-/// use nn_core::gemm::{gemm, MatMut, MatRef};
+/// use nn::gemm::{gemm, MatMut, MatRef};
 /// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
 /// let b = [5.0, 6.0, 7.0, 8.0]; // [[5, 6], [7, 8]]
 /// let mut c = [0.0; 4];
@@ -237,10 +237,24 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
 
 /// Runs `f` on the thread pool of the `threading` feature: inside it, every large matrix
 /// product splits over two threads. (Outside it products run on the calling thread: a
+/// hand-over into the pool for each product costs more than it saves.) Without the
+/// feature it runs `f` on the calling thread, so code that uses it builds either way.
+///
+/// ```
+/// let sum = nn::gemm::parallel(|| 1 + 1);
+/// assert_eq!(sum, 2);
+/// ```
+#[cfg(not(feature = "threading"))]
+pub fn parallel<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    f()
+}
+
+/// Runs `f` on the thread pool of the `threading` feature: inside it, every large matrix
+/// product splits over two threads. (Outside it products run on the calling thread: a
 /// hand-over into the pool for each product costs more than it saves.)
 ///
 /// ```
-/// let sum = nn_core::gemm::parallel(|| 1 + 1);
+/// let sum = nn::gemm::parallel(|| 1 + 1);
 /// assert_eq!(sum, 2);
 /// ```
 #[cfg(feature = "threading")]

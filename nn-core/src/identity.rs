@@ -52,7 +52,7 @@ macro_rules! identity_layer {
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Identity, Layer};
+/// use nn::{Identity, Layer};
 /// let mut y = [0.0; 2];
 /// Identity::<2>.forward(&[1.5, -2.0], &mut y);
 /// assert_eq!(y, [1.5, -2.0]);

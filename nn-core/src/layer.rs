@@ -67,7 +67,7 @@ pub struct Backward<'a> {
 /// Implement it for your own type and use that type in `network!` like a built-in layer;
 /// the compiler checks that its `IN` equals the output size of the layer before it.
 /// Slices passed to the methods have exactly the lengths the sizes imply. The type must
-/// be [`bytemuck::Zeroable`] so that a network can be built in place on the heap.
+/// be [`Zeroable`](crate::Zeroable) so that a network can be built in place on the heap.
 ///
 /// # Example
 ///
@@ -75,14 +75,14 @@ pub struct Backward<'a> {
 ///
 /// ```
 /// use core::fmt;
-/// use nn_core::{Backward, Layer, ParamVisitor, Rng};
+/// use nn::{Backward, Layer, ParamVisitor, Rng};
 ///
 /// #[derive(Clone, Copy)]
 /// struct Scale<const N: usize> {
 ///     scale: [f32; N],
 /// }
 /// // SAFETY: an all-zero `[f32; N]` is a valid value (0.0 everywhere).
-/// unsafe impl<const N: usize> bytemuck::Zeroable for Scale<N> {}
+/// unsafe impl<const N: usize> nn::Zeroable for Scale<N> {}
 ///
 /// impl<const N: usize> Layer for Scale<N> {
 ///     const IN: usize = N;

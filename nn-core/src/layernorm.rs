@@ -18,8 +18,8 @@ use crate::{Backward, Layer, Rng};
 /// input `[batch, N]`, output `[batch, N]`; `weight`, `bias`: `[N]`.
 ///
 /// ```
-/// use nn_core::{Layer, LayerNorm, Rng};
-/// let mut ln: LayerNorm<4> = bytemuck::Zeroable::zeroed();
+/// use nn::{Layer, LayerNorm, Rng};
+/// let mut ln: LayerNorm<4> = nn::Zeroable::zeroed();
 /// ln.init(&mut Rng::seed(0)); // weight 1, bias 0
 /// let mut y = [0.0; 4];
 /// ln.forward(&[1.0, 2.0, 3.0, 4.0], &mut y);

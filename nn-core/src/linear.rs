@@ -13,7 +13,7 @@ use crate::{Backward, Layer, Rng};
 /// Initialised as PyTorch does: weight and bias uniform in `±1/sqrt(IN)`.
 ///
 /// ```
-/// use nn_core::{Layer, Linear, Rng};
+/// use nn::{Layer, Linear, Rng};
 /// let mut fc = Linear::<3, 2> { weight: [[0.0; 3]; 2], bias: [0.0; 2] };
 /// fc.weight = [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]];
 /// fc.bias = [0.5, -0.5];

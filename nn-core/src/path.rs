@@ -10,7 +10,7 @@ use core::fmt;
 /// needs no heap.
 ///
 /// ```
-/// use nn_core::Path;
+/// use nn::Path;
 /// let enc = Path::ROOT.child("enc");
 /// let layer = enc.child("0");
 /// assert_eq!(format!("{layer}"), "enc.0");

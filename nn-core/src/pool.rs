@@ -60,7 +60,7 @@ fn windows<const C: usize, const K: usize, const H: usize, const W: usize>(
 /// floats).
 ///
 /// ```
-/// use nn_core::{Layer, MaxPool2d};
+/// use nn::{Layer, MaxPool2d};
 /// let x = [
 ///     1.0, 2.0, 5.0, 0.0, 9.0,
 ///     3.0, 4.0, 1.0, 1.0, 9.0,
@@ -342,7 +342,7 @@ impl<const C: usize, const K: usize, const H: usize, const W: usize> Layer
 /// - output `[batch, C·OH·OW]`, each sample `[C, OH, OW]`, flat; no parameters
 ///
 /// ```
-/// use nn_core::{AvgPool2d, Layer};
+/// use nn::{AvgPool2d, Layer};
 /// let x = [
 ///     1.0, 2.0, 5.0, 0.0,
 ///     3.0, 4.0, 1.0, 1.0,

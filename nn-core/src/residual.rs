@@ -21,7 +21,7 @@ use crate::{
 /// input `[batch, N]`, output `[batch, N]`, where `N` is the block's width.
 ///
 /// ```
-/// use nn_core::{Layer, Residual, Identity};
+/// use nn::{Layer, Residual, Identity};
 /// let block = Residual(Identity::<2>);
 /// let mut y = [0.0; 2];
 /// block.forward(&[1.0, 2.0], &mut y);

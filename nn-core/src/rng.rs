@@ -9,7 +9,7 @@ use rand_pcg::Pcg32;
 /// bit-identical initial weights.
 ///
 /// ```
-/// use nn_core::Rng;
+/// use nn::Rng;
 /// let mut a = Rng::seed(7);
 /// let mut b = Rng::seed(7);
 /// assert_eq!(a.uniform(-1.0, 1.0), b.uniform(-1.0, 1.0));
@@ -31,7 +31,7 @@ impl Rng {
     /// A float drawn uniformly from `[lo, hi)`.
     ///
     /// ```
-    /// let x = nn_core::Rng::seed(1).uniform(2.0, 3.0);
+    /// let x = nn::Rng::seed(1).uniform(2.0, 3.0);
     /// assert!((2.0..3.0).contains(&x));
     /// ```
     pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
@@ -43,7 +43,7 @@ impl Rng {
     /// An index drawn uniformly from `0..n` (`n` at most `u32::MAX`).
     ///
     /// ```
-    /// assert!(nn_core::Rng::seed(3).below(10) < 10);
+    /// assert!(nn::Rng::seed(3).below(10) < 10);
     /// ```
     pub fn below(&mut self, n: usize) -> usize {
         // Lemire's multiply-shift: unbiased enough for shuffling, with no division.
@@ -54,7 +54,7 @@ impl Rng {
     ///
     /// ```
     /// let mut v = [1, 2, 3, 4];
-    /// nn_core::Rng::seed(0).shuffle(&mut v);
+    /// nn::Rng::seed(0).shuffle(&mut v);
     /// v.sort();
     /// assert_eq!(v, [1, 2, 3, 4]);
     /// ```

@@ -20,8 +20,10 @@ pub trait FitsAfter<Prev> {
 /// mismatch, which says nothing the message does not.
 #[doc(hidden)]
 pub trait Same<T> {}
+#[doc(hidden)]
 impl<T> Same<T> for T {}
 
+#[doc(hidden)]
 #[diagnostic::do_not_recommend]
 impl<A: Same<B>, B> FitsAfter<B> for A {}
 
@@ -37,5 +39,6 @@ pub trait KeepsWidth<In> {
     const OK: () = ();
 }
 
+#[doc(hidden)]
 #[diagnostic::do_not_recommend]
 impl<A: Same<B>, B> KeepsWidth<B> for A {}

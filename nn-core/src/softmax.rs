@@ -27,7 +27,7 @@ fn max_and_sum(x: &[f32]) -> (f32, f32) {
 /// input `[batch, N]`, output `[batch, N]`, each output row summing to 1; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, Softmax};
+/// use nn::{Layer, Softmax};
 /// let mut y = [0.0; 3];
 /// Softmax::<3>.forward(&[1.0, 1.0, 1e4], &mut y); // no overflow
 /// assert_eq!(y, [0.0, 0.0, 1.0]);
@@ -44,7 +44,7 @@ pub struct Softmax<const N: usize>;
 /// input `[batch, N]`, output `[batch, N]`; no parameters.
 ///
 /// ```
-/// use nn_core::{Layer, LogSoftmax};
+/// use nn::{Layer, LogSoftmax};
 /// let mut y = [0.0; 2];
 /// LogSoftmax::<2>.forward(&[0.0, 0.0], &mut y);
 /// assert!(y.iter().all(|v| (v + core::f32::consts::LN_2).abs() < 1e-7));

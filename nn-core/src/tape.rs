@@ -19,8 +19,7 @@ use crate::{Backward, Layer, Network, TrainError};
 /// of a loss: two networks declared apart then train end to end.
 ///
 /// ```
-/// # extern crate nn_core as nn;
-/// nn_macros::network! { struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>> }
+/// nn::network! { struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>> }
 ///
 /// let mut net = Tiny::new(0);
 /// let mut tape = nn::Tape::new();

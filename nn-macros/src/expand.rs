@@ -250,6 +250,7 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
     let params = &generics.params;
     let bake = quote! {
         #(#name_types)*
+        #[doc(hidden)]
         #[diagnostic::do_not_recommend]
         impl<__T: ::nn::__private::Table, #params> ::nn::__private::Bake<__T> for #ident #ty_g
         where

@@ -33,7 +33,7 @@ impl Separator {
 /// longer file is a [`DataError::TooLarge`].
 ///
 /// ```
-/// use nn_core::data::{read_csv, Separator, DataError};
+/// use nn::data::{read_csv, Separator, DataError};
 ///
 /// let path = std::env::temp_dir().join(format!("nn-doc-csv-{}", std::process::id()));
 /// std::fs::write(&path, "1,2,3\n4, 5 ,6e1\n")?;

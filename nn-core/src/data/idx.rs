@@ -85,9 +85,9 @@ fn read_idx<const DIMS: usize>(path: &Path) -> Result<([usize; DIMS], Vec<u8>), 
 /// let path = std::env::temp_dir().join(format!("nn-doc-idx3-{}", std::process::id()));
 /// std::fs::write(&path, &idx)?;
 ///
-/// let images = nn_core::data::read_idx_images::<6>(&path)?;
+/// let images = nn::data::read_idx_images::<6>(&path)?;
 /// assert_eq!(images, [[0.0, 0.2, 1.0, 0.0, 0.0, 0.0], [1.0; 6]]);
-/// assert!(nn_core::data::read_idx_images::<4>(&path).is_err()); // 2x3 is not 4 pixels
+/// assert!(nn::data::read_idx_images::<4>(&path).is_err()); // 2x3 is not 4 pixels
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -113,7 +113,7 @@ pub fn read_idx_images<const D: usize>(path: impl AsRef<Path>) -> Result<Vec<[f3
 /// ```
 /// let path = std::env::temp_dir().join(format!("nn-doc-idx1-{}", std::process::id()));
 /// std::fs::write(&path, [0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1])?;
-/// assert_eq!(nn_core::data::read_idx_labels(&path)?, [7, 2, 1]);
+/// assert_eq!(nn::data::read_idx_labels(&path)?, [7, 2, 1]);
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -127,7 +127,7 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
 /// normalisation) and class indices `0..10`, split into a training and a test set.
 ///
 /// ```
-/// use nn_core::data::Mnist;
+/// use nn::data::Mnist;
 ///
 /// // A stand-in for the real files: blank images, labels 0, 1, .., 9, 0, 1, ..
 /// fn write_idx(path: std::path::PathBuf, dims: &[u32], data: &[u8]) -> std::io::Result<()> {

@@ -11,7 +11,7 @@
 //! whose message names the file.
 //!
 //! ```
-//! use nn_core::data::{DataLoader, Dataset};
+//! use nn::data::{DataLoader, Dataset};
 //!
 //! let inputs: Vec<[f32; 2]> = (0..10).map(|i| [i as f32, 1.0]).collect();
 //! let targets: Vec<usize> = (0..10).map(|i| i % 2).collect();
@@ -20,7 +20,7 @@
 //!     let sizes: Vec<usize> = loader.epoch().map(|(x, y)| x.len().min(y.len())).collect();
 //!     assert_eq!(sizes, [4, 4, 2], "epoch {epoch}");
 //! }
-//! # Ok::<(), nn_core::data::DataError>(())
+//! # Ok::<(), nn::data::DataError>(())
 //! ```
 
 mod csv;
@@ -91,7 +91,7 @@ fn read_at_most(
 /// ```
 /// let path = std::env::temp_dir().join(format!("nn-doc-bytes-{}", std::process::id()));
 /// std::fs::write(&path, b"plain")?;
-/// assert_eq!(nn_core::data::read_bytes(&path)?, b"plain");
+/// assert_eq!(nn::data::read_bytes(&path)?, b"plain");
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
