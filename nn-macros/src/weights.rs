@@ -195,27 +195,36 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
         }
     }
     // Sorted, as `names` gives them.
-    let mut extra: Vec<&str> = tensors
+    // The extra tensors, grouped in one pass by the layer name they start with: one error
+    // per layer of the network that they name, and one for every name no layer has.
+    let mut extra: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for key in tensors
         .names()
         .filter(|n| !wants.iter().any(|w| w.key == *n))
         .filter(|n| !nested.iter().any(|l| under(l, n)))
-        .collect();
-    // One error per layer that the extra tensors' names point to.
-    while let Some(first) = extra.first() {
-        let prefix = first.split_once('.').map_or(*first, |(p, _)| p).to_string();
-        let (these, rest): (Vec<&str>, Vec<&str>) = extra
-            .iter()
-            .partition(|k| k.split_once('.').map_or(**k, |(p, _)| p) == prefix);
-        errors.push(unexpected(
-            &prefix,
-            &these,
-            &wants,
+    {
+        let prefix = key.split_once('.').map_or(key, |(p, _)| p);
+        extra.entry(prefix).or_default().push(key);
+    }
+    let mut strangers: (Vec<&str>, Vec<&str>) = Default::default();
+    for (prefix, keys) in extra {
+        match layers.iter().find(|l| l.name == prefix) {
+            Some(layer) => errors.push(unexpected_in(layer, &keys, &wants, &shown_path)),
+            None => {
+                strangers.0.push(prefix);
+                strangers.1.extend(keys);
+            }
+        }
+    }
+    if !strangers.0.is_empty() {
+        errors.push(unexpected_layers(
+            &strangers.0,
+            &strangers.1,
             layers,
             input,
             attr,
             &shown_path,
         ));
-        extra = rest;
     }
     errors.finish()?;
 
@@ -228,7 +237,11 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
         while let Some((w, view)) = next.next_if(|(w, _)| std::ptr::eq(w.layer, layer)) {
             let name = syn::Ident::new(w.name, span);
             let value = literal(view, span).map_err(|msg| {
-                syn::Error::new_spanned(&layer.decl.ty, format!("`{shown_path}`: {msg}"))
+                let key = &w.key;
+                syn::Error::new_spanned(
+                    &layer.decl.ty,
+                    format!("`{shown_path}`: tensor `{key}`: {msg}"),
+                )
             })?;
             inits.push(quote!(#name: #value));
         }
@@ -430,54 +443,66 @@ fn check<'f, 'a>(file: &'f File<'a>, w: &Want<'_>, path: &str) -> syn::Result<&'
     Ok(view)
 }
 
-/// The error for tensors in the file that the network does not have, all named
-/// `{prefix}.*`: on the layer of that name, or on the attribute if no layer has it.
-fn unexpected(
-    prefix: &str,
+/// "unexpected tensors `a`, `b`", listing at most a few.
+fn unexpected_what(keys: &[&str], path: &str) -> String {
+    let plural = if keys.len() == 1 { "" } else { "s" };
+    format!(
+        "`{path}`: unexpected tensor{plural} {}",
+        listing(keys.iter().copied())
+    )
+}
+
+/// The error for tensors in the file that layer `layer` does not have.
+fn unexpected_in(
+    layer: &Resolved<'_>,
     keys: &[&str],
     wants: &[Want<'_>],
+    path: &str,
+) -> syn::Error {
+    let what = unexpected_what(keys, path);
+    let own: Vec<String> = wants
+        .iter()
+        .filter(|w| std::ptr::eq(w.layer, layer))
+        .map(|w| format!("`{}`", w.key))
+        .collect();
+    let shown = valid::classify(&layer.decl.ty)
+        .map(|k| valid::show(&k, &layer.decl.ty))
+        .unwrap_or_else(|_| layer.name.clone());
+    let has = if own.is_empty() {
+        "has no tensors".to_string()
+    } else {
+        format!("has only {}", own.join(", "))
+    };
+    syn::Error::new_spanned(
+        &layer.decl.ty,
+        format!("{what}: `{shown}` {has}; the file is for another network"),
+    )
+}
+
+/// The one error, on the attribute, for tensors under names (`prefixes`) that no layer of
+/// the network has.
+fn unexpected_layers(
+    prefixes: &[&str],
+    keys: &[&str],
     layers: &[Resolved<'_>],
     input: &Input,
     attr: &Attr,
     path: &str,
 ) -> syn::Error {
-    let plural = if keys.len() == 1 { "" } else { "s" };
-    let what = format!(
-        "`{path}`: unexpected tensor{plural} {}",
-        listing(keys.iter().copied())
-    );
-    match layers.iter().find(|l| l.name == prefix) {
-        Some(layer) => {
-            let own: Vec<String> = wants
-                .iter()
-                .filter(|w| std::ptr::eq(w.layer, layer))
-                .map(|w| format!("`{}`", w.key))
-                .collect();
-            let shown = valid::classify(&layer.decl.ty)
-                .map(|k| valid::show(&k, &layer.decl.ty))
-                .unwrap_or_else(|_| layer.name.clone());
-            let has = if own.is_empty() {
-                "has no tensors".to_string()
-            } else {
-                format!("has only {}", own.join(", "))
-            };
-            syn::Error::new_spanned(
-                &layer.decl.ty,
-                format!("{what}: `{shown}` {has}; the file is for another network"),
-            )
-        }
-        None => {
-            let names: Vec<String> = layers.iter().map(|l| format!("`{}`", l.name)).collect();
-            syn::Error::new_spanned(
-                &attr.attr,
-                format!(
-                    "{what}: `{}` has no layer `{prefix}`, only {}; the file is for another network",
-                    input.ident,
-                    names.join(", ")
-                ),
-            )
-        }
-    }
+    let what = unexpected_what(keys, path);
+    let names: Vec<String> = layers.iter().map(|l| format!("`{}`", l.name)).collect();
+    let missing = match prefixes {
+        [one] => format!("no layer `{one}`"),
+        many => format!("no layers {}", listing(many.iter().copied())),
+    };
+    syn::Error::new_spanned(
+        &attr.attr,
+        format!(
+            "{what}: `{}` has {missing}, only {}; the file is for another network",
+            input.ident,
+            names.join(", ")
+        ),
+    )
 }
 
 /// A float that reads back to exactly `v`: the shortest decimal that round-trips, or its
@@ -504,7 +529,13 @@ fn literal(view: &Tensor<'_>, span: Span) -> Result<TokenStream, String> {
         let count = <[u8; 8]>::try_from(view.data())
             .map(i64::from_le_bytes)
             .map_err(|_| "the counter is not one int64".to_string())?;
-        let count = u64::try_from(count).unwrap_or(0);
+        // As `nn::io::load`: a count below zero is a damaged file, not a count.
+        let count = u64::try_from(count).map_err(|_| {
+            format!(
+                "holds a negative count ({count}), which `nn::io::load` refuses too; \
+                 a batch norm counts the batches it has seen"
+            )
+        })?;
         return Ok(quote!(#count));
     }
     nest(&floats(view), view.shape(), span)

@@ -74,6 +74,23 @@ save_file(
     },
     HERE / "tiny-batchnorm.safetensors",
 )
+# The same with a damaged counter: a batch norm cannot have seen -3 batches.
+save_file(
+    {
+        **tiny,
+        "1.weight": np.ones(3, dtype=np.float32),
+        "1.bias": np.zeros(3, dtype=np.float32),
+        "1.running_mean": np.zeros(3, dtype=np.float32),
+        "1.running_var": np.ones(3, dtype=np.float32),
+        "1.num_batches_tracked": np.array(-3, dtype=np.int64),
+    },
+    HERE / "tiny-negative-count.safetensors",
+)
+# Tiny's tensors and 2,000 more under names no layer has: one error lists them.
+save_file(
+    {**tiny, **{f"extra{i}.weight": np.zeros(1, dtype=np.float32) for i in range(2000)}},
+    HERE / "tiny-many-extra.safetensors",
+)
 # The file of Linear(2, 3), LayerNorm(3), Linear(3, 1): a layer norm's weight and bias.
 save_file({**tiny, "1.weight": f32(3), "1.bias": f32(3)}, HERE / "tiny-layernorm.safetensors")
 # Cut short in its data: the header is intact, the last tensor is not.
