@@ -397,3 +397,48 @@ fn the_issues_cnn_matches_pytorch() {
         "CNN one-sample inference"
     );
 }
+
+/// Ties in a max-pool window route the gradient to the window's first maximum in row-major
+/// order, as PyTorch does (`F.max_pool2d(x, 2).sum().backward()` on these inputs gives
+/// `[1, 0, 0, 0]` and `[0, 1, 1, 0, 0, 0, 0, 0]`), whether backward reads the winners that
+/// the training pass kept or, with no training pass before it, finds them again.
+#[test]
+fn max_pool_ties_go_to_the_first_maximum_with_or_without_a_cache() {
+    fn both<const H: usize, const W: usize>(x: &[f32], want: &[f32]) {
+        let pool = MaxPool2d::<1, 2, H, W>;
+        let n = <MaxPool2d<1, 2, H, W> as Layer>::OUT;
+        let dy = vec![1.0; n];
+        let mut y = vec![0.0; n];
+        // Without a cache: the winners are found again.
+        let mut dx = vec![f32::NAN; x.len()];
+        pool.forward(x, &mut y);
+        let io = Backward {
+            x,
+            y: &y,
+            dy: &dy,
+            batch: 1,
+            cache: &mut [],
+        };
+        pool.backward(io, Some(&mut dx), &mut []);
+        assert_eq!(dx, want, "without a cache");
+        // With the training pass's cache.
+        let mut cache = vec![0.0; <MaxPool2d<1, 2, H, W> as Layer>::cache_len(1)];
+        let mut pool = pool;
+        pool.forward_train(x, &mut y, 1, &mut cache).unwrap();
+        let mut dx = vec![f32::NAN; x.len()];
+        let io = Backward {
+            x,
+            y: &y,
+            dy: &dy,
+            batch: 1,
+            cache: &mut cache,
+        };
+        pool.backward(io, Some(&mut dx), &mut []);
+        assert_eq!(dx, want, "with the cache");
+    }
+    both::<2, 2>(&[1.0, 1.0, 1.0, 1.0], &[1.0, 0.0, 0.0, 0.0]);
+    both::<2, 4>(
+        &[0.0, 2.0, 2.0, 2.0, 2.0, 1.0, 2.0, 0.0],
+        &[0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    );
+}
