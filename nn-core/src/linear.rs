@@ -251,3 +251,50 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         f("bias", &mut self.bias);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backward pass against its definition, written out: run with and without the
+    /// `alloc` feature (`cargo test -p nn-core --no-default-features --lib`), it checks both
+    /// the matrix-product path and the no-heap loops of a microcontroller build.
+    #[test]
+    fn backward_matches_its_definition() {
+        let lin = Linear::<3, 2> {
+            weight: [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]],
+            bias: [0.1, -0.2],
+        };
+        let x = [1.0, 2.0, -1.0, 0.5, -0.5, 3.0];
+        let dy = [0.3, -0.7, 1.1, 0.4];
+        let mut y = [0.0; 4];
+        for b in 0..2 {
+            lin.forward(&x[3 * b..3 * b + 3], &mut y[2 * b..2 * b + 2]);
+        }
+        let mut grad = [1.0; 8]; // gradients accumulate onto what is there
+        let mut dx = [f32::NAN; 6];
+        let mut cache = [];
+        let io = Backward {
+            x: &x,
+            y: &y,
+            dy: &dy,
+            batch: 2,
+            cache: &mut cache,
+        };
+        lin.backward(io, Some(&mut dx), &mut grad);
+        for o in 0..2 {
+            for i in 0..3 {
+                let want = 1.0 + dy[o] * x[i] + dy[2 + o] * x[3 + i];
+                assert!((grad[3 * o + i] - want).abs() < 1e-6, "dW[{o}][{i}]");
+            }
+            let want = 1.0 + dy[o] + dy[2 + o];
+            assert!((grad[6 + o] - want).abs() < 1e-6, "db[{o}]");
+        }
+        for b in 0..2 {
+            for i in 0..3 {
+                let want = dy[2 * b] * lin.weight[0][i] + dy[2 * b + 1] * lin.weight[1][i];
+                assert!((dx[3 * b + i] - want).abs() < 1e-6, "dx[{b}][{i}]");
+            }
+        }
+    }
+}
