@@ -124,14 +124,7 @@ fn unexpected_tensor_unless_allowed() {
         "{err}"
     );
     let mut net = trained();
-    load_with(
-        &mut *net,
-        &path,
-        LoadOptions {
-            allow_unexpected: true,
-        },
-    )
-    .unwrap();
+    load_with(&mut *net, &path, LoadOptions::new().allow_unexpected(true)).unwrap();
     assert_eq!(net.fc2.weight, bigger.fc2.weight);
 }
 

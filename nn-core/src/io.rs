@@ -6,7 +6,6 @@
 //! network as it was; saving writes a temporary file and renames it, so a failed save
 //! leaves no half-written file.
 
-use std::fmt;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,187 +13,95 @@ use std::string::{String, ToString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::vec::Vec;
 
-use nn_safetensors::{Dtype, File, FormatError, ReadError, MAX_HEADER};
+use nn_safetensors::{Dtype, File, FormatError, ReadError};
 use safetensors::tensor::TensorView;
 
 use crate::{Buffer, BufferMut, Network};
 
-/// Why weights could not be saved or loaded. Every variant names the file, and where a
-/// tensor is at fault, the tensor and what was expected of it.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum WeightsError {
-    /// The file could not be read or written.
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error from the operating system.
-        source: std::io::Error,
-    },
-    /// The path names no regular file: a directory, a device such as `/dev/zero`, a FIFO.
-    /// [`load`] reads regular files only (a device or FIFO could be read forever or
-    /// block), and [`save`] replaces regular files only.
-    NotAFile {
-        /// The file.
-        path: PathBuf,
-        /// What it is instead, in words: `a character device`, `a FIFO`, `a directory`.
-        kind: &'static str,
-    },
-    /// [`save`] refuses to replace a file that has no write permission.
-    ReadOnly {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The file is longer than its header announces: bytes were appended. Refused before
-    /// the data is read, so a huge file costs no memory.
-    TrailingBytes {
-        /// The file.
-        path: PathBuf,
-        /// The bytes the header announces.
-        expected: u64,
-        /// The bytes the file has.
-        found: u64,
-    },
-    /// The file ends before the length its header announces.
-    Truncated {
-        /// The file.
-        path: PathBuf,
-        /// Bytes the file should have at least.
-        expected: u64,
-        /// Bytes it has.
-        found: u64,
-    },
-    /// The header announces a length no real file has.
-    AbsurdHeader {
-        /// The file.
-        path: PathBuf,
-        /// The announced header length in bytes.
-        claimed: u64,
-    },
-    /// The file is not a valid safetensors file.
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, as the safetensors reader says it.
-        reason: String,
-    },
-    /// A tensor the network needs is not in the file.
-    Missing {
-        /// The file.
-        path: PathBuf,
-        /// The state-dict key, for example `fc1.weight`.
-        tensor: String,
-    },
-    /// The file holds a tensor the network does not have (see [`LoadOptions`]).
-    Unexpected {
-        /// The file.
-        path: PathBuf,
-        /// The tensor's key in the file.
-        tensor: String,
-    },
-    /// A tensor has another shape than the network's.
-    Shape {
-        /// The file.
-        path: PathBuf,
-        /// The state-dict key.
-        tensor: String,
-        /// The network's shape.
-        expected: Vec<usize>,
-        /// The file's shape.
-        found: Vec<usize>,
-    },
-    /// A tensor has another element type than the network's.
-    Dtype {
-        /// The file.
-        path: PathBuf,
-        /// The state-dict key.
-        tensor: String,
-        /// The network's type (`F32`, or `I64` for counters).
-        expected: String,
-        /// The file's type.
-        found: String,
-    },
-}
+mod error;
+pub use error::WeightsError;
 
-impl fmt::Display for WeightsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use WeightsError::*;
-        match self {
-            Io { path, source } => write!(f, "{}: {source}", path.display()),
-            NotAFile { path, kind } => write!(
-                f,
-                "{}: not a regular file but {kind}; weights files are regular files",
-                path.display()
-            ),
-            ReadOnly { path } => write!(
-                f,
-                "{}: the file is read-only; make it writable to replace it, or save elsewhere",
-                path.display()
-            ),
-            TrailingBytes { path, expected, found } => write!(
-                f,
-                "{}: the header announces {expected} bytes, but the file has {found}; bytes were appended past its end",
-                path.display()
-            ),
-            Truncated {
-                path,
-                expected: u64::MAX,
-                found,
-            } => write!(
-                f,
-                "{}: not a safetensors file: its header's sizes add up past 2^64 bytes, the file has {found}",
-                path.display()
-            ),
-            Truncated { path, expected, found } => write!(
-                f,
-                "{}: truncated: the header announces at least {expected} bytes, the file has {found}",
-                path.display()
-            ),
-            AbsurdHeader { path, claimed } => write!(
-                f,
-                "{}: not a safetensors file: its header claims {claimed} bytes (at most {MAX_HEADER} accepted)",
-                path.display()
-            ),
-            Corrupt { path, reason } => {
-                write!(f, "{}: not a valid safetensors file: {reason}", path.display())
-            }
-            Missing { path, tensor } => {
-                write!(f, "{}: tensor `{tensor}` is missing", path.display())
-            }
-            Unexpected { path, tensor } => write!(
-                f,
-                "{}: tensor `{tensor}` is not in the network; load with `LoadOptions {{ allow_unexpected: true }}` to ignore it",
-                path.display()
-            ),
-            Shape { path, tensor, expected, found } => write!(
-                f,
-                "{}: tensor `{tensor}` has shape {found:?}, but the network's is {expected:?}",
-                path.display()
-            ),
-            Dtype { path, tensor, expected, found } => write!(
-                f,
-                "{}: tensor `{tensor}` has type {found}, but the network's is {expected}",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for WeightsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            WeightsError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-/// How strict [`load_with`] is.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LoadOptions {
-    /// Ignore tensors in the file that the network does not have (PyTorch's
-    /// `strict=False`, for the unexpected keys only: a missing tensor is still an error).
+/// How [`load_with`] and [`load_bytes`] match the file's names to the network's, as
+/// PyTorch's `load_state_dict(state_dict, strict)` and the key surgery around it.
+///
+/// The default is [`load`]'s: strict, no prefix. Build others from [`LoadOptions::new`]:
+///
+/// ```
+/// # extern crate nn_core as nn;
+/// use nn::io::LoadOptions;
+/// // A checkpoint whose keys are `model.fc1.weight`, ...: load what is under `model.`.
+/// let wrapped = LoadOptions::new().prefix("model.");
+/// // PyTorch's `strict=False`: missing and unexpected names are returned, not errors.
+/// let lenient = LoadOptions::new().strict(false);
+/// # let _ = (wrapped, lenient);
+/// ```
+///
+/// To load a file into a network nested in another (a file saved from an `Encoder` into
+/// an `AutoEncoder`'s `enc`), load into the field: `nn::io::load(&mut net.enc, path)`.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions<'p> {
+    /// Whether a name the file lacks or holds beyond the network's is an error.
+    pub strict: bool,
+    /// Ignore tensors in the file that the network does not have, even when `strict`
+    /// (the tensors the network needs must still all be there).
     pub allow_unexpected: bool,
+    /// The file's names are the network's with this prefix in front; tensors without it
+    /// belong to something else and are ignored.
+    pub prefix: &'p str,
+}
+
+impl Default for LoadOptions<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'p> LoadOptions<'p> {
+    /// Strict, with no prefix: [`load`]'s options.
+    pub const fn new() -> Self {
+        LoadOptions {
+            strict: true,
+            allow_unexpected: false,
+            prefix: "",
+        }
+    }
+
+    /// PyTorch's `strict`: with `false`, tensors the file lacks keep the network's values
+    /// and tensors the network lacks are skipped; both lists come back in [`Loaded`].
+    /// A tensor of the wrong shape or type is an error either way, as in PyTorch.
+    pub const fn strict(self, strict: bool) -> Self {
+        LoadOptions { strict, ..self }
+    }
+
+    /// Ignores tensors in the file that the network does not have; every tensor the
+    /// network needs must still be there.
+    pub const fn allow_unexpected(self, allow: bool) -> Self {
+        LoadOptions {
+            allow_unexpected: allow,
+            ..self
+        }
+    }
+
+    /// Loads the tensors whose names start with `prefix`, with it stripped: `model.` for
+    /// a checkpoint that holds `model.fc1.weight`, `enc.` to load an `Encoder` from the
+    /// file of an `AutoEncoder` (PyTorch's `{k.removeprefix(p): v for ...}`). Tensors
+    /// outside the prefix are ignored, and never unexpected.
+    pub const fn prefix(self, prefix: &'p str) -> Self {
+        LoadOptions { prefix, ..self }
+    }
+}
+
+/// What a load matched: PyTorch's `load_state_dict` result, `missing_keys` and
+/// `unexpected_keys`. A strict load succeeds only with both empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Loaded {
+    /// The network's tensors that the file lacks, in state-dict order; they kept their
+    /// values.
+    pub missing_keys: Vec<String>,
+    /// The file's tensors under the prefix that the network does not have, sorted, as
+    /// the file names them (prefix included).
+    pub unexpected_keys: Vec<String>,
 }
 
 /// One tensor of a network's state dict, as stored.
@@ -365,15 +272,34 @@ fn destination(path: &Path) -> Result<(PathBuf, Option<fs::Permissions>), Weight
 /// read, so a file larger than its header says costs no memory
 /// ([`TrailingBytes`](WeightsError::TrailingBytes)). `#[weights]` reads files the same way.
 pub fn load<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    load_with(net, path, LoadOptions::default())
+    load_with(net, path, LoadOptions::new()).map(|_| ())
 }
 
-/// [`load`], with options.
+/// [`load`], with options: a prefix, PyTorch's `strict=False`. Returns what was missing
+/// and unexpected (both empty after a strict load). On any error `net` is unchanged.
+///
+/// ```
+/// # extern crate nn_core as nn;
+/// # use nn_macros::network;
+/// # let dir = std::env::temp_dir().join(format!("nn-doc-load-with-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let path = dir.join("bigger.safetensors");
+/// network! { struct Small<fc1: Linear<3, 4>, act: ReLU> }
+/// network! { struct Big<fc1: Linear<3, 4>, act: ReLU, fc2: Linear<4, 2>> }
+/// nn::io::save(&*Big::new(0), &path)?;
+/// let mut small = Small::new(1);
+/// let options = nn::io::LoadOptions::new().strict(false);
+/// let loaded = nn::io::load_with(&mut *small, &path, options)?;
+/// assert!(loaded.missing_keys.is_empty());
+/// assert_eq!(loaded.unexpected_keys, ["fc2.bias", "fc2.weight"]);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_with<N: Network>(
     net: &mut N,
     path: impl AsRef<Path>,
-    options: LoadOptions,
-) -> Result<(), WeightsError> {
+    options: LoadOptions<'_>,
+) -> Result<Loaded, WeightsError> {
     let path = path.as_ref();
     let bytes = nn_safetensors::read(path).map_err(|e| match e {
         ReadError::Io(source) => WeightsError::Io {
@@ -394,27 +320,47 @@ pub fn load_with<N: Network>(
     load_bytes(net, &bytes, path, options)
 }
 
-/// [`load_with`] from bytes already in memory; `path` only names them in errors. Every
-/// input is a [`WeightsError`] or a load, never a panic.
+/// [`load_with`] from a safetensors file already in memory (downloaded, embedded with
+/// `include_bytes!`, received); `name` only names it in errors. Every input is a
+/// [`WeightsError`] or a load, never a panic.
+///
+/// ```
+/// # extern crate nn_core as nn;
+/// # use nn_macros::network;
+/// network! { struct Net<fc1: Linear<3, 4>, act: ReLU> }
+/// # let dir = std::env::temp_dir().join(format!("nn-doc-load-bytes-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let path = dir.join("net.safetensors");
+/// # nn::io::save(&*Net::new(0), &path)?;
+/// let bytes: Vec<u8> = std::fs::read(&path)?; // or from the network, or `include_bytes!`
+/// let mut net = Net::new(1);
+/// nn::io::load_bytes(&mut *net, &bytes, "checkpoint", Default::default())?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_bytes<N: Network>(
     net: &mut N,
     bytes: &[u8],
-    path: &Path,
-    options: LoadOptions,
-) -> Result<(), WeightsError> {
+    name: impl AsRef<Path>,
+    options: LoadOptions<'_>,
+) -> Result<Loaded, WeightsError> {
+    let path = name.as_ref();
     let file = parse(bytes, path)?;
     let err_path = || path.to_path_buf();
+    let prefix = options.prefix;
+    let find = |key: &str| file.tensor(&std::format!("{prefix}{key}"));
     let expected = entries(net);
     // Check everything first, so that a bad file changes nothing.
+    let mut missing = Vec::new();
     for e in &expected {
-        let view = file.tensor(&e.key).ok_or_else(|| WeightsError::Missing {
-            path: err_path(),
-            tensor: e.key.clone(),
-        })?;
+        let Some(view) = find(&e.key) else {
+            missing.push(e.key.clone());
+            continue;
+        };
         if view.dtype() != e.dtype {
             return Err(WeightsError::Dtype {
                 path: err_path(),
-                tensor: e.key.clone(),
+                tensor: view.name().to_string(),
                 expected: std::format!("{:?}", e.dtype),
                 found: std::format!("{:?}", view.dtype()),
             });
@@ -422,30 +368,50 @@ pub fn load_bytes<N: Network>(
         if e.dtype == Dtype::I64 && view.data().get(..8).is_some_and(|b| b[7] & 0x80 != 0) {
             return Err(WeightsError::Corrupt {
                 path: err_path(),
-                reason: std::format!("tensor `{}` holds a negative count", e.key),
+                reason: std::format!("tensor `{}` holds a negative count", view.name()),
             });
         }
         if view.shape() != e.shape.as_slice() {
             return Err(WeightsError::Shape {
                 path: err_path(),
-                tensor: e.key.clone(),
+                tensor: view.name().to_string(),
                 expected: e.shape.clone(),
                 found: view.shape().to_vec(),
             });
         }
     }
-    if !options.allow_unexpected {
-        if let Some(extra) = file.names().find(|n| !expected.iter().any(|e| e.key == *n)) {
-            return Err(WeightsError::Unexpected {
-                path: err_path(),
-                tensor: extra.to_string(),
-            });
-        }
+    let under_prefix: Vec<&str> = file
+        .names()
+        .filter_map(|n| n.strip_prefix(prefix))
+        .collect();
+    let unexpected: Vec<String> = under_prefix
+        .iter()
+        .filter(|n| !expected.iter().any(|e| e.key == **n))
+        .map(|n| std::format!("{prefix}{n}"))
+        .collect();
+    if options.strict && !missing.is_empty() {
+        let mut others = missing;
+        let tensor = others.remove(0);
+        return Err(WeightsError::Missing {
+            path: err_path(),
+            tensor,
+            others,
+            file: under_prefix.iter().map(|n| n.to_string()).collect(),
+        });
+    }
+    if options.strict && !options.allow_unexpected && !unexpected.is_empty() {
+        let mut others = unexpected;
+        let tensor = others.remove(0);
+        return Err(WeightsError::Unexpected {
+            path: err_path(),
+            tensor,
+            others,
+        });
     }
     net.named_state_mut(&mut |layer, name, value| {
-        let key = std::format!("{layer}.{name}");
-        // Present, of the right type and shape: checked above.
-        let Some(view) = file.tensor(&key) else {
+        // Present, of the right type and shape: checked above; a missing one keeps its
+        // value (a non-strict load).
+        let Some(view) = find(&std::format!("{layer}.{name}")) else {
             return;
         };
         match value {
@@ -461,7 +427,10 @@ pub fn load_bytes<N: Network>(
             }
         }
     });
-    Ok(())
+    Ok(Loaded {
+        missing_keys: missing,
+        unexpected_keys: unexpected,
+    })
 }
 
 /// Parses a safetensors file with the checks `#[weights]` makes too (`nn-safetensors`).

@@ -58,6 +58,15 @@ impl fmt::Debug for LayerInfo {
 /// macro implements both traits, so a network can be a layer of another network.
 /// Generic code (the optimizers, [`crate::Tape`], the summary, `nn::io`) works through
 /// this trait; its methods walk every layer at any depth.
+///
+/// `Net::new` returns the network in a `Box`, which is not itself a
+/// network: pass the network inside it, `opt.step(&mut *net, &grads)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a network",
+    label = "not a network",
+    note = "a network is a struct declared with `network!`; the `Box` that `Net::new` returns \
+            holds one: pass `&mut *net` (or `&*net`) to reach the network inside"
+)]
 pub trait Network: Layer + Sized {
     /// The struct's name.
     const NAME: &'static str;

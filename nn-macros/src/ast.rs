@@ -1,11 +1,15 @@
 //! The typed input of `network!`, each node keeping the tokens it came from for spans.
 
+use proc_macro2::{Delimiter, Group, Spacing, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{braced, token, Attribute, GenericArgument, Ident, Token, Type, Visibility};
 
 use crate::attr::Attr;
 use crate::size::{size_arg, Shape, Size};
+
+mod pytorch;
 
 /// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`,
 /// where the attributes may include `#[weights("file.safetensors")]`.
@@ -29,6 +33,10 @@ pub struct LayerDecl {
     pub ty: Type,
     /// The layers of `Sequential<...>` or `Residual<...>`, parsed as layer entries.
     pub inline: Option<Inline>,
+    /// A layer written as PyTorch writes it (`nn.Linear(784, 128)`), answered with ours;
+    /// validation reports it, so that the rest of the network is still checked and the
+    /// struct still exists.
+    pub pytorch: Option<syn::Error>,
 }
 
 /// An inline block of layers: `Sequential<A, B>` (PyTorch's `nn.Sequential`) or
@@ -70,6 +78,7 @@ fn inline(ty: &Type) -> syn::Result<Option<Inline>> {
             name: None,
             inline: inline(ty)?,
             ty: ty.clone(),
+            pytorch: None,
         });
     }
     Ok(Some(Inline { residual, layers }))
@@ -85,12 +94,29 @@ impl Parse for LayerDecl {
         } else {
             None
         };
-        let ty = input.parse()?;
+        let tokens = layer_tokens(input)?;
+        if let Some((ty, e)) = pytorch::call(&tokens) {
+            return Ok(LayerDecl {
+                attrs,
+                name,
+                ty,
+                inline: None,
+                pytorch: Some(e),
+            });
+        }
+        let ty: Type = syn::parse2(size_exprs(tokens.clone())).map_err(|e| {
+            at_layer(
+                e,
+                &tokens,
+                "expected a layer, for example `Linear<784, 128>`",
+            )
+        })?;
         Ok(LayerDecl {
             attrs,
             name,
             inline: inline(&ty)?,
             ty,
+            pytorch: None,
         })
     }
 }
@@ -152,6 +178,58 @@ impl Parse for Input {
     }
 }
 
+/// The network's name and what comes before its layers, from an input that does not
+/// parse as a whole: enough for the stand-in struct (see `crate::stub`), so that a typo
+/// in a layer is one error, not one more at every use of the network.
+pub fn head(tokens: proc_macro::TokenStream) -> Option<Input> {
+    let parser = |input: ParseStream| -> syn::Result<Input> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let (weights, attrs) = Attr::take(attrs).unwrap_or((None, Vec::new()));
+        let attrs = attrs
+            .into_iter()
+            .filter(|a| !a.path().is_ident("input"))
+            .collect();
+        let vis = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let ident: Ident = input.parse()?;
+        let generics = if input.peek(Token![<]) && input.peek2(Token![const]) {
+            input.parse::<syn::Generics>().unwrap_or_default()
+        } else {
+            syn::Generics::default()
+        };
+        // The layers that parse, so that the stand-in knows the widths they state.
+        let mut layers = Vec::new();
+        let list = |content: ParseStream, layers: &mut Vec<LayerDecl>| -> syn::Result<()> {
+            while !content.is_empty() && !content.peek(Token![>]) {
+                let tokens = layer_tokens(content)?;
+                layers.extend(syn::parse2::<LayerDecl>(tokens).ok());
+                if content.parse::<Option<Token![,]>>()?.is_none() {
+                    break;
+                }
+            }
+            Ok(())
+        };
+        if input.parse::<Option<Token![<]>>()?.is_some() {
+            list(input, &mut layers)?;
+        } else if input.peek(token::Brace) {
+            let content;
+            braced!(content in input);
+            list(&content, &mut layers)?;
+        }
+        input.parse::<TokenStream>()?;
+        Ok(Input {
+            attrs,
+            weights,
+            input: None,
+            vis,
+            ident,
+            generics,
+            layers,
+        })
+    };
+    syn::parse::Parser::parse(parser, tokens).ok()
+}
+
 /// Takes `#[input(C, H, W)]` out of `attrs`: the network's input is an image of `C`
 /// channels of `H × W`.
 fn take_input(attrs: Vec<Attribute>) -> syn::Result<(Option<Shape>, Vec<Attribute>)> {
@@ -193,4 +271,140 @@ fn take_input(attrs: Vec<Attribute>) -> syn::Result<(Option<Shape>, Vec<Attribut
         }
     }
     Ok((found, rest))
+}
+
+/// The tokens of one layer: up to the `,` after it or the `>` closing the list, outside
+/// any angle brackets of its own.
+fn layer_tokens(input: ParseStream) -> syn::Result<TokenStream> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        let mut depth = 0usize;
+        let mut out = TokenStream::new();
+        while let Some((tt, next)) = rest.token_tree() {
+            if let TokenTree::Punct(p) = &tt {
+                match p.as_char() {
+                    ',' if depth == 0 => break,
+                    '>' if depth == 0 => break,
+                    '<' => depth += 1,
+                    '>' => depth -= 1,
+                    _ => {}
+                }
+            }
+            out.extend([tt]);
+            rest = next;
+        }
+        Ok((out, rest))
+    })
+}
+
+/// A parse error inside a layer, placed on the layer when the parser could only say
+/// "unexpected end of input".
+fn at_layer(e: syn::Error, tokens: &TokenStream, what: &str) -> syn::Error {
+    if tokens.is_empty() {
+        return syn::Error::new(e.span(), what);
+    }
+    if e.to_string().contains("end of input") {
+        return syn::Error::new_spanned(tokens, format!("{e}; {what}"));
+    }
+    e
+}
+
+/// Rust takes a size expression between a type's angle brackets only in braces
+/// (`Linear<{ 28 * 28 }, 512>`); here it may be written bare, `Linear<28 * 28, 512>`, as
+/// in PyTorch. Every angle-bracketed argument that is not a type or a constant as Rust
+/// writes them, but is an expression, is put in braces; `crate::size` then computes it
+/// when it is made of numbers, so that the braces never reach the generated code (where
+/// rustc's `unused_braces` would ask to remove them again).
+pub fn size_exprs(tokens: TokenStream) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = TokenStream::new();
+    let mut i = 0;
+    while i < trees.len() {
+        let tt = &trees[i];
+        let opens = matches!(tt, TokenTree::Punct(p) if p.as_char() == '<')
+            && matches!(trees.get(i.wrapping_sub(1)), Some(TokenTree::Ident(_)));
+        if !opens {
+            out.extend([recurse(tt)]);
+            i += 1;
+            continue;
+        }
+        // The arguments up to the matching `>`, split at commas outside nested brackets.
+        out.extend([tt.clone()]);
+        let mut depth = 0usize;
+        let mut arg = Vec::new();
+        let mut j = i + 1;
+        while j < trees.len() {
+            let t = &trees[j];
+            let punct = match t {
+                TokenTree::Punct(p) => Some(p.as_char()),
+                _ => None,
+            };
+            match punct {
+                Some('>') if depth == 0 => break,
+                Some(',') if depth == 0 => {
+                    out.extend(size_arg_tokens(std::mem::take(&mut arg)));
+                    out.extend([t.clone()]);
+                }
+                Some(c) => {
+                    if c == '<' {
+                        depth += 1;
+                    } else if c == '>' {
+                        depth -= 1;
+                    }
+                    arg.push(t.clone());
+                }
+                None => arg.push(t.clone()),
+            }
+            j += 1;
+        }
+        out.extend(size_arg_tokens(arg));
+        i = j;
+    }
+    out
+}
+
+fn recurse(tt: &TokenTree) -> TokenTree {
+    match tt {
+        TokenTree::Group(g) => {
+            let mut inner = Group::new(g.delimiter(), size_exprs(g.stream()));
+            inner.set_span(g.span());
+            TokenTree::Group(inner)
+        }
+        other => other.clone(),
+    }
+}
+
+/// One angle-bracketed argument: as written when Rust reads it as an argument, in braces
+/// when only an expression reads it (`28 * 28`, `(2, 2)`); `name = value` keeps its name.
+fn size_arg_tokens(arg: Vec<TokenTree>) -> TokenStream {
+    let arg: TokenStream = size_exprs(arg.into_iter().collect());
+    if arg.is_empty() || syn::parse2::<GenericArgument>(arg.clone()).is_ok() {
+        return arg;
+    }
+    let trees: Vec<TokenTree> = arg.clone().into_iter().collect();
+    // `stride = 2 * 1`: the value alone.
+    if let [TokenTree::Ident(name), TokenTree::Punct(eq), value @ ..] = trees.as_slice() {
+        if eq.as_char() == '=' && eq.spacing() == Spacing::Alone && !value.is_empty() {
+            let mut out = TokenStream::new();
+            out.extend([TokenTree::Ident(name.clone()), TokenTree::Punct(eq.clone())]);
+            out.extend(braced(value.iter().cloned().collect()));
+            return out;
+        }
+    }
+    braced(arg)
+}
+
+/// `{ expr }`, when `tokens` is an expression; else the tokens, for the parser to refuse.
+fn braced(tokens: TokenStream) -> TokenStream {
+    if syn::parse2::<syn::Expr>(tokens.clone()).is_err() {
+        return tokens;
+    }
+    let span = tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(proc_macro2::Span::call_site, |t| t.span());
+    let mut g = Group::new(Delimiter::Brace, tokens);
+    g.set_span(span);
+    g.into_token_stream()
 }

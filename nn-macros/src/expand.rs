@@ -17,21 +17,8 @@ pub fn expand(input: Input) -> TokenStream {
             }
             out
         }
-        Err(e) => {
-            // A stub of the struct, so that code naming it gets no follow-on errors.
-            let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
-            let err = e.to_compile_error();
-            let weights = input
-                .weights
-                .as_ref()
-                .map(|_| quote!(impl #ident { #[doc(hidden)] pub const WEIGHTS: Self = #ident; }));
-            quote! {
-                #err
-                #(#attrs)*
-                #vis struct #ident;
-                #weights
-            }
-        }
+        // A stand-in of the struct, so that code naming it gets no follow-on errors.
+        Err(e) => crate::stub::stub(&input, e),
     }
 }
 

@@ -8,6 +8,7 @@ mod ast;
 mod attr;
 mod expand;
 mod size;
+mod stub;
 mod valid;
 mod weights;
 
@@ -55,6 +56,12 @@ use proc_macro::TokenStream;
 /// weights at run time with `nn::io::load`.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as ast::Input);
-    expand::expand(input).into()
+    match syn::parse::<ast::Input>(input.clone()) {
+        Ok(input) => expand::expand(input).into(),
+        // The network's name still gets a stand-in, so that its uses add no errors.
+        Err(e) => match ast::head(input) {
+            Some(head) => stub::stub(&head, e).into(),
+            None => e.to_compile_error().into(),
+        },
+    }
 }

@@ -24,6 +24,8 @@ impl Size {
                 let n = *n as usize;
                 quote!(#n)
             }
+            // A `const` item needs no braces, and would draw rustc's `unused_braces`.
+            Size::Expr(ts) if syn::parse2::<syn::Path>(ts.clone()).is_ok() => ts.clone(),
             Size::Expr(ts) => quote!({ #ts }),
         }
     }
@@ -63,16 +65,21 @@ impl Size {
 }
 
 /// A size as written between a layer's angle brackets (or in `#[input(C, H, W)]`).
+///
+/// An expression of numbers (`28 * 28`, `{ 28 * 28 }`, `(64 + 1) / 5`) is computed here,
+/// so that it is compared like a number; one that names a constant (`HIDDEN * 2`) is left
+/// to the compiler.
 pub fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
     match arg {
-        GenericArgument::Const(Expr::Lit(lit)) => match &lit.lit {
-            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
-            other => Err(syn::Error::new_spanned(
-                other,
-                "expected a size: a whole number or a `const` item",
-            )),
-        },
-        GenericArgument::Const(e) => Ok(Size::Expr(e.to_token_stream())),
+        GenericArgument::Const(e) => const_size(e),
+        GenericArgument::Type(Type::Tuple(t)) => {
+            let parts: Vec<String> = t
+                .elems
+                .iter()
+                .map(|e| pretty(&e.to_token_stream()))
+                .collect();
+            Err(tuple_error(t, &parts))
+        }
         GenericArgument::Type(Type::Path(p)) if p.qself.is_none() => {
             Ok(Size::Expr(p.to_token_stream()))
         }
@@ -81,6 +88,91 @@ pub fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
             "expected a size: a whole number or a `const` item",
         )),
     }
+}
+
+/// A size written as an expression: computed when it is made of numbers.
+fn const_size(e: &Expr) -> syn::Result<Size> {
+    let e = unbrace(e);
+    if let Expr::Tuple(t) = e {
+        let parts: Vec<String> = t
+            .elems
+            .iter()
+            .map(|e| pretty(&e.to_token_stream()))
+            .collect();
+        return Err(tuple_error(t, &parts));
+    }
+    if let Expr::Lit(lit) = e {
+        return match &lit.lit {
+            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "expected a size: a whole number or a `const` item",
+            )),
+        };
+    }
+    Ok(match eval(e)? {
+        Some(n) => Size::Lit(n),
+        None => Size::Expr(e.to_token_stream()),
+    })
+}
+
+/// The expression inside `{ expr }` and `(expr)`.
+fn unbrace(e: &Expr) -> &Expr {
+    match e {
+        Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => {
+            match b.block.stmts.as_slice() {
+                [syn::Stmt::Expr(inner, None)] => unbrace(inner),
+                _ => e,
+            }
+        }
+        Expr::Paren(p) => unbrace(&p.expr),
+        Expr::Group(g) => unbrace(&g.expr),
+        _ => e,
+    }
+}
+
+/// The value of an expression of whole numbers and `+ - * / %`; `None` when it names
+/// anything else (the compiler computes it then).
+fn eval(e: &Expr) -> syn::Result<Option<u64>> {
+    use syn::BinOp::*;
+    let e = unbrace(e);
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => Ok(Some(i.base10_parse()?)),
+        Expr::Binary(b) => {
+            let (Some(x), Some(y)) = (eval(&b.left)?, eval(&b.right)?) else {
+                return Ok(None);
+            };
+            let shown = pretty(&e.to_token_stream());
+            let (value, why) = match b.op {
+                Add(_) => (x.checked_add(y), "is too large"),
+                Sub(_) => (x.checked_sub(y), "is below zero"),
+                Mul(_) => (x.checked_mul(y), "is too large"),
+                Div(_) => (x.checked_div(y), "divides by zero"),
+                Rem(_) => (x.checked_rem(y), "divides by zero"),
+                _ => return Ok(None),
+            };
+            value.map(Some).ok_or_else(|| {
+                syn::Error::new_spanned(e, format!("`{shown}` {why}; a size is a whole number"))
+            })
+        }
+        _ => Ok(None),
+    }
+}
+
+/// PyTorch's pair of sizes, `(2, 2)`, where a size belongs.
+fn tuple_error(t: impl ToTokens, parts: &[String]) -> syn::Error {
+    let msg = match parts {
+        [a, b] if a == b => format!(
+            "kernels, strides and paddings are square here and take one size; write `{a}` for `({a}, {b})`"
+        ),
+        _ => format!(
+            "kernels, strides and paddings are square here and take one size; `({})` is not supported",
+            parts.join(", ")
+        ),
+    };
+    syn::Error::new_spanned(t, msg)
 }
 
 /// An image's shape, channels × height × width.

@@ -474,6 +474,11 @@ fn check_list<'a>(
 /// One layer: a built-in or a type of the user's (a network among them).
 fn step_layer<'a>(cx: &mut Ctx, entry: &Entry<'a>, seq: &mut Seq) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
+    if let Some(e) = &entry.decl.pytorch {
+        cx.push(e.clone());
+        seq.lose(String::new());
+        return None;
+    }
     let kind = match classify(ty) {
         Ok(k) => k,
         Err(e) => {

@@ -3,7 +3,7 @@
 //! them. It compares the width flowing in with the layer's input and says how to fix a
 //! mismatch.
 
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{Ctx, Entry, Flow, Keeps, Kind, Mismatch, Resolved, Seq};
@@ -162,11 +162,23 @@ pub(super) fn step_flat<'a>(
     }
 
     let field_ty = match &kind {
-        Kind::Linear { .. }
-        | Kind::BatchNorm { .. }
-        | Kind::Activation(Keeps { width: Some(_), .. }) => {
-            // Keep the user's tokens (and spans), under the absolute path.
-            quote!(::nn::#ty)
+        // From the sizes as computed, so that an expression's braces (`{ 28 * 28 }`)
+        // never reach the generated type, and `BatchNorm1d` is `BatchNorm`.
+        Kind::Linear { inputs, outputs } => {
+            let (i, o) = (inputs.expr(), outputs.expr());
+            quote_spanned!(ty.span()=> ::nn::Linear<#i, #o>)
+        }
+        Kind::BatchNorm { width } => {
+            let w = width.expr();
+            quote_spanned!(ty.span()=> ::nn::BatchNorm<#w>)
+        }
+        Kind::Activation(Keeps {
+            alias,
+            width: Some(width),
+            ..
+        }) => {
+            let (alias, w) = (syn::Ident::new(alias, ty.span()), width.expr());
+            quote_spanned!(ty.span()=> ::nn::#alias<#w>)
         }
         Kind::Activation(k) => {
             let alias = syn::Ident::new(k.alias, ty.span());

@@ -18,8 +18,8 @@
 //! `step_image`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
-use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
+use quote::quote;
+use syn::{Expr, GenericArgument, PathArguments, Type};
 
 use super::{Ctx, Entry, Flow, Resolved, Seq};
 use crate::size::{size_arg, Shape, Size};
@@ -119,6 +119,20 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
         "Flatten" => 0,
         _ => 1,
     };
+    if name == "Conv2d" && (4..=5).contains(&sizes.len()) && stride.is_none() && padding.is_none() {
+        // PyTorch's `nn.Conv2d(1, 32, 3, 1)`: the stride, then the padding, by position.
+        let shown: Vec<String> = sizes.iter().map(Size::show).collect();
+        let mut ours = shown[..3].join(", ");
+        ours += &format!(", stride = {}", shown[3]);
+        if let Some(p) = shown.get(4) {
+            ours += &format!(", padding = {p}");
+        }
+        return Err(err(format!(
+            "`Conv2d` takes 3 sizes, then its stride and padding by name; PyTorch's \
+             `Conv2d({})` is written `Conv2d<{ours}>`",
+            shown.join(", ")
+        )));
+    }
     if sizes.len() != want {
         return Err(err(if want == 0 {
             "`Flatten` takes no size: it flattens whatever image comes before it; write `Flatten`"
@@ -157,16 +171,7 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
 }
 
 fn size_of_expr(e: &Expr) -> syn::Result<Size> {
-    match e {
-        Expr::Lit(l) => match &l.lit {
-            Lit::Int(i) => Ok(Size::Lit(i.base10_parse()?)),
-            other => Err(syn::Error::new_spanned(
-                other,
-                "expected a size: a whole number or a `const` item",
-            )),
-        },
-        other => Ok(Size::Expr(other.to_token_stream())),
-    }
+    size_arg(&GenericArgument::Const(e.clone()))
 }
 
 impl ImageKind {

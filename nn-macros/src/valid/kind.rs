@@ -48,7 +48,8 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
                 )),
             }
         }
-        "BatchNorm" => {
+        // PyTorch's name for it, accepted as written.
+        "BatchNorm" | "BatchNorm1d" => {
             let s = sizes(ty, "BatchNorm", &seg.arguments, 1, "BatchNorm<N>")?;
             match s.into_iter().next() {
                 Some(width) => Ok(Kind::BatchNorm { width }),
@@ -81,8 +82,89 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
         }
         _ => match keeps::classify(ty, &name, &seg.arguments) {
             Some(k) => k.map(Kind::Activation),
-            None => Ok(Kind::User),
+            None => match nearest(&name) {
+                Some(ours) => Err(syn::Error::new_spanned(
+                    &seg.ident,
+                    format!(
+                        "`{name}` is not a layer of `nn`; did you mean `{ours}`? \
+                         (a layer of your own named `{name}` is written `self::{name}`)"
+                    ),
+                )),
+                None => Ok(Kind::User),
+            },
         },
+    }
+}
+
+/// Every built-in layer's name, as `network!` reads it.
+const BUILT_INS: [&str; 22] = [
+    "Linear",
+    "BatchNorm",
+    "LayerNorm",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Flatten",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "SiLU",
+    "LeakyReLU",
+    "ELU",
+    "GELU",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+    "Dropout",
+    "Sequential",
+    "Residual",
+    "BatchNorm1d",
+];
+
+/// The built-in layer that `name` misspells, if it surely does: the same letters in
+/// another case (`Relu`, `Conv2D`), or, for names of six letters or more, one letter
+/// added, dropped, changed or swapped with its neighbour (`Linaer`, `Sigmod`). Names that
+/// differ in a digit (`Conv1d`, `ReLU6`) or short ones (`SELU`, `PReLU`, `GLU`) are other
+/// PyTorch layers, which a user may well have written: they are left to the compiler.
+fn nearest(name: &str) -> Option<&'static str> {
+    let lower = name.to_lowercase();
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    BUILT_INS
+        .iter()
+        .copied()
+        .find(|b| {
+            let b_lower = b.to_lowercase();
+            if b_lower == lower {
+                return true;
+            }
+            name.chars().count() >= 6
+                && b.len() >= 6
+                && digits(b) == digits(name)
+                && edits_at_most_one(&lower, &b_lower)
+        })
+        .map(|b| if b == "BatchNorm1d" { "BatchNorm" } else { b })
+}
+
+/// Whether `a` becomes `b` by one insertion, deletion, substitution or swap of neighbours.
+fn edits_at_most_one(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let start = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[start..], &b[start..]);
+    let end = ra
+        .iter()
+        .rev()
+        .zip(rb.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (ma, mb) = (
+        &ra[..ra.len() - end.min(ra.len())],
+        &rb[..rb.len() - end.min(rb.len())],
+    );
+    match (ma.len(), mb.len()) {
+        (0, 0) | (1, 0) | (0, 1) | (1, 1) => true,
+        (2, 2) => ma[0] == mb[1] && ma[1] == mb[0],
+        _ => false,
     }
 }
 
@@ -138,5 +220,49 @@ pub fn show(kind: &Kind, ty: &Type) -> String {
         Kind::Activation(k) => k.shown.clone(),
         Kind::Image(k) => k.show(),
         Kind::User => pretty(&ty.to_token_stream()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest;
+
+    #[test]
+    fn misspellings_of_built_ins_are_answered() {
+        for (typo, ours) in [
+            ("Linaer", "Linear"),
+            ("Relu", "ReLU"),
+            ("RELU", "ReLU"),
+            ("Conv2D", "Conv2d"),
+            ("Sigmod", "Sigmoid"),
+            ("Dropuot", "Dropout"),
+            ("Batchnorm1d", "BatchNorm"),
+            ("MaxPool2D", "MaxPool2d"),
+            ("Softmx", "Softmax"),
+        ] {
+            assert_eq!(nearest(typo), Some(ours), "{typo}");
+        }
+    }
+
+    #[test]
+    fn other_pytorch_layers_are_left_to_the_compiler() {
+        for name in [
+            "Conv1d",
+            "Conv3d",
+            "ReLU6",
+            "SELU",
+            "PReLU",
+            "GLU",
+            "CELU",
+            "Bilinear",
+            "Softmin",
+            "MaxPool1d",
+            "BatchNorm3d",
+            "GroupNorm",
+            "Dense",
+            "Embedding",
+        ] {
+            assert_eq!(nearest(name), None, "{name}");
+        }
     }
 }

@@ -1,0 +1,211 @@
+//! What `network!` emits for a network it refuses: beside the errors, a stand-in struct of
+//! the same name with every item a valid network has, so that code using it adds no errors
+//! of its own. One mistake gives one error, not one more at every `Net::new` (as thiserror
+//! does for an invalid error type).
+//!
+//! The stand-in's bodies never run: the crate does not compile. Its typed methods take the
+//! widths the declaration states when it states them (`Linear<784, ..>` first, `.., 10>`
+//! last), so that calls still check against them, and any width otherwise.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::{Input, LayerDecl};
+use crate::size::Size;
+use crate::valid::{classify, Keeps, Kind};
+
+/// The items of network `ident`, for the errors `err`.
+pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
+    let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
+    let err = err.to_compile_error();
+    let name = ident.to_string();
+    // Its generic sizes, so that `Net::<64>::new` still names it; nothing else.
+    let params: Vec<&syn::ConstParam> = input.generics.const_params().collect();
+    let param_names = params.iter().map(|p| &p.ident);
+    let (impl_g, ty_g) = if params.is_empty() {
+        (quote!(), quote!())
+    } else {
+        (quote!(<#(#params),*>), quote!(<#(#param_names),*>))
+    };
+    let weights = input.weights.as_ref().map(
+        |_| quote!(impl #impl_g #ident #ty_g { #[doc(hidden)] pub const WEIGHTS: Self = #ident; }),
+    );
+    let never = format!("`{name}` did not compile: see the error on its declaration");
+    let never = quote!(::core::unreachable!(#never));
+
+    let (in_w, out_w) = widths(input);
+    let layer_in = in_w.map_or(0, |n| n as usize);
+    let layer_out = out_w.map_or(0, |n| n as usize);
+    // An unknown width is whatever the caller's array has.
+    let (mut lens, mut in_len, mut out_len) = (Vec::new(), quote!(), quote!());
+    match in_w {
+        Some(n) => {
+            let n = n as usize;
+            in_len.extend(quote!(#n));
+        }
+        None => {
+            lens.push(quote!(const __IN: usize));
+            in_len.extend(quote!(__IN));
+        }
+    }
+    match out_w {
+        Some(n) => {
+            let n = n as usize;
+            out_len.extend(quote!(#n));
+        }
+        None => {
+            lens.push(quote!(const __OUT: usize));
+            out_len.extend(quote!(__OUT));
+        }
+    }
+
+    quote! {
+        #err
+        #(#attrs)*
+        #vis struct #ident #impl_g;
+
+        #weights
+
+        // SAFETY: a unit struct has no bytes, so all-zero bytes are a valid value.
+        unsafe impl #impl_g ::nn::__private::Zeroable for #ident #ty_g {}
+
+        #[allow(unused_variables)]
+        impl #impl_g ::nn::Layer for #ident #ty_g {
+            const IN: usize = #layer_in;
+            const OUT: usize = #layer_out;
+            const PARAMS: usize = 0;
+            fn describe(f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(#name)
+            }
+            fn init(&mut self, rng: &mut ::nn::Rng) {}
+            fn forward(&self, x: &[f32], y: &mut [f32]) {
+                #never
+            }
+            fn backward(
+                &self,
+                io: ::nn::Backward<'_>,
+                dx: ::core::option::Option<&mut [f32]>,
+                grad: &mut [f32],
+            ) {
+                #never
+            }
+        }
+
+        impl #impl_g ::nn::Network for #ident #ty_g {
+            const NAME: &'static str = #name;
+        }
+
+        #[allow(unused_variables, clippy::all)]
+        impl #impl_g #ident #ty_g {
+            #[doc(hidden)]
+            pub const IN: usize = #layer_in;
+            #[doc(hidden)]
+            pub const OUT: usize = #layer_out;
+            #[doc(hidden)]
+            pub const PARAMS: usize = 0;
+            #[doc(hidden)]
+            pub const MAX_WIDTH: usize = 0;
+            #[doc(hidden)]
+            pub fn init(&mut self, seed: u64) {}
+            #[doc(hidden)]
+            pub fn forward<#(#lens),*>(&self, x: &[f32; #in_len]) -> [f32; #out_len] {
+                #never
+            }
+            #[doc(hidden)]
+            pub fn summary() -> ::nn::Summary<Self> {
+                ::nn::Summary::new()
+            }
+        }
+
+        ::nn::__private::if_alloc! {
+            #[allow(unused_variables, clippy::all)]
+            impl #impl_g #ident #ty_g {
+                #[doc(hidden)]
+                pub fn new(seed: u64) -> ::nn::__private::Box<Self> {
+                    #never
+                }
+                #[doc(hidden)]
+                pub fn forward_batch<'t, #(#lens),*>(
+                    &self,
+                    x: &[[f32; #in_len]],
+                    tape: &'t mut ::nn::Tape<Self>,
+                ) -> &'t [[f32; #out_len]] {
+                    #never
+                }
+                #[doc(hidden)]
+                pub fn predict<#(#lens),*>(&self, x: &[[f32; #in_len]]) -> ::nn::__private::Vec<[f32; #out_len]> {
+                    #never
+                }
+                #[doc(hidden)]
+                pub fn forward_train<'t, #(#lens),*>(
+                    &mut self,
+                    x: &[[f32; #in_len]],
+                    tape: &'t mut ::nn::Tape<Self>,
+                ) -> ::core::result::Result<&'t [[f32; #out_len]], ::nn::TrainError> {
+                    #never
+                }
+                #[doc(hidden)]
+                pub fn backward<#(#lens),*>(
+                    &self,
+                    x: &[[f32; #in_len]],
+                    tape: &mut ::nn::Tape<Self>,
+                    grads: &mut ::nn::Gradients<Self>,
+                ) {
+                    #never
+                }
+            }
+        }
+
+        ::nn::__private::if_std! {
+            #[allow(unused_variables, clippy::all)]
+            impl #impl_g #ident #ty_g {
+                #[doc(hidden)]
+                pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
+                    #never
+                }
+                #[doc(hidden)]
+                pub fn load(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
+                    #never
+                }
+            }
+        }
+    }
+}
+
+/// The input and output widths the declaration states as numbers, if it does: the first
+/// layer's input (or `#[input(C, H, W)]`), the last sized layer's output.
+fn widths(input: &Input) -> (Option<u64>, Option<u64>) {
+    let lit = |s: &Size| match s {
+        Size::Lit(n) => Some(*n),
+        Size::Expr(_) => None,
+    };
+    let plain = |l: &LayerDecl| {
+        if l.pytorch.is_some() || l.inline.is_some() {
+            None
+        } else {
+            classify(&l.ty).ok()
+        }
+    };
+    let first = match &input.input {
+        Some(shape) => lit(&shape.size()),
+        None => match input.layers.first().and_then(plain) {
+            Some(Kind::Linear { inputs, .. }) => lit(&inputs),
+            Some(Kind::BatchNorm { width }) => lit(&width),
+            Some(Kind::Activation(Keeps { width: Some(w), .. })) => lit(&w),
+            _ => None,
+        },
+    };
+    let mut last = None;
+    for l in input.layers.iter().rev() {
+        match plain(l) {
+            Some(Kind::Linear { outputs, .. }) => last = lit(&outputs),
+            Some(Kind::BatchNorm { width }) => last = lit(&width),
+            Some(Kind::Activation(Keeps { width: Some(w), .. })) => last = lit(&w),
+            // Keeps the width before it.
+            Some(Kind::Activation(_)) => continue,
+            _ => {}
+        }
+        break;
+    }
+    (first, last)
+}
