@@ -139,4 +139,10 @@ impl Optimizer for Adam {
     fn set_lr(&mut self, lr: f32) {
         self.lr = lr;
     }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f32) {
+        self.betas.0 = momentum;
+    }
 }

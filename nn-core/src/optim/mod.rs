@@ -1,12 +1,23 @@
 //! Optimizers with `torch.optim`'s exact update rules, and learning-rate schedules.
 //! Their state lives here, outside the model.
 
+mod adadelta;
+mod adagrad;
 mod adam;
+mod clip;
+mod one_cycle;
+mod plateau;
+mod rmsprop;
 mod schedule;
 mod sgd;
 
+pub use adadelta::Adadelta;
+pub use adagrad::Adagrad;
 pub use adam::Adam;
-pub use schedule::{CosineAnnealingLr, StepLr};
+pub use one_cycle::{Anneal, OneCycleLr};
+pub use plateau::ReduceLrOnPlateau;
+pub use rmsprop::RmsProp;
+pub use schedule::{CosineAnnealingLr, ExponentialLr, LinearLr, LrSchedule, StepLr};
 pub use sgd::Sgd;
 
 use crate::{Gradients, Network, SettingError};
@@ -28,6 +39,16 @@ pub trait Optimizer {
     fn lr(&self) -> f32;
     /// Sets the learning rate (what a schedule does between epochs).
     fn set_lr(&mut self, lr: f32);
+    /// The momentum a schedule may cycle ([`OneCycleLr`]): SGD's and RMSprop's
+    /// `momentum`, Adam's β1; `None` for an optimizer without one.
+    fn momentum(&self) -> Option<f32> {
+        None
+    }
+    /// Sets the momentum that [`Optimizer::momentum`] returns; does nothing for an
+    /// optimizer without one.
+    fn set_momentum(&mut self, momentum: f32) {
+        let _ = momentum;
+    }
     /// Zeroes `grads`: PyTorch's `optimizer.zero_grad()`.
     fn zero_grad<N: Network>(&self, grads: &mut Gradients<N>) {
         grads.zero();
@@ -50,6 +71,22 @@ fn for_each_param<N: Network, const S: usize>(
         let s = state.each_mut().map(|s| &mut s[range.clone()]);
         f(p, &grads[range.clone()], s);
         offset = range.end;
+    });
+}
+
+/// Visits each parameter tensor of `net` with its gradient and its range in the flat
+/// parameter order, for optimizers whose state is partly optional.
+fn for_each_range<N: Network>(
+    net: &mut N,
+    grads: &Gradients<N>,
+    mut f: impl FnMut(&mut [f32], &[f32], core::ops::Range<usize>),
+) {
+    let grads = grads.as_slice();
+    let mut offset = 0;
+    net.params_mut(&mut |p| {
+        let range = offset..offset + p.len();
+        offset = range.end;
+        f(p, &grads[range.clone()], range);
     });
 }
 

@@ -191,4 +191,10 @@ impl Optimizer for Sgd {
     fn set_lr(&mut self, lr: f32) {
         self.lr = lr;
     }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f32) {
+        self.momentum = momentum;
+    }
 }
