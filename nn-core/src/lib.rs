@@ -51,6 +51,7 @@ pub mod gemm;
 pub mod io;
 #[cfg(feature = "alloc")]
 pub mod loss;
+pub mod metrics;
 #[cfg(feature = "alloc")]
 pub mod optim;
 #[cfg(feature = "alloc")]
