@@ -2,8 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::{checked, for_each_range, Optimizer};
-use crate::{Gradients, Network, SettingError};
+use super::{
+    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adadelta`, with PyTorch's update rule (`sq` and `acc` start at 0):
 ///
@@ -109,6 +112,33 @@ impl Optimizer for Adadelta {
                 *p += -lr * delta;
             }
         });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        into.insert_i64(
+            "optimizer.step",
+            i64::try_from(self.step).unwrap_or(i64::MAX),
+        );
+        if let Some((sq, acc)) = &self.state {
+            save_buffer(net, into, "square_avg", sq);
+            save_buffer(net, into, "acc_delta", acc);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        let step = from.count("optimizer.step")?;
+        let state = match (
+            load_buffer(net, from, "square_avg")?,
+            load_buffer(net, from, "acc_delta")?,
+        ) {
+            (Some(sq), Some(acc)) => Some((sq, acc)),
+            (None, None) => None,
+            _ => return Err(from.invalid("acc_delta", "and square_avg must be saved together")),
+        };
+        self.step = step;
+        self.state = state;
+        apply_settings(self, settings);
+        Ok(())
     }
     fn lr(&self) -> f32 {
         self.lr

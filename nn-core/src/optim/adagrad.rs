@@ -2,8 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::{checked, for_each_range, Optimizer};
-use crate::{Gradients, Network, SettingError};
+use super::{
+    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adagrad`, with PyTorch's update rule at step `t` (counting from 1; `sum`
 /// starts at `initial_accumulator_value`):
@@ -122,6 +125,24 @@ impl Optimizer for Adagrad {
                 *p += -clr * g / std;
             }
         });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        into.insert_i64(
+            "optimizer.step",
+            i64::try_from(self.step).unwrap_or(i64::MAX),
+        );
+        if let Some(sum) = &self.sum {
+            save_buffer(net, into, "sum", sum);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        let step = from.count("optimizer.step")?;
+        self.sum = load_buffer(net, from, "sum")?;
+        self.step = step;
+        apply_settings(self, settings);
+        Ok(())
     }
     fn lr(&self) -> f32 {
         self.lr

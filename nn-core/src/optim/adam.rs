@@ -2,8 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::{checked, for_each_param, Optimizer};
-use crate::{Gradients, Network, SettingError};
+use super::{
+    apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adam` (`decoupled = false`) and `torch.optim.AdamW` (`decoupled = true`),
 /// with bias correction, as PyTorch computes them:
@@ -132,6 +135,37 @@ impl Optimizer for Adam {
                 *p -= step_size * *m / denom;
             }
         });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        into.insert_i64("optimizer.step", self.t.into());
+        if let Some((m, v)) = &self.state {
+            save_buffer(net, into, "exp_avg", m);
+            save_buffer(net, into, "exp_avg_sq", v);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        let t = from.count("optimizer.step")?;
+        let t = u32::try_from(t).map_err(|_| {
+            from.invalid("optimizer.step", "holds more steps than Adam counts (2^32)")
+        })?;
+        let m = load_buffer(net, from, "exp_avg")?;
+        let v = load_buffer(net, from, "exp_avg_sq")?;
+        let state = match (m, v) {
+            (Some(m), Some(v)) => Some((m, v)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(from.invalid("exp_avg_sq", "is missing where exp_avg is present"))
+            }
+            (None, Some(_)) => {
+                return Err(from.invalid("exp_avg", "is missing where exp_avg_sq is present"))
+            }
+        };
+        self.t = t;
+        self.state = state;
+        apply_settings(self, settings);
+        Ok(())
     }
     fn lr(&self) -> f32 {
         self.lr

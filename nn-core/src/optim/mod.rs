@@ -20,7 +20,11 @@ pub use rmsprop::RmsProp;
 pub use schedule::{CosineAnnealingLr, ExponentialLr, LinearLr, LrSchedule, StepLr};
 pub use sgd::Sgd;
 
-use crate::{Gradients, Network, SettingError};
+use alloc::format;
+use alloc::vec::Vec;
+
+use crate::state::for_each_named;
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// An optimizer: `step` moves every parameter of a network using its gradient.
 ///
@@ -49,6 +53,17 @@ pub trait Optimizer {
     fn set_momentum(&mut self, momentum: f32) {
         let _ = momentum;
     }
+    /// Adds the optimizer's state to `into`, PyTorch's `optimizer.state_dict()`: each
+    /// per-parameter buffer named after its parameter in `net`
+    /// (`fc1.weight.momentum_buffer`, `fc1.weight.exp_avg`), and the scalars
+    /// `optimizer.step` (where the update depends on it), `optimizer.lr` and
+    /// `optimizer.momentum` (where there is one). Buffers not yet allocated (before the
+    /// first step) are left out. See [`StateDict`] for an example.
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict);
+    /// Restores what [`Optimizer::save_state`] wrote, for the same network type. Every
+    /// tensor is checked before anything changes; the settings other than the learning
+    /// rate and momentum stay as built.
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError>;
     /// Zeroes `grads`: PyTorch's `optimizer.zero_grad()`.
     fn zero_grad<N: Network>(&self, grads: &mut Gradients<N>) {
         grads.zero();
@@ -88,6 +103,68 @@ fn for_each_range<N: Network>(
         offset = range.end;
         f(p, &grads[range.clone()], range);
     });
+}
+
+/// Saves a per-parameter buffer as `{key}.{name}` for each parameter of `net`.
+fn save_buffer<N: Network>(net: &N, into: &mut StateDict, name: &str, flat: &[f32]) {
+    for_each_named(net, flat.len(), |key, shape, range| {
+        into.insert_f32(format!("{key}.{name}"), shape, &flat[range]);
+    });
+}
+
+/// Reads the buffer [`save_buffer`] wrote, or `None` when the first parameter's is absent
+/// (saved before the buffer existed); once one is present, all must be.
+fn load_buffer<N: Network>(
+    net: &N,
+    from: &StateDict,
+    name: &str,
+) -> Result<Option<Vec<f32>>, StateError> {
+    let mut out = alloc::vec![0.0; N::PARAMS];
+    let mut result = Ok(true);
+    let mut first = true;
+    for_each_named(net, N::PARAMS, |key, shape, range| {
+        let key = format!("{key}.{name}");
+        if first && from.get(&key).is_none() {
+            result = Ok(false);
+        }
+        first = false;
+        if let Ok(true) = result {
+            match from.f32s(&key, shape) {
+                Ok(v) => out[range].copy_from_slice(v),
+                Err(e) => result = Err(e),
+            }
+        }
+    });
+    Ok(result?.then_some(out))
+}
+
+/// Saves `optimizer.lr`, and `optimizer.momentum` where there is one.
+fn save_settings<O: Optimizer + ?Sized>(opt: &O, into: &mut StateDict) {
+    into.insert_f32("optimizer.lr", &[], &[opt.lr()]);
+    if let Some(m) = opt.momentum() {
+        into.insert_f32("optimizer.momentum", &[], &[m]);
+    }
+}
+
+/// Reads what [`save_settings`] wrote, to be applied with [`apply_settings`] once every
+/// other tensor has been checked too.
+fn load_settings<O: Optimizer + ?Sized>(
+    opt: &O,
+    from: &StateDict,
+) -> Result<(f32, Option<f32>), StateError> {
+    let lr = from.f32("optimizer.lr")?;
+    let momentum = match opt.momentum() {
+        Some(_) => Some(from.f32("optimizer.momentum")?),
+        None => None,
+    };
+    Ok((lr, momentum))
+}
+
+fn apply_settings<O: Optimizer + ?Sized>(opt: &mut O, (lr, momentum): (f32, Option<f32>)) {
+    opt.set_lr(lr);
+    if let Some(m) = momentum {
+        opt.set_momentum(m);
+    }
 }
 
 /// Panics with `check`'s error: the one place a step refuses its settings.

@@ -1,7 +1,9 @@
 //! `torch.optim.lr_scheduler.OneCycleLR`.
 
+use alloc::format;
+
 use super::{LrSchedule, Optimizer};
-use crate::SettingError;
+use crate::{SettingError, StateDict, StateError};
 
 /// How [`OneCycleLr`] moves between two values within a phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,6 +244,16 @@ impl OneCycleLr {
 }
 
 impl LrSchedule for OneCycleLr {
+    fn load_state(&mut self, from: &StateDict) -> Result<(), StateError> {
+        let key = "scheduler.last_epoch";
+        let t = from.count(key)?;
+        if t > self.total_steps {
+            let reason = format!("is {t}, past the cycle of {} steps", self.total_steps);
+            return Err(from.invalid(key, reason));
+        }
+        self.last_epoch = t;
+        Ok(())
+    }
     fn lr(&self) -> f32 {
         self.at().0 as f32
     }

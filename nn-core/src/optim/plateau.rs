@@ -1,7 +1,7 @@
 //! `torch.optim.lr_scheduler.ReduceLROnPlateau`.
 
 use super::Optimizer;
-use crate::SettingError;
+use crate::{SettingError, StateDict, StateError};
 
 /// `torch.optim.lr_scheduler.ReduceLROnPlateau` in mode `min` with a relative threshold:
 /// the learning rate times `factor` once the metric (a validation loss) has not improved
@@ -124,6 +124,37 @@ impl ReduceLrOnPlateau {
     /// Sets `opt`'s learning rate to this schedule's.
     pub fn apply<O: Optimizer>(&self, opt: &mut O) {
         opt.set_lr(self.lr());
+    }
+
+    /// Adds the schedule's state to `into`, PyTorch's `scheduler.state_dict()`:
+    /// `scheduler.last_epoch`, `scheduler.num_bad_epochs`, `scheduler.cooldown_counter`
+    /// (`int64`), `scheduler.best` and `scheduler.lr` (double precision, as PyTorch keeps
+    /// them).
+    pub fn save_state(&self, into: &mut StateDict) {
+        let count = |c: u64| i64::try_from(c).unwrap_or(i64::MAX);
+        into.insert_i64("scheduler.last_epoch", count(self.last_epoch));
+        into.insert_i64("scheduler.num_bad_epochs", count(self.num_bad_epochs));
+        into.insert_i64("scheduler.cooldown_counter", count(self.cooldown_counter));
+        into.insert_f64("scheduler.best", self.best);
+        into.insert_f64("scheduler.lr", self.lr);
+    }
+
+    /// Restores what [`ReduceLrOnPlateau::save_state`] wrote; on an error nothing changes.
+    pub fn load_state(&mut self, from: &StateDict) -> Result<(), StateError> {
+        let last_epoch = from.count("scheduler.last_epoch")?;
+        let num_bad_epochs = from.count("scheduler.num_bad_epochs")?;
+        let cooldown_counter = from.count("scheduler.cooldown_counter")?;
+        let best = from.f64("scheduler.best")?;
+        let lr = from.f64("scheduler.lr")?;
+        *self = ReduceLrOnPlateau {
+            last_epoch,
+            num_bad_epochs,
+            cooldown_counter,
+            best,
+            lr,
+            ..self.clone()
+        };
+        Ok(())
     }
 
     /// One step with this step's metric: PyTorch's `scheduler.step(metric)`. A NaN

@@ -2,8 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::{checked, for_each_range, Optimizer};
-use crate::{Gradients, Network, SettingError};
+use super::{
+    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.RMSprop`, with PyTorch's update rule (`sq`, `ḡ` and `b` start at 0):
 ///
@@ -159,6 +162,33 @@ impl Optimizer for RmsProp {
                 }
             }
         });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        let s = &self.state;
+        into.insert_i64("optimizer.step", i64::try_from(s.step).unwrap_or(i64::MAX));
+        let buffers = [
+            ("square_avg", &s.square_avg),
+            ("grad_avg", &s.grad_avg),
+            ("momentum_buffer", &s.momentum_buffer),
+        ];
+        for (name, b) in buffers {
+            if let Some(b) = b {
+                save_buffer(net, into, name, b);
+            }
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        let state = RmsPropState {
+            step: from.count("optimizer.step")?,
+            square_avg: load_buffer(net, from, "square_avg")?,
+            grad_avg: load_buffer(net, from, "grad_avg")?,
+            momentum_buffer: load_buffer(net, from, "momentum_buffer")?,
+        };
+        self.state = state;
+        apply_settings(self, settings);
+        Ok(())
     }
     fn lr(&self) -> f32 {
         self.lr

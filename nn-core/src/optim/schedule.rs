@@ -1,7 +1,7 @@
 //! Learning-rate schedules: `torch.optim.lr_scheduler`.
 
 use super::Optimizer;
-use crate::SettingError;
+use crate::{SettingError, StateDict, StateError};
 
 /// `torch.optim.lr_scheduler.StepLR`: the learning rate times `gamma` every `step_size`
 /// epochs.
@@ -81,6 +81,16 @@ pub trait LrSchedule {
     fn step(&mut self);
     /// Steps taken so far: PyTorch's `last_epoch`.
     fn steps(&self) -> u64;
+    /// Adds the schedule's position to `into` as `scheduler.last_epoch` (PyTorch's
+    /// `scheduler.state_dict()`; the settings are the constructor's, not saved).
+    fn save_state(&self, into: &mut StateDict) {
+        into.insert_i64(
+            "scheduler.last_epoch",
+            i64::try_from(self.steps()).unwrap_or(i64::MAX),
+        );
+    }
+    /// Restores what [`LrSchedule::save_state`] wrote; on an error nothing changes.
+    fn load_state(&mut self, from: &StateDict) -> Result<(), StateError>;
     /// Sets `opt`'s learning rate (and, for a schedule that cycles it, its momentum) to
     /// the current step's.
     fn apply<O: Optimizer>(&self, opt: &mut O) {
@@ -170,6 +180,10 @@ impl LinearLr {
 }
 
 impl LrSchedule for LinearLr {
+    fn load_state(&mut self, from: &StateDict) -> Result<(), StateError> {
+        self.last_epoch = from.count("scheduler.last_epoch")?;
+        Ok(())
+    }
     fn lr(&self) -> f32 {
         let (start, end) = (self.start_factor as f64, self.end_factor as f64);
         let done = if self.total_iters == 0 {
@@ -218,6 +232,10 @@ impl ExponentialLr {
 }
 
 impl LrSchedule for ExponentialLr {
+    fn load_state(&mut self, from: &StateDict) -> Result<(), StateError> {
+        self.last_epoch = from.count("scheduler.last_epoch")?;
+        Ok(())
+    }
     fn lr(&self) -> f32 {
         // PyTorch multiplies its lr by gamma at each step; the product of t factors in
         // double precision differs from the power by rounding far below f32's.

@@ -2,8 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::{checked, for_each_param, Optimizer};
-use crate::{Gradients, Network, SettingError};
+use super::{
+    apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// One tensor's momentum SGD update, with every branch decided outside the loop.
 struct SgdUpdate<'a> {
@@ -184,6 +187,18 @@ impl Optimizer for Sgd {
                 weight_decay,
             });
         });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        if let Some(buf) = &self.buf {
+            save_buffer(net, into, "momentum_buffer", buf);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        self.buf = load_buffer(net, from, "momentum_buffer")?;
+        apply_settings(self, settings);
+        Ok(())
     }
     fn lr(&self) -> f32 {
         self.lr
