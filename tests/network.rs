@@ -243,3 +243,21 @@ fn summary_columns_stay_aligned_with_long_layer_names() {
         "{s}"
     );
 }
+
+/// A loss takes its targets as a slice, a `Vec` or an array, with the same result.
+#[test]
+fn targets_in_a_vec_an_array_or_a_slice_agree() {
+    let mut net = Mnist::new(0);
+    let x = vec![[0.25; 784]; 3];
+    let mut tape = Tape::new();
+    net.forward_train(&x, &mut tape).unwrap();
+    let ce = nn::loss::CrossEntropyLoss::default();
+    let labels = vec![3usize, 1, 7];
+    let from_vec = tape.loss(&ce, &labels);
+    let from_array = tape.loss(&ce, &[3usize, 1, 7]);
+    let from_slice = tape.loss(&ce, &labels[..]);
+    let from_i64 = tape.loss(&ce, &vec![3i64, 1, 7]);
+    assert_eq!(from_vec, from_slice);
+    assert_eq!(from_array, from_slice);
+    assert_eq!(from_i64, from_slice);
+}

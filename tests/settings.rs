@@ -121,7 +121,7 @@ fn label_smoothing_outside_0_1_or_nan_is_refused() {
             label_smoothing: eps,
         };
         assert!(loss.check().is_err(), "{eps}");
-        let call = std::panic::catch_unwind(|| loss.loss(&[0.0, 0.0], 2, &[1][..], None));
+        let call = std::panic::catch_unwind(|| loss.loss(&[0.0, 0.0], 2, &[1usize][..], None));
         assert!(call.is_err(), "{eps}");
     }
     for eps in [0.0, 0.1, 1.0] {
@@ -129,7 +129,7 @@ fn label_smoothing_outside_0_1_or_nan_is_refused() {
             label_smoothing: eps,
         };
         assert_eq!(loss.check(), Ok(()));
-        assert!((loss.loss(&[0.0, 0.0], 2, &[1][..], None) - 2f32.ln()).abs() < 1e-6);
+        assert!((loss.loss(&[0.0, 0.0], 2, &[1usize][..], None) - 2f32.ln()).abs() < 1e-6);
     }
 }
 

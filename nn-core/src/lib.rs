@@ -42,6 +42,8 @@ mod shape;
 #[cfg(feature = "alloc")]
 mod simd;
 mod softmax;
+#[cfg(feature = "alloc")]
+mod state;
 
 #[cfg(feature = "std")]
 pub mod data;
@@ -51,6 +53,7 @@ pub mod gemm;
 pub mod io;
 #[cfg(feature = "alloc")]
 pub mod loss;
+pub mod metrics;
 #[cfg(feature = "alloc")]
 pub mod optim;
 #[cfg(feature = "alloc")]
@@ -82,6 +85,8 @@ pub use rng::Rng;
 pub use shape::{Features, FitsAfter, KeepsWidth};
 pub use softmax::{LogSoftmax, Softmax};
 
+#[cfg(feature = "alloc")]
+pub use state::{StateDict, StateError, StateTensor, StateValue};
 #[cfg(feature = "alloc")]
 pub use tape::{Gradients, Tape};
 

@@ -10,6 +10,26 @@ pub trait Loss<T: ?Sized> {
     fn loss(&self, out: &[f32], width: usize, target: &T, grad: Option<&mut [f32]>) -> f32;
 }
 
+/// Targets in a `Vec` are their slice's: `tape.loss(&loss, &labels)` with a `Vec<usize>`.
+impl<T, L: Loss<[T]>> Loss<alloc::vec::Vec<T>> for L {
+    fn loss(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &alloc::vec::Vec<T>,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        Loss::<[T]>::loss(self, out, width, target.as_slice(), grad)
+    }
+}
+
+/// Targets in an array are their slice's: `tape.loss(&loss, &[3usize, 1])`.
+impl<T, L: Loss<[T]>, const B: usize> Loss<[T; B]> for L {
+    fn loss(&self, out: &[f32], width: usize, target: &[T; B], grad: Option<&mut [f32]>) -> f32 {
+        Loss::<[T]>::loss(self, out, width, target.as_slice(), grad)
+    }
+}
+
 fn check_len(loss: &str, out: usize, target: usize) {
     assert!(
         out == target,
@@ -150,15 +170,36 @@ elementwise_loss!(BceWithLogitsLoss, "BCEWithLogitsLoss", |_s, x, t| {
     (l, sigmoid - t)
 });
 
-/// PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)` on logits `[batch, classes]` and
-/// class indices, with mean reduction. Uses a stable log-sum-exp, so logits of ±1e4 give
-/// finite values.
+/// PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)` on logits `[batch, classes]`, with
+/// mean reduction. Uses a stable log-sum-exp, so logits of ±1e4 give finite values.
+///
+/// The targets are either class indices, `[usize]` or `[i64]` (PyTorch's `int64`), or
+/// class probabilities (soft targets, as PyTorch accepts a float target of the logits'
+/// shape), `[[f32; K]]` or flat `[f32]` of `[batch, classes]`. With probabilities `t`
+/// the loss of a row is PyTorch's
+///
+/// ```text
+/// −Σ_c t'_c · log_softmax(x)_c,   t' = (1 − ε) t + ε / classes
+/// ```
+///
+/// which for a one-hot `t` is the class-index loss. Probabilities are not checked to sum
+/// to 1, as in PyTorch.
 ///
 /// ```
 /// use nn_core::loss::{CrossEntropyLoss, Loss};
-/// let l = CrossEntropyLoss::default().loss(&[0.0, 0.0], 2, &[1][..], None);
+/// let ce = CrossEntropyLoss::default();
+/// let l = ce.loss(&[0.0, 0.0], 2, &[1usize][..], None);
 /// assert!((l - 2f32.ln()).abs() < 1e-6);
+/// // The same with PyTorch's int64 indices, and with a one-hot probability target.
+/// assert_eq!(ce.loss(&[0.0, 0.0], 2, &[1i64][..], None), l);
+/// assert_eq!(ce.loss(&[0.0, 0.0], 2, &[[0.0, 1.0]][..], None), l);
 /// ```
+///
+/// # Panics
+/// If the label smoothing is not in `[0, 1]` ([`CrossEntropyLoss::check`]), or a class
+/// index is negative or not below the number of classes (the message names the row).
+/// PyTorch skips rows whose target is its `ignore_index`, -100 by default; here every
+/// target must be a class, so a -100 panics too, saying so.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CrossEntropyLoss {
     /// ε in `[0, 1]`: the target becomes `(1 - ε) one_hot + ε / classes`. Checked by
@@ -187,42 +228,69 @@ impl CrossEntropyLoss {
     }
 }
 
-/// # Panics
-/// If the label smoothing is not in `[0, 1]` ([`CrossEntropyLoss::check`]), or a target is
-/// not a class index below `width`.
-impl Loss<[usize]> for CrossEntropyLoss {
-    fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
+/// The class of row `row`'s target `t`, or a panic that names the row.
+fn class_index(loss: &str, t: i128, row: usize, width: usize) -> usize {
+    match usize::try_from(t) {
+        Ok(c) if c < width => c,
+        _ => {
+            let hint = if t == -100 {
+                "; PyTorch's ignore_index (-100) is not supported: leave the row out of the batch"
+            } else {
+                ""
+            };
+            panic!("{loss}: target {t} at row {row} is not a class index below {width}{hint}")
+        }
+    }
+}
+
+/// Softmax statistics of one row of logits: `max`, and `log Σ e^(v − max)`. When `probs`
+/// is given, it receives `e^(v − max) / Σ`, so that each exponential is computed once.
+fn log_sum_exp(row: &[f32], probs: Option<&mut [f32]>) -> (f32, f32) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum_exp = match probs {
+        Some(p) => {
+            let mut sum = 0.0f32;
+            for (p, v) in p.iter_mut().zip(row) {
+                *p = libm::expf(v - max);
+                sum += *p;
+            }
+            let inv = 1.0 / sum;
+            p.iter_mut().for_each(|p| *p *= inv);
+            sum
+        }
+        None => row.iter().map(|v| libm::expf(v - max)).sum(),
+    };
+    // Log-probabilities are then formed as PyTorch's log_softmax does, `(v - max) - log_sum`:
+    // adding `max` back first (`max + log_sum - v`) would round `log_sum` to the spacing of
+    // floats near `max` (about 1e-3 for logits near 1e4).
+    (max, libm::logf(sum_exp))
+}
+
+impl CrossEntropyLoss {
+    /// The loss over class indices, `class(i)` being row `i`'s.
+    fn hard(
+        &self,
+        out: &[f32],
+        width: usize,
+        batch: usize,
+        class: impl Fn(usize) -> usize,
+        mut grad: Option<&mut [f32]>,
+    ) -> f32 {
         if let Err(e) = self.check() {
             panic!("{e}");
         }
-        check_len("CrossEntropyLoss", out.len(), target.len() * width);
-        let batch = target.len();
+        check_len("CrossEntropyLoss", out.len(), batch * width);
         let eps = self.label_smoothing;
         let inv_b = 1.0 / batch.max(1) as f32;
         let off = eps / width as f32;
         let mut total = 0.0f32;
-        let mut grad = grad;
-        for (i, (row, &class)) in out.chunks_exact(width).zip(target).enumerate() {
-            assert!(
-                class < width,
-                "CrossEntropyLoss: target {class} at row {i} is not a class index below {width}"
-            );
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            // e^(v - max), kept in the gradient row (when there is one) so that each
-            // exponential is computed once.
-            let mut sum_exp = 0.0f32;
-            if let Some(g) = grad.as_deref_mut() {
-                for (g, v) in g[i * width..(i + 1) * width].iter_mut().zip(row) {
-                    *g = libm::expf(v - max);
-                    sum_exp += *g;
-                }
-            } else {
-                sum_exp = row.iter().map(|v| libm::expf(v - max)).sum();
-            }
-            // Log-probabilities as PyTorch's log_softmax forms them, `(v - max) - log_sum`:
-            // adding `max` back first (`max + log_sum - v`) would round `log_sum` to the
-            // spacing of floats near `max` (about 1e-3 for logits near 1e4).
-            let log_sum = libm::logf(sum_exp);
+        for (i, row) in out.chunks_exact(width).enumerate() {
+            let class = class(i);
+            let g = grad
+                .as_deref_mut()
+                .map(|g| &mut g[i * width..(i + 1) * width]);
+            let has_grad = g.is_some();
+            let (max, log_sum) = log_sum_exp(row, g);
             let nll = log_sum - (row[class] - max);
             total += if eps == 0.0 {
                 nll
@@ -230,14 +298,145 @@ impl Loss<[usize]> for CrossEntropyLoss {
                 let mean_nll = row.iter().map(|v| log_sum - (v - max)).sum::<f32>() / width as f32;
                 (1.0 - eps) * nll + eps * mean_nll
             };
-            if let Some(g) = grad.as_deref_mut() {
-                let inv_sum = 1.0 / sum_exp;
+            if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
                 for (k, g) in g[i * width..(i + 1) * width].iter_mut().enumerate() {
                     let t = if k == class { 1.0 - eps + off } else { off };
-                    *g = (*g * inv_sum - t) * inv_b;
+                    *g = (*g - t) * inv_b;
                 }
             }
         }
         total * inv_b
+    }
+
+    /// The loss over class probabilities `[batch, width]`.
+    fn soft(&self, out: &[f32], width: usize, target: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
+        if let Err(e) = self.check() {
+            panic!("{e}");
+        }
+        check_len("CrossEntropyLoss", out.len(), target.len());
+        let batch = out.len() / width.max(1);
+        let eps = self.label_smoothing;
+        let inv_b = 1.0 / batch.max(1) as f32;
+        let off = eps / width as f32;
+        let mut total = 0.0f32;
+        let rows = out.chunks_exact(width).zip(target.chunks_exact(width));
+        for (i, (row, t)) in rows.enumerate() {
+            let g = grad
+                .as_deref_mut()
+                .map(|g| &mut g[i * width..(i + 1) * width]);
+            let has_grad = g.is_some();
+            let (max, log_sum) = log_sum_exp(row, g);
+            // PyTorch: −(1 − ε) Σ t · logp − ε / C · Σ logp.
+            let mut dot = 0.0f32;
+            let mut sum_nll = 0.0f32;
+            let mut mass = 0.0f32;
+            for (v, t) in row.iter().zip(t) {
+                let nll = log_sum - (v - max);
+                dot += t * nll;
+                sum_nll += nll;
+                mass += t;
+            }
+            total += (1.0 - eps) * dot + off * sum_nll;
+            if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
+                // d/dx_k = (1 − ε)(p_k Σt − t_k) + ε (p_k − 1/C)
+                for (g, t) in g[i * width..(i + 1) * width].iter_mut().zip(t) {
+                    let p = *g;
+                    *g = ((1.0 - eps) * (p * mass - t) + (eps * p - off)) * inv_b;
+                }
+            }
+        }
+        total * inv_b
+    }
+}
+
+impl Loss<[usize]> for CrossEntropyLoss {
+    fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
+        let class = |i: usize| class_index("CrossEntropyLoss", target[i] as i128, i, width);
+        self.hard(out, width, target.len(), class, grad)
+    }
+}
+
+impl Loss<[i64]> for CrossEntropyLoss {
+    fn loss(&self, out: &[f32], width: usize, target: &[i64], grad: Option<&mut [f32]>) -> f32 {
+        let class = |i: usize| class_index("CrossEntropyLoss", target[i] as i128, i, width);
+        self.hard(out, width, target.len(), class, grad)
+    }
+}
+
+impl Loss<[f32]> for CrossEntropyLoss {
+    fn loss(&self, out: &[f32], width: usize, target: &[f32], grad: Option<&mut [f32]>) -> f32 {
+        self.soft(out, width, target, grad)
+    }
+}
+
+impl<const K: usize> Loss<[[f32; K]]> for CrossEntropyLoss {
+    fn loss(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[[f32; K]],
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        self.soft(out, width, target.as_flattened(), grad)
+    }
+}
+
+/// PyTorch's `nn.NLLLoss()` on log-probabilities `[batch, classes]` (the output of a
+/// network ending in `LogSoftmax`, as PyTorch's MNIST example trains) and class indices,
+/// with mean reduction: the mean of `−out[i, target[i]]`.
+///
+/// ```
+/// use nn_core::loss::{Loss, NllLoss};
+/// let log_probs = [-0.1, -2.3, -1.6, -0.2];
+/// let mut g = [0.0; 4];
+/// let l = NllLoss.loss(&log_probs, 2, &[0i64, 1][..], Some(&mut g));
+/// assert!((l - 0.15).abs() < 1e-6);
+/// assert_eq!(g, [-0.5, 0.0, 0.0, -0.5]);
+/// ```
+///
+/// # Panics
+/// If a class index is negative or not below the number of classes (the message names
+/// the row; PyTorch's `ignore_index` is not supported, as for [`CrossEntropyLoss`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NllLoss;
+
+impl NllLoss {
+    fn nll(
+        &self,
+        out: &[f32],
+        width: usize,
+        batch: usize,
+        class: impl Fn(usize) -> usize,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        check_len("NLLLoss", out.len(), batch * width);
+        let inv_b = 1.0 / batch.max(1) as f32;
+        let mut grad = grad;
+        if let Some(g) = grad.as_deref_mut() {
+            g.fill(0.0);
+        }
+        let mut total = 0.0f32;
+        for (i, row) in out.chunks_exact(width).enumerate() {
+            let c = class(i);
+            total -= row[c];
+            if let Some(g) = grad.as_deref_mut() {
+                g[i * width + c] = -inv_b;
+            }
+        }
+        total * inv_b
+    }
+}
+
+impl Loss<[usize]> for NllLoss {
+    fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
+        let class = |i: usize| class_index("NLLLoss", target[i] as i128, i, width);
+        self.nll(out, width, target.len(), class, grad)
+    }
+}
+
+impl Loss<[i64]> for NllLoss {
+    fn loss(&self, out: &[f32], width: usize, target: &[i64], grad: Option<&mut [f32]>) -> f32 {
+        let class = |i: usize| class_index("NLLLoss", target[i] as i128, i, width);
+        self.nll(out, width, target.len(), class, grad)
     }
 }

@@ -15,17 +15,53 @@ use rand_pcg::Pcg32;
 /// assert_eq!(a.uniform(-1.0, 1.0), b.uniform(-1.0, 1.0));
 /// ```
 #[derive(Clone, Debug)]
-pub struct Rng(Pcg32);
+pub struct Rng {
+    pcg: Pcg32,
+    /// The seed and the draws since, which together are the generator's state and can
+    /// be saved ([`Rng::position`]).
+    seed: u64,
+    draws: u64,
+}
 
 impl Rng {
     /// A generator seeded with `seed`.
     pub fn seed(seed: u64) -> Self {
-        Rng(Pcg32::seed_from_u64(seed))
+        Rng {
+            pcg: Pcg32::seed_from_u64(seed),
+            seed,
+            draws: 0,
+        }
+    }
+
+    /// The seed, and the 32-bit draws made since: everything [`Rng::resume`] needs to
+    /// continue the sequence, for a checkpoint.
+    pub fn position(&self) -> (u64, u64) {
+        (self.seed, self.draws)
+    }
+
+    /// The generator `Rng::seed(seed)` becomes after `draws` draws, reached by jumping
+    /// ahead (in about 64 steps, however many draws).
+    ///
+    /// ```
+    /// use nn_core::Rng;
+    /// let mut a = Rng::seed(5);
+    /// for _ in 0..1000 { a.next_u32(); }
+    /// let mut b = Rng::resume(5, 1000);
+    /// assert_eq!(a.next_u32(), b.next_u32());
+    /// assert_eq!(b.position(), (5, 1001));
+    /// ```
+    pub fn resume(seed: u64, draws: u64) -> Self {
+        let mut rng = Rng::seed(seed);
+        // Each draw is one step of PCG's underlying generator.
+        rng.pcg.advance(draws);
+        rng.draws = draws;
+        rng
     }
 
     /// The next raw 32 random bits.
     pub fn next_u32(&mut self) -> u32 {
-        self.0.next_u32()
+        self.draws = self.draws.wrapping_add(1);
+        self.pcg.next_u32()
     }
 
     /// A float drawn uniformly from `[lo, hi)`.

@@ -1,9 +1,12 @@
 //! Data sets in memory and the seeded minibatch loader.
 
+use std::vec;
 use std::vec::Vec;
 
+use std::format;
+
 use super::DataError;
-use crate::Rng;
+use crate::{Rng, StateDict, StateError};
 
 /// Inputs of `D` features paired with targets of type `T` (class indices, regression
 /// values): never empty, one target per input.
@@ -157,12 +160,25 @@ impl<const D: usize, T> ExactSizeIterator for Batches<'_, D, T> {}
 /// assert_eq!(seen, [0, 1, 2, 3, 4, 5, 6]);
 /// # Ok::<(), nn_core::data::DataError>(())
 /// ```
+///
+/// Training resumes from a checkpoint mid-epoch: [`DataLoader::next_batch`] walks the
+/// epochs one batch at a time, and [`DataLoader::save_state`] records the order, the
+/// generator and the position, so that a loader built again the same way and given
+/// [`DataLoader::load_state`] yields the very batches the first one would have (as
+/// `torchdata`'s `StatefulDataLoader` does for PyTorch).
 #[derive(Clone, Debug)]
 pub struct DataLoader<const D: usize, T> {
     data: Dataset<D, T>,
     batch_size: usize,
     drop_last: bool,
     rng: Rng,
+    /// `order[k]` is the index, in the data set as given, of the sample now at `k`.
+    order: Vec<usize>,
+    /// Batches [`DataLoader::next_batch`] has yielded in the epoch under way; `None`
+    /// between epochs.
+    position: Option<usize>,
+    /// Epochs begun.
+    epochs: u64,
 }
 
 impl<const D: usize, T> DataLoader<D, T> {
@@ -173,10 +189,13 @@ impl<const D: usize, T> DataLoader<D, T> {
             return Err(DataError::ZeroBatchSize);
         }
         Ok(DataLoader {
+            order: (0..data.len()).collect(),
             data,
             batch_size,
             drop_last: false,
             rng: Rng::seed(seed),
+            position: None,
+            epochs: 0,
         })
     }
 
@@ -211,13 +230,152 @@ impl<const D: usize, T> DataLoader<D, T> {
         self.data
     }
 
-    /// Starts an epoch: shuffles the data set, then yields its minibatches.
-    pub fn epoch(&mut self) -> Batches<'_, D, T> {
+    /// Shuffles for a new epoch: the data set, and the record of its order.
+    fn shuffle(&mut self) {
+        // The same generator state makes the same swaps (see `Dataset::shuffle`).
+        self.rng.clone().shuffle(&mut self.order);
         self.data.shuffle(&mut self.rng);
+        self.epochs += 1;
+    }
+
+    /// Starts an epoch: shuffles the data set, then yields its minibatches. An epoch
+    /// that [`DataLoader::next_batch`] had under way is abandoned.
+    pub fn epoch(&mut self) -> Batches<'_, D, T> {
+        self.shuffle();
+        self.position = None;
         let left = self.batches_per_epoch();
         Batches {
             left,
             ..self.data.batches(self.batch_size)
         }
     }
+
+    /// The next batch of the epoch under way, starting one (and shuffling) when none is;
+    /// `None` once at the end of each epoch. Unlike [`DataLoader::epoch`], it leaves the
+    /// loader free between batches, so that a training loop can save its state
+    /// mid-epoch.
+    ///
+    /// ```
+    /// use nn_core::data::{DataLoader, Dataset};
+    /// let set = Dataset::new(vec![[0.0f32; 2]; 5], vec![0u8; 5])?;
+    /// let mut loader = DataLoader::new(set, 2, 0)?;
+    /// let mut sizes = Vec::new();
+    /// while let Some((x, _)) = loader.next_batch() {
+    ///     sizes.push(x.len());
+    /// }
+    /// assert_eq!(sizes, [2, 2, 1]);
+    /// assert!(loader.next_batch().is_some()); // the next epoch
+    /// # Ok::<(), nn_core::data::DataError>(())
+    /// ```
+    pub fn next_batch(&mut self) -> Option<(&[[f32; D]], &[T])> {
+        let p = match self.position {
+            None => {
+                self.shuffle();
+                0
+            }
+            Some(p) => p,
+        };
+        if p >= self.batches_per_epoch() {
+            self.position = None;
+            return None;
+        }
+        self.position = Some(p + 1);
+        let start = p * self.batch_size;
+        let end = (start + self.batch_size).min(self.data.len());
+        Some((
+            &self.data.inputs[start..end],
+            &self.data.targets[start..end],
+        ))
+    }
+
+    /// Epochs begun so far.
+    pub fn epochs(&self) -> u64 {
+        self.epochs
+    }
+
+    /// Adds the loader's state to `into`: `loader.order` (`int64 [len]`, each sample's
+    /// index in the data set as given), `loader.rng` (`int64 [2]`: the seed's bits and the
+    /// draws since), `loader.position` (batches yielded in the epoch under way, −1
+    /// between epochs), `loader.epochs` and `loader.batch_size`.
+    pub fn save_state(&self, into: &mut StateDict) {
+        let n = self.order.len();
+        let order: Vec<i64> = self.order.iter().map(|&i| i as i64).collect();
+        let (seed, draws) = self.rng.position();
+        let i64_of = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let tensor = |shape: &[usize], v: Vec<i64>| crate::StateTensor {
+            shape: shape.to_vec(),
+            value: crate::StateValue::I64(v),
+        };
+        into.insert("loader.order", tensor(&[n], order));
+        // The seed's 64 bits as they are: int64 has no unsigned form.
+        into.insert("loader.rng", tensor(&[2], vec![seed as i64, i64_of(draws)]));
+        into.insert_i64("loader.position", self.position.map_or(-1, |p| p as i64));
+        into.insert_i64("loader.epochs", i64_of(self.epochs));
+        into.insert_i64("loader.batch_size", self.batch_size as i64);
+    }
+
+    /// Restores what [`DataLoader::save_state`] wrote, into a loader over the same data
+    /// set (as given to [`DataLoader::new`]) with the same batch size: the data set takes
+    /// the saved order, the generator its saved position, and [`DataLoader::next_batch`]
+    /// continues the saved epoch. Every tensor is checked before anything changes.
+    pub fn load_state(&mut self, from: &StateDict) -> Result<(), StateError> {
+        let n = self.data.len();
+        let batch_size = from.count("loader.batch_size")?;
+        if batch_size != self.batch_size as u64 {
+            let reason = format!("is {batch_size}, but this loader's is {}", self.batch_size);
+            return Err(from.invalid("loader.batch_size", reason));
+        }
+        let order = from.i64s("loader.order", &[n])?;
+        let mut seen = vec![false; n];
+        for &i in order {
+            match usize::try_from(i).ok().filter(|&i| i < n && !seen[i]) {
+                Some(i) => seen[i] = true,
+                None => {
+                    let reason =
+                        format!("is not an order of the {n} samples ({i} is out of place)");
+                    return Err(from.invalid("loader.order", reason));
+                }
+            }
+        }
+        let rng = from.i64s("loader.rng", &[2])?;
+        let draws = u64::try_from(rng[1])
+            .map_err(|_| from.invalid("loader.rng", "holds a negative number of draws"))?;
+        let position = match from.i64("loader.position")? {
+            -1 => None,
+            p => match usize::try_from(p)
+                .ok()
+                .filter(|&p| p <= self.batches_per_epoch())
+            {
+                Some(p) => Some(p),
+                None => {
+                    let reason = format!(
+                        "is {p}, outside an epoch of {} batches",
+                        self.batches_per_epoch()
+                    );
+                    return Err(from.invalid("loader.position", reason));
+                }
+            },
+        };
+        let epochs = from.count("loader.epochs")?;
+        // Where each sample now is, then the data set rearranged into the saved order.
+        let mut now_at = vec![0; n];
+        for (k, &i) in self.order.iter().enumerate() {
+            now_at[i] = k;
+        }
+        let from_now: Vec<usize> = order.iter().map(|&i| now_at[i as usize]).collect();
+        permute(&mut self.data.inputs, &from_now);
+        permute(&mut self.data.targets, &from_now);
+        self.order = order.iter().map(|&i| i as usize).collect();
+        self.rng = Rng::resume(rng[0] as u64, draws);
+        self.position = position;
+        self.epochs = epochs;
+        Ok(())
+    }
+}
+
+/// Rearranges `v` so that its element `k` is the one that was at `from[k]` (`from` a
+/// permutation).
+fn permute<X>(v: &mut Vec<X>, from: &[usize]) {
+    let mut old: Vec<Option<X>> = core::mem::take(v).into_iter().map(Some).collect();
+    *v = from.iter().filter_map(|&i| old[i].take()).collect();
 }

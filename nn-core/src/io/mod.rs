@@ -19,7 +19,9 @@ use safetensors::tensor::TensorView;
 use crate::{Buffer, BufferMut, Network};
 
 mod error;
+mod state;
 pub use error::WeightsError;
+pub use state::{load_state, save_state};
 
 /// How [`load_with`] and [`load_bytes`] match the file's names to the network's, as
 /// PyTorch's `load_state_dict(state_dict, strict)` and the key surgery around it.
@@ -162,12 +164,16 @@ fn entries<N: Network>(net: &N) -> Vec<Entry> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    let path = path.as_ref();
-    let entries = entries(net);
+    write_file(path.as_ref(), &entries(net))
+}
+
+/// Writes `entries` as a safetensors file at `path`, atomically (see [`save`]).
+fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
     let mut views = Vec::with_capacity(entries.len());
-    for e in &entries {
+    for e in entries {
         let dtype = match e.dtype {
             Dtype::I64 => safetensors::Dtype::I64,
+            Dtype::F64 => safetensors::Dtype::F64,
             _ => safetensors::Dtype::F32,
         };
         let view = TensorView::new(dtype, e.shape.clone(), &e.bytes).map_err(|err| {
@@ -301,7 +307,13 @@ pub fn load_with<N: Network>(
     options: LoadOptions<'_>,
 ) -> Result<Loaded, WeightsError> {
     let path = path.as_ref();
-    let bytes = nn_safetensors::read(path).map_err(|e| match e {
+    let bytes = read_file(path)?;
+    load_bytes(net, &bytes, path, options)
+}
+
+/// Reads a whole safetensors file, refusing what is not a regular file (see [`load`]).
+fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    nn_safetensors::read(path).map_err(|e| match e {
         ReadError::Io(source) => WeightsError::Io {
             path: path.to_path_buf(),
             source,
@@ -316,8 +328,7 @@ pub fn load_with<N: Network>(
             path: path.to_path_buf(),
             reason: other.to_string(),
         },
-    })?;
-    load_bytes(net, &bytes, path, options)
+    })
 }
 
 /// [`load_with`] from a safetensors file already in memory (downloaded, embedded with

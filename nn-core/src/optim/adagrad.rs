@@ -1,0 +1,153 @@
+//! `torch.optim.Adagrad`.
+
+use alloc::vec::Vec;
+
+use super::{
+    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
+
+/// `torch.optim.Adagrad`, with PyTorch's update rule at step `t` (counting from 1; `sum`
+/// starts at `initial_accumulator_value`):
+///
+/// ```text
+/// g ← g + weight_decay · p
+/// clr ← lr / (1 + (t − 1) · lr_decay)
+/// sum ← sum + g²
+/// p ← p − clr · g / (√sum + eps)
+/// ```
+///
+/// ```
+/// use nn_core::optim::Adagrad;
+/// let opt = Adagrad::new(0.01).lr_decay(1e-3).initial_accumulator_value(0.1);
+/// assert_eq!(opt.eps, 1e-10); // PyTorch's default
+/// assert!(opt.check().is_ok());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adagrad {
+    /// Learning rate (PyTorch's default 0.01).
+    pub lr: f32,
+    /// Decay of the learning rate per step (0).
+    pub lr_decay: f32,
+    /// L2 penalty (0).
+    pub weight_decay: f32,
+    /// The value the sums of squares start from (0).
+    pub initial_accumulator_value: f32,
+    /// Added to the denominator (1e-10).
+    pub eps: f32,
+    pub(super) step: u64,
+    pub(super) sum: Option<Vec<f32>>,
+}
+
+impl Adagrad {
+    /// `torch.optim.Adagrad(params, lr)` with PyTorch's defaults.
+    pub fn new(lr: f32) -> Self {
+        Adagrad {
+            lr,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            step: 0,
+            sum: None,
+        }
+    }
+    /// Sets the learning-rate decay.
+    pub fn lr_decay(mut self, lr_decay: f32) -> Self {
+        self.lr_decay = lr_decay;
+        self
+    }
+    /// Sets the weight decay (L2 penalty).
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+    /// Sets the value the sums of squares start from, used at the first step.
+    pub fn initial_accumulator_value(mut self, value: f32) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+    /// Sets eps.
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Checks the settings together, as `torch.optim.Adagrad` does when built: every
+    /// setting is at least 0 and none is NaN. [`Optimizer::step`] calls it first and
+    /// panics with its message.
+    pub fn check(&self) -> Result<(), SettingError> {
+        let at_least_0 = |v: f32| v >= 0.0;
+        SettingError::require("Adagrad", "lr", self.lr, ">= 0", at_least_0)?;
+        SettingError::require("Adagrad", "lr_decay", self.lr_decay, ">= 0", at_least_0)?;
+        SettingError::require(
+            "Adagrad",
+            "weight_decay",
+            self.weight_decay,
+            ">= 0",
+            at_least_0,
+        )?;
+        SettingError::require(
+            "Adagrad",
+            "initial_accumulator_value",
+            self.initial_accumulator_value,
+            ">= 0",
+            at_least_0,
+        )?;
+        SettingError::require("Adagrad", "eps", self.eps, ">= 0", at_least_0)
+    }
+}
+
+impl Optimizer for Adagrad {
+    fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>) {
+        checked(self.check());
+        self.step += 1;
+        let Adagrad {
+            lr,
+            lr_decay,
+            weight_decay,
+            initial_accumulator_value,
+            eps,
+            step,
+            ..
+        } = *self;
+        // PyTorch forms the step's learning rate in double precision.
+        let clr = (lr as f64 / (1.0 + (step - 1) as f64 * lr_decay as f64)) as f32;
+        let sum = self
+            .sum
+            .get_or_insert_with(|| alloc::vec![initial_accumulator_value; N::PARAMS]);
+        for_each_range(net, grads, |p, g, r| {
+            for ((p, g), s) in p.iter_mut().zip(g).zip(&mut sum[r]) {
+                let g = g + weight_decay * *p;
+                *s += g * g;
+                let std = libm::sqrtf(*s) + eps;
+                *p += -clr * g / std;
+            }
+        });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        into.insert_i64(
+            "optimizer.step",
+            i64::try_from(self.step).unwrap_or(i64::MAX),
+        );
+        if let Some(sum) = &self.sum {
+            save_buffer(net, into, "sum", sum);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        let step = from.count("optimizer.step")?;
+        self.sum = load_buffer(net, from, "sum")?;
+        self.step = step;
+        apply_settings(self, settings);
+        Ok(())
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+}

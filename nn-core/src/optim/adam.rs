@@ -1,0 +1,182 @@
+//! `torch.optim.Adam` and `torch.optim.AdamW`.
+
+use alloc::vec::Vec;
+
+use super::{
+    apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
+
+/// `torch.optim.Adam` (`decoupled = false`) and `torch.optim.AdamW` (`decoupled = true`),
+/// with bias correction, as PyTorch computes them:
+///
+/// ```text
+/// Adam:  g ← g + weight_decay · p         AdamW: p ← p · (1 − lr · weight_decay)
+/// m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²
+/// p ← p − lr / (1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
+/// ```
+///
+/// ```
+/// use nn_core::optim::Adam;
+/// let adam = Adam::new(1e-3);
+/// let adamw = Adam::adamw(1e-3); // weight decay 0.01 by default, as in PyTorch
+/// assert_eq!(adamw.weight_decay, 0.01);
+/// assert_eq!(adam.betas, (0.9, 0.999));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adam {
+    /// Learning rate.
+    pub lr: f32,
+    /// β1 and β2.
+    pub betas: (f32, f32),
+    /// Added to the denominator.
+    pub eps: f32,
+    /// Weight decay: an L2 penalty for Adam, decoupled for AdamW.
+    pub weight_decay: f32,
+    /// AdamW's decoupled weight decay.
+    pub decoupled: bool,
+    t: u32,
+    state: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+impl Adam {
+    /// `torch.optim.Adam(lr)` with PyTorch's defaults.
+    pub fn new(lr: f32) -> Self {
+        Adam {
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            t: 0,
+            state: None,
+        }
+    }
+    /// `torch.optim.AdamW(lr)` with PyTorch's defaults (weight decay 0.01).
+    pub fn adamw(lr: f32) -> Self {
+        Adam {
+            weight_decay: 0.01,
+            decoupled: true,
+            ..Adam::new(lr)
+        }
+    }
+    /// Sets β1 and β2.
+    pub fn betas(mut self, b1: f32, b2: f32) -> Self {
+        self.betas = (b1, b2);
+        self
+    }
+    /// Sets eps.
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+    /// Sets the weight decay.
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Checks the settings together, as `torch.optim.Adam` does when built: the learning
+    /// rate, eps and weight decay are at least 0 and both betas in `[0, 1)`; NaN is
+    /// refused everywhere. [`Optimizer::step`] calls it first and panics with its message.
+    ///
+    /// ```
+    /// use nn_core::optim::Adam;
+    /// assert!(Adam::new(1e-3).betas(0.9, 1.0).check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), SettingError> {
+        let at_least_0 = |v: f32| v >= 0.0;
+        let beta = |v: f32| (0.0..1.0).contains(&v);
+        SettingError::require("Adam", "lr", self.lr, ">= 0", at_least_0)?;
+        SettingError::require("Adam", "eps", self.eps, ">= 0", at_least_0)?;
+        SettingError::require("Adam", "betas.0", self.betas.0, "in [0, 1)", beta)?;
+        SettingError::require("Adam", "betas.1", self.betas.1, "in [0, 1)", beta)?;
+        SettingError::require(
+            "Adam",
+            "weight_decay",
+            self.weight_decay,
+            ">= 0",
+            at_least_0,
+        )
+    }
+}
+
+impl Optimizer for Adam {
+    fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>) {
+        checked(self.check());
+        self.t += 1;
+        let Adam {
+            lr,
+            betas: (b1, b2),
+            eps,
+            weight_decay,
+            decoupled,
+            t,
+            ..
+        } = *self;
+        let (m, v) = self
+            .state
+            .get_or_insert_with(|| (alloc::vec![0.0; N::PARAMS], alloc::vec![0.0; N::PARAMS]));
+        let bc1 = 1.0 - libm::powf(b1, t as f32);
+        let bc2_sqrt = libm::sqrtf(1.0 - libm::powf(b2, t as f32));
+        let step_size = lr / bc1;
+        for_each_param(net, grads, [m, v], |p, g, [m, v]| {
+            for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let mut g = *g;
+                if decoupled {
+                    *p *= 1.0 - lr * weight_decay;
+                } else {
+                    g += weight_decay * *p;
+                }
+                *m += (g - *m) * (1.0 - b1);
+                *v = *v * b2 + (1.0 - b2) * g * g;
+                let denom = libm::sqrtf(*v) / bc2_sqrt + eps;
+                *p -= step_size * *m / denom;
+            }
+        });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        into.insert_i64("optimizer.step", self.t.into());
+        if let Some((m, v)) = &self.state {
+            save_buffer(net, into, "exp_avg", m);
+            save_buffer(net, into, "exp_avg_sq", v);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        let t = from.count("optimizer.step")?;
+        let t = u32::try_from(t).map_err(|_| {
+            from.invalid("optimizer.step", "holds more steps than Adam counts (2^32)")
+        })?;
+        let m = load_buffer(net, from, "exp_avg")?;
+        let v = load_buffer(net, from, "exp_avg_sq")?;
+        let state = match (m, v) {
+            (Some(m), Some(v)) => Some((m, v)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(from.invalid("exp_avg_sq", "is missing where exp_avg is present"))
+            }
+            (None, Some(_)) => {
+                return Err(from.invalid("exp_avg", "is missing where exp_avg_sq is present"))
+            }
+        };
+        self.t = t;
+        self.state = state;
+        apply_settings(self, settings);
+        Ok(())
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f32) {
+        self.betas.0 = momentum;
+    }
+}

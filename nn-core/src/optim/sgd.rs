@@ -1,0 +1,215 @@
+//! `torch.optim.SGD`.
+
+use alloc::vec::Vec;
+
+use super::{
+    apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
+    save_settings, Optimizer,
+};
+use crate::{Gradients, Network, SettingError, StateDict, StateError};
+
+/// One tensor's momentum SGD update, with every branch decided outside the loop.
+struct SgdUpdate<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    b: &'a mut [f32],
+    lr: f32,
+    /// `b ← keep · b + take · g`: (0, 1) on the first step, else (momentum, 1 − dampening).
+    keep: f32,
+    take: f32,
+    /// The update is `lr · (direct · g + (1 − direct + look) · b)`: Nesterov's
+    /// `g + momentum · b` or plain `b`.
+    look: f32,
+    direct: f32,
+    weight_decay: f32,
+}
+
+impl crate::simd::Kernel for SgdUpdate<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let SgdUpdate {
+            p,
+            g,
+            b,
+            lr,
+            keep,
+            take,
+            look,
+            direct,
+            weight_decay,
+        } = self;
+        let rows = p.iter_mut().zip(g).zip(b.iter_mut());
+        if weight_decay == 0.0 {
+            for ((p, g), b) in rows {
+                *b = keep * *b + take * g;
+                *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+            }
+        } else {
+            for ((p, g), b) in rows {
+                let g = g + weight_decay * *p;
+                *b = keep * *b + take * g;
+                *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+            }
+        }
+    }
+}
+
+/// `torch.optim.SGD`: stochastic gradient descent with optional momentum, dampening,
+/// Nesterov momentum and weight decay, with PyTorch's update rule:
+///
+/// ```text
+/// g ← g + weight_decay · p
+/// b ← g on the first step, else momentum · b + (1 − dampening) · g
+/// g ← g + momentum · b (nesterov) or b (momentum ≠ 0)
+/// p ← p − lr · g
+/// ```
+///
+/// ```
+/// use nn_core::optim::Sgd;
+/// let opt = Sgd::new(0.05).nesterov(true).momentum(0.9).weight_decay(1e-4);
+/// assert_eq!(opt.lr, 0.05);
+/// assert!(opt.check().is_ok());
+/// // Nesterov without momentum: reported by `check` (and by `step`, as a panic).
+/// assert!(Sgd::new(0.05).nesterov(true).check().is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    /// Learning rate.
+    pub lr: f32,
+    /// Momentum factor (0 for none).
+    pub momentum: f32,
+    /// Dampening for momentum.
+    pub dampening: f32,
+    /// Nesterov momentum (needs momentum > 0 and dampening 0, as in PyTorch).
+    pub nesterov: bool,
+    /// L2 penalty.
+    pub weight_decay: f32,
+    buf: Option<Vec<f32>>,
+}
+
+impl Sgd {
+    /// Plain SGD with learning rate `lr`.
+    pub fn new(lr: f32) -> Self {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            buf: None,
+        }
+    }
+    /// Sets the momentum factor.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    /// Sets the dampening.
+    pub fn dampening(mut self, dampening: f32) -> Self {
+        self.dampening = dampening;
+        self
+    }
+    /// Turns Nesterov momentum on or off. It needs a momentum above 0 and no dampening,
+    /// set before or after: [`Sgd::check`] verifies them together.
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+    /// Sets the weight decay (L2 penalty).
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Checks the settings together, as `torch.optim.SGD` does when built: the learning
+    /// rate, momentum and weight decay are at least 0, dampening is a number, and
+    /// Nesterov momentum has a momentum above 0 and zero dampening. NaN is refused
+    /// everywhere (PyTorch lets a NaN learning rate through; every parameter would become
+    /// NaN). [`Optimizer::step`] calls it first and panics with its message.
+    pub fn check(&self) -> Result<(), SettingError> {
+        let at_least_0 = |v: f32| v >= 0.0;
+        SettingError::require("Sgd", "lr", self.lr, ">= 0", at_least_0)?;
+        SettingError::require("Sgd", "momentum", self.momentum, ">= 0", at_least_0)?;
+        SettingError::require("Sgd", "dampening", self.dampening, "a number", |_| true)?;
+        SettingError::require("Sgd", "weight_decay", self.weight_decay, ">= 0", at_least_0)?;
+        if self.nesterov && !(self.momentum > 0.0 && self.dampening == 0.0) {
+            return Err(SettingError::Nesterov {
+                momentum: self.momentum,
+                dampening: self.dampening,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>) {
+        checked(self.check());
+        let Sgd {
+            lr,
+            momentum,
+            dampening,
+            nesterov,
+            weight_decay,
+            ..
+        } = *self;
+        if momentum == 0.0 {
+            for_each_param(net, grads, [], |p, g, []| {
+                for (p, g) in p.iter_mut().zip(g) {
+                    let g = g + weight_decay * *p;
+                    *p -= lr * g;
+                }
+            });
+            return;
+        }
+        let first = self.buf.is_none();
+        let buf = self.buf.get_or_insert_with(|| alloc::vec![0.0; N::PARAMS]);
+        for_each_param(net, grads, [buf], |p, g, [b]| {
+            let n = p.len();
+            let (g, b) = (&g[..n], &mut b[..n]);
+            // One pass per tensor, with every branch outside the loop so that it vectorises.
+            let (keep, take) = if first {
+                (0.0, 1.0)
+            } else {
+                (momentum, 1.0 - dampening)
+            };
+            let look = if nesterov { momentum } else { 0.0 };
+            let direct = if nesterov { 1.0 } else { 0.0 };
+            crate::simd::vectorized(SgdUpdate {
+                p,
+                g,
+                b,
+                lr,
+                keep,
+                take,
+                look,
+                direct,
+                weight_decay,
+            });
+        });
+    }
+    fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
+        save_settings(self, into);
+        if let Some(buf) = &self.buf {
+            save_buffer(net, into, "momentum_buffer", buf);
+        }
+    }
+    fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
+        let settings = load_settings(self, from)?;
+        self.buf = load_buffer(net, from, "momentum_buffer")?;
+        apply_settings(self, settings);
+        Ok(())
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f32) {
+        self.momentum = momentum;
+    }
+}
