@@ -89,7 +89,7 @@ macro_rules! elementwise_loss {
 /// PyTorch's `nn.MSELoss()`: the mean of `(out - target)²`.
 ///
 /// ```
-/// use nn_core::loss::{Loss, MseLoss};
+/// use nn::loss::{Loss, MseLoss};
 /// let mut g = [0.0; 2];
 /// let l = MseLoss.loss(&[1.0, 3.0], 2, &[0.0, 1.0][..], Some(&mut g));
 /// assert_eq!(l, 2.5);
@@ -105,7 +105,7 @@ elementwise_loss!(MseLoss, "MSELoss", |_s, o, t| {
 /// PyTorch's `nn.L1Loss()`: the mean of `|out - target|`.
 ///
 /// ```
-/// use nn_core::loss::{L1Loss, Loss};
+/// use nn::loss::{L1Loss, Loss};
 /// assert_eq!(L1Loss.loss(&[1.0, 3.0], 2, &[0.0, 1.0][..], None), 1.5);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -126,7 +126,7 @@ elementwise_loss!(L1Loss, "L1Loss", |_s, o, t| {
 /// PyTorch's `nn.SmoothL1Loss(beta)`: quadratic below `beta`, linear above.
 ///
 /// ```
-/// use nn_core::loss::{Loss, SmoothL1Loss};
+/// use nn::loss::{Loss, SmoothL1Loss};
 /// let l = SmoothL1Loss::default().loss(&[0.5, 3.0], 2, &[0.0, 0.0][..], None);
 /// assert_eq!(l, (0.125 + 2.5) / 2.0);
 /// ```
@@ -153,7 +153,7 @@ elementwise_loss!(SmoothL1Loss, "SmoothL1Loss", |s, o, t| {
 /// stable form `max(x, 0) - x t + log(1 + e^-|x|)`.
 ///
 /// ```
-/// use nn_core::loss::{BceWithLogitsLoss, Loss};
+/// use nn::loss::{BceWithLogitsLoss, Loss};
 /// let l = BceWithLogitsLoss.loss(&[0.0], 1, &[1.0][..], None);
 /// assert!((l - 2f32.ln()).abs() < 1e-6);
 /// ```
@@ -186,7 +186,7 @@ elementwise_loss!(BceWithLogitsLoss, "BCEWithLogitsLoss", |_s, x, t| {
 /// to 1, as in PyTorch.
 ///
 /// ```
-/// use nn_core::loss::{CrossEntropyLoss, Loss};
+/// use nn::loss::{CrossEntropyLoss, Loss};
 /// let ce = CrossEntropyLoss::default();
 /// let l = ce.loss(&[0.0, 0.0], 2, &[1usize][..], None);
 /// assert!((l - 2f32.ln()).abs() < 1e-6);
@@ -213,7 +213,7 @@ impl CrossEntropyLoss {
     /// here, as a setting nobody means.
     ///
     /// ```
-    /// use nn_core::loss::CrossEntropyLoss;
+    /// use nn::loss::CrossEntropyLoss;
     /// assert!(CrossEntropyLoss { label_smoothing: 0.1 }.check().is_ok());
     /// assert!(CrossEntropyLoss { label_smoothing: f32::NAN }.check().is_err());
     /// ```
@@ -386,7 +386,7 @@ impl<const K: usize> Loss<[[f32; K]]> for CrossEntropyLoss {
 /// with mean reduction: the mean of `−out[i, target[i]]`.
 ///
 /// ```
-/// use nn_core::loss::{Loss, NllLoss};
+/// use nn::loss::{Loss, NllLoss};
 /// let log_probs = [-0.1, -2.3, -1.6, -0.2];
 /// let mut g = [0.0; 4];
 /// let l = NllLoss.loss(&log_probs, 2, &[0i64, 1][..], Some(&mut g));

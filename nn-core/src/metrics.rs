@@ -21,7 +21,7 @@ fn ranks_above((i, a): (usize, f32), (j, b): (usize, f32)) -> bool {
 /// a row counts exactly when `scores.argmax(1) == target`.
 ///
 /// ```
-/// use nn_core::metrics::top_k_correct;
+/// use nn::metrics::top_k_correct;
 /// let scores = [0.1, 0.7, 0.2, /* row 2 */ 0.5, 0.1, 0.4];
 /// assert_eq!(top_k_correct(&scores, 3, &[1, 2], 1), 1);
 /// assert_eq!(top_k_correct(&scores, 3, &[1, 2], 2), 2);
@@ -59,7 +59,7 @@ pub fn top_k_correct(scores: &[f32], width: usize, targets: &[usize], k: usize) 
 ///
 /// ```
 /// let scores = [0.1, 0.7, 0.2, 0.5, 0.1, 0.4];
-/// assert_eq!(nn_core::metrics::top_k_accuracy(&scores, 3, &[1, 2], 1), 0.5);
+/// assert_eq!(nn::metrics::top_k_accuracy(&scores, 3, &[1, 2], 1), 0.5);
 /// ```
 pub fn top_k_accuracy(scores: &[f32], width: usize, targets: &[usize], k: usize) -> f32 {
     top_k_correct(scores, width, targets, k) as f32 / targets.len().max(1) as f32
@@ -70,7 +70,7 @@ pub fn top_k_accuracy(scores: &[f32], width: usize, targets: &[usize], k: usize)
 ///
 /// ```
 /// let logits = [2.0, -1.0, 0.5, 3.0];
-/// assert_eq!(nn_core::metrics::accuracy(&logits, 2, &[0, 0]), 0.5);
+/// assert_eq!(nn::metrics::accuracy(&logits, 2, &[0, 0]), 0.5);
 /// ```
 pub fn accuracy(scores: &[f32], width: usize, targets: &[usize]) -> f32 {
     top_k_accuracy(scores, width, targets, 1)

@@ -43,7 +43,7 @@ impl Rng {
     /// ahead (in about 64 steps, however many draws).
     ///
     /// ```
-    /// use nn_core::Rng;
+    /// use nn::Rng;
     /// let mut a = Rng::seed(5);
     /// for _ in 0..1000 { a.next_u32(); }
     /// let mut b = Rng::resume(5, 1000);

@@ -141,9 +141,8 @@ impl std::error::Error for StateError {}
 /// `loader.`.
 ///
 /// ```
-/// # extern crate nn_core as nn;
 /// use nn::optim::{Optimizer, Sgd};
-/// nn_macros::network! { struct Net<fc1: Linear<2, 2>> }
+/// nn::network! { struct Net<fc1: Linear<2, 2>> }
 /// let (mut net, mut grads) = (Net::new(0), nn::Gradients::<Net>::new());
 /// grads.as_mut_slice().fill(0.5);
 /// let mut opt = Sgd::new(0.1).momentum(0.9);

@@ -12,7 +12,7 @@ use crate::{Rng, StateDict, StateError};
 /// values): never empty, one target per input.
 ///
 /// ```
-/// use nn_core::data::{Dataset, DataError};
+/// use nn::data::{Dataset, DataError};
 /// let set = Dataset::new(vec![[0.0; 3], [1.0; 3], [2.0; 3]], vec![0usize, 1, 2])?;
 /// let (train, test) = set.split(2)?;
 /// assert_eq!((train.targets(), test.targets()), (&[0, 1][..], &[2][..]));
@@ -92,10 +92,10 @@ impl<const D: usize, T> Dataset<D, T> {
     /// When `size` is 0, as [`slice::chunks`] does.
     ///
     /// ```
-    /// let set = nn_core::data::Dataset::new(vec![[0.0f32; 1]; 5], vec![0u8; 5])?;
+    /// let set = nn::data::Dataset::new(vec![[0.0f32; 1]; 5], vec![0u8; 5])?;
     /// let sizes: Vec<usize> = set.batches(2).map(|(x, _)| x.len()).collect();
     /// assert_eq!(sizes, [2, 2, 1]);
-    /// # Ok::<(), nn_core::data::DataError>(())
+    /// # Ok::<(), nn::data::DataError>(())
     /// ```
     pub fn batches(&self, size: usize) -> Batches<'_, D, T> {
         assert!(size > 0, "Dataset::batches: the batch size is 0");
@@ -146,7 +146,7 @@ impl<const D: usize, T> ExactSizeIterator for Batches<'_, D, T> {}
 /// The same seed gives the same order, epoch after epoch, on every platform.
 ///
 /// ```
-/// use nn_core::data::{DataLoader, Dataset};
+/// use nn::data::{DataLoader, Dataset};
 /// let set = Dataset::new((0..7).map(|i| [i as f32]).collect(), (0..7).collect::<Vec<u32>>())?;
 /// let mut loader = DataLoader::new(set, 3, 42)?;
 /// let mut seen = Vec::new();
@@ -158,7 +158,7 @@ impl<const D: usize, T> ExactSizeIterator for Batches<'_, D, T> {}
 /// }
 /// seen.sort();
 /// assert_eq!(seen, [0, 1, 2, 3, 4, 5, 6]);
-/// # Ok::<(), nn_core::data::DataError>(())
+/// # Ok::<(), nn::data::DataError>(())
 /// ```
 ///
 /// Training resumes from a checkpoint mid-epoch: [`DataLoader::next_batch`] walks the
@@ -256,7 +256,7 @@ impl<const D: usize, T> DataLoader<D, T> {
     /// mid-epoch.
     ///
     /// ```
-    /// use nn_core::data::{DataLoader, Dataset};
+    /// use nn::data::{DataLoader, Dataset};
     /// let set = Dataset::new(vec![[0.0f32; 2]; 5], vec![0u8; 5])?;
     /// let mut loader = DataLoader::new(set, 2, 0)?;
     /// let mut sizes = Vec::new();
@@ -265,7 +265,7 @@ impl<const D: usize, T> DataLoader<D, T> {
     /// }
     /// assert_eq!(sizes, [2, 2, 1]);
     /// assert!(loader.next_batch().is_some()); // the next epoch
-    /// # Ok::<(), nn_core::data::DataError>(())
+    /// # Ok::<(), nn::data::DataError>(())
     /// ```
     pub fn next_batch(&mut self) -> Option<(&[[f32; D]], &[T])> {
         let p = match self.position {

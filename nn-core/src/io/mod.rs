@@ -29,7 +29,6 @@ pub use state::{load_state, save_state};
 /// The default is [`load`]'s: strict, no prefix. Build others from [`LoadOptions::new`]:
 ///
 /// ```
-/// # extern crate nn_core as nn;
 /// use nn::io::LoadOptions;
 /// // A checkpoint whose keys are `model.fc1.weight`, ...: load what is under `model.`.
 /// let wrapped = LoadOptions::new().prefix("model.");
@@ -152,8 +151,7 @@ fn entries<N: Network>(net: &N) -> Vec<Entry> {
 ///   ([`NotAFile`](WeightsError::NotAFile)) and left as it was.
 ///
 /// ```
-/// # extern crate nn_core as nn;
-/// nn_macros::network! { struct Net<fc1: Linear<3, 4>, bn: BatchNorm<4>, fc2: Linear<4, 2>> }
+/// nn::network! { struct Net<fc1: Linear<3, 4>, bn: BatchNorm<4>, fc2: Linear<4, 2>> }
 /// let path = std::env::temp_dir().join(format!("nn-doc-save-{}.safetensors", std::process::id()));
 /// let net = Net::new(0);
 /// nn::io::save(&*net, &path)?;
@@ -285,13 +283,11 @@ pub fn load<N: Network>(net: &mut N, path: impl AsRef<Path>) -> Result<(), Weigh
 /// and unexpected (both empty after a strict load). On any error `net` is unchanged.
 ///
 /// ```
-/// # extern crate nn_core as nn;
-/// # use nn_macros::network;
 /// # let dir = std::env::temp_dir().join(format!("nn-doc-load-with-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
 /// # let path = dir.join("bigger.safetensors");
-/// network! { struct Small<fc1: Linear<3, 4>, act: ReLU> }
-/// network! { struct Big<fc1: Linear<3, 4>, act: ReLU, fc2: Linear<4, 2>> }
+/// nn::network! { struct Small<fc1: Linear<3, 4>, act: ReLU> }
+/// nn::network! { struct Big<fc1: Linear<3, 4>, act: ReLU, fc2: Linear<4, 2>> }
 /// nn::io::save(&*Big::new(0), &path)?;
 /// let mut small = Small::new(1);
 /// let options = nn::io::LoadOptions::new().strict(false);
@@ -336,9 +332,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
 /// [`WeightsError`] or a load, never a panic.
 ///
 /// ```
-/// # extern crate nn_core as nn;
-/// # use nn_macros::network;
-/// network! { struct Net<fc1: Linear<3, 4>, act: ReLU> }
+/// nn::network! { struct Net<fc1: Linear<3, 4>, act: ReLU> }
 /// # let dir = std::env::temp_dir().join(format!("nn-doc-load-bytes-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir)?;
 /// # let path = dir.join("net.safetensors");

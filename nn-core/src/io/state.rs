@@ -17,9 +17,8 @@ use crate::{StateDict, StateTensor, StateValue};
 /// A checkpoint is a [`StateDict`] gathered from what training needs to resume:
 ///
 /// ```
-/// # extern crate nn_core as nn;
 /// use nn::optim::{Adam, LinearLr, LrSchedule, Optimizer};
-/// nn_macros::network! { struct Net<fc1: Linear<3, 2>> }
+/// nn::network! { struct Net<fc1: Linear<3, 2>> }
 /// let path = std::env::temp_dir().join(format!("nn-doc-ckpt-{}.safetensors", std::process::id()));
 /// let (net, opt, warmup) = (Net::new(0), Adam::new(1e-3), LinearLr::new(1e-3));
 ///

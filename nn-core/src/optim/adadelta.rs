@@ -19,7 +19,7 @@ use crate::{Gradients, Network, SettingError, StateDict, StateError};
 /// ```
 ///
 /// ```
-/// use nn_core::optim::Adadelta;
+/// use nn::optim::Adadelta;
 /// let opt = Adadelta::new(1.0);
 /// assert_eq!((opt.rho, opt.eps), (0.9, 1e-6)); // PyTorch's defaults
 /// assert!(Adadelta::new(1.0).rho(1.5).check().is_err());

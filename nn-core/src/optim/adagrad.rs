@@ -19,7 +19,7 @@ use crate::{Gradients, Network, SettingError, StateDict, StateError};
 /// ```
 ///
 /// ```
-/// use nn_core::optim::Adagrad;
+/// use nn::optim::Adagrad;
 /// let opt = Adagrad::new(0.01).lr_decay(1e-3).initial_accumulator_value(0.1);
 /// assert_eq!(opt.eps, 1e-10); // PyTorch's default
 /// assert!(opt.check().is_ok());

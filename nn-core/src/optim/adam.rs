@@ -18,7 +18,7 @@ use crate::{Gradients, Network, SettingError, StateDict, StateError};
 /// ```
 ///
 /// ```
-/// use nn_core::optim::Adam;
+/// use nn::optim::Adam;
 /// let adam = Adam::new(1e-3);
 /// let adamw = Adam::adamw(1e-3); // weight decay 0.01 by default, as in PyTorch
 /// assert_eq!(adamw.weight_decay, 0.01);
@@ -82,7 +82,7 @@ impl Adam {
     /// refused everywhere. [`Optimizer::step`] calls it first and panics with its message.
     ///
     /// ```
-    /// use nn_core::optim::Adam;
+    /// use nn::optim::Adam;
     /// assert!(Adam::new(1e-3).betas(0.9, 1.0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {

@@ -14,8 +14,7 @@ impl<N: Network> Gradients<N> {
     /// gradients to NaN or 0.
     ///
     /// ```
-    /// # extern crate nn_core as nn;
-    /// nn_macros::network! { struct Net<Linear<1, 2>> }
+    /// nn::network! { struct Net<Linear<1, 2>> }
     /// let mut grads = nn::Gradients::<Net>::new();
     /// grads.as_mut_slice().copy_from_slice(&[3.0, 0.0, 4.0, 0.0]);
     /// let total = grads.clip_grad_norm(1.0, 2.0);
@@ -59,8 +58,7 @@ impl<N: Network> Gradients<N> {
     /// `[-clip_value, clip_value]` (NaN stays NaN).
     ///
     /// ```
-    /// # extern crate nn_core as nn;
-    /// nn_macros::network! { struct Net<Linear<1, 2>> }
+    /// nn::network! { struct Net<Linear<1, 2>> }
     /// let mut grads = nn::Gradients::<Net>::new();
     /// grads.as_mut_slice().copy_from_slice(&[3.0, -0.5, -4.0, 0.0]);
     /// grads.clip_grad_value(1.0);

@@ -34,7 +34,7 @@ pub enum Anneal {
 /// (SGD's and RMSprop's `momentum`, Adam's β1, as PyTorch does).
 ///
 /// ```
-/// use nn_core::optim::{LrSchedule, OneCycleLr, Optimizer, Sgd};
+/// use nn::optim::{LrSchedule, OneCycleLr, Optimizer, Sgd};
 /// let mut opt = Sgd::new(0.0).momentum(0.9);
 /// let mut s = OneCycleLr::new(0.1, 10);
 /// s.apply(&mut opt);
@@ -138,7 +138,7 @@ impl OneCycleLr {
     /// and positive learning rate and divisors.
     ///
     /// ```
-    /// assert!(nn_core::optim::OneCycleLr::new(0.1, 0).check().is_err());
+    /// assert!(nn::optim::OneCycleLr::new(0.1, 0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
         let positive = |v: f32| v > 0.0;

@@ -15,7 +15,7 @@ use crate::{SettingError, StateDict, StateError};
 /// schedule keeps its own, which [`ReduceLrOnPlateau::apply`] writes into the optimizer.
 ///
 /// ```
-/// use nn_core::optim::{Optimizer, ReduceLrOnPlateau, Sgd};
+/// use nn::optim::{Optimizer, ReduceLrOnPlateau, Sgd};
 /// let mut opt = Sgd::new(0.1);
 /// let mut s = ReduceLrOnPlateau::new(0.1).patience(1);
 /// for val_loss in [1.0, 0.9, 0.95, 0.95] {
@@ -98,7 +98,7 @@ impl ReduceLrOnPlateau {
     /// threshold, `min_lr` and `eps` at least 0.
     ///
     /// ```
-    /// assert!(nn_core::optim::ReduceLrOnPlateau::new(0.1).factor(1.0).check().is_err());
+    /// assert!(nn::optim::ReduceLrOnPlateau::new(0.1).factor(1.0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
         let at_least_0 = |v: f32| v >= 0.0;

@@ -20,9 +20,8 @@ use crate::{Gradients, Network, SettingError, StateDict, StateError};
 /// ```
 ///
 /// ```
-/// # extern crate nn_core as nn;
 /// use nn::optim::{Optimizer, RmsProp};
-/// nn_macros::network! { struct Net<Linear<2, 1>> }
+/// nn::network! { struct Net<Linear<2, 1>> }
 /// let mut net = Net::new(0);
 /// let mut grads = nn::Gradients::<Net>::new();
 /// grads.as_mut_slice().fill(1.0);
@@ -103,7 +102,7 @@ impl RmsProp {
     /// [`Optimizer::step`] calls it first and panics with its message.
     ///
     /// ```
-    /// assert!(nn_core::optim::RmsProp::new(0.01).alpha(-0.5).check().is_err());
+    /// assert!(nn::optim::RmsProp::new(0.01).alpha(-0.5).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
         let at_least_0 = |v: f32| v >= 0.0;

@@ -7,7 +7,7 @@ use crate::{SettingError, StateDict, StateError};
 /// epochs.
 ///
 /// ```
-/// use nn_core::optim::StepLr;
+/// use nn::optim::StepLr;
 /// let s = StepLr { base_lr: 0.1, step_size: 2, gamma: 0.5 };
 /// assert_eq!([s.lr(0), s.lr(1), s.lr(2), s.lr(4)], [0.1, 0.1, 0.05, 0.025]);
 /// ```
@@ -32,7 +32,7 @@ impl StepLr {
 /// `eta_min` over `t_max` epochs along half a cosine.
 ///
 /// ```
-/// use nn_core::optim::CosineAnnealingLr;
+/// use nn::optim::CosineAnnealingLr;
 /// let s = CosineAnnealingLr { base_lr: 1.0, t_max: 10, eta_min: 0.0 };
 /// assert_eq!(s.lr(0), 1.0);
 /// assert!((s.lr(5) - 0.5).abs() < 1e-6);
@@ -62,7 +62,7 @@ impl CosineAnnealingLr {
 /// optimizer, then step the schedule.
 ///
 /// ```
-/// use nn_core::optim::{LinearLr, LrSchedule, Optimizer, Sgd};
+/// use nn::optim::{LinearLr, LrSchedule, Optimizer, Sgd};
 /// let mut opt = Sgd::new(0.1);
 /// let mut warmup = LinearLr::new(0.1).start_factor(0.25).total_iters(3);
 /// let mut lrs = Vec::new();
@@ -109,7 +109,7 @@ pub trait LrSchedule {
 /// double precision, as PyTorch does in Python floats, and rounded once.
 ///
 /// ```
-/// use nn_core::optim::{LinearLr, LrSchedule};
+/// use nn::optim::{LinearLr, LrSchedule};
 /// let mut s = LinearLr::new(0.3);
 /// assert!((s.lr() - 0.1).abs() < 1e-8);
 /// for _ in 0..5 { s.step(); }
@@ -159,7 +159,7 @@ impl LinearLr {
     /// in `[0, 1]`.
     ///
     /// ```
-    /// assert!(nn_core::optim::LinearLr::new(0.1).start_factor(0.0).check().is_err());
+    /// assert!(nn::optim::LinearLr::new(0.1).start_factor(0.0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
         SettingError::require(
@@ -205,7 +205,7 @@ impl LrSchedule for LinearLr {
 /// step, `lr(t) = base_lr · gammaᵗ`, in double precision.
 ///
 /// ```
-/// use nn_core::optim::{ExponentialLr, LrSchedule};
+/// use nn::optim::{ExponentialLr, LrSchedule};
 /// let mut s = ExponentialLr::new(1.0, 0.5);
 /// s.step();
 /// s.step();

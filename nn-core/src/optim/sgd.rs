@@ -65,7 +65,7 @@ impl crate::simd::Kernel for SgdUpdate<'_> {
 /// ```
 ///
 /// ```
-/// use nn_core::optim::Sgd;
+/// use nn::optim::Sgd;
 /// let opt = Sgd::new(0.05).nesterov(true).momentum(0.9).weight_decay(1e-4);
 /// assert_eq!(opt.lr, 0.05);
 /// assert!(opt.check().is_ok());
