@@ -10,6 +10,36 @@ pub trait Loss<T: ?Sized> {
     fn loss(&self, out: &[f32], width: usize, target: &T, grad: Option<&mut [f32]>) -> f32;
 }
 
+/// A target that fits the output of network `N`: rows as wide as its output
+/// (`[[f32; OUT]]`, which `network!` implements for each network), class indices
+/// (`[usize]`, `[i64]`), or flat values (`[f32]`, whose length is checked when the loss
+/// runs), in a slice, a `Vec` or an array. [`Tape::loss`](crate::Tape::loss) takes only
+/// these, so rows of another width are a compile error.
+///
+/// ```
+/// nn::network! { struct Net<Linear<4, 2>> }
+/// let mut net = Net::new(0);
+/// let mut tape = nn::Tape::new();
+/// net.forward_train(&[[0.5; 4]; 3], &mut tape).unwrap();
+/// let rows = [[1.0f32, 0.0]; 3]; // as wide as the output: `[[1.0f32; 3]; 3]` would not compile
+/// let mse = tape.loss(&nn::loss::MseLoss, &rows);
+/// let ce = tape.loss(&nn::loss::CrossEntropyLoss::default(), &[0usize, 1, 1]);
+/// assert!(mse > 0.0 && ce > 0.0);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not fit the output of `{N}`",
+    label = "a target of rows must be as wide as the network's output",
+    note = "a target holds one row per sample, as wide as the network's output (`OUT`), \
+            or one class index per sample (`usize` or `i64`)"
+)]
+pub trait Target<N: ?Sized> {}
+
+impl<N: ?Sized> Target<N> for [f32] {}
+impl<N: ?Sized> Target<N> for [usize] {}
+impl<N: ?Sized> Target<N> for [i64] {}
+impl<N: ?Sized, T> Target<N> for alloc::vec::Vec<T> where [T]: Target<N> {}
+impl<N: ?Sized, T, const B: usize> Target<N> for [T; B] where [T]: Target<N> {}
+
 /// Targets in a `Vec` are their slice's: `tape.loss(&loss, &labels)` with a `Vec<usize>`.
 impl<T, L: Loss<[T]>> Loss<alloc::vec::Vec<T>> for L {
     fn loss(

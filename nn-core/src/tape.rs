@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::loss::Loss;
+use crate::loss::{Loss, Target};
 use crate::{Backward, Layer, Network, TrainError};
 
 /// What a training step keeps between the forward and the backward pass: the network's
@@ -129,8 +129,9 @@ impl<N: Network> Tape<N> {
     }
 
     /// Computes `loss` of the last output against `target`, and stores its gradient for
-    /// the backward pass. Returns the loss.
-    pub fn loss<T: ?Sized, L: Loss<T>>(&mut self, loss: &L, target: &T) -> f32 {
+    /// the backward pass. Returns the loss. Rows of targets must be as wide as the
+    /// network's output: another width does not compile ([`Target`]).
+    pub fn loss<T: ?Sized + Target<N>, L: Loss<T>>(&mut self, loss: &L, target: &T) -> f32 {
         self.dy.resize(self.out.len(), 0.0);
         let value = loss.loss(&self.out, N::OUT, target, Some(&mut self.dy));
         self.has_output_grad = true;

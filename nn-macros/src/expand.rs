@@ -481,6 +481,11 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
         }
 
         ::nn::__private::if_alloc! {
+            // Rows of targets as wide as the output fit it (`Tape::loss` takes only these).
+            impl #impl_g ::nn::loss::Target<#ident #ty_g> for [[f32; #out_len]] {}
+        }
+
+        ::nn::__private::if_alloc! {
             impl #impl_g #ident #ty_g {
                 /// A network on the heap, built in place (never on the stack) and
                 /// initialised as PyTorch does, drawing from `seed`.
