@@ -48,6 +48,12 @@ extern crate self as nn;
 pub use nn_core::*;
 pub use nn_macros::network;
 
+/// The README's Rust blocks, compiled as doc tests; fragments of a larger program are marked
+/// `ignore` there.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 // The documentation's example networks have `save` and `load`, which name `std` types.
 #[cfg(all(doc, feature = "std"))]
 extern crate std;
