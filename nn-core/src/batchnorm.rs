@@ -28,7 +28,7 @@ use crate::{Backward, Layer, Rng};
 /// bn.forward(&[1.0, -2.0], &mut y); // running mean 0, running var 1
 /// assert!((y[0] - 1.0).abs() < 1e-4 && (y[1] + 2.0).abs() < 1e-4);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 #[repr(C)]
 pub struct BatchNorm<const N: usize> {
     /// The scale γ, `[N]`; starts at 1.
@@ -45,6 +45,8 @@ pub struct BatchNorm<const N: usize> {
 
 // SAFETY: the fields are `f32` arrays and a `u64`; all-zero bits are valid for both.
 unsafe impl<const N: usize> bytemuck::Zeroable for BatchNorm<N> {}
+
+clone_in_place!(BatchNorm<const N: usize> { weight, bias, running_mean, running_var, num_batches_tracked });
 
 impl<const N: usize> BatchNorm<N> {
     /// Added to the variance before its square root, as in PyTorch.

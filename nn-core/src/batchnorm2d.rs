@@ -37,7 +37,7 @@ use crate::{Backward, Layer, Rng};
 /// // The unbiased variance of 1 and 3 is 2: 0.9 · 1 + 0.1 · 2.
 /// assert!((bn.running_var[0] - 1.1).abs() < 1e-6);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 #[repr(C)]
 pub struct BatchNorm2d<const C: usize, const H: usize, const W: usize> {
     /// The scale γ, `[C]`; starts at 1.
@@ -57,6 +57,8 @@ unsafe impl<const C: usize, const H: usize, const W: usize> bytemuck::Zeroable
     for BatchNorm2d<C, H, W>
 {
 }
+
+clone_in_place!(BatchNorm2d<const C: usize, const H: usize, const W: usize> { weight, bias, running_mean, running_var, num_batches_tracked });
 
 impl<const C: usize, const H: usize, const W: usize> BatchNorm2d<C, H, W> {
     /// Added to the variance before its square root, as in PyTorch.

@@ -64,7 +64,7 @@ use im2col::Geom;
 /// // Stride 2 and padding 1 on 28×28: 14×14.
 /// assert_eq!(Conv2d::<1, 8, 3, 2, 1, 28, 28>::OH, 14);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 #[repr(C)]
 pub struct Conv2d<
     const CIN: usize,
@@ -94,6 +94,8 @@ unsafe impl<
     > bytemuck::Zeroable for Conv2d<CIN, COUT, K, S, P, H, W>
 {
 }
+
+clone_in_place!(Conv2d<const CIN: usize, const COUT: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize> { weight, bias });
 
 impl<
         const CIN: usize,

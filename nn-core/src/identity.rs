@@ -1,6 +1,24 @@
 //! `Identity<N>`: PyTorch's `nn.Identity()`, and the one implementation of the layers whose
 //! own pass is the identity (`Identity`, `Flatten`).
 
+/// Implements `Clone` for a layer holding arrays, with a `clone_from` that copies each field
+/// in place: a network's clone fills a new network on the heap field by field, and a large
+/// layer (a `Linear<4096, 768>` is 12 MB) must never pass through the stack on the way.
+macro_rules! clone_in_place {
+    ($ty:ident<$(const $p:ident: $t:ty),*> { $($field:ident),* }) => {
+        impl<$(const $p: $t),*> Clone for $ty<$($p),*> {
+            fn clone(&self) -> Self {
+                $ty { $($field: self.$field.clone()),* }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                // Arrays clone from a slice, element by element, in place.
+                $(self.$field.clone_from(&source.$field);)*
+            }
+        }
+    };
+}
+
 /// Implements `Zeroable` and an identity `Layer` (no parameters, output = input, input
 /// gradient = output gradient) for the zero-sized `$ty<N>`, described as `$name`.
 macro_rules! identity_layer {

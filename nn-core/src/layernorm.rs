@@ -27,7 +27,7 @@ use crate::{Backward, Layer, Rng};
 /// let s = 1.0 / (1.25f32 + 1e-5).sqrt();
 /// assert!(y.iter().zip([-1.5, -0.5, 0.5, 1.5]).all(|(y, d)| (y - d * s).abs() < 1e-6));
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 #[repr(C)]
 pub struct LayerNorm<const N: usize> {
     /// The scale γ, `[N]`; starts at 1.
@@ -38,6 +38,8 @@ pub struct LayerNorm<const N: usize> {
 
 // SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
 unsafe impl<const N: usize> bytemuck::Zeroable for LayerNorm<N> {}
+
+clone_in_place!(LayerNorm<const N: usize> { weight, bias });
 
 impl<const N: usize> LayerNorm<N> {
     /// Added to the variance before its square root, as in PyTorch.

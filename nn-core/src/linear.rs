@@ -22,7 +22,7 @@ use crate::{Backward, Layer, Rng};
 /// assert_eq!(y, [1.5, 4.5]);
 /// assert_eq!(<Linear<3, 2> as Layer>::PARAMS, 8);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 #[repr(C)]
 pub struct Linear<const IN: usize, const OUT: usize> {
     /// `[OUT, IN]`: row `o` holds the weights into output `o`.
@@ -33,6 +33,8 @@ pub struct Linear<const IN: usize, const OUT: usize> {
 
 // SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
 unsafe impl<const IN: usize, const OUT: usize> bytemuck::Zeroable for Linear<IN, OUT> {}
+
+clone_in_place!(Linear<const IN: usize, const OUT: usize> { weight, bias });
 
 /// Lanes per partial sum: one AVX-512 register, two AVX2 ones.
 const LANES: usize = 16;

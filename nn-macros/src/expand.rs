@@ -53,6 +53,34 @@ struct Def<'a> {
 /// The struct of a network, its `Layer` impl (a network is a layer of any network that
 /// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
 /// summary.
+/// `attrs` without `Clone` in their derives, and whether it was there: a network's `Clone`
+/// is generated instead, with a `clone_from` that clones each layer in place.
+pub fn take_clone(attrs: &[syn::Attribute]) -> (Vec<syn::Attribute>, bool) {
+    let mut found = false;
+    let mut out = Vec::new();
+    for a in attrs {
+        if a.path().is_ident("derive") {
+            let parsed = a.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            );
+            if let Ok(list) = parsed {
+                let (clone, rest): (Vec<syn::Path>, Vec<syn::Path>) = list
+                    .into_iter()
+                    .partition(|p| p.segments.last().is_some_and(|s| s.ident == "Clone"));
+                if !clone.is_empty() {
+                    found = true;
+                    if !rest.is_empty() {
+                        out.push(syn::parse_quote!(#[derive(#(#rest),*)]));
+                    }
+                    continue;
+                }
+            }
+        }
+        out.push(a.clone());
+    }
+    (out, found)
+}
+
 fn expand_layer(def: Def<'_>) -> TokenStream {
     let Def {
         attrs,
@@ -66,6 +94,7 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
     } = def;
     let (impl_g, ty_g, _) = generics.split_for_impl();
     let generic = !generics.params.is_empty();
+    let (attrs, cloned) = take_clone(attrs);
     let n = layers.len();
     let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
     let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
@@ -255,8 +284,10 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
             .iter()
             .filter(|a| a.path().is_ident("derive"))
             .cloned();
+        let clone: Option<syn::Attribute> = cloned.then(|| syn::parse_quote!(#[derive(Clone)]));
         let attrs: Vec<syn::Attribute> = std::iter::once(syn::parse_quote!(#[doc(hidden)]))
             .chain(derives)
+            .chain(clone)
             .collect();
         Some(expand_layer(Def {
             attrs: &attrs,
@@ -269,9 +300,34 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
         }))
     });
 
+    let clone = cloned.then(|| {
+        let values = fields
+            .iter()
+            .map(|f| quote!(::core::clone::Clone::clone(&self.#f)));
+        let value = if named {
+            quote!(Self { #(#fields: #values),* })
+        } else {
+            quote!(Self(#(#values),*))
+        };
+        quote! {
+            impl #impl_g ::core::clone::Clone for #ident #ty_g {
+                fn clone(&self) -> Self {
+                    #value
+                }
+
+                // Layer by layer, in place: a large layer never passes through the stack.
+                fn clone_from(&mut self, source: &Self) {
+                    #(::core::clone::Clone::clone_from(&mut self.#fields, &source.#fields);)*
+                }
+            }
+        }
+    });
+
     quote! {
         #(#attrs)*
         #vis struct #ident #generics #body
+
+        #clone
 
         #(#hidden)*
 
@@ -438,6 +494,17 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
         method("forward_train"),
         method("backward"),
     );
+    let clone_boxed = take_clone(attrs).1.then(|| {
+        quote! {
+            /// A copy on the heap, cloned layer by layer in place: unlike
+            /// `(*net).clone()`, a large network never passes through the stack.
+            pub fn clone_boxed(&self) -> ::nn::__private::Box<Self> {
+                let mut net = ::nn::__private::zeroed_box::<Self>();
+                ::core::clone::Clone::clone_from(&mut *net, self);
+                net
+            }
+        }
+    });
     let in_doc = format!(" Input features per sample of `{name_str}`.");
     let summary_doc =
         format!(" The torchinfo-style table of `{name_str}`'s layers; print it with `{{}}`.");
@@ -494,6 +561,8 @@ fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenS
                     <Self as ::nn::Network>::init_from_seed(&mut *net, seed);
                     net
                 }
+
+                #clone_boxed
 
                 /// Inference on a batch, `[batch, IN]` to `[batch, OUT]`, using `tape` as
                 /// scratch space (no allocation once it has seen a batch this large).
