@@ -299,3 +299,38 @@ fn targets_in_a_vec_an_array_or_a_slice_agree() {
     assert_eq!(from_array, from_slice);
     assert_eq!(from_i64, from_slice);
 }
+
+/// A layer of the user's that declares a parameter but forgets its visitors.
+#[derive(Clone, Copy)]
+struct Forgetful {
+    scale: f32,
+}
+// SAFETY: an all-zero `f32` is a valid value (0.0).
+unsafe impl nn::Zeroable for Forgetful {}
+impl Layer for Forgetful {
+    const IN: usize = 2;
+    const OUT: usize = 2;
+    const PARAMS: usize = 1;
+    fn describe(f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Forgetful")
+    }
+    fn init(&mut self, _: &mut Rng) {
+        self.scale = 1.0;
+    }
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y = x * self.scale;
+        }
+    }
+    fn backward(&self, _: nn::Backward<'_>, _: Option<&mut [f32]>, _: &mut [f32]) {}
+}
+
+/// Its parameter would be neither trained nor saved: building the network says so.
+#[test]
+#[should_panic(
+    expected = "layer `scale` (`Forgetful`) declares PARAMS = 1 but its visitors visit 0 values"
+)]
+fn a_layer_that_forgets_its_visitors_is_refused_when_the_network_is_built() {
+    nn::network! { struct WithForgetful { fc: Linear<2, 2>, scale: Forgetful } }
+    let _ = WithForgetful::new(0);
+}

@@ -219,6 +219,16 @@ pub trait Layer: bytemuck::Zeroable {
         let _ = f;
     }
 
+    /// Panics unless the parameter visitors visit exactly `PARAMS` values (see
+    /// `check_visits`); a network calls it for each layer it initialises.
+    #[doc(hidden)]
+    fn __check_visits(&mut self, name: &str)
+    where
+        Self: Sized,
+    {
+        crate::__private::check_visits(self, name);
+    }
+
     /// Calls `f(module, name, shape, values)` for each parameter under `path`, in
     /// [`Layer::visit_params`] order. A layer that holds other layers (a network, a
     /// residual block) walks them, each under its own name.

@@ -123,6 +123,30 @@ pub mod __private {
         unsafe { core::mem::zeroed() }
     }
 
+    /// Panics unless `layer`'s parameter visitors visit exactly `PARAMS` values: a layer
+    /// of the user's that forgot them would train and save nothing of those parameters,
+    /// silently. A network checks each of its layers when it is initialised.
+    pub fn check_visits<L: crate::Layer>(layer: &mut L, name: &str) {
+        struct Describe<L>(core::marker::PhantomData<L>);
+        impl<L: crate::Layer> core::fmt::Display for Describe<L> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                L::describe(f)
+            }
+        }
+        let mut mutable = 0;
+        layer.walk_params_mut(&mut |v| mutable += v.len());
+        let mut shown = 0;
+        layer.walk_params(&crate::Path::ROOT, &mut |_, _, _, v| shown += v.len());
+        assert!(
+            mutable == L::PARAMS && shown == L::PARAMS,
+            "layer `{name}` (`{}`) declares PARAMS = {} but its visitors visit {shown} values \
+             (`visit_params`) and {mutable} (`visit_params_mut`); implement both, naming every \
+             parameter, or its parameters are neither trained nor saved",
+            Describe::<L>(core::marker::PhantomData),
+            L::PARAMS,
+        );
+    }
+
     /// The largest of `widths`, usable in constants.
     pub const fn max_width(widths: &[usize]) -> usize {
         let mut m = 0;

@@ -366,7 +366,10 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
 
             fn init(&mut self, rng: &mut ::nn::Rng) {
                 #assert
-                #(#lp::init(&mut self.#fields, rng);)*
+                #(
+                    #lp::init(&mut self.#fields, rng);
+                    #lp::__check_visits(&mut self.#fields, #names);
+                )*
             }
 
             fn forward(&self, x: &[f32], y: &mut [f32]) {
