@@ -12,7 +12,7 @@ use std::error::Error;
 use std::path::Path;
 
 nn::network! {
-    /// The design card's network.
+    /// The MNIST network: 784-128 ReLU BatchNorm 128-10.
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 

@@ -1,4 +1,4 @@
-//! The design card's network on MNIST, trained as PyTorch's examples train it.
+//! The MNIST network (784-128 ReLU BatchNorm 128-10), trained as PyTorch's examples train it.
 //!
 //! ```text
 //! cargo run --release --example mnist                      # committed 10,000 images: 8,000 train / 2,000 test
@@ -22,7 +22,7 @@ use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Tape};
 
 nn::network! {
-    /// The design card's network: 784 pixels in, 10 class logits out.
+    /// The MNIST network: 784 pixels in, 10 class logits out.
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 

@@ -1,10 +1,10 @@
-//! Runs training steps of the card's network in a loop, for a profiler:
+//! Runs training steps of the MNIST network in a loop, for a profiler:
 //! `perf record target/release/examples/profile_step 64`.
 use nn::loss::CrossEntropyLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Rng, Tape};
 nn::network! {
-    /// The design card's network.
+    /// The MNIST network: 784-128 ReLU BatchNorm 128-10.
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 fn main() {

@@ -1,4 +1,4 @@
-//! The PyTorch `nn` tutorial's loop on the design card's network: declare the module,
+//! The PyTorch `nn` tutorial's loop on the MNIST network (784-128 ReLU BatchNorm 128-10): declare the module,
 //! then `zero_grad`, forward, loss, `backward`, `step` over epochs, printing the loss.
 //!
 //! ```text
@@ -18,7 +18,7 @@ use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Tape};
 
 nn::network! {
-    /// The design card's network.
+    /// The MNIST network: 784-128 ReLU BatchNorm 128-10.
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 

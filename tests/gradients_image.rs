@@ -176,7 +176,7 @@ fn conv2d_gradients() {
     check::<Conv2d<2, 2, 3, 1, 2, 3, 4>>(2, 4, 0.5);
     // Stride 3 and padding 1 over a rectangle, and a kernel of even size.
     check::<Conv2d<1, 2, 2, 3, 1, 7, 6>>(3, 5, 0.5);
-    // One channel, as the first layer of the CNN.
+    // One channel, as the first layer of the example CNN.
     check::<Conv2d<1, 4, 3, 1, 0, 6, 6>>(2, 6, 0.5);
 }
 

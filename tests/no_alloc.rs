@@ -64,7 +64,7 @@ fn allocations(f: impl FnOnce()) -> usize {
 }
 
 nn::network! {
-    /// The design card's network.
+    /// The MNIST network: 784-128 ReLU BatchNorm 128-10.
     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 }
 

@@ -1,5 +1,5 @@
-//! Heap allocations of the image layers, counted as `tests/no_alloc.rs` counts the card
-//! network's: in a steady-state training step and in inference of the CNN, our own
+//! Heap allocations of the image layers, counted as `tests/no_alloc.rs` counts the MNIST
+//! network's: in a steady-state training step and in inference of the example CNN, our own
 //! code allocates nothing (the convolutions work in a block on the stack), so the only
 //! allocations are `matrixmultiply`'s packing buffers, one inside every matrix product, and
 //! the tests pin their number. One-sample inference allocates nothing at all.

@@ -40,7 +40,7 @@ use im2col::Geom;
 /// the product fills whole tiles. Backward builds the patch matrices again rather than
 /// keeping them from the training pass: a block that stays in the processor's cache is
 /// cheaper to fill twice than a whole batch's patch matrices (8 and 6 times the input for
-/// the layers of the CNN, 1.5 MB and 2.2 MB at batch 64) to write out to memory and
+/// the layers of the example CNN, 1.5 MB and 2.2 MB at batch 64) to write out to memory and
 /// read back. The weight and bias gradients come from one product per group of samples, the
 /// input gradient from `Wᵀ · dy` per sample, added back into place (`col2im`).
 ///
@@ -314,8 +314,8 @@ impl<
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32]) {
-        // The baseline build of this loop: its runs are short (an output row), and the
-        // AVX-512 build was slower (74 µs against 52 µs for the CNN on one image).
+        // The baseline build of this loop: its runs are short (an output row), and an
+        // AVX-512 build of it measured slower on the example CNN.
         self.forward_direct(&x[..Self::IN], &mut y[..Self::OUT]);
     }
 

@@ -18,7 +18,7 @@ use proc_macro::TokenStream;
 ///
 /// ```
 /// nn::network! {
-///     /// The design card's network.
+///     /// The MNIST network: 784-128 ReLU BatchNorm 128-10.
 ///     pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
 /// }
 /// nn::network! {

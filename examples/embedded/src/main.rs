@@ -9,7 +9,7 @@ use cortex_m_semihosting::{debug, hprintln};
 use panic_semihosting as _;
 
 nn::network! {
-    /// The design card's network, with the weights `cargo run --release --example mnist
+    /// The MNIST network, with the weights `cargo run --release --example mnist
     /// -- --save data/weights/mnist.safetensors` trained, checked against these layers and
     /// baked in by the macro.
     #[weights("../../data/weights/mnist.safetensors")]

@@ -6,7 +6,7 @@
 //! for fewer than 16 output channels, sets the patch matrices of `⌈16 / COUT⌉` samples side by
 //! side against a block-diagonal weight: `matrixmultiply`'s AVX-512 tile is 16 × 16, and a
 //! product with 8 output channels otherwise runs every tile through its slower masked path
-//! (the first layer: 137 µs instead of 290 µs per batch of 64). When even one output
+//! (the example CNN's first layer runs about twice as fast this way). When even one output
 //! row of every tap does not fit the buffer (thousands of taps), [`Plan::Blocked`] splits
 //! the taps too, accumulating the blocks' products, with the bias added on its own.
 
@@ -21,7 +21,7 @@ use crate::Layer;
 
 /// Floats of the stack block of [`Layer::forward_batch`](crate::Layer::forward_batch) and
 /// [`Layer::backward`](crate::Layer::backward): 64 KB, enough for two samples' patch
-/// matrices of the first layer (2 × 9 × 676 floats) or one of its second
+/// matrices of the example CNN's first layer (2 × 9 × 676 floats) or one of its second
 /// (72 × 121) with the row of ones.
 pub(super) const BLOCK: usize = 16384;
 

@@ -326,7 +326,7 @@ fn copy(dst: &mut [f32], src: &[f32]) {
 
 /// `dst += src` (equal lengths) for runs of a few dozen floats, inline: 8 at a time, then 4,
 /// then one by one, where a plain loop would leave a run shorter than one vector (11 floats
-/// for the second layer) to scalar code.
+/// for the example CNN's second layer) to scalar code.
 #[cfg(feature = "alloc")]
 #[inline(always)]
 fn add(dst: &mut [f32], src: &[f32]) {

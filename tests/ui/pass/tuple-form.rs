@@ -1,4 +1,4 @@
-// The design card's network, unnamed layers: a tuple struct whose parameters are named
+// The MNIST network, unnamed layers: a tuple struct whose parameters are named
 // as `nn.Sequential` names them.
 nn::network! { pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
 
