@@ -114,13 +114,14 @@ fn max_pool_routes_nan_and_infinities_as_pytorch() {
     let case = case(&fx, "MaxPool2d");
     let mut wrong = Vec::new();
     type Pool = MaxPool2d<1, 2, 4, 8>;
-    train(&mut Pool::default(), "MaxPool2d", case, &mut wrong);
+    let mut pool = MaxPool2d::<1, 2, 4, 8>;
+    train(&mut pool, "MaxPool2d", case, &mut wrong);
 
     // Inference, and the backward without a training pass before it (the no-heap build's
     // path), which finds each window's maximum again.
     let (x, dy) = (nums(&case["x"]), nums(&case["dy"]));
     let mut y = vec![0.0; Pool::OUT];
-    Pool::default().forward(&x, &mut y);
+    pool.forward(&x, &mut y);
     compare(&mut wrong, "MaxPool2d inference", &y, &nums(&case["y"]));
     let mut dx = vec![f32::NAN; Pool::IN];
     let io = Backward {
@@ -130,7 +131,7 @@ fn max_pool_routes_nan_and_infinities_as_pytorch() {
         batch: 1,
         cache: &mut [],
     };
-    Pool::default().backward(io, Some(&mut dx), &mut []);
+    pool.backward(io, Some(&mut dx), &mut []);
     compare(
         &mut wrong,
         "MaxPool2d gradient without cache",
@@ -145,12 +146,7 @@ fn avg_pool_propagates_nan_and_infinities_as_pytorch() {
     let fx = fixture();
     let mut wrong = Vec::new();
     let case = case(&fx, "AvgPool2d");
-    train(
-        &mut AvgPool2d::<1, 2, 4, 8>::default(),
-        "AvgPool2d",
-        case,
-        &mut wrong,
-    );
+    train(&mut AvgPool2d::<1, 2, 4, 8>, "AvgPool2d", case, &mut wrong);
     assert_none(&wrong);
 }
 
