@@ -140,9 +140,11 @@ elementwise_loss!(MseLoss, "MSELoss", |_s, o, t| {
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct L1Loss;
-elementwise_loss!(L1Loss, "L1Loss", |_s, o, t| {
-    let d = o - t;
-    // PyTorch's gradient of |d| at 0 is 0.
+elementwise_loss!(L1Loss, "L1Loss", |_s, o, t| l1(o - t));
+
+/// `|d|` and PyTorch's gradient of it: the sign of `d`, 0 at 0 and at NaN.
+#[inline]
+fn l1(d: f32) -> (f32, f32) {
     let sign = if d > 0.0 {
         1.0
     } else if d < 0.0 {
@@ -151,7 +153,7 @@ elementwise_loss!(L1Loss, "L1Loss", |_s, o, t| {
         0.0
     };
     (d.abs(), sign)
-});
+}
 
 /// PyTorch's `nn.SmoothL1Loss(beta)`: quadratic below `beta`, linear above.
 ///
@@ -171,16 +173,33 @@ impl Default for SmoothL1Loss {
     }
 }
 elementwise_loss!(SmoothL1Loss, "SmoothL1Loss", |s, o, t| {
-    let d = o - t;
-    if d.abs() < s.beta {
-        (0.5 * d * d / s.beta, d / s.beta)
+    let (d, beta) = (o - t, s.beta);
+    if beta == 0.0 {
+        // PyTorch's L1 loss, which it runs for beta 0 (0 / 0 would make NaN at d = 0).
+        l1(d)
     } else {
-        (d.abs() - 0.5 * s.beta, if d > 0.0 { 1.0 } else { -1.0 })
+        let z = d.abs();
+        let l = if z < beta {
+            0.5 * d * d / beta
+        } else {
+            z - 0.5 * beta
+        };
+        // PyTorch's branches, in its order: a NaN `d` falls through to `d / beta`, NaN.
+        let g = if d < -beta {
+            -1.0
+        } else if d > beta {
+            1.0
+        } else {
+            d / beta
+        };
+        (l, g)
     }
 });
 
-/// PyTorch's `nn.BCEWithLogitsLoss()`: binary cross-entropy on logits, computed in the
-/// stable form `max(x, 0) - x t + log(1 + e^-|x|)`.
+/// PyTorch's `nn.BCEWithLogitsLoss()`: binary cross-entropy on logits, computed in
+/// PyTorch's stable form `(1 − t) x − log σ(x)`, with `log σ(x) = min(x, 0) −
+/// log(1 + e^−|x|)`, so that infinite logits give what PyTorch gives (`∞` for `x = ∞`,
+/// `t = 0`; NaN for `x = −∞`, `t = 1`, where `0 · ∞` is NaN).
 ///
 /// ```
 /// use nn::loss::{BceWithLogitsLoss, Loss};
@@ -190,7 +209,8 @@ elementwise_loss!(SmoothL1Loss, "SmoothL1Loss", |s, o, t| {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BceWithLogitsLoss;
 elementwise_loss!(BceWithLogitsLoss, "BCEWithLogitsLoss", |_s, x, t| {
-    let l = x.max(0.0) - x * t + libm::log1pf(libm::expf(-x.abs()));
+    let log_sigmoid = x.min(0.0) - libm::log1pf(libm::expf(-x.abs()));
+    let l = (1.0 - t) * x - log_sigmoid;
     let sigmoid = if x >= 0.0 {
         1.0 / (1.0 + libm::expf(-x))
     } else {
@@ -356,17 +376,21 @@ impl CrossEntropyLoss {
                 .map(|g| &mut g[i * width..(i + 1) * width]);
             let has_grad = g.is_some();
             let (max, log_sum) = log_sum_exp(row, g);
-            // PyTorch: −(1 − ε) Σ t · logp − ε / C · Σ logp.
-            let mut dot = 0.0f32;
-            let mut sum_nll = 0.0f32;
+            // PyTorch: −Σ t' · logp with the smoothed target t' = (1 − ε) t + ε / C, formed
+            // first, so that a class of zero probability and −∞ logit is 0 · ∞ (NaN) only
+            // where PyTorch's is: without smoothing.
+            let mut loss = 0.0f32;
             let mut mass = 0.0f32;
             for (v, t) in row.iter().zip(t) {
-                let nll = log_sum - (v - max);
-                dot += t * nll;
-                sum_nll += nll;
+                let t_smooth = if eps == 0.0 {
+                    *t
+                } else {
+                    (1.0 - eps) * t + off
+                };
+                loss += t_smooth * (log_sum - (v - max));
                 mass += t;
             }
-            total += (1.0 - eps) * dot + off * sum_nll;
+            total += loss;
             if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
                 // d/dx_k = (1 − ε)(p_k Σt − t_k) + ε (p_k − 1/C)
                 for (g, t) in g[i * width..(i + 1) * width].iter_mut().zip(t) {

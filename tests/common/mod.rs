@@ -49,3 +49,4 @@ pub fn max_abs(v: &[f32]) -> f32 {
 
 // After `assert_close!`, which it uses.
 pub mod gradcheck;
+pub mod nonfinite;

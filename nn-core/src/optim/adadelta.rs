@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, for_each_range, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
@@ -104,7 +104,7 @@ impl Optimizer for Adadelta {
         for_each_range(net, grads, |p, g, r| {
             let rows = p.iter_mut().zip(g).zip(&mut sq[r.clone()]).zip(&mut acc[r]);
             for (((p, g), sq), acc) in rows {
-                let g = g + weight_decay * *p;
+                let g = decayed(*g, *p, weight_decay);
                 *sq = *sq * rho + (1.0 - rho) * g * g;
                 let std = libm::sqrtf(*sq + eps);
                 let delta = libm::sqrtf(*acc + eps) / std * g;

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, for_each_range, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
@@ -119,7 +119,7 @@ impl Optimizer for Adagrad {
             .get_or_insert_with(|| alloc::vec![initial_accumulator_value; N::PARAMS]);
         for_each_range(net, grads, |p, g, r| {
             for ((p, g), s) in p.iter_mut().zip(g).zip(&mut sum[r]) {
-                let g = g + weight_decay * *p;
+                let g = decayed(*g, *p, weight_decay);
                 *s += g * g;
                 let std = libm::sqrtf(*s) + eps;
                 *p += -clr * g / std;

@@ -124,9 +124,11 @@ impl Optimizer for Adam {
         for_each_param(net, grads, [m, v], |p, g, [m, v]| {
             for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let mut g = *g;
+                // Not `g + 0 · p` without weight decay: an infinite parameter would become
+                // NaN, where PyTorch, which leaves the term out, keeps it infinite.
                 if decoupled {
                     *p *= 1.0 - lr * weight_decay;
-                } else {
+                } else if weight_decay != 0.0 {
                     g += weight_decay * *p;
                 }
                 *m += (g - *m) * (1.0 - b1);

@@ -89,6 +89,18 @@ fn for_each_param<N: Network, const S: usize>(
     });
 }
 
+/// The gradient with L2 weight decay, `g + weight_decay · p`, and `g` itself without it:
+/// not `g + 0 · p`, which is NaN for an infinite parameter that PyTorch, leaving the term
+/// out, keeps infinite.
+#[inline(always)]
+fn decayed(g: f32, p: f32, weight_decay: f32) -> f32 {
+    if weight_decay == 0.0 {
+        g
+    } else {
+        g + weight_decay * p
+    }
+}
+
 /// Visits each parameter tensor of `net` with its gradient and its range in the flat
 /// parameter order, for optimizers whose state is partly optional.
 fn for_each_range<N: Network>(

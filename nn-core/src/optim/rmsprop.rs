@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, for_each_range, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, for_each_range, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
@@ -143,7 +143,7 @@ impl Optimizer for RmsProp {
             let mut ga = grad_avg.as_deref_mut().map(|v| &mut v[r.clone()]);
             let mut b = buf.as_deref_mut().map(|v| &mut v[r]);
             for i in 0..p.len() {
-                let g = g[i] + weight_decay * p[i];
+                let g = decayed(g[i], p[i], weight_decay);
                 sq[i] = sq[i] * alpha + (1.0 - alpha) * g * g;
                 let avg = match ga.as_deref_mut() {
                     Some(ga) => {

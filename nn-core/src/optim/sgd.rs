@@ -17,10 +17,9 @@ struct SgdUpdate<'a> {
     /// `b ← keep · b + take · g`: (0, 1) on the first step, else (momentum, 1 − dampening).
     keep: f32,
     take: f32,
-    /// The update is `lr · (direct · g + (1 − direct + look) · b)`: Nesterov's
-    /// `g + momentum · b` or plain `b`.
-    look: f32,
-    direct: f32,
+    /// Nesterov's momentum: the update is `lr · (g + momentum · b)` with it, `lr · b`
+    /// without.
+    nesterov: Option<f32>,
     weight_decay: f32,
 }
 
@@ -34,21 +33,38 @@ impl crate::simd::Kernel for SgdUpdate<'_> {
             lr,
             keep,
             take,
-            look,
-            direct,
+            nesterov,
             weight_decay,
         } = self;
+        // A term that a setting leaves out is left out, not multiplied by 0: `0 · ∞` is NaN,
+        // and PyTorch keeps an infinite parameter or gradient infinite.
         let rows = p.iter_mut().zip(g).zip(b.iter_mut());
-        if weight_decay == 0.0 {
-            for ((p, g), b) in rows {
-                *b = keep * *b + take * g;
-                *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+        match (weight_decay == 0.0, nesterov) {
+            (true, None) => {
+                for ((p, g), b) in rows {
+                    *b = keep * *b + take * g;
+                    *p -= lr * *b;
+                }
             }
-        } else {
-            for ((p, g), b) in rows {
-                let g = g + weight_decay * *p;
-                *b = keep * *b + take * g;
-                *p -= lr * (direct * g + (1.0 - direct + look) * *b);
+            (true, Some(m)) => {
+                for ((p, g), b) in rows {
+                    *b = keep * *b + take * g;
+                    *p -= lr * (g + m * *b);
+                }
+            }
+            (false, None) => {
+                for ((p, g), b) in rows {
+                    let g = g + weight_decay * *p;
+                    *b = keep * *b + take * g;
+                    *p -= lr * *b;
+                }
+            }
+            (false, Some(m)) => {
+                for ((p, g), b) in rows {
+                    let g = g + weight_decay * *p;
+                    *b = keep * *b + take * g;
+                    *p -= lr * (g + m * *b);
+                }
             }
         }
     }
@@ -155,9 +171,15 @@ impl Optimizer for Sgd {
         } = *self;
         if momentum == 0.0 {
             for_each_param(net, grads, [], |p, g, []| {
-                for (p, g) in p.iter_mut().zip(g) {
-                    let g = g + weight_decay * *p;
-                    *p -= lr * g;
+                let rows = p.iter_mut().zip(g);
+                if weight_decay == 0.0 {
+                    // Not `g + 0 · p`: an infinite parameter would become NaN.
+                    rows.for_each(|(p, g)| *p -= lr * g);
+                } else {
+                    for (p, g) in rows {
+                        let g = g + weight_decay * *p;
+                        *p -= lr * g;
+                    }
                 }
             });
             return;
@@ -173,8 +195,6 @@ impl Optimizer for Sgd {
             } else {
                 (momentum, 1.0 - dampening)
             };
-            let look = if nesterov { momentum } else { 0.0 };
-            let direct = if nesterov { 1.0 } else { 0.0 };
             crate::simd::vectorized(SgdUpdate {
                 p,
                 g,
@@ -182,8 +202,7 @@ impl Optimizer for Sgd {
                 lr,
                 keep,
                 take,
-                look,
-                direct,
+                nesterov: nesterov.then_some(momentum),
                 weight_decay,
             });
         });
