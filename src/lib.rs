@@ -47,6 +47,8 @@ extern crate self as nn;
 
 pub use nn_core::*;
 pub use nn_macros::network;
+// The derive, beside the trait of the same name that `nn_core::*` brings (as serde's).
+pub use nn_macros::Parameters;
 
 /// The README's Rust blocks, compiled as doc tests; fragments of a larger program are marked
 /// `ignore` there.

@@ -1,4 +1,5 @@
-//! Compile-fail and compile-pass cases for `network!`; see `tests/ui/README.md`.
+//! Compile-fail and compile-pass cases for `network!` and `#[derive(nn::Parameters)]`; see
+//! `tests/ui/README.md`.
 
 #[test]
 fn ui() {

@@ -69,37 +69,60 @@ pub struct Backward<'a> {
 /// Slices passed to the methods have exactly the lengths the sizes imply. The type must
 /// be [`Zeroable`](crate::Zeroable) so that a network can be built in place on the heap.
 ///
+/// # Parameters and buffers
+///
+/// `#[derive(nn::Parameters)]` reads them from the struct's fields, as PyTorch's `nn.Module`
+/// finds its `nn.Parameter`s: `#[param]` on an `f32` array makes a trainable parameter,
+/// named after the field, its shape the array's lengths from the outside in (`[[f32; IN];
+/// OUT]` is `[OUT, IN]`); `#[buffer]` on an `f32` array or a `u64` counter makes a buffer,
+/// saved with the state dict but not trained, as PyTorch's `register_buffer`. The derive
+/// also implements `Zeroable`, after checking every field's type, so no `unsafe` is needed.
+/// Inside the `impl Layer`, the line `nn::parameters!();` writes `PARAMS` (the parameters'
+/// lengths added up) and the four visitors ([`Layer::visit_params`],
+/// [`Layer::visit_params_mut`], [`Layer::visit_buffers`], [`Layer::visit_buffers_mut`]).
+/// Gradients are laid out in the same order: the fields' declaration order.
+///
+/// A layer may instead write `PARAMS`, the visitors and `unsafe impl nn::Zeroable` by hand.
+/// Visitors that do not visit exactly `PARAMS` values are refused, with a panic naming the
+/// layer, when a network holding it is initialised: its parameters would be neither trained
+/// nor saved.
+///
 /// # Example
 ///
-/// A layer that multiplies each feature by a learned scale:
+/// A layer that multiplies each feature by a learned scale, and counts its training steps:
 ///
 /// ```
 /// use core::fmt;
-/// use nn::{Backward, Layer, ParamVisitor, Rng};
+/// use nn::{Backward, Layer, Parameters, Rng};
 ///
-/// #[derive(Clone, Copy)]
+/// #[derive(Clone, Copy, Parameters)]
 /// struct Scale<const N: usize> {
-///     scale: [f32; N],
+///     #[param]
+///     weight: [f32; N],
+///     #[buffer]
+///     steps: u64,
 /// }
-/// // SAFETY: an all-zero `[f32; N]` is a valid value (0.0 everywhere).
-/// unsafe impl<const N: usize> nn::Zeroable for Scale<N> {}
 ///
 /// impl<const N: usize> Layer for Scale<N> {
 ///     const IN: usize = N;
 ///     const OUT: usize = N;
-///     const PARAMS: usize = N;
+///     // `PARAMS` and the visitors, from the `#[param]` and `#[buffer]` fields.
+///     nn::parameters!();
+///
 ///     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
 ///         write!(f, "Scale<{N}>")
 ///     }
 ///     fn init(&mut self, _rng: &mut Rng) {
-///         self.scale = [1.0; N];
+///         self.weight = [1.0; N];
+///         self.steps = 0;
 ///     }
 ///     fn forward(&self, x: &[f32], y: &mut [f32]) {
-///         for ((y, x), s) in y.iter_mut().zip(x).zip(&self.scale) {
+///         for ((y, x), s) in y.iter_mut().zip(x).zip(&self.weight) {
 ///             *y = x * s;
 ///         }
 ///     }
 ///     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+///         // `grad` holds `PARAMS` values, the parameters' in the order of their fields.
 ///         for (x, dy) in io.x.chunks_exact(N).zip(io.dy.chunks_exact(N)) {
 ///             for j in 0..N {
 ///                 grad[j] += dy[j] * x[j];
@@ -108,25 +131,31 @@ pub struct Backward<'a> {
 ///         if let Some(dx) = dx {
 ///             for (dx, dy) in dx.chunks_exact_mut(N).zip(io.dy.chunks_exact(N)) {
 ///                 for j in 0..N {
-///                     dx[j] = dy[j] * self.scale[j];
+///                     dx[j] = dy[j] * self.weight[j];
 ///                 }
 ///             }
 ///         }
 ///     }
-///     fn visit_params(&self, f: &mut ParamVisitor<'_>) {
-///         f("scale", &[N], &self.scale);
-///     }
-///     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
-///         f("scale", &mut self.scale);
-///     }
 /// }
 ///
-/// let mut s = Scale::<3> { scale: [0.0; 3] };
+/// let mut s = Scale::<3> { weight: [0.0; 3], steps: 0 };
 /// s.init(&mut Rng::seed(0));
 /// let mut y = [0.0; 3];
 /// s.forward(&[1.0, 2.0, 3.0], &mut y);
 /// assert_eq!(y, [1.0, 2.0, 3.0]);
+///
+/// assert_eq!(Scale::<3>::PARAMS, 3);
+/// s.visit_params(&mut |name, shape, values| {
+///     assert_eq!((name, shape, values), ("weight", &[3][..], &[1.0; 3][..]));
+/// });
+/// s.visit_buffers(&mut |name, shape, value| {
+///     assert_eq!((name, shape, value), ("steps", &[][..], nn::Buffer::Count(0)));
+/// });
 /// ```
+///
+/// In a network it is a layer like the others: in `network! { struct Net { fc: Linear<4, 3>,
+/// scale: Scale<3> } }` its state-dict names are `scale.weight` and `scale.steps`, as
+/// PyTorch's.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer",
     label = "not a layer",

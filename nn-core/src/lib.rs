@@ -34,6 +34,7 @@ mod layer;
 mod layernorm;
 mod linear;
 mod network;
+mod parameters;
 mod path;
 mod pool;
 mod residual;
@@ -78,6 +79,7 @@ pub use layer::{
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
 pub use network::{LayerInfo, Network, Summary};
+pub use parameters::Parameters;
 pub use path::Path;
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use residual::Residual;
@@ -110,6 +112,7 @@ pub mod __private {
     #[cfg(feature = "alloc")]
     pub use crate::chain::{backward_io, forward_io};
     pub use crate::chain_cache_len as cache_len;
+    pub use crate::parameters::{assert_zeroable, derived};
     #[cfg(feature = "alloc")]
     pub use alloc::{boxed::Box, vec::Vec};
     #[cfg(feature = "alloc")]

@@ -1,11 +1,14 @@
-//! The `network!` macro of the `nn` crate: parse, validate, expand.
+//! The `network!` macro and `#[derive(Parameters)]` of the `nn` crate: parse, validate,
+//! expand.
 //!
-//! Use it through `nn::network!`; its documentation is there.
+//! Use them through `nn::network!` and `nn::Parameters`; their documentation is there.
 
 // The modules depend one way, so that each can be read without the ones after it:
 // `size` and `attr` under `ast`, then `valid`, `weights`, and `expand` on top of all.
+// `derive` is the derive's, with phases of its own; it borrows `size`'s printing only.
 mod ast;
 mod attr;
+mod derive;
 mod expand;
 mod size;
 mod stub;
@@ -64,4 +67,30 @@ pub fn network(input: TokenStream) -> TokenStream {
             None => e.to_compile_error().into(),
         },
     }
+}
+
+/// Implements `nn::Parameters` and `nn::Zeroable` for a layer of the user's, from its fields:
+/// `#[param]` on an `f32` array (nested for more dimensions) makes a trainable parameter,
+/// `#[buffer]` on an `f32` array or a `u64` counter a buffer, saved but not trained; other
+/// fields are neither. `nn::parameters!()` inside the layer's `impl nn::Layer` then writes
+/// `PARAMS` and the visitors.
+///
+/// ```
+/// #[derive(Clone, Copy, nn::Parameters)]
+/// struct Affine<const N: usize> {
+///     #[param]
+///     weight: [[f32; N]; N],
+///     #[param]
+///     bias: [f32; N],
+///     #[buffer]
+///     calls: u64,
+/// }
+/// assert_eq!(<Affine<3> as nn::Parameters>::PARAM_COUNT, 3 * 3 + 3);
+/// ```
+///
+/// A whole layer, with its `impl nn::Layer`, is in the documentation of `nn::Layer`.
+#[proc_macro_derive(Parameters, attributes(param, buffer))]
+pub fn derive_parameters(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::derive(&input).into()
 }
