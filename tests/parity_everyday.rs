@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use nn::loss::{CrossEntropyLoss, Loss, MseLoss, NllLoss};
 use nn::optim::{
-    Adadelta, Adagrad, Anneal, ExponentialLr, LinearLr, LrSchedule, OneCycleLr, Optimizer,
+    Adadelta, Adagrad, Adam, Anneal, ExponentialLr, LinearLr, LrSchedule, OneCycleLr, Optimizer,
     ReduceLrOnPlateau, RmsProp, Sgd,
 };
 use nn::{BufferMut, Gradients, Network, Tape};
@@ -152,10 +152,10 @@ fn close_all(got: &[f32], want: &[f32], abs: f32, ctx: &str) {
 }
 
 #[test]
-fn rmsprop_adagrad_adadelta_match_pytorch() {
+fn optimizers_match_pytorch_on_every_element() {
     let fx = fixture();
     let runs = fx["optimizers"].as_array().unwrap();
-    assert_eq!(runs.len(), 7);
+    assert_eq!(runs.len(), 13);
     for run in runs {
         let c = &run["config"];
         let lr = f(c, "lr");
@@ -184,6 +184,32 @@ fn rmsprop_adagrad_adadelta_match_pytorch() {
                 o.rho = f(c, "rho").unwrap_or(o.rho);
                 o.eps = f(c, "eps").unwrap_or(o.eps);
                 o.weight_decay = f(c, "weight_decay").unwrap_or(o.weight_decay);
+                check_run(&fx, run, o);
+            }
+            "sgd" => {
+                let o = Sgd::new(lr.unwrap())
+                    .momentum(f(c, "momentum").unwrap_or(0.0))
+                    .dampening(f(c, "dampening").unwrap_or(0.0))
+                    .nesterov(c.get("nesterov").is_some_and(|v| v.as_bool().unwrap()))
+                    .weight_decay(f(c, "weight_decay").unwrap_or(0.0));
+                check_run(&fx, run, o);
+            }
+            kind @ ("adam" | "adamw") => {
+                let lr = lr.unwrap();
+                let o = if kind == "adamw" {
+                    Adam::adamw(lr)
+                } else {
+                    Adam::new(lr)
+                };
+                let (b1, b2) = match c.get("betas") {
+                    Some(b) => (b[0].as_f64().unwrap() as f32, b[1].as_f64().unwrap() as f32),
+                    None => o.betas,
+                };
+                let (eps, decay) = (o.eps, o.weight_decay);
+                let o = o
+                    .betas(b1, b2)
+                    .eps(f(c, "eps").unwrap_or(eps))
+                    .weight_decay(f(c, "weight_decay").unwrap_or(decay));
                 check_run(&fx, run, o);
             }
             other => panic!("unknown optimizer {other}"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/everyday.json, which tests/parity_everyday.rs checks the tools of daily
-training against: the optimizers beside SGD and Adam, gradient clipping, per-step learning-rate
-schedules, top-k accuracy, NLLLoss and CrossEntropyLoss's int64 and probability targets.
+training against: RMSprop, Adagrad and Adadelta, and SGD and Adam/AdamW with every element of
+every parameter compared (tests/parity.rs samples its larger network's first weight), gradient
+clipping, per-step learning-rate schedules, top-k accuracy, NLLLoss and CrossEntropyLoss's int64 and probability targets.
 
 The tests need no Python: the file is committed. To make it again, from the repository root:
 
@@ -67,13 +68,28 @@ OPTIMIZERS = [
     ),
     ("adadelta", {"kind": "adadelta"}),
     ("adadelta_custom", {"kind": "adadelta", "lr": 0.5, "rho": 0.8, "eps": 1e-5, "weight_decay": 0.01}),
+    # SGD and Adam as well, every element compared (tests/parity.rs samples the big network's
+    # first weight).
+    ("sgd_momentum", {"kind": "sgd", "lr": 0.1, "momentum": 0.9}),
+    ("sgd_nesterov_decay", {"kind": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("sgd_dampening", {"kind": "sgd", "lr": 0.1, "momentum": 0.5, "dampening": 0.3}),
+    ("adam", {"kind": "adam", "lr": 0.01}),
+    ("adam_decay", {"kind": "adam", "lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+    ("adamw", {"kind": "adamw", "lr": 0.01, "weight_decay": 0.1}),
 ]
 
 
 def make_optimizer(cfg, params):
     kwargs = {k: v for k, v in cfg.items() if k != "kind"}
     # The single-tensor implementations, which PyTorch uses on the CPU anyway.
-    make = {"rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad, "adadelta": torch.optim.Adadelta}
+    make = {
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+        "adadelta": torch.optim.Adadelta,
+        "sgd": torch.optim.SGD,
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+    }
     return make[cfg["kind"]](params, foreach=False, **kwargs)
 
 
