@@ -25,61 +25,83 @@ fn matches_naive_reference_on_odd_sizes_in_every_layout() {
 }
 
 /// With the `threading` feature, inside the pool products of at least 2²¹ multiply-adds
-/// (here 129 × 129 × 129) are split over two threads: the same sweep checks the halves.
+/// are split over two threads: by rows when the output has at least as many rows as
+/// columns, else by columns. Each direction is checked in a pool of exactly two threads
+/// (so that the split happens on any machine), in every layout.
 #[cfg(feature = "threading")]
 #[test]
 fn split_products_match_naive_reference() {
-    nn::gemm::parallel(sweep);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool of two threads");
+    pool.install(|| {
+        nn::gemm::parallel(|| {
+            let mut rng = Rng::seed(7);
+            // Rows split (m ≥ n), columns split (n > m), both past 2²¹ multiply-adds, with odd
+            // sizes so that the halves differ.
+            for (m, k, n) in [(257, 129, 65), (65, 129, 257), (129, 129, 129)] {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    check(&mut rng, m, k, n, ta, tb);
+                }
+            }
+        })
+    });
 }
 
 fn sweep() {
     const SIZES: [usize; 5] = [1, 7, 63, 65, 129];
     let mut rng = Rng::seed(42);
-    let (alpha, beta) = (0.75f32, -0.5f32);
     for &m in &SIZES {
         for &k in &SIZES {
             for &n in &SIZES {
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                    // Stored row-major as written: A is m×k, or k×m when transposed.
-                    let a = random(&mut rng, m * k);
-                    let b = random(&mut rng, k * n);
-                    let c0 = random(&mut rng, m * n);
-                    let (a_cols, b_cols) = (if ta { m } else { k }, if tb { k } else { n });
-                    let av = if ta {
-                        MatRef::row_major(&a, k, m).t()
-                    } else {
-                        MatRef::row_major(&a, m, k)
-                    };
-                    let bv = if tb {
-                        MatRef::row_major(&b, n, k).t()
-                    } else {
-                        MatRef::row_major(&b, k, n)
-                    };
-                    let mut c = c0.clone();
-                    gemm(alpha, av, bv, beta, MatMut::row_major(&mut c, m, n));
-                    let mut want = vec![0.0f32; m * n];
-                    for i in 0..m {
-                        for j in 0..n {
-                            let dot: f64 = (0..k)
-                                .map(|p| at(&a, a_cols, ta, i, p) * at(&b, b_cols, tb, p, j))
-                                .sum();
-                            want[i * n + j] =
-                                (alpha as f64 * dot + beta as f64 * c0[i * n + j] as f64) as f32;
-                        }
-                    }
-                    // f32 products of k terms in [-1, 1]: the rounding error grows like
-                    // k · 2⁻²⁴ in the worst case; 1e-6 · k bounds it with room to spare.
-                    assert_close!(
-                        c,
-                        want,
-                        rel = 1e-5,
-                        abs = 1e-6 * k as f32,
-                        "m={m} k={k} n={n} ta={ta} tb={tb}"
-                    );
+                    check(&mut rng, m, k, n, ta, tb);
                 }
             }
         }
     }
+}
+
+/// `C ← α A B + β C` on random data against a float64 reference, A transposed when `ta`,
+/// B when `tb`.
+fn check(rng: &mut Rng, m: usize, k: usize, n: usize, ta: bool, tb: bool) {
+    let (alpha, beta) = (0.75f32, -0.5f32);
+    // Stored row-major as written: A is m×k, or k×m when transposed.
+    let a = random(rng, m * k);
+    let b = random(rng, k * n);
+    let c0 = random(rng, m * n);
+    let (a_cols, b_cols) = (if ta { m } else { k }, if tb { k } else { n });
+    let av = if ta {
+        MatRef::row_major(&a, k, m).t()
+    } else {
+        MatRef::row_major(&a, m, k)
+    };
+    let bv = if tb {
+        MatRef::row_major(&b, n, k).t()
+    } else {
+        MatRef::row_major(&b, k, n)
+    };
+    let mut c = c0.clone();
+    gemm(alpha, av, bv, beta, MatMut::row_major(&mut c, m, n));
+    let mut want = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let dot: f64 = (0..k)
+                .map(|p| at(&a, a_cols, ta, i, p) * at(&b, b_cols, tb, p, j))
+                .sum();
+            want[i * n + j] = (alpha as f64 * dot + beta as f64 * c0[i * n + j] as f64) as f32;
+        }
+    }
+    // f32 products of k terms in [-1, 1]: the rounding error grows like k · 2⁻²⁴ in the
+    // worst case; 1e-6 · k bounds it with room to spare.
+    assert_close!(
+        c,
+        want,
+        rel = 1e-5,
+        abs = 1e-6 * k as f32,
+        "m={m} k={k} n={n} ta={ta} tb={tb}"
+    );
 }
 
 #[test]

@@ -1,0 +1,55 @@
+//! With the `threading` feature, training steps and batched inference in a pool of two
+//! threads, where large products split in halves, give what one thread gives, bit for bit:
+//! each output element is the same sum in the same order, whichever thread computes it.
+#![cfg(feature = "threading")]
+
+use nn::loss::CrossEntropyLoss;
+use nn::optim::{Optimizer, Sgd};
+use nn::{Gradients, Network, Rng, Tape};
+
+nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! {
+    #[input(1, 28, 28)]
+    struct Cnn<Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>, Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>, Flatten, Linear<400, 10>>
+}
+
+/// Every parameter after three SGD steps on `batch` random rows, then the logits of a
+/// batch, in a pool of `threads` threads.
+fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u32>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    pool.install(|| {
+        nn::gemm::parallel(|| {
+            let mut rng = Rng::seed(3);
+            let x: Vec<f32> = (0..batch * N::IN).map(|_| rng.uniform(0.0, 1.0)).collect();
+            let y: Vec<usize> = (0..batch).map(|i| i % N::OUT).collect();
+            let mut net = Box::new(N::zeroed());
+            net.init_from_seed(1);
+            let (mut tape, mut grads) = (Tape::<N>::new(), Gradients::<N>::new());
+            let mut opt = Sgd::new(0.05).momentum(0.9);
+            for _ in 0..3 {
+                opt.zero_grad(&mut grads);
+                tape.forward(&mut net, &x).unwrap();
+                tape.loss(&CrossEntropyLoss::default(), &y[..]);
+                tape.backward(&net, &x, &mut grads);
+                opt.step(&mut *net, &grads);
+            }
+            let mut params = Vec::new();
+            net.named_params(&mut |_, _, _, v| params.extend(v.iter().map(|f| f.to_bits())));
+            let logits = tape.infer(&net, &x).iter().map(|f| f.to_bits()).collect();
+            (params, logits)
+        })
+    })
+}
+
+#[test]
+fn two_threads_train_and_infer_as_one_thread_does() {
+    // 256 rows: the first layer's products (256 × 784 × 128) split over the threads.
+    assert_eq!(
+        train_and_infer::<Mnist>(2, 256),
+        train_and_infer::<Mnist>(1, 256)
+    );
+    assert_eq!(train_and_infer::<Cnn>(2, 64), train_and_infer::<Cnn>(1, 64));
+}
