@@ -92,26 +92,24 @@ pub use state::{StateDict, StateError, StateTensor, StateValue};
 #[cfg(feature = "alloc")]
 pub use tape::{Gradients, Tape};
 
-/// Floats of cache a network of `layers` needs for `batch` rows (see `chain.rs`); a
-/// network without `alloc` has no batched passes and needs none.
-#[doc(hidden)]
-pub fn chain_cache_len(layers: &[LayerInfo], batch: usize) -> usize {
-    #[cfg(feature = "alloc")]
-    return chain::cache_len(layers, batch);
-    #[cfg(not(feature = "alloc"))]
-    {
-        let _ = (layers, batch);
-        0
-    }
-}
-
 /// Items the `network!` macro's expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bake::{count, kernels, matrix, values, vector, Bake, Child, Name, Table};
     #[cfg(feature = "alloc")]
     pub use crate::chain::{backward_io, forward_io};
-    pub use crate::chain_cache_len as cache_len;
+    /// Floats of cache a network of `layers` needs for `batch` rows (see `chain.rs`); a
+    /// network without `alloc` has no batched passes and needs none.
+    pub fn cache_len(layers: &[crate::LayerInfo], batch: usize) -> usize {
+        #[cfg(feature = "alloc")]
+        return crate::chain::cache_len(layers, batch);
+        #[cfg(not(feature = "alloc"))]
+        {
+            let _ = (layers, batch);
+            0
+        }
+    }
+
     pub use crate::parameters::{assert_zeroable, derived};
     #[cfg(feature = "alloc")]
     pub use alloc::{boxed::Box, vec::Vec};

@@ -85,8 +85,10 @@ impl<B: Layer> Layer for Residual<B> {
         let n = batch * B::OUT;
         let (out, cache) = cache.split_at_mut(n);
         self.0.forward_train(x, out, batch, cache)?;
-        y[..n].copy_from_slice(out);
-        add_into(&mut y[..n], &x[..batch * B::IN]);
+        // The block's own output stays in the cache for its backward pass.
+        for ((y, o), x) in y[..n].iter_mut().zip(&*out).zip(&x[..batch * B::IN]) {
+            *y = o + x;
+        }
         Ok(())
     }
 

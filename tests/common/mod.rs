@@ -48,6 +48,5 @@ pub fn max_abs(v: &[f32]) -> f32 {
 }
 
 // After `assert_close!`, which it uses.
-pub mod fuzz;
 pub mod gradcheck;
 pub mod nonfinite;
