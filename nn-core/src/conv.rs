@@ -10,6 +10,8 @@ mod batched;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod direct;
 mod im2col;
+#[cfg(feature = "threading")]
+mod threads;
 
 use core::fmt;
 
@@ -53,6 +55,11 @@ use im2col::Geom;
 /// all: with stride 1, no padding and output rows of at least 8, on a CPU with AVX2 and
 /// FMA, a register-tiled kernel that reads the input in place (`direct.rs`); otherwise
 /// direct loops.
+///
+/// With the `threading` feature, inside [`gemm::parallel`](crate::gemm::parallel), batches
+/// of more than 16 samples go to the pool's threads in chunks of 16 (`threads.rs`); the
+/// backward pass sums each chunk's gradient apart and adds them in order, so its result is
+/// the same bits for any number of threads.
 ///
 /// ```
 /// use nn::{Conv2d, Layer, Zeroable};
@@ -331,12 +338,20 @@ impl<
 
     #[cfg(feature = "alloc")]
     fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
+        #[cfg(feature = "threading")]
+        if batch > threads::CHUNK && threads::in_pool() {
+            return self.forward_chunks(&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
+        }
         let mut block = [0.0f32; batched::BLOCK];
         self.forward_blocks(x, y, batch, &mut block);
     }
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
         let (x, dy) = (&io.x[..io.batch * Self::IN], &io.dy[..io.batch * Self::OUT]);
+        #[cfg(feature = "threading")]
+        if io.batch > threads::CHUNK {
+            return self.backward_chunks(x, dy, dx, grad);
+        }
         #[cfg(feature = "alloc")]
         {
             let mut block = [0.0f32; batched::BLOCK];
