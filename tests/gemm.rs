@@ -25,28 +25,37 @@ fn matches_naive_reference_on_odd_sizes_in_every_layout() {
 }
 
 /// With the `threading` feature, inside the pool products of at least 2²¹ multiply-adds
-/// are split over two threads: by rows when the output has at least as many rows as
-/// columns, else by columns. Each direction is checked in a pool of exactly two threads
-/// (so that the split happens on any machine), in every layout.
+/// are split over the pool's threads (at least 2²⁰ multiply-adds a part): halves by rows when
+/// the output has at least as many rows as columns, else by columns, in proportion to the
+/// threads each half gets, and split again. Checked in pools of exactly two, three and four
+/// threads (so that the splits happen on any machine; three gives unequal halves), in every
+/// layout, with odd sizes so that the parts differ.
 #[cfg(feature = "threading")]
 #[test]
 fn split_products_match_naive_reference() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("a pool of two threads");
-    pool.install(|| {
-        nn::gemm::parallel(|| {
-            let mut rng = Rng::seed(7);
-            // Rows split (m ≥ n), columns split (n > m), both past 2²¹ multiply-adds, with odd
-            // sizes so that the halves differ.
-            for (m, k, n) in [(257, 129, 65), (65, 129, 257), (129, 129, 129)] {
-                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                    check(&mut rng, m, k, n, ta, tb);
+    for threads in [2, 3, 4] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            nn::gemm::parallel(|| {
+                let mut rng = Rng::seed(7);
+                // Rows split (m ≥ n), columns split (n > m), and products large enough for
+                // every part of four.
+                for (m, k, n) in [
+                    (257, 129, 65),
+                    (65, 129, 257),
+                    (129, 129, 129),
+                    (513, 129, 127),
+                ] {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        check(&mut rng, m, k, n, ta, tb);
+                    }
                 }
-            }
-        })
-    });
+            })
+        });
+    }
 }
 
 fn sweep() {

@@ -5,7 +5,7 @@
 //!
 //! A read-only view may name an element twice (a row stride of 0 repeats one row); a
 //! mutable view may not: [`MatMut::strided`] refuses strides under which two elements
-//! share memory, so that `sgemm`, and the two threads of the `threading` feature, never
+//! share memory, so that `sgemm`, and the threads of the `threading` feature, never
 //! write one value through two elements.
 
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
@@ -220,12 +220,10 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
         && rayon::current_num_threads() > 1
         && rayon::current_thread_index().is_some()
     {
-        let (x, y) = raw.halves();
-        // SAFETY: every element of C is at its own offset (`check_distinct` at the view's
-        // construction), so the halves, rows `..mid` and `mid..` or columns, share no
-        // memory; all lie inside the views checked by `check_view`; both read only A and
-        // B, which the borrows keep unwritten, and both end before `gemm` returns.
-        rayon::join(move || unsafe { x.run() }, move || unsafe { y.run() });
+        let parts = rayon::current_num_threads().min(m * k * n / PART_MIN_MACS);
+        // SAFETY: as for `raw.run()` below; `run_parts` splits C into parts that share no
+        // memory and joins them all before returning.
+        unsafe { raw.run_parts(parts) };
         return;
     }
     // SAFETY: each view was checked at construction to keep every element it names
@@ -236,7 +234,7 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
 }
 
 /// Runs `f` on the thread pool of the `threading` feature: inside it, every large matrix
-/// product splits over two threads. (Outside it products run on the calling thread: a
+/// product splits over the pool's threads, and so do batched convolutions. (Outside it products run on the calling thread: a
 /// hand-over into the pool for each product costs more than it saves.) Without the
 /// feature it runs `f` on the calling thread, so code that uses it builds either way.
 ///
@@ -250,7 +248,7 @@ pub fn parallel<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 }
 
 /// Runs `f` on the thread pool of the `threading` feature: inside it, every large matrix
-/// product splits over two threads. (Outside it products run on the calling thread: a
+/// product splits over the pool's threads, and so do batched convolutions. (Outside it products run on the calling thread: a
 /// hand-over into the pool for each product costs more than it saves.)
 ///
 /// ```
@@ -267,12 +265,16 @@ pub fn parallel<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// Products at least this large (in multiply-adds) are split over two threads with the
+/// Products at least this large (in multiply-adds) are split over threads with the
 /// `threading` feature; smaller ones cost less than the hand-over.
 #[cfg(feature = "threading")]
 const PARALLEL_MIN_MACS: usize = 1 << 21;
 
-/// One `sgemm` call's arguments, with raw pointers so that halves can go to threads.
+/// The least work (in multiply-adds) of one part of a split product.
+#[cfg(feature = "threading")]
+const PART_MIN_MACS: usize = 1 << 20;
+
+/// One `sgemm` call's arguments, with raw pointers so that parts can go to threads.
 #[derive(Clone, Copy)]
 struct Raw {
     m: usize,
@@ -291,9 +293,9 @@ struct Raw {
     csc: isize,
 }
 
-// SAFETY: a `Raw` is only sent to another thread by `gemm`, which splits C into halves
+// SAFETY: a `Raw` is only sent to another thread by `gemm`, which splits C into parts
 // that share no memory (C's elements are distinct, checked when its `MatMut` was built)
-// and joins both threads before its borrows of the data end.
+// and joins every part before its borrows of the data end.
 #[cfg(feature = "threading")]
 unsafe impl Send for Raw {}
 
@@ -314,21 +316,44 @@ impl Raw {
         }
     }
 
-    /// The product as two halves, split along the larger of m and n, whose parts of C
-    /// are disjoint: rows `..mid` and `mid..`, or columns.
+    /// `C ← α A B + β C` in `parts` parts over the pool's threads: halves, split in
+    /// proportion to the parts each gets, and split again until one part is left.
+    ///
+    /// # Safety
+    /// As [`Raw::run`].
     #[cfg(feature = "threading")]
-    fn halves(self) -> (Raw, Raw) {
+    unsafe fn run_parts(self, parts: usize) {
+        if parts < 2 {
+            // SAFETY: forwarded from this function's contract.
+            return unsafe { self.run() };
+        }
+        let (x, y) = self.split(parts / 2, parts);
+        // SAFETY: every element of C is at its own offset (`check_distinct` at the view's
+        // construction), so the two parts, rows `..mid` and `mid..` or columns, share no
+        // memory; both lie inside the views checked by `check_view`; both read only A and
+        // B, which the borrows keep unwritten, and `join` returns after both end.
+        rayon::join(
+            move || unsafe { x.run_parts(parts / 2) },
+            move || unsafe { y.run_parts(parts - parts / 2) },
+        );
+    }
+
+    /// The product as two parts, split along the larger of m and n in the ratio
+    /// `first_parts : parts − first_parts`, whose parts of C are disjoint: rows `..mid`
+    /// and `mid..`, or columns.
+    #[cfg(feature = "threading")]
+    fn split(self, first_parts: usize, parts: usize) -> (Raw, Raw) {
         let mut first = self;
         let mut second = self;
         if self.m >= self.n {
-            let mid = self.m / 2;
+            let mid = self.m * first_parts / parts;
             first.m = mid;
             second.m = self.m - mid;
             // Offsets within the checked views, so `wrapping_offset` stays in bounds.
             second.a = self.a.wrapping_offset(mid as isize * self.rsa);
             second.c = self.c.wrapping_offset(mid as isize * self.rsc);
         } else {
-            let mid = self.n / 2;
+            let mid = self.n * first_parts / parts;
             first.n = mid;
             second.n = self.n - mid;
             second.b = self.b.wrapping_offset(mid as isize * self.csb);
