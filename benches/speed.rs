@@ -1,14 +1,22 @@
-//! The speed report: the MNIST network (784-128 ReLU BatchNorm 128-10) here, PyTorch on the same cases in the
-//! same run, and the bare matrix products as the floor.
+//! The speed report: one core's FMA peak, then the MNIST network (784-128 ReLU BatchNorm
+//! 128-10), the CNN of `examples/cnn.rs` and pytorch/examples' MNIST `Net` here, PyTorch on the
+//! same cases in the same run, and, for the MNIST network, the bare matrix products as the floor.
 //!
 //! ```text
-//! cargo bench --bench speed                        # one thread
-//! cargo bench --bench speed --features threading   # adds the two-thread rows
+//! cargo bench --bench speed                                           # one thread
+//! cargo bench --bench speed --features threading                      # one and two threads
+//! NN_BENCH_THREADS=1,4,16 cargo bench --bench speed --features threading  # these counts
 //! ```
 //!
 //! Every figure is a median over 7 rounds of the mean time per repetition, the method of
 //! `tools/pytorch_bench.py`. PyTorch runs from `NN_BENCH_PYTHON` (default: `.venv/bin/python`,
-//! then `python3`); without it its columns read `n/a`.
+//! then `python3`) with as many threads as nn; without it its columns read `n/a`.
+//!
+//! "of peak" is the rate achieved, counting 2 flops per multiply-add of the matrix products
+//! and convolutions and nothing else (see [`flops`]), over the FMA peak of as many cores as
+//! threads (at most the machine's), one core's peak measured first by [`fma_peak`]. nn splits
+//! a large product over two threads at most (`nn::gemm`), so past two threads only PyTorch's
+//! figures can grow.
 
 use std::hint::black_box;
 use std::process::Command;
@@ -34,7 +42,90 @@ nn::network! {
     >
 }
 
+nn::network! {
+    /// pytorch/examples' MNIST `Net` as it runs in eval mode: its two dropouts are the
+    /// identity there and are left out, as is its final `log_softmax`, here and in
+    /// `tools/pytorch_bench.py` alike.
+    #[input(1, 28, 28)]
+    pub struct Net<
+        Conv2d<1, 32, 3>, ReLU, Conv2d<32, 64, 3>, ReLU, MaxPool2d<2>,
+        Flatten, Linear<9216, 128>, ReLU, Linear<128, 10>,
+    >
+}
+
+#[path = "speed/peak.rs"]
+mod peak;
+
+use peak::{cpuinfo_mhz, fma_peak};
+
 const ROUNDS: usize = 7;
+
+// FLOP counts: 2 per multiply-add of the matrix products and convolutions, and nothing else.
+// Bias adds, activations, pooling, batch norm, the loss and the optimizer's update are
+// elementwise and left out, so "of peak" slightly understates the work done. A training step
+// does, for each layer with a product, the forward product, the weight gradient and the input
+// gradient, each with the same multiply-adds; the first layer's input gradient is the
+// exception, as nothing asks for it: `Tape::backward` passes that layer no `dx`, and PyTorch
+// skips it for an input without `requires_grad`. So training is 3 × forward − first layer.
+
+/// Multiply-adds of one sample through a convolution with a `k × k` kernel onto a square
+/// `out × out` output: each of its `cout · out²` outputs sums `cin · k²` products.
+const fn conv_macs(cin: usize, cout: usize, k: usize, out: usize) -> usize {
+    cout * out * out * cin * k * k
+}
+
+/// Multiply-adds per sample of the MNIST network's products, first layer to last:
+/// 100,352 + 1,280 = 101,632 forward, 3 × 101,632 − 100,352 = 204,544 in training, the
+/// products of [`train_products`] (checked in `main`).
+const MLP_MACS: [usize; 2] = [784 * 128, 128 * 10];
+
+/// Multiply-adds per sample of the CNN's layers: conv1 1→8 k3, 28×28 → 26×26 (48,672; pooled
+/// to 13×13), conv2 8→16 k3, 13×13 → 11×11 (139,392; pooled to 5×5), linear 400→10
+/// (4,000). Forward 192,064; training 3 × 192,064 − 48,672 = 527,520.
+const CNN_MACS: [usize; 3] = [conv_macs(1, 8, 3, 26), conv_macs(8, 16, 3, 11), 400 * 10];
+
+/// Multiply-adds per sample of `Net`'s layers: conv1 1→32 k3, 28×28 → 26×26 (194,688),
+/// conv2 32→64 k3, 26×26 → 24×24 (10,616,832; pooled to 12×12, 9,216 values), fc1 9216→128
+/// (1,179,648), fc2 128→10 (1,280). Forward 11,992,448.
+const NET_MACS: [usize; 4] = [
+    conv_macs(1, 32, 3, 26),
+    conv_macs(32, 64, 3, 24),
+    9216 * 128,
+    128 * 10,
+];
+
+/// Multiply-adds per sample of a forward pass through layers with these products.
+fn forward_macs(layers: &[usize]) -> usize {
+    layers.iter().sum()
+}
+
+/// Multiply-adds per sample of a training step: 3 × forward less the first layer's input
+/// gradient.
+fn train_macs(layers: &[usize]) -> usize {
+    3 * forward_macs(layers) - layers[0]
+}
+
+/// FLOPs of one call of a case at `batch`, as counted above.
+fn flops(case: &str, batch: usize) -> f64 {
+    let per_sample = match case {
+        "train_step" => train_macs(&MLP_MACS),
+        "inference" => forward_macs(&MLP_MACS),
+        "cnn_train_step" => train_macs(&CNN_MACS),
+        "cnn_inference" => forward_macs(&CNN_MACS),
+        "net_inference" => forward_macs(&NET_MACS),
+        _ => return f64::NAN,
+    };
+    2.0 * (per_sample * batch) as f64
+}
+
+/// The cases, as the child process and PyTorch name them.
+const CASES: [&str; 5] = [
+    "train_step",
+    "inference",
+    "cnn_train_step",
+    "cnn_inference",
+    "net_inference",
+];
 
 /// Median over rounds of the mean µs per call; each round lasts about `round_ms`.
 fn median_us(mut f: impl FnMut(), round_ms: f64) -> f64 {
@@ -121,6 +212,31 @@ fn cnn_inference() -> f64 {
             black_box(net.forward(black_box(&x)));
         },
         100.0,
+    )
+}
+
+/// `Net` on one image (`forward`, no heap) or a batch (`forward_batch` through a tape).
+fn net_inference(batch: usize) -> f64 {
+    let mut rng = Rng::seed(6);
+    let net = Net::new(0);
+    let x: Vec<[f32; 784]> = (0..batch)
+        .map(|_| core::array::from_fn(|_| rng.uniform(0.0, 1.0)))
+        .collect();
+    if batch == 1 {
+        let x = x[0];
+        return median_us(
+            || {
+                black_box(net.forward(black_box(&x)));
+            },
+            200.0,
+        );
+    }
+    let mut tape = Tape::new();
+    median_us(
+        || {
+            black_box(net.forward_batch(black_box(&x), &mut tape));
+        },
+        200.0,
     )
 }
 
@@ -233,6 +349,9 @@ fn ours() -> Vec<(&'static str, usize, f64, f64)> {
     }
     rows.push(("cnn_train_step", 64, cnn_train_step(64), f64::NAN));
     rows.push(("cnn_inference", 1, cnn_inference(), f64::NAN));
+    for b in [1, 64] {
+        rows.push(("net_inference", b, net_inference(b), f64::NAN));
+    }
     rows
 }
 
@@ -286,35 +405,88 @@ fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
         .collect()
 }
 
-fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize, f64)]) {
+/// A fraction as a percentage, with a decimal below 10%.
+fn percent(x: f64) -> String {
+    if x < 0.0995 {
+        format!("{:.1}%", 100.0 * x)
+    } else {
+        format!("{:.0}%", 100.0 * x)
+    }
+}
+
+/// One thread count's table; `peak` is the FMA peak of the cores its threads can use, in
+/// GFLOP/s.
+fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize, f64)], peak: f64) {
     println!("\n{title}");
     println!(
-        "{:<14} {:>6} {:>12} {:>12} {:>9} {:>12} {:>10}",
-        "case", "batch", "nn µs", "PyTorch µs", "speed-up", "floor µs", "of floor"
+        "{:<14} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>10} {:>9}",
+        "case",
+        "batch",
+        "nn µs",
+        "PyTorch µs",
+        "speed-up",
+        "of peak",
+        "PyTorch of peak",
+        "floor µs",
+        "of floor"
     );
     for (case, b, us, fl) in ours {
+        // GFLOP/s is FLOPs per ns: FLOPs / (µs · 1e3).
+        let of_peak = |us: f64| percent(flops(case, *b) / (us * 1e3) / peak);
         let t = torch
             .iter()
             .find(|(c, tb, _)| c == case && tb == b)
             .map(|r| r.2);
-        let (tcol, ratio) = match t {
-            Some(t) => (format!("{t:.1}"), format!("{:.2}×", t / us)),
-            None => ("n/a".into(), "n/a".into()),
+        let (tcol, ratio, tpeak) = match t {
+            Some(t) => (format!("{t:.1}"), format!("{:.2}×", t / us), of_peak(t)),
+            None => ("n/a".into(), "n/a".into(), "n/a".into()),
         };
-        // The CNN's rows have no bare-product floor.
+        // Only the MNIST network's rows have a bare-product floor.
         let (fcol, frac) = if fl.is_nan() {
             ("-".to_string(), "-".to_string())
         } else {
             (format!("{fl:.1}"), format!("{:.0}%", 100.0 * fl / us))
         };
-        println!("{case:<14} {b:>6} {us:>12.1} {tcol:>12} {ratio:>9} {fcol:>12} {frac:>10}");
+        let peak = of_peak(*us);
+        println!(
+            "{case:<14} {b:>6} {us:>10.1} {tcol:>11} {ratio:>9} {peak:>8} {tpeak:>16} \
+             {fcol:>10} {frac:>9}"
+        );
+    }
+}
+
+/// The thread counts to measure: one without the `threading` feature, else those of
+/// `NN_BENCH_THREADS` (comma-separated, default `1,2`).
+fn thread_counts() -> Vec<usize> {
+    let var = std::env::var("NN_BENCH_THREADS").ok();
+    if !cfg!(feature = "threading") {
+        if var.is_some() {
+            eprintln!(
+                "NN_BENCH_THREADS is read with `--features threading` only; running one thread"
+            );
+        }
+        return vec![1];
+    }
+    let Some(var) = var else {
+        return vec![1, 2];
+    };
+    let counts: Result<Vec<usize>, _> = var.split(',').map(|t| t.trim().parse()).collect();
+    match counts {
+        Ok(counts) if counts.iter().all(|&t| t > 0) => counts,
+        _ => {
+            eprintln!(
+                "NN_BENCH_THREADS is `{var}`; expected thread counts above 0 separated by commas, \
+                 such as `1,2,4,8,16`"
+            );
+            std::process::exit(2);
+        }
     }
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; a child run measures one thread count and prints rows.
     if let Ok(threads) = std::env::var("NN_BENCH_CHILD") {
-        // With the `threading` feature, everything runs on its pool (one thread or two).
+        // With the `threading` feature, everything runs on its pool (of `threads` threads).
         #[cfg(feature = "threading")]
         let rows = nn::gemm::parallel(ours);
         #[cfg(not(feature = "threading"))]
@@ -324,6 +496,10 @@ fn main() {
         }
         return;
     }
+    let product_macs = |ps: Vec<Product>| ps.iter().map(|p| p.m * p.k * p.n).sum::<usize>();
+    assert_eq!(product_macs(train_products(1)), train_macs(&MLP_MACS));
+    assert_eq!(product_macs(infer_products(1)), forward_macs(&MLP_MACS));
+    let threads = thread_counts();
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -332,17 +508,25 @@ fn main() {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("machine: {machine}, {cores} logical CPUs");
+    let (peak, unit) = fma_peak();
+    println!("one core's FMA peak: {peak:.1} GFLOP/s ({})", unit.name());
+    // The clock the peak implies, if the core has two FMA pipes of this width.
+    let per_cycle = 2 * unit.lanes() * 2;
+    let reported = cpuinfo_mhz().map_or(String::new(), |mhz| {
+        format!(
+            "; /proc/cpuinfo: {mhz:.0} MHz × {per_cycle} = {:.1} GFLOP/s",
+            mhz * per_cycle as f64 / 1e3
+        )
+    });
     println!(
-        "machine: {machine}, {} logical CPUs",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "  = {:.2} GHz × {per_cycle} flops/cycle (two {}-lane FMA pipes){reported}",
+        peak / per_cycle as f64,
+        unit.lanes()
     );
-    let threads: &[usize] = if cfg!(feature = "threading") {
-        &[1, 2]
-    } else {
-        &[1]
-    };
     let exe = std::env::current_exe().expect("the benchmark's own path");
-    for &t in threads {
+    for t in threads {
         // The thread pool is sized once per process, so each thread count runs in a
         // child process of its own.
         let out = Command::new(&exe)
@@ -350,33 +534,39 @@ fn main() {
             .env("RAYON_NUM_THREADS", t.to_string())
             .output()
             .expect("running the benchmark child");
+        if !out.status.success() {
+            eprintln!(
+                "the {t}-thread run failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            );
+        }
         let rows: Vec<(&'static str, usize, f64, f64)> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
-                let case = match *f.first()? {
-                    "train_step" => "train_step",
-                    "inference" => "inference",
-                    "cnn_train_step" => "cnn_train_step",
-                    "cnn_inference" => "cnn_inference",
-                    _ => return None,
-                };
+                let name = *f.first()?;
+                let case = *CASES.iter().find(|c| **c == name)?;
                 Some((
                     case,
-                    f[1].parse().ok()?,
-                    f[2].parse().ok()?,
-                    f[3].parse().ok()?,
+                    f.get(1)?.parse().ok()?,
+                    f.get(2)?.parse().ok()?,
+                    f.get(3)?.parse().ok()?,
                 ))
             })
             .collect();
         let torch = pytorch(t);
+        // Threads past the core count share cores, and so their peak.
+        let used = t.min(cores);
         table(
             &format!(
-                "{t} thread{}: median µs per call",
-                if t == 1 { "" } else { "s" }
+                "{t} thread{}: median µs per call; of peak: of {:.1} GFLOP/s \
+                 ({used} × one core's)",
+                if t == 1 { "" } else { "s" },
+                peak * used as f64,
             ),
             &rows,
             &torch,
+            peak * used as f64,
         );
     }
 }
