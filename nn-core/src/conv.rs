@@ -54,7 +54,9 @@ use im2col::Geom;
 /// training pass needs no cache. One-sample inference ([`Layer::forward`]) uses no heap at
 /// all: with stride 1, no padding and output rows of at least 8, on a CPU with AVX2 and
 /// FMA, a register-tiled kernel that reads the input in place (`direct.rs`); otherwise
-/// direct loops.
+/// direct loops. Batched inference and the training pass take that kernel too, sample by
+/// sample, for layers of at least 16 output channels whose output rows are whole tiles (a
+/// multiple of 8); the patch matrices do better on the others.
 ///
 /// With the `threading` feature, inside [`gemm::parallel`](crate::gemm::parallel), batches
 /// of more than 16 samples go to the pool's threads in chunks of 16 (`threads.rs`); the
@@ -341,6 +343,14 @@ impl<
         #[cfg(feature = "threading")]
         if batch > threads::CHUNK && threads::in_pool() {
             return self.forward_chunks(&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
+        }
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if S == 1 && P == 0 && Self::OW.is_multiple_of(8) && COUT >= 16 && direct::available() {
+            let (x, y) = (&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
+            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+                direct::forward::<Self>(self.weight_matrix(), &self.bias, x, y);
+            }
+            return;
         }
         let mut block = [0.0f32; batched::BLOCK];
         self.forward_blocks(x, y, batch, &mut block);

@@ -20,7 +20,7 @@ use core::arch::x86_64::{
 use super::Shape;
 
 /// Output channels per tile.
-const MR: usize = 6;
+const MR: usize = 5;
 
 /// Whether this CPU runs [`forward`]: AVX2 and FMA.
 pub(super) fn available() -> bool {
@@ -53,8 +53,7 @@ pub(super) fn forward<G: Shape>(w: &[f32], bias: &[f32], x: &[f32], y: &mut [f32
         1 => rows::<G, 1>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
         2 => rows::<G, 2>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
         3 => rows::<G, 3>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
-        4 => rows::<G, 4>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
-        _ => rows::<G, 5>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
+        _ => rows::<G, 4>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
     }
 }
 
@@ -98,23 +97,29 @@ unsafe fn tile<G: Shape, const R: usize, const V: usize>(
     ow: usize,
 ) {
     let g = G::GEOM;
+    // Every read below is checked here, once: the last input element the tile reads (the
+    // last channel's row `oh + k − 1`, column `ow + k − 1 + 8·V − 1`) and each weight row's
+    // length; the loop then indexes without checks, which would cost as much as its loads.
+    let last = ((g.cin - 1) * g.h + oh + g.k - 1) * g.w + ow + g.k - 1 + 8 * V - 1;
+    assert!(last < x.len() && w.iter().all(|w| w.len() >= g.taps()));
     let mut acc = [[_mm256_setzero_ps(); V]; R];
     for (acc, b) in acc.iter_mut().zip(b) {
         *acc = [_mm256_set1_ps(*b); V];
     }
+    let w: [*const f32; R] = core::array::from_fn(|r| w[r].as_ptr());
     let mut t = 0;
     for ci in 0..g.cin {
         for ki in 0..g.k {
-            let row = &x[(ci * g.h + oh + ki) * g.w + ow..];
+            let row = (ci * g.h + oh + ki) * g.w + ow;
             for kj in 0..g.k {
-                let src = &row[kj..][..8 * V];
                 let mut v = [_mm256_setzero_ps(); V];
-                for j in 0..V {
-                    // SAFETY: `src` holds `8·V` floats, so each load of 8 stays inside it.
-                    v[j] = unsafe { _mm256_loadu_ps(src[8 * j..].as_ptr()) };
+                for (j, v) in v.iter_mut().enumerate() {
+                    // SAFETY: `row + kj + 8·j + 7 ≤ last < x.len()`, checked above.
+                    *v = unsafe { _mm256_loadu_ps(x.as_ptr().add(row + kj + 8 * j)) };
                 }
                 for r in 0..R {
-                    let a = _mm256_set1_ps(w[r][t]);
+                    // SAFETY: `t < taps ≤ w[r].len()`, checked above.
+                    let a = _mm256_set1_ps(unsafe { *w[r].add(t) });
                     for j in 0..V {
                         acc[r][j] = _mm256_fmadd_ps(a, v[j], acc[r][j]);
                     }
@@ -198,6 +203,7 @@ mod tests {
         check::<2, 3, 3, 5, 12>();
         check::<2, 4, 3, 5, 12>();
         check::<2, 5, 3, 5, 12>();
+        check::<2, 6, 3, 5, 12>();
         check::<2, 7, 3, 5, 12>();
         check::<2, 11, 3, 5, 12>();
         check::<3, 17, 3, 7, 20>();
@@ -208,5 +214,25 @@ mod tests {
         check::<1, 8, 3, 28, 28>();
         check::<8, 16, 3, 13, 13>();
         check::<32, 64, 3, 26, 26>();
+    }
+
+    #[test]
+    fn batches_of_whole_tiles_take_the_kernel() {
+        // 17 channels on rows of 16: `forward_batch` runs the kernel sample by sample.
+        type C = Conv2d<3, 17, 3, 1, 0, 7, 18>;
+        let mut rng = Rng::seed(9);
+        let mut layer = C::zeroed();
+        layer.init(&mut rng);
+        let batch = 3;
+        let x: Vec<f32> = (0..batch * C::IN).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let mut y = vec![f32::NAN; batch * C::OUT];
+        layer.forward_batch(&x, &mut y, batch, &mut []);
+        for (x, y) in x.chunks(C::IN).zip(y.chunks(C::OUT)) {
+            let mut want = vec![f32::NAN; C::OUT];
+            layer.forward_direct(x, &mut want);
+            for (g, w) in y.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-5, "{g} against {w}");
+            }
+        }
     }
 }
