@@ -198,6 +198,22 @@ impl<
         }
     }
 
+    /// Batched inference on the calling thread: the tiled kernel sample by sample for
+    /// layers of at least 16 output channels whose output rows are whole tiles (where the
+    /// CPU has it), else patch matrices and products.
+    #[cfg(feature = "alloc")]
+    fn forward_samples(&self, x: &[f32], y: &mut [f32]) {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if S == 1 && P == 0 && Self::OW.is_multiple_of(8) && COUT >= 16 && direct::available() {
+            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+                direct::forward::<Self>(self.weight_matrix(), &self.bias, x, y);
+            }
+            return;
+        }
+        let mut block = [0.0f32; batched::BLOCK];
+        self.forward_blocks(x, y, x.len() / Self::IN, &mut block);
+    }
+
     /// The backward pass by direct loops over the input, without a heap: what the no-heap
     /// build runs, and what the tests hold the batched paths to.
     #[cfg_attr(all(feature = "alloc", not(test)), allow(dead_code))]
@@ -340,20 +356,12 @@ impl<
 
     #[cfg(feature = "alloc")]
     fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
+        let (x, y) = (&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
         #[cfg(feature = "threading")]
         if batch > threads::CHUNK && threads::in_pool() {
-            return self.forward_chunks(&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
+            return self.forward_chunks(x, y);
         }
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if S == 1 && P == 0 && Self::OW.is_multiple_of(8) && COUT >= 16 && direct::available() {
-            let (x, y) = (&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
-            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
-                direct::forward::<Self>(self.weight_matrix(), &self.bias, x, y);
-            }
-            return;
-        }
-        let mut block = [0.0f32; batched::BLOCK];
-        self.forward_blocks(x, y, batch, &mut block);
+        self.forward_samples(x, y);
     }
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {

@@ -42,10 +42,7 @@ impl<
     pub(super) fn forward_chunks(&self, x: &[f32], y: &mut [f32]) {
         x.par_chunks(CHUNK * Self::IN)
             .zip(y.par_chunks_mut(CHUNK * Self::OUT))
-            .for_each(|(x, y)| {
-                let mut block = [0.0f32; batched::BLOCK];
-                self.forward_blocks(x, y, x.len() / Self::IN, &mut block);
-            });
+            .for_each(|(x, y)| self.forward_samples(x, y));
     }
 
     /// The backward pass chunk by chunk, over the pool's threads when in one: adds the
