@@ -19,7 +19,7 @@ use core::arch::x86_64::{
 
 use super::Shape;
 
-/// Output channels per tile.
+/// Output channels per tile of 16 positions; tiles of 8 take twice as many.
 const MR: usize = 5;
 
 /// Whether this CPU runs [`forward`]: AVX2 and FMA.
@@ -43,42 +43,61 @@ pub(super) fn forward<G: Shape>(w: &[f32], bias: &[f32], x: &[f32], y: &mut [f32
         &mut y[..cout * q],
     );
     let mut o = 0;
-    while o + MR <= cout {
-        rows::<G, MR>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]);
-        o += MR;
+    while o + 2 * MR <= cout {
+        rows::<G, MR, { 2 * MR }>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]);
+        o += 2 * MR;
     }
-    // The last channels, fewer than a tile's.
+    // The last channels, fewer than a block's.
+    let (w, bias, y) = (&w[o * taps..], &bias[o..], &mut y[o * q..]);
     match cout - o {
         0 => {}
-        1 => rows::<G, 1>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
-        2 => rows::<G, 2>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
-        3 => rows::<G, 3>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
-        _ => rows::<G, 4>(&w[o * taps..], &bias[o..], x, &mut y[o * q..]),
+        1 => rows::<G, 1, 1>(w, bias, x, y),
+        2 => rows::<G, 2, 2>(w, bias, x, y),
+        3 => rows::<G, 3, 3>(w, bias, x, y),
+        4 => rows::<G, 4, 4>(w, bias, x, y),
+        5 => rows::<G, 5, 5>(w, bias, x, y),
+        6 => rows::<G, 3, 6>(w, bias, x, y),
+        7 => rows::<G, 7, 7>(w, bias, x, y),
+        8 => rows::<G, 4, 8>(w, bias, x, y),
+        _ => rows::<G, 9, 9>(w, bias, x, y),
     }
 }
 
-/// Output channels `0..R`, from `R` weight rows of `w` and `bias`, into the planes of `y`.
-fn rows<G: Shape, const R: usize>(w: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) {
+/// Output channels `0..B`, from `B` weight rows of `w` and `bias`, into the planes of `y`:
+/// tiles of 16 positions take `R` channels at a time (`B` a multiple of `R`), tiles of 8
+/// all `B` at once, so that both keep about ten accumulators in flight, enough to cover
+/// the latency of the multiply-adds.
+fn rows<G: Shape, const R: usize, const B: usize>(
+    w: &[f32],
+    bias: &[f32],
+    x: &[f32],
+    y: &mut [f32],
+) {
     let g = G::GEOM;
-    let taps = g.taps();
-    let w: [&[f32]; R] = core::array::from_fn(|r| &w[r * taps..][..taps]);
-    let b: [f32; R] = core::array::from_fn(|r| bias[r]);
+    let (taps, q) = (g.taps(), g.positions());
+    assert!(B.is_multiple_of(R));
+    let w: [&[f32]; B] = core::array::from_fn(|r| &w[r * taps..][..taps]);
+    let b: [f32; B] = core::array::from_fn(|r| bias[r]);
     for oh in 0..g.oh {
         let mut ow = 0;
         while ow + 16 <= g.ow {
-            // SAFETY: `forward` checked that the CPU has AVX2 and FMA.
-            unsafe { tile::<G, R, 2>(&w, &b, x, y, oh, ow) };
+            for part in (0..B).step_by(R) {
+                let w: [&[f32]; R] = core::array::from_fn(|r| w[part + r]);
+                let b: [f32; R] = core::array::from_fn(|r| b[part + r]);
+                // SAFETY: `forward` checked that the CPU has AVX2 and FMA.
+                unsafe { tile::<G, R, 2>(&w, &b, x, &mut y[part * q..], oh, ow) };
+            }
             ow += 16;
         }
         if ow + 8 <= g.ow {
             // SAFETY: as above.
-            unsafe { tile::<G, R, 1>(&w, &b, x, y, oh, ow) };
+            unsafe { tile::<G, B, 1>(&w, &b, x, y, oh, ow) };
             ow += 8;
         }
         if ow < g.ow {
             // The row's last columns, overlapping the tile before (rows are at least 8).
             // SAFETY: as above.
-            unsafe { tile::<G, R, 1>(&w, &b, x, y, oh, g.ow - 8) };
+            unsafe { tile::<G, B, 1>(&w, &b, x, y, oh, g.ow - 8) };
         }
     }
 }
@@ -205,8 +224,12 @@ mod tests {
         check::<2, 5, 3, 5, 12>();
         check::<2, 6, 3, 5, 12>();
         check::<2, 7, 3, 5, 12>();
+        check::<2, 8, 3, 5, 12>();
+        check::<2, 9, 3, 5, 12>();
+        check::<2, 10, 3, 5, 12>();
         check::<2, 11, 3, 5, 12>();
         check::<3, 17, 3, 7, 20>();
+        check::<3, 29, 3, 7, 20>();
     }
 
     #[test]
