@@ -1,0 +1,76 @@
+//! A global allocator that counts the heap allocations of one thread while it is asked to.
+//!
+//! Including this module (`#[path = "common/counting.rs"] mod counting;`) installs the
+//! allocator for the whole test binary. It counts per thread, so that the harness's other
+//! test threads, running at the same time, do not show up in a count; what it cannot see is
+//! an allocation the code under test makes on another thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Heap traffic of one thread: allocations (zeroed or not) and reallocations, and the
+/// bytes they asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allocations {
+    pub count: usize,
+    pub bytes: usize,
+}
+
+struct Counting;
+
+// `const` initialisers: reading or writing these never allocates, so the allocator may use
+// them from inside an allocation.
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<Allocations> = const { Cell::new(Allocations { count: 0, bytes: 0 }) };
+}
+
+fn note(bytes: usize) {
+    // `try_with`: during thread teardown the slots may already be gone; nothing is counted
+    // then, and nothing is being measured either.
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = COUNT.try_with(|c| {
+            let a = c.get();
+            c.set(Allocations {
+                count: a.count + 1,
+                bytes: a.bytes + bytes,
+            });
+        });
+    }
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; counting touches only
+// const-initialised thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: the caller's contract is forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: the caller's contract is forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        // SAFETY: the caller's contract is forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The allocations `f` makes on this thread.
+pub fn allocations(f: impl FnOnce()) -> Allocations {
+    COUNT.with(|c| c.set(Allocations::default()));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    COUNT.with(Cell::get)
+}
