@@ -216,9 +216,11 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
         csc: stride(c.cs),
     };
     #[cfg(feature = "threading")]
+    // The thread index first: outside a pool, asking for the thread count would build
+    // rayon's global pool, threads and all, for a program that never asked for one.
     if m * k * n >= PARALLEL_MIN_MACS
-        && rayon::current_num_threads() > 1
         && rayon::current_thread_index().is_some()
+        && rayon::current_num_threads() > 1
     {
         let parts = rayon::current_num_threads().min(m * k * n / PART_MIN_MACS);
         // SAFETY: as for `raw.run()` below; `run_parts` splits C into parts that share no

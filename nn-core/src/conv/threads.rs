@@ -15,8 +15,10 @@ use crate::Layer;
 pub(super) const CHUNK: usize = 16;
 
 /// Whether this thread is in a pool of more than one thread ([`crate::gemm::parallel`]).
+/// (The thread index first: outside a pool, the thread count would build rayon's global
+/// pool.)
 pub(super) fn in_pool() -> bool {
-    rayon::current_num_threads() > 1 && rayon::current_thread_index().is_some()
+    rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
 }
 
 /// One chunk's backward pass: its inputs, output gradients, input gradients (when wanted)
