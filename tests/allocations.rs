@@ -1,7 +1,17 @@
-//! One-sample inference makes no heap allocation: `forward` of the MNIST MLP, the example
-//! CNN and pytorch/examples' MNIST `Net` (whose convolutions take the tiled AVX2 kernel on
-//! x86-64 CPUs that have it, and the direct loops elsewhere), counted by a global allocator
-//! on the thread that runs them.
+//! Heap allocations, counted by a global allocator (`tests/common/counting.rs`) on the
+//! thread that runs the code under test.
+//!
+//! One-sample inference makes none: `forward` of the MNIST MLP, the example CNN and
+//! pytorch/examples' MNIST `Net` (whose convolutions take the tiled AVX2 kernel on x86-64
+//! CPUs that have it, and the direct loops elsewhere).
+//!
+//! In a steady-state training step and in batch inference of the MLP and the CNN, our own
+//! code allocates nothing either (the convolutions work in a block on the stack), but
+//! `matrixmultiply` allocates one packing buffer inside every call to `sgemm` (it offers no
+//! way to pass a reusable one), so those paths make exactly one allocation per matrix
+//! product, and the tests pin that number: any other allocation fails them. The one
+//! exception is the `threading` feature's convolution backward pass, whose few buffers per
+//! convolution layer the CNN's training step counts as well (`CONV_BACKWARD_BUFFERS`).
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -9,7 +19,9 @@ mod counting;
 use std::hint::black_box;
 
 use counting::{allocations, Allocations};
-use nn::Rng;
+use nn::loss::CrossEntropyLoss;
+use nn::optim::{Adam, Optimizer, Sgd};
+use nn::{Gradients, Rng, Tape};
 
 nn::network! {
     /// The MNIST network: 784-128 ReLU BatchNorm 128-10.
@@ -33,6 +45,47 @@ nn::network! {
         Conv2d<1, 32, 3>, ReLU, Conv2d<32, 64, 3>, ReLU, MaxPool2d<2>,
         Flatten, Linear<9216, 128>, ReLU, Linear<128, 10>,
     >
+}
+
+/// Matrix products in a training step of `Mlp`: each `Linear` forward (2), the last
+/// `Linear`'s weight and input gradients (2), the first's weight gradient (1; no input
+/// gradient is needed for the network's input).
+const MLP_TRAIN_PRODUCTS: usize = 5;
+/// Matrix products in batch inference of `Mlp`: one per `Linear`.
+const MLP_INFER_PRODUCTS: usize = 2;
+
+/// Samples in a batch.
+const BATCH: usize = 64;
+/// Products in batch inference of `Cnn`: the first convolution (8 output channels)
+/// multiplies two samples at a time, the second one sample at a time, the `Linear` the
+/// whole batch.
+const CNN_INFER_PRODUCTS: usize = BATCH / 2 + BATCH + 1;
+/// Products in a training step of `Cnn`: the forward ones; the `Linear`'s two gradients;
+/// per sample of the second convolution its weight gradient and its input gradient; per
+/// pair of samples the first convolution's weight gradient (it needs no input gradient).
+const CNN_TRAIN_PRODUCTS: usize = CNN_INFER_PRODUCTS + 2 + 2 * BATCH + BATCH / 2;
+/// Allocations of a convolution layer's backward pass besides its products. With the
+/// `threading` feature, a batch of more than 16 samples goes backward in chunks of 16, even
+/// outside a pool, so that the gradients are the same bits on any number of threads; that
+/// allocates the chunks' partial parameter gradients, the slots of their input gradients
+/// and the list of chunk jobs. Without the feature the backward pass allocates nothing.
+#[cfg(feature = "threading")]
+const CONV_BACKWARD_BUFFERS: usize = 3;
+/// Allocations of a convolution layer's backward pass besides its products: none without
+/// the `threading` feature.
+#[cfg(not(feature = "threading"))]
+const CONV_BACKWARD_BUFFERS: usize = 0;
+/// Convolution layers of `Cnn`.
+const CNN_CONVS: usize = 2;
+
+/// A batch of `BATCH` random images and labels.
+fn batch() -> (Vec<[f32; 784]>, Vec<usize>) {
+    let mut rng = Rng::seed(1);
+    let x = (0..BATCH)
+        .map(|_| core::array::from_fn(|_| rng.uniform(0.0, 1.0)))
+        .collect();
+    let y = (0..BATCH).map(|_| rng.below(10)).collect();
+    (x, y)
 }
 
 /// Calls counted per network, after one uncounted call.
@@ -101,4 +154,112 @@ fn cnn_one_sample_inference_allocates_nothing() {
 fn net_one_sample_inference_allocates_nothing() {
     let net = Net::new(0);
     assert_allocates_nothing("Net", |x| net.forward(x));
+}
+
+/// Five steady-state training steps of `Mlp` under `opt`, one of them on a smaller batch,
+/// make one allocation per matrix product and no other.
+fn assert_mlp_step_allocates_only_packing_buffers<O: Optimizer>(mut opt: O) {
+    let mut net = Mlp::new(0);
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let loss_fn = CrossEntropyLoss::default();
+    let (x, y) = batch();
+    let mut step = |x: &[[f32; 784]], y: &[usize]| {
+        opt.zero_grad(&mut grads);
+        net.forward_train(x, &mut tape).unwrap();
+        tape.loss(&loss_fn, y);
+        net.backward(x, &mut tape, &mut grads);
+        opt.step(&mut *net, &grads);
+    };
+    // The first step sizes the tape and the optimizer's state.
+    step(&x, &y);
+    // Later steps, including a smaller last batch of an epoch, allocate only
+    // matrixmultiply's packing buffers.
+    let n = allocations(|| {
+        for _ in 0..3 {
+            step(&x, &y);
+        }
+        step(&x[..17], &y[..17]);
+        step(&x, &y);
+    })
+    .count;
+    assert_eq!(
+        n,
+        5 * MLP_TRAIN_PRODUCTS,
+        "5 steady-state training steps allocated {n} times"
+    );
+}
+
+#[test]
+fn mlp_sgd_step_allocates_only_packing_buffers() {
+    assert_mlp_step_allocates_only_packing_buffers(Sgd::new(0.01).momentum(0.9));
+}
+
+#[test]
+fn mlp_adam_step_allocates_only_packing_buffers() {
+    assert_mlp_step_allocates_only_packing_buffers(Adam::new(1e-3));
+}
+
+#[test]
+fn mlp_batch_inference_allocates_only_packing_buffers() {
+    let net = Mlp::new(0);
+    let (x, _) = batch();
+    let mut tape = Tape::new();
+    // The first call sizes the tape.
+    let _ = net.forward_batch(&x, &mut tape);
+    let n = allocations(|| {
+        for _ in 0..3 {
+            black_box(net.forward_batch(&x, &mut tape));
+        }
+    })
+    .count;
+    assert_eq!(
+        n,
+        3 * MLP_INFER_PRODUCTS,
+        "3 batch inferences allocated {n} times"
+    );
+}
+
+#[test]
+fn cnn_sgd_step_allocates_only_packing_and_chunk_buffers() {
+    let mut net = Cnn::new(0);
+    let (x, y) = batch();
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut opt = Sgd::new(0.01).momentum(0.9);
+    let loss_fn = CrossEntropyLoss::default();
+    let mut step = || {
+        opt.zero_grad(&mut grads);
+        net.forward_train(&x, &mut tape).unwrap();
+        tape.loss(&loss_fn, &y[..]);
+        net.backward(&x, &mut tape, &mut grads);
+        opt.step(&mut *net, &grads);
+    };
+    // The first step sizes the tape and the optimizer's state.
+    step();
+    let n = allocations(|| {
+        for _ in 0..3 {
+            step();
+        }
+    })
+    .count;
+    assert_eq!(
+        n,
+        3 * (CNN_TRAIN_PRODUCTS + CNN_CONVS * CONV_BACKWARD_BUFFERS),
+        "3 training steps allocated {n} times"
+    );
+}
+
+#[test]
+fn cnn_batch_inference_allocates_only_packing_buffers() {
+    let net = Cnn::new(0);
+    let (x, _) = batch();
+    let mut tape = Tape::new();
+    // The first call sizes the tape.
+    let _ = net.forward_batch(&x, &mut tape);
+    let n = allocations(|| {
+        black_box(net.forward_batch(&x, &mut tape));
+    })
+    .count;
+    assert_eq!(n, CNN_INFER_PRODUCTS, "batch inference allocated {n} times");
 }
