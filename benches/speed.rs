@@ -15,8 +15,8 @@
 //! "of peak" is the rate achieved, counting 2 flops per multiply-add of the matrix products
 //! and convolutions and nothing else (see [`flops`]), over the FMA peak of as many cores as
 //! threads (at most the machine's), one core's peak measured first by [`fma_peak`]. nn splits
-//! a large product over two threads at most (`nn::gemm`), so past two threads only PyTorch's
-//! figures can grow.
+//! large products over every thread of the pool (`nn::gemm`) and batched convolutions in
+//! chunks of 16 samples; the rest of a step runs on one thread.
 
 use std::hint::black_box;
 use std::process::Command;
