@@ -215,52 +215,59 @@ fn cnn_inference() -> f64 {
     )
 }
 
-/// `Net` on one image (`forward`, no heap) or a batch (`forward_batch` through a tape).
-fn net_inference(batch: usize) -> f64 {
-    let mut rng = Rng::seed(6);
-    let net = Net::new(0);
+/// Median µs of `one` on one image when `batch` is 1, else of `many` on `batch` images; the
+/// images drawn from `rng` uniformly in `lo..1`.
+fn infer_case(
+    batch: usize,
+    mut rng: Rng,
+    lo: f32,
+    round_ms: f64,
+    one: impl Fn(&[f32; 784]),
+    mut many: impl FnMut(&[[f32; 784]]),
+) -> f64 {
     let x: Vec<[f32; 784]> = (0..batch)
-        .map(|_| core::array::from_fn(|_| rng.uniform(0.0, 1.0)))
+        .map(|_| core::array::from_fn(|_| rng.uniform(lo, 1.0)))
         .collect();
     if batch == 1 {
         let x = x[0];
-        return median_us(
-            || {
-                black_box(net.forward(black_box(&x)));
-            },
-            200.0,
-        );
+        return median_us(|| one(black_box(&x)), round_ms);
     }
+    median_us(|| many(black_box(&x)), round_ms)
+}
+
+/// `Net` on one image (`forward`, no heap) or a batch (`forward_batch` through a tape).
+fn net_inference(batch: usize) -> f64 {
+    let net = Net::new(0);
     let mut tape = Tape::new();
-    median_us(
-        || {
-            black_box(net.forward_batch(black_box(&x), &mut tape));
-        },
+    infer_case(
+        batch,
+        Rng::seed(6),
+        0.0,
         200.0,
+        |x| {
+            black_box(net.forward(x));
+        },
+        |x| {
+            black_box(net.forward_batch(x, &mut tape));
+        },
     )
 }
 
+/// The MNIST network on one row or a batch.
 fn inference(batch: usize) -> f64 {
-    let mut rng = Rng::seed(2);
     let net = Mnist::new(0);
-    let x: Vec<[f32; 784]> = (0..batch)
-        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
-        .collect();
-    if batch == 1 {
-        let x = x[0];
-        return median_us(
-            || {
-                black_box(net.forward(black_box(&x)));
-            },
-            100.0,
-        );
-    }
     let mut tape = Tape::new();
-    median_us(
-        || {
-            black_box(net.forward_batch(black_box(&x), &mut tape));
-        },
+    infer_case(
+        batch,
+        Rng::seed(2),
+        -1.0,
         100.0,
+        |x| {
+            black_box(net.forward(x));
+        },
+        |x| {
+            black_box(net.forward_batch(x, &mut tape));
+        },
     )
 }
 
