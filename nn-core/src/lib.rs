@@ -17,92 +17,58 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-// First: defines `identity_layer!`, which later modules use.
+// First: defines `clone_in_place!` and `identity_layer!`, which the layers use.
 #[macro_use]
-mod identity;
-mod activation;
+mod macros;
+
 mod bake;
-mod batchnorm;
-mod batchnorm2d;
-#[cfg(feature = "alloc")]
-mod chain;
-mod conv;
-mod dropout;
 mod error;
-mod flatten;
+mod kernels;
 mod layer;
-mod layernorm;
-mod linear;
+mod layers;
 mod network;
-mod parameters;
-mod path;
-mod pool;
-mod residual;
 mod rng;
-mod shape;
-#[cfg(feature = "alloc")]
-mod simd;
-mod softmax;
-#[cfg(feature = "alloc")]
-mod state;
+mod train;
 
 #[cfg(feature = "std")]
 pub mod data;
-#[cfg(feature = "alloc")]
-pub mod gemm;
 #[cfg(feature = "std")]
 pub mod io;
-#[cfg(feature = "alloc")]
-pub mod loss;
-pub mod metrics;
-#[cfg(feature = "alloc")]
-pub mod optim;
-#[cfg(feature = "alloc")]
-mod tape;
 
-pub use activation::{
-    Activation, Elementwise, EluFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU, LeakyReluFn, ReLU,
-    ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Tanh, TanhFn, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
-};
-pub use batchnorm::BatchNorm;
-pub use batchnorm2d::BatchNorm2d;
+#[cfg(feature = "alloc")]
+pub use kernels::gemm;
+pub use train::metrics;
+#[cfg(feature = "alloc")]
+pub use train::{loss, optim};
+
 pub use bytemuck::Zeroable;
-pub use conv::Conv2d;
-pub use dropout::{Dropout, DROPOUT_P};
 pub use error::{SettingError, TrainError};
-pub use flatten::Flatten;
-pub use identity::Identity;
 pub use layer::{
-    Backward, Buffer, BufferMut, BufferVisitor, Layer, NetworkParamVisitor, ParamVisitor,
-    StateVisitor, StateVisitorMut,
+    Backward, Buffer, BufferMut, BufferVisitor, Features, FitsAfter, KeepsWidth, Layer, LayerInfo,
+    NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
 };
-pub use layernorm::LayerNorm;
-pub use linear::Linear;
-pub use network::{LayerInfo, Network, Summary};
-pub use parameters::Parameters;
-pub use path::Path;
-pub use pool::{AvgPool2d, MaxPool2d};
-pub use residual::Residual;
+pub use layers::{
+    Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, EluFn, Flatten,
+    GeluFn, GeluTanh, GeluTanhFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn, Linear, LogSoftmax,
+    MaxPool2d, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn,
+    DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+};
+pub use network::{Network, Summary};
 pub use rng::Rng;
-pub use shape::{Features, FitsAfter, KeepsWidth};
-pub use softmax::{LogSoftmax, Softmax};
-
 #[cfg(feature = "alloc")]
-pub use state::{StateDict, StateError, StateTensor, StateValue};
-#[cfg(feature = "alloc")]
-pub use tape::{Gradients, Tape};
+pub use train::{Gradients, StateDict, StateError, StateTensor, StateValue, Tape};
 
 /// Items the `network!` macro's expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bake::{count, kernels, matrix, values, vector, Bake, Child, Name, Table};
     #[cfg(feature = "alloc")]
-    pub use crate::chain::{backward_io, forward_io};
-    /// Floats of cache a network of `layers` needs for `batch` rows (see `chain.rs`); a
+    pub use crate::network::chain::{backward_io, forward_io};
+    /// Floats of cache a network of `layers` needs for `batch` rows (see `network/chain.rs`); a
     /// network without `alloc` has no batched passes and needs none.
     pub fn cache_len(layers: &[crate::LayerInfo], batch: usize) -> usize {
         #[cfg(feature = "alloc")]
-        return crate::chain::cache_len(layers, batch);
+        return crate::network::chain::cache_len(layers, batch);
         #[cfg(not(feature = "alloc"))]
         {
             let _ = (layers, batch);
@@ -110,7 +76,7 @@ pub mod __private {
         }
     }
 
-    pub use crate::parameters::{assert_zeroable, derived};
+    pub use crate::layer::parameters::{assert_zeroable, derived};
     #[cfg(feature = "alloc")]
     pub use alloc::{boxed::Box, vec::Vec};
     #[cfg(feature = "alloc")]

@@ -1,45 +1,29 @@
-//! The trait every layer implements, built-in or the user's own.
+//! What every layer is, built-in or the user's own: the [`Layer`] trait, what its backward
+//! pass reads ([`Backward`]), the callbacks its visitors take (`visit`), what a network
+//! knows of it without an instance (`info`), the parameter names of a nested module
+//! (`path`), the size checks between layers (`shape`), and the derive's side of a user
+//! layer's parameters (`parameters`).
+
+mod info;
+pub(crate) mod parameters;
+mod path;
+mod shape;
+mod visit;
+
+pub use info::LayerInfo;
+pub use parameters::Parameters;
+pub use path::Path;
+pub use shape::{Features, FitsAfter, KeepsWidth};
+pub use visit::{
+    Buffer, BufferMut, BufferVisitor, NetworkParamVisitor, ParamVisitor, StateVisitor,
+    StateVisitorMut,
+};
 
 use core::fmt;
 
+use crate::Rng;
 #[cfg(feature = "alloc")]
 use crate::TrainError;
-use crate::{LayerInfo, Path, Rng};
-
-/// The callback of [`Layer::visit_params`]: `f(name, shape, values)`.
-pub type ParamVisitor<'a> = dyn FnMut(&'static str, &[usize], &[f32]) + 'a;
-
-/// The callback of [`Layer::walk_params`]: `f(module, name, shape, values)`; the module's
-/// path and the name joined by a dot give PyTorch's state-dict key (`enc.0.weight`).
-pub type NetworkParamVisitor<'a> = dyn FnMut(&Path<'_>, &str, &[usize], &[f32]) + 'a;
-
-/// The callback of [`Layer::walk_state`]: `f(module, name, shape, value)`.
-pub type StateVisitor<'a> = dyn FnMut(&Path<'_>, &str, &[usize], Buffer<'_>) + 'a;
-
-/// The callback of [`Layer::walk_state_mut`]: `f(module, name, value)`.
-pub type StateVisitorMut<'a> = dyn FnMut(&Path<'_>, &str, BufferMut<'_>) + 'a;
-
-/// A buffer: state that is saved with the weights but not trained, as PyTorch's
-/// `register_buffer` (batch norm's running statistics).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Buffer<'a> {
-    /// `f32` values.
-    F32(&'a [f32]),
-    /// A counter, stored as PyTorch's `int64` scalar.
-    Count(u64),
-}
-
-/// A buffer, mutably.
-#[derive(Debug)]
-pub enum BufferMut<'a> {
-    /// `f32` values.
-    F32(&'a mut [f32]),
-    /// A counter, stored as PyTorch's `int64` scalar.
-    Count(&'a mut u64),
-}
-
-/// The callback of [`Layer::visit_buffers`]: `f(name, shape, buffer)`.
-pub type BufferVisitor<'a> = dyn FnMut(&'static str, &[usize], Buffer<'_>) + 'a;
 
 /// What a layer's backward pass reads: the saved forward input and output, the gradient
 /// of the loss with respect to the output, and the layer's cache.

@@ -5,18 +5,20 @@
 //! a row of ones above the patch matrix so that the bias rides along in the product, and,
 //! for fewer than 16 output channels, sets the patch matrices of `⌈16 / COUT⌉` samples side by
 //! side against a block-diagonal weight: `matrixmultiply`'s AVX-512 tile is 16 × 16, and a
-//! product with 8 output channels otherwise runs every tile through its slower masked path
-//! (the example CNN's first layer runs about twice as fast this way). When even one output
-//! row of every tap does not fit the buffer (thousands of taps), [`Plan::Blocked`] splits
-//! the taps too, accumulating the blocks' products, with the bias added on its own.
+//! product with 8 output channels otherwise runs every tile through its slower masked path.
+//! When even one output row of every tap does not fit the buffer (thousands of taps),
+//! [`Plan::Blocked`] splits the taps too, accumulating the blocks' products, with the bias
+//! added on its own.
 
 use core::marker::PhantomData;
 use core::ops::Range;
 
-use super::im2col::{Blocks, Geom};
-use super::{lane_sum, Conv2d, Shape};
+use super::Conv2d;
 use crate::gemm::{gemm, MatMut, MatRef};
-use crate::simd::{vectorized, Kernel};
+use crate::kernels::conv::im2col::{Blocks, Geom};
+use crate::kernels::conv::Shape;
+use crate::kernels::lane_sum;
+use crate::kernels::simd::{vectorized, Kernel};
 use crate::Layer;
 
 /// Floats of the stack block of [`Layer::forward_batch`](crate::Layer::forward_batch) and

@@ -1,22 +1,23 @@
 //! `Conv2d<CIN, COUT, K, S, P, H, W>`: PyTorch's `nn.Conv2d(CIN, COUT, K, stride=S,
 //! padding=P)` on flat NCHW samples.
 //!
-//! This file holds the type and its no-heap paths (direct loops); `direct.rs` the tiled
-//! one-sample kernel; `batched.rs` the batched ones (patch matrices and matrix products);
-//! `im2col.rs` the geometry they walk.
+//! This file holds the type and its no-heap paths (direct loops); `batched.rs` the batched
+//! ones (patch matrices and matrix products); `threads.rs` the split of a batch over
+//! threads. The kernels they call (the tiled one-sample kernel, the geometry of patches)
+//! are in `crate::kernels::conv`.
 
 #[cfg(feature = "alloc")]
 mod batched;
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-mod direct;
-mod im2col;
 #[cfg(feature = "threading")]
 mod threads;
 
 use core::fmt;
 
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use crate::kernels::conv::direct;
+use crate::kernels::conv::{im2col::Geom, Shape};
+use crate::kernels::lane_sum;
 use crate::{Backward, Layer, Rng};
-use im2col::Geom;
 
 /// A 2-D convolution with a square `K × K` kernel, stride `S` and zero padding `P`, from
 /// `CIN` channels of `H × W` to `COUT` channels of [`OH`](Self::OH) ×
@@ -163,7 +164,7 @@ impl<
     const POSITIONS: usize = Self::OH * Self::OW;
 
     /// The weight as a row-major `[COUT, CIN·K·K]` matrix.
-    fn weight_matrix(&self) -> &[f32] {
+    pub(crate) fn weight_matrix(&self) -> &[f32] {
         self.weight.as_flattened().as_flattened().as_flattened()
     }
 
@@ -175,7 +176,7 @@ impl<
     }
 
     /// One-sample inference by direct loops: `y ← conv(x)`, with no heap.
-    fn forward_direct(&self, x: &[f32], y: &mut [f32]) {
+    pub(crate) fn forward_direct(&self, x: &[f32], y: &mut [f32]) {
         self.fill_bias(y);
         let w = self.weight_matrix();
         // Tap by tap, each valid run of an output row gains `w · x`, for every channel.
@@ -255,13 +256,6 @@ impl<
     }
 }
 
-/// A convolution's geometry as a constant of its type, so that the loops generic over it
-/// see every size (and, compiled for the widest vector unit by [`crate::simd::vectorized`],
-/// keep seeing them).
-trait Shape {
-    const GEOM: Geom;
-}
-
 impl<
         const CIN: usize,
         const COUT: usize,
@@ -282,18 +276,6 @@ impl<
         oh: Self::OH,
         ow: Self::OW,
     };
-}
-
-/// The sum of `v`, over 16 lanes so that it vectorises.
-pub(crate) fn lane_sum(v: &[f32]) -> f32 {
-    let (chunks, tail) = v.as_chunks::<16>();
-    let mut acc = [0.0f32; 16];
-    for c in chunks {
-        for i in 0..16 {
-            acc[i] += c[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail.iter().sum::<f32>()
 }
 
 #[diagnostic::do_not_recommend]

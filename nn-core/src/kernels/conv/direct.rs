@@ -23,7 +23,7 @@ use super::Shape;
 const MR: usize = 5;
 
 /// Whether this CPU runs [`forward`]: AVX2 and FMA.
-pub(super) fn available() -> bool {
+pub(crate) fn available() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
@@ -33,7 +33,7 @@ pub(super) fn available() -> bool {
 /// # Panics
 /// Unless [`available`], `G` has stride 1, no padding and output rows of at least 8, and
 /// the slices hold at least `G`'s sizes.
-pub(super) fn forward<G: Shape>(w: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) {
+pub(crate) fn forward<G: Shape>(w: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) {
     let g = G::GEOM;
     assert!(available() && g.s == 1 && g.p == 0 && g.ow >= 8);
     let (taps, q, cout) = (g.taps(), g.positions(), bias.len());

@@ -1,5 +1,4 @@
-//! `Identity<N>`: PyTorch's `nn.Identity()`, and the one implementation of the layers whose
-//! own pass is the identity (`Identity`, `Flatten`).
+//! The `macro_rules!` helpers the layers share, declared before the modules that use them.
 
 /// Implements `Clone` for a layer holding arrays, with a `clone_from` that copies each field
 /// in place: a network's clone fills a new network on the heap field by field, and a large
@@ -61,21 +60,3 @@ macro_rules! identity_layer {
         }
     };
 }
-
-/// Passes its input through unchanged, as PyTorch's `nn.Identity()`: a placeholder, for
-/// example where a configuration leaves a layer out. In `network!`: `Identity`, taking its
-/// width from the layer before.
-///
-/// # Shapes
-/// input `[batch, N]`, output `[batch, N]`; no parameters.
-///
-/// ```
-/// use nn::{Identity, Layer};
-/// let mut y = [0.0; 2];
-/// Identity::<2>.forward(&[1.5, -2.0], &mut y);
-/// assert_eq!(y, [1.5, -2.0]);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Identity<const N: usize>;
-
-identity_layer!(Identity, "Identity");

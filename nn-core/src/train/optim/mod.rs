@@ -23,7 +23,7 @@ pub use sgd::Sgd;
 use alloc::format;
 use alloc::vec::Vec;
 
-use crate::state::for_each_named;
+use crate::train::for_each_named;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// An optimizer: `step` moves every parameter of a network using its gradient.

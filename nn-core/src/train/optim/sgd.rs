@@ -23,7 +23,7 @@ struct SgdUpdate<'a> {
     weight_decay: f32,
 }
 
-impl crate::simd::Kernel for SgdUpdate<'_> {
+impl crate::kernels::simd::Kernel for SgdUpdate<'_> {
     #[inline(always)]
     fn run(self) {
         let SgdUpdate {
@@ -195,7 +195,7 @@ impl Optimizer for Sgd {
             } else {
                 (momentum, 1.0 - dampening)
             };
-            crate::simd::vectorized(SgdUpdate {
+            crate::kernels::simd::vectorized(SgdUpdate {
                 p,
                 g,
                 b,

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::conv::lane_sum;
+use crate::kernels::lane_sum;
 use crate::layer::{Buffer, BufferMut, BufferVisitor};
 #[cfg(feature = "alloc")]
 use crate::TrainError;

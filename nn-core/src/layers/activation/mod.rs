@@ -5,6 +5,12 @@
 //! the bits of an `f32` (`f32::to_bits`): stable const generics take no floats, and a
 //! constant in the type leaves the layer zero-sized, with no run-time state, so that a
 //! network can be a `static` built from zeroed or constant values.
+//!
+//! `softmax` holds [`Softmax`] and [`LogSoftmax`], which act on a whole row.
+
+mod softmax;
+
+pub use softmax::{LogSoftmax, Softmax};
 
 use core::fmt;
 use core::marker::PhantomData;

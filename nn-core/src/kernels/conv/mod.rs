@@ -1,0 +1,15 @@
+//! Convolution kernels: the geometry of a convolution and the patch-matrix loops over it
+//! (`im2col`), and the register-tiled one-sample kernel (`direct`, AVX2 with FMA).
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) mod direct;
+pub(crate) mod im2col;
+
+use im2col::Geom;
+
+/// A convolution's geometry as a constant of its type, so that the loops generic over it
+/// see every size (and, compiled for the widest vector unit by [`crate::kernels::simd::vectorized`],
+/// keep seeing them).
+pub(crate) trait Shape {
+    const GEOM: Geom;
+}

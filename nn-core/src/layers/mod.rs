@@ -1,0 +1,36 @@
+//! The built-in layers, a folder or file per family, each layer in a file of its own:
+//!
+//! - `linear`: [`Linear`];
+//! - `conv`: [`Conv2d`] and its batched and threaded passes;
+//! - `pool`: [`MaxPool2d`], [`AvgPool2d`];
+//! - `norm`: [`BatchNorm`], [`BatchNorm2d`] (one implementation for both ranks), [`LayerNorm`];
+//! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
+//! - `dropout`: [`Dropout`];
+//! - `identity`, `flatten`: the layers whose pass is the identity;
+//! - `residual`: [`Residual`], a block added to its input.
+//!
+//! The kernels they call live apart, in `crate::kernels`.
+
+mod activation;
+mod conv;
+mod dropout;
+mod flatten;
+mod identity;
+mod linear;
+mod norm;
+mod pool;
+mod residual;
+
+pub use activation::{
+    Activation, Elementwise, EluFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU, LeakyReluFn,
+    LogSoftmax, ReLU, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, ELU,
+    ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+};
+pub use conv::Conv2d;
+pub use dropout::{Dropout, DROPOUT_P};
+pub use flatten::Flatten;
+pub use identity::Identity;
+pub use linear::Linear;
+pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
+pub use pool::{AvgPool2d, MaxPool2d};
+pub use residual::Residual;
