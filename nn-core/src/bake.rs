@@ -189,31 +189,31 @@ pub const fn count<T: Table>(name: &str) -> u64 {
 #[diagnostic::do_not_recommend]
 impl<T: Table, const IN: usize, const OUT: usize> Bake<T> for Linear<IN, OUT> {
     const BAKED: Self = Linear {
-        weight: matrix::<T, OUT, IN>("weight"),
+        // The shape is the field's, `[OUT, IN]`: `Linear` states its layout once.
+        weight: matrix::<T, _, _>("weight"),
         bias: vector::<T, OUT>("bias"),
     };
 }
 
-#[diagnostic::do_not_recommend]
-impl<T: Table, const N: usize> Bake<T> for BatchNorm<N> {
-    const BAKED: Self = BatchNorm {
-        weight: vector::<T, N>("weight"),
-        bias: vector::<T, N>("bias"),
-        running_mean: vector::<T, N>("running_mean"),
-        running_var: vector::<T, N>("running_var"),
-        num_batches_tracked: count::<T>("num_batches_tracked"),
-    };
+/// The batch norms, over features or channels: the same five tensors, `$c` long.
+macro_rules! bake_batch_norm {
+    ($($ty:ty => $c:ident [$($p:tt)*]),* $(,)?) => {$(
+        #[diagnostic::do_not_recommend]
+        impl<T: Table, $($p)*> Bake<T> for $ty {
+            const BAKED: Self = Self {
+                weight: vector::<T, $c>("weight"),
+                bias: vector::<T, $c>("bias"),
+                running_mean: vector::<T, $c>("running_mean"),
+                running_var: vector::<T, $c>("running_var"),
+                num_batches_tracked: count::<T>("num_batches_tracked"),
+            };
+        }
+    )*};
 }
 
-#[diagnostic::do_not_recommend]
-impl<T: Table, const C: usize, const H: usize, const W: usize> Bake<T> for BatchNorm2d<C, H, W> {
-    const BAKED: Self = BatchNorm2d {
-        weight: vector::<T, C>("weight"),
-        bias: vector::<T, C>("bias"),
-        running_mean: vector::<T, C>("running_mean"),
-        running_var: vector::<T, C>("running_var"),
-        num_batches_tracked: count::<T>("num_batches_tracked"),
-    };
+bake_batch_norm! {
+    BatchNorm<N> => N [const N: usize],
+    BatchNorm2d<C, H, W> => C [const C: usize, const H: usize, const W: usize],
 }
 
 #[diagnostic::do_not_recommend]

@@ -87,26 +87,74 @@ pub enum SettingError {
     },
 }
 
-impl SettingError {
-    /// `Ok` when `value` is not NaN and `ok(value)`, else the error.
-    #[cfg(feature = "alloc")]
-    pub(crate) fn require(
-        owner: &'static str,
-        setting: &'static str,
-        value: f32,
-        range: &'static str,
-        ok: impl Fn(f32) -> bool,
-    ) -> Result<(), SettingError> {
-        if !value.is_nan() && ok(value) {
-            Ok(())
-        } else {
-            Err(SettingError::OutOfRange {
-                owner,
-                setting,
-                value,
-                range,
-            })
+/// The range a setting must lie in; NaN lies in none.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Range {
+    /// `>= 0`.
+    AtLeast0,
+    /// `> 0`.
+    Positive,
+    /// `in [0, 1]`.
+    Closed01,
+    /// `in [0, 1)`.
+    ClosedOpen01,
+    /// `in (0, 1)`.
+    Open01,
+    /// `in (0, 1]`.
+    OpenClosed01,
+    /// Any number but NaN.
+    Number,
+}
+
+#[cfg(feature = "alloc")]
+impl Range {
+    /// Whether `v` lies in the range.
+    fn holds(self, v: f32) -> bool {
+        match self {
+            Range::AtLeast0 => v >= 0.0,
+            Range::Positive => v > 0.0,
+            Range::Closed01 => (0.0..=1.0).contains(&v),
+            Range::ClosedOpen01 => (0.0..1.0).contains(&v),
+            Range::Open01 => v > 0.0 && v < 1.0,
+            Range::OpenClosed01 => v > 0.0 && v <= 1.0,
+            Range::Number => !v.is_nan(),
         }
+    }
+
+    /// The range as an error message writes it.
+    fn text(self) -> &'static str {
+        match self {
+            Range::AtLeast0 => ">= 0",
+            Range::Positive => "> 0",
+            Range::Closed01 => "in [0, 1]",
+            Range::ClosedOpen01 => "in [0, 1)",
+            Range::Open01 => "in (0, 1)",
+            Range::OpenClosed01 => "in (0, 1]",
+            Range::Number => "a number",
+        }
+    }
+}
+
+impl SettingError {
+    /// `Ok` when every `(setting, value, range)` of `owner` holds, else the error of the
+    /// first that does not, in the order given.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn check_all(
+        owner: &'static str,
+        settings: &[(&'static str, f32, Range)],
+    ) -> Result<(), SettingError> {
+        for &(setting, value, range) in settings {
+            if value.is_nan() || !range.holds(value) {
+                return Err(SettingError::OutOfRange {
+                    owner,
+                    setting,
+                    value,
+                    range: range.text(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

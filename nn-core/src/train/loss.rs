@@ -268,12 +268,13 @@ impl CrossEntropyLoss {
     /// assert!(CrossEntropyLoss { label_smoothing: f32::NAN }.check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), crate::SettingError> {
-        crate::SettingError::require(
+        crate::SettingError::check_all(
             "CrossEntropyLoss",
-            "label_smoothing",
-            self.label_smoothing,
-            "in [0, 1]",
-            |v| (0.0..=1.0).contains(&v),
+            &[(
+                "label_smoothing",
+                self.label_smoothing,
+                crate::error::Range::Closed01,
+            )],
         )
     }
 }

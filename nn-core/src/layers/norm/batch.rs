@@ -2,10 +2,9 @@
 
 use core::fmt;
 
-use crate::layer::{Buffer, BufferMut, BufferVisitor};
 #[cfg(feature = "alloc")]
 use crate::TrainError;
-use crate::{Backward, Layer, Rng};
+use crate::{Backward, Layer};
 
 /// Batch normalisation over `N` features, as PyTorch's `nn.BatchNorm1d(N)` with its
 /// defaults (`eps = 1e-5`, `momentum = 0.1`, affine, tracking running statistics).
@@ -49,16 +48,7 @@ unsafe impl<const N: usize> bytemuck::Zeroable for BatchNorm<N> {}
 clone_in_place!(BatchNorm<const N: usize> { weight, bias, running_mean, running_var, num_batches_tracked });
 
 impl<const N: usize> BatchNorm<N> {
-    /// Added to the variance before its square root, as in PyTorch.
-    pub const EPS: f32 = 1e-5;
-    /// The weight of the newest batch in the running statistics, as in PyTorch.
-    pub const MOMENTUM: f32 = 0.1;
-
-    /// Per-feature `(scale, shift)` so that inference is `y = x * scale + shift`.
-    fn eval_affine(&self, j: usize) -> (f32, f32) {
-        let s = self.weight[j] / libm::sqrtf(self.running_var[j] + Self::EPS);
-        (s, self.bias[j] - self.running_mean[j] * s)
-    }
+    batch_norm_state!(inherent);
 }
 
 #[diagnostic::do_not_recommend]
@@ -69,14 +59,6 @@ impl<const N: usize> Layer for BatchNorm<N> {
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BatchNorm<{N}>")
-    }
-
-    fn init(&mut self, _rng: &mut Rng) {
-        self.weight = [1.0; N];
-        self.bias = [0.0; N];
-        self.running_mean = [0.0; N];
-        self.running_var = [1.0; N];
-        self.num_batches_tracked = 0;
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32]) {
@@ -193,32 +175,5 @@ impl<const N: usize> Layer for BatchNorm<N> {
         }
     }
 
-    fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
-        f("weight", &[N], &self.weight);
-        f("bias", &[N], &self.bias);
-    }
-
-    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
-        f("weight", &mut self.weight);
-        f("bias", &mut self.bias);
-    }
-
-    fn visit_buffers(&self, f: &mut BufferVisitor<'_>) {
-        f("running_mean", &[N], Buffer::F32(&self.running_mean));
-        f("running_var", &[N], Buffer::F32(&self.running_var));
-        f(
-            "num_batches_tracked",
-            &[],
-            Buffer::Count(self.num_batches_tracked),
-        );
-    }
-
-    fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
-        f("running_mean", BufferMut::F32(&mut self.running_mean));
-        f("running_var", BufferMut::F32(&mut self.running_var));
-        f(
-            "num_batches_tracked",
-            BufferMut::Count(&mut self.num_batches_tracked),
-        );
-    }
+    batch_norm_state!(layer N);
 }

@@ -3,10 +3,9 @@
 use core::fmt;
 
 use crate::kernels::lane_sum;
-use crate::layer::{Buffer, BufferMut, BufferVisitor};
 #[cfg(feature = "alloc")]
 use crate::TrainError;
-use crate::{Backward, Layer, Rng};
+use crate::{Backward, Layer};
 
 /// Batch normalisation of `C` channels of `H × W`, as PyTorch's `nn.BatchNorm2d(C)` with its
 /// defaults (`eps = 1e-5`, `momentum = 0.1`, affine, tracking running statistics): each
@@ -61,10 +60,7 @@ unsafe impl<const C: usize, const H: usize, const W: usize> bytemuck::Zeroable
 clone_in_place!(BatchNorm2d<const C: usize, const H: usize, const W: usize> { weight, bias, running_mean, running_var, num_batches_tracked });
 
 impl<const C: usize, const H: usize, const W: usize> BatchNorm2d<C, H, W> {
-    /// Added to the variance before its square root, as in PyTorch.
-    pub const EPS: f32 = 1e-5;
-    /// The weight of the newest batch in the running statistics, as in PyTorch.
-    pub const MOMENTUM: f32 = 0.1;
+    batch_norm_state!(inherent);
 
     const CHECK: () = {
         assert!(C > 0, "`BatchNorm2d` needs at least 1 channel (`C`)");
@@ -78,12 +74,6 @@ impl<const C: usize, const H: usize, const W: usize> BatchNorm2d<C, H, W> {
         let () = Self::CHECK;
         H * W
     };
-
-    /// Per-channel `(scale, shift)` so that inference is `y = x * scale + shift`.
-    fn eval_affine(&self, c: usize) -> (f32, f32) {
-        let s = self.weight[c] / libm::sqrtf(self.running_var[c] + Self::EPS);
-        (s, self.bias[c] - self.running_mean[c] * s)
-    }
 
     /// Per channel, `Σ f(plane, c)` over the batch's planes, accumulated in f64 so that a
     /// large batch of large planes loses nothing to rounding.
@@ -111,14 +101,6 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BatchNorm2d<{C}>")
-    }
-
-    fn init(&mut self, _rng: &mut Rng) {
-        self.weight = [1.0; C];
-        self.bias = [0.0; C];
-        self.running_mean = [0.0; C];
-        self.running_var = [1.0; C];
-        self.num_batches_tracked = 0;
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32]) {
@@ -259,32 +241,5 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
         }
     }
 
-    fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
-        f("weight", &[C], &self.weight);
-        f("bias", &[C], &self.bias);
-    }
-
-    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
-        f("weight", &mut self.weight);
-        f("bias", &mut self.bias);
-    }
-
-    fn visit_buffers(&self, f: &mut BufferVisitor<'_>) {
-        f("running_mean", &[C], Buffer::F32(&self.running_mean));
-        f("running_var", &[C], Buffer::F32(&self.running_var));
-        f(
-            "num_batches_tracked",
-            &[],
-            Buffer::Count(self.num_batches_tracked),
-        );
-    }
-
-    fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
-        f("running_mean", BufferMut::F32(&mut self.running_mean));
-        f("running_var", BufferMut::F32(&mut self.running_var));
-        f(
-            "num_batches_tracked",
-            BufferMut::Count(&mut self.num_batches_tracked),
-        );
-    }
+    batch_norm_state!(layer C);
 }

@@ -3,9 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, decayed, for_each_range, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, for_each_param, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
+use crate::error::Range;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adadelta`, with PyTorch's update rule (`sq` and `acc` start at 0):
@@ -71,18 +72,14 @@ impl Adadelta {
     /// learning rate, eps and weight decay are at least 0 and ρ is in `[0, 1]`; NaN is
     /// refused everywhere. [`Optimizer::step`] calls it first and panics with its message.
     pub fn check(&self) -> Result<(), SettingError> {
-        let at_least_0 = |v: f32| v >= 0.0;
-        SettingError::require("Adadelta", "lr", self.lr, ">= 0", at_least_0)?;
-        SettingError::require("Adadelta", "rho", self.rho, "in [0, 1]", |v| {
-            (0.0..=1.0).contains(&v)
-        })?;
-        SettingError::require("Adadelta", "eps", self.eps, ">= 0", at_least_0)?;
-        SettingError::require(
+        SettingError::check_all(
             "Adadelta",
-            "weight_decay",
-            self.weight_decay,
-            ">= 0",
-            at_least_0,
+            &[
+                ("lr", self.lr, Range::AtLeast0),
+                ("rho", self.rho, Range::Closed01),
+                ("eps", self.eps, Range::AtLeast0),
+                ("weight_decay", self.weight_decay, Range::AtLeast0),
+            ],
         )
     }
 }
@@ -101,7 +98,7 @@ impl Optimizer for Adadelta {
         let (sq, acc) = self
             .state
             .get_or_insert_with(|| (alloc::vec![0.0; N::PARAMS], alloc::vec![0.0; N::PARAMS]));
-        for_each_range(net, grads, |p, g, r| {
+        for_each_param(net, grads, |p, g, r| {
             let rows = p.iter_mut().zip(g).zip(&mut sq[r.clone()]).zip(&mut acc[r]);
             for (((p, g), sq), acc) in rows {
                 let g = decayed(*g, *p, weight_decay);

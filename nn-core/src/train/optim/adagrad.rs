@@ -3,9 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, decayed, for_each_range, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, for_each_param, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
+use crate::error::Range;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adagrad`, with PyTorch's update rule at step `t` (counting from 1; `sum`
@@ -78,24 +79,20 @@ impl Adagrad {
     /// setting is at least 0 and none is NaN. [`Optimizer::step`] calls it first and
     /// panics with its message.
     pub fn check(&self) -> Result<(), SettingError> {
-        let at_least_0 = |v: f32| v >= 0.0;
-        SettingError::require("Adagrad", "lr", self.lr, ">= 0", at_least_0)?;
-        SettingError::require("Adagrad", "lr_decay", self.lr_decay, ">= 0", at_least_0)?;
-        SettingError::require(
+        SettingError::check_all(
             "Adagrad",
-            "weight_decay",
-            self.weight_decay,
-            ">= 0",
-            at_least_0,
-        )?;
-        SettingError::require(
-            "Adagrad",
-            "initial_accumulator_value",
-            self.initial_accumulator_value,
-            ">= 0",
-            at_least_0,
-        )?;
-        SettingError::require("Adagrad", "eps", self.eps, ">= 0", at_least_0)
+            &[
+                ("lr", self.lr, Range::AtLeast0),
+                ("lr_decay", self.lr_decay, Range::AtLeast0),
+                ("weight_decay", self.weight_decay, Range::AtLeast0),
+                (
+                    "initial_accumulator_value",
+                    self.initial_accumulator_value,
+                    Range::AtLeast0,
+                ),
+                ("eps", self.eps, Range::AtLeast0),
+            ],
+        )
     }
 }
 
@@ -117,7 +114,7 @@ impl Optimizer for Adagrad {
         let sum = self
             .sum
             .get_or_insert_with(|| alloc::vec![initial_accumulator_value; N::PARAMS]);
-        for_each_range(net, grads, |p, g, r| {
+        for_each_param(net, grads, |p, g, r| {
             for ((p, g), s) in p.iter_mut().zip(g).zip(&mut sum[r]) {
                 let g = decayed(*g, *p, weight_decay);
                 *s += g * g;

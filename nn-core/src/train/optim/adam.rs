@@ -6,6 +6,7 @@ use super::{
     apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
+use crate::error::Range;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adam` (`decoupled = false`) and `torch.optim.AdamW` (`decoupled = true`),
@@ -86,18 +87,15 @@ impl Adam {
     /// assert!(Adam::new(1e-3).betas(0.9, 1.0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
-        let at_least_0 = |v: f32| v >= 0.0;
-        let beta = |v: f32| (0.0..1.0).contains(&v);
-        SettingError::require("Adam", "lr", self.lr, ">= 0", at_least_0)?;
-        SettingError::require("Adam", "eps", self.eps, ">= 0", at_least_0)?;
-        SettingError::require("Adam", "betas.0", self.betas.0, "in [0, 1)", beta)?;
-        SettingError::require("Adam", "betas.1", self.betas.1, "in [0, 1)", beta)?;
-        SettingError::require(
+        SettingError::check_all(
             "Adam",
-            "weight_decay",
-            self.weight_decay,
-            ">= 0",
-            at_least_0,
+            &[
+                ("lr", self.lr, Range::AtLeast0),
+                ("eps", self.eps, Range::AtLeast0),
+                ("betas.0", self.betas.0, Range::ClosedOpen01),
+                ("betas.1", self.betas.1, Range::ClosedOpen01),
+                ("weight_decay", self.weight_decay, Range::AtLeast0),
+            ],
         )
     }
 }
@@ -121,7 +119,8 @@ impl Optimizer for Adam {
         let bc1 = 1.0 - libm::powf(b1, t as f32);
         let bc2_sqrt = libm::sqrtf(1.0 - libm::powf(b2, t as f32));
         let step_size = lr / bc1;
-        for_each_param(net, grads, [m, v], |p, g, [m, v]| {
+        for_each_param(net, grads, |p, g, r| {
+            let (m, v) = (&mut m[r.clone()], &mut v[r]);
             for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let mut g = *g;
                 // Not `g + 0 · p` without weight decay: an infinite parameter would become

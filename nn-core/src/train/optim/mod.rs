@@ -70,25 +70,6 @@ pub trait Optimizer {
     }
 }
 
-/// Visits each parameter tensor of `net` with its gradient and its slice of `state`
-/// (each `state` vector is as long as all parameters together).
-fn for_each_param<N: Network, const S: usize>(
-    net: &mut N,
-    grads: &Gradients<N>,
-    state: [&mut [f32]; S],
-    mut f: impl FnMut(&mut [f32], &[f32], [&mut [f32]; S]),
-) {
-    let grads = grads.as_slice();
-    let mut state = state;
-    let mut offset = 0;
-    net.params_mut(&mut |p| {
-        let range = offset..offset + p.len();
-        let s = state.each_mut().map(|s| &mut s[range.clone()]);
-        f(p, &grads[range.clone()], s);
-        offset = range.end;
-    });
-}
-
 /// The gradient with L2 weight decay, `g + weight_decay · p`, and `g` itself without it:
 /// not `g + 0 · p`, which is NaN for an infinite parameter that PyTorch, leaving the term
 /// out, keeps infinite.
@@ -102,8 +83,9 @@ fn decayed(g: f32, p: f32, weight_decay: f32) -> f32 {
 }
 
 /// Visits each parameter tensor of `net` with its gradient and its range in the flat
-/// parameter order, for optimizers whose state is partly optional.
-fn for_each_range<N: Network>(
+/// parameter order, the range of its slice in every per-parameter state vector (each as
+/// long as all parameters together).
+fn for_each_param<N: Network>(
     net: &mut N,
     grads: &Gradients<N>,
     mut f: impl FnMut(&mut [f32], &[f32], core::ops::Range<usize>),

@@ -3,6 +3,7 @@
 use alloc::format;
 
 use super::{LrSchedule, Optimizer};
+use crate::error::Range;
 use crate::{SettingError, StateDict, StateError};
 
 /// How [`OneCycleLr`] moves between two values within a phase.
@@ -141,29 +142,15 @@ impl OneCycleLr {
     /// assert!(nn::optim::OneCycleLr::new(0.1, 0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
-        let positive = |v: f32| v > 0.0;
-        SettingError::require(
+        SettingError::check_all(
             "OneCycleLr",
-            "total_steps",
-            self.total_steps as f32,
-            "> 0",
-            positive,
-        )?;
-        SettingError::require(
-            "OneCycleLr",
-            "pct_start",
-            self.pct_start,
-            "in [0, 1]",
-            |v| (0.0..=1.0).contains(&v),
-        )?;
-        SettingError::require("OneCycleLr", "max_lr", self.max_lr, ">= 0", |v| v >= 0.0)?;
-        SettingError::require("OneCycleLr", "div_factor", self.div_factor, "> 0", positive)?;
-        SettingError::require(
-            "OneCycleLr",
-            "final_div_factor",
-            self.final_div_factor,
-            "> 0",
-            positive,
+            &[
+                ("total_steps", self.total_steps as f32, Range::Positive),
+                ("pct_start", self.pct_start, Range::Closed01),
+                ("max_lr", self.max_lr, Range::AtLeast0),
+                ("div_factor", self.div_factor, Range::Positive),
+                ("final_div_factor", self.final_div_factor, Range::Positive),
+            ],
         )
     }
 

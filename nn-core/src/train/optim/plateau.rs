@@ -1,6 +1,7 @@
 //! `torch.optim.lr_scheduler.ReduceLROnPlateau`.
 
 use super::Optimizer;
+use crate::error::Range;
 use crate::{SettingError, StateDict, StateError};
 
 /// `torch.optim.lr_scheduler.ReduceLROnPlateau` in mode `min` with a relative threshold:
@@ -101,14 +102,15 @@ impl ReduceLrOnPlateau {
     /// assert!(nn::optim::ReduceLrOnPlateau::new(0.1).factor(1.0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
-        let at_least_0 = |v: f32| v >= 0.0;
-        let owner = "ReduceLrOnPlateau";
-        SettingError::require(owner, "factor", self.factor, "in (0, 1)", |v| {
-            v > 0.0 && v < 1.0
-        })?;
-        SettingError::require(owner, "threshold", self.threshold, ">= 0", at_least_0)?;
-        SettingError::require(owner, "min_lr", self.min_lr, ">= 0", at_least_0)?;
-        SettingError::require(owner, "eps", self.eps, ">= 0", at_least_0)
+        SettingError::check_all(
+            "ReduceLrOnPlateau",
+            &[
+                ("factor", self.factor, Range::Open01),
+                ("threshold", self.threshold, Range::AtLeast0),
+                ("min_lr", self.min_lr, Range::AtLeast0),
+                ("eps", self.eps, Range::AtLeast0),
+            ],
+        )
     }
 
     /// The learning rate now.

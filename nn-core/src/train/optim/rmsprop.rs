@@ -3,9 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, decayed, for_each_range, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, for_each_param, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
+use crate::error::Range;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.RMSprop`, with PyTorch's update rule (`sq`, `ḡ` and `b` start at 0):
@@ -105,17 +106,15 @@ impl RmsProp {
     /// assert!(nn::optim::RmsProp::new(0.01).alpha(-0.5).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
-        let at_least_0 = |v: f32| v >= 0.0;
-        SettingError::require("RmsProp", "lr", self.lr, ">= 0", at_least_0)?;
-        SettingError::require("RmsProp", "alpha", self.alpha, ">= 0", at_least_0)?;
-        SettingError::require("RmsProp", "eps", self.eps, ">= 0", at_least_0)?;
-        SettingError::require("RmsProp", "momentum", self.momentum, ">= 0", at_least_0)?;
-        SettingError::require(
+        SettingError::check_all(
             "RmsProp",
-            "weight_decay",
-            self.weight_decay,
-            ">= 0",
-            at_least_0,
+            &[
+                ("lr", self.lr, Range::AtLeast0),
+                ("alpha", self.alpha, Range::AtLeast0),
+                ("eps", self.eps, Range::AtLeast0),
+                ("momentum", self.momentum, Range::AtLeast0),
+                ("weight_decay", self.weight_decay, Range::AtLeast0),
+            ],
         )
     }
 }
@@ -138,7 +137,7 @@ impl Optimizer for RmsProp {
         let square_avg = s.square_avg.get_or_insert_with(zeros);
         let mut grad_avg = centered.then(|| s.grad_avg.get_or_insert_with(zeros));
         let mut buf = (momentum > 0.0).then(|| s.momentum_buffer.get_or_insert_with(zeros));
-        for_each_range(net, grads, |p, g, r| {
+        for_each_param(net, grads, |p, g, r| {
             let sq = &mut square_avg[r.clone()];
             let mut ga = grad_avg.as_deref_mut().map(|v| &mut v[r.clone()]);
             let mut b = buf.as_deref_mut().map(|v| &mut v[r]);

@@ -1,6 +1,7 @@
 //! Learning-rate schedules: `torch.optim.lr_scheduler`.
 
 use super::Optimizer;
+use crate::error::Range;
 use crate::{SettingError, StateDict, StateError};
 
 /// `torch.optim.lr_scheduler.StepLR`: the learning rate times `gamma` every `step_size`
@@ -162,19 +163,12 @@ impl LinearLr {
     /// assert!(nn::optim::LinearLr::new(0.1).start_factor(0.0).check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), SettingError> {
-        SettingError::require(
+        SettingError::check_all(
             "LinearLr",
-            "start_factor",
-            self.start_factor,
-            "in (0, 1]",
-            |v| v > 0.0 && v <= 1.0,
-        )?;
-        SettingError::require(
-            "LinearLr",
-            "end_factor",
-            self.end_factor,
-            "in [0, 1]",
-            |v| (0.0..=1.0).contains(&v),
+            &[
+                ("start_factor", self.start_factor, Range::OpenClosed01),
+                ("end_factor", self.end_factor, Range::Closed01),
+            ],
         )
     }
 }

@@ -6,6 +6,7 @@ use super::{
     apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
     save_settings, Optimizer,
 };
+use crate::error::Range;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// One tensor's momentum SGD update, with every branch decided outside the loop.
@@ -143,11 +144,15 @@ impl Sgd {
     /// everywhere (PyTorch lets a NaN learning rate through; every parameter would become
     /// NaN). [`Optimizer::step`] calls it first and panics with its message.
     pub fn check(&self) -> Result<(), SettingError> {
-        let at_least_0 = |v: f32| v >= 0.0;
-        SettingError::require("Sgd", "lr", self.lr, ">= 0", at_least_0)?;
-        SettingError::require("Sgd", "momentum", self.momentum, ">= 0", at_least_0)?;
-        SettingError::require("Sgd", "dampening", self.dampening, "a number", |_| true)?;
-        SettingError::require("Sgd", "weight_decay", self.weight_decay, ">= 0", at_least_0)?;
+        SettingError::check_all(
+            "Sgd",
+            &[
+                ("lr", self.lr, Range::AtLeast0),
+                ("momentum", self.momentum, Range::AtLeast0),
+                ("dampening", self.dampening, Range::Number),
+                ("weight_decay", self.weight_decay, Range::AtLeast0),
+            ],
+        )?;
         if self.nesterov && !(self.momentum > 0.0 && self.dampening == 0.0) {
             return Err(SettingError::Nesterov {
                 momentum: self.momentum,
@@ -170,7 +175,7 @@ impl Optimizer for Sgd {
             ..
         } = *self;
         if momentum == 0.0 {
-            for_each_param(net, grads, [], |p, g, []| {
+            for_each_param(net, grads, |p, g, _| {
                 let rows = p.iter_mut().zip(g);
                 if weight_decay == 0.0 {
                     // Not `g + 0 · p`: an infinite parameter would become NaN.
@@ -186,9 +191,8 @@ impl Optimizer for Sgd {
         }
         let first = self.buf.is_none();
         let buf = self.buf.get_or_insert_with(|| alloc::vec![0.0; N::PARAMS]);
-        for_each_param(net, grads, [buf], |p, g, [b]| {
-            let n = p.len();
-            let (g, b) = (&g[..n], &mut b[..n]);
+        for_each_param(net, grads, |p, g, r| {
+            let b = &mut buf[r];
             // One pass per tensor, with every branch outside the loop so that it vectorises.
             let (keep, take) = if first {
                 (0.0, 1.0)
