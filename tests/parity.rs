@@ -14,9 +14,8 @@
 
 #[macro_use]
 mod common;
-use common::{base64_decode, max_abs, named};
-
-use std::path::PathBuf;
+use common::fixture::{elements, fixture, named, num, shape};
+use common::max_abs;
 
 use nn::loss::{BceWithLogitsLoss, CrossEntropyLoss, L1Loss, Loss, MseLoss, SmoothL1Loss};
 use nn::optim::{Adam, CosineAnnealingLr, Optimizer, Sgd, StepLr};
@@ -84,15 +83,6 @@ fn report_closest(test: &str) {
 // -------------------------------------------------------------------------------------
 // Reading fixtures
 
-fn fixture(name: &str) -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", name]
-        .iter()
-        .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_fixtures.py)", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// A tensor from a fixture: its shape, and its values (every `stride`-th element of the
 /// flattened tensor when `stride > 1`), with the flat indices of the elements the fixture
 /// script found ill-conditioned (see [`check_tensor`]).
@@ -103,27 +93,10 @@ struct Tensor {
     ill_conditioned: Vec<usize>,
 }
 
-fn num(v: &Value) -> f32 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
-}
-
 fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("tensor without a shape")
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
+    let shape = shape(v);
     let stride = v.get("stride").map_or(1, |s| s.as_u64().unwrap() as usize);
-    let data: Vec<f32> = if let Some(b64) = v.get("f32le") {
-        let bytes = base64_decode(b64.as_str().unwrap());
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect()
-    } else {
-        v["data"].as_array().unwrap().iter().map(num).collect()
-    };
+    let data = elements(v);
     let numel: usize = shape.iter().product();
     assert_eq!(data.len(), numel.div_ceil(stride), "tensor size");
     let ill_conditioned = v.get("ill_conditioned").map_or(Vec::new(), |l| {
