@@ -32,6 +32,7 @@
 mod common;
 use common::fixture::{fixture, tensor};
 use common::max_abs;
+use common::scratch::scratch;
 
 use std::collections::BTreeMap;
 
@@ -329,7 +330,7 @@ fn to_pytorch<N: Interop>() {
     }
 
     // The bytes this code writes now.
-    let tmp = std::env::temp_dir().join(format!("nn-interop-{}-{name}", std::process::id()));
+    let tmp = scratch(&format!("to_pytorch-{}", N::KEY)).join(&name);
     nn::io::save(&*net, &tmp).unwrap();
     let written = std::fs::read(&tmp).unwrap();
     std::fs::remove_file(&tmp).unwrap();

@@ -4,8 +4,9 @@
 //! that fails on names says what the file holds; any failed load leaves the network as it was.
 
 mod common;
+use common::scratch::scratch;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nn::io::{load_bytes, load_with, LoadOptions, Loaded, WeightsError};
 
@@ -17,13 +18,6 @@ nn::network! { #[derive(Clone, PartialEq, Debug)] struct Head { fc1: Linear<6, 5
 nn::network! { #[derive(Clone, PartialEq, Debug)] struct Encoder<Linear<6, 5>, ReLU, Linear<5, 3>> }
 nn::network! { #[derive(Clone, PartialEq, Debug)] struct Decoder<Linear<3, 5>, Tanh, Linear<5, 6>> }
 nn::network! { #[derive(Clone, PartialEq, Debug)] struct AutoEncoder { enc: Encoder, dec: Decoder } }
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-load-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The float32 tensor `name` of a safetensors file, with its shape.
 fn read_f32(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {

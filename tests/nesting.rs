@@ -2,6 +2,7 @@
 //! inline sequences, the input gradient and backward passes chained by hand.
 
 mod common;
+use common::scratch::scratch;
 
 use common::gradcheck::{check_network, random, ABS, REL};
 use nn::loss::MseLoss;
@@ -263,8 +264,7 @@ fn summary_shows_the_nesting() {
 
 #[test]
 fn nested_state_saves_and_loads() {
-    let dir = std::env::temp_dir().join(format!("nn-nesting-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("nested_state_saves_and_loads");
     let path = dir.join("resnet.safetensors");
     let mut net = ResNet::new(1);
     // Move the running statistics off their defaults, so that buffers are checked too.
