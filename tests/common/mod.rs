@@ -30,6 +30,7 @@ pub fn max_abs(v: &[f32]) -> f32 {
 }
 
 pub mod fixture;
+pub mod random;
 pub mod scratch;
 // After `assert_close!`, which it uses.
 pub mod gradcheck;
