@@ -41,7 +41,7 @@ use nn::optim::{Optimizer, Sgd};
 use nn::{BatchNorm, Buffer, Gradients, Network, Tape, TrainError};
 use serde_json::Value;
 
-nn::network! { struct Card<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
 nn::network! {
     struct Named<fc1: Linear<784, 128>, act: ReLU, bn: BatchNorm<128>, fc2: Linear<128, 10>>
 }
@@ -97,7 +97,7 @@ macro_rules! interop {
         }
     };
 }
-interop!(Card, "card", 11, 2);
+interop!(Mnist, "mnist", 11, 2);
 interop!(Named, "named", 12, bn);
 
 // -------------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ fn from_pytorch<N: Interop>() {
     }
     // BatchNorm's buffers, through the public fields, against the file and the script.
     let bn = net.bn();
-    let prefix = if N::KEY == "card" { "2" } else { "bn" };
+    let prefix = if N::KEY == "mnist" { "2" } else { "bn" };
     let f32s = |key: &str| -> Vec<f32> {
         let (_, _, raw) = &file[&format!("{prefix}.{key}")];
         raw.chunks_exact(4)
@@ -381,8 +381,8 @@ fn to_pytorch<N: Interop>() {
 }
 
 #[test]
-fn from_pytorch_card() {
-    from_pytorch::<Card>();
+fn from_pytorch_mnist() {
+    from_pytorch::<Mnist>();
 }
 
 #[test]
@@ -391,8 +391,8 @@ fn from_pytorch_named() {
 }
 
 #[test]
-fn to_pytorch_card() {
-    to_pytorch::<Card>();
+fn to_pytorch_mnist() {
+    to_pytorch::<Mnist>();
 }
 
 #[test]
@@ -405,7 +405,7 @@ fn keys_must_match_the_declaration() {
     // The same layers under other names do not load: strict loading goes by PyTorch's keys.
     let err = nn::io::load(
         &mut *Named::new(0),
-        common::fixture::path("torch_card.safetensors"),
+        common::fixture::path("torch_mnist.safetensors"),
     )
     .unwrap_err();
     assert!(
@@ -413,7 +413,7 @@ fn keys_must_match_the_declaration() {
         "{err}"
     );
     let err = nn::io::load(
-        &mut *Card::new(0),
+        &mut *Mnist::new(0),
         common::fixture::path("torch_named.safetensors"),
     )
     .unwrap_err();

@@ -1,6 +1,6 @@
 //! Parity with PyTorch for the image layers: `Conv2d` (stride 1 and 2, padding 0 and 1),
-//! `MaxPool2d`, `AvgPool2d`, `BatchNorm2d` (training and eval), each alone, and the CNN of the
-//! issue as one `network!`: outputs and every gradient against `tests/fixtures/image_layers.json`,
+//! `MaxPool2d`, `AvgPool2d`, `BatchNorm2d` (training and eval), each alone, and a small MNIST
+//! CNN as one `network!`: outputs and every gradient against `tests/fixtures/image_layers.json`,
 //! which `tools/make_image_fixtures.py` wrote with PyTorch (see its header for how to rerun
 //! it). No Python runs here. PyTorch's NCHW tensors, flattened row-major, are exactly the flat
 //! samples the layers take.
@@ -253,7 +253,7 @@ fn batch_norm_2d_matches_pytorch_in_training_and_eval() {
     check::<BatchNorm2d<3, 5, 6>>(&fixture("image_layers.json"), "batch_norm_2d", CONV);
 }
 
-// The issue's CNN, every layer spelled with its full type as a path, which `network!` takes as
+// The small MNIST CNN, every layer spelled with its full type as a path, which `network!` takes as
 // a layer of the user's (`ReLU` takes its width from the layer before, as always).
 nn::network! {
     struct Cnn<
@@ -264,7 +264,7 @@ nn::network! {
 }
 
 #[test]
-fn the_issues_cnn_matches_pytorch() {
+fn small_mnist_cnn_matches_pytorch() {
     let fx = fixture("image_layers.json");
     let case = &fx["cnn"];
     assert_eq!(
