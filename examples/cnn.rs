@@ -21,7 +21,7 @@ use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Tape};
 
 nn::network! {
-    /// The CNN: 28 × 28 grey images in, 10 class scores out.
+    /// Two convolutions and a linear layer: 28 × 28 grey images in, 10 class scores out.
     #[input(1, 28, 28)]
     pub struct Cnn<
         Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>,

@@ -2,6 +2,9 @@
 //! then loaded by new objects (network, optimizer, schedule, data loader, as a new process
 //! builds them) and resumed, ends with weights bit-identical to a run never stopped.
 
+mod common;
+use common::scratch::scratch;
+
 use std::path::PathBuf;
 
 use nn::data::{DataLoader, Dataset};
@@ -26,13 +29,6 @@ fn dataset() -> Dataset<4, usize> {
         .collect();
     let y: Vec<usize> = (0..23).map(|i| (i * 7) % 3).collect();
     Dataset::new(x, y).unwrap()
-}
-
-fn temp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "nn-checkpoint-{}-{name}.safetensors",
-        std::process::id()
-    ))
 }
 
 /// What to do with a checkpoint during a run.
@@ -112,7 +108,7 @@ fn resumes_bit_identically<O: Optimizer, S: LrSchedule>(
     k: u64,
     total: u64,
 ) -> StateDict {
-    let path = temp(name);
+    let path = scratch(name).join("checkpoint.safetensors");
     let straight = run(make, total, Ckpt::None);
     run(make, total, Ckpt::SaveAfter(k, &path));
     let resumed = run(make, total, Ckpt::ResumeFrom(&path));
@@ -205,7 +201,7 @@ fn rmsprop_with_exponential_decay_resumes_bit_identically() {
 fn resuming_without_the_optimizer_state_does_not_match() {
     // The bit-identical checks above can fail: dropping the momentum buffers changes the
     // weights.
-    let path = temp("sgd-dropped");
+    let path = scratch("sgd-dropped").join("checkpoint.safetensors");
     let make = || (Sgd::new(0.1).momentum(0.9), OneCycleLr::new(0.2, 20));
     let straight = run(&make, 20, Ckpt::None);
     run(&make, 20, Ckpt::SaveAfter(7, &path));
@@ -225,7 +221,7 @@ fn resuming_without_the_optimizer_state_does_not_match() {
 
 #[test]
 fn errors_name_the_file_and_the_tensor_and_change_nothing() {
-    let path = temp("errors");
+    let path = scratch("errors").join("checkpoint.safetensors");
     let make = || (Adam::new(0.01), LinearLr::new(0.01));
     run(&make, 10, Ckpt::SaveAfter(4, &path));
     let state = nn::io::load_state(&path).unwrap();

@@ -1,6 +1,9 @@
 //! The data module on the committed data sets, on malformed files written to a temporary
 //! folder (one per error), and the minibatch loader's guarantees.
 
+mod common;
+use common::scratch::scratch;
+
 use std::path::{Path, PathBuf};
 
 use nn::data::{
@@ -11,16 +14,6 @@ use nn::data::{
 /// A committed data file, by its path under `data/`.
 fn committed(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
-}
-
-/// A fresh, empty folder for one test; tests run in parallel, so each has its own.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("nn-data-tests-{}", std::process::id()))
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// An IDX file of unsigned bytes: magic `0x0800 | dims`, the dimensions, the data.

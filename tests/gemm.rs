@@ -2,13 +2,10 @@
 //! kernel tile, in every transpose combination.
 
 mod common;
+use common::random::random;
 
 use nn::gemm::{gemm, MatMut, MatRef};
 use nn::Rng;
-
-fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
-}
 
 /// Element (i, j) of a row-major `rows × cols` matrix, or of its transpose when `t`.
 fn at(data: &[f32], cols: usize, t: bool, i: usize, j: usize) -> f64 {

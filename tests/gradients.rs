@@ -10,7 +10,8 @@
 //! transposed product) is off by the gradient's own size, 1e-2 to 1.
 
 mod common;
-use common::gradcheck::{central, check_network, objective, random, ABS, REL};
+use common::gradcheck::{check_network, numeric_layer, ABS, REL};
+use common::random::random;
 
 use nn::{Backward, Gradients, Layer, Rng, Tape};
 
@@ -48,48 +49,10 @@ fn check_layer<L: Layer + Clone>(mut layer: L, batch: usize, seed: u64, x_shift:
     };
     layer.backward(io, Some(&mut dx), &mut grad);
 
-    let numeric_dx: Vec<f32> = (0..x.len())
-        .map(|i| {
-            central(
-                |v| {
-                    let mut x2 = x.clone();
-                    x2[i] = v;
-                    objective(&layer, &x2, &c, batch)
-                },
-                x[i],
-            )
-        })
-        .collect();
+    let inputs: Vec<usize> = (0..x.len()).collect();
+    let params: Vec<usize> = (0..L::PARAMS).collect();
+    let (numeric_dx, numeric) = numeric_layer(&layer, &x, &c, batch, &inputs, &params);
     assert_close!(dx, numeric_dx, rel = REL, abs = ABS, "input gradient");
-
-    let mut numeric = Vec::new();
-    for p in 0..L::PARAMS {
-        let value = |layer: &mut L, set: Option<f32>| {
-            let mut k = 0;
-            let mut old = 0.0;
-            layer.visit_params_mut(&mut |_, t| {
-                for v in t.iter_mut() {
-                    if k == p {
-                        old = *v;
-                        if let Some(s) = set {
-                            *v = s;
-                        }
-                    }
-                    k += 1;
-                }
-            });
-            old
-        };
-        let mut probe = layer.clone();
-        let p0 = value(&mut probe, None);
-        numeric.push(central(
-            |v| {
-                value(&mut probe, Some(v));
-                objective(&probe, &x, &c, batch)
-            },
-            p0,
-        ));
-    }
     assert_close!(grad, numeric, rel = REL, abs = ABS, "parameter gradient");
 }
 

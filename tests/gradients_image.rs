@@ -16,7 +16,8 @@
 
 #[macro_use]
 mod common;
-use common::gradcheck::{central, check_network, objective, random, ABS, REL};
+use common::gradcheck::{check_network, numeric_layer, ABS, REL};
+use common::random::random;
 
 use nn::{AvgPool2d, Backward, BatchNorm2d, Conv2d, Flatten, Layer, MaxPool2d, Rng};
 
@@ -74,50 +75,10 @@ fn check_on<L: Layer + Clone>(
     };
     let (inputs, params) = (pick(x.len()), pick(L::PARAMS));
 
-    let numeric_dx: Vec<f32> = inputs
-        .iter()
-        .map(|&i| {
-            central(
-                |v| {
-                    let mut x2 = x.clone();
-                    x2[i] = v;
-                    objective(&layer, &x2, &c, batch)
-                },
-                x[i],
-            )
-        })
-        .collect();
+    let (numeric_dx, numeric) = numeric_layer(&layer, &x, &c, batch, &inputs, &params);
     let dx: Vec<f32> = inputs.iter().map(|&i| dx[i]).collect();
     assert_close!(dx, numeric_dx, rel = REL, abs = ABS, "input gradient");
 
-    let mut numeric = Vec::new();
-    for &p in &params {
-        let value = |layer: &mut L, set: Option<f32>| {
-            let mut k = 0;
-            let mut old = 0.0;
-            layer.visit_params_mut(&mut |_, t| {
-                for v in t.iter_mut() {
-                    if k == p {
-                        old = *v;
-                        if let Some(s) = set {
-                            *v = s;
-                        }
-                    }
-                    k += 1;
-                }
-            });
-            old
-        };
-        let mut probe = layer.clone();
-        let p0 = value(&mut probe, None);
-        numeric.push(central(
-            |v| {
-                value(&mut probe, Some(v));
-                objective(&probe, &x, &c, batch)
-            },
-            p0,
-        ));
-    }
     let grad: Vec<f32> = params.iter().map(|&p| grad[p]).collect();
     assert_close!(grad, numeric, rel = REL, abs = ABS, "parameter gradient");
 }

@@ -30,17 +30,18 @@
 
 #[macro_use]
 mod common;
-use common::{base64_decode, max_abs};
+use common::fixture::{fixture, tensor};
+use common::max_abs;
+use common::scratch::scratch;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use nn::loss::CrossEntropyLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{BatchNorm, Buffer, Gradients, Network, Tape, TrainError};
 use serde_json::Value;
 
-nn::network! { struct Card<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
 nn::network! {
     struct Named<fc1: Linear<784, 128>, act: ReLU, bn: BatchNorm<128>, fc2: Linear<128, 10>>
 }
@@ -96,32 +97,11 @@ macro_rules! interop {
         }
     };
 }
-interop!(Card, "card", 11, 2);
+interop!(Mnist, "mnist", 11, 2);
 interop!(Named, "named", 12, bn);
 
 // -------------------------------------------------------------------------------------
 // Fixtures
-
-fn fixture_path(name: &str) -> PathBuf {
-    [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", name]
-        .iter()
-        .collect()
-}
-
-fn read_fixture(name: &str) -> Vec<u8> {
-    let path = fixture_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (see tools/make_weight_fixtures.py for how to make it)",
-            path.display()
-        )
-    })
-}
-
-fn json() -> Value {
-    let bytes = read_fixture("weights_interop.json");
-    serde_json::from_slice(&bytes).expect("weights_interop.json is not JSON")
-}
 
 /// The entry for network `key` in the fixture's list `side` (`from_pytorch`, `to_pytorch`).
 fn entry<'a>(fx: &'a Value, side: &str, key: &str) -> &'a Value {
@@ -131,30 +111,6 @@ fn entry<'a>(fx: &'a Value, side: &str, key: &str) -> &'a Value {
         .iter()
         .find(|e| e["network"] == key)
         .unwrap_or_else(|| panic!("no {side} entry for {key} in weights_interop.json"))
-}
-
-/// A tensor in tools/make_fixtures.py's format: its shape and row-major values.
-fn tensor(v: &Value) -> (Vec<usize>, Vec<f32>) {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("tensor without a shape")
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = match v.get("f32le") {
-        Some(b64) => base64_decode(b64.as_str().unwrap())
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-        None => v["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect(),
-    };
-    assert_eq!(data.len(), shape.iter().product::<usize>(), "tensor size");
-    (shape, data)
 }
 
 /// The fixed inputs every output is computed on: `[rows, 784]`.
@@ -275,15 +231,15 @@ fn check_outputs<N: Interop>(net: &N, x: &[[f32; 784]], want: &Value, ctx: &str)
 /// PyTorch → Rust: load PyTorch's file strictly, check every tensor against the file's
 /// bytes and the outputs against PyTorch's.
 fn from_pytorch<N: Interop>() {
-    let fx = json();
+    let fx = fixture("weights_interop.json");
     let e = entry(&fx, "from_pytorch", N::KEY);
     let name = e["file"].as_str().unwrap();
-    let bytes = read_fixture(name);
+    let bytes = common::fixture::bytes(name);
     same_file_as_recorded(e, &bytes, name);
 
     // A network from another seed, so that nothing passes by starting equal.
     let mut net = N::boxed(12345);
-    nn::io::load(&mut *net, fixture_path(name))
+    nn::io::load(&mut *net, common::fixture::path(name))
         .unwrap_or_else(|err| panic!("strict load of PyTorch's file failed: {err}"));
 
     // Every tensor, parameters and buffers alike, holds the file's exact bytes, with the
@@ -302,7 +258,7 @@ fn from_pytorch<N: Interop>() {
     }
     // BatchNorm's buffers, through the public fields, against the file and the script.
     let bn = net.bn();
-    let prefix = if N::KEY == "card" { "2" } else { "bn" };
+    let prefix = if N::KEY == "mnist" { "2" } else { "bn" };
     let f32s = |key: &str| -> Vec<f32> {
         let (_, _, raw) = &file[&format!("{prefix}.{key}")];
         raw.chunks_exact(4)
@@ -364,7 +320,7 @@ fn to_pytorch<N: Interop>() {
     // with itself and, once the script has recorded PyTorch's outputs on it, with those.
     let writing = std::env::var_os("NN_WRITE_FIXTURES").is_some_and(|v| v == "1");
     if writing {
-        let path = fixture_path(&name);
+        let path = common::fixture::path(&name);
         nn::io::save(&*net, &path).unwrap();
         eprintln!(
             "wrote {} ({} bytes)",
@@ -374,11 +330,11 @@ fn to_pytorch<N: Interop>() {
     }
 
     // The bytes this code writes now.
-    let tmp = std::env::temp_dir().join(format!("nn-interop-{}-{name}", std::process::id()));
+    let tmp = scratch(&format!("to_pytorch-{}", N::KEY)).join(&name);
     nn::io::save(&*net, &tmp).unwrap();
     let written = std::fs::read(&tmp).unwrap();
     std::fs::remove_file(&tmp).unwrap();
-    let committed = read_fixture(&name);
+    let committed = common::fixture::bytes(&name);
     assert!(
         written == committed,
         "tests/fixtures/{name} ({} bytes) is not what train_in_rust writes now ({} bytes, \
@@ -397,9 +353,9 @@ fn to_pytorch<N: Interop>() {
     );
 
     if writing {
-        let recorded = fixture_path("weights_interop.json")
+        let recorded = common::fixture::path("weights_interop.json")
             .exists()
-            .then(|| entry(&json(), "to_pytorch", N::KEY).clone());
+            .then(|| entry(&fixture("weights_interop.json"), "to_pytorch", N::KEY).clone());
         let current = recorded.is_some_and(|e| {
             e["bytes"].as_u64() == Some(committed.len() as u64)
                 && e["crc32"].as_u64() == Some(u64::from(crc32(&committed)))
@@ -411,7 +367,7 @@ fn to_pytorch<N: Interop>() {
             return;
         }
     }
-    let fx = json();
+    let fx = fixture("weights_interop.json");
     let e = entry(&fx, "to_pytorch", N::KEY);
     assert_eq!(e["file"], name.as_str());
     same_file_as_recorded(e, &committed, &name);
@@ -425,8 +381,8 @@ fn to_pytorch<N: Interop>() {
 }
 
 #[test]
-fn from_pytorch_card() {
-    from_pytorch::<Card>();
+fn from_pytorch_mnist() {
+    from_pytorch::<Mnist>();
 }
 
 #[test]
@@ -435,8 +391,8 @@ fn from_pytorch_named() {
 }
 
 #[test]
-fn to_pytorch_card() {
-    to_pytorch::<Card>();
+fn to_pytorch_mnist() {
+    to_pytorch::<Mnist>();
 }
 
 #[test]
@@ -447,14 +403,20 @@ fn to_pytorch_named() {
 #[test]
 fn keys_must_match_the_declaration() {
     // The same layers under other names do not load: strict loading goes by PyTorch's keys.
-    let err =
-        nn::io::load(&mut *Named::new(0), fixture_path("torch_card.safetensors")).unwrap_err();
+    let err = nn::io::load(
+        &mut *Named::new(0),
+        common::fixture::path("torch_mnist.safetensors"),
+    )
+    .unwrap_err();
     assert!(
         matches!(&err, nn::io::WeightsError::Missing { tensor, .. } if tensor == "fc1.weight"),
         "{err}"
     );
-    let err =
-        nn::io::load(&mut *Card::new(0), fixture_path("torch_named.safetensors")).unwrap_err();
+    let err = nn::io::load(
+        &mut *Mnist::new(0),
+        common::fixture::path("torch_named.safetensors"),
+    )
+    .unwrap_err();
     assert!(
         matches!(&err, nn::io::WeightsError::Missing { tensor, .. } if tensor == "0.weight"),
         "{err}"

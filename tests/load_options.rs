@@ -4,8 +4,9 @@
 //! that fails on names says what the file holds; any failed load leaves the network as it was.
 
 mod common;
+use common::scratch::scratch;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nn::io::{load_bytes, load_with, LoadOptions, Loaded, WeightsError};
 
@@ -17,19 +18,6 @@ nn::network! { #[derive(Clone, PartialEq, Debug)] struct Head { fc1: Linear<6, 5
 nn::network! { #[derive(Clone, PartialEq, Debug)] struct Encoder<Linear<6, 5>, ReLU, Linear<5, 3>> }
 nn::network! { #[derive(Clone, PartialEq, Debug)] struct Decoder<Linear<3, 5>, Tanh, Linear<5, 6>> }
 nn::network! { #[derive(Clone, PartialEq, Debug)] struct AutoEncoder { enc: Encoder, dec: Decoder } }
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-load-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The float32 tensor `name` of a safetensors file, with its shape.
 fn read_f32(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
@@ -72,7 +60,7 @@ fn load_fails<N: nn::Network + Clone + PartialEq + std::fmt::Debug>(
 /// the prefix stripped, and the network then gives PyTorch's output.
 #[test]
 fn pytorch_checkpoint_with_a_model_prefix() {
-    let path = fixture("load_checkpoint.safetensors");
+    let path = common::fixture::path("load_checkpoint.safetensors");
     let mut net = Net::new(0);
     let loaded = load_with(&mut *net, &path, LoadOptions::new().prefix("model.")).unwrap();
     // `check.input` and `check.output` lie outside the prefix: neither loaded nor unexpected.
@@ -97,7 +85,7 @@ fn pytorch_checkpoint_with_a_model_prefix() {
 /// prefix to load with.
 #[test]
 fn prefixed_file_without_the_prefix_says_which_prefix() {
-    let path = fixture("load_checkpoint.safetensors");
+    let path = common::fixture::path("load_checkpoint.safetensors");
     let err = load_fails(&*Net::new(0), &path, LoadOptions::new());
     let WeightsError::Missing {
         tensor,
@@ -123,7 +111,7 @@ fn prefixed_file_without_the_prefix_says_which_prefix() {
 /// keys), and gets exactly what the `AutoEncoder` loaded whole gets.
 #[test]
 fn sub_network_from_a_bigger_pytorch_file() {
-    let path = fixture("nesting_autoencoder.safetensors");
+    let path = common::fixture::path("nesting_autoencoder.safetensors");
     let mut whole = AutoEncoder::new(0);
     whole.load(&path).unwrap();
     let mut enc = Encoder::new(1);
@@ -219,7 +207,7 @@ fn non_strict_still_refuses_a_wrong_shape() {
 /// Unexpected tensors, strictly, are listed together.
 #[test]
 fn strict_lists_every_unexpected_tensor() {
-    let path = fixture("load_checkpoint.safetensors");
+    let path = common::fixture::path("load_checkpoint.safetensors");
     let err = load_fails(&*Head::new(0), &path, LoadOptions::new().prefix("model."));
     let text = err.to_string();
     assert!(
@@ -242,7 +230,7 @@ fn strict_lists_every_unexpected_tensor() {
 /// From memory: the bytes of a file, named in errors by the name given.
 #[test]
 fn from_bytes_in_memory() {
-    let bytes = std::fs::read(fixture("load_checkpoint.safetensors")).unwrap();
+    let bytes = std::fs::read(common::fixture::path("load_checkpoint.safetensors")).unwrap();
     let mut net = Net::new(0);
     load_bytes(
         &mut *net,
@@ -254,7 +242,7 @@ fn from_bytes_in_memory() {
     let mut from_file = Net::new(1);
     load_with(
         &mut *from_file,
-        fixture("load_checkpoint.safetensors"),
+        common::fixture::path("load_checkpoint.safetensors"),
         LoadOptions::new().prefix("model."),
     )
     .unwrap();

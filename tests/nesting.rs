@@ -2,8 +2,10 @@
 //! inline sequences, the input gradient and backward passes chained by hand.
 
 mod common;
+use common::scratch::scratch;
 
-use common::gradcheck::{check_network, random, ABS, REL};
+use common::gradcheck::{check_network, numeric_input, ABS, REL};
+use common::random::random;
 use nn::loss::MseLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Layer, Network, Rng, Tape};
@@ -176,18 +178,8 @@ fn input_gradient_matches_finite_differences() {
         let y = t.forward(&mut *probe, x).unwrap();
         y.iter().zip(&c).map(|(y, c)| *y as f64 * *c as f64).sum()
     };
-    let numeric: Vec<f32> = (0..x.len())
-        .map(|i| {
-            common::gradcheck::central(
-                |v| {
-                    let mut p = x.clone();
-                    p[i] = v;
-                    objective(&p)
-                },
-                x[i],
-            )
-        })
-        .collect();
+    let inputs: Vec<usize> = (0..x.len()).collect();
+    let numeric = numeric_input(&x, &inputs, objective);
     assert_close!(got, numeric, rel = REL, abs = ABS, "input gradient");
 }
 
@@ -263,8 +255,7 @@ fn summary_shows_the_nesting() {
 
 #[test]
 fn nested_state_saves_and_loads() {
-    let dir = std::env::temp_dir().join(format!("nn-nesting-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("nested_state_saves_and_loads");
     let path = dir.join("resnet.safetensors");
     let mut net = ResNet::new(1);
     // Move the running statistics off their defaults, so that buffers are checked too.

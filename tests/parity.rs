@@ -14,16 +14,15 @@
 
 #[macro_use]
 mod common;
-use common::{base64_decode, max_abs, named};
-
-use std::path::PathBuf;
+use common::fixture::{elements, fixture, named, num, shape};
+use common::max_abs;
 
 use nn::loss::{BceWithLogitsLoss, CrossEntropyLoss, L1Loss, Loss, MseLoss, SmoothL1Loss};
 use nn::optim::{Adam, CosineAnnealingLr, Optimizer, Sgd, StepLr};
 use nn::{BatchNorm, Gradients, Network, Tape};
 use serde_json::Value;
 
-nn::network! { struct Card<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
 nn::network! { struct MseNet<Linear<10, 16>, Tanh, Linear<16, 8>, Sigmoid, Linear<8, 1>> }
 nn::network! {
     struct SmoothNet<Linear<64, 32>, ReLU, BatchNorm<32>, Linear<32, 16>, Tanh, Linear<16, 10>>
@@ -84,15 +83,6 @@ fn report_closest(test: &str) {
 // -------------------------------------------------------------------------------------
 // Reading fixtures
 
-fn fixture(name: &str) -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", name]
-        .iter()
-        .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_fixtures.py)", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// A tensor from a fixture: its shape, and its values (every `stride`-th element of the
 /// flattened tensor when `stride > 1`), with the flat indices of the elements the fixture
 /// script found ill-conditioned (see [`check_tensor`]).
@@ -103,27 +93,10 @@ struct Tensor {
     ill_conditioned: Vec<usize>,
 }
 
-fn num(v: &Value) -> f32 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
-}
-
 fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("tensor without a shape")
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
+    let shape = shape(v);
     let stride = v.get("stride").map_or(1, |s| s.as_u64().unwrap() as usize);
-    let data: Vec<f32> = if let Some(b64) = v.get("f32le") {
-        let bytes = base64_decode(b64.as_str().unwrap());
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect()
-    } else {
-        v["data"].as_array().unwrap().iter().map(num).collect()
-    };
+    let data = elements(v);
     let numel: usize = shape.iter().product();
     assert_eq!(data.len(), numel.div_ceil(stride), "tensor size");
     let ill_conditioned = v.get("ill_conditioned").map_or(Vec::new(), |l| {
@@ -201,9 +174,9 @@ fn bn<const F: usize>(layer: &str, b: &mut BatchNorm<F>, f: &mut BnVisitor<'_>) 
     );
 }
 
-impl Fixture for Card {
+impl Fixture for Mnist {
     fn boxed() -> Box<Self> {
-        Card::new(0)
+        Mnist::new(0)
     }
     fn visit_bn(&mut self, f: &mut BnVisitor<'_>) {
         bn("2", &mut self.2, f);
@@ -610,15 +583,15 @@ fn check_optimizers<N: Fixture>(file: &str) {
 }
 
 #[test]
-fn card_network_forward_backward() {
-    check_forward_backward::<Card>("net_card.json");
-    report_closest("card_network_forward_backward");
+fn mnist_network_forward_backward() {
+    check_forward_backward::<Mnist>("net_mnist.json");
+    report_closest("mnist_network_forward_backward");
 }
 
 #[test]
-fn card_network_optimizers() {
-    check_optimizers::<Card>("net_card.json");
-    report_closest("card_network_optimizers");
+fn mnist_network_optimizers() {
+    check_optimizers::<Mnist>("net_mnist.json");
+    report_closest("mnist_network_optimizers");
 }
 
 #[test]
@@ -737,7 +710,7 @@ fn train_bits<N: Fixture>(file: &str, seed: u64, steps: usize, mut opt: Opt) -> 
 #[test]
 fn training_is_deterministic() {
     let init = |seed| {
-        let mut n = Card::new(0);
+        let mut n = Mnist::new(0);
         n.init(seed);
         params(&*n)
     };
@@ -745,11 +718,11 @@ fn training_is_deterministic() {
     assert_ne!(init(11), init(12), "another seed, other weights");
 
     let adam = || Opt::Adam(Adam::new(1e-2));
-    let a = train_bits::<Card>("net_card.json", 11, 8, adam());
-    let b = train_bits::<Card>("net_card.json", 11, 8, adam());
-    assert!(a == b, "Card: two runs from one seed differ");
-    let untrained = train_bits::<Card>("net_card.json", 11, 0, adam());
-    assert!(a != untrained, "Card: training changed nothing");
+    let a = train_bits::<Mnist>("net_mnist.json", 11, 8, adam());
+    let b = train_bits::<Mnist>("net_mnist.json", 11, 8, adam());
+    assert!(a == b, "Mnist: two runs from one seed differ");
+    let untrained = train_bits::<Mnist>("net_mnist.json", 11, 0, adam());
+    assert!(a != untrained, "Mnist: training changed nothing");
 
     let nesterov = || Opt::Sgd(Sgd::new(0.05).momentum(0.9).nesterov(true));
     let a = train_bits::<SmoothNet>("net_smooth.json", 5, 8, nesterov());

@@ -13,9 +13,8 @@
 
 #[macro_use]
 mod common;
-use common::{max_abs, named};
-
-use std::path::PathBuf;
+use common::fixture::{fixture, named, num, nums, shape, values};
+use common::max_abs;
 
 use nn::loss::{CrossEntropyLoss, Loss, MseLoss, NllLoss};
 use nn::optim::{
@@ -29,53 +28,8 @@ nn::network! { struct Small<Linear<6, 5>, Tanh, Linear<5, 3>> }
 
 const REL: f32 = 1e-5;
 
-fn fixture() -> Value {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        "everyday.json",
-    ]
-    .iter()
-    .collect();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run tools/make_everyday_fixtures.py)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn num(v: &Value) -> f32 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
-}
-
-fn nums(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(num).collect()
-}
-
-/// A tensor's values (the fixture writes this file's tensors as decimal lists).
-fn values(v: &Value) -> Vec<f32> {
-    let data = nums(&v["data"]);
-    let numel: usize = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .product();
-    assert_eq!(data.len(), numel, "tensor size");
-    data
-}
-
 fn width(v: &Value) -> usize {
-    v["shape"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .as_u64()
-        .unwrap() as usize
+    *shape(v).last().unwrap()
 }
 
 fn rows<const W: usize>(v: &Value) -> Vec<[f32; W]> {
@@ -153,7 +107,7 @@ fn close_all(got: &[f32], want: &[f32], abs: f32, ctx: &str) {
 
 #[test]
 fn optimizers_match_pytorch_on_every_element() {
-    let fx = fixture();
+    let fx = fixture("everyday.json");
     let runs = fx["optimizers"].as_array().unwrap();
     assert_eq!(runs.len(), 13);
     for run in runs {
@@ -219,7 +173,7 @@ fn optimizers_match_pytorch_on_every_element() {
 
 #[test]
 fn gradient_clipping_matches_pytorch() {
-    let fx = fixture();
+    let fx = fixture("everyday.json");
     let clip = &fx["clip"];
     let start = values(&clip["grads"]);
     let cases = clip["norm"].as_array().unwrap();
@@ -274,7 +228,7 @@ fn close_schedule(got: &[f32], want: &Value, name: &str) {
 
 #[test]
 fn lr_schedules_match_pytorch() {
-    let fx = fixture();
+    let fx = fixture("everyday.json");
     let all = &fx["schedules"];
     let sgd = || Sgd::new(0.1).momentum(0.9);
 
@@ -344,7 +298,7 @@ fn lr_schedules_match_pytorch() {
 
 #[test]
 fn top_k_accuracy_matches_pytorch() {
-    let fx = fixture();
+    let fx = fixture("everyday.json");
     let m = &fx["metrics"];
     let logits = values(&m["logits"]);
     let w = width(&m["logits"]);
@@ -373,7 +327,7 @@ fn top_k_accuracy_matches_pytorch() {
 
 #[test]
 fn nll_and_cross_entropy_targets_match_pytorch() {
-    let fx = fixture();
+    let fx = fixture("everyday.json");
     let cases = fx["losses"].as_array().unwrap();
     assert_eq!(cases.len(), 6);
     for case in cases {

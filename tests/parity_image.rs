@@ -1,6 +1,6 @@
 //! Parity with PyTorch for the image layers: `Conv2d` (stride 1 and 2, padding 0 and 1),
-//! `MaxPool2d`, `AvgPool2d`, `BatchNorm2d` (training and eval), each alone, and the CNN of the
-//! issue as one `network!`: outputs and every gradient against `tests/fixtures/image_layers.json`,
+//! `MaxPool2d`, `AvgPool2d`, `BatchNorm2d` (training and eval), each alone, and a small MNIST
+//! CNN as one `network!`: outputs and every gradient against `tests/fixtures/image_layers.json`,
 //! which `tools/make_image_fixtures.py` wrote with PyTorch (see its header for how to rerun
 //! it). No Python runs here. PyTorch's NCHW tensors, flattened row-major, are exactly the flat
 //! samples the layers take.
@@ -20,10 +20,10 @@
 
 #[macro_use]
 mod common;
-use common::{base64_decode, max_abs, named};
+use common::fixture::{fixture, named, shaped, tensor};
+use common::max_abs;
 
 use std::fmt;
-use std::path::PathBuf;
 
 use nn::loss::CrossEntropyLoss;
 use nn::{
@@ -33,52 +33,6 @@ use serde_json::Value;
 
 /// The relative tolerance of every check.
 const REL: f32 = 1e-5;
-
-fn fixture() -> Value {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        "image_layers.json",
-    ]
-    .iter()
-    .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_image_fixtures.py)", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A fixture tensor's shape and values (decimal lists for small tensors, base64 float32
-/// bytes for large ones).
-fn tensor(v: &Value) -> (Vec<usize>, Vec<f32>) {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("tensor without a shape")
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = match v.get("f32le") {
-        Some(b64) => base64_decode(b64.as_str().unwrap())
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-            .collect(),
-        None => v["data"]
-            .as_array()
-            .expect("tensor without data")
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect(),
-    };
-    assert_eq!(data.len(), shape.iter().product::<usize>(), "tensor size");
-    (shape, data)
-}
-
-/// A tensor's values, checking its shape.
-fn values(v: &Value, shape: &[usize]) -> Vec<f32> {
-    let (got, data) = tensor(v);
-    assert_eq!(got, shape, "tensor shape");
-    data
-}
 
 /// `REL × max|want|` when `on`, else 0.
 fn floor(on: bool, want: &[f32]) -> f32 {
@@ -136,14 +90,14 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
             want["name"].as_str().unwrap(),
             "{name}: parameter order"
         );
-        p.copy_from_slice(&values(want, shape));
+        p.copy_from_slice(&shaped(want, shape));
         i += 1;
     });
     assert_eq!(i, expected_params.len(), "{name}: parameters");
     if let Some(buffers) = case.get("buffers") {
         layer.visit_buffers_mut(&mut |bname, b| {
             if let BufferMut::F32(b) = b {
-                b.copy_from_slice(&values(named(buffers, bname), &[b.len()]));
+                b.copy_from_slice(&shaped(named(buffers, bname), &[b.len()]));
             }
         });
     }
@@ -192,7 +146,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
     if let Some(after) = case.get("buffers_after") {
         trained.visit_buffers_mut(&mut |bname, b| match b {
             BufferMut::F32(b) => {
-                let want = values(named(after, bname), &[b.len()]);
+                let want = shaped(named(after, bname), &[b.len()]);
                 // The running mean moves by a batch mean, a sum of both signs: floor. The
                 // running variance is a sum of positive terms: relative alone.
                 let abs = floor(bname == "running_mean", &want);
@@ -223,7 +177,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
     assert_close!(dx, want_dx, rel = REL, abs = abs, "{name}: input gradient");
     let mut at = 0;
     for (pname, shape) in &expected_params {
-        let want = values(named(&case["param_grads"], pname), shape);
+        let want = shaped(named(&case["param_grads"], pname), shape);
         let got = &grad[at..at + want.len()];
         let abs = floor(floors.param_grads, &want);
         assert_close!(got, want, rel = REL, abs = abs, "{name}: {pname} gradient");
@@ -243,22 +197,22 @@ const CONV: Floors = Floors {
 
 #[test]
 fn conv2d_stride_1_padding_0_matches_pytorch() {
-    check::<Conv2d<2, 3, 3, 1, 0, 6, 5>>(&fixture(), "conv_s1_p0", CONV);
+    check::<Conv2d<2, 3, 3, 1, 0, 6, 5>>(&fixture("image_layers.json"), "conv_s1_p0", CONV);
 }
 
 #[test]
 fn conv2d_stride_1_padding_1_matches_pytorch() {
-    check::<Conv2d<3, 4, 3, 1, 1, 5, 5>>(&fixture(), "conv_s1_p1", CONV);
+    check::<Conv2d<3, 4, 3, 1, 1, 5, 5>>(&fixture("image_layers.json"), "conv_s1_p1", CONV);
 }
 
 #[test]
 fn conv2d_stride_2_padding_0_matches_pytorch() {
-    check::<Conv2d<2, 3, 3, 2, 0, 8, 7>>(&fixture(), "conv_s2_p0", CONV);
+    check::<Conv2d<2, 3, 3, 2, 0, 8, 7>>(&fixture("image_layers.json"), "conv_s2_p0", CONV);
 }
 
 #[test]
 fn conv2d_stride_2_padding_1_matches_pytorch() {
-    check::<Conv2d<2, 4, 3, 2, 1, 7, 6>>(&fixture(), "conv_s2_p1", CONV);
+    check::<Conv2d<2, 4, 3, 2, 1, 7, 6>>(&fixture("image_layers.json"), "conv_s2_p1", CONV);
 }
 
 #[test]
@@ -266,8 +220,16 @@ fn max_pool_matches_pytorch_including_ties() {
     // The inputs are multiples of 1/4, so windows hold exact ties: the first maximum takes
     // the gradient, as in PyTorch. Output and gradient are copies, exact: relative alone
     // (the tolerance only absorbs nothing).
-    check::<MaxPool2d<3, 2, 7, 6>>(&fixture(), "max_pool_2", Floors::default());
-    check::<MaxPool2d<2, 3, 8, 7>>(&fixture(), "max_pool_3", Floors::default());
+    check::<MaxPool2d<3, 2, 7, 6>>(
+        &fixture("image_layers.json"),
+        "max_pool_2",
+        Floors::default(),
+    );
+    check::<MaxPool2d<2, 3, 8, 7>>(
+        &fixture("image_layers.json"),
+        "max_pool_3",
+        Floors::default(),
+    );
 }
 
 #[test]
@@ -278,8 +240,8 @@ fn avg_pool_matches_pytorch() {
         output: true,
         ..Floors::default()
     };
-    check::<AvgPool2d<3, 2, 7, 6>>(&fixture(), "avg_pool_2", floors);
-    check::<AvgPool2d<2, 3, 8, 7>>(&fixture(), "avg_pool_3", floors);
+    check::<AvgPool2d<3, 2, 7, 6>>(&fixture("image_layers.json"), "avg_pool_2", floors);
+    check::<AvgPool2d<2, 3, 8, 7>>(&fixture("image_layers.json"), "avg_pool_3", floors);
 }
 
 #[test]
@@ -288,10 +250,10 @@ fn batch_norm_2d_matches_pytorch_in_training_and_eval() {
     // gradient: a difference of sums. Weight and bias gradients: sums of both signs. All
     // floors. Channels 0 and 1 sit at means 10 and −50, which a one-pass variance would get
     // wrong; the running statistics start off 0 and 1, so that the update is checked.
-    check::<BatchNorm2d<3, 5, 6>>(&fixture(), "batch_norm_2d", CONV);
+    check::<BatchNorm2d<3, 5, 6>>(&fixture("image_layers.json"), "batch_norm_2d", CONV);
 }
 
-// The issue's CNN, every layer spelled with its full type as a path, which `network!` takes as
+// The small MNIST CNN, every layer spelled with its full type as a path, which `network!` takes as
 // a layer of the user's (`ReLU` takes its width from the layer before, as always).
 nn::network! {
     struct Cnn<
@@ -302,8 +264,8 @@ nn::network! {
 }
 
 #[test]
-fn the_issues_cnn_matches_pytorch() {
-    let fx = fixture();
+fn small_mnist_cnn_matches_pytorch() {
+    let fx = fixture("image_layers.json");
     let case = &fx["cnn"];
     assert_eq!(
         (Cnn::IN, Cnn::OUT, Cnn::PARAMS),
@@ -334,14 +296,14 @@ fn the_issues_cnn_matches_pytorch() {
         i += 1;
     });
 
-    let x = values(&case["input"], &[4, 1, 28, 28]);
+    let x = shaped(&case["input"], &[4, 1, 28, 28]);
     let target: Vec<usize> = case["target"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t.as_u64().unwrap() as usize)
         .collect();
-    let want_out = values(&case["output"], &[4, 10]);
+    let want_out = shaped(&case["output"], &[4, 10]);
     // Logits: sums of both signs all the way through: floor.
     let abs = floor(true, &want_out);
 

@@ -12,10 +12,10 @@
 
 #[macro_use]
 mod common;
+use common::fixture::{fixture, num, shaped};
 use common::max_abs;
 
 use std::fmt;
-use std::path::PathBuf;
 
 use nn::{Backward, Dropout, Layer, Zeroable};
 use serde_json::Value;
@@ -25,42 +25,6 @@ const REL: f32 = 1e-5;
 /// The fixture's rows and features.
 const BATCH: usize = 8;
 const W: usize = 10;
-
-fn fixture() -> Value {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "fixtures",
-        "layers.json",
-    ]
-    .iter()
-    .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tools/make_layer_fixtures.py)", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn num(v: &Value) -> f32 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) as f32
-}
-
-/// A `[BATCH, W]` or `[W]` tensor's values (this fixture's tensors are small enough to be
-/// written as decimal lists).
-fn tensor(v: &Value, shape: &[usize]) -> Vec<f32> {
-    let got: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("tensor without a shape")
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    assert_eq!(got, shape, "tensor shape");
-    v["data"]
-        .as_array()
-        .expect("tensor without data")
-        .iter()
-        .map(num)
-        .collect()
-}
 
 /// Writes `L` as [`Layer::describe`] does.
 struct Describe<L>(std::marker::PhantomData<L>);
@@ -127,15 +91,15 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
                 want["name"].as_str().unwrap(),
                 "{name}: parameter order"
             );
-            p.copy_from_slice(&tensor(want, &[W]));
+            p.copy_from_slice(&shaped(want, &[W]));
             i += 1;
         });
         assert_eq!(i, params.as_array().unwrap().len(), "{name}: parameters");
     }
-    let x = tensor(&case["input"], &[BATCH, W]);
-    let c = tensor(&case["upstream"], &[BATCH, W]);
-    let want_y = tensor(&case["output"], &[BATCH, W]);
-    let want_dx = tensor(&case["input_grad"], &[BATCH, W]);
+    let x = shaped(&case["input"], &[BATCH, W]);
+    let c = shaped(&case["upstream"], &[BATCH, W]);
+    let want_y = shaped(&case["output"], &[BATCH, W]);
+    let want_dx = shaped(&case["input_grad"], &[BATCH, W]);
 
     let mut y = vec![f32::NAN; BATCH * W];
     let mut cache = vec![f32::NAN; L::cache_len(BATCH)];
@@ -192,7 +156,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|g| tensor(g, &[W]))
+            .flat_map(|g| shaped(g, &[W]))
             .collect();
         // Each is a sum over the 8 rows of terms of mixed sign (dy · x̂ and dy); in this
         // fixture none cancels to near zero (the script certifies PyTorch's float32 within
@@ -221,7 +185,7 @@ fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
 #[test]
 fn leaky_relu_matches_pytorch() {
     // y = x or slope · x, dx = dy or slope · dy: one rounding each, no cancellation.
-    let fx = fixture();
+    let fx = fixture("layers.json");
     check::<nn::LeakyReLU<W>>(&fx, "leaky_relu", Floors::default());
     check::<nn::LeakyReLU<W, { 0.2f32.to_bits() }>>(&fx, "leaky_relu_0_2", Floors::default());
 }
@@ -230,7 +194,7 @@ fn leaky_relu_matches_pytorch() {
 fn elu_matches_pytorch() {
     // y = α expm1(x), dx = dy α eˣ: accurate functions times constants, no cancellation
     // (expm1, as PyTorch uses, is exact near 0 where eˣ − 1 would cancel).
-    let fx = fixture();
+    let fx = fixture("layers.json");
     check::<nn::ELU<W>>(&fx, "elu", Floors::default());
     check::<nn::ELU<W, { 0.5f32.to_bits() }>>(&fx, "elu_0_5", Floors::default());
 }
@@ -242,7 +206,7 @@ fn gelu_matches_pytorch() {
     // ε|x|/2 whatever the implementation, which only a floor of the output's scale covers.
     // Input gradient: Φ(x) + x φ(x) cancels where the derivative crosses zero (x ≈ −0.75)
     // and in the same tail. Floors: 1e-5 times the tensor's largest magnitude.
-    let fx = fixture();
+    let fx = fixture("layers.json");
     let floors = Floors {
         output: true,
         input_grad: true,
@@ -256,7 +220,7 @@ fn silu_matches_pytorch() {
     // Output: x σ(x), a product: relative alone. Input gradient: σ(x)(1 + x(1 − σ(x)))
     // crosses zero at x ≈ −1.28, where the sum cancels: floor.
     check::<nn::SiLU<W>>(
-        &fixture(),
+        &fixture("layers.json"),
         "silu",
         Floors {
             output: false,
@@ -271,7 +235,7 @@ fn softmax_matches_pytorch() {
     // ±1e4 and around 1e4, which only max-subtraction keeps finite and exact). Input
     // gradient: y (dy − Σ dy·y), whose difference cancels: floor.
     check::<nn::Softmax<W>>(
-        &fixture(),
+        &fixture("layers.json"),
         "softmax",
         Floors {
             output: false,
@@ -285,12 +249,12 @@ fn log_softmax_matches_pytorch() {
     // Output: (x − max) − log Σ; input gradient: dy − softmax · Σ dy. Both differences could
     // cancel in principle; in this fixture none comes near (the script certifies PyTorch's
     // float32 within 0.15 tolerance of float64's without a floor): relative alone.
-    check::<nn::LogSoftmax<W>>(&fixture(), "log_softmax", Floors::default());
+    check::<nn::LogSoftmax<W>>(&fixture("layers.json"), "log_softmax", Floors::default());
 }
 
 #[test]
 fn identity_matches_pytorch() {
-    check::<nn::Identity<W>>(&fixture(), "identity", Floors::default());
+    check::<nn::Identity<W>>(&fixture("layers.json"), "identity", Floors::default());
 }
 
 #[test]
@@ -299,7 +263,7 @@ fn layer_norm_matches_pytorch() {
     // (g − mean(g) − x̂ mean(g x̂))/σ, a difference of sums that cancels. Floors. Rows 0 and
     // 1 sit at means 10 and −50, which a one-pass variance would get wrong.
     check::<nn::LayerNorm<W>>(
-        &fixture(),
+        &fixture("layers.json"),
         "layer_norm",
         Floors {
             output: true,
@@ -316,17 +280,17 @@ fn dropout_matches_pytorch_given_its_mask() {
     // relative alone, and dropped elements are exactly 0 on both sides.
     const P: u32 = 0.3f32.to_bits();
     type D = Dropout<W, P>;
-    let fx = fixture();
+    let fx = fixture("layers.json");
     let case = &fx["dropout"];
     assert_eq!(num(&case["p"]), D::P, "the fixture's p");
     assert_eq!(
         Describe::<D>(Default::default()).to_string(),
         case["network"].as_str().unwrap()
     );
-    let x = tensor(&case["input"], &[BATCH, W]);
-    let c = tensor(&case["upstream"], &[BATCH, W]);
-    let y = tensor(&case["output"], &[BATCH, W]);
-    let want_dx = tensor(&case["input_grad"], &[BATCH, W]);
+    let x = shaped(&case["input"], &[BATCH, W]);
+    let c = shaped(&case["upstream"], &[BATCH, W]);
+    let y = shaped(&case["output"], &[BATCH, W]);
+    let want_dx = shaped(&case["input_grad"], &[BATCH, W]);
     assert!(x.iter().all(|v| *v != 0.0));
     let mut mask: Vec<f32> = y
         .iter()
@@ -368,7 +332,7 @@ nn::network! {
 #[test]
 fn residual_network_matches_pytorch() {
     use nn::{Gradients, Network, Tape};
-    let fx = fixture();
+    let fx = fixture("layers.json");
     let case = &fx["residual"];
     let mut net = ResidualNet::new(0);
     // PyTorch's parameters in order: fc0, block.0, block.2, out; ours 0, 2, 4, 6.
@@ -388,13 +352,13 @@ fn residual_network_matches_pytorch() {
             "parameter {i}: {}",
             want["name"]
         );
-        p.copy_from_slice(&tensor(want, &shape));
+        p.copy_from_slice(&shaped(want, &shape));
         i += 1;
     });
     assert_eq!(i, params.len());
-    let x = tensor(&case["input"], &[BATCH, 6]);
-    let c = tensor(&case["upstream"], &[BATCH, 3]);
-    let want_y = tensor(&case["output"], &[BATCH, 3]);
+    let x = shaped(&case["input"], &[BATCH, 6]);
+    let c = shaped(&case["upstream"], &[BATCH, 3]);
+    let want_y = shaped(&case["output"], &[BATCH, 3]);
 
     let rows: Vec<[f32; 6]> = x.chunks_exact(6).map(|r| r.try_into().unwrap()).collect();
     let mut tape = Tape::new();
@@ -433,7 +397,7 @@ fn residual_network_matches_pytorch() {
             .iter()
             .map(|d| d.as_u64().unwrap() as usize)
             .collect();
-        let w = tensor(want, &shape);
+        let w = shaped(want, &shape);
         assert_close!(
             got,
             w,

@@ -8,11 +8,11 @@
 //! of products that can cancel, so each tensor needs the floor.
 
 mod common;
+use common::fixture::{fixture, named, path, values};
 
 use nn::loss::MseLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Network, Tape};
-use serde_json::Value;
 
 const REL: f32 = 1e-5;
 
@@ -40,34 +40,16 @@ nn::network! {
     }
 }
 
-fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nesting.json");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn tensor(v: &Value) -> Vec<f32> {
-    v["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("tensor without data: {v}"))
-        .iter()
-        .map(|d| d.as_f64().unwrap() as f32)
-        .collect()
-}
-
 fn close(got: &[f32], want: &[f32], what: &str) {
     let floor = REL * common::max_abs(want);
     assert_close!(got, want, rel = REL, abs = floor, "{what}");
 }
 
 fn check<N: Network>(name: &str) {
-    let fx = fixture();
-    let case = common::named(&fx["cases"], name);
+    let fx = fixture("nesting.json");
+    let case = named(&fx["cases"], name);
     let mut net = Box::new(N::zeroed());
-    let file = format!(
-        "{}/tests/fixtures/nesting_{name}.safetensors",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let file = path(&format!("nesting_{name}.safetensors"));
     // Strict: every key of PyTorch's nested state dict, and no other.
     nn::io::load(&mut *net, &file).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut keys = Vec::new();
@@ -80,20 +62,20 @@ fn check<N: Network>(name: &str) {
         .collect();
     assert_eq!(keys, want_keys, "{name}: state-dict keys and order");
 
-    let x = tensor(&case["input"]);
-    let t = tensor(&case["target"]);
+    let x = values(&case["input"]);
+    let t = values(&case["target"]);
     let mut tape = Tape::<N>::new();
     tape.track_input_grad(true);
     let mut grads = Gradients::<N>::new();
     let y = tape.forward(&mut net, &x).unwrap().to_vec();
-    close(&y, &tensor(&case["output"]), &format!("{name}: output"));
+    close(&y, &values(&case["output"]), &format!("{name}: output"));
     let loss = tape.loss(&MseLoss, &t[..]);
     let want_loss = case["loss"].as_f64().unwrap() as f32;
     close(&[loss], &[want_loss], &format!("{name}: loss"));
     tape.backward(&net, &x, &mut grads);
     close(
         tape.input_grad(),
-        &tensor(&case["input_grad"]),
+        &values(&case["input_grad"]),
         &format!("{name}: input gradient"),
     );
     let param_grads = case["param_grads"].as_array().unwrap();
@@ -103,7 +85,7 @@ fn check<N: Network>(name: &str) {
         let got = grads
             .get(&net, key)
             .unwrap_or_else(|| panic!("{name}: no gradient {key}"));
-        close(got, &tensor(g), &format!("{name}: gradient of {key}"));
+        close(got, &values(g), &format!("{name}: gradient of {key}"));
     }
 
     let steps = fx["steps"].as_u64().unwrap();
@@ -130,14 +112,14 @@ fn check<N: Network>(name: &str) {
         assert_eq!(key, want["name"].as_str().unwrap());
         close(
             got,
-            &tensor(want),
+            &values(want),
             &format!("{name}: {key} after {steps} steps"),
         );
     }
     let eval = tape.infer(&net, &x).to_vec();
     close(
         &eval,
-        &tensor(&case["eval_output"]),
+        &values(&case["eval_output"]),
         &format!("{name}: eval output"),
     );
 }
@@ -202,10 +184,7 @@ nn::network! {
 /// Every tensor of the baked constant equals what `nn::io::load` reads from the file.
 fn baked_equals_loaded<B: Network, L: Network>(baked: &B, name: &str) {
     let mut loaded = Box::new(L::zeroed());
-    let file = format!(
-        "{}/tests/fixtures/nesting_{name}.safetensors",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let file = path(&format!("nesting_{name}.safetensors"));
     nn::io::load(&mut *loaded, &file).unwrap();
     let state = |net: &dyn Fn(&mut nn::StateVisitor<'_>)| {
         let mut out = Vec::new();
@@ -215,7 +194,7 @@ fn baked_equals_loaded<B: Network, L: Network>(baked: &B, name: &str) {
     let a = state(&|f| baked.named_state(f));
     let b = state(&|f| loaded.named_state(f));
     assert_eq!(a, b, "{name}: baked and loaded state dicts");
-    let x = tensor(&common::named(&fixture()["cases"], name)["input"]);
+    let x = values(&named(&fixture("nesting.json")["cases"], name)["input"]);
     let row = &x[..B::IN];
     let (mut yb, mut yl) = (vec![0.0; B::OUT], vec![0.0; L::OUT]);
     baked.forward_slice(row, &mut yb);

@@ -2,6 +2,9 @@
 //! no visitors and no `unsafe` by hand, yet in a network it trains, saves and loads as a
 //! built-in layer does, under PyTorch's names.
 
+mod common;
+use common::scratch::scratch;
+
 use nn::loss::MseLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Backward, Buffer, Gradients, Layer, Network, Parameters, Rng, Tape, TrainError};
@@ -168,8 +171,7 @@ fn params_and_buffers_save_and_load_under_pytorch_names() {
         ]
     );
 
-    let dir = std::env::temp_dir().join(format!("nn-user-layer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("params_and_buffers_save_and_load_under_pytorch_names");
     let path = dir.join("net.safetensors");
     net.save(&path).unwrap();
     let mut other = Net::new(1);

@@ -1,7 +1,10 @@
 //! Saving and loading safetensors state dicts: round trips, and a typed error that names
 //! the file and the tensor for every kind of bad file, with the network left unchanged.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::scratch::scratch;
+
+use std::path::Path;
 
 use nn::io::{load_with, LoadOptions, WeightsError};
 use nn::Network;
@@ -13,14 +16,6 @@ nn::network! {
 nn::network! { struct Other<fc1: Linear<6, 4>, act: ReLU, bn: BatchNorm<4>, fc2: Linear<4, 3>> }
 nn::network! { struct Smaller<fc1: Linear<6, 5>, act: ReLU, fc2: Linear<5, 3>> }
 nn::network! { struct Bigger<fc1: Linear<6, 5>, act: ReLU, bn: BatchNorm<5>, fc2: Linear<5, 3>, out: Linear<3, 2>> }
-
-/// A fresh folder for one test, so that tests can run in parallel.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-weights-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn trained() -> Box<Named> {
     let mut net = Named::new(3);

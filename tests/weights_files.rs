@@ -2,20 +2,16 @@
 //! are typed errors, never panics; memory stays bounded by what the header promises;
 //! `save` replaces regular files only, through symbolic links, keeping permissions.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::scratch::scratch;
+
+use std::path::Path;
 
 use nn::io::{load_bytes, load_with, LoadOptions, WeightsError};
 
 nn::network! {
     #[derive(Clone, PartialEq, Debug)]
     struct Net<fc: Linear<3, 2>, act: ReLU>
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nn-files-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A file of `header` (JSON) and `data`.

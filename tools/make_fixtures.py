@@ -10,7 +10,7 @@ The script is deterministic (fixed seeds, float32, one thread, PyTorch's determi
 algorithms), so rerunning it with the pinned PyTorch rewrites the same bytes.
 
 What it writes into tests/fixtures/:
-  net_card.json, net_mse.json, net_smooth.json   one network each (see NETWORKS below)
+  net_mnist.json, net_mse.json, net_smooth.json  one network each (see NETWORKS below)
   losses.json                                    each loss alone: value and input gradient
   schedules.json                                 StepLR and CosineAnnealingLR, 12 epochs
 
@@ -18,7 +18,7 @@ Format. A tensor is {"shape": [...], "data": [numbers]} for small ones, or
 {"shape": [...], "f32le": "<base64>"} (little-endian float32 bytes) for large ones, so that
 the 784-wide network stays small; either way it holds the exact float32 values, row-major.
 "stride": k means only every k-th element of the flattened tensor is stored (elements
-0, k, 2k, ...), used for the card network's 100,352-element first weight after the optimizer
+0, k, 2k, ...), used for the MNIST network's 100,352-element first weight after the optimizer
 runs. Numbers are written with the fewest digits that parse back (decimal -> nearest double ->
 nearest float32, which is what serde_json with `float_roundtrip` and `as f32` do) to the same
 float32 bits; the script checks that for every number it writes.
@@ -35,7 +35,7 @@ script refuses to write a fixture where PyTorch's own float32 result is not with
 test's tolerance of float64's, so that a failure in tests/parity.rs points at a formula and not
 at rounding. Elements that rounding decides whatever the implementation (a few Adam-updated
 values) are found by perturbation and listed, not compared; see "Conditioning" below. This is
-also why the inputs are standard normal: with the card network on pixel-like inputs in [0, 1)
+also why the inputs are standard normal: with the MNIST network on pixel-like inputs in [0, 1)
 and a batch of 8, SGD at lr 0.1 drove a hidden unit to a single, barely positive activation in
 the batch, BatchNorm then divided by a standard deviation made of that one value, and PyTorch's
 float32 result strayed 2.5 tolerances from float64's (Adam, whose first step is lr * sign(g),
@@ -82,7 +82,7 @@ OPTIMIZERS = [
 
 NETWORKS = [
     {
-        "file": "net_card.json",
+        "file": "net_mnist.json",
         "seed": 1,
         "layers": [("linear", 784, 128), ("relu",), ("bn", 128), ("linear", 128, 10)],
         "loss": {"kind": "cross_entropy", "label_smoothing": 0.0},

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch parity fixture that tests/parity_image.rs checks the image layers against:
 Conv2d (stride 1 and 2, padding 0 and 1), MaxPool2d, AvgPool2d, BatchNorm2d (training and
-eval), each alone, and the CNN of the issue "More layers" as one network.
+eval), each alone, and a small CNN for 28 × 28 grey images as one network.
 
 The tests need no Python: the JSON file is committed. To make it again, from the repository
 root:
@@ -35,7 +35,7 @@ What it writes into tests/fixtures/image_layers.json:
                     (moved off 0 and 1, so that the momentum update is checked)
     "buffers_after" running_mean, running_var and num_batches_tracked after the training pass
     "eval_output"   layer(x) in eval mode, with the buffers after the training pass
-  "cnn", the issue's network, nn.Sequential(Conv2d(1, 8, 3), ReLU, MaxPool2d(2),
+  "cnn", a small MNIST CNN, nn.Sequential(Conv2d(1, 8, 3), ReLU, MaxPool2d(2),
   Conv2d(8, 16, 3), ReLU, MaxPool2d(2), Flatten, Linear(400, 10)), with
     "torch"         its repr(); "network" the layers as `describe` writes them
     "state_dict"    PyTorch's initial parameters from the seed, in state_dict order

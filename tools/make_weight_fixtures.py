@@ -5,7 +5,7 @@ wrote. The tests need no Python: everything here is committed.
 
 To make them again, from the repository root, in this order:
 
-    # 1. the Rust-written files (tests/fixtures/rust_card.safetensors, rust_named.safetensors)
+    # 1. the Rust-written files (tests/fixtures/rust_mnist.safetensors, rust_named.safetensors)
     NN_WRITE_FIXTURES=1 cargo test --test interop to_pytorch
     # 2. this script: PyTorch's files, and PyTorch's outputs on both sides' files
     python3 -m venv .venv && .venv/bin/pip install -r tools/requirements.txt && .venv/bin/python tools/make_weight_fixtures.py
@@ -17,12 +17,12 @@ writer); the test then fails and says so, because the committed file is no longe
 writes. The script is deterministic (fixed seeds, float32, one thread, deterministic
 algorithms), so rerunning it with the pinned packages rewrites the same bytes.
 
-The networks. "card" is the design card's network as PyTorch's nn.Sequential
+The networks. "mnist" is the MNIST network (784-128 ReLU BatchNorm 128-10) as nn.Sequential
 (keys 0.weight, 2.running_mean, ...); "named" is the same layers as attributes fc1, act, bn, fc2
 of a Module (keys fc1.weight, bn.running_mean, ...). Rust declares them with nn::network!.
 
 What it writes into tests/fixtures/:
-  torch_card.safetensors, torch_named.safetensors
+  torch_mnist.safetensors, torch_named.safetensors
       Each network trained for STEPS steps of SGD (lr 0.05, momentum 0.9) in train mode on
       seeded standard-normal batches of BATCH rows, so that BatchNorm's running statistics and
       num_batches_tracked (= STEPS) are not their initial values; saved with
@@ -69,7 +69,7 @@ ROWS = 8
 INPUT_SEED = 0
 # Per network: (key, PyTorch's file, Rust's file, training seed).
 NETWORKS = [
-    ("card", "torch_card.safetensors", "rust_card.safetensors", 1),
+    ("mnist", "torch_mnist.safetensors", "rust_mnist.safetensors", 1),
     ("named", "torch_named.safetensors", "rust_named.safetensors", 2),
 ]
 REL = 1e-5
@@ -77,7 +77,7 @@ MARGIN = 0.5
 
 
 class Named(nn.Module):
-    """The card network with named layers: state-dict keys fc1.weight, bn.running_mean, ..."""
+    """The MNIST network with named layers: state-dict keys fc1.weight, bn.running_mean, ..."""
 
     def __init__(self):
         super().__init__()
@@ -91,7 +91,7 @@ class Named(nn.Module):
 
 
 def build(key):
-    if key == "card":
+    if key == "mnist":
         return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.BatchNorm1d(128), nn.Linear(128, 10))
     if key == "named":
         return Named()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch's side of the benchmark: the design card's network, the same cases as
-`benches/speed.rs`, timed the same way (median over 7 rounds of the mean per repetition).
+"""PyTorch's side of the benchmark: the MNIST network (784-128 ReLU BatchNorm 128-10), the
+same cases as `benches/speed.rs`, timed the same way (median over 7 rounds of the mean per
+repetition).
 
 Run by `cargo bench --bench speed`, once per thread count (`NN_BENCH_THREADS` with
 `--features threading`); by hand:

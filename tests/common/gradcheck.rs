@@ -6,16 +6,14 @@
 
 use nn::{Gradients, Layer, Network, Rng, Tape};
 
+use super::random::random;
+
 /// The step of the central difference.
 pub const H: f32 = 1e-2;
 /// Absolute tolerance: truncation about 1e-5 plus rounding about 6e-5, with margin.
 pub const ABS: f32 = 5e-4;
 /// Relative tolerance.
 pub const REL: f32 = 1e-3;
-
-pub fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
-    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
-}
 
 /// `Σ c ⊙ y` of a layer's training forward pass on a fresh copy (batch norm's running
 /// statistics change in a training pass, its output does not depend on them).
@@ -29,6 +27,71 @@ pub fn objective<L: Layer + Clone>(layer: &L, x: &[f32], c: &[f32], batch: usize
 
 pub fn central<F: FnMut(f32) -> f64>(mut f: F, v: f32) -> f32 {
     ((f(v + H) - f(v - H)) / (2.0 * H as f64)) as f32
+}
+
+/// The central difference of `f` in each element `inputs` of `x`.
+pub fn numeric_input(x: &[f32], inputs: &[usize], f: impl Fn(&[f32]) -> f64) -> Vec<f32> {
+    inputs
+        .iter()
+        .map(|&i| {
+            central(
+                |v| {
+                    let mut x2 = x.to_vec();
+                    x2[i] = v;
+                    f(&x2)
+                },
+                x[i],
+            )
+        })
+        .collect()
+}
+
+/// Reads parameter `p`, counting through the tensors that `visit` walks in order, and writes
+/// `set` there when given; returns the value it had.
+fn nth_param(visit: impl FnOnce(&mut dyn FnMut(&mut [f32])), p: usize, set: Option<f32>) -> f32 {
+    let mut k = 0;
+    let mut old = 0.0;
+    visit(&mut |t| {
+        for v in t.iter_mut() {
+            if k == p {
+                old = *v;
+                if let Some(s) = set {
+                    *v = s;
+                }
+            }
+            k += 1;
+        }
+    });
+    old
+}
+
+/// The central differences of [`objective`] in the input elements `inputs` and in the
+/// parameters `params` of `layer` (indices into its parameters, in the order
+/// `visit_params_mut` walks them).
+pub fn numeric_layer<L: Layer + Clone>(
+    layer: &L,
+    x: &[f32],
+    c: &[f32],
+    batch: usize,
+    inputs: &[usize],
+    params: &[usize],
+) -> (Vec<f32>, Vec<f32>) {
+    let dx = numeric_input(x, inputs, |x| objective(layer, x, c, batch));
+    let dp = params
+        .iter()
+        .map(|&p| {
+            let mut probe = layer.clone();
+            let p0 = nth_param(|f| probe.visit_params_mut(&mut |_, t| f(t)), p, None);
+            central(
+                |v| {
+                    nth_param(|f| probe.visit_params_mut(&mut |_, t| f(t)), p, Some(v));
+                    objective(&probe, x, c, batch)
+                },
+                p0,
+            )
+        })
+        .collect();
+    (dx, dp)
 }
 
 /// Checks every parameter gradient of network `N`, built from `seed` and moved off its
@@ -61,34 +124,19 @@ pub fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
     tape.output_grad_mut().copy_from_slice(&c);
     tape.backward(&trained, &x, &mut grads);
 
-    let mut numeric = Vec::new();
-    for p in 0..N::PARAMS {
-        let mut probe = net.clone();
-        let at = |probe: &mut N, set: Option<f32>| {
-            let mut k = 0;
-            let mut old = 0.0;
-            probe.params_mut(&mut |t| {
-                for v in t.iter_mut() {
-                    if k == p {
-                        old = *v;
-                        if let Some(s) = set {
-                            *v = s;
-                        }
-                    }
-                    k += 1;
-                }
-            });
-            old
-        };
-        let p0 = at(&mut probe, None);
-        numeric.push(central(
-            |v| {
-                at(&mut probe, Some(v));
-                objective(&probe)
-            },
-            p0,
-        ));
-    }
+    let numeric: Vec<f32> = (0..N::PARAMS)
+        .map(|p| {
+            let mut probe = net.clone();
+            let p0 = nth_param(|f| probe.params_mut(f), p, None);
+            central(
+                |v| {
+                    nth_param(|f| probe.params_mut(f), p, Some(v));
+                    objective(&probe)
+                },
+                p0,
+            )
+        })
+        .collect();
     assert_close!(
         grads.as_slice(),
         numeric,

@@ -23,30 +23,15 @@ macro_rules! assert_close {
     }};
 }
 
-/// Decodes base64 text of a fixture (standard alphabet, padded), as the fixture scripts
-/// write it with Python's `base64.b64encode`.
-pub fn base64_decode(s: &str) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .unwrap_or_else(|e| panic!("fixture: invalid base64: {e}"))
-}
-
-/// The entry of a fixture list whose `name` is `name`.
-pub fn named<'a>(list: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no entry {name:?} in the fixture"))
-}
-
 /// The largest magnitude in `v`: the scale of the terms whose rounding errors an element
 /// of a sum carries, which the tests use to set absolute floors.
 pub fn max_abs(v: &[f32]) -> f32 {
     v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
+pub mod fixture;
+pub mod random;
+pub mod scratch;
 // After `assert_close!`, which it uses.
 pub mod gradcheck;
 pub mod nonfinite;

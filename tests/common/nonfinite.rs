@@ -12,15 +12,7 @@ pub const ABS: f32 = 1e-6;
 
 /// The whole fixture.
 pub fn fixture() -> Value {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nonfinite.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run tools/make_nonfinite_fixture.py)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).unwrap()
+    super::fixture::fixture("nonfinite.json")
 }
 
 /// A number of the fixture: NaN and the infinities are the strings "nan", "inf", "-inf".
@@ -29,9 +21,7 @@ pub fn num(v: &Value) -> f32 {
         Some("nan") => f32::NAN,
         Some("inf") => f32::INFINITY,
         Some("-inf") => f32::NEG_INFINITY,
-        _ => v
-            .as_f64()
-            .unwrap_or_else(|| panic!("fixture: {v} is not a number")) as f32,
+        _ => super::fixture::num(v),
     }
 }
 

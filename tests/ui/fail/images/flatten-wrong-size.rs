@@ -1,4 +1,4 @@
-// The CNN with the size after `Flatten` wrong: 16 × 5 × 5 = 400, not 256.
+// The small MNIST CNN with the size after `Flatten` wrong: 16 × 5 × 5 = 400, not 256.
 nn::network! {
     #[input(1, 28, 28)]
     struct Cnn<
