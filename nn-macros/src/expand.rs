@@ -10,8 +10,8 @@ use crate::weights;
 
 pub fn expand(input: Input) -> TokenStream {
     match valid::check(&input) {
-        Ok((net, asserts)) => {
-            let mut out = expand_valid(&input, &net, &asserts);
+        Ok(net) => {
+            let mut out = expand_valid(&input, &net);
             if let Some(attr) = &input.weights {
                 out.extend(weights::expand(&input, &net, attr));
             }
@@ -36,7 +36,7 @@ fn layer_paths(layers: &[Resolved<'_>]) -> Vec<TokenStream> {
 
 /// A network struct to expand: the one the user declared, or an inline block's.
 #[derive(Clone, Copy)]
-struct Def<'a> {
+struct NetStruct<'a> {
     attrs: &'a [syn::Attribute],
     vis: &'a syn::Visibility,
     ident: &'a syn::Ident,
@@ -81,8 +81,8 @@ pub fn take_clone(attrs: &[syn::Attribute]) -> (Vec<syn::Attribute>, bool) {
     (out, found)
 }
 
-fn expand_layer(def: Def<'_>) -> TokenStream {
-    let Def {
+fn expand_layer(def: NetStruct<'_>) -> TokenStream {
+    let NetStruct {
         attrs,
         vis,
         ident,
@@ -277,7 +277,7 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
     };
 
     let hidden = layers.iter().filter_map(|l| {
-        let h = l.hidden.as_ref()?;
+        let h = l.inline_net.as_ref()?;
         // The network's derives (`Clone`, `Debug`) hold for its fields only if they hold
         // for the blocks' networks too.
         let derives = attrs
@@ -289,7 +289,7 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
             .chain(derives)
             .chain(clone)
             .collect();
-        Some(expand_layer(Def {
+        Some(expand_layer(NetStruct {
             attrs: &attrs,
             ident: &h.ident,
             describe: "Sequential",
@@ -434,13 +434,14 @@ fn expand_layer(def: Def<'_>) -> TokenStream {
     }
 }
 
-fn expand_valid(input: &Input, net: &Net<'_>, asserts: &[TokenStream]) -> TokenStream {
+fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
     let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
     let name_str = ident.to_string();
     let generics = &input.generics;
     let (impl_g, ty_g, _) = generics.split_for_impl();
     let checks = &net.generic_asserts;
-    let layer = expand_layer(Def {
+    let asserts = &net.asserts;
+    let layer = expand_layer(NetStruct {
         attrs,
         vis,
         ident,

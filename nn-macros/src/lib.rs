@@ -8,6 +8,7 @@
 // `derive` is the derive's, with phases of its own; it borrows `size`'s printing only.
 mod ast;
 mod attr;
+mod ctxt;
 mod derive;
 mod expand;
 mod size;

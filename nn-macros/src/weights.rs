@@ -16,11 +16,12 @@ use syn::spanned::Spanned;
 
 use crate::ast::Input;
 use crate::attr::Attr;
+use crate::ctxt::Ctxt;
 use crate::size::Size;
-use crate::valid::{self, Ctxt, ImageKind, Keeps, Kind, Net, Resolved};
+use crate::valid::{self, ImageKind, Keeps, Kind, Net, Resolved};
 
 /// One tensor a layer needs.
-struct Want<'a> {
+struct ExpectedTensor<'a> {
     layer: &'a Resolved<'a>,
     /// The layer as declared, for messages: `Linear<784, 128>`.
     shown: String,
@@ -103,7 +104,7 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
         };
         let shown = valid::show(&kind, &layer.decl.ty);
         let mut want = |name: &'static str, dtype: Dtype, shape: Vec<Size>| {
-            wants.push(Want {
+            wants.push(ExpectedTensor {
                 layer,
                 shown: shown.clone(),
                 name,
@@ -397,7 +398,11 @@ fn show_shape<T>(dims: &[T], show: impl Fn(&T) -> String) -> String {
 
 /// The tensor `w` asks for, if the file has it with the right type and shape. Dimensions
 /// given as const items are left to the compiler.
-fn check<'f, 'a>(file: &'f File<'a>, w: &Want<'_>, path: &str) -> syn::Result<&'f Tensor<'a>> {
+fn check<'f, 'a>(
+    file: &'f File<'a>,
+    w: &ExpectedTensor<'_>,
+    path: &str,
+) -> syn::Result<&'f Tensor<'a>> {
     let (key, shown) = (&w.key, &w.shown);
     let want_shape = show_shape(&w.shape, Size::show);
     let err = |msg: String| syn::Error::new_spanned(&w.layer.decl.ty, format!("`{path}`: {msg}"));
@@ -456,7 +461,7 @@ fn unexpected_what(keys: &[&str], path: &str) -> String {
 fn unexpected_in(
     layer: &Resolved<'_>,
     keys: &[&str],
-    wants: &[Want<'_>],
+    wants: &[ExpectedTensor<'_>],
     path: &str,
 ) -> syn::Error {
     let what = unexpected_what(keys, path);

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ast::Input;
-use super::valid::{Entry, Layer, Storage};
+use super::valid::{Layer, StateField, Storage};
 
 /// The impls for a struct that passed validation.
 pub fn expand(input: &Input, layer: &Layer) -> TokenStream {
@@ -72,7 +72,7 @@ pub fn expand(input: &Input, layer: &Layer) -> TokenStream {
 }
 
 /// The name of the visitor argument: `f`, or `_` where there is nothing to visit.
-fn visitor(entries: &[Entry]) -> TokenStream {
+fn visitor(entries: &[StateField]) -> TokenStream {
     if entries.is_empty() {
         quote!(_)
     } else {
@@ -81,7 +81,7 @@ fn visitor(entries: &[Entry]) -> TokenStream {
 }
 
 /// `f(name, shape, value)` for one entry; `buffer` wraps the value in `nn::Buffer`.
-fn visit(entry: &Entry, buffer: bool) -> TokenStream {
+fn visit(entry: &StateField, buffer: bool) -> TokenStream {
     let (name, member) = (&entry.name, &entry.field.member);
     let span = entry.field.original.span();
     match &entry.storage {
@@ -98,7 +98,7 @@ fn visit(entry: &Entry, buffer: bool) -> TokenStream {
 }
 
 /// `f(name, value)`, mutably, for one entry; `buffer` wraps the value in `nn::BufferMut`.
-fn visit_mut(entry: &Entry, buffer: bool) -> TokenStream {
+fn visit_mut(entry: &StateField, buffer: bool) -> TokenStream {
     let (name, member) = (&entry.name, &entry.field.member);
     let span = entry.field.original.span();
     match &entry.storage {

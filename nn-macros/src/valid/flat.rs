@@ -6,39 +6,39 @@
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{Ctx, Entry, Flow, Keeps, Kind, Mismatch, Resolved, Seq};
+use super::{Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk};
 use crate::size::Size;
 
 /// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
 /// the user's.
 pub(super) fn step_flat<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
+    cx: &mut Walk,
+    entry: &ListedLayer<'a>,
     kind: Kind,
     shown: String,
-    seq: &mut Seq,
+    up: &mut Upstream,
 ) -> Option<Resolved<'a>> {
     let (ty, index) = (&entry.decl.ty, entry.index);
     // Flat layers after an image need it flattened first; a layer of the user's takes
     // the image's `C·H·W` features as they are.
-    if let Some(Flow {
+    if let Some(Produced {
         image: Some(shape), ..
-    }) = &seq.flow
+    }) = &up.produced
     {
         if !matches!(
             kind,
             Kind::User | Kind::Activation(Keeps { width: None, .. })
         ) {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 ty,
                 format!(
                     "`{shown}` takes flat features, but `{}` before it produces an image of {}; \
                      put `Flatten` before it",
-                    seq.prev_shown,
+                    up.shown,
                     shape.show()
                 ),
             ));
-            seq.lose(shown);
+            up.lose(shown);
             return None;
         }
     }
@@ -53,10 +53,10 @@ pub(super) fn step_flat<'a>(
         Kind::Activation(Keeps {
             width: Some(width), ..
         }) => (Some(width.clone()), width.clone()),
-        Kind::Activation(_) => match &seq.flow {
+        Kind::Activation(_) => match &up.produced {
             Some(f) => (None, f.size.clone()),
             None if index == 0 => {
-                cx.push(syn::Error::new_spanned(
+                cx.errors.push(syn::Error::new_spanned(
                     ty,
                     format!(
                         "`{shown}` cannot come first: it keeps the width of the layer before it, \
@@ -76,7 +76,7 @@ pub(super) fn step_flat<'a>(
     ] {
         if let Some(size) = size.filter(|s| s.mentions(&cx.generics) && s.bare().is_none()) {
             if !matches!(kind, Kind::User) {
-                cx.push(syn::Error::new_spanned(
+                cx.errors.push(syn::Error::new_spanned(
                     ty,
                     format!(
                         "`{shown}` computes its {what} from the network's generic parameters \
@@ -85,12 +85,12 @@ pub(super) fn step_flat<'a>(
                         size.show()
                     ),
                 ));
-                seq.lose(shown);
+                up.lose(shown);
                 return None;
             }
         }
         if let Some(Size::Lit(0)) = size {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 ty,
                 format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
             ));
@@ -98,10 +98,10 @@ pub(super) fn step_flat<'a>(
     }
 
     let mut bn_mismatch = false;
-    if let (Some(f), Some(want)) = (&seq.flow, &input_size) {
+    if let (Some(f), Some(want)) = (&up.produced, &input_size) {
         if let Err(mismatch) = cx.compare(ty, &f.size, want) {
             let want = want.show();
-            let prev_shown = &seq.prev_shown;
+            let prev_shown = &up.shown;
             let Mismatch::Lit(have) = mismatch else {
                 let have = f.size.show();
                 let from = if f.source == *prev_shown || f.source.is_empty() {
@@ -116,7 +116,7 @@ pub(super) fn step_flat<'a>(
                     Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
                     _ => String::new(),
                 };
-                cx.push(syn::Error::new_spanned(
+                cx.errors.push(syn::Error::new_spanned(
                     ty,
                     format!(
                         "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces `{have}`{from}, \
@@ -124,7 +124,7 @@ pub(super) fn step_flat<'a>(
                          a generic network must fit for every size{fix}"
                     ),
                 ));
-                seq.lose(shown);
+                up.lose(shown);
                 return None;
             };
             bn_mismatch = matches!(
@@ -157,7 +157,7 @@ pub(super) fn step_flat<'a>(
                     "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
                 ),
             };
-            cx.push(syn::Error::new_spanned(ty, msg));
+            cx.errors.push(syn::Error::new_spanned(ty, msg));
         }
     }
 
@@ -195,27 +195,27 @@ pub(super) fn step_flat<'a>(
     };
     entry.check_name(cx, stateful, &shown, &field_ty);
     let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
-    let source = match (&seq.flow, keeps_source) {
+    let source = match (&up.produced, keeps_source) {
         (Some(f), true) => f.source.clone(),
         _ => shown.clone(),
     };
     // After a batch norm of the wrong width, which of the two widths is meant is
     // unknown: compare the next layer with neither, so that one mistake gives one error.
-    seq.flow = if bn_mismatch {
+    up.produced = if bn_mismatch {
         None
     } else {
         // A width-keeping layer on an image keeps the image.
-        let image = match (&kind, &seq.flow) {
+        let image = match (&kind, &up.produced) {
             (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
             _ => None,
         };
-        Some(Flow {
+        Some(Produced {
             size: output_size,
             source,
             image,
             detail: None,
         })
     };
-    seq.prev_shown = shown;
-    Some(entry.resolved(field_ty, seq))
+    up.shown = shown;
+    Some(entry.resolved(field_ty, up))
 }
