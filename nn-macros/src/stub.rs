@@ -10,9 +10,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::ast::{Input, LayerDecl};
+use crate::ast::Input;
 use crate::size::Size;
-use crate::valid::{classify, Keeps, Kind};
+use crate::valid::stated_widths;
 
 /// The items of network `ident`, for the errors `err`.
 pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
@@ -175,37 +175,14 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
 /// The input and output widths the declaration states as numbers, if it does: the first
 /// layer's input (or `#[input(C, H, W)]`), the last sized layer's output.
 fn widths(input: &Input) -> (Option<u64>, Option<u64>) {
-    let lit = |s: &Size| match s {
-        Size::Lit(n) => Some(*n),
+    let lit = |s: Size| match s {
+        Size::Lit(n) => Some(n),
         Size::Expr(_) => None,
     };
-    let plain = |l: &LayerDecl| {
-        if l.pytorch.is_some() || l.inline.is_some() {
-            None
-        } else {
-            classify(&l.ty).ok()
-        }
-    };
+    let (first, last) = stated_widths(&input.layers);
     let first = match &input.input {
-        Some(shape) => lit(&shape.size()),
-        None => match input.layers.first().and_then(plain) {
-            Some(Kind::Linear { inputs, .. }) => lit(&inputs),
-            Some(Kind::BatchNorm { width }) => lit(&width),
-            Some(Kind::Activation(Keeps { width: Some(w), .. })) => lit(&w),
-            _ => None,
-        },
+        Some(shape) => lit(shape.size()),
+        None => first.and_then(lit),
     };
-    let mut last = None;
-    for l in input.layers.iter().rev() {
-        match plain(l) {
-            Some(Kind::Linear { outputs, .. }) => last = lit(&outputs),
-            Some(Kind::BatchNorm { width }) => last = lit(&width),
-            Some(Kind::Activation(Keeps { width: Some(w), .. })) => last = lit(&w),
-            // Keeps the width before it.
-            Some(Kind::Activation(_)) => continue,
-            _ => {}
-        }
-        break;
-    }
-    (first, last)
+    (first, last.and_then(lit))
 }

@@ -27,11 +27,14 @@ mod keeps;
 mod kind;
 pub use image::ImageKind;
 pub use keeps::Keeps;
-pub use kind::{classify, show, Kind};
+pub use kind::{classify, show, stated_widths, Kind};
 
 /// A validated layer, ready to expand.
 pub struct Resolved<'a> {
     pub decl: &'a LayerDecl,
+    /// What the layer is, as validation classified it; an inline block, a network of its
+    /// own, is [`Kind::User`].
+    pub kind: Kind,
     /// The field's type, with built-ins as absolute paths.
     pub field_ty: TokenStream,
     /// How the struct names the field: `fc1`, `0`, or `__1` for a layer left unnamed
@@ -136,7 +139,7 @@ struct ListedLayer<'a> {
 }
 
 impl<'a> ListedLayer<'a> {
-    fn resolved(&self, field_ty: TokenStream, up: &Upstream) -> Resolved<'a> {
+    fn resolved(&self, kind: Kind, field_ty: TokenStream, up: &Upstream) -> Resolved<'a> {
         let (field, name) = match &self.decl.name {
             Some(n) => (quote!(#n), n.to_string()),
             None if self.named_list => {
@@ -153,6 +156,7 @@ impl<'a> ListedLayer<'a> {
         };
         Resolved {
             decl: self.decl,
+            kind,
             field_ty,
             field,
             name,
@@ -406,12 +410,7 @@ fn generic_sizes(cx: &mut Walk, layers: &mut [Resolved<'_>]) -> Option<(TokenStr
         ok
     }
     let first = layers.first()?;
-    let input = match classify(&first.decl.ty) {
-        Ok(Kind::Linear { inputs, .. }) => inputs.bare(),
-        Ok(Kind::BatchNorm { width }) => width.bare(),
-        Ok(Kind::Activation(Keeps { width: Some(w), .. })) => w.bare(),
-        _ => None,
-    };
+    let input = first.kind.stated_input().and_then(Size::bare);
     let Some(input) = input else {
         cx.errors.push(syn::Error::new_spanned(
             &first.decl.ty,
@@ -473,8 +472,8 @@ fn step_layer<'a>(
         }
     };
     let shown = show(&kind, ty);
-    match &kind {
+    match kind {
         Kind::Image(image_kind) => image::step_image(cx, entry, image_kind, shown, up),
-        _ => flat::step_flat(cx, entry, kind, shown, up),
+        kind => flat::step_flat(cx, entry, kind, shown, up),
     }
 }

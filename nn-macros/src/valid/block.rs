@@ -88,7 +88,7 @@ pub(super) fn step_block<'a>(
         quote!(#ident #tyg)
     };
     up.shown = shown;
-    let mut resolved = entry.resolved(field_ty, up);
+    let mut resolved = entry.resolved(Kind::User, field_ty, up);
     resolved.inline_net = Some(Box::new(InlineNet { ident, layers }));
     Some(resolved)
 }
@@ -135,5 +135,5 @@ fn step_residual_around<'a>(
         detail: None,
     });
     up.shown = shown;
-    Some(entry.resolved(field_ty, up))
+    Some(entry.resolved(Kind::User, field_ty, up))
 }

@@ -217,5 +217,5 @@ pub(super) fn step_flat<'a>(
         })
     };
     up.shown = shown;
-    Some(entry.resolved(field_ty, up))
+    Some(entry.resolved(kind, field_ty, up))
 }

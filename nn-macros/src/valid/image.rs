@@ -21,7 +21,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Expr, GenericArgument, PathArguments, Type};
 
-use super::{ListedLayer, Produced, Resolved, Upstream, Walk};
+use super::{Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
 use crate::size::{size_arg, Shape, Size};
 
 /// An image layer as declared.
@@ -346,7 +346,7 @@ pub fn step(
 pub(super) fn step_image<'a>(
     cx: &mut Walk,
     entry: &ListedLayer<'a>,
-    image_kind: &ImageKind,
+    image_kind: ImageKind,
     shown: String,
     up: &mut Upstream,
 ) -> Option<Resolved<'a>> {
@@ -359,7 +359,7 @@ pub(super) fn step_image<'a>(
         return None; // the layer before it was already reported
     }
     let result = match step(
-        image_kind,
+        &image_kind,
         &shown,
         before.as_ref(),
         flat.as_ref(),
@@ -397,5 +397,5 @@ pub(super) fn step_image<'a>(
     });
     entry.check_name(cx, Some(image_kind.has_state()), &shown, &result.field_ty);
     up.shown = shown;
-    Some(entry.resolved(result.field_ty, up))
+    Some(entry.resolved(Kind::Image(image_kind), result.field_ty, up))
 }
