@@ -11,6 +11,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::ast::Input;
+use crate::expand::methods::{methods, Gate};
+use crate::expand::take_clone;
 use crate::size::Size;
 use crate::valid::stated_widths;
 
@@ -59,6 +61,14 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
         }
     }
 
+    // The typed methods of a valid network, from the same list.
+    let methods = methods(&name, &in_len, &out_len, take_clone(attrs).1);
+    let gated = |gate: Gate| {
+        let items = methods.iter().filter(move |m| m.gate == gate);
+        items.map(|m| m.stand_in(&lens, &never))
+    };
+    let (always, alloc, std) = (gated(Gate::Always), gated(Gate::Alloc), gated(Gate::Std));
+
     quote! {
         #err
         #(#attrs)*
@@ -105,68 +115,20 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
             pub const PARAMS: usize = 0;
             #[doc(hidden)]
             pub const MAX_WIDTH: usize = 0;
-            #[doc(hidden)]
-            pub fn init(&mut self, seed: u64) {}
-            #[doc(hidden)]
-            pub fn forward<#(#lens),*>(&self, x: &[f32; #in_len]) -> [f32; #out_len] {
-                #never
-            }
-            #[doc(hidden)]
-            pub fn summary() -> ::nn::Summary<Self> {
-                ::nn::Summary::new()
-            }
+            #(#always)*
         }
 
         ::nn::__private::if_alloc! {
             #[allow(unused_variables, clippy::all)]
             impl #impl_g #ident #ty_g {
-                #[doc(hidden)]
-                pub fn new(seed: u64) -> ::nn::__private::Box<Self> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn forward_batch<'t, #(#lens),*>(
-                    &self,
-                    x: &[[f32; #in_len]],
-                    tape: &'t mut ::nn::Tape<Self>,
-                ) -> &'t [[f32; #out_len]] {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn predict<#(#lens),*>(&self, x: &[[f32; #in_len]]) -> ::nn::__private::Vec<[f32; #out_len]> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn forward_train<'t, #(#lens),*>(
-                    &mut self,
-                    x: &[[f32; #in_len]],
-                    tape: &'t mut ::nn::Tape<Self>,
-                ) -> ::core::result::Result<&'t [[f32; #out_len]], ::nn::TrainError> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn backward<#(#lens),*>(
-                    &self,
-                    x: &[[f32; #in_len]],
-                    tape: &mut ::nn::Tape<Self>,
-                    grads: &mut ::nn::Gradients<Self>,
-                ) {
-                    #never
-                }
+                #(#alloc)*
             }
         }
 
         ::nn::__private::if_std! {
             #[allow(unused_variables, clippy::all)]
             impl #impl_g #ident #ty_g {
-                #[doc(hidden)]
-                pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn load(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
-                    #never
-                }
+                #(#std)*
             }
         }
     }
