@@ -7,7 +7,7 @@
 //! widths the declaration states when it states them (`Linear<784, ..>` first, `.., 10>`
 //! last), so that calls still check against them, and any width otherwise.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use crate::ast::Input;
@@ -38,28 +38,9 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
     let (in_w, out_w) = widths(input);
     let layer_in = in_w.map_or(0, |n| n as usize);
     let layer_out = out_w.map_or(0, |n| n as usize);
-    // An unknown width is whatever the caller's array has.
-    let (mut lens, mut in_len, mut out_len) = (Vec::new(), quote!(), quote!());
-    match in_w {
-        Some(n) => {
-            let n = n as usize;
-            in_len.extend(quote!(#n));
-        }
-        None => {
-            lens.push(quote!(const __IN: usize));
-            in_len.extend(quote!(__IN));
-        }
-    }
-    match out_w {
-        Some(n) => {
-            let n = n as usize;
-            out_len.extend(quote!(#n));
-        }
-        None => {
-            lens.push(quote!(const __OUT: usize));
-            out_len.extend(quote!(__OUT));
-        }
-    }
+    let mut lens = Vec::new();
+    let in_len = array_len(in_w, "__IN", &mut lens);
+    let out_len = array_len(out_w, "__OUT", &mut lens);
 
     // The typed methods of a valid network, from the same list.
     let methods = methods(&name, &in_len, &out_len, take_clone(attrs).1);
@@ -130,6 +111,22 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
             impl #impl_g #ident #ty_g {
                 #(#std)*
             }
+        }
+    }
+}
+
+/// The length of a typed method's array: the width `stated`, or else a const parameter
+/// named `param`, added to `lens`: an unknown width is whatever the caller's array has.
+fn array_len(stated: Option<u64>, param: &str, lens: &mut Vec<TokenStream>) -> TokenStream {
+    match stated {
+        Some(n) => {
+            let n = n as usize;
+            quote!(#n)
+        }
+        None => {
+            let param = syn::Ident::new(param, Span::call_site());
+            lens.push(quote!(const #param: usize));
+            quote!(#param)
         }
     }
 }

@@ -10,15 +10,8 @@ use crate::weights;
 /// `Bake` for the network, and the types that name its layers in a table's path. It
 /// exists when every layer can be baked.
 pub fn bake_impl(def: NetStruct<'_>) -> TokenStream {
-    let NetStruct {
-        vis,
-        ident,
-        generics,
-        layers,
-        named,
-        ..
-    } = def;
-    let (_, ty_g, _) = generics.split_for_impl();
+    let (vis, ident, layers) = (def.vis, def.ident, def.layers);
+    let (_, ty_g, _) = def.generics.split_for_impl();
     let name_types = layers.iter().filter(|l| !l.name.is_empty()).map(|l| {
         let ty = weights::name_type(ident, l);
         let name = &l.name;
@@ -37,7 +30,7 @@ pub fn bake_impl(def: NetStruct<'_>) -> TokenStream {
         .collect();
     let tys: Vec<&TokenStream> = layers.iter().map(|l| &l.field_ty).collect();
     let baked = quote!(#(<#tys as ::nn::__private::Bake<#tables>>::BAKED),*);
-    let baked = if named {
+    let baked = if def.named {
         let values = layers.iter().zip(&tables).map(|(l, t)| {
             let (f, ty) = (&l.field, &l.field_ty);
             quote!(#f: <#ty as ::nn::__private::Bake<#t>>::BAKED)
@@ -46,7 +39,7 @@ pub fn bake_impl(def: NetStruct<'_>) -> TokenStream {
     } else {
         quote!(Self(#baked))
     };
-    let params = &generics.params;
+    let params = &def.generics.params;
     quote! {
         #(#name_types)*
         #[doc(hidden)]

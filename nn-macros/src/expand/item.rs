@@ -10,21 +10,14 @@ use super::{bake, layer_impl, layer_paths, NetStruct};
 /// lists it), and the networks of its inline blocks. `describe` is how it is shown in a
 /// summary.
 pub fn expand_net(def: NetStruct<'_>) -> TokenStream {
-    let NetStruct {
-        attrs,
-        vis,
-        ident,
-        generics,
-        layers,
-        ..
-    } = def;
+    let (vis, ident, generics) = (def.vis, def.ident, def.generics);
     let (impl_g, ty_g, _) = generics.split_for_impl();
-    let (attrs, cloned) = take_clone(attrs);
+    let (attrs, cloned) = take_clone(def.attrs);
     let body = fields(def);
     let clone = cloned.then(|| clone_impl(def));
     let inline_nets = inline_nets(def, &attrs, cloned);
     let bake = bake::bake_impl(def);
-    let lp = layer_paths(layers);
+    let lp = layer_paths(def.layers);
     let layer = layer_impl::layer_impl(def);
     quote! {
         #(#attrs)*
@@ -112,19 +105,13 @@ fn fields(def: NetStruct<'_>) -> TokenStream {
 
 /// The generated `Clone`, whose `clone_from` clones layer by layer in place.
 fn clone_impl(def: NetStruct<'_>) -> TokenStream {
-    let NetStruct {
-        ident,
-        generics,
-        layers,
-        named,
-        ..
-    } = def;
-    let (impl_g, ty_g, _) = generics.split_for_impl();
-    let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
+    let ident = def.ident;
+    let (impl_g, ty_g, _) = def.generics.split_for_impl();
+    let fields: Vec<&TokenStream> = def.layers.iter().map(|l| &l.field).collect();
     let values = fields
         .iter()
         .map(|f| quote!(::core::clone::Clone::clone(&self.#f)));
-    let value = if named {
+    let value = if def.named {
         quote!(Self { #(#fields: #values),* })
     } else {
         quote!(Self(#(#values),*))

@@ -9,14 +9,8 @@ use super::{layer_paths, NetStruct};
 
 /// `impl nn::Layer` for the network.
 pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
-    let NetStruct {
-        ident,
-        generics,
-        layers,
-        checked,
-        ..
-    } = def;
-    let (impl_g, ty_g, _) = generics.split_for_impl();
+    let (ident, layers, checked) = (def.ident, def.layers, def.checked);
+    let (impl_g, ty_g, _) = def.generics.split_for_impl();
     let lp = layer_paths(layers);
     let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
     let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
@@ -89,9 +83,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
 
 /// How a summary shows the network: its name, with its generic sizes' values.
 fn describe(def: NetStruct<'_>) -> TokenStream {
-    let NetStruct {
-        generics, describe, ..
-    } = def;
+    let (generics, describe) = (def.generics, def.describe);
     if generics.params.is_empty() {
         quote!(f.write_str(#describe))
     } else {

@@ -222,29 +222,7 @@ pub fn step(
     prev: &str,
 ) -> Result<Step, String> {
     let Some(x) = input else {
-        return match (kind, flat) {
-            // Flattening flat features changes nothing, as in PyTorch.
-            (ImageKind::Flatten, Some(n)) => {
-                let n = n.expr();
-                Ok(Step {
-                    field_ty: quote!(::nn::Flatten<#n>),
-                    out: None,
-                    checks: Vec::new(),
-                })
-            }
-            _ => Err(match flat {
-                Some(n) => format!(
-                    "`{shown}` needs an image, but `{prev}` before it produces {} flat features; \
-                     image layers come before `Flatten`",
-                    n.show()
-                ),
-                None => format!(
-                    "`{shown}` needs an image, but the network's input shape is not declared; \
-                     declare it with `#[input(CHANNELS, HEIGHT, WIDTH)]` on the network, \
-                     for example `#[input(1, 28, 28)]`"
-                ),
-            }),
-        };
+        return flat_input(kind, shown, flat, prev);
     };
     let (c, h, w) = (x.c.expr(), x.h.expr(), x.w.expr());
     let mut checks = Vec::new();
@@ -339,6 +317,39 @@ pub fn step(
                 checks: Vec::new(),
             })
         }
+    }
+}
+
+/// `kind` on flat features (`flat` of them, `None` when nothing was declared): only
+/// `Flatten` takes them.
+fn flat_input(
+    kind: &ImageKind,
+    shown: &str,
+    flat: Option<&Size>,
+    prev: &str,
+) -> Result<Step, String> {
+    match (kind, flat) {
+        // Flattening flat features changes nothing, as in PyTorch.
+        (ImageKind::Flatten, Some(n)) => {
+            let n = n.expr();
+            Ok(Step {
+                field_ty: quote!(::nn::Flatten<#n>),
+                out: None,
+                checks: Vec::new(),
+            })
+        }
+        _ => Err(match flat {
+            Some(n) => format!(
+                "`{shown}` needs an image, but `{prev}` before it produces {} flat features; \
+                 image layers come before `Flatten`",
+                n.show()
+            ),
+            None => format!(
+                "`{shown}` needs an image, but the network's input shape is not declared; \
+                 declare it with `#[input(CHANNELS, HEIGHT, WIDTH)]` on the network, \
+                 for example `#[input(1, 28, 28)]`"
+            ),
+        }),
     }
 }
 
