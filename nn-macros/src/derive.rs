@@ -7,6 +7,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::DeriveInput;
 
+use crate::ctxt::Ctxt;
+
 mod ast;
 mod expand;
 mod valid;
@@ -24,7 +26,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
 }
 
 fn try_expand(node: &DeriveInput) -> syn::Result<TokenStream> {
-    let mut errors = ast::Errors::default();
+    let mut errors = Ctxt::default();
     let input = ast::Input::from_syn(node, &mut errors);
     let layer = valid::check(&input, &mut errors);
     errors.finish()?;

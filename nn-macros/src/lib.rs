@@ -2,12 +2,31 @@
 //! expand.
 //!
 //! Use them through `nn::network!` and `nn::Parameters`; their documentation is there.
+//!
+//! # Modules
+//!
+//! `network!` goes through its phases in order, each module depending only on the ones
+//! before it:
+//!
+//! - `ctxt`: the one error collector, so that one compile shows every mistake.
+//! - `size`: sizes and image shapes, as every phase speaks of them.
+//! - `attr`: `#[weights("file")]` as written on a network.
+//! - `ast`: the typed input, each node keeping its tokens for spans; `ast::pytorch`
+//!   answers a layer written as PyTorch writes it.
+//! - `valid`: every semantic rule, one step per kind of layer (`flat`, `image`, `block`),
+//!   and what each layer is (`kind`, `keeps`).
+//! - `weights`: `#[weights]` read at compile time: the tensors wanted, the checks against
+//!   the file, the literals.
+//! - `expand`: the generated code, by what it emits: the struct (`item`), its `Layer` impl
+//!   (`layer_impl`), its `Bake` impl (`bake`) and the typed methods (`methods`).
+//! - `stub`: the stand-in of a refused network, its typed methods from `expand::methods`.
+//!
+//! `derive` is `#[derive(Parameters)]`, with phases of its own (`ast`, `valid`,
+//! `expand`); it shares `ctxt` and borrows `size`'s printing only.
 
-// The modules depend one way, so that each can be read without the ones after it:
-// `size` and `attr` under `ast`, then `valid`, `weights`, and `expand` on top of all.
-// `derive` is the derive's, with phases of its own; it borrows `size`'s printing only.
 mod ast;
 mod attr;
+mod ctxt;
 mod derive;
 mod expand;
 mod size;

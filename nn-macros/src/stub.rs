@@ -7,12 +7,14 @@
 //! widths the declaration states when it states them (`Linear<784, ..>` first, `.., 10>`
 //! last), so that calls still check against them, and any width otherwise.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use crate::ast::{Input, LayerDecl};
+use crate::ast::Input;
+use crate::expand::methods::{methods, Gate};
+use crate::expand::take_clone;
 use crate::size::Size;
-use crate::valid::{classify, Keeps, Kind};
+use crate::valid::stated_widths;
 
 /// The items of network `ident`, for the errors `err`.
 pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
@@ -36,28 +38,17 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
     let (in_w, out_w) = widths(input);
     let layer_in = in_w.map_or(0, |n| n as usize);
     let layer_out = out_w.map_or(0, |n| n as usize);
-    // An unknown width is whatever the caller's array has.
-    let (mut lens, mut in_len, mut out_len) = (Vec::new(), quote!(), quote!());
-    match in_w {
-        Some(n) => {
-            let n = n as usize;
-            in_len.extend(quote!(#n));
-        }
-        None => {
-            lens.push(quote!(const __IN: usize));
-            in_len.extend(quote!(__IN));
-        }
-    }
-    match out_w {
-        Some(n) => {
-            let n = n as usize;
-            out_len.extend(quote!(#n));
-        }
-        None => {
-            lens.push(quote!(const __OUT: usize));
-            out_len.extend(quote!(__OUT));
-        }
-    }
+    let mut lens = Vec::new();
+    let in_len = array_len(in_w, "__IN", &mut lens);
+    let out_len = array_len(out_w, "__OUT", &mut lens);
+
+    // The typed methods of a valid network, from the same list.
+    let methods = methods(&name, &in_len, &out_len, take_clone(attrs).1);
+    let gated = |gate: Gate| {
+        let items = methods.iter().filter(move |m| m.gate == gate);
+        items.map(|m| m.stand_in(&lens, &never))
+    };
+    let (always, alloc, std) = (gated(Gate::Always), gated(Gate::Alloc), gated(Gate::Std));
 
     quote! {
         #err
@@ -105,69 +96,37 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
             pub const PARAMS: usize = 0;
             #[doc(hidden)]
             pub const MAX_WIDTH: usize = 0;
-            #[doc(hidden)]
-            pub fn init(&mut self, seed: u64) {}
-            #[doc(hidden)]
-            pub fn forward<#(#lens),*>(&self, x: &[f32; #in_len]) -> [f32; #out_len] {
-                #never
-            }
-            #[doc(hidden)]
-            pub fn summary() -> ::nn::Summary<Self> {
-                ::nn::Summary::new()
-            }
+            #(#always)*
         }
 
         ::nn::__private::if_alloc! {
             #[allow(unused_variables, clippy::all)]
             impl #impl_g #ident #ty_g {
-                #[doc(hidden)]
-                pub fn new(seed: u64) -> ::nn::__private::Box<Self> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn forward_batch<'t, #(#lens),*>(
-                    &self,
-                    x: &[[f32; #in_len]],
-                    tape: &'t mut ::nn::Tape<Self>,
-                ) -> &'t [[f32; #out_len]] {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn predict<#(#lens),*>(&self, x: &[[f32; #in_len]]) -> ::nn::__private::Vec<[f32; #out_len]> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn forward_train<'t, #(#lens),*>(
-                    &mut self,
-                    x: &[[f32; #in_len]],
-                    tape: &'t mut ::nn::Tape<Self>,
-                ) -> ::core::result::Result<&'t [[f32; #out_len]], ::nn::TrainError> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn backward<#(#lens),*>(
-                    &self,
-                    x: &[[f32; #in_len]],
-                    tape: &mut ::nn::Tape<Self>,
-                    grads: &mut ::nn::Gradients<Self>,
-                ) {
-                    #never
-                }
+                #(#alloc)*
             }
         }
 
         ::nn::__private::if_std! {
             #[allow(unused_variables, clippy::all)]
             impl #impl_g #ident #ty_g {
-                #[doc(hidden)]
-                pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
-                    #never
-                }
-                #[doc(hidden)]
-                pub fn load(&mut self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::nn::io::WeightsError> {
-                    #never
-                }
+                #(#std)*
             }
+        }
+    }
+}
+
+/// The length of a typed method's array: the width `stated`, or else a const parameter
+/// named `param`, added to `lens`: an unknown width is whatever the caller's array has.
+fn array_len(stated: Option<u64>, param: &str, lens: &mut Vec<TokenStream>) -> TokenStream {
+    match stated {
+        Some(n) => {
+            let n = n as usize;
+            quote!(#n)
+        }
+        None => {
+            let param = syn::Ident::new(param, Span::call_site());
+            lens.push(quote!(const #param: usize));
+            quote!(#param)
         }
     }
 }
@@ -175,37 +134,14 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
 /// The input and output widths the declaration states as numbers, if it does: the first
 /// layer's input (or `#[input(C, H, W)]`), the last sized layer's output.
 fn widths(input: &Input) -> (Option<u64>, Option<u64>) {
-    let lit = |s: &Size| match s {
-        Size::Lit(n) => Some(*n),
+    let lit = |s: Size| match s {
+        Size::Lit(n) => Some(n),
         Size::Expr(_) => None,
     };
-    let plain = |l: &LayerDecl| {
-        if l.pytorch.is_some() || l.inline.is_some() {
-            None
-        } else {
-            classify(&l.ty).ok()
-        }
-    };
+    let (first, last) = stated_widths(&input.layers);
     let first = match &input.input {
-        Some(shape) => lit(&shape.size()),
-        None => match input.layers.first().and_then(plain) {
-            Some(Kind::Linear { inputs, .. }) => lit(&inputs),
-            Some(Kind::BatchNorm { width }) => lit(&width),
-            Some(Kind::Activation(Keeps { width: Some(w), .. })) => lit(&w),
-            _ => None,
-        },
+        Some(shape) => lit(shape.size()),
+        None => first.and_then(lit),
     };
-    let mut last = None;
-    for l in input.layers.iter().rev() {
-        match plain(l) {
-            Some(Kind::Linear { outputs, .. }) => last = lit(&outputs),
-            Some(Kind::BatchNorm { width }) => last = lit(&width),
-            Some(Kind::Activation(Keeps { width: Some(w), .. })) => last = lit(&w),
-            // Keeps the width before it.
-            Some(Kind::Activation(_)) => continue,
-            _ => {}
-        }
-        break;
-    }
-    (first, last)
+    (first, last.and_then(lit))
 }

@@ -17,6 +17,7 @@ use syn::spanned::Spanned;
 use syn::Type;
 
 use crate::ast::{Input, LayerDecl};
+use crate::ctxt::Ctxt;
 use crate::size::{pretty, Shape, Size};
 
 mod block;
@@ -26,11 +27,14 @@ mod keeps;
 mod kind;
 pub use image::ImageKind;
 pub use keeps::Keeps;
-pub use kind::{classify, show, Kind};
+pub use kind::{classify, show, stated_widths, Kind};
 
 /// A validated layer, ready to expand.
 pub struct Resolved<'a> {
     pub decl: &'a LayerDecl,
+    /// What the layer is, as validation classified it; an inline block, a network of its
+    /// own, is [`Kind::User`].
+    pub kind: Kind,
     /// The field's type, with built-ins as absolute paths.
     pub field_ty: TokenStream,
     /// How the struct names the field: `fc1`, `0`, or `__1` for a layer left unnamed
@@ -42,7 +46,7 @@ pub struct Resolved<'a> {
     /// The output's image shape `[C, H, W]`, while the data is an image.
     pub image: Option<[TokenStream; 3]>,
     /// The network generated for an inline `Sequential<...>` or `Residual<...>`.
-    pub hidden: Option<Box<Hidden<'a>>>,
+    pub inline_net: Option<Box<InlineNet<'a>>>,
     /// The width flowing out of the layer, if known.
     pub out: Option<Size>,
     /// In a generic network, the output width as an array length (see `generic_sizes`).
@@ -50,7 +54,7 @@ pub struct Resolved<'a> {
 }
 
 /// The network behind an inline block of layers, generated beside the one that uses it.
-pub struct Hidden<'a> {
+pub struct InlineNet<'a> {
     pub ident: syn::Ident,
     pub layers: Vec<Resolved<'a>>,
 }
@@ -58,7 +62,11 @@ pub struct Hidden<'a> {
 /// A validated network: its layers, and the sizes left for the compiler to compare.
 pub struct Net<'a> {
     pub layers: Vec<Resolved<'a>>,
+    /// Pairs of sizes the compiler compares, each a constant spanned on its layer.
     pub checks: Vec<TypeCheck>,
+    /// Constant assertions, each spanned on its layer (a layer left unnamed in a named
+    /// network has no parameters).
+    pub asserts: Vec<TokenStream>,
     /// Whether the struct has named fields.
     pub named: bool,
     /// In a generic network, the input and output widths as array lengths.
@@ -80,28 +88,6 @@ pub struct TypeCheck {
     pub input: TokenStream,
 }
 
-/// Collects every error so that one compile shows every mistake (serde_derive's `Ctxt`):
-/// validation and `#[weights]` share it.
-#[derive(Default)]
-pub struct Ctxt(Option<syn::Error>);
-
-impl Ctxt {
-    pub fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    /// Every error collected, or `Ok` when there was none.
-    pub fn finish(self) -> syn::Result<()> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-}
-
 fn first_last(ty: &Type) -> (Span, Span) {
     let mut tokens = ty.to_token_stream().into_iter();
     let first = tokens.next().map_or_else(|| ty.span(), |t| t.span());
@@ -111,7 +97,7 @@ fn first_last(ty: &Type) -> (Span, Span) {
 
 /// The width flowing out of the layers so far, and who set it.
 #[derive(Clone)]
-struct Flow {
+struct Produced {
     size: Size,
     /// The layer that produced this width.
     source: String,
@@ -124,35 +110,36 @@ struct Flow {
 /// Where validation stands in a list of layers: what flows out of the layers so far
 /// (`None` once a mistake makes it unknown) and how the last layer is shown.
 #[derive(Clone)]
-struct Seq {
-    flow: Option<Flow>,
-    prev_shown: String,
+struct Upstream {
+    produced: Option<Produced>,
+    /// The layer before, as messages show it.
+    shown: String,
 }
 
-impl Seq {
+impl Upstream {
     /// The image shape flowing on, as expressions.
     fn image(&self) -> Option<[TokenStream; 3]> {
-        let shape = self.flow.as_ref()?.image.as_ref()?;
+        let shape = self.produced.as_ref()?.image.as_ref()?;
         Some([shape.c.expr(), shape.h.expr(), shape.w.expr()])
     }
 
     /// Compares nothing more after a mistake: one mistake gives one error.
     fn lose(&mut self, shown: String) {
-        self.flow = None;
-        self.prev_shown = shown;
+        self.produced = None;
+        self.shown = shown;
     }
 }
 
 /// A layer about to be validated: its entry, its index in its list, and its names.
-struct Entry<'a> {
+struct ListedLayer<'a> {
     decl: &'a LayerDecl,
     index: usize,
     /// Whether its list names its layers (`fc1: Linear<..>`).
     named_list: bool,
 }
 
-impl<'a> Entry<'a> {
-    fn resolved(&self, field_ty: TokenStream, seq: &Seq) -> Resolved<'a> {
+impl<'a> ListedLayer<'a> {
+    fn resolved(&self, kind: Kind, field_ty: TokenStream, up: &Upstream) -> Resolved<'a> {
         let (field, name) = match &self.decl.name {
             Some(n) => (quote!(#n), n.to_string()),
             None if self.named_list => {
@@ -169,12 +156,13 @@ impl<'a> Entry<'a> {
         };
         Resolved {
             decl: self.decl,
+            kind,
             field_ty,
             field,
             name,
-            image: seq.image(),
-            hidden: None,
-            out: seq.flow.as_ref().map(|f| f.size.clone()),
+            image: up.image(),
+            inline_net: None,
+            out: up.produced.as_ref().map(|f| f.size.clone()),
             width: None,
         }
     }
@@ -184,7 +172,7 @@ impl<'a> Entry<'a> {
     /// or a network), which then checks that it has no parameters.
     fn check_name(
         &self,
-        cx: &mut Ctx,
+        cx: &mut Walk,
         stateful: Option<bool>,
         shown: &str,
         field_ty: &TokenStream,
@@ -198,7 +186,7 @@ impl<'a> Entry<'a> {
         );
         match stateful {
             Some(false) => {}
-            Some(true) => cx.push(syn::Error::new_spanned(&self.decl.ty, msg)),
+            Some(true) => cx.errors.push(syn::Error::new_spanned(&self.decl.ty, msg)),
             None => {
                 let (first, last) = first_last(&self.decl.ty);
                 let lp = quote_spanned!(first=> <#field_ty as ::nn::Layer>);
@@ -207,7 +195,7 @@ impl<'a> Entry<'a> {
                         .push(quote_spanned!(first=> ::core::assert!(#lp::PARAMS == 0, #msg);));
                 } else {
                     let close = quote_spanned!(last=> ;);
-                    cx.checks.push(quote_spanned! {first=>
+                    cx.asserts.push(quote_spanned! {first=>
                         const _: () = ::core::assert!(#lp::PARAMS == 0, #msg) #close
                     });
                 }
@@ -216,13 +204,15 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// Everything validation collects: errors, and checks for the compiler.
+/// Everything validation collects while it walks the layers: errors, and checks for the
+/// compiler.
 #[derive(Default)]
-struct Ctx {
+struct Walk {
     errors: Ctxt,
-    types: Vec<TypeCheck>,
-    /// Constant assertions, each spanned on its layer.
-    checks: Vec<TokenStream>,
+    /// Sizes for the compiler to compare: [`Net::checks`].
+    checks: Vec<TypeCheck>,
+    /// Constant assertions, each spanned on its layer: [`Net::asserts`].
+    asserts: Vec<TokenStream>,
     /// The network's generic parameters, by name.
     generics: Vec<String>,
     /// Assertions that name generic parameters: they live in the network's impl.
@@ -239,11 +229,7 @@ enum Mismatch {
     Generic,
 }
 
-impl Ctx {
-    fn push(&mut self, e: syn::Error) {
-        self.errors.push(e);
-    }
-
+impl Walk {
     /// Compares the width flowing in (`have`) with a layer's input (`want`): literals
     /// and generic sizes here, anything else by the compiler.
     fn compare(&mut self, ty: &Type, have: &Size, want: &Size) -> Result<(), Mismatch> {
@@ -274,7 +260,7 @@ impl Ctx {
                 }
             }
             (have, want) => {
-                self.types.push(TypeCheck {
+                self.checks.push(TypeCheck {
                     span: first_last(ty),
                     keeps: false,
                     prev: have.expr(),
@@ -287,11 +273,11 @@ impl Ctx {
 }
 
 /// Validates `input`, resolving each layer; on any mistake, every error found.
-pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
-    let mut cx = Ctx::default();
+pub fn check(input: &Input) -> syn::Result<Net<'_>> {
+    let mut cx = Walk::default();
     let name = &input.ident;
     if input.layers.is_empty() {
-        cx.push(syn::Error::new_spanned(
+        cx.errors.push(syn::Error::new_spanned(
             name,
             format!(
                 "network `{name}` has no layers; list them in order, \
@@ -306,28 +292,28 @@ pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
             syn::GenericParam::Const(c) if c.ty == syn::parse_quote!(usize) => {
                 cx.generics.push(c.ident.to_string());
             }
-            other => cx.push(syn::Error::new_spanned(
+            other => cx.errors.push(syn::Error::new_spanned(
                 other,
                 "a network is generic over sizes only: write `const H: usize`",
             )),
         }
     }
     if let Some(w) = &input.generics.where_clause {
-        cx.push(syn::Error::new_spanned(
+        cx.errors.push(syn::Error::new_spanned(
             w,
             "a network's generic sizes take no `where` clause",
         ));
     }
     if !cx.generics.is_empty() {
         if let Some(attr) = &input.weights {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 &attr.attr,
                 "a generic network cannot have its weights baked in: the file's shapes are fixed, \
                  the network's are not; bake a network with its sizes written out",
             ));
         }
         if input.input.is_some() {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 &input.generics,
                 "a generic network of images is not supported: its layers' sizes would be \
                  computed from the generic parameters inside types, which stable Rust cannot do; \
@@ -342,7 +328,7 @@ pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
     let mut seen: Vec<&syn::Ident> = Vec::new();
     for name in input.layers.iter().filter_map(|l| l.name.as_ref()) {
         if seen.contains(&name) {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 name,
                 format!(
                     "duplicate layer name `{name}`; each layer needs its own name, \
@@ -352,14 +338,14 @@ pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
         }
         seen.push(name);
     }
-    let mut seq = Seq {
-        flow: input.input.as_ref().map(|shape| Flow {
+    let mut up = Upstream {
+        produced: input.input.as_ref().map(|shape| Produced {
             size: shape.size(),
             source: String::new(),
             image: Some(shape.clone()),
             detail: None,
         }),
-        prev_shown: match &input.input {
+        shown: match &input.input {
             Some(shape) => format!(
                 "#[input({}, {}, {})]",
                 shape.c.show(),
@@ -370,31 +356,29 @@ pub fn check(input: &Input) -> syn::Result<(Net<'_>, Vec<TokenStream>)> {
         },
     };
     let named = !seen.is_empty();
-    let mut layers = check_list(&mut cx, &name.to_string(), &input.layers, &mut seq, named);
+    let mut layers = check_list(&mut cx, &name.to_string(), &input.layers, &mut up, named);
     let sizes = if cx.generics.is_empty() {
         None
     } else {
         generic_sizes(&mut cx, &mut layers)
     };
     cx.errors.finish()?;
-    Ok((
-        Net {
-            layers,
-            checks: cx.types,
-            named,
-            sizes,
-            generic_asserts: cx.generic_asserts,
-        },
-        cx.checks,
-    ))
+    Ok(Net {
+        layers,
+        checks: cx.checks,
+        asserts: cx.asserts,
+        named,
+        sizes,
+        generic_asserts: cx.generic_asserts,
+    })
 }
 
 /// A generic network's input and output widths, and every layer's output width, must be
 /// array lengths stable Rust accepts with generic parameters in scope (a literal, a
 /// `const` item, a bare parameter): the typed methods and the one-sample pass's stack
 /// buffers are sized by them.
-fn generic_sizes(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> Option<(TokenStream, TokenStream)> {
-    fn all_bare(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> bool {
+fn generic_sizes(cx: &mut Walk, layers: &mut [Resolved<'_>]) -> Option<(TokenStream, TokenStream)> {
+    fn all_bare(cx: &mut Walk, layers: &mut [Resolved<'_>]) -> bool {
         let mut ok = true;
         for l in layers {
             // A size that names no generic parameter is a constant, usable anywhere.
@@ -407,7 +391,7 @@ fn generic_sizes(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> Option<(TokenStre
             });
             if l.width.is_none() {
                 let shown = pretty(&l.decl.ty.to_token_stream());
-                cx.push(syn::Error::new_spanned(
+                cx.errors.push(syn::Error::new_spanned(
                     &l.decl.ty,
                     format!(
                         "in a generic network, the output size of `{shown}` must be a number, a `const` \
@@ -419,21 +403,16 @@ fn generic_sizes(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> Option<(TokenStre
                 ));
                 ok = false;
             }
-            if let Some(h) = &mut l.hidden {
+            if let Some(h) = &mut l.inline_net {
                 ok &= all_bare(cx, &mut h.layers);
             }
         }
         ok
     }
     let first = layers.first()?;
-    let input = match classify(&first.decl.ty) {
-        Ok(Kind::Linear { inputs, .. }) => inputs.bare(),
-        Ok(Kind::BatchNorm { width }) => width.bare(),
-        Ok(Kind::Activation(Keeps { width: Some(w), .. })) => w.bare(),
-        _ => None,
-    };
+    let input = first.kind.stated_input().and_then(Size::bare);
     let Some(input) = input else {
-        cx.push(syn::Error::new_spanned(
+        cx.errors.push(syn::Error::new_spanned(
             &first.decl.ty,
             "a generic network must start with a layer whose input size is written out, \
              such as `Linear<20, H>`: the typed `forward` takes an array of that size",
@@ -447,24 +426,24 @@ fn generic_sizes(cx: &mut Ctx, layers: &mut [Resolved<'_>]) -> Option<(TokenStre
     Some((input, output))
 }
 
-/// Validates a list of layers, the data flowing in as `seq` says.
+/// Validates a list of layers, the data flowing in as `up` says.
 fn check_list<'a>(
-    cx: &mut Ctx,
+    cx: &mut Walk,
     owner: &str,
     decls: &'a [LayerDecl],
-    seq: &mut Seq,
+    up: &mut Upstream,
     named_list: bool,
 ) -> Vec<Resolved<'a>> {
     let mut out = Vec::new();
     for (index, decl) in decls.iter().enumerate() {
-        let entry = Entry {
+        let entry = ListedLayer {
             decl,
             index,
             named_list,
         };
         let resolved = match &decl.inline {
-            Some(inline) => block::step_block(cx, owner, &entry, inline, seq),
-            None => step_layer(cx, &entry, seq),
+            Some(inline) => block::step_block(cx, owner, &entry, inline, up),
+            None => step_layer(cx, &entry, up),
         };
         out.extend(resolved);
     }
@@ -472,25 +451,29 @@ fn check_list<'a>(
 }
 
 /// One layer: a built-in or a type of the user's (a network among them).
-fn step_layer<'a>(cx: &mut Ctx, entry: &Entry<'a>, seq: &mut Seq) -> Option<Resolved<'a>> {
+fn step_layer<'a>(
+    cx: &mut Walk,
+    entry: &ListedLayer<'a>,
+    up: &mut Upstream,
+) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
     if let Some(e) = &entry.decl.pytorch {
-        cx.push(e.clone());
-        seq.lose(String::new());
+        cx.errors.push(e.clone());
+        up.lose(String::new());
         return None;
     }
     let kind = match classify(ty) {
         Ok(k) => k,
         Err(e) => {
-            cx.push(e);
+            cx.errors.push(e);
             // Unknown width from here on: compare nothing more against it.
-            seq.lose(String::new());
+            up.lose(String::new());
             return None;
         }
     };
     let shown = show(&kind, ty);
-    match &kind {
-        Kind::Image(image_kind) => image::step_image(cx, entry, image_kind, shown, seq),
-        _ => flat::step_flat(cx, entry, kind, shown, seq),
+    match kind {
+        Kind::Image(image_kind) => image::step_image(cx, entry, image_kind, shown, up),
+        kind => flat::step_flat(cx, entry, kind, shown, up),
     }
 }

@@ -3,6 +3,8 @@
 
 use syn::{Attribute, DeriveInput, Generics, Ident, Member, Type};
 
+use crate::ctxt::Ctxt;
+
 /// The item the derive is on.
 pub struct Input<'a> {
     pub ident: &'a Ident,
@@ -52,7 +54,7 @@ impl RoleKind {
 
 impl<'a> Input<'a> {
     /// Reads `input`, collecting every malformed attribute into `errors`.
-    pub fn from_syn(input: &'a DeriveInput, errors: &mut Errors) -> Self {
+    pub fn from_syn(input: &'a DeriveInput, errors: &mut Ctxt) -> Self {
         let data = match &input.data {
             syn::Data::Struct(s) => Data::Struct(
                 s.fields
@@ -73,7 +75,7 @@ impl<'a> Input<'a> {
 }
 
 impl<'a> Field<'a> {
-    fn from_syn(index: usize, field: &'a syn::Field, errors: &mut Errors) -> Self {
+    fn from_syn(index: usize, field: &'a syn::Field, errors: &mut Ctxt) -> Self {
         let member = match &field.ident {
             Some(ident) => Member::Named(ident.clone()),
             None => Member::Unnamed(index.into()),
@@ -111,26 +113,6 @@ impl<'a> Field<'a> {
             member,
             ty: &field.ty,
             role,
-        }
-    }
-}
-
-/// Every error found, so that one compile shows every mistake (serde's `Ctxt`).
-#[derive(Default)]
-pub struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(first) => first.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-
-    pub fn finish(self) -> Result<(), syn::Error> {
-        match self.0 {
-            Some(e) => Err(e),
-            None => Ok(()),
         }
     }
 }

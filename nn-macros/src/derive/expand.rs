@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ast::Input;
-use super::valid::{Entry, Layer, Storage};
+use super::valid::{Layer, StateField, Storage};
 
 /// The impls for a struct that passed validation.
 pub fn expand(input: &Input, layer: &Layer) -> TokenStream {
@@ -26,10 +26,10 @@ pub fn expand(input: &Input, layer: &Layer) -> TokenStream {
         Storage::Count => quote!(0),
     });
 
-    let params = layer.params.iter().map(|e| visit(e, false));
-    let params_mut = layer.params.iter().map(|e| visit_mut(e, false));
-    let buffers = layer.buffers.iter().map(|e| visit(e, true));
-    let buffers_mut = layer.buffers.iter().map(|e| visit_mut(e, true));
+    let params = layer.params.iter().map(|e| visit(e, false, false));
+    let params_mut = layer.params.iter().map(|e| visit(e, false, true));
+    let buffers = layer.buffers.iter().map(|e| visit(e, true, false));
+    let buffers_mut = layer.buffers.iter().map(|e| visit(e, true, true));
     let (f_params, f_buffers) = (visitor(&layer.params), visitor(&layer.buffers));
 
     quote! {
@@ -72,7 +72,7 @@ pub fn expand(input: &Input, layer: &Layer) -> TokenStream {
 }
 
 /// The name of the visitor argument: `f`, or `_` where there is nothing to visit.
-fn visitor(entries: &[Entry]) -> TokenStream {
+fn visitor(entries: &[StateField]) -> TokenStream {
     if entries.is_empty() {
         quote!(_)
     } else {
@@ -80,39 +80,34 @@ fn visitor(entries: &[Entry]) -> TokenStream {
     }
 }
 
-/// `f(name, shape, value)` for one entry; `buffer` wraps the value in `nn::Buffer`.
-fn visit(entry: &Entry, buffer: bool) -> TokenStream {
+/// The visitor's call for one entry: `f(name, shape, value)`, or mutably
+/// `f(name, value)`; `buffer` wraps the value in `nn::Buffer` (`nn::BufferMut`).
+fn visit(entry: &StateField, buffer: bool, mutable: bool) -> TokenStream {
     let (name, member) = (&entry.name, &entry.field.member);
     let span = entry.field.original.span();
-    match &entry.storage {
+    let (shape, value) = match &entry.storage {
         Storage::Floats(dims) => {
-            let values = flat(quote_spanned!(span=> self.#member), dims.len(), false);
-            if buffer {
-                quote_spanned!(span=> f(#name, &[#(#dims),*], ::nn::Buffer::F32(#values));)
-            } else {
-                quote_spanned!(span=> f(#name, &[#(#dims),*], #values);)
-            }
+            let values = flat(quote_spanned!(span=> self.#member), dims.len(), mutable);
+            let value = match (buffer, mutable) {
+                (false, _) => values,
+                (true, false) => quote_spanned!(span=> ::nn::Buffer::F32(#values)),
+                (true, true) => quote_spanned!(span=> ::nn::BufferMut::F32(#values)),
+            };
+            (quote_spanned!(span=> &[#(#dims),*]), value)
         }
-        Storage::Count => quote_spanned!(span=> f(#name, &[], ::nn::Buffer::Count(self.#member));),
-    }
-}
-
-/// `f(name, value)`, mutably, for one entry; `buffer` wraps the value in `nn::BufferMut`.
-fn visit_mut(entry: &Entry, buffer: bool) -> TokenStream {
-    let (name, member) = (&entry.name, &entry.field.member);
-    let span = entry.field.original.span();
-    match &entry.storage {
-        Storage::Floats(dims) => {
-            let values = flat(quote_spanned!(span=> self.#member), dims.len(), true);
-            if buffer {
-                quote_spanned!(span=> f(#name, ::nn::BufferMut::F32(#values));)
-            } else {
-                quote_spanned!(span=> f(#name, #values);)
-            }
-        }
-        Storage::Count => {
-            quote_spanned!(span=> f(#name, ::nn::BufferMut::Count(&mut self.#member));)
-        }
+        Storage::Count if mutable => (
+            quote!(),
+            quote_spanned!(span=> ::nn::BufferMut::Count(&mut self.#member)),
+        ),
+        Storage::Count => (
+            quote_spanned!(span=> &[]),
+            quote_spanned!(span=> ::nn::Buffer::Count(self.#member)),
+        ),
+    };
+    if mutable {
+        quote_spanned!(span=> f(#name, #value);)
+    } else {
+        quote_spanned!(span=> f(#name, #shape, #value);)
     }
 }
 

@@ -9,7 +9,8 @@
 use syn::ext::IdentExt;
 use syn::{Expr, GenericParam, Member, Type};
 
-use super::ast::{Data, Errors, Field, Input, RoleKind};
+use super::ast::{Data, Field, Input, RoleKind};
+use crate::ctxt::Ctxt;
 use crate::size::pretty;
 
 /// A struct that passed every rule.
@@ -17,20 +18,20 @@ pub struct Layer<'a> {
     /// Every field, annotated or not: each must be zeroable.
     pub fields: Vec<&'a Field<'a>>,
     /// The `#[param]` fields, in declaration order.
-    pub params: Vec<Entry<'a>>,
+    pub params: Vec<StateField<'a>>,
     /// The `#[buffer]` fields, in declaration order.
-    pub buffers: Vec<Entry<'a>>,
+    pub buffers: Vec<StateField<'a>>,
 }
 
 /// A parameter or a buffer.
-pub struct Entry<'a> {
+pub struct StateField<'a> {
     pub field: &'a Field<'a>,
     /// Its name in the state dict: the field's, without `r#`.
     pub name: String,
     pub storage: Storage<'a>,
 }
 
-/// How an entry's values are held.
+/// How a parameter's or buffer's values are held.
 pub enum Storage<'a> {
     /// Nested `f32` arrays, their lengths from the outside in: PyTorch's shape.
     Floats(Vec<&'a Expr>),
@@ -39,7 +40,7 @@ pub enum Storage<'a> {
 }
 
 /// Checks `input`, pushing every broken rule into `errors`.
-pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Layer<'a> {
+pub fn check<'a>(input: &'a Input<'a>, errors: &mut Ctxt) -> Layer<'a> {
     let mut layer = Layer {
         fields: Vec::new(),
         params: Vec::new(),
@@ -123,7 +124,7 @@ pub fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Layer<'a> {
                 continue;
             }
         };
-        let entry = Entry {
+        let entry = StateField {
             field,
             name,
             storage,

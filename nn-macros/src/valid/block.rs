@@ -7,8 +7,8 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::Type;
 
 use super::{
-    check_list, classify, first_last, Ctx, Entry, Flow, Hidden, Kind, Mismatch, Resolved, Seq,
-    TypeCheck,
+    check_list, classify, first_last, InlineNet, Kind, ListedLayer, Mismatch, Produced, Resolved,
+    TypeCheck, Upstream, Walk,
 };
 use crate::ast::Inline;
 use crate::size::{pretty, Size};
@@ -16,11 +16,11 @@ use crate::size::{pretty, Size};
 /// `Sequential<...>` or `Residual<...>`: a network of its own, generated beside this one,
 /// or a residual block around one layer of the user's or one network.
 pub(super) fn step_block<'a>(
-    cx: &mut Ctx,
+    cx: &mut Walk,
     owner: &str,
-    entry: &Entry<'a>,
+    entry: &ListedLayer<'a>,
     inline: &'a Inline,
-    seq: &mut Seq,
+    up: &mut Upstream,
 ) -> Option<Resolved<'a>> {
     let decl = entry.decl;
     let ty = &decl.ty;
@@ -28,7 +28,7 @@ pub(super) fn step_block<'a>(
     if inline.residual {
         if let [only] = &inline.layers[..] {
             if only.inline.is_none() && matches!(classify(&only.ty), Ok(Kind::User)) {
-                return step_residual_around(cx, entry, &only.ty, seq, shown);
+                return step_residual_around(cx, entry, &only.ty, up, shown);
             }
         }
     }
@@ -37,19 +37,19 @@ pub(super) fn step_block<'a>(
         None => entry.index.to_string(),
     };
     let ident = syn::Ident::new(&format!("__{owner}_{place}"), Span::call_site());
-    let start = seq.clone();
-    let layers = check_list(cx, &ident.to_string(), &inline.layers, seq, false);
+    let start = up.clone();
+    let layers = check_list(cx, &ident.to_string(), &inline.layers, up, false);
     let tyg = cx.ty_generics.clone();
     entry.check_name(cx, None, &shown, &quote!(#ident #tyg));
     if layers.len() != inline.layers.len() {
         return None; // a layer inside was reported
     }
     let field_ty = if inline.residual {
-        let (Some(have), Some(first)) = (&seq.flow, layers.first()) else {
+        let (Some(have), Some(first)) = (&up.produced, layers.first()) else {
             return None;
         };
         // The width the block starts with: what flows into it, or its first layer's input.
-        let want = match &start.flow {
+        let want = match &start.produced {
             Some(f) => f.size.clone(),
             None => {
                 let first = &first.field_ty;
@@ -65,7 +65,7 @@ pub(super) fn step_block<'a>(
                 ),
             };
             let want = want.show();
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 ty,
                 format!(
                     "this residual block takes {want} features but its last layer produces {have}; \
@@ -73,38 +73,38 @@ pub(super) fn step_block<'a>(
                      (end it with a layer of {want} outputs)"
                 ),
             ));
-            seq.lose(shown);
+            up.lose(shown);
             return None;
         }
         // After the block, the data is as it came in: the block's input width, checked
         // equal to its output above, and the image it may be.
-        seq.flow = seq.flow.take().map(|f| Flow {
+        up.produced = up.produced.take().map(|f| Produced {
             size: want.clone(),
-            image: start.flow.as_ref().and_then(|s| s.image.clone()),
+            image: start.produced.as_ref().and_then(|s| s.image.clone()),
             ..f
         });
         quote!(::nn::Residual<#ident #tyg>)
     } else {
         quote!(#ident #tyg)
     };
-    seq.prev_shown = shown;
-    let mut resolved = entry.resolved(field_ty, seq);
-    resolved.hidden = Some(Box::new(Hidden { ident, layers }));
+    up.shown = shown;
+    let mut resolved = entry.resolved(Kind::User, field_ty, up);
+    resolved.inline_net = Some(Box::new(InlineNet { ident, layers }));
     Some(resolved)
 }
 
 /// `Residual<T>` around a layer of the user's or a network: `T` must keep its width.
 fn step_residual_around<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
+    cx: &mut Walk,
+    entry: &ListedLayer<'a>,
     inner: &Type,
-    seq: &mut Seq,
+    up: &mut Upstream,
     shown: String,
 ) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
     let input = Size::Expr(quote!(<#inner as ::nn::Layer>::IN));
     let output = Size::Expr(quote!(<#inner as ::nn::Layer>::OUT));
-    if let Some(f) = &seq.flow {
+    if let Some(f) = &up.produced {
         let _ = cx.compare(ty, &f.size, &input);
     }
     if input.mentions(&cx.generics) {
@@ -116,7 +116,7 @@ fn step_residual_around<'a>(
         cx.generic_asserts
             .push(quote_spanned!(first=> ::core::assert!(#i == #o, #msg);));
     } else {
-        cx.types.push(TypeCheck {
+        cx.checks.push(TypeCheck {
             span: first_last(ty),
             keeps: true,
             prev: input.expr(),
@@ -125,15 +125,15 @@ fn step_residual_around<'a>(
     }
     let field_ty = quote!(::nn::Residual<#inner>);
     entry.check_name(cx, None, &shown, &field_ty);
-    let image = seq.flow.as_ref().and_then(|f| f.image.clone());
+    let image = up.produced.as_ref().and_then(|f| f.image.clone());
     // The block keeps the width flowing in (checked above).
-    let size = seq.flow.as_ref().map_or(output, |f| f.size.clone());
-    seq.flow = Some(Flow {
+    let size = up.produced.as_ref().map_or(output, |f| f.size.clone());
+    up.produced = Some(Produced {
         size,
         source: shown.clone(),
         image,
         detail: None,
     });
-    seq.prev_shown = shown;
-    Some(entry.resolved(field_ty, seq))
+    up.shown = shown;
+    Some(entry.resolved(Kind::User, field_ty, up))
 }

@@ -3,46 +3,120 @@
 //! them. It compares the width flowing in with the layer's input and says how to fix a
 //! mismatch.
 
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
+use syn::Type;
 
-use super::{Ctx, Entry, Flow, Keeps, Kind, Mismatch, Resolved, Seq};
+use super::{Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk};
 use crate::size::Size;
 
 /// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
 /// the user's.
 pub(super) fn step_flat<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
+    cx: &mut Walk,
+    entry: &ListedLayer<'a>,
     kind: Kind,
     shown: String,
-    seq: &mut Seq,
+    up: &mut Upstream,
 ) -> Option<Resolved<'a>> {
-    let (ty, index) = (&entry.decl.ty, entry.index);
+    let ty = &entry.decl.ty;
     // Flat layers after an image need it flattened first; a layer of the user's takes
     // the image's `C·H·W` features as they are.
-    if let Some(Flow {
+    if let Some(Produced {
         image: Some(shape), ..
-    }) = &seq.flow
+    }) = &up.produced
     {
         if !matches!(
             kind,
             Kind::User | Kind::Activation(Keeps { width: None, .. })
         ) {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 ty,
                 format!(
                     "`{shown}` takes flat features, but `{}` before it produces an image of {}; \
                      put `Flatten` before it",
-                    seq.prev_shown,
+                    up.shown,
                     shape.show()
                 ),
             ));
-            seq.lose(shown);
+            up.lose(shown);
             return None;
         }
     }
-    let (input_size, output_size) = match &kind {
+    let (input_size, output_size) = sizes(cx, entry, &kind, &shown, up)?;
+    if !check_sizes(
+        cx,
+        ty,
+        &kind,
+        &shown,
+        [&input_size, &Some(output_size.clone())],
+    ) {
+        up.lose(shown);
+        return None;
+    }
+    let mut bn_mismatch = false;
+    if let (Some(f), Some(want)) = (&up.produced, &input_size) {
+        match compare_input(cx, ty, &kind, &shown, f, want, &up.shown) {
+            Compared::Fits => {}
+            Compared::Reported => {
+                // After a batch norm of the wrong width, which of the two widths is meant
+                // is unknown.
+                bn_mismatch = matches!(
+                    kind,
+                    Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
+                );
+            }
+            Compared::Lost => {
+                up.lose(shown);
+                return None;
+            }
+        }
+    }
+    let field_ty = field_ty(ty, &kind, &output_size);
+    let stateful = match &kind {
+        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
+        Kind::Activation(k) => Some(k.width.is_some()),
+        Kind::User | Kind::Image(_) => None,
+    };
+    entry.check_name(cx, stateful, &shown, &field_ty);
+    let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
+    let source = match (&up.produced, keeps_source) {
+        (Some(f), true) => f.source.clone(),
+        _ => shown.clone(),
+    };
+    // After a batch norm of the wrong width, which of the two widths is meant is
+    // unknown: compare the next layer with neither, so that one mistake gives one error.
+    up.produced = if bn_mismatch {
+        None
+    } else {
+        // A width-keeping layer on an image keeps the image.
+        let image = match (&kind, &up.produced) {
+            (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
+            _ => None,
+        };
+        Some(Produced {
+            size: output_size,
+            source,
+            image,
+            detail: None,
+        })
+    };
+    up.shown = shown;
+    Some(entry.resolved(kind, field_ty, up))
+}
+
+/// The layer's input size (`None` for one that takes whatever comes) and output size;
+/// `None` when they are unknown, after a mistake.
+fn sizes(
+    cx: &mut Walk,
+    entry: &ListedLayer<'_>,
+    kind: &Kind,
+    shown: &str,
+    up: &Upstream,
+) -> Option<(Option<Size>, Size)> {
+    let ty = &entry.decl.ty;
+    Some(match kind {
         Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
         Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
         Kind::Image(_) => return None, // handled by `step_image`
@@ -53,10 +127,10 @@ pub(super) fn step_flat<'a>(
         Kind::Activation(Keeps {
             width: Some(width), ..
         }) => (Some(width.clone()), width.clone()),
-        Kind::Activation(_) => match &seq.flow {
+        Kind::Activation(_) => match &up.produced {
             Some(f) => (None, f.size.clone()),
-            None if index == 0 => {
-                cx.push(syn::Error::new_spanned(
+            None if entry.index == 0 => {
+                cx.errors.push(syn::Error::new_spanned(
                     ty,
                     format!(
                         "`{shown}` cannot come first: it keeps the width of the layer before it, \
@@ -68,15 +142,23 @@ pub(super) fn step_flat<'a>(
             }
             None => return None, // the layer before it was already reported
         },
-    };
+    })
+}
 
-    for (what, size) in [
-        ("inputs", input_size.as_ref()),
-        ("outputs", Some(&output_size)),
-    ] {
+/// Refuses a built-in's size computed from generic parameters, and a size of 0. `false`
+/// when the layer is lost.
+fn check_sizes(
+    cx: &mut Walk,
+    ty: &Type,
+    kind: &Kind,
+    shown: &str,
+    [input_size, output_size]: [&Option<Size>; 2],
+) -> bool {
+    for (what, size) in [("inputs", input_size), ("outputs", output_size)] {
+        let size = size.as_ref();
         if let Some(size) = size.filter(|s| s.mentions(&cx.generics) && s.bare().is_none()) {
             if !matches!(kind, Kind::User) {
-                cx.push(syn::Error::new_spanned(
+                cx.errors.push(syn::Error::new_spanned(
                     ty,
                     format!(
                         "`{shown}` computes its {what} from the network's generic parameters \
@@ -85,85 +167,98 @@ pub(super) fn step_flat<'a>(
                         size.show()
                     ),
                 ));
-                seq.lose(shown);
-                return None;
+                return false;
             }
         }
         if let Some(Size::Lit(0)) = size {
-            cx.push(syn::Error::new_spanned(
+            cx.errors.push(syn::Error::new_spanned(
                 ty,
                 format!("`{shown}` has 0 {what}; every layer size must be at least 1"),
             ));
         }
     }
+    true
+}
 
-    let mut bn_mismatch = false;
-    if let (Some(f), Some(want)) = (&seq.flow, &input_size) {
-        if let Err(mismatch) = cx.compare(ty, &f.size, want) {
-            let want = want.show();
-            let prev_shown = &seq.prev_shown;
-            let Mismatch::Lit(have) = mismatch else {
-                let have = f.size.show();
-                let from = if f.source == *prev_shown || f.source.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (the output of `{}`)", f.source)
-                };
-                let fix = match &kind {
-                    Kind::Linear { outputs, .. } => {
-                        format!("; change it to `Linear<{have}, {}>`", outputs.show())
-                    }
-                    Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
-                    _ => String::new(),
-                };
-                cx.push(syn::Error::new_spanned(
-                    ty,
-                    format!(
-                        "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces `{have}`{from}, \
-                         which differs from {want} for some values of the network's generic parameters; \
-                         a generic network must fit for every size{fix}"
-                    ),
-                ));
-                seq.lose(shown);
-                return None;
-            };
-            bn_mismatch = matches!(
-                kind,
-                Kind::BatchNorm { .. } | Kind::Activation(Keeps { width: Some(_), .. })
-            );
-            let from = if f.source == *prev_shown || f.source.is_empty() {
-                String::new()
-            } else {
-                format!(" (the output of `{}`)", f.source)
-            };
-            let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
-            let msg = match &kind {
-                Kind::Linear { outputs, .. } => format!(
-                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
-                     change it to `Linear<{have}, {}>`",
-                    outputs.show()
-                ),
-                Kind::BatchNorm { .. } => format!(
-                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
-                     change it to `BatchNorm<{have}>`"
-                ),
-                Kind::Activation(Keeps {
-                    alias, width: Some(_), ..
-                }) => format!(
-                    "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
-                     change it to `{alias}<{have}>`"
-                ),
-                _ => format!(
-                    "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
-                ),
-            };
-            cx.push(syn::Error::new_spanned(ty, msg));
-        }
-    }
+/// What comparing the width flowing in with a layer's input found.
+enum Compared {
+    /// They fit, or the compiler compares them.
+    Fits,
+    /// Two literals differ: reported, and the layer's output is still known.
+    Reported,
+    /// They differ for some generic sizes: reported, and the layer is lost.
+    Lost,
+}
 
-    let field_ty = match &kind {
-        // From the sizes as computed, so that an expression's braces (`{ 28 * 28 }`)
-        // never reach the generated type, and `BatchNorm1d` is `BatchNorm`.
+/// Compares the width `f` flowing in with the layer's input `want`, reporting a mismatch
+/// with the fix. `prev_shown` is the layer before, as shown.
+fn compare_input(
+    cx: &mut Walk,
+    ty: &Type,
+    kind: &Kind,
+    shown: &str,
+    f: &Produced,
+    want: &Size,
+    prev_shown: &str,
+) -> Compared {
+    let Err(mismatch) = cx.compare(ty, &f.size, want) else {
+        return Compared::Fits;
+    };
+    let want = want.show();
+    let from = if f.source == prev_shown || f.source.is_empty() {
+        String::new()
+    } else {
+        format!(" (the output of `{}`)", f.source)
+    };
+    let Mismatch::Lit(have) = mismatch else {
+        let have = f.size.show();
+        let fix = match kind {
+            Kind::Linear { outputs, .. } => {
+                format!("; change it to `Linear<{have}, {}>`", outputs.show())
+            }
+            Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
+            _ => String::new(),
+        };
+        cx.errors.push(syn::Error::new_spanned(
+            ty,
+            format!(
+                "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces `{have}`{from}, \
+                 which differs from {want} for some values of the network's generic parameters; \
+                 a generic network must fit for every size{fix}"
+            ),
+        ));
+        return Compared::Lost;
+    };
+    let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
+    let msg = match kind {
+        Kind::Linear { outputs, .. } => format!(
+            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
+             change it to `Linear<{have}, {}>`",
+            outputs.show()
+        ),
+        Kind::BatchNorm { .. } => format!(
+            "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+             change it to `BatchNorm<{have}>`"
+        ),
+        Kind::Activation(Keeps {
+            alias, width: Some(_), ..
+        }) => format!(
+            "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
+             change it to `{alias}<{have}>`"
+        ),
+        _ => format!(
+            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
+        ),
+    };
+    cx.errors.push(syn::Error::new_spanned(ty, msg));
+    Compared::Reported
+}
+
+/// The field's type: built-ins as absolute paths, from the sizes as computed, so that an
+/// expression's braces (`{ 28 * 28 }`) never reach the generated type, and `BatchNorm1d`
+/// is `BatchNorm`.
+fn field_ty(ty: &Type, kind: &Kind, output_size: &Size) -> TokenStream {
+    match kind {
         Kind::Linear { inputs, outputs } => {
             let (i, o) = (inputs.expr(), outputs.expr());
             quote_spanned!(ty.span()=> ::nn::Linear<#i, #o>)
@@ -187,35 +282,5 @@ pub(super) fn step_flat<'a>(
             quote!(::nn::#alias<#width #(, #args)*>)
         }
         Kind::User | Kind::Image(_) => quote!(#ty),
-    };
-    let stateful = match &kind {
-        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
-        Kind::Activation(k) => Some(k.width.is_some()),
-        Kind::User | Kind::Image(_) => None,
-    };
-    entry.check_name(cx, stateful, &shown, &field_ty);
-    let keeps_source = matches!(kind, Kind::Activation(_) | Kind::BatchNorm { .. });
-    let source = match (&seq.flow, keeps_source) {
-        (Some(f), true) => f.source.clone(),
-        _ => shown.clone(),
-    };
-    // After a batch norm of the wrong width, which of the two widths is meant is
-    // unknown: compare the next layer with neither, so that one mistake gives one error.
-    seq.flow = if bn_mismatch {
-        None
-    } else {
-        // A width-keeping layer on an image keeps the image.
-        let image = match (&kind, &seq.flow) {
-            (Kind::Activation(Keeps { width: None, .. }), Some(f)) => f.image.clone(),
-            _ => None,
-        };
-        Some(Flow {
-            size: output_size,
-            source,
-            image,
-            detail: None,
-        })
-    };
-    seq.prev_shown = shown;
-    Some(entry.resolved(field_ty, seq))
+    }
 }

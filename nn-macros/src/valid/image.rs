@@ -21,7 +21,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Expr, GenericArgument, PathArguments, Type};
 
-use super::{Ctx, Entry, Flow, Resolved, Seq};
+use super::{Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
 use crate::size::{size_arg, Shape, Size};
 
 /// An image layer as declared.
@@ -222,29 +222,7 @@ pub fn step(
     prev: &str,
 ) -> Result<Step, String> {
     let Some(x) = input else {
-        return match (kind, flat) {
-            // Flattening flat features changes nothing, as in PyTorch.
-            (ImageKind::Flatten, Some(n)) => {
-                let n = n.expr();
-                Ok(Step {
-                    field_ty: quote!(::nn::Flatten<#n>),
-                    out: None,
-                    checks: Vec::new(),
-                })
-            }
-            _ => Err(match flat {
-                Some(n) => format!(
-                    "`{shown}` needs an image, but `{prev}` before it produces {} flat features; \
-                     image layers come before `Flatten`",
-                    n.show()
-                ),
-                None => format!(
-                    "`{shown}` needs an image, but the network's input shape is not declared; \
-                     declare it with `#[input(CHANNELS, HEIGHT, WIDTH)]` on the network, \
-                     for example `#[input(1, 28, 28)]`"
-                ),
-            }),
-        };
+        return flat_input(kind, shown, flat, prev);
     };
     let (c, h, w) = (x.c.expr(), x.h.expr(), x.w.expr());
     let mut checks = Vec::new();
@@ -342,32 +320,65 @@ pub fn step(
     }
 }
 
+/// `kind` on flat features (`flat` of them, `None` when nothing was declared): only
+/// `Flatten` takes them.
+fn flat_input(
+    kind: &ImageKind,
+    shown: &str,
+    flat: Option<&Size>,
+    prev: &str,
+) -> Result<Step, String> {
+    match (kind, flat) {
+        // Flattening flat features changes nothing, as in PyTorch.
+        (ImageKind::Flatten, Some(n)) => {
+            let n = n.expr();
+            Ok(Step {
+                field_ty: quote!(::nn::Flatten<#n>),
+                out: None,
+                checks: Vec::new(),
+            })
+        }
+        _ => Err(match flat {
+            Some(n) => format!(
+                "`{shown}` needs an image, but `{prev}` before it produces {} flat features; \
+                 image layers come before `Flatten`",
+                n.show()
+            ),
+            None => format!(
+                "`{shown}` needs an image, but the network's input shape is not declared; \
+                 declare it with `#[input(CHANNELS, HEIGHT, WIDTH)]` on the network, \
+                 for example `#[input(1, 28, 28)]`"
+            ),
+        }),
+    }
+}
+
 /// An image layer, stepped with the shape arithmetic above.
 pub(super) fn step_image<'a>(
-    cx: &mut Ctx,
-    entry: &Entry<'a>,
-    image_kind: &ImageKind,
+    cx: &mut Walk,
+    entry: &ListedLayer<'a>,
+    image_kind: ImageKind,
     shown: String,
-    seq: &mut Seq,
+    up: &mut Upstream,
 ) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
-    let (before, flat) = match &seq.flow {
+    let (before, flat) = match &up.produced {
         Some(f) => (f.image.clone(), Some(f.size.clone())),
         None => (None, None),
     };
-    if seq.flow.is_none() && entry.index > 0 {
+    if up.produced.is_none() && entry.index > 0 {
         return None; // the layer before it was already reported
     }
     let result = match step(
-        image_kind,
+        &image_kind,
         &shown,
         before.as_ref(),
         flat.as_ref(),
-        &seq.prev_shown,
+        &up.shown,
     ) {
         Err(msg) => {
-            cx.push(syn::Error::new_spanned(ty, msg));
-            seq.lose(shown);
+            cx.errors.push(syn::Error::new_spanned(ty, msg));
+            up.lose(shown);
             return None;
         }
         Ok(step) => step,
@@ -375,20 +386,20 @@ pub(super) fn step_image<'a>(
     for (have, want) in &result.checks {
         let _ = cx.compare(ty, have, want);
     }
-    seq.flow = Some(match (result.out, before) {
-        (Some(shape), _) => Flow {
+    up.produced = Some(match (result.out, before) {
+        (Some(shape), _) => Produced {
             size: shape.size(),
             source: shown.clone(),
             image: Some(shape),
             detail: None,
         },
-        (None, Some(shape)) => Flow {
+        (None, Some(shape)) => Produced {
             size: shape.size(),
             source: shown.clone(),
             image: None,
             detail: Some(shape.product()),
         },
-        (None, None) => Flow {
+        (None, None) => Produced {
             size: flat.unwrap_or(Size::Lit(0)),
             source: shown.clone(),
             image: None,
@@ -396,6 +407,6 @@ pub(super) fn step_image<'a>(
         },
     });
     entry.check_name(cx, Some(image_kind.has_state()), &shown, &result.field_ty);
-    seq.prev_shown = shown;
-    Some(entry.resolved(result.field_ty, seq))
+    up.shown = shown;
+    Some(entry.resolved(Kind::Image(image_kind), result.field_ty, up))
 }

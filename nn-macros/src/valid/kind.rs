@@ -6,6 +6,7 @@ use quote::ToTokens;
 use syn::{PathArguments, Type};
 
 use super::{image, keeps, ImageKind, Keeps};
+use crate::ast::LayerDecl;
 use crate::size::{pretty, size_arg, Size};
 
 /// What a layer is.
@@ -23,6 +24,59 @@ pub enum Kind {
     Image(ImageKind),
     /// A type of the user's; its sizes come from its `Layer` impl.
     User,
+}
+
+impl Kind {
+    /// The input width the layer states (`Linear<784, ..>`, `BatchNorm<N>`,
+    /// `LayerNorm<N>`), if it states one.
+    pub fn stated_input(&self) -> Option<&Size> {
+        match self {
+            Kind::Linear { inputs, .. } => Some(inputs),
+            Kind::BatchNorm { width }
+            | Kind::Activation(Keeps {
+                width: Some(width), ..
+            }) => Some(width),
+            _ => None,
+        }
+    }
+
+    /// The output width the layer states (`Linear<.., 10>`, `BatchNorm<N>`,
+    /// `LayerNorm<N>`), if it states one.
+    pub fn stated_output(&self) -> Option<&Size> {
+        match self {
+            Kind::Linear { outputs, .. } => Some(outputs),
+            _ => self.stated_input(),
+        }
+    }
+}
+
+/// The input width of the first layer of `decls` and the output width of the last
+/// sized one, where the declaration states them: all a stand-in for a refused network
+/// knows of its widths. A layer written as PyTorch writes it, or an inline block, states
+/// none.
+pub fn stated_widths(decls: &[LayerDecl]) -> (Option<Size>, Option<Size>) {
+    let plain = |l: &LayerDecl| {
+        if l.pytorch.is_some() || l.inline.is_some() {
+            None
+        } else {
+            classify(&l.ty).ok()
+        }
+    };
+    let first = decls
+        .first()
+        .and_then(plain)
+        .and_then(|k| k.stated_input().cloned());
+    let mut last = None;
+    for l in decls.iter().rev() {
+        match plain(l) {
+            // Keeps the width before it.
+            Some(Kind::Activation(Keeps { width: None, .. })) => continue,
+            Some(k) => last = k.stated_output().cloned(),
+            None => {}
+        }
+        break;
+    }
+    (first, last)
 }
 
 /// What a layer is: a built-in, its size arguments read and checked, or a type of the

@@ -1,0 +1,246 @@
+//! The `Layer` impl of a network: its sizes, its table of layers, and every pass (one
+//! sample, a batch, training, backward) as the layers in turn.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::{layer_paths, NetStruct};
+
+/// `impl nn::Layer` for the network.
+pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
+    let (ident, layers, checked) = (def.ident, def.layers, def.checked);
+    let (impl_g, ty_g, _) = def.generics.split_for_impl();
+    let lp = layer_paths(layers);
+    let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
+    let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
+    let (first, last) = (&lp[0], &lp[lp.len() - 1]);
+    let images = layers.iter().map(|l| match &l.image {
+        Some([c, h, w]) => quote!(::core::option::Option::Some([#c, #h, #w])),
+        None => quote!(::core::option::Option::None),
+    });
+    let (buffers, one) = one_sample(def, &lp);
+    let describe = describe(def);
+    // A generic network's size assertions are evaluated wherever its sizes are used:
+    // naming the constant in a function makes it part of every instance of the function.
+    let assert = checked.then(|| quote!(let () = <Self>::__CHECKS;));
+    let input = if checked {
+        quote!({
+            #assert
+            #first::IN
+        })
+    } else {
+        quote!(#first::IN)
+    };
+    let passes = batch_passes(def, &lp);
+    let walks = walks(def, &lp);
+    quote! {
+        #[allow(clippy::needless_update, unused_mut, unused_variables)]
+        #[diagnostic::do_not_recommend]
+        impl #impl_g ::nn::Layer for #ident #ty_g {
+            const IN: usize = #input;
+            const OUT: usize = #last::OUT;
+            const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
+            const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
+                name: #names,
+                inputs: #lp::IN,
+                outputs: #lp::OUT,
+                params: #lp::PARAMS,
+                describe: #lp::describe,
+                cache_len: #lp::cache_len,
+                image: #images,
+                children: #lp::LAYERS,
+            }),*];
+
+            fn describe(f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #describe
+            }
+
+            fn init(&mut self, rng: &mut ::nn::Rng) {
+                #assert
+                #(
+                    #lp::init(&mut self.#fields, rng);
+                    #lp::__check_visits(&mut self.#fields, #names);
+                )*
+            }
+
+            fn forward(&self, x: &[f32], y: &mut [f32]) {
+                #assert
+                #buffers
+                #(#one)*
+            }
+
+            fn cache_len(batch: usize) -> usize {
+                ::nn::__private::cache_len(<Self as ::nn::Layer>::LAYERS, batch)
+            }
+
+            #passes
+
+            #walks
+        }
+    }
+}
+
+/// How a summary shows the network: its name, with its generic sizes' values.
+fn describe(def: NetStruct<'_>) -> TokenStream {
+    let (generics, describe) = (def.generics, def.describe);
+    if generics.params.is_empty() {
+        quote!(f.write_str(#describe))
+    } else {
+        let params: Vec<&syn::Ident> = generics.const_params().map(|c| &c.ident).collect();
+        let format = format!("{describe}<{}>", vec!["{}"; params.len()].join(", "));
+        quote!(::core::write!(f, #format, #(#params),*))
+    }
+}
+
+/// The one-sample forward pass: the stack buffers it declares, and a step per layer.
+fn one_sample(def: NetStruct<'_>, lp: &[TokenStream]) -> (TokenStream, Vec<TokenStream>) {
+    let layers = def.layers;
+    let n = layers.len();
+    let mut one = Vec::new();
+    let mut src = quote!(x);
+    if !def.generics.params.is_empty() {
+        // Stable Rust cannot size an array by a constant computed from generic parameters:
+        // each layer's output gets a buffer of its own width instead (a number, a `const`
+        // item or a bare parameter, as validation ensured).
+        for (i, (layer, l)) in layers.iter().zip(lp).enumerate() {
+            let (f, span) = (&layer.field, layer.decl.ty.span());
+            if i == n - 1 {
+                one.push(quote_spanned!(span=> #l::forward(&self.#f, #src, y);));
+            } else {
+                let buf = syn::Ident::new(&format!("__o{i}"), Span::call_site());
+                let width = &layer.width;
+                one.push(quote_spanned!(span=>
+                    let mut #buf = [0.0f32; #width];
+                    #l::forward(&self.#f, #src, &mut #buf);
+                ));
+                src = quote!(&#buf);
+            }
+        }
+        return (quote!(), one);
+    }
+    // Two stack buffers used in turn, the last layer writing `y`.
+    for (i, (layer, l)) in layers.iter().zip(lp).enumerate() {
+        let (f, span) = (&layer.field, layer.decl.ty.span());
+        let width = quote!(#l::OUT);
+        let buf = if i % 2 == 0 { quote!(__a) } else { quote!(__b) };
+        let dst = if i == n - 1 {
+            quote!(y)
+        } else {
+            quote!(&mut #buf[..#width])
+        };
+        one.push(quote_spanned!(span=> #l::forward(&self.#f, #src, #dst);));
+        src = quote!(&#buf[..#width]);
+    }
+    let buffers = match n {
+        1 => quote!(),
+        2 => quote!(let mut __a = [0.0f32; Self::MAX_WIDTH];),
+        _ => quote!(
+            let mut __a = [0.0f32; Self::MAX_WIDTH];
+            let mut __b = [0.0f32; Self::MAX_WIDTH];
+        ),
+    };
+    (buffers, one)
+}
+
+/// The passes over a batch (inference, training, backward), a block per layer.
+fn batch_passes(def: NetStruct<'_>, lp: &[TokenStream]) -> TokenStream {
+    let layers = def.layers;
+    let step = |i: usize| {
+        let l = &layers[i];
+        (&l.field, &lp[i], &l.name, l.decl.ty.span())
+    };
+    let batch_steps = (0..layers.len()).map(|i| {
+        let (f, l, _, span) = step(i);
+        quote_spanned! {span=> {
+            let (__x, __y, __c) = ::nn::__private::forward_io(__layers, batch, #i, x, y, cache);
+            #l::forward_batch(&self.#f, __x, __y, batch, __c);
+        }}
+    });
+    let train_steps = (0..layers.len()).map(|i| {
+        let (f, l, name, span) = step(i);
+        quote_spanned! {span=> {
+            let (__x, __y, __c) = ::nn::__private::forward_io(__layers, batch, #i, x, y, cache);
+            #l::forward_train(&mut self.#f, __x, __y, batch, __c)
+                .map_err(|e| e.in_layer(#name))?;
+        }}
+    });
+    let back_steps = (0..layers.len()).rev().map(|i| {
+        let (f, l, _, span) = step(i);
+        quote_spanned! {span=> {
+            let __start = __end - #l::PARAMS;
+            let (__io, __dx) = ::nn::__private::backward_io(__layers, &mut io, &mut dx, #i);
+            #l::backward(&self.#f, __io, __dx, &mut grad[__start..__end]);
+            __end = __start;
+        }}
+    });
+    quote! {
+        ::nn::__private::if_alloc! {
+            fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, cache: &mut [f32]) {
+                let __layers = <Self as ::nn::Layer>::LAYERS;
+                #(#batch_steps)*
+            }
+
+            fn forward_train(
+                &mut self,
+                x: &[f32],
+                y: &mut [f32],
+                batch: usize,
+                cache: &mut [f32],
+            ) -> ::core::result::Result<(), ::nn::TrainError> {
+                let __layers = <Self as ::nn::Layer>::LAYERS;
+                #(#train_steps)*
+                ::core::result::Result::Ok(())
+            }
+        }
+
+        fn backward(
+            &self,
+            mut io: ::nn::Backward<'_>,
+            mut dx: ::core::option::Option<&mut [f32]>,
+            grad: &mut [f32],
+        ) {
+            // Without `alloc` there is no training, and so no backward pass.
+            ::nn::__private::if_alloc! {
+                let __layers = <Self as ::nn::Layer>::LAYERS;
+                let mut __end = <Self as ::nn::Layer>::PARAMS;
+                #(#back_steps)*
+            }
+        }
+    }
+}
+
+/// The walks over the parameters and the state, each layer under its name.
+fn walks(def: NetStruct<'_>, lp: &[TokenStream]) -> TokenStream {
+    let fields: Vec<&TokenStream> = def.layers.iter().map(|l| &l.field).collect();
+    // A layer left unnamed has no state of its own to name: it walks under this path.
+    let paths: Vec<TokenStream> = def
+        .layers
+        .iter()
+        .map(|l| {
+            let name = &l.name;
+            if name.is_empty() {
+                quote!(path)
+            } else {
+                quote!(&path.child(#name))
+            }
+        })
+        .collect();
+    quote! {
+        fn walk_params(&self, path: &::nn::Path<'_>, f: &mut ::nn::NetworkParamVisitor<'_>) {
+            #(#lp::walk_params(&self.#fields, #paths, f);)*
+        }
+
+        fn walk_params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
+            #(#lp::walk_params_mut(&mut self.#fields, f);)*
+        }
+
+        fn walk_state(&self, path: &::nn::Path<'_>, f: &mut ::nn::StateVisitor<'_>) {
+            #(#lp::walk_state(&self.#fields, #paths, f);)*
+        }
+
+        fn walk_state_mut(&mut self, path: &::nn::Path<'_>, f: &mut ::nn::StateVisitorMut<'_>) {
+            #(#lp::walk_state_mut(&mut self.#fields, #paths, f);)*
+        }
+    }
+}
