@@ -291,7 +291,7 @@ fn parameter_visit_orders_agree() {
     let mut walked = Vec::new();
     net.named_params(&mut |_, _, _, v| walked.push(v.len()));
     let mut visited = Vec::new();
-    net.params_mut(&mut |v| visited.push(v.len()));
+    net.walk_params_mut(&mut |v| visited.push(v.len()));
     assert_eq!(walked, visited);
     assert_eq!(walked.iter().sum::<usize>(), <ResNet as Layer>::PARAMS);
 }

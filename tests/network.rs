@@ -334,3 +334,48 @@ fn a_layer_that_forgets_its_visitors_is_refused_when_the_network_is_built() {
     nn::network! { struct WithForgetful { fc: Linear<2, 2>, scale: Forgetful } }
     let _ = WithForgetful::new(0);
 }
+
+/// A layer of the user's whose visitors visit its two parameters in opposite orders.
+#[derive(Clone, Copy)]
+struct Crossed {
+    weight: [f32; 2],
+    bias: [f32; 2],
+}
+// SAFETY: all-zero `f32` arrays are valid values (0.0).
+unsafe impl nn::Zeroable for Crossed {}
+impl Layer for Crossed {
+    const IN: usize = 2;
+    const OUT: usize = 2;
+    const PARAMS: usize = 4;
+    fn describe(f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Crossed")
+    }
+    fn init(&mut self, _: &mut Rng) {
+        self.weight = [1.0; 2];
+    }
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        for i in 0..2 {
+            y[i] = x[i] * self.weight[i] + self.bias[i];
+        }
+    }
+    fn backward(&self, _: nn::Backward<'_>, _: Option<&mut [f32]>, _: &mut [f32]) {}
+    fn visit_params(&self, f: &mut nn::ParamVisitor<'_>) {
+        f("weight", &[2], &self.weight);
+        f("bias", &[2], &self.bias);
+    }
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        f("bias", &mut self.bias);
+        f("weight", &mut self.weight);
+    }
+}
+
+/// Its weight would be stepped with its bias's gradient: building the network says so.
+#[test]
+#[should_panic(
+    expected = "layer `mix` (`Crossed`) visits other arrays, or the same in another order, in \
+                `visit_params` than in `visit_params_mut`"
+)]
+fn a_layer_whose_visitors_disagree_on_the_order_is_refused_when_the_network_is_built() {
+    nn::network! { struct WithCrossed { fc: Linear<2, 2>, mix: Crossed } }
+    let _ = WithCrossed::new(0);
+}

@@ -9,7 +9,7 @@ mod common;
 use common::nonfinite::{assert_none, compare, fixture, num, nums};
 use nn::loss::{BceWithLogitsLoss, CrossEntropyLoss, L1Loss, Loss, MseLoss, NllLoss, SmoothL1Loss};
 use nn::optim::{Adadelta, Adagrad, Adam, Optimizer, RmsProp, Sgd};
-use nn::{Gradients, Network};
+use nn::{Gradients, Layer};
 use serde_json::Value;
 
 /// An elementwise loss on every (output, target) pair of the fixture, one element at a
@@ -108,7 +108,7 @@ nn::network! { struct Eight<Linear<1, 4>> }
 
 fn read(net: &mut Eight) -> Vec<f32> {
     let mut out = Vec::new();
-    net.params_mut(&mut |p| out.extend_from_slice(p));
+    net.walk_params_mut(&mut |p| out.extend_from_slice(p));
     out
 }
 
@@ -117,7 +117,7 @@ fn steps<O: Optimizer>(mut opt: O, name: &str, fx: &Value, wrong: &mut Vec<Strin
     let mut net = Eight::new(0);
     let start = nums(&fx["params"]);
     let mut at = 0;
-    net.params_mut(&mut |p| {
+    net.walk_params_mut(&mut |p| {
         p.copy_from_slice(&start[at..at + p.len()]);
         at += p.len();
     });

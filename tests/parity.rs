@@ -237,7 +237,7 @@ fn load<N: Fixture>(fx: &Value) -> Box<N> {
         N::NAME
     );
     let mut i = 0;
-    net.params_mut(&mut |p| {
+    net.walk_params_mut(&mut |p| {
         p.copy_from_slice(&fixture_params[i].1.data);
         i += 1;
     });

@@ -291,7 +291,7 @@ fn small_mnist_cnn_matches_pytorch() {
     });
     assert_eq!(i, sd.len(), "state_dict entries");
     let mut i = 0;
-    net.params_mut(&mut |p| {
+    net.walk_params_mut(&mut |p| {
         p.copy_from_slice(&tensor(&sd[i]).1);
         i += 1;
     });

@@ -331,14 +331,14 @@ nn::network! {
 /// shows PyTorch's own float32 needs them).
 #[test]
 fn residual_network_matches_pytorch() {
-    use nn::{Gradients, Network, Tape};
+    use nn::{Gradients, Tape};
     let fx = fixture("layers.json");
     let case = &fx["residual"];
     let mut net = ResidualNet::new(0);
     // PyTorch's parameters in order: fc0, block.0, block.2, out; ours 0, 2, 4, 6.
     let params = case["params"].as_array().unwrap();
     let mut i = 0;
-    net.params_mut(&mut |p| {
+    net.walk_params_mut(&mut |p| {
         let want = &params[i];
         let shape: Vec<usize> = want["shape"]
             .as_array()

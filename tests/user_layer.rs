@@ -203,7 +203,7 @@ fn nested_arrays_are_one_tensor_in_pytorch_layout() {
         cube: [[[0.0; 2]; 3]; 4],
     };
     let mut seen = Vec::new();
-    mix.for_each_param(&mut |name, shape, values| {
+    mix.param_fields(&mut |name, shape, values| {
         seen.push((name, shape.to_vec(), values.len()));
         if name == "weight" {
             assert_eq!(values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
@@ -213,7 +213,7 @@ fn nested_arrays_are_one_tensor_in_pytorch_layout() {
         seen,
         [("weight", vec![2, 3], 6), ("cube", vec![4, 3, 2], 24)]
     );
-    mix.for_each_param_mut(&mut |name, values| {
+    mix.param_fields_mut(&mut |name, values| {
         if name == "weight" {
             values[4] = -5.0;
         }

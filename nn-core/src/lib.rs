@@ -90,9 +90,12 @@ pub mod __private {
         unsafe { core::mem::zeroed() }
     }
 
-    /// Panics unless `layer`'s parameter visitors visit exactly `PARAMS` values: a layer
-    /// of the user's that forgot them would train and save nothing of those parameters,
-    /// silently. A network checks each of its layers when it is initialised.
+    /// Panics unless `layer`'s parameter visitors visit exactly `PARAMS` values, and both
+    /// visit the same arrays in the same order: a layer of the user's that forgot them would
+    /// train and save nothing of those parameters, silently, and one whose two visitors
+    /// disagree would pair each parameter with another's gradient (gradients are laid out,
+    /// named and saved in the order of `visit_params`; optimizers step in the order of
+    /// `visit_params_mut`). A network checks each of its layers when it is initialised.
     pub fn check_visits<L: crate::Layer>(layer: &mut L, name: &str) {
         struct Describe<L>(core::marker::PhantomData<L>);
         impl<L: crate::Layer> core::fmt::Display for Describe<L> {
@@ -100,18 +103,46 @@ pub mod __private {
                 L::describe(f)
             }
         }
-        let mut mutable = 0;
-        layer.walk_params_mut(&mut |v| mutable += v.len());
-        let mut shown = 0;
-        layer.walk_params(&crate::Path::ROOT, &mut |_, _, _, v| shown += v.len());
+        let mut mutable = Visits::default();
+        layer.walk_params_mut(&mut |v| mutable.add(v));
+        let mut shown = Visits::default();
+        layer.walk_params(&crate::Path::ROOT, &mut |_, _, _, v| shown.add(v));
         assert!(
-            mutable == L::PARAMS && shown == L::PARAMS,
-            "layer `{name}` (`{}`) declares PARAMS = {} but its visitors visit {shown} values \
-             (`visit_params`) and {mutable} (`visit_params_mut`); implement both, naming every \
+            mutable.values == L::PARAMS && shown.values == L::PARAMS,
+            "layer `{name}` (`{}`) declares PARAMS = {} but its visitors visit {} values \
+             (`visit_params`) and {} (`visit_params_mut`); implement both, naming every \
              parameter, or its parameters are neither trained nor saved",
             Describe::<L>(core::marker::PhantomData),
             L::PARAMS,
+            shown.values,
+            mutable.values,
         );
+        assert!(
+            mutable == shown,
+            "layer `{name}` (`{}`) visits other arrays, or the same in another order, in \
+             `visit_params` than in `visit_params_mut`; visit the same fields in the same \
+             order in both, or each parameter is stepped with another's gradient",
+            Describe::<L>(core::marker::PhantomData),
+        );
+    }
+
+    /// What a parameter visitor visited: the number of values, and a fingerprint of the
+    /// arrays (address and length) that depends on their order.
+    #[derive(Default, PartialEq)]
+    struct Visits {
+        values: usize,
+        arrays: u64,
+    }
+
+    impl Visits {
+        fn add(&mut self, v: &[f32]) {
+            self.values += v.len();
+            // FNV-1a over (address, length): order-sensitive and free of allocation.
+            for word in [v.as_ptr() as usize as u64, v.len() as u64] {
+                self.arrays = (self.arrays ^ word).wrapping_mul(0x0100_0000_01b3);
+            }
+            self.arrays = self.arrays.wrapping_add(1);
+        }
     }
 
     /// The largest of `widths`, usable in constants.

@@ -43,10 +43,10 @@ fn stub(input: &DeriveInput) -> TokenStream {
     quote! {
         impl #impl_g ::nn::Parameters for #ident #ty_g #where_clause {
             const PARAM_COUNT: usize = 0;
-            fn for_each_param(&self, _: &mut ::nn::ParamVisitor<'_>) {}
-            fn for_each_param_mut(&mut self, _: &mut dyn ::core::ops::FnMut(&'static str, &mut [f32])) {}
-            fn for_each_buffer(&self, _: &mut ::nn::BufferVisitor<'_>) {}
-            fn for_each_buffer_mut(
+            fn param_fields(&self, _: &mut ::nn::ParamVisitor<'_>) {}
+            fn param_fields_mut(&mut self, _: &mut dyn ::core::ops::FnMut(&'static str, &mut [f32])) {}
+            fn buffer_fields(&self, _: &mut ::nn::BufferVisitor<'_>) {}
+            fn buffer_fields_mut(
                 &mut self,
                 _: &mut dyn ::core::ops::FnMut(&'static str, ::nn::BufferMut<'_>),
             ) {

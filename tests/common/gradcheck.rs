@@ -100,7 +100,7 @@ pub fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
     let mut rng = Rng::seed(9);
     let mut net = N::zeroed();
     net.init_from_seed(seed);
-    net.params_mut(&mut |p| {
+    net.walk_params_mut(&mut |p| {
         for v in p.iter_mut() {
             *v += rng.uniform(-0.3, 0.3);
         }
@@ -127,10 +127,10 @@ pub fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
     let numeric: Vec<f32> = (0..N::PARAMS)
         .map(|p| {
             let mut probe = net.clone();
-            let p0 = nth_param(|f| probe.params_mut(f), p, None);
+            let p0 = nth_param(|f| probe.walk_params_mut(f), p, None);
             central(
                 |v| {
-                    nth_param(|f| probe.params_mut(f), p, Some(v));
+                    nth_param(|f| probe.walk_params_mut(f), p, Some(v));
                     objective(&probe)
                 },
                 p0,

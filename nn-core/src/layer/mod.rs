@@ -67,9 +67,19 @@ pub struct Backward<'a> {
 /// Gradients are laid out in the same order: the fields' declaration order.
 ///
 /// A layer may instead write `PARAMS`, the visitors and `unsafe impl nn::Zeroable` by hand.
-/// Visitors that do not visit exactly `PARAMS` values are refused, with a panic naming the
-/// layer, when a network holding it is initialised: its parameters would be neither trained
-/// nor saved.
+/// Visitors that do not visit exactly `PARAMS` values, or whose two parameter visitors visit
+/// other arrays or another order, are refused, with a panic naming the layer, when a network
+/// holding it is initialised: its parameters would be neither trained nor saved, or stepped
+/// with another parameter's gradient.
+///
+/// # Visitors
+///
+/// Two families, one word each: `visit_*` visits this layer's own tensors, by their names
+/// (`weight`); `walk_*` walks every tensor of this layer and of the layers inside it, at any
+/// depth, under a [`Path`] (`enc.0.weight`). A layer of the user's writes the `visit_*`
+/// ones (or has the derive write them); networks and residual blocks override `walk_*`.
+/// [`crate::Network`]'s `named_params`, `named_state` and `named_state_mut` walk a whole
+/// network from its root, as PyTorch's `named_parameters()` and `state_dict()`.
 ///
 /// # Example
 ///

@@ -38,16 +38,16 @@ pub trait Parameters {
     const PARAM_COUNT: usize;
 
     /// Calls `f(name, shape, values)` for each `#[param]` field, in declaration order.
-    fn for_each_param(&self, f: &mut ParamVisitor<'_>);
+    fn param_fields(&self, f: &mut ParamVisitor<'_>);
 
     /// Calls `f(name, values)` for each `#[param]` field, mutably, in declaration order.
-    fn for_each_param_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32]));
+    fn param_fields_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32]));
 
     /// Calls `f(name, shape, value)` for each `#[buffer]` field, in declaration order.
-    fn for_each_buffer(&self, f: &mut BufferVisitor<'_>);
+    fn buffer_fields(&self, f: &mut BufferVisitor<'_>);
 
     /// Calls `f(name, value)` for each `#[buffer]` field, mutably, in declaration order.
-    fn for_each_buffer_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>));
+    fn buffer_fields_mut(&mut self, f: &mut dyn FnMut(&'static str, BufferMut<'_>));
 }
 
 /// Writes, inside `impl nn::Layer for ...`, the items that `#[derive(nn::Parameters)]` knows:
@@ -61,22 +61,22 @@ macro_rules! parameters {
 
         fn visit_params(&self, f: &mut $crate::ParamVisitor<'_>) {
             use $crate::__private::derived::{Derived as _, Missing as _};
-            $crate::__private::derived::Of(self).params(f)
+            $crate::__private::derived::Of(self).param_fields(f)
         }
 
         fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
             use $crate::__private::derived::{DerivedMut as _, Missing as _};
-            $crate::__private::derived::OfMut(self).params_mut(f)
+            $crate::__private::derived::OfMut(self).param_fields_mut(f)
         }
 
         fn visit_buffers(&self, f: &mut $crate::BufferVisitor<'_>) {
             use $crate::__private::derived::{Derived as _, Missing as _};
-            $crate::__private::derived::Of(self).buffers(f)
+            $crate::__private::derived::Of(self).buffer_fields(f)
         }
 
         fn visit_buffers_mut(&mut self, f: &mut dyn FnMut(&'static str, $crate::BufferMut<'_>)) {
             use $crate::__private::derived::{DerivedMut as _, Missing as _};
-            $crate::__private::derived::OfMut(self).buffers_mut(f)
+            $crate::__private::derived::OfMut(self).buffer_fields_mut(f)
         }
     };
 }
@@ -99,40 +99,40 @@ pub mod derived {
 
     /// The shared visitors of a layer that derives [`Parameters`].
     pub trait Derived {
-        fn params(self, f: &mut ParamVisitor<'_>);
-        fn buffers(self, f: &mut BufferVisitor<'_>);
+        fn param_fields(self, f: &mut ParamVisitor<'_>);
+        fn buffer_fields(self, f: &mut BufferVisitor<'_>);
     }
 
     impl<L: Parameters> Derived for Of<'_, L> {
-        fn params(self, f: &mut ParamVisitor<'_>) {
-            self.0.for_each_param(f);
+        fn param_fields(self, f: &mut ParamVisitor<'_>) {
+            self.0.param_fields(f);
         }
-        fn buffers(self, f: &mut BufferVisitor<'_>) {
-            self.0.for_each_buffer(f);
+        fn buffer_fields(self, f: &mut BufferVisitor<'_>) {
+            self.0.buffer_fields(f);
         }
     }
 
     /// The mutable visitors of a layer that derives [`Parameters`].
     pub trait DerivedMut {
-        fn params_mut(self, f: &mut dyn FnMut(&'static str, &mut [f32]));
-        fn buffers_mut(self, f: &mut dyn FnMut(&'static str, BufferMut<'_>));
+        fn param_fields_mut(self, f: &mut dyn FnMut(&'static str, &mut [f32]));
+        fn buffer_fields_mut(self, f: &mut dyn FnMut(&'static str, BufferMut<'_>));
     }
 
     impl<L: Parameters> DerivedMut for OfMut<'_, L> {
-        fn params_mut(self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
-            self.0.for_each_param_mut(f);
+        fn param_fields_mut(self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+            self.0.param_fields_mut(f);
         }
-        fn buffers_mut(self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
-            self.0.for_each_buffer_mut(f);
+        fn buffer_fields_mut(self, f: &mut dyn FnMut(&'static str, BufferMut<'_>)) {
+            self.0.buffer_fields_mut(f);
         }
     }
 
     /// What method lookup finds for a layer without the derive: nothing to visit.
     pub trait Missing {
-        fn params(&self, _: &mut ParamVisitor<'_>) {}
-        fn buffers(&self, _: &mut BufferVisitor<'_>) {}
-        fn params_mut(&self, _: &mut dyn FnMut(&'static str, &mut [f32])) {}
-        fn buffers_mut(&self, _: &mut dyn FnMut(&'static str, BufferMut<'_>)) {}
+        fn param_fields(&self, _: &mut ParamVisitor<'_>) {}
+        fn buffer_fields(&self, _: &mut BufferVisitor<'_>) {}
+        fn param_fields_mut(&self, _: &mut dyn FnMut(&'static str, &mut [f32])) {}
+        fn buffer_fields_mut(&self, _: &mut dyn FnMut(&'static str, BufferMut<'_>)) {}
     }
 
     impl<L> Missing for Of<'_, L> {}

@@ -42,12 +42,6 @@ pub trait Network: Layer + Sized {
         self.walk_params(&Path::ROOT, f);
     }
 
-    /// Calls `f` with each parameter's values, mutably, in the order of
-    /// [`Network::named_params`].
-    fn params_mut(&mut self, f: &mut dyn FnMut(&mut [f32])) {
-        self.walk_params_mut(f);
-    }
-
     /// Calls `f` with every tensor of PyTorch's `state_dict()` in its order: per layer,
     /// the parameters, then the buffers. Parameters come as [`crate::Buffer::F32`].
     fn named_state(&self, f: &mut StateVisitor<'_>) {

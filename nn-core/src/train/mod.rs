@@ -14,7 +14,7 @@ mod state;
 mod tape;
 
 #[cfg(feature = "alloc")]
-pub(crate) use state::for_each_named;
+pub(crate) use state::named_param_ranges;
 #[cfg(feature = "alloc")]
 pub use state::{StateDict, StateError, StateTensor, StateValue};
 #[cfg(feature = "alloc")]

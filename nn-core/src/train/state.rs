@@ -397,7 +397,7 @@ impl StateDict {
 /// Calls `f(key, values)` for each parameter of `net` with its slice of `flat` (a vector
 /// as long as all parameters, in [`Network::named_params`] order): how optimizers name
 /// their per-parameter state after the model's keys.
-pub(crate) fn for_each_named<N: Network>(
+pub(crate) fn named_param_ranges<N: Network>(
     net: &N,
     flat: usize,
     mut f: impl FnMut(String, &[usize], core::ops::Range<usize>),

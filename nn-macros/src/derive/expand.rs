@@ -40,22 +40,22 @@ pub fn expand(input: &Input, layer: &Layer) -> TokenStream {
                 0 #(+ #count)*
             };
 
-            fn for_each_param(&self, #f_params: &mut ::nn::ParamVisitor<'_>) {
+            fn param_fields(&self, #f_params: &mut ::nn::ParamVisitor<'_>) {
                 #(#params)*
             }
 
-            fn for_each_param_mut(
+            fn param_fields_mut(
                 &mut self,
                 #f_params: &mut dyn ::core::ops::FnMut(&'static str, &mut [f32]),
             ) {
                 #(#params_mut)*
             }
 
-            fn for_each_buffer(&self, #f_buffers: &mut ::nn::BufferVisitor<'_>) {
+            fn buffer_fields(&self, #f_buffers: &mut ::nn::BufferVisitor<'_>) {
                 #(#buffers)*
             }
 
-            fn for_each_buffer_mut(
+            fn buffer_fields_mut(
                 &mut self,
                 #f_buffers: &mut dyn ::core::ops::FnMut(&'static str, ::nn::BufferMut<'_>),
             ) {

@@ -69,5 +69,5 @@ fn main() {
     assert_eq!(names, expected);
 
     let tagged = Tagged::<2> { r#type: [0.5; 2] };
-    tagged.for_each_param(&mut |name, shape, _| assert_eq!((name, shape), ("type", &[2][..])));
+    tagged.param_fields(&mut |name, shape, _| assert_eq!((name, shape), ("type", &[2][..])));
 }

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, decayed, for_each_param, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, load_buffer, load_settings, params_with_grads, save_buffer,
     save_settings, Optimizer,
 };
 use crate::error::Range;
@@ -98,7 +98,7 @@ impl Optimizer for Adadelta {
         let (sq, acc) = self
             .state
             .get_or_insert_with(|| (alloc::vec![0.0; N::PARAMS], alloc::vec![0.0; N::PARAMS]));
-        for_each_param(net, grads, |p, g, r| {
+        params_with_grads(net, grads, |p, g, r| {
             let rows = p.iter_mut().zip(g).zip(&mut sq[r.clone()]).zip(&mut acc[r]);
             for (((p, g), sq), acc) in rows {
                 let g = decayed(*g, *p, weight_decay);

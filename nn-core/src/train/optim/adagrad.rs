@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, decayed, for_each_param, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, load_buffer, load_settings, params_with_grads, save_buffer,
     save_settings, Optimizer,
 };
 use crate::error::Range;
@@ -114,7 +114,7 @@ impl Optimizer for Adagrad {
         let sum = self
             .sum
             .get_or_insert_with(|| alloc::vec![initial_accumulator_value; N::PARAMS]);
-        for_each_param(net, grads, |p, g, r| {
+        params_with_grads(net, grads, |p, g, r| {
             for ((p, g), s) in p.iter_mut().zip(g).zip(&mut sum[r]) {
                 let g = decayed(*g, *p, weight_decay);
                 *s += g * g;

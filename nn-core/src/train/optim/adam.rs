@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, load_buffer, load_settings, params_with_grads, save_buffer,
     save_settings, Optimizer,
 };
 use crate::error::Range;
@@ -119,7 +119,7 @@ impl Optimizer for Adam {
         let bc1 = 1.0 - libm::powf(b1, t as f32);
         let bc2_sqrt = libm::sqrtf(1.0 - libm::powf(b2, t as f32));
         let step_size = lr / bc1;
-        for_each_param(net, grads, |p, g, r| {
+        params_with_grads(net, grads, |p, g, r| {
             let (m, v) = (&mut m[r.clone()], &mut v[r]);
             for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let mut g = *g;

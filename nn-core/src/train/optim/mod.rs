@@ -23,7 +23,7 @@ pub use sgd::Sgd;
 use alloc::format;
 use alloc::vec::Vec;
 
-use crate::train::for_each_named;
+use crate::train::named_param_ranges;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// An optimizer: `step` moves every parameter of a network using its gradient.
@@ -85,14 +85,14 @@ fn decayed(g: f32, p: f32, weight_decay: f32) -> f32 {
 /// Visits each parameter tensor of `net` with its gradient and its range in the flat
 /// parameter order, the range of its slice in every per-parameter state vector (each as
 /// long as all parameters together).
-fn for_each_param<N: Network>(
+fn params_with_grads<N: Network>(
     net: &mut N,
     grads: &Gradients<N>,
     mut f: impl FnMut(&mut [f32], &[f32], core::ops::Range<usize>),
 ) {
     let grads = grads.as_slice();
     let mut offset = 0;
-    net.params_mut(&mut |p| {
+    net.walk_params_mut(&mut |p| {
         let range = offset..offset + p.len();
         offset = range.end;
         f(p, &grads[range.clone()], range);
@@ -101,7 +101,7 @@ fn for_each_param<N: Network>(
 
 /// Saves a per-parameter buffer as `{key}.{name}` for each parameter of `net`.
 fn save_buffer<N: Network>(net: &N, into: &mut StateDict, name: &str, flat: &[f32]) {
-    for_each_named(net, flat.len(), |key, shape, range| {
+    named_param_ranges(net, flat.len(), |key, shape, range| {
         into.insert_f32(format!("{key}.{name}"), shape, &flat[range]);
     });
 }
@@ -116,7 +116,7 @@ fn load_buffer<N: Network>(
     let mut out = alloc::vec![0.0; N::PARAMS];
     let mut result = Ok(true);
     let mut first = true;
-    for_each_named(net, N::PARAMS, |key, shape, range| {
+    named_param_ranges(net, N::PARAMS, |key, shape, range| {
         let key = format!("{key}.{name}");
         if first && from.get(&key).is_none() {
             result = Ok(false);

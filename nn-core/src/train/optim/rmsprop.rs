@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, decayed, for_each_param, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, decayed, load_buffer, load_settings, params_with_grads, save_buffer,
     save_settings, Optimizer,
 };
 use crate::error::Range;
@@ -137,7 +137,7 @@ impl Optimizer for RmsProp {
         let square_avg = s.square_avg.get_or_insert_with(zeros);
         let mut grad_avg = centered.then(|| s.grad_avg.get_or_insert_with(zeros));
         let mut buf = (momentum > 0.0).then(|| s.momentum_buffer.get_or_insert_with(zeros));
-        for_each_param(net, grads, |p, g, r| {
+        params_with_grads(net, grads, |p, g, r| {
             let sq = &mut square_avg[r.clone()];
             let mut ga = grad_avg.as_deref_mut().map(|v| &mut v[r.clone()]);
             let mut b = buf.as_deref_mut().map(|v| &mut v[r]);

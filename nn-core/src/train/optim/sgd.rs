@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{
-    apply_settings, checked, for_each_param, load_buffer, load_settings, save_buffer,
+    apply_settings, checked, load_buffer, load_settings, params_with_grads, save_buffer,
     save_settings, Optimizer,
 };
 use crate::error::Range;
@@ -175,7 +175,7 @@ impl Optimizer for Sgd {
             ..
         } = *self;
         if momentum == 0.0 {
-            for_each_param(net, grads, |p, g, _| {
+            params_with_grads(net, grads, |p, g, _| {
                 let rows = p.iter_mut().zip(g);
                 if weight_decay == 0.0 {
                     // Not `g + 0 · p`: an infinite parameter would become NaN.
@@ -191,7 +191,7 @@ impl Optimizer for Sgd {
         }
         let first = self.buf.is_none();
         let buf = self.buf.get_or_insert_with(|| alloc::vec![0.0; N::PARAMS]);
-        for_each_param(net, grads, |p, g, r| {
+        params_with_grads(net, grads, |p, g, r| {
             let b = &mut buf[r];
             // One pass per tensor, with every branch outside the loop so that it vectorises.
             let (keep, take) = if first {
