@@ -15,13 +15,31 @@ use crate::{
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
+///
+/// The file is included whole (`include_bytes!`) and read where a nested layer asks for a
+/// tensor, so that the macro writes no literal for the nested networks' tensors: a tensor
+/// the network does not have costs the compiler nothing.
 pub trait Table {
-    /// Every `F32` tensor, by its state-dict key, flattened.
-    const F32: &'static [(&'static str, &'static [f32])];
-    /// Every `I64` counter (`num_batches_tracked`), by its key.
-    const COUNTS: &'static [(&'static str, u64)];
+    /// The weights file, as `include_bytes!` reads it.
+    const BYTES: &'static [u8];
+    /// Every tensor under a nested network's name, by its state-dict key.
+    const ENTRIES: &'static [Entry];
     /// The module filled from this table.
     const PATH: Path<'static>;
+}
+
+/// A tensor of a weights file: its key, its shape, and where its little-endian data starts in
+/// [`Table::BYTES`].
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// The state-dict key (`enc.0.weight`).
+    pub key: &'static str,
+    /// The shape, as the file states it.
+    pub shape: &'static [usize],
+    /// `true` for an `I64` counter (`num_batches_tracked`), `false` for `F32` values.
+    pub counter: bool,
+    /// The offset of its first byte in [`Table::BYTES`].
+    pub start: usize,
 }
 
 /// A module's name in its parent, as a type, so that a path can be built in constants.
@@ -35,8 +53,8 @@ pub struct Child<T, N>(PhantomData<(T, N)>);
 
 #[diagnostic::do_not_recommend]
 impl<T: Table, N: Name> Table for Child<T, N> {
-    const F32: &'static [(&'static str, &'static [f32])] = T::F32;
-    const COUNTS: &'static [(&'static str, u64)] = T::COUNTS;
+    const BYTES: &'static [u8] = T::BYTES;
+    const ENTRIES: &'static [Entry] = T::ENTRIES;
     const PATH: Path<'static> = Path {
         parent: Some(&T::PATH),
         name: N::NAME,
@@ -53,6 +71,9 @@ impl<T: Table, N: Name> Table for Child<T, N> {
 pub trait Bake<T: Table>: Sized {
     /// The value.
     const BAKED: Self;
+    /// How many tensors its state dict holds, at any depth: the most a weights file may hold
+    /// under its name.
+    const TENSORS: usize;
 }
 
 const fn same(a: &[u8], b: &[u8]) -> bool {
@@ -108,19 +129,27 @@ const fn is_key(path: &Path<'_>, name: &str, key: &str) -> bool {
     }
 }
 
-/// The values of tensor `name` of `T`'s module, which must hold `len` of them.
-pub const fn values<T: Table>(name: &str, len: usize) -> &'static [f32] {
+/// Where the data of tensor `name` of `T`'s module starts in [`Table::BYTES`]: a tensor of
+/// `shape`, `F32` values or (for `counter`) one `I64`.
+const fn find<T: Table>(name: &str, shape: &[usize], counter: bool) -> usize {
     let mut i = 0;
-    while i < T::F32.len() {
-        let (key, data) = T::F32[i];
-        if is_key(&T::PATH, name, key) {
-            if data.len() != len {
+    while i < T::ENTRIES.len() {
+        let e = T::ENTRIES[i];
+        if is_key(&T::PATH, name, e.key) {
+            if e.counter != counter {
                 panic!(
-                    "#[weights]: a tensor of a nested network has another size in the file \
+                    "#[weights]: a tensor of a nested network has another dtype in the file \
+                     than the network declares (F32 values, an I64 counter); load the file \
+                     with `nn::io::load` to see which"
+                );
+            }
+            if !same_shape(e.shape, shape) {
+                panic!(
+                    "#[weights]: a tensor of a nested network has another shape in the file \
                      than the network declares; load the file with `nn::io::load` to see which"
                 );
             }
-            return data;
+            return e.start;
         }
         i += 1;
     }
@@ -130,60 +159,86 @@ pub const fn values<T: Table>(name: &str, len: usize) -> &'static [f32] {
     )
 }
 
-/// Tensor `name` of `T`'s module as `[f32; N]`.
+const fn same_shape(a: &[usize], b: &[usize]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Value `i` of the `F32` data starting at `start` in `T`'s file.
+const fn float<T: Table>(start: usize, i: usize) -> f32 {
+    let b = T::BYTES;
+    let at = start + 4 * i;
+    f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Tensor `name` of `T`'s module as `[f32; N]`, of shape `[N]`.
 pub const fn vector<T: Table, const N: usize>(name: &str) -> [f32; N] {
-    let data = values::<T>(name, N);
+    let start = find::<T>(name, &[N], false);
     let mut out = [0.0; N];
     let mut i = 0;
     while i < N {
-        out[i] = data[i];
+        out[i] = float::<T>(start, i);
         i += 1;
     }
     out
 }
 
-/// Tensor `name` of `T`'s module as `[[f32; C]; R]`, row-major.
+/// Tensor `name` of `T`'s module as `[[f32; C]; R]`, of shape `[R, C]`, row-major.
 pub const fn matrix<T: Table, const R: usize, const C: usize>(name: &str) -> [[f32; C]; R] {
-    let data = values::<T>(name, R * C);
+    let start = find::<T>(name, &[R, C], false);
     let mut out = [[0.0; C]; R];
     let mut i = 0;
     while i < R * C {
-        out[i / C][i % C] = data[i];
+        out[i / C][i % C] = float::<T>(start, i);
         i += 1;
     }
     out
 }
 
-/// Tensor `name` of `T`'s module as `[[[[f32; K]; K]; I]; O]`, a convolution's kernels.
+/// Tensor `name` of `T`'s module as `[[[[f32; K]; K]; I]; O]`, of shape `[O, I, K, K]`: a
+/// convolution's kernels.
 pub const fn kernels<T: Table, const O: usize, const I: usize, const K: usize>(
     name: &str,
 ) -> [[[[f32; K]; K]; I]; O] {
-    let data = values::<T>(name, O * I * K * K);
+    let start = find::<T>(name, &[O, I, K, K], false);
     let mut out = [[[[0.0; K]; K]; I]; O];
     let mut n = 0;
     while n < O * I * K * K {
         let (o, rest) = (n / (I * K * K), n % (I * K * K));
         let (i, rest) = (rest / (K * K), rest % (K * K));
-        out[o][i][rest / K][rest % K] = data[n];
+        out[o][i][rest / K][rest % K] = float::<T>(start, n);
         n += 1;
     }
     out
 }
 
-/// Counter `name` of `T`'s module.
+/// Counter `name` of `T`'s module: a scalar `I64`, at least 0 (as `nn::io::load` reads it).
 pub const fn count<T: Table>(name: &str) -> u64 {
+    let start = find::<T>(name, &[], true);
+    let b = T::BYTES;
+    let mut bytes = [0u8; 8];
     let mut i = 0;
-    while i < T::COUNTS.len() {
-        let (key, value) = T::COUNTS[i];
-        if is_key(&T::PATH, name, key) {
-            return value;
-        }
+    while i < 8 {
+        bytes[i] = b[start + i];
         i += 1;
     }
-    panic!(
-        "#[weights]: a counter of a nested network's batch norm is missing from the file; \
-         load the file with `nn::io::load` to see which"
-    )
+    let value = i64::from_le_bytes(bytes);
+    if value < 0 {
+        panic!(
+            "#[weights]: a counter of a nested network's batch norm is negative in the file, \
+             which `nn::io::load` refuses too; load the file with `nn::io::load` to see which"
+        );
+    }
+    value as u64
 }
 
 #[diagnostic::do_not_recommend]
@@ -193,6 +248,7 @@ impl<T: Table, const IN: usize, const OUT: usize> Bake<T> for Linear<IN, OUT> {
         weight: matrix::<T, _, _>("weight"),
         bias: vector::<T, OUT>("bias"),
     };
+    const TENSORS: usize = 2;
 }
 
 /// The batch norms, over features or channels: the same five tensors, `$c` long.
@@ -207,6 +263,7 @@ macro_rules! bake_batch_norm {
                 running_var: vector::<T, $c>("running_var"),
                 num_batches_tracked: count::<T>("num_batches_tracked"),
             };
+            const TENSORS: usize = 5;
         }
     )*};
 }
@@ -222,6 +279,7 @@ impl<T: Table, const N: usize> Bake<T> for LayerNorm<N> {
         weight: vector::<T, N>("weight"),
         bias: vector::<T, N>("bias"),
     };
+    const TENSORS: usize = 2;
 }
 
 #[diagnostic::do_not_recommend]
@@ -240,12 +298,14 @@ impl<
         weight: kernels::<T, COUT, CIN, K>("weight"),
         bias: vector::<T, COUT>("bias"),
     };
+    const TENSORS: usize = 2;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Table, B: Bake<T>> Bake<T> for Residual<B> {
     // A residual block's tensors are its block's, under the same name.
     const BAKED: Self = Residual(B::BAKED);
+    const TENSORS: usize = B::TENSORS;
 }
 
 /// Layers without tensors: their all-zero value (a dropout's seed and step start at 0).
@@ -254,6 +314,7 @@ macro_rules! bake_zeroed {
         #[diagnostic::do_not_recommend]
         impl<T: Table, $($p)*> Bake<T> for $ty {
             const BAKED: Self = crate::__private::zeroed();
+            const TENSORS: usize = 0;
         }
     )*};
 }

@@ -61,7 +61,7 @@ pub use train::{Gradients, StateDict, StateError, StateTensor, StateValue, Tape}
 /// Items the `network!` macro's expansion refers to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bake::{count, kernels, matrix, values, vector, Bake, Child, Name, Table};
+    pub use crate::bake::{count, kernels, matrix, vector, Bake, Child, Entry, Name, Table};
     #[cfg(feature = "alloc")]
     pub use crate::network::chain::{backward_io, forward_io};
     /// Floats of cache a network of `layers` needs for `batch` rows (see `network/chain.rs`); a

@@ -149,7 +149,15 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
          `static MODEL: {ident} = {ident}::WEIGHTS;` keeps them in read-only memory (flash \
          on a microcontroller), with nothing parsed at run time."
     );
-    let table = nested_table(&tensors, &nested, &table_ident, attr).map_err(&file_err)?;
+    let table = nested_table(
+        &tensors,
+        &bytes,
+        include,
+        &nested,
+        &input.ident,
+        &table_ident,
+        &shown_path,
+    )?;
     Ok(quote! {
         // Makes cargo rebuild the crate when the weights file changes.
         const _: &[u8] = ::core::include_bytes!(#include);
@@ -209,48 +217,78 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
     })
 }
 
-/// The table the nested networks fill themselves from at compile time: every tensor under
-/// their names, as literal data; nothing when there is no nested network.
+/// The table the nested networks fill themselves from at compile time: the key, shape and
+/// data offset of every tensor under their names, over the file's bytes included whole, and
+/// for each named nested layer a check that it has at least as many tensors as the file
+/// holds under its name (every one it has must be there, so a larger count in the file is a
+/// tensor it does not have). Nothing when there is no nested network.
 fn nested_table(
     tensors: &File<'_>,
+    bytes: &[u8],
+    include: &str,
     nested: &[&Resolved<'_>],
+    owner: &syn::Ident,
     table_ident: &syn::Ident,
-    attr: &Attr,
-) -> Result<Option<TokenStream>, String> {
-    let mut f32s = Vec::new();
-    let mut counts = Vec::new();
-    for key in tensors
-        .names()
-        .filter(|k| nested.iter().any(|l| is_under(l, k)))
-    {
-        let Some(view) = tensors.tensor(key) else {
+    shown_path: &str,
+) -> syn::Result<Option<TokenStream>> {
+    if nested.is_empty() {
+        return Ok(None);
+    }
+    let mut entries = Vec::new();
+    for view in tensors.tensors() {
+        let key = view.name();
+        let Some(layer) = nested.iter().find(|l| is_under(l, key)) else {
             continue;
         };
-        let span = attr.attr.span();
-        match view.dtype() {
-            Dtype::F32 => {
-                let values = literal::floats(view);
-                let values = literal::nest(&values, &[values.len()], span)?;
-                f32s.push(quote!((#key, &#values)));
+        let counter = match view.dtype() {
+            Dtype::F32 => false,
+            Dtype::I64 => true,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    &layer.decl.ty,
+                    format!(
+                        "`{shown_path}`: tensor `{key}` is {other}; a network's tensors are \
+                         F32, and its batch norms' counters I64"
+                    ),
+                ))
             }
-            Dtype::I64 => {
-                let count = literal::literal(view, span)?;
-                counts.push(quote!((#key, #count)));
-            }
-            _ => {}
-        }
+        };
+        // The tensor's data lies inside `bytes`: its offset there, for the constants to read.
+        let start = view.data().as_ptr() as usize - bytes.as_ptr() as usize;
+        let shape = view.shape();
+        entries.push(quote! {
+            ::nn::__private::Entry { key: #key, shape: &[#(#shape),*], counter: #counter, start: #start }
+        });
     }
-    Ok((!nested.is_empty()).then(|| {
-        quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types)]
-            pub struct #table_ident;
-            impl ::nn::__private::Table for #table_ident {
-                const F32: &'static [(&'static str, &'static [f32])] = &[#(#f32s),*];
-                const COUNTS: &'static [(&'static str, u64)] = &[#(#counts),*];
-                const PATH: ::nn::Path<'static> = ::nn::Path::ROOT;
-            }
+    let counts = nested.iter().filter(|l| !l.name.is_empty()).map(|l| {
+        let keys: Vec<&str> = tensors.names().filter(|k| is_under(l, k)).collect();
+        let n = keys.len();
+        let ty = &l.field_ty;
+        let table = child_table(owner, l, quote!(#table_ident));
+        let shown_ty = quote!(#ty).to_string().replace(' ', "");
+        let msg = format!(
+            "#[weights]: `{shown_path}` holds {n} tensors under `{name}.` ({listing}), more \
+             than `{shown_ty}` (layer `{name}`) has; the file is for another network",
+            name = l.name,
+            listing = check::listing(keys.iter().copied()),
+        );
+        quote_spanned! {l.decl.ty.span()=>
+            const _: () = ::core::assert!(
+                <#ty as ::nn::__private::Bake<#table>>::TENSORS >= #n,
+                #msg
+            );
         }
+    });
+    Ok(Some(quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub struct #table_ident;
+        impl ::nn::__private::Table for #table_ident {
+            const BYTES: &'static [u8] = ::core::include_bytes!(#include);
+            const ENTRIES: &'static [::nn::__private::Entry] = &[#(#entries),*];
+            const PATH: ::nn::Path<'static> = ::nn::Path::ROOT;
+        }
+        #(#counts)*
     }))
 }
 

@@ -49,6 +49,7 @@ pub fn bake_impl(def: NetStruct<'_>) -> TokenStream {
             #(#tys: ::nn::__private::Bake<#tables>,)*
         {
             const BAKED: Self = #baked;
+            const TENSORS: usize = 0 #(+ <#tys as ::nn::__private::Bake<#tables>>::TENSORS)*;
         }
     }
 }

@@ -113,5 +113,30 @@ save_file(
     HERE / "nested.safetensors",
 )
 
+# Variants of `nested.safetensors`, one mistake each in the nested network's tensors.
+nested = {"0.weight": f32(3, 2), "0.bias": f32(3), "2.0.weight": f32(1, 3), "2.0.bias": f32(1)}
+save_file(
+    {**nested, "2.0.weight": np.ascontiguousarray(nested["2.0.weight"].T)},
+    HERE / "nested-transposed.safetensors",
+)
+save_file({**nested, "2.0.weight": nested["2.0.weight"].reshape(3)}, HERE / "nested-flat.safetensors")
+save_file({**nested, "2.7.weight": f32(1, 3)}, HERE / "nested-extra.safetensors")
+save_file({**nested, "2.zzz": np.zeros(4, dtype=np.uint8)}, HERE / "nested-u8.safetensors")
+# A nested Head<BatchNorm<3>, Linear<3, 1>> whose batch norm has seen -3 batches.
+save_file(
+    {
+        "0.weight": nested["0.weight"],
+        "0.bias": nested["0.bias"],
+        "2.0.weight": np.ones(3, dtype=np.float32),
+        "2.0.bias": np.zeros(3, dtype=np.float32),
+        "2.0.running_mean": np.zeros(3, dtype=np.float32),
+        "2.0.running_var": np.ones(3, dtype=np.float32),
+        "2.0.num_batches_tracked": np.array(-3, dtype=np.int64),
+        "2.1.weight": nested["2.0.weight"],
+        "2.1.bias": nested["2.0.bias"],
+    },
+    HERE / "nested-negative-count.safetensors",
+)
+
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files
