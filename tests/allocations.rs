@@ -18,7 +18,7 @@ mod counting;
 
 use std::hint::black_box;
 
-use counting::{allocations, Allocations};
+use counting::{allocations, peak_bytes, Allocations};
 use nn::loss::CrossEntropyLoss;
 use nn::optim::{Adam, Optimizer, Sgd};
 use nn::{Gradients, Rng, Tape};
@@ -262,4 +262,30 @@ fn cnn_batch_inference_allocates_only_packing_buffers() {
     })
     .count;
     assert_eq!(n, CNN_INFER_PRODUCTS, "batch inference allocated {n} times");
+}
+
+nn::network! {
+    /// A network wide inside and cheap to run: 2 · 8,192 inner outputs per row.
+    struct Wide<Linear<4, 8192>, ReLU, Linear<8192, 4>>
+}
+
+/// Batch inference of 2,000 rows holds the cache of one chunk of rows, not of the whole batch
+/// (which would be 2,000 rows of 4 · 8,192 floats: 262 MB).
+#[test]
+fn predict_on_a_large_batch_holds_one_chunk_of_cache() {
+    let net = Wide::new(0);
+    let mut rng = Rng::seed(3);
+    let x: Vec<[f32; 4]> = (0..2000)
+        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+        .collect();
+    let peak = peak_bytes(|| {
+        black_box(net.predict(&x));
+    });
+    let cache = Tape::<Wide>::INFER_CACHE * 4;
+    // The chunk's cache, and room for the products' packing buffers and the outputs.
+    let bound = cache + (8 << 20);
+    assert!(
+        peak <= bound,
+        "predict on 2,000 rows held {peak} bytes at once; one chunk's cache is {cache}"
+    );
 }

@@ -379,3 +379,29 @@ fn a_layer_whose_visitors_disagree_on_the_order_is_refused_when_the_network_is_b
     nn::network! { struct WithCrossed { fc: Linear<2, 2>, mix: Crossed } }
     let _ = WithCrossed::new(0);
 }
+
+nn::network! {
+    /// Wide enough inside that batch inference of 600 rows runs in several chunks.
+    struct Broad<Linear<4, 8192>, ReLU, BatchNorm<8192>, Linear<8192, 3>>
+}
+
+/// Batch inference in chunks of rows gives every row the bits of one pass over the whole
+/// batch.
+#[test]
+fn batch_inference_in_chunks_matches_one_pass_over_the_batch() {
+    let net = Broad::new(0);
+    let mut rng = Rng::seed(5);
+    let rows = 600;
+    let x: Vec<[f32; 4]> = (0..rows)
+        .map(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+        .collect();
+    assert!(
+        rows * <Broad as Layer>::cache_len(1) > Tape::<Broad>::INFER_CACHE,
+        "the batch must need more than one chunk"
+    );
+    let chunked = net.predict(&x);
+    let mut whole = vec![0.0; rows * 3];
+    let mut cache = vec![0.0; <Broad as Layer>::cache_len(rows)];
+    Layer::forward_batch(&*net, x.as_flattened(), &mut whole, rows, &mut cache);
+    assert_eq!(chunked.as_flattened(), &whole[..]);
+}

@@ -23,12 +23,19 @@ struct Counting;
 thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
     static COUNT: Cell<Allocations> = const { Cell::new(Allocations { count: 0, bytes: 0 }) };
+    /// Bytes allocated and not yet freed since counting began (negative when more that was
+    /// allocated before is freed), and the most it reached.
+    static LIVE: Cell<(isize, isize)> = const { Cell::new((0, 0)) };
+}
+
+fn counting() -> bool {
+    // `try_with`: during thread teardown the slots may already be gone; nothing is counted
+    // then, and nothing is being measured either.
+    COUNTING.try_with(Cell::get).unwrap_or(false)
 }
 
 fn note(bytes: usize) {
-    // `try_with`: during thread teardown the slots may already be gone; nothing is counted
-    // then, and nothing is being measured either.
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+    if counting() {
         let _ = COUNT.try_with(|c| {
             let a = c.get();
             c.set(Allocations {
@@ -39,25 +46,39 @@ fn note(bytes: usize) {
     }
 }
 
+fn live(delta: isize) {
+    if counting() {
+        let _ = LIVE.try_with(|l| {
+            let (now, peak) = l.get();
+            let now = now + delta;
+            l.set((now, peak.max(now)));
+        });
+    }
+}
+
 // SAFETY: every call is passed to the system allocator unchanged; counting touches only
 // const-initialised thread-locals, which never allocate.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        live(layout.size() as isize);
         // SAFETY: the caller's contract is forwarded as is.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note(layout.size());
+        live(layout.size() as isize);
         // SAFETY: the caller's contract is forwarded as is.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note(new_size);
+        live(new_size as isize - layout.size() as isize);
         // SAFETY: the caller's contract is forwarded as is.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: the caller's contract is forwarded as is.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -73,4 +94,13 @@ pub fn allocations(f: impl FnOnce()) -> Allocations {
     f();
     COUNTING.with(|c| c.set(false));
     COUNT.with(Cell::get)
+}
+
+/// The most heap `f` holds at once on this thread, in bytes above what was held before it.
+pub fn peak_bytes(f: impl FnOnce()) -> usize {
+    LIVE.with(|l| l.set((0, 0)));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    LIVE.with(|l| l.get().1.max(0) as usize)
 }

@@ -91,7 +91,6 @@ impl<N: Network> Tape<N> {
         );
         let batch = x.len() / N::IN;
         self.out.resize(batch * N::OUT, 0.0);
-        self.cache.resize(N::cache_len(batch), 0.0);
         self.batch = batch;
         self.trained = false;
         self.has_output_grad = false;
@@ -110,10 +109,33 @@ impl<N: Network> Tape<N> {
 
     /// Batch inference over flat slices (`x` is `[batch, IN]`); returns `[batch, OUT]`.
     /// The typed form is the generated `forward_batch`.
+    ///
+    /// A large batch goes through the network in chunks of rows whose cache (every inner
+    /// layer's output) fits [`Tape::INFER_CACHE`] floats, so that inference over a whole
+    /// data set needs the memory of one chunk; each row's output is the same bits either
+    /// way, since inference treats rows apart.
     pub fn infer(&mut self, net: &N, x: &[f32]) -> &[f32] {
         let batch = self.prepare(x);
-        Layer::forward_batch(net, x, &mut self.out, batch, &mut self.cache);
+        let rows = Self::infer_rows(batch);
+        self.cache.resize(N::cache_len(rows), 0.0);
+        let chunks = x
+            .chunks(rows * N::IN)
+            .zip(self.out.chunks_mut(rows * N::OUT));
+        for (x, y) in chunks {
+            Layer::forward_batch(net, x, y, x.len() / N::IN, &mut self.cache);
+        }
         &self.out
+    }
+
+    /// The most floats of cache batch inference uses at once (32 MiB): a larger batch runs
+    /// in chunks of rows.
+    pub const INFER_CACHE: usize = 1 << 23;
+
+    /// Rows per chunk of batch inference over `batch` rows: as many as fit
+    /// [`Tape::INFER_CACHE`], at least one, at most `batch`.
+    fn infer_rows(batch: usize) -> usize {
+        let per_row = N::cache_len(1).max(1);
+        (Self::INFER_CACHE / per_row).clamp(1, batch.max(1))
     }
 
     /// The training forward pass over flat slices; returns `[batch, OUT]`. The typed
@@ -123,6 +145,7 @@ impl<N: Network> Tape<N> {
         if batch == 0 {
             return Err(TrainError::EmptyBatch);
         }
+        self.cache.resize(N::cache_len(batch), 0.0);
         Layer::forward_train(net, x, &mut self.out, batch, &mut self.cache)?;
         self.trained = true;
         Ok(&self.out)
