@@ -38,6 +38,22 @@ pub use error::DataError;
 pub use idx::{read_idx_images, read_idx_labels, Mnist};
 pub use loader::{Batches, DataLoader, Dataset};
 
+/// One MNIST split, [`Mnist::train`] or [`Mnist::test`]: images of [`Mnist::PIXELS`]
+/// (28 × 28 = 784) pixels in `[0, 1]`, one `[f32; 784]` row each, and their class
+/// indices.
+///
+/// ```
+/// use nn::data::{Dataset, Mnist, MnistDataset};
+/// let set: MnistDataset = Dataset::new(vec![[0.0; 784]; 2], vec![3, 7])?;
+/// assert_eq!(set.inputs()[0].len(), Mnist::PIXELS);
+/// # Ok::<(), nn::data::DataError>(())
+/// ```
+// The width is written as a literal so that the documentation shows `Dataset<784, usize>`
+// (an expression such as `{ Mnist::PIXELS }` is shown as an anonymous constant); the
+// assertion below keeps the two equal.
+pub type MnistDataset = Dataset<784, usize>;
+const _: () = assert!(Mnist::PIXELS == 784);
+
 fn io_error(path: &Path, source: io::Error) -> DataError {
     DataError::Io {
         path: path.to_path_buf(),
