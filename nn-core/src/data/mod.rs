@@ -17,7 +17,7 @@
 //! let targets: Vec<usize> = (0..10).map(|i| i % 2).collect();
 //! let mut loader = DataLoader::new(Dataset::new(inputs, targets)?, 4, 0)?;
 //! for epoch in 0..2 {
-//!     let sizes: Vec<usize> = loader.epoch().map(|(x, y)| x.len().min(y.len())).collect();
+//!     let sizes: Vec<usize> = loader.batches().map(|(x, y)| x.len().min(y.len())).collect();
 //!     assert_eq!(sizes, [4, 4, 2], "epoch {epoch}");
 //! }
 //! # Ok::<(), nn::data::DataError>(())
