@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for epoch in 1..=EPOCHS {
         let start = Instant::now();
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for (x, y) in loader.epoch() {
+        for (x, y) in &mut loader {
             opt.zero_grad(&mut grads);
             net.forward_train(x, &mut tape)?;
             let loss = tape.loss(&loss_fn, y);

@@ -74,7 +74,7 @@ fn run() -> Result<(), Box<dyn Error>> {
             .with_prefix(epoch.to_string());
         let start = Instant::now();
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for (x, y) in loader.epoch() {
+        for (x, y) in &mut loader {
             opt.zero_grad(&mut grads);
             net.forward_train(x, &mut tape)?;
             let loss = tape.loss(&loss_fn, y);

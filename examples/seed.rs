@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     for epoch in 1..=5 {
         let mut total = 0.0;
         let mut batches = 0;
-        for (x, labels) in loader.epoch() {
+        for (x, labels) in &mut loader {
             let y = one_hot(labels);
             optimizer.zero_grad(&mut grads);
             model.forward_train(x, &mut tape)?;

@@ -508,7 +508,7 @@ fn numbered(n: usize) -> Dataset<2, usize> {
 /// One epoch's targets, in order, checking on the way that inputs stay paired.
 fn epoch_order(loader: &mut DataLoader<2, usize>) -> Vec<usize> {
     let mut order = Vec::new();
-    for (x, y) in loader.epoch() {
+    for (x, y) in loader.batches() {
         assert_eq!(x.len(), y.len());
         for (x, &y) in x.iter().zip(y) {
             assert_eq!(*x, [y as f32, -(y as f32)], "input and target separated");
@@ -553,34 +553,91 @@ fn same_seed_same_order_and_different_seeds_differ() {
 fn last_batch_is_smaller_unless_dropped() {
     let mut loader = DataLoader::new(numbered(10), 4, 0).unwrap();
     assert_eq!(loader.batches_per_epoch(), 3);
-    let batches = loader.epoch();
+    let batches = loader.batches();
     assert_eq!(batches.len(), 3);
     let sizes: Vec<usize> = batches.map(|(x, _)| x.len()).collect();
     assert_eq!(sizes, [4, 4, 2]);
 
     let mut loader = loader.drop_last(true);
     assert_eq!(loader.batches_per_epoch(), 2);
-    let sizes: Vec<usize> = loader.epoch().map(|(x, _)| x.len()).collect();
+    let sizes: Vec<usize> = loader.batches().map(|(x, _)| x.len()).collect();
     assert_eq!(sizes, [4, 4]);
 
     // A batch size that divides the set gives full batches only; one larger than the
     // set gives a single batch.
     let mut loader = DataLoader::new(numbered(12), 4, 0).unwrap();
     assert_eq!(
-        loader.epoch().map(|(x, _)| x.len()).collect::<Vec<_>>(),
+        loader.batches().map(|(x, _)| x.len()).collect::<Vec<_>>(),
         [4, 4, 4]
     );
     let mut loader = DataLoader::new(numbered(3), 100, 0).unwrap();
     assert_eq!(
-        loader.epoch().map(|(x, _)| x.len()).collect::<Vec<_>>(),
+        loader.batches().map(|(x, _)| x.len()).collect::<Vec<_>>(),
         [3]
     );
+}
+
+nn::network! { struct Pair<Linear<2, 10>> }
+
+/// PyTorch's loop, as written: the loader is asked its epoch and step inside the loop,
+/// while the batch is in use, and the batch goes to a training step.
+#[test]
+fn the_loop_asks_the_loader_its_epoch_and_step_while_the_batch_is_in_use() {
+    let mut loader = DataLoader::new(numbered(10), 4, 3).unwrap();
+    let mut net = Pair::new(0);
+    let mut tape = nn::Tape::new();
+    let mut grads = nn::Gradients::new();
+    let mut log = Vec::new();
+    for _ in 0..2 {
+        while let Some((x, y)) = loader.next_batch() {
+            let e = loader.epoch();
+            let step = loader.step();
+            net.forward_train(&x, &mut tape).unwrap();
+            let loss = tape.loss(&nn::loss::CrossEntropyLoss::default(), &y);
+            net.backward(&x, &mut tape, &mut grads);
+            assert!(loss.is_finite());
+            for (x, &y) in x.iter().zip(&y) {
+                assert_eq!(*x, [y as f32, -(y as f32)], "input and target separated");
+            }
+            log.push((e, step, x.len()));
+        }
+    }
+    assert_eq!(
+        log,
+        [
+            (0, 0, 4),
+            (0, 1, 4),
+            (0, 2, 2),
+            (1, 0, 4),
+            (1, 1, 4),
+            (1, 2, 2)
+        ]
+    );
+    assert_eq!(loader.epochs(), 2);
+}
+
+/// `for (x, y) in &mut loader` is one epoch, as `loader.batches()`, and `next_batch` yields
+/// the same batches from the same seed.
+#[test]
+fn iterating_the_loader_and_next_batch_give_the_same_batches() {
+    let mut a = DataLoader::new(numbered(10), 4, 3).unwrap();
+    let mut b = a.clone();
+    let mut from_iter = Vec::new();
+    for (x, y) in &mut a {
+        from_iter.push((x.to_vec(), y.to_vec()));
+    }
+    let mut from_next = Vec::new();
+    while let Some(batch) = b.next_batch() {
+        from_next.push(batch);
+    }
+    assert_eq!(from_iter, from_next);
+    assert_eq!(from_iter.len(), 3);
 }
 
 #[test]
 fn batches_borrow_the_data_set() {
     let mut loader = DataLoader::new(numbered(10), 4, 3).unwrap();
-    let first = loader.epoch().next().unwrap().0.as_ptr();
+    let first = loader.batches().next().unwrap().0.as_ptr();
     assert_eq!(first, loader.dataset().inputs().as_ptr());
 }
 

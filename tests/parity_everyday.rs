@@ -423,3 +423,65 @@ fn ignore_index_is_explained() {
 fn out_of_range_nll_target_names_its_row() {
     NllLoss.loss(&[0.0; 6], 3, &[3usize, 1][..], None);
 }
+
+/// The metrics on typed rows (`Vec<[f32; 5]>`, as `predict` returns them) give PyTorch's
+/// counts and accuracies, as the flat form does.
+#[test]
+fn top_k_accuracy_on_rows_matches_pytorch() {
+    let fx = fixture("everyday.json");
+    let m = &fx["metrics"];
+    let rows = rows::<5>(&m["logits"]);
+    let target: Vec<usize> = m["target"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    for k in 1..=3 {
+        let want = &m["top_k"][k.to_string()];
+        let correct = nn::metrics::top_k_correct_rows(&rows, &target, k);
+        assert_eq!(correct as u64, want["correct"].as_u64().unwrap(), "top-{k}");
+        assert_eq!(
+            nn::metrics::top_k_accuracy_rows(&rows, &target, k),
+            num(&want["accuracy"]),
+            "top-{k}"
+        );
+    }
+    assert_eq!(
+        nn::metrics::accuracy_rows(&rows, &target),
+        num(&m["top_k"]["1"]["accuracy"])
+    );
+}
+
+/// `Loss::loss_rows` on typed rows gives PyTorch's value and gradient, in rows, for class
+/// indices and for probability rows.
+#[test]
+fn losses_on_rows_match_pytorch() {
+    let fx = fixture("everyday.json");
+    let ce = CrossEntropyLoss::default();
+    for name in ["cross_entropy_int64", "cross_entropy_probabilities"] {
+        let case = named(&fx["losses"], name);
+        let input = rows::<5>(&case["input"]);
+        let mut grad = vec![[f32::NAN; 5]; input.len()];
+        let value = match &case["target"] {
+            Value::Array(t) => {
+                let t: Vec<i64> = t.iter().map(|v| v.as_i64().unwrap()).collect();
+                ce.loss_rows(&input, &t[..], Some(&mut grad))
+            }
+            t => ce.loss_rows(&input, &rows::<5>(t)[..], Some(&mut grad)),
+        };
+        close_all(
+            &[value],
+            &[num(&case["value"])],
+            0.0,
+            &format!("{name}: loss"),
+        );
+        let want = values(&case["grad"]);
+        close_all(
+            grad.as_flattened(),
+            &want,
+            REL * max_abs(&want),
+            &format!("{name}: gradient"),
+        );
+    }
+}

@@ -21,6 +21,7 @@ fn made_by(name: &str) -> &'static str {
         "everyday.json" => "tools/make_everyday_fixtures.py",
         "image_layers.json" => "tools/make_image_fixtures.py",
         "layers.json" => "tools/make_layer_fixtures.py",
+        "loss_reductions.json" | "init.json" => "tools/make_loss_fixtures.py",
         "load_checkpoint.safetensors" => "tools/make_load_fixtures.py",
         "nonfinite.json" => "tools/make_nonfinite_fixture.py",
         n if n.starts_with("nesting") => "tools/make_nesting_fixtures.py",

@@ -4,7 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
-use super::{io_error, open, read_at_most, DataError, Dataset};
+use super::{io_error, open, read_at_most, DataError, Dataset, MnistDataset};
 
 /// The IDX magic number of unsigned-byte data with `dims` dimensions.
 const fn idx_magic(dims: u8) -> u32 {
@@ -161,9 +161,9 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
 #[derive(Clone, Debug)]
 pub struct Mnist {
     /// The training images and labels.
-    pub train: Dataset<{ Mnist::PIXELS }, usize>,
+    pub train: MnistDataset,
     /// The test images and labels.
-    pub test: Dataset<{ Mnist::PIXELS }, usize>,
+    pub test: MnistDataset,
 }
 
 impl Mnist {
@@ -207,7 +207,7 @@ impl Mnist {
     pub fn load_pair(
         images: impl AsRef<Path>,
         labels: impl AsRef<Path>,
-    ) -> Result<Dataset<{ Mnist::PIXELS }, usize>, DataError> {
+    ) -> Result<MnistDataset, DataError> {
         let (images, labels) = (images.as_ref(), labels.as_ref());
         let x = read_idx_images::<{ Mnist::PIXELS }>(images)?;
         let y = read_idx_labels(labels)?;
@@ -235,10 +235,7 @@ impl Mnist {
     }
 
     /// The image file's path and the set; `prefix` is `train` or `t10k`.
-    fn load_set(
-        dir: &Path,
-        prefix: &str,
-    ) -> Result<(PathBuf, Dataset<{ Mnist::PIXELS }, usize>), DataError> {
+    fn load_set(dir: &Path, prefix: &str) -> Result<(PathBuf, MnistDataset), DataError> {
         let images = find_file(dir, &std::format!("{prefix}-images-idx3-ubyte"))?;
         let labels = find_file(dir, &std::format!("{prefix}-labels-idx1-ubyte"))?;
         let set = Self::load_pair(&images, labels)?;

@@ -109,7 +109,7 @@ impl<const D: usize, T> Dataset<D, T> {
 }
 
 /// An iterator over minibatches `(inputs, targets)`, made by [`Dataset::batches`] and
-/// [`DataLoader::epoch`]. Each batch borrows the data set: nothing is copied.
+/// [`DataLoader::batches`]. Each batch borrows the data set: nothing is copied.
 #[derive(Clone, Debug)]
 pub struct Batches<'a, const D: usize, T> {
     inputs: &'a [[f32; D]],
@@ -150,7 +150,7 @@ impl<const D: usize, T> ExactSizeIterator for Batches<'_, D, T> {}
 /// let set = Dataset::new((0..7).map(|i| [i as f32]).collect(), (0..7).collect::<Vec<u32>>())?;
 /// let mut loader = DataLoader::new(set, 3, 42)?;
 /// let mut seen = Vec::new();
-/// for (x, y) in loader.epoch() {
+/// for (x, y) in &mut loader {
 ///     for (x, &y) in x.iter().zip(y) {
 ///         assert_eq!(x[0], y as f32); // inputs stay paired with their targets
 ///         seen.push(y);
@@ -238,9 +238,22 @@ impl<const D: usize, T> DataLoader<D, T> {
         self.epochs += 1;
     }
 
-    /// Starts an epoch: shuffles the data set, then yields its minibatches. An epoch
-    /// that [`DataLoader::next_batch`] had under way is abandoned.
-    pub fn epoch(&mut self) -> Batches<'_, D, T> {
+    /// Starts an epoch: shuffles the data set, then yields its minibatches as slices of it
+    /// (nothing is copied). An epoch that [`DataLoader::next_batch`] had under way is
+    /// abandoned. `for (x, y) in &mut loader` does the same, as PyTorch's `for x, y in
+    /// loader` does.
+    ///
+    /// ```
+    /// use nn::data::{DataLoader, Dataset};
+    /// let set = Dataset::new(vec![[0.0f32; 2]; 5], vec![0u8; 5])?;
+    /// let mut loader = DataLoader::new(set, 2, 0)?;
+    /// let sizes: Vec<usize> = loader.batches().map(|(x, _)| x.len()).collect();
+    /// assert_eq!(sizes, [2, 2, 1]);
+    /// let sizes: Vec<usize> = (&mut loader).into_iter().map(|(x, _)| x.len()).collect();
+    /// assert_eq!((sizes, loader.epochs()), (vec![2, 2, 1], 2));
+    /// # Ok::<(), nn::data::DataError>(())
+    /// ```
+    pub fn batches(&mut self) -> Batches<'_, D, T> {
         self.shuffle();
         self.position = None;
         let left = self.batches_per_epoch();
@@ -251,23 +264,29 @@ impl<const D: usize, T> DataLoader<D, T> {
     }
 
     /// The next batch of the epoch under way, starting one (and shuffling) when none is;
-    /// `None` once at the end of each epoch. Unlike [`DataLoader::epoch`], it leaves the
-    /// loader free between batches, so that a training loop can save its state
-    /// mid-epoch.
+    /// `None` once at the end of each epoch. The batch is a copy, the loader's own to give
+    /// (`batch_size × D` floats and as many targets), so the loader stays free inside the
+    /// loop: the epoch and step can be asked, and the state saved, mid-epoch, as a PyTorch
+    /// loop does.
     ///
     /// ```
     /// use nn::data::{DataLoader, Dataset};
     /// let set = Dataset::new(vec![[0.0f32; 2]; 5], vec![0u8; 5])?;
     /// let mut loader = DataLoader::new(set, 2, 0)?;
-    /// let mut sizes = Vec::new();
-    /// while let Some((x, _)) = loader.next_batch() {
-    ///     sizes.push(x.len());
+    /// let mut seen = Vec::new();
+    /// while let Some((x, y)) = loader.next_batch() {
+    ///     let (epoch, step) = (loader.epoch(), loader.step());
+    ///     seen.push((epoch, step, x.len(), y.len()));
     /// }
-    /// assert_eq!(sizes, [2, 2, 1]);
+    /// assert_eq!(seen, [(0, 0, 2, 2), (0, 1, 2, 2), (0, 2, 1, 1)]);
     /// assert!(loader.next_batch().is_some()); // the next epoch
+    /// assert_eq!((loader.epoch(), loader.step()), (1, 0));
     /// # Ok::<(), nn::data::DataError>(())
     /// ```
-    pub fn next_batch(&mut self) -> Option<(&[[f32; D]], &[T])> {
+    pub fn next_batch(&mut self) -> Option<(Vec<[f32; D]>, Vec<T>)>
+    where
+        T: Clone,
+    {
         let p = match self.position {
             None => {
                 self.shuffle();
@@ -283,9 +302,23 @@ impl<const D: usize, T> DataLoader<D, T> {
         let start = p * self.batch_size;
         let end = (start + self.batch_size).min(self.data.len());
         Some((
-            &self.data.inputs[start..end],
-            &self.data.targets[start..end],
+            self.data.inputs[start..end].to_vec(),
+            self.data.targets[start..end].to_vec(),
         ))
+    }
+
+    /// The epoch under way, counted from 0 (the `epoch` of PyTorch's `for epoch in
+    /// range(n)`): the one whose batches [`DataLoader::next_batch`] yields; 0 before the
+    /// first.
+    pub fn epoch(&self) -> u64 {
+        self.epochs.saturating_sub(1)
+    }
+
+    /// The index in its epoch of the batch [`DataLoader::next_batch`] yielded last,
+    /// counted from 0 (the `batch_idx` of PyTorch's `enumerate(loader)`); 0 before the
+    /// first batch of an epoch.
+    pub fn step(&self) -> usize {
+        self.position.map_or(0, |p| p.saturating_sub(1))
     }
 
     /// Epochs begun so far.
@@ -370,6 +403,16 @@ impl<const D: usize, T> DataLoader<D, T> {
         self.position = position;
         self.epochs = epochs;
         Ok(())
+    }
+}
+
+/// `for (x, y) in &mut loader`: one epoch, as [`DataLoader::batches`].
+impl<'a, const D: usize, T> IntoIterator for &'a mut DataLoader<D, T> {
+    type Item = (&'a [[f32; D]], &'a [T]);
+    type IntoIter = Batches<'a, D, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.batches()
     }
 }
 

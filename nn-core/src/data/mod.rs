@@ -17,7 +17,7 @@
 //! let targets: Vec<usize> = (0..10).map(|i| i % 2).collect();
 //! let mut loader = DataLoader::new(Dataset::new(inputs, targets)?, 4, 0)?;
 //! for epoch in 0..2 {
-//!     let sizes: Vec<usize> = loader.epoch().map(|(x, y)| x.len().min(y.len())).collect();
+//!     let sizes: Vec<usize> = loader.batches().map(|(x, y)| x.len().min(y.len())).collect();
 //!     assert_eq!(sizes, [4, 4, 2], "epoch {epoch}");
 //! }
 //! # Ok::<(), nn::data::DataError>(())
@@ -37,6 +37,22 @@ pub use csv::{read_csv, Separator};
 pub use error::DataError;
 pub use idx::{read_idx_images, read_idx_labels, Mnist};
 pub use loader::{Batches, DataLoader, Dataset};
+
+/// One MNIST split, [`Mnist::train`] or [`Mnist::test`]: images of [`Mnist::PIXELS`]
+/// (28 × 28 = 784) pixels in `[0, 1]`, one `[f32; 784]` row each, and their class
+/// indices.
+///
+/// ```
+/// use nn::data::{Dataset, Mnist, MnistDataset};
+/// let set: MnistDataset = Dataset::new(vec![[0.0; 784]; 2], vec![3, 7])?;
+/// assert_eq!(set.inputs()[0].len(), Mnist::PIXELS);
+/// # Ok::<(), nn::data::DataError>(())
+/// ```
+// The width is written as a literal so that the documentation shows `Dataset<784, usize>`
+// (an expression such as `{ Mnist::PIXELS }` is shown as an anonymous constant); the
+// assertion below keeps the two equal.
+pub type MnistDataset = Dataset<784, usize>;
+const _: () = assert!(Mnist::PIXELS == 784);
 
 fn io_error(path: &Path, source: io::Error) -> DataError {
     DataError::Io {

@@ -8,6 +8,34 @@ pub trait Loss<T: ?Sized> {
     ///
     /// Panics when `target`'s length does not fit `out`: batch sizes are run-time values.
     fn loss(&self, out: &[f32], width: usize, target: &T, grad: Option<&mut [f32]>) -> f32;
+
+    /// [`Loss::loss`] on typed rows, as `predict` returns them: `out` is `[batch, K]`, and
+    /// `grad`, when given, receives the gradient in the same rows.
+    ///
+    /// ```
+    /// use nn::loss::{CrossEntropyLoss, Loss};
+    /// let out = vec![[0.0f32, 0.0], [1.0, -1.0]];
+    /// let mut grad = vec![[0.0f32; 2]; 2];
+    /// let l = CrossEntropyLoss::default().loss_rows(&out, &[1usize, 0][..], Some(&mut grad));
+    /// assert_eq!(l, CrossEntropyLoss::default().loss(out.as_flattened(), 2, &[1usize, 0][..], None));
+    /// assert!(grad[0][1] < 0.0);
+    /// ```
+    fn loss_rows<const K: usize>(
+        &self,
+        out: &[[f32; K]],
+        target: &T,
+        grad: Option<&mut [[f32; K]]>,
+    ) -> f32
+    where
+        Self: Sized,
+    {
+        self.loss(
+            out.as_flattened(),
+            K,
+            target,
+            grad.map(|g| g.as_flattened_mut()),
+        )
+    }
 }
 
 /// A target that fits the output of network `N`: rows as wide as its output

@@ -1,5 +1,21 @@
 //! Classification metrics over a batch of scores `[batch, classes]` (logits,
 //! probabilities or log-probabilities: only their order matters).
+//!
+//! Each takes the scores as a flat slice and its width (`accuracy(&flat, 10, &targets)`) or,
+//! with a `_rows` name, as the typed rows `predict` returns (`accuracy_rows(&rows,
+//! &targets)`, for `&[[f32; K]]`, `&Vec<[f32; K]>` or `&[[f32; K]; B]`); the two agree.
+//!
+//! ```
+//! nn::network! { struct Net<Linear<4, 3>> }
+//! let net = Net::new(0);
+//! let x = [[0.5f32; 4], [-1.0; 4]];
+//! let rows: Vec<[f32; 3]> = net.predict(&x);
+//! let targets = [0, 2];
+//! assert_eq!(
+//!     nn::metrics::accuracy_rows(&rows, &targets),
+//!     nn::metrics::accuracy(rows.as_flattened(), 3, &targets),
+//! );
+//! ```
 
 use core::cmp::Ordering;
 
@@ -74,4 +90,46 @@ pub fn top_k_accuracy(scores: &[f32], width: usize, targets: &[usize], k: usize)
 /// ```
 pub fn accuracy(scores: &[f32], width: usize, targets: &[usize]) -> f32 {
     top_k_accuracy(scores, width, targets, 1)
+}
+
+/// [`top_k_correct`] on typed rows, as a network's `predict` returns them: `K` is the
+/// width.
+///
+/// ```
+/// let rows = [[0.1, 0.7, 0.2], [0.5, 0.1, 0.4]];
+/// assert_eq!(nn::metrics::top_k_correct_rows(&rows, &[1, 2], 2), 2);
+/// ```
+///
+/// # Panics
+/// As [`top_k_correct`]: when there are not `targets.len()` rows, or a target is not below `K`.
+pub fn top_k_correct_rows<const K: usize>(
+    scores: &[[f32; K]],
+    targets: &[usize],
+    k: usize,
+) -> usize {
+    top_k_correct(scores.as_flattened(), K, targets, k)
+}
+
+/// [`top_k_accuracy`] on typed rows.
+///
+/// ```
+/// let rows = vec![[0.1, 0.7, 0.2], [0.5, 0.1, 0.4]];
+/// assert_eq!(nn::metrics::top_k_accuracy_rows(&rows, &[1, 2], 1), 0.5);
+/// ```
+pub fn top_k_accuracy_rows<const K: usize>(
+    scores: &[[f32; K]],
+    targets: &[usize],
+    k: usize,
+) -> f32 {
+    top_k_accuracy(scores.as_flattened(), K, targets, k)
+}
+
+/// [`accuracy`] on typed rows: `(scores.argmax(1) == target).float().mean()`.
+///
+/// ```
+/// let logits = vec![[2.0, -1.0], [0.5, 3.0]];
+/// assert_eq!(nn::metrics::accuracy_rows(&logits, &[0, 0]), 0.5);
+/// ```
+pub fn accuracy_rows<const K: usize>(scores: &[[f32; K]], targets: &[usize]) -> f32 {
+    accuracy(scores.as_flattened(), K, targets)
 }

@@ -8,7 +8,7 @@
 
 #[cfg(feature = "alloc")]
 mod batched;
-#[cfg(feature = "threading")]
+#[cfg(feature = "alloc")]
 mod threads;
 
 use core::fmt;
@@ -59,10 +59,12 @@ use crate::{Backward, Layer, Rng};
 /// sample, for layers of at least 16 output channels whose output rows are whole tiles (a
 /// multiple of 8); the patch matrices do better on the others.
 ///
-/// With the `threading` feature, inside [`gemm::parallel`](crate::gemm::parallel), batches
-/// of more than 16 samples go to the pool's threads in chunks of 16 (`threads.rs`); the
-/// backward pass sums each chunk's gradient apart and adds them in order, so its result is
-/// the same bits for any number of threads.
+/// The backward pass of a batch of more than 16 samples works in chunks of 16 (`threads.rs`):
+/// it sums each chunk's parameter gradient apart and adds them in order. With the
+/// `threading` feature, inside [`gemm::parallel`](crate::gemm::parallel), the chunks go to
+/// the pool's threads (and so do batched inference's); the sums are the same either way,
+/// so the default build and the `threading` build, on any number of threads, give the same
+/// bits.
 ///
 /// ```
 /// use nn::{Conv2d, Layer, Zeroable};
@@ -348,9 +350,9 @@ impl<
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
         let (x, dy) = (&io.x[..io.batch * Self::IN], &io.dy[..io.batch * Self::OUT]);
-        #[cfg(feature = "threading")]
+        #[cfg(feature = "alloc")]
         if io.batch > threads::CHUNK {
-            return self.backward_chunks(x, dy, dx, grad);
+            return self.backward_chunks(x, dy, dx, grad, io.cache);
         }
         #[cfg(feature = "alloc")]
         {
@@ -359,6 +361,17 @@ impl<
         }
         #[cfg(not(feature = "alloc"))]
         self.backward_direct(x, dy, dx, grad);
+    }
+
+    /// A batch of more than one chunk keeps, without the `threading` feature, one chunk's
+    /// parameter gradient here during the backward pass (`threads.rs`).
+    fn cache_len(batch: usize) -> usize {
+        #[cfg(all(feature = "alloc", not(feature = "threading")))]
+        if batch > threads::CHUNK {
+            return Self::PARAMS;
+        }
+        let _ = batch;
+        0
     }
 
     fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
