@@ -145,6 +145,21 @@ pub mod __private {
         }
     }
 
+    /// A layer of a network that derives `Clone`: every layer must be `Clone` for the
+    /// network to be.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not `Clone`, so the network that derives `Clone` and holds it \
+                   cannot be",
+        label = "not `Clone`",
+        note = "networks are `Clone` whenever their layers are; a layer of your own needs \
+                `#[derive(Clone)]` or an `impl Clone`"
+    )]
+    pub trait CloneLayer: Clone {}
+    impl<T: Clone> CloneLayer for T {}
+
+    /// Compiles only if `T` is `Clone`, with an error that names `T` where it is not.
+    pub const fn assert_clone<T: CloneLayer>() {}
+
     /// The largest of `widths`, usable in constants.
     pub const fn max_width(widths: &[usize]) -> usize {
         let mut m = 0;

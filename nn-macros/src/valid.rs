@@ -339,12 +339,15 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
         seen.push(name);
     }
     let mut up = Upstream {
-        produced: input.input.as_ref().map(|shape| Produced {
-            size: shape.size(),
-            source: String::new(),
-            image: Some(shape.clone()),
-            detail: None,
-        }),
+        produced: match &input.input {
+            Some(shape) => Some(Produced {
+                size: shape.size(),
+                source: String::new(),
+                image: Some(shape.clone()),
+                detail: None,
+            }),
+            None => flat_flatten_input(&input.layers),
+        },
         shown: match &input.input {
             Some(shape) => format!(
                 "#[input({}, {}, {})]",
@@ -370,6 +373,34 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
         named,
         sizes,
         generic_asserts: cx.generic_asserts,
+    })
+}
+
+/// The input of a network without `#[input]` that starts with `Flatten` (PyTorch's
+/// Quickstart: `Flatten` then `Linear(28 * 28, 512)`): flat features, as many as the layer
+/// after `Flatten` states it takes, which `Flatten` passes through unchanged. `None` when
+/// the list does not start so, or the layer after does not state its input width.
+fn flat_flatten_input(layers: &[LayerDecl]) -> Option<Produced> {
+    let [first, rest @ ..] = layers else {
+        return None;
+    };
+    let is_flatten = first.pytorch.is_none()
+        && first.inline.is_none()
+        && matches!(
+            kind::classify(&first.ty),
+            Ok(Kind::Image(ImageKind::Flatten))
+        );
+    if !is_flatten {
+        return None;
+    }
+    let (Some(size), _) = kind::stated_widths(rest) else {
+        return None;
+    };
+    Some(Produced {
+        size,
+        source: String::new(),
+        image: None,
+        detail: None,
     })
 }
 

@@ -2,7 +2,8 @@
 //! the impls every network has beside its `Layer` impl.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::{bake, layer_impl, layer_paths, NetStruct};
 
@@ -14,7 +15,7 @@ pub fn expand_net(def: NetStruct<'_>) -> TokenStream {
     let (impl_g, ty_g, _) = generics.split_for_impl();
     let (attrs, cloned) = take_clone(def.attrs);
     let body = fields(def);
-    let clone = cloned.then(|| clone_impl(def));
+    let clone = clone_impl(def, cloned);
     let inline_nets = inline_nets(def, &attrs, cloned);
     let bake = bake::bake_impl(def);
     let lp = layer_paths(def.layers);
@@ -103,11 +104,17 @@ fn fields(def: NetStruct<'_>) -> TokenStream {
     }
 }
 
-/// The generated `Clone`, whose `clone_from` clones layer by layer in place.
-fn clone_impl(def: NetStruct<'_>) -> TokenStream {
+/// The network's `Clone`, whose `clone_from` clones layer by layer in place. Every network
+/// has it where all its layers are `Clone`, so that `#[derive(Clone)]` on a network holding
+/// others needs no derive on them. Each layer's bound is written for any lifetime
+/// (`for<'__c>`): a bound on a concrete type that does not hold then leaves the network
+/// without `Clone` instead of failing to compile. Where the network derives `Clone`
+/// (`derived`), each layer is checked to be `Clone`, one error naming the layer that is not.
+fn clone_impl(def: NetStruct<'_>, derived: bool) -> TokenStream {
     let ident = def.ident;
-    let (impl_g, ty_g, _) = def.generics.split_for_impl();
+    let (impl_g, ty_g, where_g) = def.generics.split_for_impl();
     let fields: Vec<&TokenStream> = def.layers.iter().map(|l| &l.field).collect();
+    let tys: Vec<&TokenStream> = def.layers.iter().map(|l| &l.field_ty).collect();
     let values = fields
         .iter()
         .map(|f| quote!(::core::clone::Clone::clone(&self.#f)));
@@ -116,8 +123,30 @@ fn clone_impl(def: NetStruct<'_>) -> TokenStream {
     } else {
         quote!(Self(#(#values),*))
     };
+    let predicates = where_g.map(|w| {
+        let p = w.predicates.iter();
+        quote!(#(#p,)*)
+    });
+    let checks = derived.then(|| {
+        let checks = def.layers.iter().map(|l| {
+            let ty = &l.field_ty;
+            quote_spanned!(l.decl.ty.span()=> ::nn::__private::assert_clone::<#ty>();)
+        });
+        quote! {
+            const _: () = {
+                #[allow(dead_code)]
+                fn __layers_are_clone #impl_g () #where_g {
+                    #(#checks)*
+                }
+            };
+        }
+    });
     quote! {
-        impl #impl_g ::core::clone::Clone for #ident #ty_g {
+        impl #impl_g ::core::clone::Clone for #ident #ty_g
+        where
+            #predicates
+            #(for<'__c> #tys: ::core::clone::Clone,)*
+        {
             fn clone(&self) -> Self {
                 #value
             }
@@ -127,6 +156,7 @@ fn clone_impl(def: NetStruct<'_>) -> TokenStream {
                 #(::core::clone::Clone::clone_from(&mut self.#fields, &source.#fields);)*
             }
         }
+        #checks
     }
 }
 

@@ -98,7 +98,13 @@ pub fn methods(
             name: "clone_boxed",
             typed: false,
             lifetime: false,
-            sig: quote!((&self) -> ::nn::__private::Box<Self>),
+            // For any lifetime, so that a network whose layers are not all `Clone` compiles
+            // with this method uncallable, and `Clone`'s one error says which layer it is.
+            sig: quote! {
+                (&self) -> ::nn::__private::Box<Self>
+                where
+                    for<'__c> Self: ::core::clone::Clone
+            },
             doc: quote! {
                 /// A copy on the heap, cloned layer by layer in place: unlike
                 /// `(*net).clone()`, a large network never passes through the stack.
