@@ -7,6 +7,8 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use nn_safetensors::MAX_HEADER;
+#[cfg(doc)]
+use nn_safetensors::MAX_TENSORS;
 
 #[cfg(doc)]
 use super::{load, save, LoadOptions};
@@ -62,6 +64,14 @@ pub enum WeightsError {
         path: PathBuf,
         /// The announced header length in bytes.
         claimed: u64,
+    },
+    /// The header lists more than [`MAX_TENSORS`] tensors: refused while it is parsed,
+    /// so that a header packed with empty tensors costs no more than that many.
+    TooManyTensors {
+        /// The file.
+        path: PathBuf,
+        /// The most tensors accepted.
+        limit: usize,
     },
     /// The file is not a valid safetensors file.
     Corrupt {
@@ -154,6 +164,11 @@ impl fmt::Display for WeightsError {
             AbsurdHeader { path, claimed } => write!(
                 f,
                 "{}: not a safetensors file: its header claims {claimed} bytes (at most {MAX_HEADER} accepted)",
+                path.display()
+            ),
+            TooManyTensors { path, limit } => write!(
+                f,
+                "{}: not a weights file: its header lists more than {limit} tensors, the most accepted",
                 path.display()
             ),
             Corrupt { path, reason } => {

@@ -271,7 +271,8 @@ fn destination(path: &Path) -> Result<(PathBuf, Option<fs::Permissions>), Weight
 ///
 /// Reads regular files only (following symbolic links): a device such as `/dev/zero`, a
 /// FIFO or a directory is refused ([`NotAFile`](WeightsError::NotAFile)) before it is
-/// opened. The header is checked (at most 100 MiB, sizes that add up, tensors that tile
+/// opened. The header is checked (at most 100 MiB and
+/// [`MAX_TENSORS`](nn_safetensors::MAX_TENSORS) tensors, sizes that add up, tensors that tile
 /// the data) and the file's size compared with what it promises before any tensor data is
 /// read, so a file larger than its header says costs no memory
 /// ([`TrailingBytes`](WeightsError::TrailingBytes)). `#[weights]` reads files the same way.
@@ -463,6 +464,7 @@ fn format_error(path: &Path, e: FormatError) -> WeightsError {
             expected,
             found,
         },
+        FormatError::TooManyTensors { limit } => WeightsError::TooManyTensors { path, limit },
         FormatError::Header(reason) => WeightsError::Corrupt { path, reason },
         other => WeightsError::Corrupt {
             path,
