@@ -229,3 +229,17 @@ fn a_momentum_buffer_missing_among_present_ones_is_an_error_naming_it() {
         .load_state(&*net, &before_first)
         .unwrap();
 }
+
+#[test]
+fn save_state_refuses_a_tensor_named_metadata_and_writes_nothing() {
+    let path = temp("metadata");
+    let mut state = StateDict::new();
+    state.insert_i64("step", 3);
+    state.insert_f32("__metadata__", &[1], &[1.0]);
+    let err = nn::io::save_state(&state, &path).unwrap_err();
+    assert!(
+        matches!(&err, WeightsError::Unwritable { path: p, tensor, .. } if *p == path && tensor == "__metadata__"),
+        "{err}"
+    );
+    assert!(!path.exists(), "nothing is written");
+}

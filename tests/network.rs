@@ -334,3 +334,15 @@ fn a_layer_that_forgets_its_visitors_is_refused_when_the_network_is_built() {
     nn::network! { struct WithForgetful { fc: Linear<2, 2>, scale: Forgetful } }
     let _ = WithForgetful::new(0);
 }
+
+#[path = "common/visits_twice.rs"]
+mod visits_twice;
+
+/// One name visited twice and another never passes the count of values: building the
+/// network refuses it as it refuses a missing visit.
+#[test]
+#[should_panic(expected = "layer `odd` (`VisitsTwice`) visits `weight` twice")]
+fn a_layer_that_visits_one_name_twice_is_refused_when_the_network_is_built() {
+    nn::network! { struct WithTwice { fc: Linear<2, 1>, odd: visits_twice::VisitsTwice } }
+    let _ = WithTwice::new(0);
+}

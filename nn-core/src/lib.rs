@@ -90,9 +90,10 @@ pub mod __private {
         unsafe { core::mem::zeroed() }
     }
 
-    /// Panics unless `layer`'s parameter visitors visit exactly `PARAMS` values: a layer
-    /// of the user's that forgot them would train and save nothing of those parameters,
-    /// silently. A network checks each of its layers when it is initialised.
+    /// Panics unless `layer`'s parameter visitors visit exactly `PARAMS` values, and
+    /// (with `alloc`) its state visitors each name once: a layer of the user's that forgot
+    /// them would train and save nothing of those parameters, silently. A network checks
+    /// each of its layers when it is initialised.
     pub fn check_visits<L: crate::Layer>(layer: &mut L, name: &str) {
         struct Describe<L>(core::marker::PhantomData<L>);
         impl<L: crate::Layer> core::fmt::Display for Describe<L> {
@@ -112,6 +113,29 @@ pub mod __private {
             Describe::<L>(core::marker::PhantomData),
             L::PARAMS,
         );
+        // A name visited twice passes the count when another goes unvisited: one tensor
+        // would be trained twice, the other never, and no file could hold both under
+        // one name.
+        #[cfg(feature = "alloc")]
+        {
+            let mut keys = alloc::vec::Vec::new();
+            layer.walk_state(&crate::Path::ROOT, &mut |path, tensor, _, _| {
+                keys.push(if path.is_root() {
+                    alloc::string::String::from(tensor)
+                } else {
+                    alloc::format!("{path}.{tensor}")
+                });
+            });
+            keys.sort_unstable();
+            if let Some(twice) = keys.windows(2).find(|w| w[0] == w[1]) {
+                panic!(
+                    "layer `{name}` (`{}`) visits `{}` twice; its visitors must name each \
+                     parameter and buffer once, or one is trained twice and another never",
+                    Describe::<L>(core::marker::PhantomData),
+                    twice[0],
+                );
+            }
+        }
     }
 
     /// The largest of `widths`, usable in constants.

@@ -73,6 +73,17 @@ pub enum WeightsError {
         /// The most tensors accepted.
         limit: usize,
     },
+    /// [`save`] or [`save_state`](super::save_state) was given state that no safetensors
+    /// file can hold: a tensor named `__metadata__`, two tensors of one name. Nothing was
+    /// written.
+    Unwritable {
+        /// The file it was to be saved to.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+        /// Why it cannot be written.
+        reason: String,
+    },
     /// The file is not a valid safetensors file.
     Corrupt {
         /// The file.
@@ -169,6 +180,11 @@ impl fmt::Display for WeightsError {
             TooManyTensors { path, limit } => write!(
                 f,
                 "{}: not a weights file: its header lists more than {limit} tensors, the most accepted",
+                path.display()
+            ),
+            Unwritable { path, tensor, reason } => write!(
+                f,
+                "{}: nothing saved: tensor `{tensor}` {reason}",
                 path.display()
             ),
             Corrupt { path, reason } => {
