@@ -671,13 +671,111 @@ fn a_gzip_stream_past_its_header_is_not_inflated_whole() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A device that never ends is read only as far as the header check needs.
+/// A device that never ends is not read at all: the readers open regular files only.
 #[cfg(unix)]
 #[test]
 fn an_endless_device_is_not_read_forever() {
     let err = read_idx_labels("/dev/zero").unwrap_err();
     assert!(
-        matches!(err, DataError::BadMagic { found: 0, .. }),
+        matches!(
+            err,
+            DataError::NotAFile {
+                kind: "a character device",
+                ..
+            }
+        ),
         "{err:?}"
     );
+}
+
+/// A gzip file of `plain`.
+fn gzip(plain: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(plain).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A label file that promises 2^32 - 1 labels, followed by 16 MiB of zeros in 16 KB of
+/// gzip: refused from its header, before anything is inflated past it.
+#[test]
+fn an_idx_header_promising_more_than_the_read_limit_is_refused_before_the_data() {
+    let dir = scratch("idx-bomb");
+    let mut plain = idx(&[u32::MAX], &[]);
+    plain.resize(plain.len() + (16 << 20), 0);
+    let path = write(&dir, "labels.gz", gzip(&plain));
+    let err = read_idx_labels(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::TooLarge {
+                limit: nn::data::READ_LIMIT,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_names(&err, &path);
+    // Images too: 65536 images of 128x128 pixels are a promise of 2^30 bytes and one
+    // image more passes the limit.
+    let path = write(&dir, "images", idx(&[65537, 128, 128], &[0; 64]));
+    let err = read_idx_images::<{ 128 * 128 }>(&path).unwrap_err();
+    assert!(matches!(err, DataError::TooLarge { .. }), "{err}");
+}
+
+/// Image dimensions are checked from the header, before the data is read: a file of
+/// 3x3 images read as 4 pixels is the wrong size, whatever follows its header.
+#[test]
+fn image_dimensions_are_checked_before_the_data_is_read() {
+    let dir = scratch("idx-dims-first");
+    let path = write(&dir, "images", idx(&[1000, 3, 3], &[0; 10]));
+    let err = read_idx_images::<4>(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::ImageSize {
+                rows: 3,
+                cols: 3,
+                expected: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_names(&err, &path);
+}
+
+/// Every reader opens regular files only, as `nn::io::load` does: a device never ends,
+/// a directory is no data, a FIFO without a writer would block the open forever.
+#[cfg(unix)]
+#[test]
+fn the_readers_refuse_what_is_not_a_regular_file() {
+    let kind = |err: &DataError| match err {
+        DataError::NotAFile { kind, .. } => *kind,
+        other => panic!("not NotAFile: {other}"),
+    };
+    let zero = Path::new("/dev/zero");
+    let err = read_csv::<3>(zero, Separator::COMMA).unwrap_err();
+    assert_eq!(kind(&err), "a character device", "{err}");
+    assert_names(&err, zero);
+    let null = Path::new("/dev/null");
+    assert_eq!(
+        kind(&read_idx_labels(null).unwrap_err()),
+        "a character device"
+    );
+    assert_eq!(kind(&read_bytes(null).unwrap_err()), "a character device");
+    let dir = scratch("not-a-file");
+    assert_eq!(
+        kind(&read_idx_images::<4>(&dir).unwrap_err()),
+        "a directory"
+    );
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let err = read_csv::<3>(&fifo, Separator::COMMA).unwrap_err();
+    assert_eq!(kind(&err), "a FIFO", "{err}");
+    assert_names(&err, &fifo);
 }

@@ -4,6 +4,8 @@
 // Only this test binary replays the corpus: the checks are not part of `common`'s modules.
 #[path = "common/fuzz.rs"]
 mod fuzz;
+#[path = "common/fuzz_state.rs"]
+mod fuzz_state;
 
 use std::path::Path;
 
@@ -34,4 +36,9 @@ fn idx_corpus() {
 #[test]
 fn csv_corpus() {
     replay("csv", fuzz::csv);
+}
+
+#[test]
+fn state_corpus() {
+    replay("state", fuzz_state::state);
 }

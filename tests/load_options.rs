@@ -256,3 +256,37 @@ fn from_bytes_in_memory() {
     );
     assert_eq!(net, before);
 }
+
+/// A plain file (keys `fc1.weight`, ...) loaded under a prefix it lacks finds nothing: the
+/// prefix is not dropped to match the plain keys. Strictly, every tensor is missing and
+/// the network is unchanged; not strictly, every key comes back missing, weights as built.
+#[test]
+fn a_plain_file_under_a_prefix_it_lacks_loads_nothing() {
+    use nn::Network;
+    let dir = scratch("plain-under-prefix");
+    let path = dir.join("plain.safetensors");
+    nn::io::save(&*Net::new(0), &path).unwrap();
+    let built = Net::new(1);
+    let err = load_fails(&*built, &path, LoadOptions::new().prefix("model."));
+    assert!(
+        matches!(&err, WeightsError::Missing { tensor, others, .. }
+        if tensor == "fc1.weight" && others.len() == 8),
+        "{err}"
+    );
+    let mut net = built.clone();
+    let loaded = load_with(
+        &mut *net,
+        &path,
+        LoadOptions::new().prefix("model.").strict(false),
+    )
+    .unwrap();
+    let mut keys = Vec::new();
+    net.named_state(&mut |m, t, _, _| keys.push(format!("{m}.{t}")));
+    assert_eq!(loaded.missing_keys, keys);
+    assert!(
+        loaded.unexpected_keys.is_empty(),
+        "plain keys lie outside the prefix"
+    );
+    assert_eq!(net, built, "nothing was loaded");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -405,3 +405,15 @@ fn batch_inference_in_chunks_matches_one_pass_over_the_batch() {
     Layer::forward_batch(&*net, x.as_flattened(), &mut whole, rows, &mut cache);
     assert_eq!(chunked.as_flattened(), &whole[..]);
 }
+
+#[path = "common/visits_twice.rs"]
+mod visits_twice;
+
+/// One name visited twice and another never passes the count of values: building the
+/// network refuses it as it refuses a missing visit.
+#[test]
+#[should_panic(expected = "layer `odd` (`VisitsTwice`) visits `weight` twice")]
+fn a_layer_that_visits_one_name_twice_is_refused_when_the_network_is_built() {
+    nn::network! { struct WithTwice { fc: Linear<2, 1>, odd: visits_twice::VisitsTwice } }
+    let _ = WithTwice::new(0);
+}

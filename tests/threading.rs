@@ -3,6 +3,8 @@
 //! each output element is the same sum in the same order, whichever thread computes it.
 #![cfg(feature = "threading")]
 
+mod common;
+
 use nn::loss::CrossEntropyLoss;
 use nn::optim::{Optimizer, Sgd};
 use nn::{Gradients, Network, Rng, Tape};
@@ -52,4 +54,55 @@ fn two_threads_train_and_infer_as_one_thread_does() {
         train_and_infer::<Mnist>(1, 256)
     );
     assert_eq!(train_and_infer::<Cnn>(2, 64), train_and_infer::<Cnn>(1, 64));
+}
+
+/// The gradient of one batch of 40 samples, which backward takes in chunks of 16 whose
+/// sums are reduced (16 + 16 + 8), against the same samples in batches of 8, each one
+/// chunk with nothing to reduce: the chunks' sums are added once each, all of them.
+#[test]
+fn a_chunked_backward_sums_what_unchunked_batches_sum() {
+    let (batch, small) = (40, 8);
+    let mut rng = Rng::seed(5);
+    let x: Vec<f32> = (0..batch * Cnn::IN)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
+    let y: Vec<usize> = (0..batch).map(|i| (i * 7) % Cnn::OUT).collect();
+    let gradient = |threads: usize, rows: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            nn::gemm::parallel(|| {
+                let mut net = Cnn::new(2);
+                let (mut tape, mut grads) = (Tape::<Cnn>::new(), Gradients::<Cnn>::new());
+                for (x, y) in x.chunks(rows * Cnn::IN).zip(y.chunks(rows)) {
+                    tape.forward(&mut net, x).unwrap();
+                    tape.loss(&CrossEntropyLoss::default(), y);
+                    tape.backward(&net, x, &mut grads);
+                }
+                // The loss is a mean over each batch: batches of `rows` sum to `batch / rows`
+                // times the mean over all.
+                let scale = rows as f32 / batch as f32;
+                grads
+                    .as_slice()
+                    .iter()
+                    .map(|g| g * scale)
+                    .collect::<Vec<f32>>()
+            })
+        })
+    };
+    let unchunked = gradient(1, small);
+    assert!(unchunked.iter().any(|g| *g != 0.0));
+    for threads in [1, 2] {
+        // The same sums grouped by chunk rather than by batch, and the batches' means
+        // scaled back: a few roundings of f32 sums of 40 terms.
+        assert_close!(
+            gradient(threads, batch),
+            unchunked,
+            rel = 1e-4,
+            abs = 1e-6,
+            "{threads} thread(s), chunked against unchunked"
+        );
+    }
 }

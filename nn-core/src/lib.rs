@@ -95,7 +95,8 @@ pub mod __private {
     /// train and save nothing of those parameters, silently, and one whose two visitors
     /// disagree would pair each parameter with another's gradient (gradients are laid out,
     /// named and saved in the order of `visit_params`; optimizers step in the order of
-    /// `visit_params_mut`). A network checks each of its layers when it is initialised.
+    /// `visit_params_mut`), and (with `alloc`) its state visitors each name once. A network
+    /// checks each of its layers when it is initialised.
     pub fn check_visits<L: crate::Layer>(layer: &mut L, name: &str) {
         struct Describe<L>(core::marker::PhantomData<L>);
         impl<L: crate::Layer> core::fmt::Display for Describe<L> {
@@ -124,6 +125,29 @@ pub mod __private {
              order in both, or each parameter is stepped with another's gradient",
             Describe::<L>(core::marker::PhantomData),
         );
+        // A name visited twice passes the count when another goes unvisited: one tensor
+        // would be trained twice, the other never, and no file could hold both under
+        // one name.
+        #[cfg(feature = "alloc")]
+        {
+            let mut keys = alloc::vec::Vec::new();
+            layer.walk_state(&crate::Path::ROOT, &mut |path, tensor, _, _| {
+                keys.push(if path.is_root() {
+                    alloc::string::String::from(tensor)
+                } else {
+                    alloc::format!("{path}.{tensor}")
+                });
+            });
+            keys.sort_unstable();
+            if let Some(twice) = keys.windows(2).find(|w| w[0] == w[1]) {
+                panic!(
+                    "layer `{name}` (`{}`) visits `{}` twice; its visitors must name each \
+                     parameter and buffer once, or one is trained twice and another never",
+                    Describe::<L>(core::marker::PhantomData),
+                    twice[0],
+                );
+            }
+        }
     }
 
     /// What a parameter visitor visited: the number of values, and a fingerprint of the

@@ -11,7 +11,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::{Dtype, FormatError};
+use crate::{Dtype, FormatError, MAX_TENSORS};
 
 /// One tensor as the header lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,7 @@ pub fn parse_header(json: &[u8]) -> Result<Header, FormatError> {
     .and_then(|tensors| json.end().map(|()| tensors))
     .map_err(|e| {
         bad(match within {
+            Within::TooMany => return FormatError::TooManyTensors { limit: MAX_TENSORS },
             Within::Top => format!("{e}"),
             Within::Metadata => format!("`__metadata__`: {e}"),
             Within::Tensor(name) => format!("tensor `{name}`: {e}"),
@@ -141,6 +142,8 @@ enum Within {
     Metadata,
     /// The object of the tensor of this name.
     Tensor(String),
+    /// Past the [`MAX_TENSORS`]th tensor: stopped there.
+    TooMany,
 }
 
 /// The file's object: tensors by name, and at most one `__metadata__`. A map visitor of
@@ -177,6 +180,10 @@ impl<'de> Visitor<'de> for Tensors<'_> {
                 // Free-form strings, as the format defines it; `nn` reads none of them.
                 map.next_value::<BTreeMap<String, String>>()?;
             } else {
+                if tensors.len() == MAX_TENSORS {
+                    *self.within = Within::TooMany;
+                    return Err(de::Error::custom("too many tensors"));
+                }
                 *self.within = Within::Tensor(name.clone());
                 let raw = map.next_value_seed(ObjectOnly)?;
                 let dtype = Dtype::from_name(&raw.dtype).ok_or_else(|| {

@@ -52,6 +52,12 @@ pub use read::{file_kind, read, ReadError};
 /// absurd amounts.
 pub const MAX_HEADER: u64 = 100 * 1024 * 1024;
 
+/// The most tensors a header may list: far above any real checkpoint's (a large model
+/// with its optimizer's moments holds some thousands), and few enough that a header of
+/// [`MAX_HEADER`] bytes packed with empty tensors is refused as soon as the parser counts
+/// past it, rather than read whole into a state dict.
+pub const MAX_TENSORS: usize = 1 << 18;
+
 /// A tensor's element type, as safetensors names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs, non_camel_case_types)] // the names are the format's own
@@ -165,6 +171,11 @@ pub enum FormatError {
         /// The bytes there are, at least.
         found: u64,
     },
+    /// The header lists more than [`MAX_TENSORS`] tensors; parsing stopped there.
+    TooManyTensors {
+        /// The most accepted.
+        limit: usize,
+    },
     /// The header is not valid: bad JSON, an unknown type, sizes that disagree.
     Header(String),
 }
@@ -195,6 +206,10 @@ impl fmt::Display for FormatError {
                 f,
                 "the header announces {expected} bytes, but the file has {found}; bytes were \
                  appended past its end"
+            ),
+            FormatError::TooManyTensors { limit } => write!(
+                f,
+                "not a safetensors file of weights: its header lists more than {limit} tensors"
             ),
             FormatError::Header(reason) => write!(f, "not a valid safetensors file: {reason}"),
         }

@@ -16,6 +16,15 @@ pub enum DataError {
         /// The underlying error.
         source: io::Error,
     },
+    /// The path names no regular file: a directory, a device such as `/dev/zero`, a FIFO.
+    /// The readers open regular files only (a device could be read forever, a FIFO block
+    /// the open); to read a pipe, copy it to a file first.
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead, in words: `a character device`, `a FIFO`, `a directory`.
+        kind: &'static str,
+    },
     /// The file does not start with the IDX magic number of the kind asked for.
     BadMagic {
         /// The file.
@@ -46,7 +55,8 @@ pub enum DataError {
         found: u64,
     },
     /// The file holds more than [`READ_LIMIT`](super::READ_LIMIT) bytes (after
-    /// decompression); reading stopped there.
+    /// decompression); reading stopped there. An IDX file whose header promises more is
+    /// refused before its data is read.
     TooLarge {
         /// The file.
         path: PathBuf,
@@ -165,6 +175,11 @@ impl fmt::Display for DataError {
             } => write!(
                 f,
                 "{}: at least {found} bytes where the header promises {expected}; the file has data past its end",
+                path.display()
+            ),
+            NotAFile { path, kind } => write!(
+                f,
+                "{}: not a regular file but {kind}; data files are regular files",
                 path.display()
             ),
             TooLarge { path, limit } => write!(

@@ -4,7 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
-use super::{io_error, open, read_at_most, DataError, Dataset, MnistDataset};
+use super::{io_error, open, read_at_most, DataError, Dataset, MnistDataset, READ_LIMIT};
 
 /// The IDX magic number of unsigned-byte data with `dims` dimensions.
 const fn idx_magic(dims: u8) -> u32 {
@@ -12,8 +12,14 @@ const fn idx_magic(dims: u8) -> u32 {
 }
 
 /// Reads an IDX file, checking its header and size; returns its dimensions and its
-/// data. Reads no more than the header promises, plus one byte to tell a longer file.
-fn read_idx<const DIMS: usize>(path: &Path) -> Result<([usize; DIMS], Vec<u8>), DataError> {
+/// data. Reads no more than the header promises, plus one byte to tell a longer file;
+/// `check` sees the dimensions, and a header that promises more than [`READ_LIMIT`] is
+/// refused, before any data is read: a small gzip file can inflate to whatever a header
+/// promises.
+fn read_idx<const DIMS: usize>(
+    path: &Path,
+    check: impl FnOnce(&[usize; DIMS]) -> Result<(), DataError>,
+) -> Result<([usize; DIMS], Vec<u8>), DataError> {
     let header = 4 + 4 * DIMS;
     let mut stream = open(path)?;
     let mut bytes = Vec::with_capacity(header);
@@ -48,6 +54,13 @@ fn read_idx<const DIMS: usize>(path: &Path) -> Result<([usize; DIMS], Vec<u8>), 
         let v = be32(4 + 4 * d).ok_or_else(|| truncated(header as u64, bytes.len()))?;
         *dim = v as usize;
         data_len = data_len.saturating_mul(v.into());
+    }
+    check(&dims)?;
+    if data_len > READ_LIMIT {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            limit: READ_LIMIT,
+        });
     }
     let expected = (header as u64).saturating_add(data_len);
     // The data as it comes, never more than promised: a header that promises more than
@@ -93,15 +106,17 @@ fn read_idx<const DIMS: usize>(path: &Path) -> Result<([usize; DIMS], Vec<u8>), 
 /// ```
 pub fn read_idx_images<const D: usize>(path: impl AsRef<Path>) -> Result<Vec<[f32; D]>, DataError> {
     let path = path.as_ref();
-    let ([_, rows, cols], pixels) = read_idx::<3>(path)?;
-    if rows.checked_mul(cols) != Some(D) || D == 0 {
-        return Err(DataError::ImageSize {
-            path: path.to_path_buf(),
-            rows,
-            cols,
-            expected: D,
-        });
-    }
+    let (_, pixels) = read_idx::<3>(path, |&[_, rows, cols]| {
+        if rows.checked_mul(cols) != Some(D) || D == 0 {
+            return Err(DataError::ImageSize {
+                path: path.to_path_buf(),
+                rows,
+                cols,
+                expected: D,
+            });
+        }
+        Ok(())
+    })?;
     Ok(pixels
         .chunks_exact(D)
         .map(|img| core::array::from_fn(|i| img[i] as f32 / 255.0))
@@ -119,7 +134,7 @@ pub fn read_idx_images<const D: usize>(path: impl AsRef<Path>) -> Result<Vec<[f3
 /// ```
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     let path = path.as_ref();
-    let ([_], labels) = read_idx::<1>(path)?;
+    let ([_], labels) = read_idx::<1>(path, |_| Ok(()))?;
     Ok(labels)
 }
 

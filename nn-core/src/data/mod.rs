@@ -64,14 +64,33 @@ fn io_error(path: &Path, source: io::Error) -> DataError {
 /// The most bytes, after decompression, that [`read_bytes`] and [`read_csv`] read from one
 /// file: 1 GiB, far above the CSV files such readers are for. A longer file is refused with
 /// [`DataError::TooLarge`] once the limit is passed, so a small gzip file that inflates to
-/// far more takes no more memory than this. IDX files are bounded instead by what their
-/// header promises.
+/// far more takes no more memory than this. IDX files are bounded by what their header
+/// promises, and a header that promises more than this is refused before any data is read.
 pub const READ_LIMIT: u64 = 1 << 30;
 
 /// A file's bytes as a stream, decompressed when it starts with the gzip magic bytes
 /// `1f 8b` (whatever its name). Multi-member streams (`cat a.gz b.gz`) are read whole.
+///
+/// Regular files only (following symbolic links), as `nn::io::load` reads them: a FIFO
+/// with no writer would block the open forever and a device such as `/dev/zero` never
+/// ends, so either is refused before it is opened.
 fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
+    let not_a_file = |ty: std::fs::FileType| DataError::NotAFile {
+        path: path.to_path_buf(),
+        kind: nn_safetensors::file_kind(ty),
+    };
+    let ty = std::fs::metadata(path)
+        .map_err(|e| io_error(path, e))?
+        .file_type();
+    if !ty.is_file() {
+        return Err(not_a_file(ty));
+    }
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    // The path may have been replaced between the two looks; trust the open handle.
+    let ty = file.metadata().map_err(|e| io_error(path, e))?.file_type();
+    if !ty.is_file() {
+        return Err(not_a_file(ty));
+    }
     let mut head = Vec::with_capacity(2);
     (&mut file)
         .take(2)

@@ -7,6 +7,8 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use nn_safetensors::MAX_HEADER;
+#[cfg(doc)]
+use nn_safetensors::MAX_TENSORS;
 
 #[cfg(doc)]
 use super::{load, save, LoadOptions};
@@ -62,6 +64,25 @@ pub enum WeightsError {
         path: PathBuf,
         /// The announced header length in bytes.
         claimed: u64,
+    },
+    /// The header lists more than [`MAX_TENSORS`] tensors: refused while it is parsed,
+    /// so that a header packed with empty tensors costs no more than that many.
+    TooManyTensors {
+        /// The file.
+        path: PathBuf,
+        /// The most tensors accepted.
+        limit: usize,
+    },
+    /// [`save`] or [`save_state`](super::save_state) was given state that no safetensors
+    /// file can hold: a tensor named `__metadata__`, two tensors of one name. Nothing was
+    /// written.
+    Unwritable {
+        /// The file it was to be saved to.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: String,
+        /// Why it cannot be written.
+        reason: String,
     },
     /// The file is not a valid safetensors file.
     Corrupt {
@@ -154,6 +175,16 @@ impl fmt::Display for WeightsError {
             AbsurdHeader { path, claimed } => write!(
                 f,
                 "{}: not a safetensors file: its header claims {claimed} bytes (at most {MAX_HEADER} accepted)",
+                path.display()
+            ),
+            TooManyTensors { path, limit } => write!(
+                f,
+                "{}: not a weights file: its header lists more than {limit} tensors, the most accepted",
+                path.display()
+            ),
+            Unwritable { path, tensor, reason } => write!(
+                f,
+                "{}: nothing saved: tensor `{tensor}` {reason}",
                 path.display()
             ),
             Corrupt { path, reason } => {

@@ -167,6 +167,7 @@ pub fn save<N: Network>(net: &N, path: impl AsRef<Path>) -> Result<(), WeightsEr
 
 /// Writes `entries` as a safetensors file at `path`, atomically (see [`save`]).
 fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
+    check_names(path, entries)?;
     let mut views = Vec::with_capacity(entries.len());
     for e in entries {
         let dtype = match e.dtype {
@@ -175,9 +176,10 @@ fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
             _ => safetensors::Dtype::F32,
         };
         let view = TensorView::new(dtype, e.shape.clone(), &e.bytes).map_err(|err| {
-            WeightsError::Corrupt {
+            WeightsError::Unwritable {
                 path: path.to_path_buf(),
-                reason: std::format!("tensor `{}`: {err}", e.key),
+                tensor: e.key.clone(),
+                reason: err.to_string(),
             }
         })?;
         views.push((e.key.as_str(), view));
@@ -187,17 +189,10 @@ fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
         reason: err.to_string(),
     })?;
     let (dest, keep) = destination(path)?;
-    let file_name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Unique per call, so that saves from several threads never share a temporary file.
-    static SAVES: AtomicU64 = AtomicU64::new(0);
-    let serial = SAVES.fetch_add(1, Ordering::Relaxed);
-    let tmp = dest.with_file_name(std::format!(
-        ".{file_name}.{}.{serial}.tmp",
-        std::process::id()
-    ));
+    let (mut f, tmp) = temporary_beside(&dest).map_err(|source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     // Errors name the destination; those on the temporary file say which it was.
     let on_tmp = |e: std::io::Error| {
         std::io::Error::new(
@@ -206,7 +201,6 @@ fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
         )
     };
     let written = (|| {
-        let mut f = fs::File::create_new(&tmp).map_err(on_tmp)?;
         if let Some(permissions) = keep {
             // Before any data, so that a private file's weights are never readable by others.
             f.set_permissions(permissions).map_err(on_tmp)?;
@@ -216,6 +210,7 @@ fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
         fs::rename(&tmp, &dest)
     })();
     if let Err(source) = written {
+        // This call created `tmp` exclusively: removing it removes nothing of anyone else's.
         let _ = fs::remove_file(&tmp);
         return Err(WeightsError::Io {
             path: path.to_path_buf(),
@@ -224,6 +219,70 @@ fn write_file(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
     }
     Ok(())
 }
+
+/// Refuses what safetensors cannot hold, before anything is written: a tensor named
+/// `__metadata__` (the format's own key, which every reader takes for the metadata) and
+/// two tensors of one name (a layer that visits a name twice).
+fn check_names(path: &Path, entries: &[Entry]) -> Result<(), WeightsError> {
+    let unwritable = |tensor: &str, reason: &str| WeightsError::Unwritable {
+        path: path.to_path_buf(),
+        tensor: tensor.to_string(),
+        reason: reason.to_string(),
+    };
+    if entries.iter().any(|e| e.key == "__metadata__") {
+        return Err(unwritable(
+            "__metadata__",
+            "has the name safetensors keeps for the file's metadata; rename it",
+        ));
+    }
+    let mut names: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(unwritable(
+            w[0],
+            "is named twice; every tensor of a state dict needs a name of its own",
+        ));
+    }
+    Ok(())
+}
+
+/// A new file beside `dest`, created exclusively under a name no other call or process
+/// uses: a name that already exists (a leftover, or someone else's file) is skipped for
+/// the next, never opened or removed.
+fn temporary_beside(dest: &Path) -> std::io::Result<(fs::File, PathBuf)> {
+    // Unique per call, so that saves from several threads never share a temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let file_name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut last = None;
+    for _ in 0..TEMPORARY_TRIES {
+        let serial = SAVES.fetch_add(1, Ordering::Relaxed);
+        let tmp = dest.with_file_name(std::format!(
+            ".{file_name}.{}.{serial}.tmp",
+            std::process::id()
+        ));
+        match fs::File::create_new(&tmp) {
+            Ok(f) => return Ok((f, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(tmp),
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    std::format!("temporary file {}: {e}", tmp.display()),
+                ))
+            }
+        }
+    }
+    let tried = last.map(|p| p.display().to_string()).unwrap_or_default();
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        std::format!("{TEMPORARY_TRIES} temporary names beside it exist already, the last {tried}"),
+    ))
+}
+
+/// Temporary names [`temporary_beside`] tries before giving up.
+const TEMPORARY_TRIES: u32 = 64;
 
 /// Where [`save`] writes for `path`, and the permissions of the file it replaces (see
 /// [`save`] for the rules).
@@ -271,7 +330,8 @@ fn destination(path: &Path) -> Result<(PathBuf, Option<fs::Permissions>), Weight
 ///
 /// Reads regular files only (following symbolic links): a device such as `/dev/zero`, a
 /// FIFO or a directory is refused ([`NotAFile`](WeightsError::NotAFile)) before it is
-/// opened. The header is checked (at most 100 MiB, sizes that add up, tensors that tile
+/// opened. The header is checked (at most 100 MiB and
+/// [`MAX_TENSORS`](nn_safetensors::MAX_TENSORS) tensors, sizes that add up, tensors that tile
 /// the data) and the file's size compared with what it promises before any tensor data is
 /// read, so a file larger than its header says costs no memory
 /// ([`TrailingBytes`](WeightsError::TrailingBytes)). `#[weights]` reads files the same way.
@@ -463,6 +523,7 @@ fn format_error(path: &Path, e: FormatError) -> WeightsError {
             expected,
             found,
         },
+        FormatError::TooManyTensors { limit } => WeightsError::TooManyTensors { path, limit },
         FormatError::Header(reason) => WeightsError::Corrupt { path, reason },
         other => WeightsError::Corrupt {
             path,

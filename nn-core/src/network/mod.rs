@@ -16,6 +16,32 @@ use crate::{Layer, NetworkParamVisitor, Path, Rng, StateVisitor, StateVisitorMut
 ///
 /// `Net::new` returns the network in a `Box`, which is not itself a
 /// network: pass the network inside it, `opt.step(&mut *net, &grads)`.
+///
+/// # Copying a network
+///
+/// With `#[derive(Clone)]`, copy a network with `net.clone_boxed()` (a new one on the
+/// heap) or `copy.clone_from(&net)` (in place), both layer by layer. Not with
+/// `net.clone()` on the `Box`: the standard library's `Box::clone` builds the copy by
+/// value first, so a network of some megabytes passes through the stack and, in a debug
+/// build, can overflow it (a thread's stack is 2 MB by default, and a test's too).
+///
+/// ```
+/// nn::network! { #[derive(Clone)] struct Wide<Linear<1024, 1024>, ReLU, Linear<1024, 10>> }
+/// // 4 MB of weights, copied on a thread whose stack is far smaller.
+/// let copied = std::thread::Builder::new()
+///     .stack_size(256 * 1024)
+///     .spawn(|| {
+///         let net = Wide::new(0);
+///         let copy = net.clone_boxed(); // not `net.clone()`
+///         let mut other = Wide::new(1);
+///         other.clone_from(&net); // `Box::clone_from` copies in place
+///         copy.0.weight == net.0.weight && other.2.bias == net.2.bias
+///     })?
+///     .join()
+///     .unwrap();
+/// assert!(copied);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network",
     label = "not a network",

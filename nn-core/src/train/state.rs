@@ -1,5 +1,6 @@
 //! Training state as named tensors: what a checkpoint holds besides the weights.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -162,6 +163,9 @@ impl std::error::Error for StateError {}
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StateDict {
     entries: Vec<(String, StateTensor)>,
+    /// Each name's place in `entries`: a checkpoint of many tensors is filled and read
+    /// by name without a search through the list.
+    index: BTreeMap<String, usize>,
     origin: String,
 }
 
@@ -174,8 +178,8 @@ impl StateDict {
     /// An empty state dict whose errors name `origin` (a file's path) as their source.
     pub fn with_origin(origin: impl Into<String>) -> Self {
         StateDict {
-            entries: Vec::new(),
             origin: origin.into(),
+            ..Self::default()
         }
     }
 
@@ -205,7 +209,7 @@ impl StateDict {
 
     /// The tensor called `key`.
     pub fn get(&self, key: &str) -> Option<&StateTensor> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, t)| t)
+        self.index.get(key).map(|&i| &self.entries[i].1)
     }
 
     /// Adds `tensor` as `key`, replacing a tensor of that name.
@@ -222,9 +226,12 @@ impl StateDict {
             tensor.shape,
             tensor.value.len()
         );
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, t)) => *t = tensor,
-            None => self.entries.push((key, tensor)),
+        match self.index.get(&key) {
+            Some(&i) => self.entries[i].1 = tensor,
+            None => {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, tensor));
+            }
         }
     }
 

@@ -122,7 +122,7 @@ impl Optimizer for Adadelta {
         }
     }
     fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
-        let settings = load_settings(self, from)?;
+        let settings = load_settings(self, from, Adadelta::check)?;
         let step = from.count("optimizer.step")?;
         let state = match (
             load_buffer(net, from, "square_avg")?,

@@ -134,7 +134,7 @@ impl Optimizer for Adagrad {
         }
     }
     fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
-        let settings = load_settings(self, from)?;
+        let settings = load_settings(self, from, Adagrad::check)?;
         let step = from.count("optimizer.step")?;
         self.sum = load_buffer(net, from, "sum")?;
         self.step = step;

@@ -1,5 +1,6 @@
 //! `torch.optim.Adam` and `torch.optim.AdamW`.
 
+use alloc::format;
 use alloc::vec::Vec;
 
 use super::{
@@ -146,11 +147,19 @@ impl Optimizer for Adam {
         }
     }
     fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
-        let settings = load_settings(self, from)?;
+        let settings = load_settings(self, from, Adam::check)?;
         let t = from.count("optimizer.step")?;
-        let t = u32::try_from(t).map_err(|_| {
-            from.invalid("optimizer.step", "holds more steps than Adam counts (2^32)")
-        })?;
+        // The next step adds one: a count at the top of the range would wrap to a step 0
+        // whose bias correction divides by zero.
+        let t = u32::try_from(t)
+            .ok()
+            .filter(|&t| t < u32::MAX)
+            .ok_or_else(|| {
+                from.invalid(
+                    "optimizer.step",
+                    format!("holds {t} steps, but Adam counts at most 2^32 - 2 before the next"),
+                )
+            })?;
         let m = load_buffer(net, from, "exp_avg")?;
         let v = load_buffer(net, from, "exp_avg_sq")?;
         let state = match (m, v) {

@@ -106,30 +106,42 @@ fn save_buffer<N: Network>(net: &N, into: &mut StateDict, name: &str, flat: &[f3
     });
 }
 
-/// Reads the buffer [`save_buffer`] wrote, or `None` when the first parameter's is absent
-/// (saved before the buffer existed); once one is present, all must be.
+/// Reads the buffer [`save_buffer`] wrote: `None` when no parameter's is there (saved
+/// before the buffer existed), all of them when every one is, and an error naming the
+/// first one missing when only some are: state half restored would train on from zeros
+/// where it should not.
 fn load_buffer<N: Network>(
     net: &N,
     from: &StateDict,
     name: &str,
 ) -> Result<Option<Vec<f32>>, StateError> {
     let mut out = alloc::vec![0.0; N::PARAMS];
-    let mut result = Ok(true);
-    let mut first = true;
+    let (mut present, mut missing) = (false, None);
+    let mut result = Ok(());
     named_param_ranges(net, N::PARAMS, |key, shape, range| {
         let key = format!("{key}.{name}");
-        if first && from.get(&key).is_none() {
-            result = Ok(false);
+        if result.is_err() {
+            return;
         }
-        first = false;
-        if let Ok(true) = result {
-            match from.f32s(&key, shape) {
-                Ok(v) => out[range].copy_from_slice(v),
-                Err(e) => result = Err(e),
-            }
+        if from.get(&key).is_none() {
+            missing.get_or_insert(key);
+            return;
         }
+        match from.f32s(&key, shape) {
+            Ok(v) => out[range].copy_from_slice(v),
+            Err(e) => result = Err(e),
+        }
+        present = true;
     });
-    Ok(result?.then_some(out))
+    result?;
+    match (present, missing) {
+        (false, _) => Ok(None),
+        (true, None) => Ok(Some(out)),
+        (true, Some(tensor)) => Err(StateError::Missing {
+            origin: from.origin().into(),
+            tensor,
+        }),
+    }
 }
 
 /// Saves `optimizer.lr`, and `optimizer.momentum` where there is one.
@@ -141,17 +153,38 @@ fn save_settings<O: Optimizer + ?Sized>(opt: &O, into: &mut StateDict) {
 }
 
 /// Reads what [`save_settings`] wrote, to be applied with [`apply_settings`] once every
-/// other tensor has been checked too.
+/// other tensor has been checked too. The values are checked with the optimizer's own
+/// `check` as it would run with them, so that a file's NaN or negative learning rate, or
+/// a momentum its other settings forbid, is refused here, naming the tensor, rather than
+/// at the next step. A setting the file does not hold (a builder's weight decay) is left
+/// to `check` at the step.
 fn load_settings<O: Optimizer + ?Sized>(
-    opt: &O,
+    opt: &mut O,
     from: &StateDict,
+    check: fn(&O) -> Result<(), SettingError>,
 ) -> Result<(f32, Option<f32>), StateError> {
     let lr = from.f32("optimizer.lr")?;
     let momentum = match opt.momentum() {
         Some(_) => Some(from.f32("optimizer.momentum")?),
         None => None,
     };
-    Ok((lr, momentum))
+    let built = (opt.lr(), opt.momentum());
+    apply_settings(opt, (lr, momentum));
+    let verdict = check(opt);
+    apply_settings(opt, built);
+    let Err(e) = verdict else {
+        return Ok((lr, momentum));
+    };
+    let tensor = match e {
+        SettingError::OutOfRange { setting: "lr", .. } => "optimizer.lr",
+        SettingError::OutOfRange {
+            setting: "momentum" | "betas.0",
+            ..
+        }
+        | SettingError::Nesterov { .. } => "optimizer.momentum",
+        _ => return Ok((lr, momentum)),
+    };
+    Err(from.invalid(tensor, format!("is refused: {e}")))
 }
 
 fn apply_settings<O: Optimizer + ?Sized>(opt: &mut O, (lr, momentum): (f32, Option<f32>)) {

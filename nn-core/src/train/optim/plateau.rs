@@ -1,5 +1,7 @@
 //! `torch.optim.lr_scheduler.ReduceLROnPlateau`.
 
+use alloc::format;
+
 use super::Optimizer;
 use crate::error::Range;
 use crate::{SettingError, StateDict, StateError};
@@ -148,6 +150,14 @@ impl ReduceLrOnPlateau {
         let cooldown_counter = from.count("scheduler.cooldown_counter")?;
         let best = from.f64("scheduler.best")?;
         let lr = from.f64("scheduler.lr")?;
+        // The rate goes to the optimizer, whose step refuses a NaN or negative one; a best
+        // metric is never NaN (a NaN metric never improves on it).
+        if lr.is_nan() || lr < 0.0 {
+            return Err(from.invalid("scheduler.lr", format!("is {lr}, but it must be >= 0")));
+        }
+        if best.is_nan() {
+            return Err(from.invalid("scheduler.best", "is NaN, which no metric improves on"));
+        }
         *self = ReduceLrOnPlateau {
             last_epoch,
             num_bad_epochs,

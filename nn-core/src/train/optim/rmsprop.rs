@@ -177,7 +177,7 @@ impl Optimizer for RmsProp {
         }
     }
     fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
-        let settings = load_settings(self, from)?;
+        let settings = load_settings(self, from, RmsProp::check)?;
         let state = RmsPropState {
             step: from.count("optimizer.step")?,
             square_avg: load_buffer(net, from, "square_avg")?,

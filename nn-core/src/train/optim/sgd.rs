@@ -218,7 +218,7 @@ impl Optimizer for Sgd {
         }
     }
     fn load_state<N: Network>(&mut self, net: &N, from: &StateDict) -> Result<(), StateError> {
-        let settings = load_settings(self, from)?;
+        let settings = load_settings(self, from, Sgd::check)?;
         self.buf = load_buffer(net, from, "momentum_buffer")?;
         apply_settings(self, settings);
         Ok(())
