@@ -404,6 +404,42 @@ fn flat_flatten_input(layers: &[LayerDecl]) -> Option<Produced> {
     })
 }
 
+/// The answer to `AdaptiveAvgPool2d<1>`, PyTorch's global average pool, which `network!`
+/// does not have: the fixed pool that does the same on the image before it, where its sides
+/// are known and equal.
+fn adaptive_pool(ty: &Type, up: &Upstream) -> Option<String> {
+    let Type::Path(p) = ty else { return None };
+    if p.qself.is_some() || p.path.segments.len() != 1 {
+        return None;
+    }
+    if p.path.segments[0].ident != "AdaptiveAvgPool2d" {
+        return None;
+    }
+    let written = pretty(&ty.to_token_stream());
+    let image = up.produced.as_ref().and_then(|f| f.image.as_ref());
+    Some(match image {
+        Some(shape) if shape.h.show() == shape.w.show() => format!(
+            "`network!` has no `AdaptiveAvgPool2d`; `AvgPool2d<{side}>` averages each channel of \
+             the {} image that `{}` produces to 1 × 1, as `AdaptiveAvgPool2d(1)` does: write \
+             `AvgPool2d<{side}>`",
+            shape.show(),
+            up.shown,
+            side = shape.h.show(),
+        ),
+        Some(shape) => format!(
+            "`network!` has no `AdaptiveAvgPool2d`, and `AvgPool2d` takes square windows, \
+             which the {} image that `{}` produces does not fit; make the image square first",
+            shape.show(),
+            up.shown,
+        ),
+        None => format!(
+            "`{written}` is not a layer of `network!`: `AdaptiveAvgPool2d` is PyTorch's, and \
+             here `AvgPool2d<K>`, with `K` the image's side, averages each channel to 1 × 1; \
+             it needs an image, declared with `#[input(CHANNELS, HEIGHT, WIDTH)]`"
+        ),
+    })
+}
+
 /// A generic network's input and output widths, and every layer's output width, must be
 /// array lengths stable Rust accepts with generic parameters in scope (a literal, a
 /// `const` item, a bare parameter): the typed methods and the one-sample pass's stack
@@ -502,6 +538,13 @@ fn step_layer<'a>(
             return None;
         }
     };
+    if matches!(kind, Kind::User) {
+        if let Some(msg) = adaptive_pool(ty, up) {
+            cx.errors.push(syn::Error::new_spanned(ty, msg));
+            up.lose(String::new());
+            return None;
+        }
+    }
     let shown = show(&kind, ty);
     match kind {
         Kind::Image(image_kind) => image::step_image(cx, entry, image_kind, shown, up),
