@@ -11,7 +11,7 @@ use super::{
     TypeCheck, Upstream, Walk,
 };
 use crate::ast::Inline;
-use crate::size::{pretty, Size};
+use crate::size::{pretty, Shape, Size};
 
 /// `Sequential<...>` or `Residual<...>`: a network of its own, generated beside this one,
 /// or a residual block around one layer of the user's or one network.
@@ -56,6 +56,27 @@ pub(super) fn step_block<'a>(
                 Size::Expr(quote!(<#first as ::nn::Layer>::IN))
             }
         };
+        // An image block keeps its shape, not only its number of features: `16 × 32 × 32`
+        // and `64 × 16 × 16` hold as many values, but do not add up.
+        let literal = |s: &Shape| [&s.c, &s.h, &s.w].iter().all(|d| matches!(d, Size::Lit(_)));
+        let start_image = start.produced.as_ref().and_then(|f| f.image.as_ref());
+        if let (Some(from), Some(to)) = (start_image, &have.image) {
+            if literal(from) && literal(to) && from.show() != to.show() {
+                cx.errors.push(syn::Error::new_spanned(
+                    ty,
+                    format!(
+                        "this residual block takes an image of {} but its last layer produces \
+                         {}; its output is added to its input, so it must keep the shape it \
+                         starts with (end it with a layer that produces {})",
+                        from.show(),
+                        to.show(),
+                        from.show()
+                    ),
+                ));
+                up.lose(shown);
+                return None;
+            }
+        }
         if let Err(mismatch) = cx.compare(ty, &have.size, &want) {
             let have = match mismatch {
                 Mismatch::Lit(h) => h.to_string(),
