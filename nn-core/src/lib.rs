@@ -23,6 +23,7 @@ mod macros;
 
 mod bake;
 mod error;
+pub mod init;
 mod kernels;
 mod layer;
 mod layers;

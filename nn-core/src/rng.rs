@@ -76,6 +76,39 @@ impl Rng {
         lo + (hi - lo) * unit
     }
 
+    /// A float drawn from the standard normal distribution, PyTorch's `torch.randn`:
+    /// the Box–Muller transform of two 32-bit draws (in double precision, then rounded), so
+    /// the same seed gives the same values on every platform. Its magnitude is at most
+    /// `√(2 · 32 · ln 2)` ≈ 6.66, which the finest `u₁ = 2⁻³²` gives.
+    ///
+    /// ```
+    /// let mut rng = nn::Rng::seed(0);
+    /// let z: Vec<f32> = (0..1000).map(|_| rng.randn()).collect();
+    /// let mean = z.iter().sum::<f32>() / 1000.0;
+    /// assert!(mean.abs() < 0.2); // 6 standard errors (1 / √1000 each)
+    /// assert_eq!(rng.position(), (0, 2000)); // two draws a value
+    /// ```
+    pub fn randn(&mut self) -> f32 {
+        // u₁ in (0, 1], so that its log is finite; u₂ in [0, 1).
+        let u1 = (self.next_u32() as f64 + 1.0) * (1.0 / 4_294_967_296.0);
+        let u2 = self.next_u32() as f64 * (1.0 / 4_294_967_296.0);
+        // Only the cosine of the pair: a spare sine value would be state that
+        // `position` and `resume` do not hold.
+        (libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2)) as f32
+    }
+
+    /// A float drawn from the normal distribution of mean `mean` and standard deviation
+    /// `std`, PyTorch's `tensor.normal_(mean, std)`: `mean + std · randn()`.
+    ///
+    /// ```
+    /// let mut a = nn::Rng::seed(4);
+    /// let mut b = nn::Rng::seed(4);
+    /// assert_eq!(a.normal(1.0, 0.5), 1.0 + 0.5 * b.randn());
+    /// ```
+    pub fn normal(&mut self, mean: f32, std: f32) -> f32 {
+        mean + std * self.randn()
+    }
+
     /// An index drawn uniformly from `0..n` (`n` at most `u32::MAX`).
     ///
     /// ```

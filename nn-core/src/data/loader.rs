@@ -56,6 +56,19 @@ impl<const D: usize, T> Dataset<D, T> {
         &self.inputs
     }
 
+    /// The inputs, to change in place (a transform such as
+    /// [`Normalize`](super::Normalize)); the number of samples stays.
+    ///
+    /// ```
+    /// let mut set = nn::data::Dataset::new(vec![[1.0f32, 2.0]], vec![0usize])?;
+    /// set.inputs_mut()[0][1] = 4.0;
+    /// assert_eq!(set.inputs(), [[1.0, 4.0]]);
+    /// # Ok::<(), nn::data::DataError>(())
+    /// ```
+    pub fn inputs_mut(&mut self) -> &mut [[f32; D]] {
+        &mut self.inputs
+    }
+
     /// The targets, in the same order as [`Dataset::inputs`].
     pub fn targets(&self) -> &[T] {
         &self.targets

@@ -5,6 +5,8 @@
 //! - [`read_csv`] reads numeric CSV files such as the ones scikit-learn ships.
 //! - [`Dataset`] pairs inputs with targets, and [`DataLoader`] shuffles it every epoch
 //!   and yields minibatches as slices, as PyTorch's `DataLoader(shuffle=True)` does.
+//! - [`Normalize`] standardises the inputs per channel, as torchvision's
+//!   `transforms.Normalize`.
 //!
 //! Every reader takes plain or gzip files alike: a file that starts with the gzip magic
 //! bytes (`1f 8b`) is decompressed, whatever its name. Every failure is a [`DataError`]
@@ -27,6 +29,7 @@ mod csv;
 mod error;
 mod idx;
 mod loader;
+mod normalize;
 
 use std::boxed::Box;
 use std::io::{self, Read};
@@ -37,6 +40,7 @@ pub use csv::{read_csv, Separator};
 pub use error::DataError;
 pub use idx::{read_idx_images, read_idx_labels, Mnist};
 pub use loader::{Batches, DataLoader, Dataset};
+pub use normalize::Normalize;
 
 /// One MNIST split, [`Mnist::train`] or [`Mnist::test`]: images of [`Mnist::PIXELS`]
 /// (28 × 28 = 784) pixels in `[0, 1]`, one `[f32; 784]` row each, and their class

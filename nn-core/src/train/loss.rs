@@ -1,5 +1,13 @@
-//! Losses with PyTorch's definitions and mean reduction. Each computes its value and,
-//! when asked, its gradient with respect to the network's output.
+//! Losses with PyTorch's definitions. Each computes its value and, when asked, its
+//! gradient with respect to the network's output, averaged over the terms as PyTorch's
+//! default `reduction='mean'`; `loss.reduction(Reduction::Sum)` (or `None`) sums them or
+//! leaves them apart instead ([`Reduced`]).
+
+mod bce;
+mod reduction;
+
+pub use bce::BceLoss;
+pub use reduction::{Reduced, Reducible, Reduction};
 
 /// A loss over a network's output `[batch, width]` and targets of type `T`.
 pub trait Loss<T: ?Sized> {
@@ -95,53 +103,108 @@ fn check_len(loss: &str, out: usize, target: usize) {
     );
 }
 
-/// Implements `Loss` for flat and row targets from a per-element function that returns
-/// `(loss, d loss / d out)`.
+/// Implements `Loss` (the mean) for the given target types from the type's
+/// [`Reducible`] implementation.
+macro_rules! mean_loss {
+    (rows $ty:ty) => {
+        impl<const K: usize> Loss<[[f32; K]]> for $ty {
+            fn loss(&self, out: &[f32], width: usize, target: &[[f32; K]], grad: Option<&mut [f32]>) -> f32 {
+                self.reduce(out, width, target, Reduction::Mean, None, grad)
+            }
+        }
+    };
+    ($ty:ty: $($target:ty),+) => {
+        $(impl Loss<$target> for $ty {
+            fn loss(&self, out: &[f32], width: usize, target: &$target, grad: Option<&mut [f32]>) -> f32 {
+                self.reduce(out, width, target, Reduction::Mean, None, grad)
+            }
+        })+
+    };
+}
+pub(crate) use mean_loss;
+
+/// Implements `Reducible` and `Loss` for flat and row targets from a per-element function
+/// that returns `(loss, d loss / d out)`.
 macro_rules! elementwise_loss {
     ($ty:ty, $name:literal, |$s:ident, $o:ident, $t:ident| $body:expr) => {
-        impl Loss<[f32]> for $ty {
-            fn loss(
+        impl Reducible<[f32]> for $ty {
+            fn terms(&self, out: usize, _width: usize) -> usize {
+                out
+            }
+
+            fn reduce(
                 &self,
                 out: &[f32],
                 _width: usize,
                 target: &[f32],
+                reduction: Reduction,
+                mut each: Option<&mut [f32]>,
                 grad: Option<&mut [f32]>,
             ) -> f32 {
-                check_len($name, out.len(), target.len());
+                $crate::train::loss::check_len($name, out.len(), target.len());
+                $crate::train::loss::check_terms($name, &each, out.len());
                 let $s = self;
-                let scale = 1.0 / out.len().max(1) as f32;
+                let scale = reduction.scale(out.len());
                 let mut sum = 0.0f32;
                 match grad {
                     Some(grad) => {
-                        for ((g, $o), $t) in grad.iter_mut().zip(out).zip(target) {
+                        for (i, ((g, $o), $t)) in grad.iter_mut().zip(out).zip(target).enumerate() {
                             let ($o, $t) = (*$o, *$t);
                             let (l, d) = $body;
                             sum += l;
                             *g = d * scale;
+                            if let Some(e) = each.as_deref_mut() {
+                                e[i] = l;
+                            }
                         }
                     }
                     None => {
-                        for ($o, $t) in out.iter().zip(target) {
+                        for (i, ($o, $t)) in out.iter().zip(target).enumerate() {
                             let ($o, $t) = (*$o, *$t);
-                            sum += $body.0;
+                            let l = $body.0;
+                            sum += l;
+                            if let Some(e) = each.as_deref_mut() {
+                                e[i] = l;
+                            }
                         }
                     }
                 }
                 sum * scale
             }
         }
-        impl<const K: usize> Loss<[[f32; K]]> for $ty {
-            fn loss(
+        impl<const K: usize> Reducible<[[f32; K]]> for $ty {
+            fn terms(&self, out: usize, width: usize) -> usize {
+                Reducible::<[f32]>::terms(self, out, width)
+            }
+
+            fn reduce(
                 &self,
                 out: &[f32],
                 width: usize,
                 target: &[[f32; K]],
+                reduction: Reduction,
+                each: Option<&mut [f32]>,
                 grad: Option<&mut [f32]>,
             ) -> f32 {
-                Loss::<[f32]>::loss(self, out, width, target.as_flattened(), grad)
+                let flat = target.as_flattened();
+                Reducible::<[f32]>::reduce(self, out, width, flat, reduction, each, grad)
             }
         }
+        $crate::train::loss::mean_loss!($ty: [f32]);
+        $crate::train::loss::mean_loss!(rows $ty);
     };
+}
+pub(crate) use elementwise_loss;
+
+/// Panics unless `each`, when given, holds `terms` values.
+pub(crate) fn check_terms(loss: &str, each: &Option<&mut [f32]>, terms: usize) {
+    if let Some(e) = each {
+        assert!(
+            e.len() == terms,
+            "{loss}: {terms} unreduced losses, but room for {}",
+            e.len()
+        );
+    }
 }
 
 /// PyTorch's `nn.MSELoss()`: the mean of `(out - target)²`.
@@ -249,7 +312,7 @@ elementwise_loss!(BceWithLogitsLoss, "BCEWithLogitsLoss", |_s, x, t| {
 });
 
 /// PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)` on logits `[batch, classes]`, with
-/// mean reduction. Uses a stable log-sum-exp, so logits of ±1e4 give finite values.
+/// mean reduction (`.reduction(..)` for the others, one term per row). Uses a stable log-sum-exp, so logits of ±1e4 give finite values.
 ///
 /// The targets are either class indices, `[usize]` or `[i64]` (PyTorch's `int64`), or
 /// class probabilities (soft targets, as PyTorch accepts a float target of the logits'
@@ -307,6 +370,24 @@ impl CrossEntropyLoss {
     }
 }
 
+/// A class index as a target holds it: `usize`, or PyTorch's `int64`.
+trait ClassIndex: Copy {
+    /// The index, wide enough for a negative `i64` and any `usize`.
+    fn index(self) -> i128;
+}
+
+impl ClassIndex for usize {
+    fn index(self) -> i128 {
+        self as i128
+    }
+}
+
+impl ClassIndex for i64 {
+    fn index(self) -> i128 {
+        self as i128
+    }
+}
+
 /// The class of row `row`'s target `t`, or a panic that names the row.
 fn class_index(loss: &str, t: i128, row: usize, width: usize) -> usize {
     match usize::try_from(t) {
@@ -346,37 +427,44 @@ fn log_sum_exp(row: &[f32], probs: Option<&mut [f32]>) -> (f32, f32) {
 }
 
 impl CrossEntropyLoss {
-    /// The loss over class indices, `class(i)` being row `i`'s.
+    /// The loss over class indices, one per row.
     fn hard(
         &self,
         out: &[f32],
         width: usize,
-        batch: usize,
-        class: impl Fn(usize) -> usize,
+        target: &[impl ClassIndex],
+        reduction: Reduction,
+        mut each: Option<&mut [f32]>,
         mut grad: Option<&mut [f32]>,
     ) -> f32 {
         if let Err(e) = self.check() {
             panic!("{e}");
         }
+        let batch = target.len();
         check_len("CrossEntropyLoss", out.len(), batch * width);
+        check_terms("CrossEntropyLoss", &each, batch);
         let eps = self.label_smoothing;
-        let inv_b = 1.0 / batch.max(1) as f32;
+        let inv_b = reduction.scale(batch);
         let off = eps / width as f32;
         let mut total = 0.0f32;
         for (i, row) in out.chunks_exact(width).enumerate() {
-            let class = class(i);
+            let class = class_index("CrossEntropyLoss", target[i].index(), i, width);
             let g = grad
                 .as_deref_mut()
                 .map(|g| &mut g[i * width..(i + 1) * width]);
             let has_grad = g.is_some();
             let (max, log_sum) = log_sum_exp(row, g);
             let nll = log_sum - (row[class] - max);
-            total += if eps == 0.0 {
+            let loss = if eps == 0.0 {
                 nll
             } else {
                 let mean_nll = row.iter().map(|v| log_sum - (v - max)).sum::<f32>() / width as f32;
                 (1.0 - eps) * nll + eps * mean_nll
             };
+            total += loss;
+            if let Some(e) = each.as_deref_mut() {
+                e[i] = loss;
+            }
             if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
                 for (k, g) in g[i * width..(i + 1) * width].iter_mut().enumerate() {
                     let t = if k == class { 1.0 - eps + off } else { off };
@@ -388,14 +476,23 @@ impl CrossEntropyLoss {
     }
 
     /// The loss over class probabilities `[batch, width]`.
-    fn soft(&self, out: &[f32], width: usize, target: &[f32], mut grad: Option<&mut [f32]>) -> f32 {
+    fn soft(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[f32],
+        reduction: Reduction,
+        mut each: Option<&mut [f32]>,
+        mut grad: Option<&mut [f32]>,
+    ) -> f32 {
         if let Err(e) = self.check() {
             panic!("{e}");
         }
         check_len("CrossEntropyLoss", out.len(), target.len());
         let batch = out.len() / width.max(1);
+        check_terms("CrossEntropyLoss", &each, batch);
         let eps = self.label_smoothing;
-        let inv_b = 1.0 / batch.max(1) as f32;
+        let inv_b = reduction.scale(batch);
         let off = eps / width as f32;
         let mut total = 0.0f32;
         let rows = out.chunks_exact(width).zip(target.chunks_exact(width));
@@ -420,6 +517,9 @@ impl CrossEntropyLoss {
                 mass += t;
             }
             total += loss;
+            if let Some(e) = each.as_deref_mut() {
+                e[i] = loss;
+            }
             if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
                 // d/dx_k = (1 − ε)(p_k Σt − t_k) + ε (p_k − 1/C)
                 for (g, t) in g[i * width..(i + 1) * width].iter_mut().zip(t) {
@@ -432,41 +532,90 @@ impl CrossEntropyLoss {
     }
 }
 
-impl Loss<[usize]> for CrossEntropyLoss {
-    fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
-        let class = |i: usize| class_index("CrossEntropyLoss", target[i] as i128, i, width);
-        self.hard(out, width, target.len(), class, grad)
+/// The number of rows of `out`, each `width` wide.
+fn rows(out: usize, width: usize) -> usize {
+    out / width.max(1)
+}
+
+impl Reducible<[usize]> for CrossEntropyLoss {
+    fn terms(&self, out: usize, width: usize) -> usize {
+        rows(out, width)
+    }
+
+    fn reduce(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[usize],
+        reduction: Reduction,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        self.hard(out, width, target, reduction, each, grad)
     }
 }
 
-impl Loss<[i64]> for CrossEntropyLoss {
-    fn loss(&self, out: &[f32], width: usize, target: &[i64], grad: Option<&mut [f32]>) -> f32 {
-        let class = |i: usize| class_index("CrossEntropyLoss", target[i] as i128, i, width);
-        self.hard(out, width, target.len(), class, grad)
+impl Reducible<[i64]> for CrossEntropyLoss {
+    fn terms(&self, out: usize, width: usize) -> usize {
+        rows(out, width)
+    }
+
+    fn reduce(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[i64],
+        reduction: Reduction,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        self.hard(out, width, target, reduction, each, grad)
     }
 }
 
-impl Loss<[f32]> for CrossEntropyLoss {
-    fn loss(&self, out: &[f32], width: usize, target: &[f32], grad: Option<&mut [f32]>) -> f32 {
-        self.soft(out, width, target, grad)
+impl Reducible<[f32]> for CrossEntropyLoss {
+    fn terms(&self, out: usize, width: usize) -> usize {
+        rows(out, width)
+    }
+
+    fn reduce(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[f32],
+        reduction: Reduction,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        self.soft(out, width, target, reduction, each, grad)
     }
 }
 
-impl<const K: usize> Loss<[[f32; K]]> for CrossEntropyLoss {
-    fn loss(
+impl<const K: usize> Reducible<[[f32; K]]> for CrossEntropyLoss {
+    fn terms(&self, out: usize, width: usize) -> usize {
+        rows(out, width)
+    }
+
+    fn reduce(
         &self,
         out: &[f32],
         width: usize,
         target: &[[f32; K]],
+        reduction: Reduction,
+        each: Option<&mut [f32]>,
         grad: Option<&mut [f32]>,
     ) -> f32 {
-        self.soft(out, width, target.as_flattened(), grad)
+        self.soft(out, width, target.as_flattened(), reduction, each, grad)
     }
 }
 
+mean_loss!(CrossEntropyLoss: [usize], [i64], [f32]);
+mean_loss!(rows CrossEntropyLoss);
+
 /// PyTorch's `nn.NLLLoss()` on log-probabilities `[batch, classes]` (the output of a
 /// network ending in `LogSoftmax`, as PyTorch's MNIST example trains) and class indices,
-/// with mean reduction: the mean of `−out[i, target[i]]`.
+/// with mean reduction: the mean of `−out[i, target[i]]` (`.reduction(..)` for the others,
+/// one term per row).
 ///
 /// ```
 /// use nn::loss::{Loss, NllLoss};
@@ -488,20 +637,26 @@ impl NllLoss {
         &self,
         out: &[f32],
         width: usize,
-        batch: usize,
-        class: impl Fn(usize) -> usize,
+        target: &[impl ClassIndex],
+        reduction: Reduction,
+        mut each: Option<&mut [f32]>,
         grad: Option<&mut [f32]>,
     ) -> f32 {
+        let batch = target.len();
         check_len("NLLLoss", out.len(), batch * width);
-        let inv_b = 1.0 / batch.max(1) as f32;
+        check_terms("NLLLoss", &each, batch);
+        let inv_b = reduction.scale(batch);
         let mut grad = grad;
         if let Some(g) = grad.as_deref_mut() {
             g.fill(0.0);
         }
         let mut total = 0.0f32;
         for (i, row) in out.chunks_exact(width).enumerate() {
-            let c = class(i);
+            let c = class_index("NLLLoss", target[i].index(), i, width);
             total -= row[c];
+            if let Some(e) = each.as_deref_mut() {
+                e[i] = -row[c];
+            }
             if let Some(g) = grad.as_deref_mut() {
                 g[i * width + c] = -inv_b;
             }
@@ -510,16 +665,40 @@ impl NllLoss {
     }
 }
 
-impl Loss<[usize]> for NllLoss {
-    fn loss(&self, out: &[f32], width: usize, target: &[usize], grad: Option<&mut [f32]>) -> f32 {
-        let class = |i: usize| class_index("NLLLoss", target[i] as i128, i, width);
-        self.nll(out, width, target.len(), class, grad)
+impl Reducible<[usize]> for NllLoss {
+    fn terms(&self, out: usize, width: usize) -> usize {
+        rows(out, width)
+    }
+
+    fn reduce(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[usize],
+        reduction: Reduction,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        self.nll(out, width, target, reduction, each, grad)
     }
 }
 
-impl Loss<[i64]> for NllLoss {
-    fn loss(&self, out: &[f32], width: usize, target: &[i64], grad: Option<&mut [f32]>) -> f32 {
-        let class = |i: usize| class_index("NLLLoss", target[i] as i128, i, width);
-        self.nll(out, width, target.len(), class, grad)
+impl Reducible<[i64]> for NllLoss {
+    fn terms(&self, out: usize, width: usize) -> usize {
+        rows(out, width)
+    }
+
+    fn reduce(
+        &self,
+        out: &[f32],
+        width: usize,
+        target: &[i64],
+        reduction: Reduction,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
+    ) -> f32 {
+        self.nll(out, width, target, reduction, each, grad)
     }
 }
+
+mean_loss!(NllLoss: [usize], [i64]);
