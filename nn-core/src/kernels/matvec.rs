@@ -70,6 +70,7 @@ fn matvec_body<const FMA: bool>(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) 
 /// The one-sample kernel, `y ← W x + b`: matrixmultiply would pack `W` on every call and
 /// needs a heap for it; this reads `W` once, in place.
 /// With `std` on x86-64 it runs the widest vector unit found at run time.
+#[inline]
 pub(crate) fn matvec(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {

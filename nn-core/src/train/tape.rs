@@ -111,7 +111,8 @@ impl<N: Network> Tape<N> {
     /// The typed form is the generated `forward_batch`.
     ///
     /// A large batch goes through the network in chunks of rows whose cache (every inner
-    /// layer's output) fits [`Tape::INFER_CACHE`] floats, so that inference over a whole
+    /// layer's output) fits [`Tape::INFER_CACHE`] floats (or of [`Tape::INFER_MIN_ROWS`]
+    /// rows, where those need more), so that inference over a whole
     /// data set needs the memory of one chunk; each row's output is the same bits either
     /// way, since inference treats rows apart.
     pub fn infer(&mut self, net: &N, x: &[f32]) -> &[f32] {
@@ -127,15 +128,21 @@ impl<N: Network> Tape<N> {
         &self.out
     }
 
-    /// The most floats of cache batch inference uses at once (32 MiB): a larger batch runs
+    /// The floats of cache batch inference aims to use at once (32 MiB): a larger batch runs
     /// in chunks of rows.
     pub const INFER_CACHE: usize = 1 << 23;
 
+    /// The fewest rows a chunk of batch inference holds, however wide the network: batches
+    /// of up to this many run in one pass, at full speed.
+    pub const INFER_MIN_ROWS: usize = 64;
+
     /// Rows per chunk of batch inference over `batch` rows: as many as fit
-    /// [`Tape::INFER_CACHE`], at least one, at most `batch`.
+    /// [`Tape::INFER_CACHE`], at least [`Tape::INFER_MIN_ROWS`], at most `batch`.
     fn infer_rows(batch: usize) -> usize {
         let per_row = N::cache_len(1).max(1);
-        (Self::INFER_CACHE / per_row).clamp(1, batch.max(1))
+        (Self::INFER_CACHE / per_row)
+            .max(Self::INFER_MIN_ROWS)
+            .clamp(1, batch.max(1))
     }
 
     /// The training forward pass over flat slices; returns `[batch, OUT]`. The typed
