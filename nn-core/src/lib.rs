@@ -10,6 +10,27 @@
 //!
 //! Every layer works on row-major `f32` data in PyTorch's layouts: a batch is `[batch, features]`,
 //! a [`Linear`] weight is `[out, in]`.
+//!
+//! # Modules
+//!
+//! A folder per family, each depending only on those above it in this list:
+//!
+//! - `macros`: the `macro_rules!` helpers the layers share (declared first);
+//! - `layer`: what every layer is, the [`Layer`] trait, its visitors, [`LayerInfo`], the
+//!   names of nested modules ([`Path`]) and the type-level size checks;
+//! - `kernels`: the products ([`gemm`] over `matrixmultiply`, the one-sample matrix-vector
+//!   product), the convolution kernels, the run-time choice of vector unit;
+//! - `layers`: the built-in layers by family (`linear`, `conv`, `pool`, `norm`,
+//!   `activation`, `dropout`, `identity`, `flatten`, `residual`);
+//! - `network`: the [`Network`] trait, the chain that runs a network's layers over one
+//!   cache, the summary table;
+//! - `train`: the [`Tape`] and [`Gradients`] of a training step, [`loss`], [`optim`],
+//!   checkpoint state ([`StateDict`]) and [`metrics`];
+//! - [`init`]: PyTorch's `nn.init` initialisers;
+//! - `bake`: weights baked in at compile time for nested networks;
+//! - [`io`]: safetensors files; [`data`]: data sets, the loader, normalisation.
+//!
+//! A new family goes in a folder of its own under `layers/`, its kernels under `kernels/`.
 #![no_std]
 
 #[cfg(feature = "alloc")]
