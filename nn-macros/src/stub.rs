@@ -10,11 +10,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-use crate::ast::Input;
+use crate::ast::{Input, LayerDecl};
 use crate::expand::methods::{methods, Gate};
 use crate::expand::take_clone;
 use crate::size::Size;
-use crate::valid::stated_widths;
+use crate::valid::{classify, stated_widths, Keeps, Kind};
 
 /// The items of network `ident`, for the errors `err`.
 pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
@@ -36,8 +36,12 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
     let never = quote!(::core::unreachable!(#never));
 
     let (in_w, out_w) = widths(input);
-    let layer_in = in_w.map_or(0, |n| n as usize);
-    let layer_out = out_w.map_or(0, |n| n as usize);
+    let (in_w, out_w) = (
+        in_w.or_else(|| user_width(input, End::First)),
+        out_w.or_else(|| user_width(input, End::Last)),
+    );
+    let layer_in = in_w.clone().unwrap_or_else(|| quote!(0));
+    let layer_out = out_w.clone().unwrap_or_else(|| quote!(0));
     let mut lens = Vec::new();
     let in_len = array_len(in_w, "__IN", &mut lens);
     let out_len = array_len(out_w, "__OUT", &mut lens);
@@ -117,12 +121,9 @@ pub fn stub(input: &Input, err: syn::Error) -> TokenStream {
 
 /// The length of a typed method's array: the width `stated`, or else a const parameter
 /// named `param`, added to `lens`: an unknown width is whatever the caller's array has.
-fn array_len(stated: Option<u64>, param: &str, lens: &mut Vec<TokenStream>) -> TokenStream {
+fn array_len(stated: Option<TokenStream>, param: &str, lens: &mut Vec<TokenStream>) -> TokenStream {
     match stated {
-        Some(n) => {
-            let n = n as usize;
-            quote!(#n)
-        }
+        Some(n) => n,
         None => {
             let param = syn::Ident::new(param, Span::call_site());
             lens.push(quote!(const #param: usize));
@@ -131,11 +132,49 @@ fn array_len(stated: Option<u64>, param: &str, lens: &mut Vec<TokenStream>) -> T
     }
 }
 
+/// Which end of the list of layers a width is read from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    First,
+    Last,
+}
+
+/// The width at `end` of a network that is not generic, where the layer there (past the
+/// width-keeping activations, at the last end) is a type of the user's: its `Layer`
+/// constant. A width the caller cannot infer, such as an output, is then still known, and
+/// code using the stand-in gets no "type annotations needed".
+fn user_width(input: &Input, end: End) -> Option<TokenStream> {
+    if input.generics.params.iter().next().is_some() {
+        return None;
+    }
+    let plain = |l: &&LayerDecl| l.pytorch.is_none() && l.inline.is_none();
+    let layer = match end {
+        End::First => input.layers.first().filter(plain)?,
+        End::Last => input.layers.iter().rev().find(|l| {
+            !matches!(
+                classify(&l.ty),
+                Ok(Kind::Activation(Keeps { width: None, .. }))
+            )
+        })?,
+    };
+    if !plain(&layer) || !matches!(classify(&layer.ty), Ok(Kind::User)) {
+        return None;
+    }
+    let ty = &layer.ty;
+    Some(match end {
+        End::First => quote!(<#ty as ::nn::Layer>::IN),
+        End::Last => quote!(<#ty as ::nn::Layer>::OUT),
+    })
+}
+
 /// The input and output widths the declaration states as numbers, if it does: the first
 /// layer's input (or `#[input(C, H, W)]`), the last sized layer's output.
-fn widths(input: &Input) -> (Option<u64>, Option<u64>) {
+fn widths(input: &Input) -> (Option<TokenStream>, Option<TokenStream>) {
     let lit = |s: Size| match s {
-        Size::Lit(n) => Some(n),
+        Size::Lit(n) => {
+            let n = n as usize;
+            Some(quote!(#n))
+        }
         Size::Expr(_) => None,
     };
     let (first, last) = stated_widths(&input.layers);
