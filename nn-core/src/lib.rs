@@ -66,8 +66,8 @@ pub use train::{loss, optim};
 pub use bytemuck::Zeroable;
 pub use error::{SettingError, TrainError};
 pub use layer::{
-    Backward, Buffer, BufferMut, BufferVisitor, Features, FitsAfter, KeepsWidth, Layer, LayerInfo,
-    NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
+    Backward, Buffer, BufferMut, BufferVisitor, Features, FitsAfter, Image, KeepsWidth, Layer,
+    LayerInfo, NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
 };
 pub use layers::{
     Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, EluFn, Flatten,
@@ -205,6 +205,23 @@ pub mod __private {
 
     /// Compiles only if `T` is `Clone`, with an error that names `T` where it is not.
     pub const fn assert_clone<T: CloneLayer>() {}
+
+    /// Dimension `i` of `image`, or `or` where there is none.
+    pub const fn image_dim(image: Option<[usize; 3]>, i: usize, or: usize) -> usize {
+        match image {
+            Some(shape) => shape[i],
+            None => or,
+        }
+    }
+
+    /// `n` when `on`, else 0: a size check that holds trivially where it does not apply.
+    pub const fn when(on: bool, n: usize) -> usize {
+        if on {
+            n
+        } else {
+            0
+        }
+    }
 
     /// The largest of `widths`, usable in constants.
     pub const fn max_width(widths: &[usize]) -> usize {

@@ -58,6 +58,8 @@ struct NetStruct<'a> {
     named: bool,
     /// Whether it has generic size assertions (`__CHECKS`) to evaluate.
     checked: bool,
+    /// The image it takes, where `#[input(C, H, W)]` declares one.
+    in_image: Option<&'a [TokenStream; 3]>,
 }
 
 /// Everything a valid network expands to but its `WEIGHTS`.
@@ -66,6 +68,10 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
     let name_str = ident.to_string();
     let generics = &input.generics;
     let (impl_g, ty_g, _) = generics.split_for_impl();
+    let in_image = input
+        .input
+        .as_ref()
+        .map(|s| [s.c.expr(), s.h.expr(), s.w.expr()]);
     let layer = item::expand_net(NetStruct {
         attrs,
         vis,
@@ -75,6 +81,7 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
         layers: &net.layers,
         named: net.named,
         checked: !net.generic_asserts.is_empty(),
+        in_image: in_image.as_ref(),
     });
     let checks = compiler_checks(input, net);
     let input_image = match &input.input {
@@ -154,8 +161,26 @@ fn compiler_checks(input: &Input, net: &Net<'_>) -> TokenStream {
         } else {
             quote!(::nn::FitsAfter)
         };
+        let Some((layer, [ic, ih, iw])) = &c.image else {
+            return quote_spanned! {c.span.0=>
+                const _: () = <#features as #check<::nn::Features<#prev>>>::OK;
+            };
+        };
+        // After an image, a layer that takes an image is compared as one, and a layer of
+        // flat features by its width; each check holds trivially where the other applies.
+        let takes = quote!(<#layer as ::nn::Layer>::IN_IMAGE);
+        let on = quote!(#takes.is_some());
+        let dim = |i: usize| quote!({ ::nn::__private::image_dim(#takes, #i, 0) });
+        let (c0, c1, c2) = (dim(0), dim(1), dim(2));
+        let image = quote_spanned!(c.span.0=> ::nn::Image<#c0, #c1, #c2 #close);
+        let flat = quote_spanned!(c.span.0=> ::nn::Features<{ ::nn::__private::when(!#on, #input) } #close);
         quote_spanned! {c.span.0=>
-            const _: () = <#features as #check<::nn::Features<#prev>>>::OK;
+            const _: () = <#flat as #check<::nn::Features<{ ::nn::__private::when(!#on, #prev) }>>>::OK;
+            const _: () = <#image as #check<::nn::Image<
+                { ::nn::__private::when(#on, #ic) },
+                { ::nn::__private::when(#on, #ih) },
+                { ::nn::__private::when(#on, #iw) },
+            >>>::OK;
         }
     });
     let asserts = &net.asserts;

@@ -87,6 +87,10 @@ pub struct TypeCheck {
     pub keeps: bool,
     pub prev: TokenStream,
     pub input: TokenStream,
+    /// Where the layer before produces an image and this layer is the user's or a network
+    /// (`layer`), which may take an image: the image produced, compared in image terms
+    /// with the one the layer takes where it takes one.
+    pub image: Option<(TokenStream, [TokenStream; 3])>,
 }
 
 fn first_last(ty: &Type) -> (Span, Span) {
@@ -115,6 +119,19 @@ struct Upstream {
     produced: Option<Produced>,
     /// The layer before, as messages show it.
     shown: String,
+    /// Where the layer before is the user's (or a network) given an image: the image it
+    /// produces, as its `Layer::OUT_IMAGE` says, for an image layer after it.
+    hidden: Option<Hidden>,
+}
+
+/// The image behind the flat features of a layer of the user's that was given an image.
+#[derive(Clone)]
+struct Hidden {
+    /// The layer's type, and how messages show it.
+    ty: Type,
+    shown: String,
+    /// The image it was given: its output's shape where it does not say otherwise.
+    given: Shape,
 }
 
 impl Upstream {
@@ -266,6 +283,7 @@ impl Walk {
                     keeps: false,
                     prev: have.expr(),
                     input: want.expr(),
+                    image: None,
                 });
                 Ok(())
             }
@@ -349,6 +367,7 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
             }),
             None => habits::flat_flatten_input(&input.layers),
         },
+        hidden: None,
         shown: match &input.input {
             Some(shape) => format!(
                 "#[input({}, {}, {})]",
@@ -445,9 +464,11 @@ fn check_list<'a>(
             index,
             named_list,
         };
+        // What a layer of the user's hid is for the layer right after it only.
+        let hidden = up.hidden.take();
         let resolved = match &decl.inline {
             Some(inline) => block::step_block(cx, owner, &entry, inline, up),
-            None => step_layer(cx, &entry, up),
+            None => step_layer(cx, &entry, up, hidden),
         };
         out.extend(resolved);
     }
@@ -459,6 +480,7 @@ fn step_layer<'a>(
     cx: &mut Walk,
     entry: &ListedLayer<'a>,
     up: &mut Upstream,
+    hidden: Option<Hidden>,
 ) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
     if let Some(e) = &entry.decl.pytorch {
@@ -484,7 +506,18 @@ fn step_layer<'a>(
     }
     let shown = show(&kind, ty);
     match kind {
-        Kind::Image(image_kind) => image::step_image(cx, entry, image_kind, shown, up),
+        Kind::Image(image_kind) => {
+            if let Some(h) = hidden {
+                image::reveal(cx, &shown, h, up);
+            }
+            image::step_image(cx, entry, image_kind, shown, up)
+        }
+        Kind::User => {
+            if let Some(h) = hidden {
+                image::pass_on(h, up);
+            }
+            flat::step_flat(cx, entry, Kind::User, shown, up)
+        }
         kind => flat::step_flat(cx, entry, kind, shown, up),
     }
 }

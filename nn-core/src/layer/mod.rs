@@ -13,7 +13,7 @@ mod visit;
 pub use info::LayerInfo;
 pub use parameters::Parameters;
 pub use path::Path;
-pub use shape::{Features, FitsAfter, KeepsWidth};
+pub use shape::{Features, FitsAfter, Image, KeepsWidth};
 pub use visit::{
     Buffer, BufferMut, BufferVisitor, NetworkParamVisitor, ParamVisitor, StateVisitor,
     StateVisitorMut,
@@ -166,6 +166,13 @@ pub trait Layer: bytemuck::Zeroable {
     const OUT: usize;
     /// Trainable numbers, the length of this layer's slice of the gradients.
     const PARAMS: usize;
+    /// The image this layer takes, `[channels, height, width]`, where it takes one (an image
+    /// layer, a network declared with `#[input]`); `None` for flat features.
+    const IN_IMAGE: Option<[usize; 3]> = None;
+    /// The image this layer produces, `[channels, height, width]`, where it produces one;
+    /// `None` for flat features. A layer of your own that keeps an image declares it, so
+    /// that image layers (`Conv2d`, a pool) can follow it in a network.
+    const OUT_IMAGE: Option<[usize; 3]> = None;
 
     /// The layers inside this one, for a network or a residual block (shown nested by
     /// the summary); empty for a plain layer.

@@ -4,6 +4,10 @@
 /// A layer width as a type, so that two widths can be compared by the trait system.
 pub struct Features<const N: usize>;
 
+/// An image shape as a type, channels × height × width, so that two shapes can be compared
+/// by the trait system and a mismatch reads in image terms.
+pub struct Image<const C: usize, const H: usize, const W: usize>;
+
 /// Holds when a layer expecting `Self` inputs may follow a layer producing `Prev`.
 #[diagnostic::on_unimplemented(
     message = "layer size mismatch: this layer takes `{Self}` but the layer before it produces `{Prev}`",

@@ -258,6 +258,8 @@ impl<const C: usize, const K: usize, const H: usize, const W: usize> Layer
         C * H * W
     };
     const OUT: usize = C * Self::OH * Self::OW;
+    const IN_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
+    const OUT_IMAGE: Option<[usize; 3]> = Some([C, Self::OH, Self::OW]);
     const PARAMS: usize = 0;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -385,6 +387,8 @@ impl<const C: usize, const K: usize, const H: usize, const W: usize> Layer
         C * H * W
     };
     const OUT: usize = C * Self::OH * Self::OW;
+    const IN_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
+    const OUT_IMAGE: Option<[usize; 3]> = Some([C, Self::OH, Self::OW]);
     const PARAMS: usize = 0;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -43,6 +43,8 @@ fn add_into(y: &mut [f32], x: &[f32]) {
 impl<B: Layer> Layer for Residual<B> {
     const IN: usize = B::IN;
     const OUT: usize = B::OUT;
+    const IN_IMAGE: Option<[usize; 3]> = B::IN_IMAGE;
+    const OUT_IMAGE: Option<[usize; 3]> = B::OUT_IMAGE;
     const PARAMS: usize = B::PARAMS;
     const LAYERS: &'static [LayerInfo] = B::LAYERS;
 

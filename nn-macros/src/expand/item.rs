@@ -183,6 +183,7 @@ fn inline_nets(def: NetStruct<'_>, attrs: &[syn::Attribute], cloned: bool) -> Ve
                 ident: &h.ident,
                 describe: "Sequential",
                 layers: &h.layers,
+                in_image: None,
                 named: false,
                 checked: false,
                 ..def

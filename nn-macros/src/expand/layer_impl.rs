@@ -15,9 +15,11 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
     let fields: Vec<&TokenStream> = layers.iter().map(|l| &l.field).collect();
     let names: Vec<&String> = layers.iter().map(|l| &l.name).collect();
     let (first, last) = (&lp[0], &lp[lp.len() - 1]);
-    let images = layers.iter().map(|l| match &l.image {
+    // A layer's output image as validation traced it, or else as the layer says (a network
+    // or a layer of the user's that produces an image).
+    let images = layers.iter().zip(&lp).map(|(l, p)| match &l.image {
         Some([c, h, w]) => quote!(::core::option::Option::Some([#c, #h, #w])),
-        None => quote!(::core::option::Option::None),
+        None => quote!(#p::OUT_IMAGE),
     });
     let (buffers, one) = one_sample(def, &lp);
     let describe = describe(def);
@@ -32,6 +34,17 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
     } else {
         quote!(#first::IN)
     };
+    let some = |[c, h, w]: &[TokenStream; 3]| quote!(::core::option::Option::Some([#c, #h, #w]));
+    // The image taken: as declared, or else as the first layer takes it.
+    let in_image = match def.in_image {
+        Some(shape) => some(shape),
+        None => quote!(#first::IN_IMAGE),
+    };
+    // The image produced: as validation traced it, or else as the last layer says.
+    let out_image = match layers.last().and_then(|l| l.image.as_ref()) {
+        Some(shape) => some(shape),
+        None => quote!(#last::OUT_IMAGE),
+    };
     let passes = batch_passes(def, &lp);
     let walks = walks(def, &lp);
     quote! {
@@ -41,6 +54,8 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
             const IN: usize = #input;
             const OUT: usize = #last::OUT;
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
+            const IN_IMAGE: ::core::option::Option<[usize; 3]> = #in_image;
+            const OUT_IMAGE: ::core::option::Option<[usize; 3]> = #out_image;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
                 name: #names,
                 inputs: #lp::IN,

@@ -142,6 +142,7 @@ fn step_residual_around<'a>(
             keeps: true,
             prev: input.expr(),
             input: output.expr(),
+            image: None,
         });
     }
     let field_ty = quote!(::nn::Residual<#inner>);

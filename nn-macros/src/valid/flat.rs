@@ -4,11 +4,11 @@
 //! mismatch.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::Type;
 
-use super::{Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk};
+use super::{Hidden, Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk};
 use crate::size::Size;
 
 /// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
@@ -21,6 +21,7 @@ pub(super) fn step_flat<'a>(
     up: &mut Upstream,
 ) -> Option<Resolved<'a>> {
     let ty = &entry.decl.ty;
+    let given = up.produced.as_ref().and_then(|f| f.image.clone());
     // Flat layers after an image need it flattened first; a layer of the user's takes
     // the image's `C·H·W` features as they are.
     if let Some(Produced {
@@ -102,6 +103,14 @@ pub(super) fn step_flat<'a>(
             detail: None,
         })
     };
+    // A layer of the user's given an image may produce one: an image layer after it asks.
+    if let (Kind::User, Some(given), true) = (&kind, given, cx.generics.is_empty()) {
+        up.hidden = Some(Hidden {
+            ty: ty.clone(),
+            shown: shown.clone(),
+            given,
+        });
+    }
     up.shown = shown;
     Some(entry.resolved(kind, field_ty, up))
 }
@@ -201,7 +210,17 @@ fn compare_input(
     want: &Size,
     prev_shown: &str,
 ) -> Compared {
+    let checks = cx.checks.len();
     let Err(mismatch) = cx.compare(ty, &f.size, want) else {
+        // A layer of the user's or a network after an image: compared as an image where
+        // it takes one.
+        if let (Kind::User, Some(shape), Some(check)) = (kind, &f.image, cx.checks.get_mut(checks))
+        {
+            check.image = Some((
+                ty.to_token_stream(),
+                [shape.c.expr(), shape.h.expr(), shape.w.expr()],
+            ));
+        }
         return Compared::Fits;
     };
     let want = want.show();

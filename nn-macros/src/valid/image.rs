@@ -18,10 +18,11 @@
 //! `step_image`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, PathArguments, Type};
 
-use super::{Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
+use super::{Hidden, Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
 use crate::size::{size_arg, Shape, Size};
 
 /// An image layer as declared.
@@ -350,6 +351,68 @@ fn flat_input(
                  for example `#[input(1, 28, 28)]`"
             ),
         }),
+    }
+}
+
+/// Before an image layer that follows a layer of the user's given an image: the image that
+/// layer produces, as its `Layer::OUT_IMAGE` says, checked by the compiler to be declared
+/// and to hold as many values as the layer's output. Until the compiler has checked, the
+/// shape is the image the layer was given, so that one mistake gives one error.
+pub(super) fn reveal(cx: &mut Walk, shown: &str, h: Hidden, up: &mut Upstream) {
+    if up.produced.is_none() {
+        return;
+    }
+    let t = &h.ty;
+    let out_image = quote!(<#t as ::nn::Layer>::OUT_IMAGE);
+    let shape = hidden_shape(&h);
+    let declared = format!(
+        "`{}` does not say what image it produces, and `{shown}` after it takes an image; \
+         declare `const OUT_IMAGE: Option<[usize; 3]> = Some([C, H, W]);` in its `impl Layer` \
+         (a network declared with `#[input]` says it)",
+        h.shown
+    );
+    let holds = format!(
+        "`{}` declares an `OUT_IMAGE` of another size than its `OUT`; the image's \
+         channels × height × width must be its output's features",
+        h.shown
+    );
+    let span = h.ty.span();
+    let size = shape.size().expr();
+    cx.asserts.push(quote_spanned! {span=>
+        const _: () = ::core::assert!(#out_image.is_some(), #declared);
+        const _: () = ::core::assert!(
+            #out_image.is_none() || #size == <#t as ::nn::Layer>::OUT,
+            #holds
+        );
+    });
+    if let Some(f) = up.produced.as_mut() {
+        f.image = Some(shape);
+    }
+}
+
+/// Before a layer of the user's that follows another given an image: the image the first
+/// produces, unchecked, so that the second is compared with it as an image where it takes
+/// one, and may pass it on to an image layer after it.
+pub(super) fn pass_on(h: Hidden, up: &mut Upstream) {
+    if let Some(f) = up.produced.as_mut() {
+        f.image = Some(hidden_shape(&h));
+    }
+}
+
+/// The image a layer of the user's produces, as its `Layer::OUT_IMAGE` says, or the one it
+/// was given where it says none.
+fn hidden_shape(h: &Hidden) -> Shape {
+    let t = &h.ty;
+    let dim = |i: usize, given: &Size| {
+        let g = given.expr();
+        Size::Expr(quote!({
+            ::nn::__private::image_dim(<#t as ::nn::Layer>::OUT_IMAGE, #i, #g)
+        }))
+    };
+    Shape {
+        c: dim(0, &h.given.c),
+        h: dim(1, &h.given.h),
+        w: dim(2, &h.given.w),
     }
 }
 

@@ -296,6 +296,8 @@ impl<
         CIN * H * W
     };
     const OUT: usize = COUT * Self::OH * Self::OW;
+    const IN_IMAGE: Option<[usize; 3]> = Some([CIN, H, W]);
+    const OUT_IMAGE: Option<[usize; 3]> = Some([COUT, Self::OH, Self::OW]);
     const PARAMS: usize = COUT * CIN * K * K + COUT;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -97,6 +97,8 @@ impl<const C: usize, const H: usize, const W: usize> BatchNorm2d<C, H, W> {
 impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H, W> {
     const IN: usize = C * Self::PLANE;
     const OUT: usize = C * Self::PLANE;
+    const IN_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
+    const OUT_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
     const PARAMS: usize = 2 * C;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
