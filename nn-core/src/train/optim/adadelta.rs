@@ -52,20 +52,13 @@ impl Adadelta {
             state: None,
         }
     }
-    /// Sets ρ.
-    pub fn rho(mut self, rho: f32) -> Self {
-        self.rho = rho;
-        self
-    }
-    /// Sets eps.
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
-    }
-    /// Sets the weight decay (L2 penalty).
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
+    setters! {
+        /// Sets ρ.
+        rho: f32;
+        /// Sets eps.
+        eps: f32;
+        /// Sets the weight decay (L2 penalty).
+        weight_decay: f32;
     }
 
     /// Checks the settings together, as `torch.optim.Adadelta` does when built: the

@@ -54,25 +54,20 @@ impl Adagrad {
             sum: None,
         }
     }
-    /// Sets the learning-rate decay.
-    pub fn lr_decay(mut self, lr_decay: f32) -> Self {
-        self.lr_decay = lr_decay;
-        self
-    }
-    /// Sets the weight decay (L2 penalty).
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
+    setters! {
+        /// Sets the learning-rate decay.
+        lr_decay: f32;
+        /// Sets the weight decay (L2 penalty).
+        weight_decay: f32;
     }
     /// Sets the value the sums of squares start from, used at the first step.
     pub fn initial_accumulator_value(mut self, value: f32) -> Self {
         self.initial_accumulator_value = value;
         self
     }
-    /// Sets eps.
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
+    setters! {
+        /// Sets eps.
+        eps: f32;
     }
 
     /// Checks the settings together, as `torch.optim.Adagrad` does when built: every

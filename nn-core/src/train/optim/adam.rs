@@ -68,15 +68,11 @@ impl Adam {
         self.betas = (b1, b2);
         self
     }
-    /// Sets eps.
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
-    }
-    /// Sets the weight decay.
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
+    setters! {
+        /// Sets eps.
+        eps: f32;
+        /// Sets the weight decay.
+        weight_decay: f32;
     }
 
     /// Checks the settings together, as `torch.optim.Adam` does when built: the learning

@@ -1,6 +1,18 @@
 //! Optimizers with `torch.optim`'s exact update rules, and learning-rate schedules.
 //! Their state lives here, outside the model.
 
+/// Builder methods that set one setting each, `pub fn eps(mut self, eps: f32) -> Self`, with
+/// the documentation given.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $name: $ty) -> Self {
+            self.$name = $name;
+            self
+        }
+    )*};
+}
+
 mod adadelta;
 mod adagrad;
 mod adam;

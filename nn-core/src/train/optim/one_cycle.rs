@@ -103,10 +103,9 @@ impl OneCycleLr {
         self.pct_start = pct;
         self
     }
-    /// Sets the annealing.
-    pub fn anneal(mut self, anneal: Anneal) -> Self {
-        self.anneal = anneal;
-        self
+    setters! {
+        /// Sets the annealing.
+        anneal: Anneal;
     }
     /// Turns momentum cycling on or off.
     pub fn cycle_momentum(mut self, on: bool) -> Self {

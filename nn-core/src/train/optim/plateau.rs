@@ -66,35 +66,19 @@ impl ReduceLrOnPlateau {
             last_epoch: 0,
         }
     }
-    /// Sets the factor.
-    pub fn factor(mut self, factor: f32) -> Self {
-        self.factor = factor;
-        self
-    }
-    /// Sets the patience.
-    pub fn patience(mut self, patience: u64) -> Self {
-        self.patience = patience;
-        self
-    }
-    /// Sets the relative threshold.
-    pub fn threshold(mut self, threshold: f32) -> Self {
-        self.threshold = threshold;
-        self
-    }
-    /// Sets the cooldown.
-    pub fn cooldown(mut self, cooldown: u64) -> Self {
-        self.cooldown = cooldown;
-        self
-    }
-    /// Sets the lowest learning rate.
-    pub fn min_lr(mut self, min_lr: f32) -> Self {
-        self.min_lr = min_lr;
-        self
-    }
-    /// Sets the smallest reduction made.
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
+    setters! {
+        /// Sets the factor.
+        factor: f32;
+        /// Sets the patience.
+        patience: u64;
+        /// Sets the relative threshold.
+        threshold: f32;
+        /// Sets the cooldown.
+        cooldown: u64;
+        /// Sets the lowest learning rate.
+        min_lr: f32;
+        /// Sets the smallest reduction made.
+        eps: f32;
     }
 
     /// Checks the settings as PyTorch does: the factor below 1 (and, here, above 0), the

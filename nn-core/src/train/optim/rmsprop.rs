@@ -72,30 +72,17 @@ impl RmsProp {
             state: RmsPropState::default(),
         }
     }
-    /// Sets α.
-    pub fn alpha(mut self, alpha: f32) -> Self {
-        self.alpha = alpha;
-        self
-    }
-    /// Sets eps.
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
-    }
-    /// Sets the weight decay (L2 penalty).
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-    /// Sets the momentum factor.
-    pub fn momentum(mut self, momentum: f32) -> Self {
-        self.momentum = momentum;
-        self
-    }
-    /// Turns the centered variant on or off.
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.centered = centered;
-        self
+    setters! {
+        /// Sets α.
+        alpha: f32;
+        /// Sets eps.
+        eps: f32;
+        /// Sets the weight decay (L2 penalty).
+        weight_decay: f32;
+        /// Sets the momentum factor.
+        momentum: f32;
+        /// Turns the centered variant on or off.
+        centered: bool;
     }
 
     /// Checks the settings together, as `torch.optim.RMSprop` does when built: the

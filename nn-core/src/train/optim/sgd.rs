@@ -116,26 +116,16 @@ impl Sgd {
             buf: None,
         }
     }
-    /// Sets the momentum factor.
-    pub fn momentum(mut self, momentum: f32) -> Self {
-        self.momentum = momentum;
-        self
-    }
-    /// Sets the dampening.
-    pub fn dampening(mut self, dampening: f32) -> Self {
-        self.dampening = dampening;
-        self
-    }
-    /// Turns Nesterov momentum on or off. It needs a momentum above 0 and no dampening,
-    /// set before or after: [`Sgd::check`] verifies them together.
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
-        self
-    }
-    /// Sets the weight decay (L2 penalty).
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
+    setters! {
+        /// Sets the momentum factor.
+        momentum: f32;
+        /// Sets the dampening.
+        dampening: f32;
+        /// Turns Nesterov momentum on or off. It needs a momentum above 0 and no dampening,
+        /// set before or after: [`Sgd::check`] verifies them together.
+        nesterov: bool;
+        /// Sets the weight decay (L2 penalty).
+        weight_decay: f32;
     }
 
     /// Checks the settings together, as `torch.optim.SGD` does when built: the learning
