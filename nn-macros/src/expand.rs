@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::Input;
-use crate::valid::{self, Net, Resolved};
+use crate::valid::{self, ImageCheck, Net, Resolved};
 use crate::weights;
 
 mod bake;
@@ -161,26 +161,46 @@ fn compiler_checks(input: &Input, net: &Net<'_>) -> TokenStream {
         } else {
             quote!(::nn::FitsAfter)
         };
-        let Some((layer, [ic, ih, iw])) = &c.image else {
+        let Some(image) = &c.image else {
             return quote_spanned! {c.span.0=>
                 const _: () = <#features as #check<::nn::Features<#prev>>>::OK;
             };
         };
-        // After an image, a layer that takes an image is compared as one, and a layer of
-        // flat features by its width; each check holds trivially where the other applies.
-        let takes = quote!(<#layer as ::nn::Layer>::IN_IMAGE);
-        let on = quote!(#takes.is_some());
-        let dim = |i: usize| quote!({ ::nn::__private::image_dim(#takes, #i, 0) });
-        let (c0, c1, c2) = (dim(0), dim(1), dim(2));
-        let image = quote_spanned!(c.span.0=> ::nn::Image<#c0, #c1, #c2 #close);
-        let flat = quote_spanned!(c.span.0=> ::nn::Features<{ ::nn::__private::when(!#on, #input) } #close);
+        // Where images meet, they are compared as images, and otherwise by width; each
+        // check holds trivially where the other applies.
+        let dim = |img: &TokenStream, i: usize| quote!({ ::nn::__private::image_dim(#img, #i, 0) });
+        let when = |on: &TokenStream, n: &TokenStream| quote!({ ::nn::__private::when(#on, #n) });
+        let (on, this, other) = match image {
+            ImageCheck::After { layer, prev } => {
+                let takes = quote!(<#layer as ::nn::Layer>::IN_IMAGE);
+                let on = quote!(#takes.is_some());
+                let this = [dim(&takes, 0), dim(&takes, 1), dim(&takes, 2)];
+                let other = [
+                    when(&on, &prev[0]),
+                    when(&on, &prev[1]),
+                    when(&on, &prev[2]),
+                ];
+                (on, this, other)
+            }
+            ImageCheck::Keeps { layer } => {
+                let takes = quote!(<#layer as ::nn::Layer>::IN_IMAGE);
+                let makes = quote!(<#layer as ::nn::Layer>::OUT_IMAGE);
+                let on = quote!((#takes.is_some() && #makes.is_some()));
+                let this = [dim(&makes, 0), dim(&makes, 1), dim(&makes, 2)];
+                let other = [dim(&takes, 0), dim(&takes, 1), dim(&takes, 2)];
+                (on, this, other)
+            }
+        };
+        let not = quote!(!#on);
+        let flat_this = when(&not, input);
+        let flat_other = when(&not, prev);
+        let [t0, t1, t2] = this;
+        let [o0, o1, o2] = other;
+        let flat = quote_spanned!(c.span.0=> ::nn::Features<#flat_this #close);
+        let image = quote_spanned!(c.span.0=> ::nn::Image<#t0, #t1, #t2 #close);
         quote_spanned! {c.span.0=>
-            const _: () = <#flat as #check<::nn::Features<{ ::nn::__private::when(!#on, #prev) }>>>::OK;
-            const _: () = <#image as #check<::nn::Image<
-                { ::nn::__private::when(#on, #ic) },
-                { ::nn::__private::when(#on, #ih) },
-                { ::nn::__private::when(#on, #iw) },
-            >>>::OK;
+            const _: () = <#flat as #check<::nn::Features<#flat_other>>>::OK;
+            const _: () = <#image as #check<::nn::Image<#o0, #o1, #o2>>>::OK;
         }
     });
     let asserts = &net.asserts;

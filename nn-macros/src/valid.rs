@@ -87,10 +87,21 @@ pub struct TypeCheck {
     pub keeps: bool,
     pub prev: TokenStream,
     pub input: TokenStream,
-    /// Where the layer before produces an image and this layer is the user's or a network
-    /// (`layer`), which may take an image: the image produced, compared in image terms
-    /// with the one the layer takes where it takes one.
-    pub image: Option<(TokenStream, [TokenStream; 3])>,
+    /// Where images may meet, the check in image terms that replaces this one where they do.
+    pub image: Option<ImageCheck>,
+}
+
+/// A size check between images, where the layers say they take and produce them.
+pub enum ImageCheck {
+    /// `layer`, the user's or a network, after a layer that produces the image `prev`:
+    /// compared as images where `layer` takes one.
+    After {
+        layer: TokenStream,
+        prev: [TokenStream; 3],
+    },
+    /// `Residual<layer>`: the image `layer` produces must be the one it takes, where it
+    /// says both.
+    Keeps { layer: TokenStream },
 }
 
 fn first_last(ty: &Type) -> (Span, Span) {

@@ -7,8 +7,8 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::Type;
 
 use super::{
-    check_list, classify, first_last, InlineNet, Kind, ListedLayer, Mismatch, Produced, Resolved,
-    TypeCheck, Upstream, Walk,
+    check_list, classify, first_last, ImageCheck, InlineNet, Kind, ListedLayer, Mismatch, Produced,
+    Resolved, TypeCheck, Upstream, Walk,
 };
 use crate::ast::Inline;
 use crate::size::{pretty, Shape, Size};
@@ -142,7 +142,9 @@ fn step_residual_around<'a>(
             keeps: true,
             prev: input.expr(),
             input: output.expr(),
-            image: None,
+            image: Some(ImageCheck::Keeps {
+                layer: inner.to_token_stream(),
+            }),
         });
     }
     let field_ty = quote!(::nn::Residual<#inner>);

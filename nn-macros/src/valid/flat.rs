@@ -8,7 +8,9 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::Type;
 
-use super::{Hidden, Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk};
+use super::{
+    Hidden, ImageCheck, Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk,
+};
 use crate::size::Size;
 
 /// A layer on flat features: `Linear`, a norm, a width-keeping built-in, or a type of
@@ -216,10 +218,10 @@ fn compare_input(
         // it takes one.
         if let (Kind::User, Some(shape), Some(check)) = (kind, &f.image, cx.checks.get_mut(checks))
         {
-            check.image = Some((
-                ty.to_token_stream(),
-                [shape.c.expr(), shape.h.expr(), shape.w.expr()],
-            ));
+            check.image = Some(ImageCheck::After {
+                layer: ty.to_token_stream(),
+                prev: [shape.c.expr(), shape.h.expr(), shape.w.expr()],
+            });
         }
         return Compared::Fits;
     };
