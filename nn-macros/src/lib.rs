@@ -14,7 +14,8 @@
 //! - `ast`: the typed input, each node keeping its tokens for spans; `ast::pytorch`
 //!   answers a layer written as PyTorch writes it.
 //! - `valid`: every semantic rule, one step per kind of layer (`flat`, `image`, `block`),
-//!   and what each layer is (`kind`, `keeps`).
+//!   what each layer is (`kind`, `keeps`), the PyTorch habits it answers (`habits`), and
+//!   what a walk over the layers collects (`walk`).
 //! - `weights`: `#[weights]` read at compile time: the tensors wanted, the checks against
 //!   the file, the literals.
 //! - `expand`: the generated code, by what it emits: the struct (`item`), its `Layer` impl
