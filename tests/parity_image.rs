@@ -404,3 +404,41 @@ fn max_pool_ties_go_to_the_first_maximum_with_or_without_a_cache() {
         &[0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     );
 }
+
+/// `Upsample<S>` against PyTorch's `nn.Upsample(scale_factor=S)`: it copies values forward
+/// and sums each block's gradient backward in PyTorch's order, so both match bit for bit.
+fn check_upsample<const S: usize, const OUT: usize>(case: &serde_json::Value) {
+    use nn::{Backward, Layer, Upsample};
+    let layer = Upsample::<2, S, 3, 4>;
+    assert_eq!(<Upsample<2, S, 3, 4> as Layer>::OUT, OUT);
+    let (shape, x) = tensor(&case["input"]);
+    let batch = shape[0];
+    let mut y = vec![f32::NAN; batch * OUT];
+    let mut cache = [];
+    layer.forward_batch(&x, &mut y, batch, &mut cache);
+    assert_eq!(y, tensor(&case["output"]).1, "Upsample<{S}> output");
+    let dy = tensor(&case["upstream"]).1;
+    let mut dx = vec![f32::NAN; x.len()];
+    let io = Backward {
+        x: &x,
+        y: &y,
+        dy: &dy,
+        batch,
+        cache: &mut cache,
+    };
+    layer.backward(io, Some(&mut dx), &mut []);
+    assert_eq!(
+        dx,
+        tensor(&case["input_grad"]).1,
+        "Upsample<{S}> input gradient"
+    );
+}
+
+#[test]
+fn upsample_matches_pytorch_bit_for_bit() {
+    let fx = fixture("upsample.json");
+    let cases = fx["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 2);
+    check_upsample::<2, { 2 * 6 * 8 }>(&cases[0]);
+    check_upsample::<3, { 2 * 9 * 12 }>(&cases[1]);
+}

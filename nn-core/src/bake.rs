@@ -11,7 +11,7 @@ use core::marker::PhantomData;
 
 use crate::{
     AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, Flatten, Identity, LayerNorm,
-    Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax,
+    Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
@@ -328,4 +328,5 @@ bake_zeroed! {
     Dropout<N, Q> => [const N: usize, const Q: u32],
     MaxPool2d<C, K, H, W> => [const C: usize, const K: usize, const H: usize, const W: usize],
     AvgPool2d<C, K, H, W> => [const C: usize, const K: usize, const H: usize, const W: usize],
+    Upsample<C, S, H, W> => [const C: usize, const S: usize, const H: usize, const W: usize],
 }

@@ -73,7 +73,7 @@ pub use layers::{
     Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, EluFn, Flatten,
     GeluFn, GeluTanh, GeluTanhFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn, Linear, LogSoftmax,
     MaxPool2d, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn,
-    DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+    Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use network::{Network, Summary};
 pub use rng::Rng;

@@ -203,7 +203,8 @@ impl Shape {
     }
 }
 
-fn mul(a: &Size, b: &Size) -> Size {
+/// The product `a·b`, folded where both are literals.
+pub fn mul(a: &Size, b: &Size) -> Size {
     match (a, b) {
         // Saturating: an absurd size is the compiler's to refuse, never a panic here.
         (Size::Lit(x), Size::Lit(y)) => Size::Lit(x.saturating_mul(*y)),

@@ -7,7 +7,8 @@
 //! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
 //! - `dropout`: [`Dropout`];
 //! - `identity`, `flatten`: the layers whose pass is the identity;
-//! - `residual`: [`Residual`], a block added to its input.
+//! - `residual`: [`Residual`], a block added to its input;
+//! - `upsample`: [`Upsample`], nearest-neighbour upsampling by an integer factor.
 //!
 //! The kernels they call live apart, in `crate::kernels`.
 
@@ -20,6 +21,7 @@ mod linear;
 mod norm;
 mod pool;
 mod residual;
+mod upsample;
 
 pub use activation::{
     Activation, Elementwise, EluFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU, LeakyReluFn,
@@ -34,3 +36,4 @@ pub use linear::Linear;
 pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use residual::Residual;
+pub use upsample::Upsample;

@@ -23,7 +23,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, PathArguments, Type};
 
 use super::{Hidden, Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
-use crate::size::{size_arg, Shape, Size};
+use crate::size::{mul, size_arg, Shape, Size};
 
 /// An image layer as declared.
 pub enum ImageKind {
@@ -37,6 +37,8 @@ pub enum ImageKind {
     MaxPool(Size),
     AvgPool(Size),
     BatchNorm2d(Size),
+    /// Nearest-neighbour upsampling by an integer scale.
+    Upsample(Size),
     Flatten,
 }
 
@@ -67,6 +69,7 @@ pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Resu
         "MaxPool2d" => "MaxPool2d<KERNEL>",
         "AvgPool2d" => "AvgPool2d<KERNEL>",
         "BatchNorm2d" => "BatchNorm2d<CHANNELS>",
+        "Upsample" => "Upsample<SCALE>",
         "Flatten" => "Flatten",
         _ => return None,
     };
@@ -167,6 +170,7 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
         "MaxPool2d" => ImageKind::MaxPool(next()),
         "AvgPool2d" => ImageKind::AvgPool(next()),
         "BatchNorm2d" => ImageKind::BatchNorm2d(next()),
+        "Upsample" => ImageKind::Upsample(next()),
         _ => ImageKind::Flatten,
     })
 }
@@ -198,6 +202,7 @@ impl ImageKind {
             ImageKind::MaxPool(k) => format!("MaxPool2d<{}>", k.show()),
             ImageKind::AvgPool(k) => format!("AvgPool2d<{}>", k.show()),
             ImageKind::BatchNorm2d(c) => format!("BatchNorm2d<{}>", c.show()),
+            ImageKind::Upsample(s) => format!("Upsample<{}>", s.show()),
             ImageKind::Flatten => "Flatten".to_string(),
         }
     }
@@ -308,6 +313,18 @@ pub fn step(
                 field_ty: quote!(::nn::BatchNorm2d<#c, #h, #w>),
                 out: Some(x.clone()),
                 checks,
+            })
+        }
+        ImageKind::Upsample(scale) => {
+            let s = scale.expr();
+            Ok(Step {
+                field_ty: quote!(::nn::Upsample<#c, #s, #h, #w>),
+                out: Some(Shape {
+                    c: x.c.clone(),
+                    h: mul(&x.h, scale),
+                    w: mul(&x.w, scale),
+                }),
+                checks: Vec::new(),
             })
         }
         ImageKind::Flatten => {

@@ -151,7 +151,7 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
 }
 
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 22] = [
+const BUILT_INS: [&str; 23] = [
     "Linear",
     "BatchNorm",
     "LayerNorm",
@@ -160,6 +160,7 @@ const BUILT_INS: [&str; 22] = [
     "AvgPool2d",
     "BatchNorm2d",
     "Flatten",
+    "Upsample",
     "ReLU",
     "Sigmoid",
     "Tanh",
