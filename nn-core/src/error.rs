@@ -109,7 +109,7 @@ pub(crate) enum Range {
 
 #[cfg(feature = "alloc")]
 impl Range {
-    /// Whether `v` lies in the range.
+    /// Whether `v`, not NaN, lies in the range.
     fn holds(self, v: f32) -> bool {
         match self {
             Range::AtLeast0 => v >= 0.0,
@@ -118,7 +118,7 @@ impl Range {
             Range::ClosedOpen01 => (0.0..1.0).contains(&v),
             Range::Open01 => v > 0.0 && v < 1.0,
             Range::OpenClosed01 => v > 0.0 && v <= 1.0,
-            Range::Number => !v.is_nan(),
+            Range::Number => true,
         }
     }
 

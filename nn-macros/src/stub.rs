@@ -144,7 +144,7 @@ enum End {
 /// constant. A width the caller cannot infer, such as an output, is then still known, and
 /// code using the stand-in gets no "type annotations needed".
 fn user_width(input: &Input, end: End) -> Option<TokenStream> {
-    if input.generics.params.iter().next().is_some() {
+    if !input.generics.params.is_empty() {
         return None;
     }
     let plain = |l: &&LayerDecl| l.pytorch.is_none() && l.inline.is_none();

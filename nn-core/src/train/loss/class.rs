@@ -229,59 +229,31 @@ fn rows(out: usize, width: usize) -> usize {
     out / width.max(1)
 }
 
-impl Reducible<[usize]> for CrossEntropyLoss {
-    fn terms(&self, out: usize, width: usize) -> usize {
-        rows(out, width)
-    }
+/// Implements `Reducible` for flat targets of the given types through the loss's method
+/// over a row of scores each: one term per row.
+macro_rules! per_row {
+    ($ty:ty: $($target:ty => $method:ident),* $(,)?) => {$(
+        impl Reducible<[$target]> for $ty {
+            fn terms(&self, out: usize, width: usize) -> usize {
+                rows(out, width)
+            }
 
-    fn reduce(
-        &self,
-        out: &[f32],
-        width: usize,
-        target: &[usize],
-        reduction: Reduction,
-        each: Option<&mut [f32]>,
-        grad: Option<&mut [f32]>,
-    ) -> f32 {
-        self.hard(out, width, target, reduction, each, grad)
-    }
+            fn reduce(
+                &self,
+                out: &[f32],
+                width: usize,
+                target: &[$target],
+                reduction: Reduction,
+                each: Option<&mut [f32]>,
+                grad: Option<&mut [f32]>,
+            ) -> f32 {
+                self.$method(out, width, target, reduction, each, grad)
+            }
+        }
+    )*};
 }
 
-impl Reducible<[i64]> for CrossEntropyLoss {
-    fn terms(&self, out: usize, width: usize) -> usize {
-        rows(out, width)
-    }
-
-    fn reduce(
-        &self,
-        out: &[f32],
-        width: usize,
-        target: &[i64],
-        reduction: Reduction,
-        each: Option<&mut [f32]>,
-        grad: Option<&mut [f32]>,
-    ) -> f32 {
-        self.hard(out, width, target, reduction, each, grad)
-    }
-}
-
-impl Reducible<[f32]> for CrossEntropyLoss {
-    fn terms(&self, out: usize, width: usize) -> usize {
-        rows(out, width)
-    }
-
-    fn reduce(
-        &self,
-        out: &[f32],
-        width: usize,
-        target: &[f32],
-        reduction: Reduction,
-        each: Option<&mut [f32]>,
-        grad: Option<&mut [f32]>,
-    ) -> f32 {
-        self.soft(out, width, target, reduction, each, grad)
-    }
-}
+per_row!(CrossEntropyLoss: usize => hard, i64 => hard, f32 => soft);
 
 impl<const K: usize> Reducible<[[f32; K]]> for CrossEntropyLoss {
     fn terms(&self, out: usize, width: usize) -> usize {
@@ -357,40 +329,5 @@ impl NllLoss {
     }
 }
 
-impl Reducible<[usize]> for NllLoss {
-    fn terms(&self, out: usize, width: usize) -> usize {
-        rows(out, width)
-    }
-
-    fn reduce(
-        &self,
-        out: &[f32],
-        width: usize,
-        target: &[usize],
-        reduction: Reduction,
-        each: Option<&mut [f32]>,
-        grad: Option<&mut [f32]>,
-    ) -> f32 {
-        self.nll(out, width, target, reduction, each, grad)
-    }
-}
-
-impl Reducible<[i64]> for NllLoss {
-    fn terms(&self, out: usize, width: usize) -> usize {
-        rows(out, width)
-    }
-
-    fn reduce(
-        &self,
-        out: &[f32],
-        width: usize,
-        target: &[i64],
-        reduction: Reduction,
-        each: Option<&mut [f32]>,
-        grad: Option<&mut [f32]>,
-    ) -> f32 {
-        self.nll(out, width, target, reduction, each, grad)
-    }
-}
-
+per_row!(NllLoss: usize => nll, i64 => nll);
 mean_loss!(NllLoss: [usize], [i64]);
