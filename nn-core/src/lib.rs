@@ -70,10 +70,10 @@ pub use layer::{
     LayerInfo, NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
 };
 pub use layers::{
-    Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, EluFn, Flatten,
-    GeluFn, GeluTanh, GeluTanhFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn, Linear, LogSoftmax,
-    MaxPool2d, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn,
-    Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+    Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, EluFn, Exp, ExpFn,
+    Flatten, GeluFn, GeluTanh, GeluTanhFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn, Linear,
+    Log, LogFn, LogSoftmax, MaxPool2d, RandnLike, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn,
+    SiluFn, Softmax, Tanh, TanhFn, Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use network::{Network, Summary};
 pub use rng::Rng;
@@ -86,6 +86,7 @@ pub mod __private {
     pub use crate::bake::{count, kernels, matrix, vector, Bake, Child, Entry, Name, Table};
     #[cfg(feature = "alloc")]
     pub use crate::network::chain::{backward_io, forward_io};
+    pub use crate::network::graph;
     /// Floats of cache a network of `layers` needs for `batch` rows (see `network/chain.rs`); a
     /// network without `alloc` has no batched passes and needs none.
     pub fn cache_len(layers: &[crate::LayerInfo], batch: usize) -> usize {
@@ -104,6 +105,7 @@ pub mod __private {
     #[cfg(feature = "alloc")]
     pub use bytemuck::zeroed_box;
     pub use bytemuck::Zeroable;
+    pub use libm;
 
     /// The all-zero value of `T`, in constants: the value of an activation layer (which
     /// has no data) in a network's baked-in `WEIGHTS`.

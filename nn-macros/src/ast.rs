@@ -9,7 +9,10 @@ use syn::{braced, token, Attribute, GenericArgument, Ident, Token, Type, Visibil
 use crate::attr::Attr;
 use crate::size::{size_arg, Shape, Size};
 
+mod forward;
 mod pytorch;
+
+pub use forward::{Declared, Forward, Objective};
 
 /// `#[attrs] vis struct Name<layer, layer, ...>` or `... struct Name { name: layer, ... }`,
 /// where the attributes may include `#[weights("file.safetensors")]`.
@@ -24,6 +27,11 @@ pub struct Input {
     /// `<const H: usize>` after the name, before a `{ ... }` layer list.
     pub generics: syn::Generics,
     pub layers: Vec<LayerDecl>,
+    /// `fn forward(..) { .. }` after named fields: the forward written as code, where the
+    /// network is not a chain.
+    pub forward: Option<Forward>,
+    /// The training objective written after the forward.
+    pub objective: Option<Objective>,
 }
 
 /// One entry of the layer list: `#[attrs] name: Type` or `Type`.
@@ -137,6 +145,7 @@ impl Parse for Input {
             syn::Generics::default()
         };
         let mut layers = Vec::new();
+        let (mut forward, mut objective) = (None, None);
         if input.peek(Token![<]) {
             input.parse::<Token![<]>()?;
             while !input.peek(Token![>]) {
@@ -154,6 +163,7 @@ impl Parse for Input {
             braced!(content in input);
             let list = content.parse_terminated(LayerDecl::parse, Token![,])?;
             layers.extend(list);
+            (forward, objective) = forward::parse(input)?;
         } else {
             return Err(input.error(
                 "expected the layer list after the name, for example \
@@ -174,6 +184,8 @@ impl Parse for Input {
             ident,
             generics,
             layers,
+            forward,
+            objective,
         })
     }
 }
@@ -225,6 +237,8 @@ pub fn head(tokens: proc_macro::TokenStream) -> Option<Input> {
             ident,
             generics,
             layers,
+            forward: None,
+            objective: None,
         })
     };
     syn::parse::Parser::parse(parser, tokens).ok()

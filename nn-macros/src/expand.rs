@@ -11,9 +11,11 @@ use crate::valid::{self, ImageCheck, Net, Resolved};
 use crate::weights;
 
 mod bake;
+mod graph;
 mod item;
 mod layer_impl;
 pub mod methods;
+mod objective;
 
 pub use item::take_clone;
 use methods::Gate;
@@ -60,6 +62,8 @@ struct NetStruct<'a> {
     checked: bool,
     /// The image it takes, where `#[input(C, H, W)]` declares one.
     in_image: Option<&'a [TokenStream; 3]>,
+    /// The forward written as code, where it is one.
+    graph: Option<&'a crate::graph::Graph>,
 }
 
 /// Everything a valid network expands to but its `WEIGHTS`.
@@ -82,6 +86,7 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
         named: net.named,
         checked: !net.generic_asserts.is_empty(),
         in_image: in_image.as_ref(),
+        graph: net.graph.as_deref(),
     });
     let checks = compiler_checks(input, net);
     let input_image = match &input.input {
@@ -105,6 +110,10 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
     };
     let (always, alloc, std) = (gated(Gate::Always), gated(Gate::Alloc), gated(Gate::Std));
     let in_doc = format!(" Input features per sample of `{name_str}`.");
+    let objective = net
+        .graph
+        .as_deref()
+        .and_then(|g| Some(objective::method(g, g.objective.as_ref()?)));
 
     quote! {
         #layer
@@ -134,6 +143,7 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
         ::nn::__private::if_alloc! {
             impl #impl_g #ident #ty_g {
                 #(#alloc)*
+                #objective
             }
         }
 

@@ -30,6 +30,7 @@ mod attr;
 mod ctxt;
 mod derive;
 mod expand;
+mod graph;
 mod size;
 mod stub;
 mod valid;

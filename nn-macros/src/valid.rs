@@ -20,10 +20,12 @@ use crate::size::{pretty, Shape, Size};
 
 mod block;
 mod flat;
+mod graph;
 mod habits;
 mod image;
 mod keeps;
 mod kind;
+mod objective;
 mod walk;
 pub use image::ImageKind;
 pub use keeps::Keeps;
@@ -76,6 +78,8 @@ pub struct Net<'a> {
     /// Constant assertions on the generic parameters, checked when the network is used
     /// with concrete sizes (stable Rust cannot check them earlier).
     pub generic_asserts: Vec<TokenStream>,
+    /// Where the forward is written as code: its values and operations.
+    pub graph: Option<Box<crate::graph::Graph>>,
 }
 
 /// The width flowing out of the layers so far, and who set it.
@@ -202,6 +206,9 @@ impl<'a> ListedLayer<'a> {
 
 /// Validates `input`, resolving each layer; on any mistake, every error found.
 pub fn check(input: &Input) -> syn::Result<Net<'_>> {
+    if let Some(forward) = &input.forward {
+        return graph::check(input, forward);
+    }
     let mut cx = Walk::default();
     let name = &input.ident;
     if input.layers.is_empty() {
@@ -302,6 +309,7 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
         named,
         sizes,
         generic_asserts: cx.generic_asserts,
+        graph: None,
     })
 }
 

@@ -6,6 +6,7 @@
 //! - `norm`: [`BatchNorm`], [`BatchNorm2d`] (one implementation for both ranks), [`LayerNorm`];
 //! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
 //! - `dropout`: [`Dropout`];
+//! - `noise`: [`RandnLike`], the noise of a forward written as code;
 //! - `identity`, `flatten`: the layers whose pass is the identity;
 //! - `residual`: [`Residual`], a block added to its input;
 //! - `upsample`: [`Upsample`], nearest-neighbour upsampling by an integer factor.
@@ -18,21 +19,23 @@ mod dropout;
 mod flatten;
 mod identity;
 mod linear;
+mod noise;
 mod norm;
 mod pool;
 mod residual;
 mod upsample;
 
 pub use activation::{
-    Activation, Elementwise, EluFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU, LeakyReluFn,
-    LogSoftmax, ReLU, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, ELU,
-    ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+    Activation, Elementwise, EluFn, Exp, ExpFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU,
+    LeakyReluFn, Log, LogFn, LogSoftmax, ReLU, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax,
+    Tanh, TanhFn, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use conv::Conv2d;
 pub use dropout::{Dropout, DROPOUT_P};
 pub use flatten::Flatten;
 pub use identity::Identity;
 pub use linear::Linear;
+pub use noise::RandnLike;
 pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use residual::Residual;

@@ -1,8 +1,10 @@
 //! What a network is beyond a layer: the [`Network`] trait that `network!` implements, the
-//! chain of layers behind its batched passes (`chain`), and its summary table (`summary`).
+//! chain of layers behind its batched passes (`chain`), the operations of a forward written
+//! as code (`graph`), and its summary table (`summary`).
 
 #[cfg(feature = "alloc")]
 pub(crate) mod chain;
+pub mod graph;
 mod summary;
 
 pub use summary::Summary;

@@ -48,6 +48,9 @@ pub struct Tape<N> {
     has_output_grad: bool,
     /// Whether backward computes the input gradient.
     input_grad: bool,
+    /// Scratch space of an objective written as code (an output's columns and their
+    /// gradient).
+    scratch: Vec<f32>,
     _net: PhantomData<fn() -> N>,
 }
 
@@ -69,6 +72,7 @@ impl<N: Network> Tape<N> {
             trained: false,
             has_output_grad: false,
             input_grad: false,
+            scratch: Vec::new(),
             _net: PhantomData,
         }
     }
@@ -175,6 +179,25 @@ impl<N: Network> Tape<N> {
         self.dy.resize(self.out.len(), 0.0);
         self.has_output_grad = true;
         &mut self.dy
+    }
+
+    /// What the objective a network's forward declares (`fn loss(..)` after `fn forward`)
+    /// works on: the output of the last training pass, `[batch, OUT]`, the gradient with
+    /// respect to it (zeroed, for the objective to fill), scratch space, and the batch.
+    ///
+    /// # Panics
+    /// If the last pass was not a training pass.
+    #[doc(hidden)]
+    pub fn __objective_parts(&mut self) -> (&[f32], &mut [f32], &mut Vec<f32>, usize) {
+        assert!(
+            self.trained,
+            "{}: the objective needs a training forward pass first: call `net.forward_train(..)`",
+            N::NAME
+        );
+        self.dy.clear();
+        self.dy.resize(self.out.len(), 0.0);
+        self.has_output_grad = true;
+        (&self.out, &mut self.dy, &mut self.scratch, self.batch)
     }
 
     /// The gradient of the loss with respect to the input of the last backward pass,

@@ -186,6 +186,7 @@ fn inline_nets(def: NetStruct<'_>, attrs: &[syn::Attribute], cloned: bool) -> Ve
                 in_image: None,
                 named: false,
                 checked: false,
+                graph: None,
                 ..def
             }))
         })

@@ -45,14 +45,36 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
         Some(shape) => some(shape),
         None => quote!(#last::OUT_IMAGE),
     };
-    let passes = batch_passes(def, &lp);
+    let (mut input, mut output, mut in_image, mut out_image) =
+        (input, quote!(#last::OUT), in_image, out_image);
+    let (mut buffers, mut one, mut passes) = (buffers, one, batch_passes(def, &lp));
+    let mut cache_len = quote!(::nn::__private::cache_len(
+        <Self as ::nn::Layer>::LAYERS,
+        batch
+    ));
+    if let Some(g) = def.graph {
+        // A forward written as code: its own sizes and passes, the rest as a chain's.
+        let plan = super::graph::Plan::new(g);
+        (input, output) = plan.sizes();
+        in_image = g
+            .in_image
+            .as_ref()
+            .map_or(quote!(::core::option::Option::None), some);
+        out_image = g
+            .out_image
+            .as_ref()
+            .map_or(quote!(::core::option::Option::None), some);
+        (buffers, one) = (quote!(), vec![plan.one_sample()]);
+        cache_len = plan.cache_len();
+        passes = graph_passes(&plan, layers);
+    }
     let walks = walks(def, &lp);
     quote! {
         #[allow(clippy::needless_update, unused_mut, unused_variables)]
         #[diagnostic::do_not_recommend]
         impl #impl_g ::nn::Layer for #ident #ty_g {
             const IN: usize = #input;
-            const OUT: usize = #last::OUT;
+            const OUT: usize = #output;
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
             const IN_IMAGE: ::core::option::Option<[usize; 3]> = #in_image;
             const OUT_IMAGE: ::core::option::Option<[usize; 3]> = #out_image;
@@ -86,7 +108,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
             }
 
             fn cache_len(batch: usize) -> usize {
-                ::nn::__private::cache_len(<Self as ::nn::Layer>::LAYERS, batch)
+                #cache_len
             }
 
             #passes
@@ -220,6 +242,45 @@ fn batch_passes(def: NetStruct<'_>, lp: &[TokenStream]) -> TokenStream {
                 let __layers = <Self as ::nn::Layer>::LAYERS;
                 let mut __end = <Self as ::nn::Layer>::PARAMS;
                 #(#back_steps)*
+            }
+        }
+    }
+}
+
+/// The passes over a batch of a forward written as code.
+fn graph_passes(plan: &super::graph::Plan<'_>, layers: &[super::Resolved<'_>]) -> TokenStream {
+    let infer = plan.batch_forward(false);
+    let train = plan.batch_forward(true);
+    let fields: Vec<TokenStream> = layers.iter().map(|l| l.field_ty.clone()).collect();
+    let back = plan.backward(&fields);
+    quote! {
+        ::nn::__private::if_alloc! {
+            fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, cache: &mut [f32]) {
+                #infer
+            }
+
+            fn forward_train(
+                &mut self,
+                x: &[f32],
+                y: &mut [f32],
+                batch: usize,
+                cache: &mut [f32],
+            ) -> ::core::result::Result<(), ::nn::TrainError> {
+                #train
+                ::core::result::Result::Ok(())
+            }
+        }
+
+        fn backward(
+            &self,
+            io: ::nn::Backward<'_>,
+            mut dx: ::core::option::Option<&mut [f32]>,
+            grad: &mut [f32],
+        ) {
+            ::nn::__private::if_alloc! {
+                let (x, batch) = (io.x, io.batch);
+                let __want_dx = dx.is_some();
+                #back
             }
         }
     }

@@ -8,8 +8,10 @@
 //!
 //! `softmax` holds [`Softmax`] and [`LogSoftmax`], which act on a whole row.
 
+mod math;
 mod softmax;
 
+pub use math::{Exp, ExpFn, Log, LogFn};
 pub use softmax::{LogSoftmax, Softmax};
 
 use core::fmt;
