@@ -1,0 +1,192 @@
+//! A call of one of the network's layers, validated as a chain of that one layer would be,
+//! and the layer behind each `randn_like`.
+use proc_macro2::Span;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::Expr;
+
+use super::{shape_text, Body, Operand, Val};
+use crate::ast::LayerDecl;
+use crate::graph::{Field, Needs, Node, Op};
+use crate::size::pretty;
+use crate::valid::{block, step_layer, Kind, ListedLayer, Resolved, Upstream, Walk};
+
+impl<'a> Body<'a> {
+    /// `self.name(arg)`: the field, validated as the one layer of a chain from `arg`.
+    pub(super) fn call_field(&mut self, m: &syn::ExprMethodCall) -> Option<Operand> {
+        let name = m.method.to_string();
+        let Some(index) = self
+            .fields
+            .iter()
+            .position(|d| d.name.as_ref().is_some_and(|n| *n == name))
+        else {
+            let names: Vec<String> = self
+                .fields
+                .iter()
+                .filter_map(|d| d.name.as_ref())
+                .map(|n| format!("`{n}`"))
+                .collect();
+            self.error(
+                &m.method,
+                format!(
+                    "the network has no layer `{name}`; its layers are {}",
+                    names.join(", ")
+                ),
+            );
+            return None;
+        };
+        let arg = match m.args.iter().collect::<Vec<_>>()[..] {
+            [a] => a,
+            _ => {
+                self.error(m, "a layer takes one value: `self.fc1(x)`");
+                return None;
+            }
+        };
+        let Operand::Value(a) = self.expr(arg)? else {
+            self.error(arg, "a layer takes a value of the forward");
+            return None;
+        };
+        let decl = &self.fields[index];
+        let entry = ListedLayer {
+            decl,
+            index,
+            named_list: true,
+        };
+        let mut up = self.vals[a].up.clone();
+        if !matches!(arg, Expr::Path(_)) {
+            up.shown = pretty(&arg.to_token_stream());
+        }
+        let mut sub = Walk::default();
+        let hidden = up.hidden.take();
+        let resolved = match &decl.inline {
+            Some(inline) => {
+                block::step_block(&mut sub, &self.owner.clone(), &entry, inline, &mut up)
+            }
+            None => step_layer(&mut sub, &entry, &mut up, hidden),
+        };
+        // The layer's errors, at the call that gives it the wrong value.
+        let call = quote!(#m);
+        if let Err(errs) = std::mem::take(&mut sub.errors).finish() {
+            for err in errs {
+                let msg = err
+                    .to_string()
+                    .replace("` before it produces ", "` given to it has ");
+                self.error(&call, msg);
+            }
+            return None;
+        }
+        self.cx.checks.extend(sub.checks);
+        self.cx.asserts.extend(sub.asserts);
+        let resolved = resolved?;
+        let layer = {
+            let ty = &resolved.field_ty;
+            quote_spanned!(decl.ty.span()=> #ty)
+        };
+        let given = shape_text(&self.vals[a].up);
+        match &self.first_given[index] {
+            Some((ty, first)) if *ty != resolved.field_ty.to_string() => {
+                self.error(
+                    &call,
+                    format!(
+                        "`self.{name}` is given {given} here, but {first} at its first call; a layer's \
+                         sizes are fixed, so declare another layer for this call"
+                    ),
+                );
+                return None;
+            }
+            Some(_) => {}
+            None => self.first_given[index] = Some((resolved.field_ty.to_string(), given)),
+        }
+        let stateful = !matches!(
+            resolved.kind,
+            Kind::Activation(crate::valid::Keeps { width: None, .. })
+        );
+        let needs = if stateful {
+            Needs::Always
+        } else {
+            self.vals[a].needs
+        };
+        let mut produced = up.produced.clone()?;
+        produced.source = format!("self.{name}");
+        let out = self.vals.len();
+        self.vals.push(Val {
+            up: Upstream {
+                produced: Some(produced),
+                shown: format!("self.{name}(..)"),
+                hidden: up.hidden,
+            },
+            needs,
+            storage: out,
+        });
+        let field = Field {
+            access: resolved.field.clone(),
+            index,
+            name: resolved.name.clone(),
+        };
+        if self.resolved[index].is_none() {
+            self.resolved[index] = Some(resolved);
+        }
+        self.nodes.push(Node {
+            op: Op::Call {
+                field: Some(field),
+                ty: layer,
+                arg: a,
+            },
+            out,
+            span: m.span(),
+        });
+        Some(Operand::Value(out))
+    }
+
+    /// `randn_like(a)`: a layer of its own, after the fields.
+    pub(super) fn noise(&mut self, a: usize, shown: String, span: Span) -> usize {
+        let i = self.noise.len();
+        let ident = syn::Ident::new(&format!("__randn{i}"), Span::call_site());
+        let p = self.vals[a]
+            .up
+            .produced
+            .clone()
+            .expect("a valid value has a shape");
+        let w = p.size.expr();
+        let field_ty = quote!(::nn::RandnLike<#w>);
+        // The declaration behind the field, which the struct and its impls read: one per
+        // call, made here and alive as long as the expansion.
+        let decl: &'a LayerDecl = Box::leak(Box::new(LayerDecl {
+            attrs: vec![syn::parse_quote!(#[doc = "The noise of a `randn_like` in the forward."])],
+            name: Some(ident.clone()),
+            ty: syn::parse_quote!(RandnLike),
+            inline: None,
+            pytorch: None,
+        }));
+        let index = self.fields.len() + i;
+        self.noise.push(Resolved {
+            decl,
+            kind: Kind::User,
+            field_ty: field_ty.clone(),
+            field: quote!(#ident),
+            name: String::new(),
+            image: None,
+            inline_net: None,
+            out: Some(p.size.clone()),
+            width: None,
+        });
+        let mut p = p;
+        p.source = shown.clone();
+        let out = self.value(shown, p, Needs::Never, None);
+        let field = Field {
+            access: quote!(#ident),
+            index,
+            name: String::new(),
+        };
+        self.nodes.push(Node {
+            op: Op::Call {
+                field: Some(field),
+                ty: field_ty,
+                arg: a,
+            },
+            out,
+            span,
+        });
+        out
+    }
+}
