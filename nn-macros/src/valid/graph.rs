@@ -44,6 +44,8 @@ struct Body<'a> {
     env: HashMap<String, usize>,
     /// The layers `randn_like` makes, after the fields.
     noise: Vec<Resolved<'a>>,
+    /// Whether each field is called, rightly or not.
+    called: Vec<bool>,
     /// Each field's type and the shape it was given at its first call.
     first_given: Vec<Option<(String, String)>>,
     /// The network's name, which names the networks of its inline blocks.
@@ -80,6 +82,7 @@ pub fn check<'a>(input: &'a Input, fwd: &'a Forward) -> syn::Result<Net<'a>> {
         env: HashMap::new(),
         noise: Vec::new(),
         first_given: input.layers.iter().map(|_| None).collect(),
+        called: vec![false; input.layers.len()],
         owner: input.ident.to_string(),
     };
     let errors = &mut body.cx.errors;
@@ -146,8 +149,8 @@ pub fn check<'a>(input: &'a Input, fwd: &'a Forward) -> syn::Result<Net<'a>> {
         ));
     }
     let outputs = body.statements(fwd);
-    for (decl, r) in input.layers.iter().zip(&body.resolved) {
-        if let (None, Some(name)) = (r, &decl.name) {
+    for (decl, called) in input.layers.iter().zip(&body.called) {
+        if let (false, Some(name)) = (called, &decl.name) {
             body.cx.errors.push(syn::Error::new_spanned(
                 name,
                 format!("`{name}` is never called in `forward`; call it as `self.{name}(..)`, or remove it"),
@@ -327,6 +330,33 @@ impl<'a> Body<'a> {
             );
             return false;
         };
+        // `let (mu, logvar) = (self.fc21(h1), self.fc22(h1));`: each value named apart.
+        if let (Pat::Tuple(t), Expr::Tuple(e)) = (&local.pat, &*init.expr) {
+            if t.elems.len() == e.elems.len() {
+                let mut ok = true;
+                for (p, e) in t.elems.iter().zip(&e.elems) {
+                    let Pat::Ident(name) = p else {
+                        self.error(p, "expected a name");
+                        return false;
+                    };
+                    match self.expr(e) {
+                        Some(Operand::Value(v)) => {
+                            self.vals[v].up.shown = name.ident.to_string();
+                            self.env.insert(name.ident.to_string(), v);
+                        }
+                        Some(_) => {
+                            self.error(e, "a `let` in a forward names values");
+                            ok = false;
+                        }
+                        None => {
+                            self.env.insert(name.ident.to_string(), usize::MAX);
+                            ok = false;
+                        }
+                    }
+                }
+                return ok;
+            }
+        }
         let operand = self.expr(&init.expr);
         let name_of = |p: &Pat| match p {
             Pat::Ident(i) if i.by_ref.is_none() && i.subpat.is_none() => Some(i.ident.to_string()),
@@ -340,8 +370,11 @@ impl<'a> Body<'a> {
         match (&local.pat, operand) {
             (_, None) => {
                 // Unknown from here: later uses of the name add no errors of their own.
-                if let Some(n) = name_of(&local.pat) {
-                    self.env.remove(&n);
+                let names: Vec<String> = match &local.pat {
+                    Pat::Tuple(t) => t.elems.iter().filter_map(name_of).collect(),
+                    p => name_of(p).into_iter().collect(),
+                };
+                for n in names {
                     self.env.insert(n, usize::MAX);
                 }
                 false

@@ -35,6 +35,7 @@ impl<'a> Body<'a> {
             );
             return None;
         };
+        self.called[index] = true;
         let arg = match m.args.iter().collect::<Vec<_>>()[..] {
             [a] => a,
             _ => {
@@ -70,12 +71,22 @@ impl<'a> Body<'a> {
             for err in errs {
                 let msg = err
                     .to_string()
-                    .replace("` before it produces ", "` given to it has ");
+                    .replace("` before it produces ", "` given to it has ")
+                    .replace("put `Flatten` before it", "flatten it first, `flatten(..)`");
                 self.error(&call, msg);
             }
             return None;
         }
-        self.cx.checks.extend(sub.checks);
+        // The sizes left to the compiler are compared at the call too.
+        let (first, last) = {
+            let mut tokens = call.clone().into_iter();
+            let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+            (first, tokens.last().map_or(first, |t| t.span()))
+        };
+        self.cx.checks.extend(sub.checks.into_iter().map(|mut c| {
+            c.span = (first, last);
+            c
+        }));
         self.cx.asserts.extend(sub.asserts);
         let resolved = resolved?;
         let layer = {
