@@ -12,7 +12,9 @@ use nn::loss::CrossEntropyLoss;
 use nn::optim::{Adam, ExponentialLr, LinearLr, LrSchedule, OneCycleLr, Optimizer, RmsProp, Sgd};
 use nn::{Buffer, Gradients, Network, StateDict, StateError, Tape};
 
-nn::network! { struct Mlp<fc1: Linear<4, 8>, act: ReLU, bn: BatchNorm<8>, fc2: Linear<8, 3>> }
+// The dropout draws a new mask each step: a resumed run must draw the masks an
+// uninterrupted one draws, so the checkpoint keeps its stream.
+nn::network! { struct Mlp<fc1: Linear<4, 8>, act: ReLU, drop: Dropout<0.2>, bn: BatchNorm<8>, fc2: Linear<8, 3>> }
 
 /// 23 samples: batches of 5 leave a last batch of 3, so epochs and batches do not align.
 fn dataset() -> Dataset<4, usize> {

@@ -285,4 +285,19 @@ pub trait Layer: bytemuck::Zeroable {
         self.visit_params_mut(&mut |name, values| f(path, name, BufferMut::F32(values)));
         self.visit_buffers_mut(&mut |name, value| f(path, name, value));
     }
+
+    /// Calls `f(seed, step)` for each random stream a training pass draws from, at any
+    /// depth, in a fixed order: a dropout layer's masks, a `randn_like`'s noise. They are
+    /// not part of PyTorch's state dict; a checkpoint ([`crate::StateDict`]) keeps them, so
+    /// that a resumed run draws what an uninterrupted one would. A layer of the user's that
+    /// draws at random reports its streams here and in [`Layer::walk_streams_mut`].
+    fn walk_streams(&self, f: &mut dyn FnMut(u64, u64)) {
+        let _ = f;
+    }
+
+    /// Calls `f(seed, step)`, mutably, for each random stream, in the order of
+    /// [`Layer::walk_streams`].
+    fn walk_streams_mut(&mut self, f: &mut dyn FnMut(&mut u64, &mut u64)) {
+        let _ = f;
+    }
 }

@@ -152,6 +152,14 @@ impl<const N: usize, const P: u32> Layer for Dropout<N, P> {
         Ok(())
     }
 
+    fn walk_streams(&self, f: &mut dyn FnMut(u64, u64)) {
+        f(self.seed, self.step);
+    }
+
+    fn walk_streams_mut(&mut self, f: &mut dyn FnMut(&mut u64, &mut u64)) {
+        f(&mut self.seed, &mut self.step);
+    }
+
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, _grad: &mut [f32]) {
         if let Some(dx) = dx {
             let n = io.batch * N;

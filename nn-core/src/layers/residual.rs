@@ -142,4 +142,12 @@ impl<B: Layer> Layer for Residual<B> {
     fn walk_state_mut(&mut self, path: &Path<'_>, f: &mut StateVisitorMut<'_>) {
         self.0.walk_state_mut(path, f);
     }
+
+    fn walk_streams(&self, f: &mut dyn FnMut(u64, u64)) {
+        self.0.walk_streams(f);
+    }
+
+    fn walk_streams_mut(&mut self, f: &mut dyn FnMut(&mut u64, &mut u64)) {
+        self.0.walk_streams_mut(f);
+    }
 }

@@ -350,7 +350,9 @@ impl StateDict {
     }
 
     /// Adds `net`'s state dict (parameters and buffers, PyTorch's keys and shapes; counts
-    /// as `int64` scalars), as `nn::io::save` writes it.
+    /// as `int64` scalars), as `nn::io::save` writes it, and where the network draws at
+    /// random in training (dropout, `randn_like`) its streams' seeds and steps under
+    /// `generator.streams` (`[streams, 2]`, `int64`), which no state dict has.
     pub fn add_network<N: Network>(&mut self, net: &N) {
         net.named_state(&mut |module, name, shape, value| {
             let key = format!("{module}.{name}");
@@ -360,6 +362,18 @@ impl StateDict {
                 Buffer::Count(c) => self.insert_i64(key, i64::try_from(c).unwrap_or(i64::MAX)),
             }
         });
+        let mut streams = Vec::new();
+        net.walk_streams(&mut |seed, step| streams.extend([seed as i64, step as i64]));
+        if !streams.is_empty() {
+            let shape = [streams.len() / 2, 2];
+            self.insert(
+                STREAMS,
+                StateTensor {
+                    shape: shape.to_vec(),
+                    value: StateValue::I64(streams),
+                },
+            );
+        }
     }
 
     /// Loads `net`'s state dict from the tensors of the same names; other tensors (an
@@ -378,6 +392,22 @@ impl StateDict {
             };
         });
         check?;
+        let mut count = 0;
+        net.walk_streams(&mut |_, _| count += 1);
+        let streams = if count > 0 {
+            Some(self.i64s(STREAMS, &[count, 2])?.to_vec())
+        } else {
+            None
+        };
+        if let Some(s) = streams {
+            let mut pairs = s.chunks_exact(2);
+            net.walk_streams_mut(&mut |seed, step| {
+                if let Some(p) = pairs.next() {
+                    // The bits as saved: a seed past `i64::MAX` was stored wrapped.
+                    (*seed, *step) = (p[0] as u64, p[1] as u64);
+                }
+            });
+        }
         net.named_state_mut(&mut |module, name, value| {
             let key = format!("{module}.{name}");
             match value {
@@ -400,6 +430,9 @@ impl StateDict {
         Ok(())
     }
 }
+
+/// The key of a network's random streams in a checkpoint (see [`crate::Layer::walk_streams`]).
+const STREAMS: &str = "generator.streams";
 
 /// Calls `f(key, values)` for each parameter of `net` with its slice of `flat` (a vector
 /// as long as all parameters, in [`Network::named_params`] order): how optimizers name

@@ -318,5 +318,13 @@ fn walks(def: NetStruct<'_>, lp: &[TokenStream]) -> TokenStream {
         fn walk_state_mut(&mut self, path: &::nn::Path<'_>, f: &mut ::nn::StateVisitorMut<'_>) {
             #(#lp::walk_state_mut(&mut self.#fields, #paths, f);)*
         }
+
+        fn walk_streams(&self, f: &mut dyn FnMut(u64, u64)) {
+            #(#lp::walk_streams(&self.#fields, f);)*
+        }
+
+        fn walk_streams_mut(&mut self, f: &mut dyn FnMut(&mut u64, &mut u64)) {
+            #(#lp::walk_streams_mut(&mut self.#fields, f);)*
+        }
     }
 }
