@@ -216,6 +216,17 @@ fn gelu_matches_pytorch() {
 }
 
 #[test]
+fn mobile_activations_match_pytorch() {
+    // ReLU6, Hardsigmoid, Hardswish: piecewise linear (Hardswish quadratic between its
+    // kinks), no sum that cancels: relative alone. The input's rows hold the kinks at 0 and
+    // ±3, where the derivative is PyTorch's choice at the point itself.
+    let fx = fixture("layers.json");
+    check::<nn::ReLU6<W>>(&fx, "relu6", Floors::default());
+    check::<nn::Hardsigmoid<W>>(&fx, "hardsigmoid", Floors::default());
+    check::<nn::Hardswish<W>>(&fx, "hardswish", Floors::default());
+}
+
+#[test]
 fn silu_matches_pytorch() {
     // Output: x σ(x), a product: relative alone. Input gradient: σ(x)(1 + x(1 − σ(x)))
     // crosses zero at x ≈ −1.28, where the sum cancels: floor.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch parity fixture that tests/parity_layers.rs checks the width-keeping layers
-against: LeakyReLU, ELU, GELU (exact and tanh), SiLU, Softmax, LogSoftmax, Identity, LayerNorm
+against: LeakyReLU, ELU, GELU (exact and tanh), SiLU, Softmax, LogSoftmax, Identity, LayerNorm,
+ReLU6, Hardsigmoid, Hardswish
 and Dropout, each alone.
 
 The tests need no Python: the JSON file is committed. To make it again, from the repository
@@ -114,6 +115,9 @@ def cases(gen):
         ("log_softmax", nn.LogSoftmax(dim=1), "LogSoftmax", softmax_input(gen)),
         ("identity", nn.Identity(), "Identity", ew),
         ("layer_norm", nn.LayerNorm(WIDTH), f"LayerNorm<{WIDTH}>", layer_norm_input(gen)),
+        ("relu6", nn.ReLU6(), "ReLU6", ew),
+        ("hardsigmoid", nn.Hardsigmoid(), "Hardsigmoid", ew),
+        ("hardswish", nn.Hardswish(), "Hardswish", ew),
     ]
 
 

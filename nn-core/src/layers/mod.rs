@@ -26,9 +26,10 @@ mod residual;
 mod upsample;
 
 pub use activation::{
-    Activation, Elementwise, EluFn, Exp, ExpFn, GeluFn, GeluTanh, GeluTanhFn, LeakyReLU,
-    LeakyReluFn, Log, LogFn, LogSoftmax, ReLU, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax,
-    Tanh, TanhFn, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+    Activation, Elementwise, EluFn, Exp, ExpFn, GeluFn, GeluTanh, GeluTanhFn, Hardsigmoid,
+    HardsigmoidFn, Hardswish, HardswishFn, LeakyReLU, LeakyReluFn, Log, LogFn, LogSoftmax, ReLU,
+    ReLU6, Relu6Fn, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, ELU,
+    ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use conv::Conv2d;
 pub use dropout::{Dropout, DROPOUT_P};

@@ -54,8 +54,11 @@ struct Body<'a> {
 
 /// The functions that are layers without state: name, the layer in `nn`, and whether it
 /// works on a row as a whole (and so takes flat features only).
-const FUNCTIONS: [(&str, &str, bool); 9] = [
+const FUNCTIONS: [(&str, &str, bool); 12] = [
     ("relu", "ReLU", false),
+    ("relu6", "ReLU6", false),
+    ("hardsigmoid", "Hardsigmoid", false),
+    ("hardswish", "Hardswish", false),
     ("sigmoid", "Sigmoid", false),
     ("tanh", "Tanh", false),
     ("exp", "Exp", false),
@@ -66,7 +69,7 @@ const FUNCTIONS: [(&str, &str, bool); 9] = [
     ("log_softmax", "LogSoftmax", true),
 ];
 
-const OPERATIONS: &str = "a forward calls its layers (`self.fc1(x)`), the functions `relu`, \
+const OPERATIONS: &str = "a forward calls its layers (`self.fc1(x)`), the functions `relu`, `relu6`, `hardswish`, `hardsigmoid`, \
     `sigmoid`, `tanh`, `exp`, `log`, `gelu`, `silu`, `softmax`, `log_softmax`, `cat([a, b])`, \
     `chunk(h, 2)`, `flatten(x)` and `randn_like(x)`, and `+`, `-`, `*` between values and \
     numbers (`/` by a number)";

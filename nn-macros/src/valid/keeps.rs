@@ -39,8 +39,11 @@ const ROWS: &str = " and works over the features of each row (PyTorch's `dim=1`)
 /// The width-keeping built-ins (but `LayerNorm`, which is sized), by the name written in
 /// `network!` (PyTorch's), with what each takes and a note for the error when it is given
 /// a size.
-const KEEPS: [(&str, Arg, &str); 11] = [
+const KEEPS: [(&str, Arg, &str); 14] = [
     ("ReLU", Arg::Nothing, ""),
+    ("ReLU6", Arg::Nothing, ""),
+    ("Hardsigmoid", Arg::Nothing, ""),
+    ("Hardswish", Arg::Nothing, ""),
     ("Sigmoid", Arg::Nothing, ""),
     ("Tanh", Arg::Nothing, ""),
     ("SiLU", Arg::Nothing, ""),

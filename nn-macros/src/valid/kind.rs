@@ -151,7 +151,7 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
 }
 
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 23] = [
+const BUILT_INS: [&str; 26] = [
     "Linear",
     "BatchNorm",
     "LayerNorm",
@@ -165,6 +165,9 @@ const BUILT_INS: [&str; 23] = [
     "Sigmoid",
     "Tanh",
     "SiLU",
+    "ReLU6",
+    "Hardsigmoid",
+    "Hardswish",
     "LeakyReLU",
     "ELU",
     "GELU",
@@ -180,7 +183,7 @@ const BUILT_INS: [&str; 23] = [
 /// The built-in layer that `name` misspells, if it surely does: the same letters in
 /// another case (`Relu`, `Conv2D`), or, for names of six letters or more, one letter
 /// added, dropped, changed or swapped with its neighbour (`Linaer`, `Sigmod`). Names that
-/// differ in a digit (`Conv1d`, `ReLU6`) or short ones (`SELU`, `PReLU`, `GLU`) are other
+/// differ in a digit (`Conv1d`, `Conv3d`) or short ones (`SELU`, `PReLU`, `GLU`) are other
 /// PyTorch layers, which a user may well have written: they are left to the compiler.
 fn nearest(name: &str) -> Option<&'static str> {
     let lower = name.to_lowercase();
@@ -304,7 +307,7 @@ mod tests {
         for name in [
             "Conv1d",
             "Conv3d",
-            "ReLU6",
+            "Hardtanh",
             "SELU",
             "PReLU",
             "GLU",

@@ -271,6 +271,15 @@ impl Check<'_> {
             reduction = match text.as_str() {
                 "reduction=sum" => Some(quote!(::nn::loss::Reduction::Sum)),
                 "reduction=mean" => Some(quote!(::nn::loss::Reduction::Mean)),
+                "reduction=none" => {
+                    self.error(
+                        n,
+                        "an objective is one number: PyTorch's `reduction='none'` keeps each \
+                         element's loss, and training on them is training on their sum; write \
+                         `reduction = sum`",
+                    );
+                    return None;
+                }
                 _ => {
                     self.error(n, "expected `reduction = sum` or `reduction = mean`");
                     return None;

@@ -8,9 +8,11 @@
 //!
 //! `softmax` holds [`Softmax`] and [`LogSoftmax`], which act on a whole row.
 
+mod hard;
 mod math;
 mod softmax;
 
+pub use hard::{Hardsigmoid, HardsigmoidFn, Hardswish, HardswishFn, ReLU6, Relu6Fn};
 pub use math::{Exp, ExpFn, Log, LogFn};
 pub use softmax::{LogSoftmax, Softmax};
 
