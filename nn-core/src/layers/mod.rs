@@ -37,3 +37,9 @@ pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use residual::Residual;
 pub use upsample::Upsample;
+
+/// Ends a layer's `describe` as `network!` spells it: `, bias = false>` for a layer built
+/// without bias (PyTorch's `bias=False`), `>` otherwise.
+fn write_bias(f: &mut core::fmt::Formatter<'_>, bias: bool) -> core::fmt::Result {
+    f.write_str(if bias { ">" } else { ", bias = false>" })
+}
