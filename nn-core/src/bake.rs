@@ -10,8 +10,8 @@
 use core::marker::PhantomData;
 
 use crate::{
-    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, Flatten, Identity, LayerNorm,
-    Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
+    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise, Flatten,
+    Identity, LayerNorm, Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
@@ -309,6 +309,28 @@ impl<
 {
     const BAKED: Self = Conv2d {
         weight: kernels::<T, COUT, CIN, K>("weight"),
+        bias: bias::<T, COUT>(BIAS),
+    };
+    const TENSORS: usize = 1 + BIAS as usize;
+}
+
+#[diagnostic::do_not_recommend]
+impl<
+        T: Table,
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const OP: usize,
+        const H: usize,
+        const W: usize,
+        const BIAS: bool,
+    > Bake<T> for ConvTranspose2d<CIN, COUT, K, S, P, OP, H, W, BIAS>
+{
+    const BAKED: Self = ConvTranspose2d {
+        // PyTorch's layout, in channels first: `[CIN, COUT, K, K]`.
+        weight: kernels::<T, CIN, COUT, K>("weight"),
         bias: bias::<T, COUT>(BIAS),
     };
     const TENSORS: usize = 1 + BIAS as usize;

@@ -70,10 +70,10 @@ pub use layer::{
     LayerInfo, NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
 };
 pub use layers::{
-    Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, EluFn, Flatten,
-    GeluFn, GeluTanh, GeluTanhFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn, Linear, LogSoftmax,
-    MaxPool2d, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn,
-    Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
+    Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise,
+    EluFn, Flatten, GeluFn, GeluTanh, GeluTanhFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn,
+    Linear, LogSoftmax, MaxPool2d, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn,
+    Softmax, Tanh, TanhFn, Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use network::{Network, Summary};
 pub use rng::Rng;

@@ -1,7 +1,7 @@
 //! The built-in layers, a folder or file per family, each layer in a file of its own:
 //!
 //! - `linear`: [`Linear`];
-//! - `conv`: [`Conv2d`] and its batched and threaded passes;
+//! - `conv`: [`Conv2d`] and its batched and threaded passes, [`ConvTranspose2d`];
 //! - `pool`: [`MaxPool2d`], [`AvgPool2d`];
 //! - `norm`: [`BatchNorm`], [`BatchNorm2d`] (one implementation for both ranks), [`LayerNorm`];
 //! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
@@ -28,7 +28,7 @@ pub use activation::{
     LogSoftmax, ReLU, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, ELU,
     ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
-pub use conv::Conv2d;
+pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::{Dropout, DROPOUT_P};
 pub use flatten::Flatten;
 pub use identity::Identity;

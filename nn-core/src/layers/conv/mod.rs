@@ -1,15 +1,19 @@
 //! `Conv2d<CIN, COUT, K, S, P, H, W, BIAS>`: PyTorch's `nn.Conv2d(CIN, COUT, K, stride=S,
-//! padding=P, bias=BIAS)` on flat NCHW samples.
+//! padding=P, bias=BIAS)` on flat NCHW samples, and `ConvTranspose2d`, its adjoint.
 //!
 //! This file holds the type and its no-heap paths (direct loops); `batched.rs` the batched
 //! ones (patch matrices and matrix products); `threads.rs` the split of a batch over
-//! threads. The kernels they call (the tiled one-sample kernel, the geometry of patches)
-//! are in `crate::kernels::conv`.
+//! threads; `transpose.rs` the transposed convolution. The kernels they call (the tiled
+//! one-sample kernel, the geometry of patches, the transposed convolution's loops) are in
+//! `crate::kernels::conv`.
 
 #[cfg(feature = "alloc")]
 mod batched;
 #[cfg(feature = "alloc")]
 mod threads;
+mod transpose;
+
+pub use transpose::ConvTranspose2d;
 
 use core::fmt;
 
