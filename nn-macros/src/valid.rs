@@ -23,6 +23,7 @@ mod flat;
 mod habits;
 mod image;
 mod keeps;
+mod keywords;
 mod kind;
 mod walk;
 pub use image::ImageKind;
