@@ -44,7 +44,7 @@ fn keywords(name: &str) -> &'static [(&'static str, &'static str)] {
 
 /// The keywords of `name` as the end of a sentence: "optionally with `stride = S`,
 /// `padding = P` and `bias = false`"; empty for a layer that takes none.
-pub fn optional(name: &str) -> String {
+fn optional(name: &str) -> String {
     let shown: Vec<String> = keywords(name)
         .iter()
         .map(|(k, v)| format!("`{k} = {v}`"))
