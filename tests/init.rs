@@ -1,7 +1,10 @@
 //! `nn::init` and `Rng::randn` against `tests/fixtures/init.json`, which
 //! `tools/make_loss_fixtures.py` wrote with PyTorch (see its header for how to rerun it):
 //! fans, gains and the initialisers' bounds and standard deviations exactly, and the
-//! statistics of large draws within what their sample size allows.
+//! statistics of large draws within what their sample size allows. The layers' own
+//! initialisation where PyTorch's is not the obvious one (a transposed convolution's fan in,
+//! a layer without bias) against `tests/fixtures/conv_transpose.json`
+//! (`tools/make_conv_transpose_fixture.py`).
 //!
 //! The draws differ from PyTorch's (another generator), so their statistics are compared
 //! with the distribution's, not with PyTorch's sample: over n = 200 000 values of a
@@ -18,7 +21,7 @@ mod common;
 use common::fixture::{fixture, num};
 
 use nn::init::{self, FanMode, Nonlinearity};
-use nn::Rng;
+use nn::{Layer, Rng, Zeroable};
 use serde_json::Value;
 
 /// Standard errors each statistic may be off by.
@@ -304,4 +307,102 @@ fn a_shape_that_does_not_fit_the_tensor_panics() {
 )]
 fn a_bias_has_no_fans() {
     init::calculate_fan_in_and_fan_out(&[10]);
+}
+
+/// Layer `L` as `init` leaves it, against PyTorch's `reset_parameters` for the same module
+/// (`case`): the weight's shape and fan in, the bound, a bias or none, and the weight's
+/// statistics (our draw, and PyTorch's, checked alike).
+fn check_layer_init<L: Layer>(case: &Value) {
+    let torch = case["torch"].as_str().unwrap();
+    let mut layer = Box::new(L::zeroed());
+    layer.init(&mut Rng::seed(7));
+    let (mut weight, mut bias, mut shapes) = (Vec::new(), None, Vec::new());
+    layer.visit_params(&mut |name, shape, values| {
+        shapes.push(shape.to_vec());
+        match name {
+            "weight" => weight = values.to_vec(),
+            _ => bias = Some(values.to_vec()),
+        }
+    });
+    assert_eq!(
+        shapes[0],
+        shape(&case["weight_shape"]),
+        "{torch}: weight shape"
+    );
+    let fan_in = init::calculate_fan_in_and_fan_out(&shapes[0]).0;
+    assert_eq!(
+        fan_in as u64,
+        case["fan_in"].as_u64().unwrap(),
+        "{torch}: fan in"
+    );
+    assert_eq!(
+        bias.is_some(),
+        case["has_bias"].as_bool().unwrap(),
+        "{torch}: a bias"
+    );
+    let bound = num(&case["bound"]) as f64;
+    assert!(
+        ((1.0 / (fan_in as f64).sqrt()) / bound - 1.0).abs() < 1e-7,
+        "{torch}: the bound is 1/sqrt(fan_in)"
+    );
+    // Our bound is computed in float32: within a rounding of PyTorch's.
+    let ends = Some((-bound * (1.0 + 1e-6), bound * (1.0 + 1e-6)));
+    let n = weight.len();
+    let std = bound / 3f64.sqrt();
+    check_draw(stats(&weight), n, 0.0, std, ends, torch);
+    let d = &case["weight_draw"];
+    let theirs = ["mean", "std", "min", "max"].map(|k| num(&d[k]) as f64);
+    check_draw(
+        theirs,
+        n,
+        0.0,
+        std,
+        ends,
+        &format!("{torch} (PyTorch's draw)"),
+    );
+    if let Some(b) = bias {
+        assert!(
+            b.iter().all(|v| (v.abs() as f64) <= bound * (1.0 + 1e-6)),
+            "{torch}: bias outside the bound"
+        );
+    }
+}
+
+/// A transposed convolution's weight is `[CIN, COUT, K, K]`, and PyTorch computes its fan in
+/// from dimension 1, as for any weight: `COUT·K·K`, its output channels.
+#[test]
+fn conv_transpose_initialises_from_its_output_channels_as_pytorch() {
+    let fx = fixture("conv_transpose.json");
+    let cases = fx["init"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    check_layer_init::<nn::ConvTranspose2d<64, 32, 4, 2, 1, 0, 4, 4>>(&cases[0]);
+    check_layer_init::<nn::ConvTranspose2d<16, 48, 3, 1, 0, 0, 4, 4, false>>(&cases[1]);
+}
+
+/// A layer without bias draws its weight alone, as PyTorch's `reset_parameters` skips the
+/// bias it does not have: the same weight as the layer with a bias from the same seed, and
+/// the next draws come sooner. Its bias field holds zeros.
+#[test]
+fn layers_without_bias_draw_the_weight_alone() {
+    fn draws<L: Layer>(layer: &mut L) -> u64 {
+        let mut rng = Rng::seed(3);
+        layer.init(&mut rng);
+        rng.position().1
+    }
+    let (mut with, mut without) = (
+        nn::Linear::<8, 4>::zeroed(),
+        nn::Linear::<8, 4, false>::zeroed(),
+    );
+    let (a, b) = (draws(&mut with), draws(&mut without));
+    assert_eq!(with.weight, without.weight);
+    assert_eq!(without.bias, [0.0; 4]);
+    assert!(b < a, "no draws for a bias: {b} against {a}");
+    let (mut with, mut without) = (
+        nn::Conv2d::<2, 3, 3, 1, 0, 5, 5>::zeroed(),
+        nn::Conv2d::<2, 3, 3, 1, 0, 5, 5, false>::zeroed(),
+    );
+    let (a, b) = (draws(&mut with), draws(&mut without));
+    assert_eq!(with.weight, without.weight);
+    assert_eq!(without.bias, [0.0; 3]);
+    assert!(b < a, "no draws for a bias: {b} against {a}");
 }

@@ -1,7 +1,9 @@
 //! Loading as PyTorch users do: from memory, under a key prefix (a checkpoint that wraps the
 //! network, a sub-network's slice of a bigger file), and non-strictly, with the missing and
 //! unexpected names returned as `load_state_dict(strict=False)` returns them. A strict load
-//! that fails on names says what the file holds; any failed load leaves the network as it was.
+//! that fails on names says what the file holds, and where a layer's bias is on one side only
+//! (PyTorch's `bias=False`), how to declare the layer; any failed load leaves the network as it
+//! was.
 
 mod common;
 use common::scratch::scratch;
@@ -288,5 +290,105 @@ fn a_plain_file_under_a_prefix_it_lacks_loads_nothing() {
         "plain keys lie outside the prefix"
     );
     assert_eq!(net, built, "nothing was loaded");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// PyTorch's `nn.Sequential(ConvTranspose2d(2, 3, 2, stride=2, bias=False), ReLU(),
+// Conv2d(3, 4, 3, bias=False), Flatten(), Linear(64, 5, bias=False))`, declared as PyTorch
+// built it, and declared with the biases PyTorch's defaults would have.
+nn::network! {
+    #[input(2, 3, 3)]
+    #[derive(Clone, PartialEq, Debug)]
+    struct NoBias<
+        ConvTranspose2d<2, 3, 2, stride = 2, bias = false>, ReLU,
+        Conv2d<3, 4, 3, bias = false>, Flatten, Linear<64, 5, bias = false>,
+    >
+}
+nn::network! {
+    #[input(2, 3, 3)]
+    #[derive(Clone, PartialEq, Debug)]
+    struct WithBias<
+        ConvTranspose2d<2, 3, 2, stride = 2>, ReLU,
+        Conv2d<3, 4, 3, bias = false>, Flatten, Linear<64, 5>,
+    >
+}
+nn::network! { #[derive(Clone, PartialEq, Debug)] struct Outer { gen: WithBias } }
+nn::network! { #[derive(Clone, PartialEq, Debug)] struct OuterNoBias { gen: NoBias } }
+
+/// A state dict of layers built with `bias=False` loads strictly into layers declared
+/// `bias = false`, and the network gives PyTorch's output. Into layers declared with a bias,
+/// the strict load says that PyTorch's layer was built without one and how to declare it,
+/// at any depth.
+#[test]
+fn a_pytorch_file_without_biases_needs_layers_declared_without() {
+    let path = common::fixture::path("conv_transpose_no_bias.safetensors");
+    // `check.input` and `check.output` are the test's, not the network's.
+    let options = LoadOptions::new().allow_unexpected(true);
+    let mut net = NoBias::new(0);
+    let loaded = load_with(&mut *net, &path, options).unwrap();
+    assert!(loaded.missing_keys.is_empty());
+    let (shape, x) = read_f32(&path, "check.input");
+    let (_, want) = read_f32(&path, "check.output");
+    assert_eq!(shape, [4, 2, 3, 3]);
+    let rows: Vec<[f32; 18]> = x.chunks_exact(18).map(|r| r.try_into().unwrap()).collect();
+    let got: Vec<f32> = net.predict(&rows).into_iter().flatten().collect();
+    // Float32 on both sides through three layers of sums of both signs: a floor.
+    assert_close!(got, want, rel = 1e-5, abs = 1e-6, "PyTorch's output");
+
+    let err = load_fails(&*WithBias::new(0), &path, options);
+    assert!(
+        matches!(&err, WeightsError::Bias { tensor, layer, in_file: false, others, .. }
+            if tensor == "0.bias"
+                && layer == "ConvTranspose2d<2, 3, 2, stride = 2>"
+                && others == &["4.bias"]),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.ends_with(
+            "tensor `0.bias` is missing (and 1: `4.bias`); the file has the layer's weight but \
+             no bias: PyTorch's layer was built without bias (`bias=False`); declare it \
+             `ConvTranspose2d<2, 3, 2, stride = 2, bias = false>`"
+        ),
+        "{text}"
+    );
+    // In a nested network, the layer is found under its path.
+    let dir = scratch("no-bias-nested");
+    let nested = dir.join("nested.safetensors");
+    nn::io::save(&*OuterNoBias::new(0), &nested).unwrap();
+    let err = load_fails(&*Outer::new(0), &nested, LoadOptions::new());
+    assert!(
+        matches!(&err, WeightsError::Bias { tensor, layer, .. }
+            if tensor == "gen.0.bias" && layer == "ConvTranspose2d<2, 3, 2, stride = 2>"),
+        "{err:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The reverse: a file with a bias, for a layer declared `bias = false`, names the tensor and
+/// the declaration that has one.
+#[test]
+fn a_file_with_a_bias_for_a_layer_declared_without() {
+    let dir = scratch("bias-for-no-bias");
+    let path = dir.join("with-bias.safetensors");
+    nn::io::save(&*WithBias::new(0), &path).unwrap();
+    let mut net = NoBias::new(0);
+    let err = load_with(&mut *net, &path, LoadOptions::new()).unwrap_err();
+    assert!(
+        matches!(&err, WeightsError::Bias { tensor, in_file: true, .. } if tensor == "0.bias"),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.ends_with(
+            "tensor `0.bias` is not in the network (nor are 1 more: `4.bias`); \
+             `ConvTranspose2d<2, 3, 2, stride = 2, bias = false>` has no bias, but PyTorch's \
+             layer was built with one; declare it `ConvTranspose2d<2, 3, 2, stride = 2>`"
+        ),
+        "{text}"
+    );
+    // Ignoring it loads the weights, as PyTorch's `strict=False` would.
+    let loaded = load_with(&mut *net, &path, LoadOptions::new().allow_unexpected(true)).unwrap();
+    assert_eq!(loaded.unexpected_keys, ["0.bias", "4.bias"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

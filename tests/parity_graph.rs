@@ -93,6 +93,25 @@ nn::network! {
     }
 }
 
+nn::network! {
+    /// torchvision's `BasicBlock` with a projection shortcut: its state dict loads unchanged.
+    struct BasicBlock {
+        conv1: Conv2d<8, 16, 3, stride = 2, padding = 1, bias = false>,
+        bn1: BatchNorm2d<16>,
+        conv2: Conv2d<16, 16, 3, padding = 1, bias = false>,
+        bn2: BatchNorm2d<16>,
+        downsample: Sequential<Conv2d<8, 16, 1, stride = 2, bias = false>, BatchNorm2d<16>>,
+    }
+    fn forward(x: Image<8, 12, 12>) -> out {
+        let out = relu(self.bn1(self.conv1(x)));
+        let out = self.bn2(self.conv2(out));
+        relu(out + self.downsample(x))
+    }
+    fn loss(target: Image<16, 6, 6>) {
+        mse_loss(out, target)
+    }
+}
+
 /// A model of the fixture, and the tolerance it was certified at.
 struct Model {
     v: Value,
@@ -342,5 +361,19 @@ fn two_heads_train_on_two_losses_as_pytorch() {
         &[("input_grads", "x")],
         &["logits", "value"],
         |net, tape| net.loss(tape, &labels, &target),
+    );
+}
+
+#[test]
+fn basic_block_with_downsample_matches_torchvision() {
+    let m = Model::new("basic_block");
+    let target = m.target("target");
+    check(
+        BasicBlock::new(0),
+        &m,
+        &["x"],
+        &[("input_grads", "x")],
+        &["out"],
+        |net, tape| net.loss(tape, &target),
     );
 }

@@ -2,8 +2,11 @@
 //! `MaxPool2d`, `AvgPool2d`, `BatchNorm2d` (training and eval), each alone, and a small MNIST
 //! CNN as one `network!`: outputs and every gradient against `tests/fixtures/image_layers.json`,
 //! which `tools/make_image_fixtures.py` wrote with PyTorch (see its header for how to rerun
-//! it). No Python runs here. PyTorch's NCHW tensors, flattened row-major, are exactly the flat
-//! samples the layers take.
+//! it); `ConvTranspose2d` (stride 1, 2 and 3, padding, output padding, without bias) and
+//! `Conv2d` without bias against `tests/fixtures/conv_transpose.json`, which
+//! `tools/make_conv_transpose_fixture.py` wrote the same way; `Upsample` against
+//! `tests/fixtures/upsample.json`. No Python runs here. PyTorch's NCHW tensors, flattened
+//! row-major, are exactly the flat samples the layers take.
 //!
 //! Tolerances, as in `tests/parity_layers.rs`: `rel = 1e-5` everywhere (f32 rounds at 6e-8, so
 //! 1e-5 leaves room for a few hundred roundings in another order, not for a wrong formula),
@@ -20,171 +23,14 @@
 
 #[macro_use]
 mod common;
-use common::fixture::{fixture, named, shaped, tensor};
-use common::max_abs;
-
-use std::fmt;
+use common::fixture::{fixture, shaped, tensor};
+use common::layer_parity::{check, floor, Floors, REL};
 
 use nn::loss::CrossEntropyLoss;
 use nn::{
-    AvgPool2d, Backward, BatchNorm2d, BufferMut, Conv2d, Gradients, Layer, MaxPool2d, Network, Tape,
+    AvgPool2d, Backward, BatchNorm2d, Conv2d, ConvTranspose2d, Gradients, Layer, MaxPool2d,
+    Network, Tape,
 };
-use serde_json::Value;
-
-/// The relative tolerance of every check.
-const REL: f32 = 1e-5;
-
-/// `REL × max|want|` when `on`, else 0.
-fn floor(on: bool, want: &[f32]) -> f32 {
-    if on {
-        REL * max_abs(want)
-    } else {
-        0.0
-    }
-}
-
-/// Writes `L` as [`Layer::describe`] does.
-struct Describe<L>(std::marker::PhantomData<L>);
-impl<L: Layer> fmt::Display for Describe<L> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        L::describe(f)
-    }
-}
-
-/// Where a case's comparisons need an absolute floor of `REL × max|want|`.
-#[derive(Clone, Copy, Default)]
-struct Floors {
-    output: bool,
-    input_grad: bool,
-    param_grads: bool,
-}
-
-/// The input `[batch, C, H, W]` of a case, with its batch.
-fn input(case: &Value) -> (Vec<f32>, usize) {
-    let (shape, x) = tensor(&case["input"]);
-    (x, shape[0])
-}
-
-/// Checks layer `L` against the fixture case `name`: `describe`, the training pass's output,
-/// the inference passes (the same numbers, except for batch norm, whose eval output is checked
-/// against PyTorch's after the training pass), the input gradient, the parameter gradients
-/// and batch norm's buffers.
-fn check<L: Layer + Clone>(fx: &Value, name: &str, floors: Floors) {
-    let case = named(&fx["cases"], name);
-    assert_eq!(
-        Describe::<L>(Default::default()).to_string(),
-        case["network"].as_str().unwrap(),
-        "{name}: `describe` and the fixture's spelling"
-    );
-    let mut layer = L::zeroed();
-    layer.init(&mut nn::Rng::seed(0));
-    let mut expected_params = Vec::new();
-    layer.visit_params(&mut |pname, shape, _| expected_params.push((pname, shape.to_vec())));
-    let mut i = 0;
-    layer.visit_params_mut(&mut |pname, p| {
-        let (want_name, shape) = &expected_params[i];
-        assert_eq!(pname, *want_name);
-        let want = &case["params"][i];
-        assert_eq!(
-            pname,
-            want["name"].as_str().unwrap(),
-            "{name}: parameter order"
-        );
-        p.copy_from_slice(&shaped(want, shape));
-        i += 1;
-    });
-    assert_eq!(i, expected_params.len(), "{name}: parameters");
-    if let Some(buffers) = case.get("buffers") {
-        layer.visit_buffers_mut(&mut |bname, b| {
-            if let BufferMut::F32(b) = b {
-                b.copy_from_slice(&shaped(named(buffers, bname), &[b.len()]));
-            }
-        });
-    }
-
-    let (x, batch) = input(case);
-    let c = tensor(&case["upstream"]).1;
-    let want_y = tensor(&case["output"]).1;
-    assert_eq!(want_y.len(), batch * L::OUT, "{name}: output size");
-    let mut y = vec![f32::NAN; batch * L::OUT];
-    let mut cache = vec![0.0; L::cache_len(batch)];
-    let mut trained = layer.clone();
-    trained
-        .forward_train(&x, &mut y, batch, &mut cache)
-        .unwrap();
-    let abs = floor(floors.output, &want_y);
-    assert_close!(y, want_y, rel = REL, abs = abs, "{name}: output");
-
-    // Inference: batch norm with the running statistics the training pass left, the others
-    // as in training.
-    let (eval_from, want_eval) = match case.get("eval_output") {
-        Some(e) => (&trained, tensor(e).1),
-        None => (&layer, want_y.clone()),
-    };
-    let abs = floor(floors.output, &want_eval);
-    let mut batched = vec![f32::NAN; batch * L::OUT];
-    eval_from.forward_batch(&x, &mut batched, batch, &mut []);
-    assert_close!(
-        batched,
-        want_eval,
-        rel = REL,
-        abs = abs,
-        "{name}: batch inference"
-    );
-    let mut single = vec![f32::NAN; batch * L::OUT];
-    for (x, y) in x.chunks(L::IN).zip(single.chunks_mut(L::OUT)) {
-        eval_from.forward(x, y);
-    }
-    assert_close!(
-        single,
-        want_eval,
-        rel = REL,
-        abs = abs,
-        "{name}: one-sample inference"
-    );
-
-    if let Some(after) = case.get("buffers_after") {
-        trained.visit_buffers_mut(&mut |bname, b| match b {
-            BufferMut::F32(b) => {
-                let want = shaped(named(after, bname), &[b.len()]);
-                // The running mean moves by a batch mean, a sum of both signs: floor. The
-                // running variance is a sum of positive terms: relative alone.
-                let abs = floor(bname == "running_mean", &want);
-                assert_close!(b, want, rel = REL, abs = abs, "{name}: {bname}");
-            }
-            BufferMut::Count(n) => {
-                assert_eq!(
-                    *n,
-                    named(after, bname)["count"].as_u64().unwrap(),
-                    "{name}: {bname}"
-                )
-            }
-        });
-    }
-
-    let mut grad = vec![0.0; L::PARAMS];
-    let mut dx = vec![f32::NAN; batch * L::IN];
-    let io = Backward {
-        x: &x,
-        y: &y,
-        dy: &c,
-        batch,
-        cache: &mut cache,
-    };
-    trained.backward(io, Some(&mut dx), &mut grad);
-    let want_dx = tensor(&case["input_grad"]).1;
-    let abs = floor(floors.input_grad, &want_dx);
-    assert_close!(dx, want_dx, rel = REL, abs = abs, "{name}: input gradient");
-    let mut at = 0;
-    for (pname, shape) in &expected_params {
-        let want = shaped(named(&case["param_grads"], pname), shape);
-        let got = &grad[at..at + want.len()];
-        let abs = floor(floors.param_grads, &want);
-        assert_close!(got, want, rel = REL, abs = abs, "{name}: {pname} gradient");
-        at += want.len();
-    }
-    assert_eq!(at, L::PARAMS);
-}
 
 /// A convolution's output, input gradient, weight gradient and bias gradient are each a sum
 /// of products of both signs (over the taps, over the output positions a pixel feeds, over the
@@ -213,6 +59,29 @@ fn conv2d_stride_2_padding_0_matches_pytorch() {
 #[test]
 fn conv2d_stride_2_padding_1_matches_pytorch() {
     check::<Conv2d<2, 4, 3, 2, 1, 7, 6>>(&fixture("image_layers.json"), "conv_s2_p1", CONV);
+}
+
+/// `ConvTranspose2d` at every setting of the fixture, without bias among them. Its output,
+/// input gradient and weight and bias gradients are sums of products of both signs, as a
+/// convolution's: floors.
+#[test]
+fn conv_transpose_2d_matches_pytorch() {
+    let fx = fixture("conv_transpose.json");
+    check::<ConvTranspose2d<2, 3, 3, 1, 0, 0, 3, 4>>(&fx, "convt_s1", CONV);
+    check::<ConvTranspose2d<3, 2, 3, 2, 1, 0, 4, 5>>(&fx, "convt_s2_p1", CONV);
+    check::<ConvTranspose2d<2, 4, 3, 2, 1, 1, 3, 5>>(&fx, "convt_s2_p1_op1", CONV);
+    check::<ConvTranspose2d<4, 2, 4, 2, 1, 0, 4, 3, false>>(&fx, "convt_k4_s2_p1_no_bias", CONV);
+    check::<ConvTranspose2d<2, 3, 2, 3, 1, 2, 3, 2>>(&fx, "convt_s3_p1_op2", CONV);
+}
+
+/// `Conv2d` built without bias, PyTorch's `bias=False`: the weight alone, on the direct and
+/// the batched paths (17 output channels takes the product that fills whole tiles). Floors,
+/// as for every convolution.
+#[test]
+fn conv2d_without_bias_matches_pytorch() {
+    let fx = fixture("conv_transpose.json");
+    check::<Conv2d<3, 4, 3, 1, 1, 5, 6, false>>(&fx, "conv_p1_no_bias", CONV);
+    check::<Conv2d<2, 17, 3, 2, 0, 7, 8, false>>(&fx, "conv_s2_no_bias", CONV);
 }
 
 #[test]

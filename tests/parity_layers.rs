@@ -1,6 +1,8 @@
 //! Parity with PyTorch for the width-keeping layers, each alone: output and gradients against
 //! `tests/fixtures/layers.json`, which `tools/make_layer_fixtures.py` wrote with PyTorch (see
-//! its header for how to rerun it). No Python runs here.
+//! its header for how to rerun it); and `Linear` built without bias against
+//! `tests/fixtures/conv_transpose.json` (`tools/make_conv_transpose_fixture.py`). No Python
+//! runs here.
 //!
 //! Tolerances, as in `tests/parity.rs`: `rel = 1e-5` everywhere (f32 rounds at 6e-8, so 1e-5
 //! leaves room for a few hundred roundings in another order, not for a wrong formula), plus
@@ -281,6 +283,20 @@ fn layer_norm_matches_pytorch() {
             input_grad: true,
         },
     );
+}
+
+/// `Linear<6, 5, bias = false>`, PyTorch's `nn.Linear(6, 5, bias=False)`: the weight alone,
+/// in the state dict and the gradients. Its output, input gradient and weight gradient are
+/// sums of products of both signs: floors.
+#[test]
+fn linear_without_bias_matches_pytorch() {
+    use common::layer_parity::{check, Floors};
+    let all = Floors {
+        output: true,
+        input_grad: true,
+        param_grads: true,
+    };
+    check::<nn::Linear<6, 5, false>>(&fixture("conv_transpose.json"), "linear_no_bias", all);
 }
 
 #[test]

@@ -10,8 +10,8 @@
 use core::marker::PhantomData;
 
 use crate::{
-    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, Dropout, Elementwise, Flatten, Identity, LayerNorm,
-    Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
+    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise, Flatten,
+    Identity, LayerNorm, Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
@@ -241,14 +241,26 @@ pub const fn count<T: Table>(name: &str) -> u64 {
     value as u64
 }
 
+/// A layer's `bias` from the file, or zeros for a layer without one (which has no such
+/// tensor).
+const fn bias<T: Table, const N: usize>(bias: bool) -> [f32; N] {
+    if bias {
+        vector::<T, N>("bias")
+    } else {
+        [0.0; N]
+    }
+}
+
 #[diagnostic::do_not_recommend]
-impl<T: Table, const IN: usize, const OUT: usize> Bake<T> for Linear<IN, OUT> {
+impl<T: Table, const IN: usize, const OUT: usize, const BIAS: bool> Bake<T>
+    for Linear<IN, OUT, BIAS>
+{
     const BAKED: Self = Linear {
         // The shape is the field's, `[OUT, IN]`: `Linear` states its layout once.
         weight: matrix::<T, _, _>("weight"),
-        bias: vector::<T, OUT>("bias"),
+        bias: bias::<T, OUT>(BIAS),
     };
-    const TENSORS: usize = 2;
+    const TENSORS: usize = 1 + BIAS as usize;
 }
 
 /// The batch norms, over features or channels: the same five tensors, `$c` long.
@@ -292,13 +304,36 @@ impl<
         const P: usize,
         const H: usize,
         const W: usize,
-    > Bake<T> for Conv2d<CIN, COUT, K, S, P, H, W>
+        const BIAS: bool,
+    > Bake<T> for Conv2d<CIN, COUT, K, S, P, H, W, BIAS>
 {
     const BAKED: Self = Conv2d {
         weight: kernels::<T, COUT, CIN, K>("weight"),
-        bias: vector::<T, COUT>("bias"),
+        bias: bias::<T, COUT>(BIAS),
     };
-    const TENSORS: usize = 2;
+    const TENSORS: usize = 1 + BIAS as usize;
+}
+
+#[diagnostic::do_not_recommend]
+impl<
+        T: Table,
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const OP: usize,
+        const H: usize,
+        const W: usize,
+        const BIAS: bool,
+    > Bake<T> for ConvTranspose2d<CIN, COUT, K, S, P, OP, H, W, BIAS>
+{
+    const BAKED: Self = ConvTranspose2d {
+        // PyTorch's layout, in channels first: `[CIN, COUT, K, K]`.
+        weight: kernels::<T, CIN, COUT, K>("weight"),
+        bias: bias::<T, COUT>(BIAS),
+    };
+    const TENSORS: usize = 1 + BIAS as usize;
 }
 
 #[diagnostic::do_not_recommend]

@@ -24,6 +24,7 @@ mod graph;
 mod habits;
 mod image;
 mod keeps;
+mod keywords;
 mod kind;
 mod objective;
 mod walk;

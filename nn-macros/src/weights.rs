@@ -21,6 +21,7 @@ use syn::spanned::Spanned;
 use self::wanted::ExpectedTensor;
 use crate::ast::Input;
 use crate::attr::Attr;
+use crate::size::Size;
 use crate::valid::{ImageKind, Keeps, Kind, Net, Resolved};
 
 /// The constant `WEIGHTS` and an `include_bytes!` of the file, or the errors that stop
@@ -193,14 +194,33 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
         })?;
         inits.push(quote!(#name: #value));
     }
+    // A layer without bias holds zeros where its bias would be (no tensor of the file's).
+    let zero_bias = |n: &Size| {
+        let n = n.expr();
+        quote_spanned!(span=> bias: [0.0f32; #n])
+    };
+    match &layer.kind {
+        Kind::Linear {
+            outputs,
+            bias: false,
+            ..
+        } => inits.push(zero_bias(outputs)),
+        Kind::Image(ImageKind::Conv(conv) | ImageKind::ConvTranspose(conv, _)) if !conv.bias => {
+            inits.push(zero_bias(&conv.cout))
+        }
+        _ => {}
+    }
     Ok(match &layer.kind {
         Kind::Linear { .. } => quote_spanned!(span=> ::nn::Linear { #(#inits),* }),
         Kind::BatchNorm { .. } => quote_spanned!(span=> ::nn::BatchNorm { #(#inits),* }),
         Kind::Activation(Keeps { width: Some(_), .. }) => {
             quote_spanned!(span=> ::nn::LayerNorm { #(#inits),* })
         }
-        Kind::Image(ImageKind::Conv { .. }) => {
+        Kind::Image(ImageKind::Conv(_)) => {
             quote_spanned!(span=> ::nn::Conv2d { #(#inits),* })
+        }
+        Kind::Image(ImageKind::ConvTranspose(..)) => {
+            quote_spanned!(span=> ::nn::ConvTranspose2d { #(#inits),* })
         }
         Kind::Image(ImageKind::BatchNorm2d(_)) => {
             quote_spanned!(span=> ::nn::BatchNorm2d { #(#inits),* })

@@ -34,4 +34,5 @@ pub mod random;
 pub mod scratch;
 // After `assert_close!`, which it uses.
 pub mod gradcheck;
+pub mod layer_parity;
 pub mod nonfinite;

@@ -114,6 +114,22 @@ pub enum WeightsError {
         /// The others, sorted.
         others: Vec<String>,
     },
+    /// A strict load found a layer's `bias` on one side only: the file lacks it, as a file of
+    /// a PyTorch layer built with `bias=False` does, and the network's layer has one; or the
+    /// file holds it and the network's layer is declared `bias = false`. Either way, the
+    /// network is declared otherwise than PyTorch's.
+    Bias {
+        /// The file.
+        path: PathBuf,
+        /// The bias's key, as the file names it or would: `conv1.bias`.
+        tensor: String,
+        /// The layer as the network declares it: `Conv2d<3, 64, 3, padding = 1>`.
+        layer: String,
+        /// Whether the file holds the bias (and the layer has none).
+        in_file: bool,
+        /// The other missing (or unexpected) keys, in state-dict order (sorted).
+        others: Vec<String>,
+    },
     /// A tensor has another shape than the network's.
     Shape {
         /// The file.
@@ -217,6 +233,30 @@ impl fmt::Display for WeightsError {
                 write!(
                     f,
                     "; load with `LoadOptions::new().allow_unexpected(true)` to ignore them"
+                )
+            }
+            Bias { path, tensor, layer, in_file: false, others } => {
+                write!(f, "{}: tensor `{tensor}` is missing", path.display())?;
+                if !others.is_empty() {
+                    write!(f, " (and {}: {})", others.len(), listing(others))?;
+                }
+                write!(
+                    f,
+                    "; the file has the layer's weight but no bias: PyTorch's layer was built \
+                     without bias (`bias=False`); declare it `{}`",
+                    super::bias::redeclared(layer)
+                )
+            }
+            Bias { path, tensor, layer, in_file: true, others } => {
+                write!(f, "{}: tensor `{tensor}` is not in the network", path.display())?;
+                if !others.is_empty() {
+                    write!(f, " (nor are {} more: {})", others.len(), listing(others))?;
+                }
+                write!(
+                    f,
+                    "; `{layer}` has no bias, but PyTorch's layer was built with one; \
+                     declare it `{}`",
+                    super::bias::redeclared(layer)
                 )
             }
             Shape { path, tensor, expected, found } => write!(

@@ -14,6 +14,7 @@ use nn_safetensors::{Dtype, File, FormatError, ReadError};
 
 use crate::{Buffer, BufferMut, Network};
 
+mod bias;
 mod error;
 mod state;
 mod write;
@@ -297,6 +298,15 @@ pub fn load_bytes<N: Network>(
     if options.strict && !missing.is_empty() {
         let mut others = missing;
         let tensor = others.remove(0);
+        if let Some(layer) = bias::missing::<N>(&tensor, |k| find(k).is_some()) {
+            return Err(WeightsError::Bias {
+                path: err_path(),
+                tensor,
+                layer,
+                in_file: false,
+                others,
+            });
+        }
         return Err(WeightsError::Missing {
             path: err_path(),
             tensor,
@@ -307,6 +317,17 @@ pub fn load_bytes<N: Network>(
     if options.strict && !options.allow_unexpected && !unexpected.is_empty() {
         let mut others = unexpected;
         let tensor = others.remove(0);
+        let ours = tensor.strip_prefix(prefix).unwrap_or(&tensor);
+        let in_network = |k: &str| expected.iter().any(|e| e.key == k);
+        if let Some(layer) = bias::unexpected::<N>(ours, in_network) {
+            return Err(WeightsError::Bias {
+                path: err_path(),
+                tensor,
+                layer,
+                in_file: true,
+                others,
+            });
+        }
         return Err(WeightsError::Unexpected {
             path: err_path(),
             tensor,

@@ -154,9 +154,10 @@ pub struct Backward<'a> {
     message = "`{Self}` is not a layer",
     label = "not a layer",
     note = "the built-in layers are `Linear<IN, OUT>`, `BatchNorm<N>`, `LayerNorm<N>`, `Dropout`, \
-            the activations (`ReLU`, `ReLU6`, `LeakyReLU`, `GELU`, `SiLU`, `ELU`, `Sigmoid`, `Tanh`, `Hardswish`, `Hardsigmoid`), \
-            `Softmax`, `LogSoftmax`, `Identity`, and for images `Conv2d`, `MaxPool2d`, \
-            `AvgPool2d`, `BatchNorm2d` and `Flatten`; \
+            the activations (`ReLU`, `ReLU6`, `LeakyReLU`, `GELU`, `SiLU`, `ELU`, `Sigmoid`, `Tanh`, \
+            `Hardswish`, `Hardsigmoid`), `Softmax`, `LogSoftmax`, `Identity`, and for images \
+            `Conv2d`, `ConvTranspose2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`, `Upsample` and \
+            `Flatten`; \
             a type of your own becomes a layer by implementing `nn::Layer`"
 )]
 pub trait Layer: bytemuck::Zeroable {

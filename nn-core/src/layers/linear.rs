@@ -1,17 +1,35 @@
-//! `Linear<IN, OUT>`: PyTorch's `nn.Linear`, `y = x Wᵀ + b`.
+//! `Linear<IN, OUT, BIAS>`: PyTorch's `nn.Linear`, `y = x Wᵀ + b`.
 
 use core::fmt;
 
 use crate::kernels::matvec;
 use crate::{Backward, Layer, Rng};
 
-/// A fully connected layer, `y = x Wᵀ + b`, as PyTorch's `nn.Linear(IN, OUT)`.
+/// A fully connected layer, `y = x Wᵀ + b`, as PyTorch's `nn.Linear(IN, OUT)`; with
+/// `BIAS = false`, `y = x Wᵀ`, as `nn.Linear(IN, OUT, bias=False)` (in `network!`,
+/// `Linear<IN, OUT, bias = false>`).
 ///
 /// # Shapes
 /// - input `[batch, IN]`, output `[batch, OUT]`
 /// - `weight`: `[OUT, IN]`, row-major (PyTorch's layout); `bias`: `[OUT]`
 ///
 /// Initialised as PyTorch does: weight and bias uniform in `±1/sqrt(IN)`.
+///
+/// # Without bias
+/// A layer with `BIAS = false` has no `bias` tensor: its visitors, its state dict and
+/// [`Layer::PARAMS`] hold the weight alone, and its initialisation draws the weight alone,
+/// as PyTorch's. Its `bias` field stays in the struct, so that both kinds share one type and
+/// one set of kernels, and holds zeros, which [`Layer::init`] writes and nothing loads, saves or
+/// trains: leave it at zero.
+///
+/// ```
+/// use nn::{Layer, Linear, Zeroable};
+/// type NoBias = Linear<3, 2, false>;
+/// assert_eq!(<NoBias as Layer>::PARAMS, 6);
+/// let mut names = Vec::new();
+/// NoBias::zeroed().visit_params(&mut |name, _, _| names.push(name));
+/// assert_eq!(names, ["weight"]);
+/// ```
 ///
 /// ```
 /// use nn::{Layer, Linear, Rng};
@@ -25,37 +43,45 @@ use crate::{Backward, Layer, Rng};
 /// ```
 #[derive(Debug, PartialEq)]
 #[repr(C)]
-pub struct Linear<const IN: usize, const OUT: usize> {
+pub struct Linear<const IN: usize, const OUT: usize, const BIAS: bool = true> {
     /// `[OUT, IN]`: row `o` holds the weights into output `o`.
     pub weight: [[f32; IN]; OUT],
-    /// `[OUT]`.
+    /// `[OUT]`; zeros, and no tensor of the layer's, when `BIAS` is `false`.
     pub bias: [f32; OUT],
 }
 
 // SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
-unsafe impl<const IN: usize, const OUT: usize> bytemuck::Zeroable for Linear<IN, OUT> {}
+unsafe impl<const IN: usize, const OUT: usize, const BIAS: bool> bytemuck::Zeroable
+    for Linear<IN, OUT, BIAS>
+{
+}
 
-clone_in_place!(Linear<const IN: usize, const OUT: usize> { weight, bias });
+clone_in_place!(Linear<const IN: usize, const OUT: usize, const BIAS: bool> { weight, bias });
 
 #[diagnostic::do_not_recommend]
-impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
+impl<const IN: usize, const OUT: usize, const BIAS: bool> Layer for Linear<IN, OUT, BIAS> {
     const IN: usize = IN;
     const OUT: usize = OUT;
-    const PARAMS: usize = IN * OUT + OUT;
+    const PARAMS: usize = IN * OUT + if BIAS { OUT } else { 0 };
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Linear<{IN}, {OUT}>")
+        write!(f, "Linear<{IN}, {OUT}")?;
+        crate::layers::write_bias(f, BIAS)
     }
 
     fn init(&mut self, rng: &mut Rng) {
         // PyTorch: kaiming_uniform_(a = sqrt(5)) gives bound 1/sqrt(fan_in), and the bias
-        // uses the same bound.
+        // uses the same bound; a layer without bias draws the weight alone.
         let bound = 1.0 / libm::sqrtf(IN as f32);
         for w in self.weight.as_flattened_mut() {
             *w = rng.uniform(-bound, bound);
         }
         for b in &mut self.bias {
-            *b = rng.uniform(-bound, bound);
+            *b = if BIAS {
+                rng.uniform(-bound, bound)
+            } else {
+                0.0
+            };
         }
     }
 
@@ -87,7 +113,8 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
         let batch = io.batch;
-        let (gw, gb) = grad.split_at_mut(IN * OUT);
+        // `gb` is empty without a bias.
+        let (gw, gb) = grad[..Self::PARAMS].split_at_mut(IN * OUT);
         let dy = &io.dy[..batch * OUT];
         for row in dy.chunks_exact(OUT) {
             for (g, d) in gb.iter_mut().zip(row) {
@@ -140,12 +167,16 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
 
     fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
         f("weight", &[OUT, IN], self.weight.as_flattened());
-        f("bias", &[OUT], &self.bias);
+        if BIAS {
+            f("bias", &[OUT], &self.bias);
+        }
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
         f("weight", self.weight.as_flattened_mut());
-        f("bias", &mut self.bias);
+        if BIAS {
+            f("bias", &mut self.bias);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The built-in layers, a folder or file per family, each layer in a file of its own:
 //!
 //! - `linear`: [`Linear`];
-//! - `conv`: [`Conv2d`] and its batched and threaded passes;
+//! - `conv`: [`Conv2d`] and its batched and threaded passes, [`ConvTranspose2d`];
 //! - `pool`: [`MaxPool2d`], [`AvgPool2d`];
 //! - `norm`: [`BatchNorm`], [`BatchNorm2d`] (one implementation for both ranks), [`LayerNorm`];
 //! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
@@ -31,7 +31,7 @@ pub use activation::{
     ReLU6, Relu6Fn, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, ELU,
     ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
-pub use conv::Conv2d;
+pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::{Dropout, DROPOUT_P};
 pub use flatten::Flatten;
 pub use identity::Identity;
@@ -41,3 +41,9 @@ pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use residual::Residual;
 pub use upsample::Upsample;
+
+/// Ends a layer's `describe` as `network!` spells it: `, bias = false>` for a layer built
+/// without bias (PyTorch's `bias=False`), `>` otherwise.
+fn write_bias(f: &mut core::fmt::Formatter<'_>, bias: bool) -> core::fmt::Result {
+    f.write_str(if bias { ">" } else { ", bias = false>" })
+}

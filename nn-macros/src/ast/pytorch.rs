@@ -98,6 +98,14 @@ fn translate(name: &str, args: TokenStream) -> String {
             "stride",
             "padding",
         ],
+        "ConvTranspose2d" => &[
+            "in_channels",
+            "out_channels",
+            "kernel_size",
+            "stride",
+            "padding",
+            "output_padding",
+        ],
         "MaxPool2d" | "AvgPool2d" => &["kernel_size", "stride"],
         "Dropout" => &["p"],
         "LeakyReLU" => &["negative_slope"],
@@ -115,7 +123,10 @@ fn translate(name: &str, args: TokenStream) -> String {
             positional.push(v);
         }
     }
-    let _ = (take("inplace"), take("dim"), take("bias"));
+    let _ = (take("inplace"), take("dim"));
+    // `bias=False` where `network!` takes it; PyTorch's default, `True`, says nothing.
+    let no_bias = take("bias").as_deref() == Some("False")
+        && matches!(name, "Linear" | "Conv2d" | "ConvTranspose2d");
     let mut out_name = match name {
         "BatchNorm1d" => "BatchNorm",
         other => other,
@@ -123,7 +134,7 @@ fn translate(name: &str, args: TokenStream) -> String {
     .to_string();
     let mut args: Vec<String> = Vec::new();
     match name {
-        "Conv2d" => {
+        "Conv2d" | "ConvTranspose2d" => {
             let mut it = positional.into_iter();
             args.extend(it.by_ref().take(3));
             if let Some(s) = it.next().filter(|s| s != "1") {
@@ -131,6 +142,9 @@ fn translate(name: &str, args: TokenStream) -> String {
             }
             if let Some(p) = it.next().filter(|p| p != "0") {
                 args.push(format!("padding = {p}"));
+            }
+            if let Some(op) = it.next().filter(|op| op != "0") {
+                args.push(format!("output_padding = {op}"));
             }
         }
         "MaxPool2d" | "AvgPool2d" => {
@@ -149,6 +163,9 @@ fn translate(name: &str, args: TokenStream) -> String {
         "Softmax" | "LogSoftmax" | "ReLU" | "Sigmoid" | "Tanh" | "SiLU" | "Identity"
         | "Flatten" => {}
         _ => args.extend(positional),
+    }
+    if no_bias {
+        args.push("bias = false".to_string());
     }
     args.extend(keywords.into_iter().map(|(k, v)| format!("{k} = {v}")));
     if args.is_empty() {

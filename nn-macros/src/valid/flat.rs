@@ -8,6 +8,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::Type;
 
+use super::kind::linear_shown;
 use super::{
     Hidden, ImageCheck, Keeps, Kind, ListedLayer, Mismatch, Produced, Resolved, Upstream, Walk,
 };
@@ -128,7 +129,9 @@ fn sizes(
 ) -> Option<(Option<Size>, Size)> {
     let ty = &entry.decl.ty;
     Some(match kind {
-        Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
+        Kind::Linear {
+            inputs, outputs, ..
+        } => (Some(inputs.clone()), outputs.clone()),
         Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
         Kind::Image(_) => return None, // handled by `step_image`
         Kind::User => (
@@ -234,8 +237,11 @@ fn compare_input(
     let Mismatch::Lit(have) = mismatch else {
         let have = f.size.show();
         let fix = match kind {
-            Kind::Linear { outputs, .. } => {
-                format!("; change it to `Linear<{have}, {}>`", outputs.show())
+            Kind::Linear { outputs, bias, .. } => {
+                format!(
+                    "; change it to `{}`",
+                    linear_shown(&have, &outputs.show(), *bias)
+                )
             }
             Kind::BatchNorm { .. } => format!("; change it to `BatchNorm<{have}>`"),
             _ => String::new(),
@@ -252,10 +258,10 @@ fn compare_input(
     };
     let have_text = f.detail.clone().unwrap_or_else(|| have.to_string());
     let msg = match kind {
-        Kind::Linear { outputs, .. } => format!(
+        Kind::Linear { outputs, bias, .. } => format!(
             "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}; \
-             change it to `Linear<{have}, {}>`",
-            outputs.show()
+             change it to `{}`",
+            linear_shown(&have.to_string(), &outputs.show(), *bias)
         ),
         Kind::BatchNorm { .. } => format!(
             "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
@@ -280,9 +286,14 @@ fn compare_input(
 /// is `BatchNorm`.
 fn field_ty(ty: &Type, kind: &Kind, output_size: &Size) -> TokenStream {
     match kind {
-        Kind::Linear { inputs, outputs } => {
+        Kind::Linear {
+            inputs,
+            outputs,
+            bias,
+        } => {
             let (i, o) = (inputs.expr(), outputs.expr());
-            quote_spanned!(ty.span()=> ::nn::Linear<#i, #o>)
+            let no_bias = if *bias { quote!() } else { quote!(, false) };
+            quote_spanned!(ty.span()=> ::nn::Linear<#i, #o #no_bias>)
         }
         Kind::BatchNorm { width } => {
             let w = width.expr();

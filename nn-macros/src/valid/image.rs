@@ -1,7 +1,7 @@
-//! The image layers (`Conv2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`, `Flatten`) and the
-//! shape arithmetic behind them. A network of images declares its input with
-//! `#[input(C, H, W)]`; from there this module follows the shape `C × H × W` through every
-//! layer, computing each output size. Sizes written as numbers are computed and checked
+//! The image layers (`Conv2d`, `ConvTranspose2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`,
+//! `Upsample`, `Flatten`) and the shape arithmetic behind them. A network of images declares
+//! its input with `#[input(C, H, W)]`; from there this module follows the shape `C × H × W`
+//! through every layer, computing each output size. Sizes written as numbers are computed and checked
 //! here, with the formula in the message; sizes given as const items become constant
 //! expressions in the generated types (`{ (H + 2 * P - K) / S + 1 }`), which stable Rust
 //! evaluates because the network's types are concrete.
@@ -15,25 +15,23 @@
 //!
 //! The shape itself ([`Shape`]) is in `crate::size`, as the parser reads it from
 //! `#[input(C, H, W)]`; this module holds the image layers' step in the list walk,
-//! `step_image`.
+//! `step_image`, and `parse` reads their arguments.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, GenericArgument, PathArguments, Type};
 
 use super::{Hidden, Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
-use crate::size::{mul, size_arg, Shape, Size};
+use crate::size::{mul, Shape, Size};
+
+mod parse;
+pub use parse::{classify, Conv};
 
 /// An image layer as declared.
 pub enum ImageKind {
-    Conv {
-        cin: Size,
-        cout: Size,
-        k: Size,
-        s: Size,
-        p: Size,
-    },
+    Conv(Conv),
+    /// A transposed convolution, with its output padding.
+    ConvTranspose(Conv, Size),
     MaxPool(Size),
     AvgPool(Size),
     BatchNorm2d(Size),
@@ -62,143 +60,21 @@ fn slide(n: &Size, k: &Size, s: &Size, p: &Size) -> Result<Size, u64> {
     }
 }
 
-/// The image layer named `name`, if it is one.
-pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Result<ImageKind>> {
-    let usage = match name {
-        "Conv2d" => "Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>",
-        "MaxPool2d" => "MaxPool2d<KERNEL>",
-        "AvgPool2d" => "AvgPool2d<KERNEL>",
-        "BatchNorm2d" => "BatchNorm2d<CHANNELS>",
-        "Upsample" => "Upsample<SCALE>",
-        "Flatten" => "Flatten",
-        _ => return None,
-    };
-    Some(parse(ty, name, usage, args))
-}
-
-fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Result<ImageKind> {
-    let err = |msg: String| syn::Error::new_spanned(ty, msg);
-    let list: Vec<&GenericArgument> = match args {
-        PathArguments::None => Vec::new(),
-        PathArguments::AngleBracketed(a) => a.args.iter().collect(),
-        PathArguments::Parenthesized(_) => {
-            return Err(err(format!(
-                "`{name}` takes its sizes in angle brackets: `{usage}`"
-            )))
-        }
-    };
-    // Positional sizes first, then `stride = S` and `padding = P` (Conv2d only).
-    let mut sizes = Vec::new();
-    let (mut stride, mut padding) = (None, None);
-    for arg in list {
-        let named = match arg {
-            GenericArgument::AssocConst(a) => Some((a.ident.to_string(), size_of_expr(&a.value)?)),
-            GenericArgument::AssocType(a) => Some((
-                a.ident.to_string(),
-                size_arg(&GenericArgument::Type(a.ty.clone()))?,
-            )),
-            _ => None,
-        };
-        match named {
-            Some((key, value)) if name == "Conv2d" && key == "stride" => stride = Some(value),
-            Some((key, value)) if name == "Conv2d" && key == "padding" => padding = Some(value),
-            Some((key, _)) => {
-                return Err(syn::Error::new_spanned(
-                    arg,
-                    format!(
-                        "`{name}` takes no `{key}`; write `{usage}`{}",
-                        if name == "Conv2d" {
-                            ", optionally with `stride = S` and `padding = P`"
-                        } else {
-                            ""
-                        }
-                    ),
-                ))
-            }
-            None => sizes.push(size_arg(arg)?),
-        }
-    }
-    let want = match name {
-        "Conv2d" => 3,
-        "Flatten" => 0,
-        _ => 1,
-    };
-    if name == "Conv2d" && (4..=5).contains(&sizes.len()) && stride.is_none() && padding.is_none() {
-        // PyTorch's `nn.Conv2d(1, 32, 3, 1)`: the stride, then the padding, by position.
-        let shown: Vec<String> = sizes.iter().map(Size::show).collect();
-        let mut ours = shown[..3].join(", ");
-        ours += &format!(", stride = {}", shown[3]);
-        if let Some(p) = shown.get(4) {
-            ours += &format!(", padding = {p}");
-        }
-        return Err(err(format!(
-            "`Conv2d` takes 3 sizes, then its stride and padding by name; PyTorch's \
-             `Conv2d({})` is written `Conv2d<{ours}>`",
-            shown.join(", ")
-        )));
-    }
-    if sizes.len() != want {
-        return Err(err(if want == 0 {
-            "`Flatten` takes no size: it flattens whatever image comes before it; write `Flatten`"
-                .to_string()
-        } else {
-            format!(
-                "`{name}` takes {want} size{}, `{usage}`, but {} {} given",
-                if want == 1 { "" } else { "s" },
-                sizes.len(),
-                if sizes.len() == 1 { "was" } else { "were" }
-            )
-        }));
-    }
-    for s in sizes.iter().chain(&stride) {
-        if let Size::Lit(0) = s {
-            return Err(err(format!(
-                "`{name}` has a size of 0; every size must be at least 1"
-            )));
-        }
-    }
-    let mut it = sizes.into_iter();
-    let mut next = || it.next().unwrap_or(Size::Lit(1));
-    Ok(match name {
-        "Conv2d" => ImageKind::Conv {
-            cin: next(),
-            cout: next(),
-            k: next(),
-            s: stride.unwrap_or(Size::Lit(1)),
-            p: padding.unwrap_or(Size::Lit(0)),
-        },
-        "MaxPool2d" => ImageKind::MaxPool(next()),
-        "AvgPool2d" => ImageKind::AvgPool(next()),
-        "BatchNorm2d" => ImageKind::BatchNorm2d(next()),
-        "Upsample" => ImageKind::Upsample(next()),
-        _ => ImageKind::Flatten,
-    })
-}
-
-fn size_of_expr(e: &Expr) -> syn::Result<Size> {
-    size_arg(&GenericArgument::Const(e.clone()))
-}
-
 impl ImageKind {
     /// Whether the layer has parameters or buffers (and so needs a name in a named
     /// network).
     pub fn has_state(&self) -> bool {
-        matches!(self, ImageKind::Conv { .. } | ImageKind::BatchNorm2d(_))
+        matches!(
+            self,
+            ImageKind::Conv(_) | ImageKind::ConvTranspose(..) | ImageKind::BatchNorm2d(_)
+        )
     }
 
     /// The layer as declared, tidied: `Conv2d<1, 8, 3>`.
     pub fn show(&self) -> String {
         match self {
-            ImageKind::Conv { cin, cout, k, s, p } => {
-                let mut out = format!("Conv2d<{}, {}, {}", cin.show(), cout.show(), k.show());
-                if !matches!(s, Size::Lit(1)) {
-                    out += &format!(", stride = {}", s.show());
-                }
-                if !matches!(p, Size::Lit(0)) {
-                    out += &format!(", padding = {}", p.show());
-                }
-                out + ">"
-            }
+            ImageKind::Conv(conv) => conv.show("Conv2d", None),
+            ImageKind::ConvTranspose(conv, op) => conv.show("ConvTranspose2d", Some(op)),
             ImageKind::MaxPool(k) => format!("MaxPool2d<{}>", k.show()),
             ImageKind::AvgPool(k) => format!("AvgPool2d<{}>", k.show()),
             ImageKind::BatchNorm2d(c) => format!("BatchNorm2d<{}>", c.show()),
@@ -249,7 +125,10 @@ pub fn step(
             }
         };
     match kind {
-        ImageKind::Conv { cin, cout, k, s, p } => {
+        ImageKind::Conv(conv) => {
+            let Conv {
+                cin, cout, k, s, p, ..
+            } = conv;
             channels(cin, "input channels", &|have| {
                 shown.replacen(
                     &format!("Conv2d<{}", cin.show()),
@@ -270,8 +149,52 @@ pub fn step(
             let (oh, ow) = (fits(&x.h, "height")?, fits(&x.w, "width")?);
             let (cin_e, cout_e, k_e, s_e, p_e) =
                 (cin.expr(), cout.expr(), k.expr(), s.expr(), p.expr());
+            let bias = conv.bias_arg();
             Ok(Step {
-                field_ty: quote!(::nn::Conv2d<#cin_e, #cout_e, #k_e, #s_e, #p_e, #h, #w>),
+                field_ty: quote!(::nn::Conv2d<#cin_e, #cout_e, #k_e, #s_e, #p_e, #h, #w #bias>),
+                out: Some(Shape {
+                    c: cout.clone(),
+                    h: oh,
+                    w: ow,
+                }),
+                checks,
+            })
+        }
+        ImageKind::ConvTranspose(conv, op) => {
+            let Conv {
+                cin, cout, k, s, p, ..
+            } = conv;
+            channels(cin, "input channels", &|have| {
+                shown.replacen(
+                    &format!("ConvTranspose2d<{}", cin.show()),
+                    &format!("ConvTranspose2d<{have}"),
+                    1,
+                )
+            })?;
+            let grows = |n: &Size, side: &str| {
+                unslide(n, conv, op).map_err(|(arithmetic, most)| {
+                    format!(
+                        "`{shown}` pads its whole output away: on the image of {} that `{prev}` \
+                         before it produces, its {side} would be {arithmetic}; use a padding of \
+                         at most {most}",
+                        x.show(),
+                    )
+                })
+            };
+            let (oh, ow) = (grows(&x.h, "height")?, grows(&x.w, "width")?);
+            let (cin_e, cout_e, k_e, s_e, p_e, op_e) = (
+                cin.expr(),
+                cout.expr(),
+                k.expr(),
+                s.expr(),
+                p.expr(),
+                op.expr(),
+            );
+            let bias = conv.bias_arg();
+            Ok(Step {
+                field_ty: quote!(
+                    ::nn::ConvTranspose2d<#cin_e, #cout_e, #k_e, #s_e, #p_e, #op_e, #h, #w #bias>
+                ),
                 out: Some(Shape {
                     c: cout.clone(),
                     h: oh,
@@ -334,6 +257,46 @@ pub fn step(
                 out: None,
                 checks: Vec::new(),
             })
+        }
+    }
+}
+
+/// The output length of a transposed convolution `conv` with output padding `op` over `n`,
+/// `(n − 1)·S − 2P + K + OP`, or, where it is below 1, its arithmetic and the most padding
+/// that leaves a side of 1.
+fn unslide(n: &Size, conv: &Conv, op: &Size) -> Result<Size, (String, u64)> {
+    match (n, &conv.k, &conv.s, &conv.p, op) {
+        (Size::Lit(n), Size::Lit(k), Size::Lit(s), Size::Lit(p), Size::Lit(op)) => {
+            // Saturating: an absurd size is the compiler's to refuse, never a panic here.
+            let grown = n
+                .saturating_sub(1)
+                .saturating_mul(*s)
+                .saturating_add(*k)
+                .saturating_add(*op);
+            let cut = p.saturating_mul(2);
+            if grown > cut {
+                return Ok(Size::Lit(grown - cut));
+            }
+            let value = match cut - grown {
+                0 => "0".to_string(),
+                below => format!("−{below}"),
+            };
+            Err((
+                format!("({n} − 1) × {s} − 2 × {p} + {k} + {op} = {value}"),
+                grown.saturating_sub(1) / 2,
+            ))
+        }
+        _ => {
+            let (n, k, s, p, op) = (
+                n.expr(),
+                conv.k.expr(),
+                conv.s.expr(),
+                conv.p.expr(),
+                op.expr(),
+            );
+            Ok(Size::Expr(
+                quote!(((#n) - 1) * (#s) + (#k) + (#op) - 2 * (#p)),
+            ))
         }
     }
 }

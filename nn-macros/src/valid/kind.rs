@@ -5,7 +5,7 @@
 use quote::ToTokens;
 use syn::{PathArguments, Type};
 
-use super::{image, keeps, ImageKind, Keeps};
+use super::{image, keeps, keywords, ImageKind, Keeps};
 use crate::ast::LayerDecl;
 use crate::size::{pretty, size_arg, Size};
 
@@ -14,13 +14,15 @@ pub enum Kind {
     Linear {
         inputs: Size,
         outputs: Size,
+        /// `false` for `bias = false`, PyTorch's `bias=False`.
+        bias: bool,
     },
     BatchNorm {
         width: Size,
     },
     /// Any other built-in layer: one that keeps its width (see [`Keeps`]).
     Activation(Keeps),
-    /// An image layer: `Conv2d`, a pool, `BatchNorm2d`, `Flatten`.
+    /// An image layer: a convolution, a pool, `BatchNorm2d`, `Upsample`, `Flatten`.
     Image(ImageKind),
     /// A type of the user's; its sizes come from its `Layer` impl.
     User,
@@ -91,17 +93,7 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
     let seg = &p.path.segments[0];
     let name = seg.ident.to_string();
     match name.as_str() {
-        "Linear" => {
-            let s = sizes(ty, "Linear", &seg.arguments, 2, "Linear<IN, OUT>")?;
-            let mut s = s.into_iter();
-            match (s.next(), s.next()) {
-                (Some(inputs), Some(outputs)) => Ok(Kind::Linear { inputs, outputs }),
-                _ => Err(syn::Error::new_spanned(
-                    ty,
-                    "`Linear` takes two sizes: `Linear<IN, OUT>`",
-                )),
-            }
-        }
+        "Linear" => linear(ty, &seg.arguments),
         // PyTorch's name for it, accepted as written.
         "BatchNorm" | "BatchNorm1d" => {
             let s = sizes(ty, "BatchNorm", &seg.arguments, 1, "BatchNorm<N>")?;
@@ -150,12 +142,44 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
     }
 }
 
+/// `Linear<IN, OUT>`, optionally with `bias = false`.
+fn linear(ty: &Type, args: &PathArguments) -> syn::Result<Kind> {
+    let usage = "Linear<IN, OUT>";
+    let PathArguments::AngleBracketed(a) = args else {
+        // No sizes, or in parentheses: the general answer.
+        sizes(ty, "Linear", args, 2, usage)?;
+        return Err(syn::Error::new_spanned(
+            ty,
+            "`Linear` takes two sizes: `Linear<IN, OUT>`",
+        ));
+    };
+    let list: Vec<_> = a.args.iter().collect();
+    let args = keywords::split("Linear", usage, &list)?;
+    let given = args.sizes.len();
+    let mut s = args.sizes.into_iter();
+    match (s.next(), s.next(), given) {
+        (Some(inputs), Some(outputs), 2) => Ok(Kind::Linear {
+            inputs,
+            outputs,
+            bias: args.bias,
+        }),
+        _ => Err(syn::Error::new_spanned(
+            a,
+            format!(
+                "`Linear` takes 2 sizes, `{usage}`, but {given} {} given",
+                if given == 1 { "was" } else { "were" }
+            ),
+        )),
+    }
+}
+
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 26] = [
+const BUILT_INS: [&str; 27] = [
     "Linear",
     "BatchNorm",
     "LayerNorm",
     "Conv2d",
+    "ConvTranspose2d",
     "MaxPool2d",
     "AvgPool2d",
     "BatchNorm2d",
@@ -205,7 +229,7 @@ fn nearest(name: &str) -> Option<&'static str> {
 }
 
 /// Whether `a` becomes `b` by one insertion, deletion, substitution or swap of neighbours.
-fn edits_at_most_one(a: &str, b: &str) -> bool {
+pub(super) fn edits_at_most_one(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let start = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let (ra, rb) = (&a[start..], &b[start..]);
@@ -268,12 +292,20 @@ fn sizes(
     }
 }
 
+/// `Linear<IN, OUT>` as declared, with `bias = false` where it was given.
+pub fn linear_shown(inputs: &str, outputs: &str, bias: bool) -> String {
+    let no_bias = if bias { "" } else { ", bias = false" };
+    format!("Linear<{inputs}, {outputs}{no_bias}>")
+}
+
 /// How a layer is shown in messages: as declared, tidied.
 pub fn show(kind: &Kind, ty: &Type) -> String {
     match kind {
-        Kind::Linear { inputs, outputs } => {
-            format!("Linear<{}, {}>", inputs.show(), outputs.show())
-        }
+        Kind::Linear {
+            inputs,
+            outputs,
+            bias,
+        } => linear_shown(&inputs.show(), &outputs.show(), *bias),
         Kind::BatchNorm { width } => format!("BatchNorm<{}>", width.show()),
         Kind::Activation(k) => k.shown.clone(),
         Kind::Image(k) => k.show(),

@@ -13,7 +13,7 @@ use crate::ast::Input;
 use crate::attr::Attr;
 use crate::ctxt::Ctxt;
 use crate::size::Size;
-use crate::valid::{self, Resolved};
+use crate::valid::{self, ImageKind, Kind, Resolved};
 
 /// The tensors `wants` asks for, every one checked, and no tensor left over that the
 /// layers do not fill themselves (`nested`): all mistakes at once.
@@ -102,8 +102,23 @@ fn check<'f, 'a>(
     let want_shape = show_shape(&w.shape, Size::show);
     let err = |msg: String| syn::Error::new_spanned(&w.layer.decl.ty, format!("`{path}`: {msg}"));
     let Some(view) = file.tensor(key) else {
+        // A file of PyTorch's layer built with `bias=False` has the weight alone.
+        let weight = format!("{}.weight", w.layer.name);
+        let takes = matches!(
+            w.layer.kind,
+            Kind::Linear { .. } | Kind::Image(ImageKind::Conv(_) | ImageKind::ConvTranspose(..))
+        );
+        let fix = if takes && w.name == "bias" && file.tensor(&weight).is_some() {
+            let declared = shown.strip_suffix('>').unwrap_or(shown);
+            format!(
+                "; the file has `{weight}` without it: PyTorch's layer was built without \
+                 bias (`bias=False`); declare it `{declared}, bias = false>`"
+            )
+        } else {
+            String::new()
+        };
         return Err(err(format!(
-            "tensor `{key}` is missing, but `{shown}` needs it, of shape {want_shape}"
+            "tensor `{key}` is missing, but `{shown}` needs it, of shape {want_shape}{fix}"
         )));
     };
     if view.dtype() != w.dtype {
@@ -176,6 +191,18 @@ fn unexpected_in(
     } else {
         format!("has only {}", own.join(", "))
     };
+    // A file of PyTorch's layer built with a bias, for a layer declared `bias = false`.
+    if let (Some(declared), [key]) = (shown.strip_suffix(", bias = false>"), keys) {
+        if *key == format!("{}.bias", layer.name) {
+            return syn::Error::new_spanned(
+                &layer.decl.ty,
+                format!(
+                    "{what}: `{shown}` {has}, but PyTorch's layer was built with a bias; \
+                     declare it `{declared}>`"
+                ),
+            );
+        }
+    }
     syn::Error::new_spanned(
         &layer.decl.ty,
         format!("{what}: `{shown}` {has}; the file is for another network"),

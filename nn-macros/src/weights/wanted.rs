@@ -45,10 +45,16 @@ pub fn tensors<'a>(layers: &'a [Resolved<'a>]) -> Vec<ExpectedTensor<'a>> {
             })
         };
         match &layer.kind {
-            Kind::Linear { inputs, outputs } => {
+            Kind::Linear {
+                inputs,
+                outputs,
+                bias,
+            } => {
                 let weight = linear_weight(inputs.clone(), outputs.clone());
                 want("weight", Dtype::F32, weight.to_vec());
-                want("bias", Dtype::F32, vec![outputs.clone()]);
+                if *bias {
+                    want("bias", Dtype::F32, vec![outputs.clone()]);
+                }
             }
             Kind::BatchNorm { width } | Kind::Image(ImageKind::BatchNorm2d(width)) => {
                 for name in ["weight", "bias", "running_mean", "running_var"] {
@@ -64,10 +70,22 @@ pub fn tensors<'a>(layers: &'a [Resolved<'a>]) -> Vec<ExpectedTensor<'a>> {
                     want(name, Dtype::F32, vec![width.clone()]);
                 }
             }
-            Kind::Image(ImageKind::Conv { cin, cout, k, .. }) => {
+            Kind::Image(ImageKind::Conv(conv)) => {
+                let (cin, cout, k) = (&conv.cin, &conv.cout, &conv.k);
                 let weight = vec![cout.clone(), cin.clone(), k.clone(), k.clone()];
                 want("weight", Dtype::F32, weight);
-                want("bias", Dtype::F32, vec![cout.clone()]);
+                if conv.bias {
+                    want("bias", Dtype::F32, vec![cout.clone()]);
+                }
+            }
+            // PyTorch's layout for a transposed convolution: input channels first.
+            Kind::Image(ImageKind::ConvTranspose(conv, _)) => {
+                let (cin, cout, k) = (&conv.cin, &conv.cout, &conv.k);
+                let weight = vec![cin.clone(), cout.clone(), k.clone(), k.clone()];
+                want("weight", Dtype::F32, weight);
+                if conv.bias {
+                    want("bias", Dtype::F32, vec![cout.clone()]);
+                }
             }
             // Layers without tensors; a network (or a layer of the user's, which the
             // compiler then refuses) fills itself from the file.

@@ -138,5 +138,22 @@ save_file(
     HERE / "nested-negative-count.safetensors",
 )
 
+# `conv-transpose.safetensors`: #[input(2, 3, 3)] Gen<ConvTranspose2d<2, 3, 2, stride = 2>, ReLU,
+# Conv2d<3, 4, 3, bias = false>, Flatten, Linear<64, 5, bias = false>>: a transposed
+# convolution's weight in PyTorch's layout, [in, out, k, k], and layers built with bias=False,
+# which have a weight alone.
+gen = {
+    "0.weight": f32(2, 3, 2, 2),
+    "0.bias": f32(3),
+    "2.weight": f32(4, 3, 3, 3),
+    "4.weight": f32(5, 64),
+}
+save_file(gen, HERE / "conv-transpose.safetensors")
+# The same network as layer `1` of Top<Linear<4, 18>, Gen>: baked through the nested network.
+save_file(
+    {"0.weight": f32(18, 4), "0.bias": f32(18), **{f"1.{k}": v for k, v in gen.items()}},
+    HERE / "nested-conv-transpose.safetensors",
+)
+
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files

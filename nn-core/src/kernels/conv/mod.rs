@@ -1,9 +1,11 @@
 //! Convolution kernels: the geometry of a convolution and the patch-matrix loops over it
-//! (`im2col`), and the register-tiled one-sample kernel (`direct`, AVX2 with FMA).
+//! (`im2col`), the register-tiled one-sample kernel (`direct`, AVX2 with FMA), and the
+//! transposed convolution's loops over the geometry of its adjoint (`transpose`).
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod direct;
 pub(crate) mod im2col;
+pub(crate) mod transpose;
 
 use im2col::Geom;
 

@@ -1,15 +1,19 @@
-//! `Conv2d<CIN, COUT, K, S, P, H, W>`: PyTorch's `nn.Conv2d(CIN, COUT, K, stride=S,
-//! padding=P)` on flat NCHW samples.
+//! `Conv2d<CIN, COUT, K, S, P, H, W, BIAS>`: PyTorch's `nn.Conv2d(CIN, COUT, K, stride=S,
+//! padding=P, bias=BIAS)` on flat NCHW samples, and `ConvTranspose2d`, its adjoint.
 //!
 //! This file holds the type and its no-heap paths (direct loops); `batched.rs` the batched
 //! ones (patch matrices and matrix products); `threads.rs` the split of a batch over
-//! threads. The kernels they call (the tiled one-sample kernel, the geometry of patches)
-//! are in `crate::kernels::conv`.
+//! threads; `transpose.rs` the transposed convolution. The kernels they call (the tiled
+//! one-sample kernel, the geometry of patches, the transposed convolution's loops) are in
+//! `crate::kernels::conv`.
 
 #[cfg(feature = "alloc")]
 mod batched;
 #[cfg(feature = "alloc")]
 mod threads;
+mod transpose;
+
+pub use transpose::ConvTranspose2d;
 
 use core::fmt;
 
@@ -22,7 +26,8 @@ use crate::{Backward, Layer, Rng};
 /// A 2-D convolution with a square `K × K` kernel, stride `S` and zero padding `P`, from
 /// `CIN` channels of `H × W` to `COUT` channels of [`OH`](Self::OH) ×
 /// [`OW`](Self::OW), as PyTorch's `nn.Conv2d(CIN, COUT, K, stride=S, padding=P)` (no
-/// dilation, one group, with a bias).
+/// dilation, one group, with a bias); with `BIAS = false`, as `nn.Conv2d(..., bias=False)`
+/// (in `network!`, `Conv2d<CIN, COUT, K, bias = false>`).
 ///
 /// Every size is part of the type, and the output size is computed from them:
 /// `OH = (H + 2P − K) / S + 1`, likewise `OW`. A kernel larger than the padded input, or a
@@ -35,6 +40,12 @@ use crate::{Backward, Layer, Rng};
 /// - `weight`: `[COUT, CIN, K, K]`, PyTorch's layout; `bias`: `[COUT]`
 ///
 /// Initialised as PyTorch does: weight and bias uniform in `±1/sqrt(CIN·K·K)`.
+///
+/// A layer with `BIAS = false` has no `bias` tensor: its visitors, its state dict and
+/// [`Layer::PARAMS`] hold the weight alone, and its initialisation draws the weight alone,
+/// as PyTorch's. Its `bias` field stays in the struct, so that both kinds share one type and
+/// the same kernels, and holds zeros, which [`Layer::init`] writes and nothing loads, saves or
+/// trains: leave it at zero.
 ///
 /// # How it runs
 /// The batched paths ([`Layer::forward_batch`], the training pass, backward) turn each sample
@@ -80,6 +91,8 @@ use crate::{Backward, Layer, Rng};
 /// assert_eq!((C::OH, C::OW, <C as Layer>::OUT, <C as Layer>::PARAMS), (2, 2, 4, 5));
 /// // Stride 2 and padding 1 on 28×28: 14×14.
 /// assert_eq!(Conv2d::<1, 8, 3, 2, 1, 28, 28>::OH, 14);
+/// // Without bias: the weight alone.
+/// assert_eq!(<Conv2d<1, 1, 2, 1, 0, 3, 3, false> as Layer>::PARAMS, 4);
 /// ```
 #[derive(Debug, PartialEq)]
 #[repr(C)]
@@ -91,11 +104,12 @@ pub struct Conv2d<
     const P: usize,
     const H: usize,
     const W: usize,
+    const BIAS: bool = true,
 > {
     /// `[COUT, CIN, K, K]`: `weight[o][c]` is the kernel from input channel `c` to output
     /// channel `o`.
     pub weight: [[[[f32; K]; K]; CIN]; COUT],
-    /// `[COUT]`.
+    /// `[COUT]`; zeros, and no tensor of the layer's, when `BIAS` is `false`.
     pub bias: [f32; COUT],
 }
 
@@ -108,11 +122,12 @@ unsafe impl<
         const P: usize,
         const H: usize,
         const W: usize,
-    > bytemuck::Zeroable for Conv2d<CIN, COUT, K, S, P, H, W>
+        const BIAS: bool,
+    > bytemuck::Zeroable for Conv2d<CIN, COUT, K, S, P, H, W, BIAS>
 {
 }
 
-clone_in_place!(Conv2d<const CIN: usize, const COUT: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize> { weight, bias });
+clone_in_place!(Conv2d<const CIN: usize, const COUT: usize, const K: usize, const S: usize, const P: usize, const H: usize, const W: usize, const BIAS: bool> { weight, bias });
 
 impl<
         const CIN: usize,
@@ -122,7 +137,8 @@ impl<
         const P: usize,
         const H: usize,
         const W: usize,
-    > Conv2d<CIN, COUT, K, S, P, H, W>
+        const BIAS: bool,
+    > Conv2d<CIN, COUT, K, S, P, H, W, BIAS>
 {
     /// Rejects impossible sizes at compile time; every size constant goes through it.
     const CHECK: () = {
@@ -266,7 +282,8 @@ impl<
         const P: usize,
         const H: usize,
         const W: usize,
-    > Shape for Conv2d<CIN, COUT, K, S, P, H, W>
+        const BIAS: bool,
+    > Shape for Conv2d<CIN, COUT, K, S, P, H, W, BIAS>
 {
     const GEOM: Geom = Geom {
         cin: CIN,
@@ -289,7 +306,8 @@ impl<
         const P: usize,
         const H: usize,
         const W: usize,
-    > Layer for Conv2d<CIN, COUT, K, S, P, H, W>
+        const BIAS: bool,
+    > Layer for Conv2d<CIN, COUT, K, S, P, H, W, BIAS>
 {
     const IN: usize = {
         let () = Self::CHECK;
@@ -298,7 +316,7 @@ impl<
     const OUT: usize = COUT * Self::OH * Self::OW;
     const IN_IMAGE: Option<[usize; 3]> = Some([CIN, H, W]);
     const OUT_IMAGE: Option<[usize; 3]> = Some([COUT, Self::OH, Self::OW]);
-    const PARAMS: usize = COUT * CIN * K * K + COUT;
+    const PARAMS: usize = COUT * CIN * K * K + if BIAS { COUT } else { 0 };
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // As `network!` spells it: PyTorch's keywords, each only when not its default.
@@ -309,12 +327,13 @@ impl<
         if P != 0 {
             write!(f, ", padding = {P}")?;
         }
-        f.write_str(">")
+        crate::layers::write_bias(f, BIAS)
     }
 
     fn init(&mut self, rng: &mut Rng) {
         // PyTorch: kaiming_uniform_(a = sqrt(5)) gives bound 1/sqrt(fan_in), with
-        // fan_in = CIN·K·K, and the bias uses the same bound.
+        // fan_in = CIN·K·K, and the bias uses the same bound; a layer without bias draws
+        // the weight alone.
         let bound = 1.0 / libm::sqrtf((CIN * K * K) as f32);
         for w in self
             .weight
@@ -325,7 +344,11 @@ impl<
             *w = rng.uniform(-bound, bound);
         }
         for b in &mut self.bias {
-            *b = rng.uniform(-bound, bound);
+            *b = if BIAS {
+                rng.uniform(-bound, bound)
+            } else {
+                0.0
+            };
         }
     }
 
@@ -352,6 +375,8 @@ impl<
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
         let (x, dy) = (&io.x[..io.batch * Self::IN], &io.dy[..io.batch * Self::OUT]);
+        // `PARAMS` floats: without a bias, the weight's gradient alone, and no bias gradient.
+        let grad = &mut grad[..Self::PARAMS];
         #[cfg(feature = "alloc")]
         if io.batch > threads::CHUNK {
             return self.backward_chunks(x, dy, dx, grad, io.cache);
@@ -378,7 +403,9 @@ impl<
 
     fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
         f("weight", &[COUT, CIN, K, K], self.weight_matrix());
-        f("bias", &[COUT], &self.bias);
+        if BIAS {
+            f("bias", &[COUT], &self.bias);
+        }
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
@@ -389,6 +416,8 @@ impl<
                 .as_flattened_mut()
                 .as_flattened_mut(),
         );
-        f("bias", &mut self.bias);
+        if BIAS {
+            f("bias", &mut self.bias);
+        }
     }
 }

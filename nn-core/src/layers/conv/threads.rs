@@ -43,7 +43,8 @@ impl<
         const P: usize,
         const H: usize,
         const W: usize,
-    > Conv2d<CIN, COUT, K, S, P, H, W>
+        const BIAS: bool,
+    > Conv2d<CIN, COUT, K, S, P, H, W, BIAS>
 {
     /// Batch inference, `y ← conv(x)`, chunk by chunk over the pool's threads.
     #[cfg(feature = "threading")]

@@ -1,4 +1,5 @@
-// The file lacks `2.bias`: the last layer's bias was not saved.
+// The file lacks `2.bias` but has `2.weight`, as the file of PyTorch's layer built with
+// `bias=False` does.
 nn::network! {
     #[weights("tests/ui/weights/tiny-missing-bias.safetensors")]
     struct Net<Linear<2, 3>, ReLU, Linear<3, 1>>

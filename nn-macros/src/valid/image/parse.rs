@@ -1,0 +1,180 @@
+//! Reading an image layer's arguments: its sizes by position, then PyTorch's keywords where
+//! the layer takes them (`crate::valid::keywords`), each checked on its own before any shape
+//! is known; and a convolution as declared ([`Conv`]).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{GenericArgument, PathArguments, Type};
+
+use super::ImageKind;
+use crate::size::Size;
+use crate::valid::keywords;
+
+/// A convolution as declared, `Conv2d` or `ConvTranspose2d`.
+pub struct Conv {
+    pub cin: Size,
+    pub cout: Size,
+    pub k: Size,
+    pub s: Size,
+    pub p: Size,
+    /// `false` for `bias = false`, PyTorch's `bias=False`.
+    pub bias: bool,
+}
+
+impl Conv {
+    /// The layer as declared, tidied, with its keywords where they are not the defaults:
+    /// `Conv2d<1, 8, 3, padding = 1>`; `output_padding` for a transposed convolution.
+    pub(super) fn show(&self, name: &str, output_padding: Option<&Size>) -> String {
+        let (cin, cout, k) = (self.cin.show(), self.cout.show(), self.k.show());
+        let mut out = format!("{name}<{cin}, {cout}, {k}");
+        if !matches!(self.s, Size::Lit(1)) {
+            out += &format!(", stride = {}", self.s.show());
+        }
+        if !matches!(self.p, Size::Lit(0)) {
+            out += &format!(", padding = {}", self.p.show());
+        }
+        if let Some(op) = output_padding.filter(|op| !matches!(op, Size::Lit(0))) {
+            out += &format!(", output_padding = {}", op.show());
+        }
+        if !self.bias {
+            out += ", bias = false";
+        }
+        out + ">"
+    }
+
+    /// The type's trailing `false` for a layer without bias; nothing otherwise (the
+    /// type's default).
+    pub(super) fn bias_arg(&self) -> TokenStream {
+        if self.bias {
+            quote!()
+        } else {
+            quote!(, false)
+        }
+    }
+}
+
+/// The image layer named `name`, if it is one.
+pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Result<ImageKind>> {
+    let usage = match name {
+        "Conv2d" => "Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>",
+        "ConvTranspose2d" => "ConvTranspose2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>",
+        "MaxPool2d" => "MaxPool2d<KERNEL>",
+        "AvgPool2d" => "AvgPool2d<KERNEL>",
+        "BatchNorm2d" => "BatchNorm2d<CHANNELS>",
+        "Upsample" => "Upsample<SCALE>",
+        "Flatten" => "Flatten",
+        _ => return None,
+    };
+    Some(parse(ty, name, usage, args))
+}
+
+fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Result<ImageKind> {
+    let err = |msg: String| syn::Error::new_spanned(ty, msg);
+    let list: Vec<&GenericArgument> = match args {
+        PathArguments::None => Vec::new(),
+        PathArguments::AngleBracketed(a) => a.args.iter().collect(),
+        PathArguments::Parenthesized(_) => {
+            return Err(err(format!(
+                "`{name}` takes its sizes in angle brackets: `{usage}`"
+            )))
+        }
+    };
+    // Positional sizes first, then the keywords (the convolutions only).
+    let args = keywords::split(name, usage, &list)?;
+    let want = match name {
+        "Conv2d" | "ConvTranspose2d" => 3,
+        "Flatten" => 0,
+        _ => 1,
+    };
+    // PyTorch's `nn.Conv2d(1, 32, 3, 1)`: the stride, the padding (and a transposed
+    // convolution's output padding) by position.
+    let by_position: &[&str] = match name {
+        "Conv2d" => &["stride", "padding"],
+        "ConvTranspose2d" => &["stride", "padding", "output_padding"],
+        _ => &[],
+    };
+    let extra = args.sizes.len().saturating_sub(want);
+    if extra > 0 && extra <= by_position.len() && !args.any_keyword() {
+        let shown: Vec<String> = args.sizes.iter().map(Size::show).collect();
+        let mut ours = shown[..3].join(", ");
+        for (key, value) in by_position.iter().zip(&shown[3..]) {
+            ours += &format!(", {key} = {value}");
+        }
+        let then = match by_position {
+            [s, p] => format!("{s} and {p}"),
+            _ => "stride, padding and output padding".to_string(),
+        };
+        return Err(err(format!(
+            "`{name}` takes 3 sizes, then its {then} by name; PyTorch's \
+             `{name}({})` is written `{name}<{ours}>`",
+            shown.join(", ")
+        )));
+    }
+    if args.sizes.len() != want {
+        return Err(err(if want == 0 {
+            "`Flatten` takes no size: it flattens whatever image comes before it; write `Flatten`"
+                .to_string()
+        } else {
+            format!(
+                "`{name}` takes {want} size{}, `{usage}`, but {} {} given",
+                if want == 1 { "" } else { "s" },
+                args.sizes.len(),
+                if args.sizes.len() == 1 { "was" } else { "were" }
+            )
+        }));
+    }
+    for s in args.sizes.iter().chain(&args.stride) {
+        if let Size::Lit(0) = s {
+            return Err(err(format!(
+                "`{name}` has a size of 0; every size must be at least 1"
+            )));
+        }
+    }
+    let s = args.stride.unwrap_or(Size::Lit(1));
+    let op = args.output_padding.unwrap_or(Size::Lit(0));
+    if let (Size::Lit(op), Size::Lit(s)) = (&op, &s) {
+        if op >= s {
+            // PyTorch refuses it too: "output padding must be smaller than either stride or
+            // dilation".
+            let fix = match s {
+                1 => format!(
+                    "leave `output_padding` out, or use a stride of {} or more",
+                    op + 1
+                ),
+                _ => format!(
+                    "use `output_padding = {}` at most, or a stride of {} or more",
+                    s - 1,
+                    op + 1
+                ),
+            };
+            return Err(err(format!(
+                "`{name}` has an output padding of {op}, but PyTorch requires it below the \
+                 stride, {s}; {fix}"
+            )));
+        }
+    }
+    let mut it = args.sizes.into_iter();
+    let mut next = || it.next().unwrap_or(Size::Lit(1));
+    Ok(match name {
+        "Conv2d" | "ConvTranspose2d" => {
+            let conv = Conv {
+                cin: next(),
+                cout: next(),
+                k: next(),
+                s,
+                p: args.padding.unwrap_or(Size::Lit(0)),
+                bias: args.bias,
+            };
+            if name == "Conv2d" {
+                ImageKind::Conv(conv)
+            } else {
+                ImageKind::ConvTranspose(conv, op)
+            }
+        }
+        "MaxPool2d" => ImageKind::MaxPool(next()),
+        "AvgPool2d" => ImageKind::AvgPool(next()),
+        "BatchNorm2d" => ImageKind::BatchNorm2d(next()),
+        "Upsample" => ImageKind::Upsample(next()),
+        _ => ImageKind::Flatten,
+    })
+}
