@@ -27,6 +27,26 @@ nn::network! {
 }
 
 nn::network! {
+    /// `examples/two_branch.rs`'s network, whose forward is code.
+    pub struct TwoBranch {
+        conv: Conv2d<1, 8, 3>,
+        pool1: MaxPool2d<2>,
+        res: Conv2d<8, 8, 3, padding = 1>,
+        bn: BatchNorm2d<8>,
+        pool2: MaxPool2d<2>,
+        lin: Linear<784, 32>,
+        head: Linear<320, 10>,
+    }
+    fn forward(x: Image<1, 28, 28>) -> logits {
+        let h = self.pool1(relu(self.conv(x)));
+        let r = relu(self.bn(self.res(h)) + h);
+        let strokes = flatten(self.pool2(r));
+        let whole = relu(self.lin(flatten(x)));
+        self.head(cat([strokes, whole]))
+    }
+}
+
+nn::network! {
     /// A network of its own inside `Nested`.
     pub struct Head<Linear<3, 1>>
 }
@@ -62,11 +82,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cnn = Cnn::new(0);
     cnn.load(root.join("data/weights/cnn.safetensors"))?;
+    let mut two_branch = TwoBranch::new(0);
+    two_branch.load(root.join("data/weights/two_branch.safetensors"))?;
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST, and as the embedded program does.
         let x: [f32; 784] = std::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
         print_prediction("digit", i, *label, &net.forward(&x));
         print_prediction("cnn digit", i, *label, &cnn.forward(&x));
+        print_prediction("two-branch digit", i, *label, &two_branch.forward(&x));
     }
     let mut nested = Nested::new(0);
     nested.load(root.join("tests/ui/weights/nested.safetensors"))?;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the embedded example (an MLP and a CNN) for a Cortex-M4F, runs it under QEMU's
-# mps2-an386 board, runs the same digits through the host build (`nn::io::load` instead of
-# baked weights), and fails unless both print the same predictions for both models. Then
-# reports flash, RAM and stack.
+# Builds the embedded example (an MLP, a CNN and a network whose forward is code) for a
+# Cortex-M4F, runs it under QEMU's mps2-an386 board, runs the same digits through the host
+# build (`nn::io::load` instead of baked weights), and fails unless both print the same
+# predictions for every model. Then reports flash, RAM and stack.
 #
 #   examples/embedded/run.sh        (from anywhere; installs what it needs)
 set -euo pipefail
@@ -45,9 +45,11 @@ step "host (x86-64, weights loaded with nn::io::load)"
 cat "$work/host.txt"
 
 step "compare"
-# Both models' lines, the CNN's as `cnn-digit` so that every line has the same fields.
-grep -E '^(cnn )?digit ' "$work/qemu.txt" | sed 's/^cnn digit/cnn-digit/' >"$work/qemu-digits.txt" || true
-grep -E '^(cnn )?digit ' "$work/host.txt" | sed 's/^cnn digit/cnn-digit/' >"$work/host-digits.txt" || true
+# Every model's lines, the CNN's as `cnn-digit` and the two-branch network's as
+# `two-branch-digit`, so that every line has the same fields.
+digits() { grep -E '^((cnn|two-branch) )?digit ' "$1" | sed -E 's/^(cnn|two-branch) digit/\1-digit/' || true; }
+digits "$work/qemu.txt" >"$work/qemu-digits.txt"
+digits "$work/host.txt" >"$work/host-digits.txt"
 if [ ! -s "$work/host-digits.txt" ]; then
     echo "FAIL: the host printed no predictions" >&2
     exit 1
@@ -99,7 +101,7 @@ size -A "$elf" | awk '
         printf "flash: %d bytes (%.1f KiB)\n", flash, flash / 1024
         printf "static RAM: %d bytes (.data + .bss + .uninit; the stack comes on top)\n", ram
     }'
-for weights in ../../data/weights/mnist.safetensors ../../data/weights/cnn.safetensors; do
+for weights in ../../data/weights/{mnist,cnn,two_branch}.safetensors; do
     header=$(od -An -tu8 -N8 "$weights" | tr -d ' ')
     bytes=$(stat -c %s "$weights")
     echo "weights: $((bytes - 8 - header)) bytes of tensor data in $(basename "$weights") ($bytes bytes with its header)"

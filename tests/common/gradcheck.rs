@@ -146,3 +146,43 @@ pub fn check_network<N: Network + Clone>(seed: u64, batch: usize) {
         N::NAME
     );
 }
+
+/// Checks the gradient with respect to the input of network `N`, built from `seed` and
+/// moved off its initial values as [`check_network`] moves it, on a random batch: the
+/// backward pass started from `dL/dy = c` (`Tape::output_grad_mut`) against central
+/// differences in every input element.
+pub fn check_input_grad<N: Network + Clone>(seed: u64, batch: usize) {
+    let mut rng = Rng::seed(5);
+    let mut net = N::zeroed();
+    net.init_from_seed(seed);
+    net.walk_params_mut(&mut |p| {
+        for v in p.iter_mut() {
+            *v += rng.uniform(-0.3, 0.3);
+        }
+    });
+    let x = random(&mut rng, batch * N::IN);
+    let c = random(&mut rng, batch * N::OUT);
+    let mut tape = Tape::<N>::new();
+    tape.track_input_grad(true);
+    let mut grads = Gradients::new();
+    let mut trained = net.clone();
+    tape.forward(&mut trained, &x).unwrap();
+    tape.output_grad_mut().copy_from_slice(&c);
+    tape.backward(&trained, &x, &mut grads);
+    let objective = |x: &[f32]| -> f64 {
+        let mut probe = net.clone();
+        let mut t = Tape::new();
+        let y = t.forward(&mut probe, x).unwrap();
+        y.iter().zip(&c).map(|(y, c)| *y as f64 * *c as f64).sum()
+    };
+    let inputs: Vec<usize> = (0..x.len()).collect();
+    let numeric = numeric_input(&x, &inputs, objective);
+    assert_close!(
+        tape.input_grad(),
+        numeric,
+        rel = REL,
+        abs = ABS,
+        "{} input gradient",
+        N::NAME
+    );
+}

@@ -29,6 +29,8 @@ pub fn max_abs(v: &[f32]) -> f32 {
     v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
+pub mod bits;
+pub mod by_hand;
 pub mod fixture;
 pub mod random;
 pub mod scratch;

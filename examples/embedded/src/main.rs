@@ -1,6 +1,7 @@
-//! Two MNIST networks on a Cortex-M4F with no heap, an MLP and a convolutional network:
-//! weights baked into flash at compile time, one-sample inference on a few held-out test
-//! digits, results over semihosting. Runs under QEMU's `mps2-an386` board; see `run.sh`.
+//! Three MNIST networks on a Cortex-M4F with no heap, an MLP, a convolutional network and
+//! one whose forward is written as code: weights baked into flash at compile time,
+//! one-sample inference on a few held-out test digits, results over semihosting. Runs under
+//! QEMU's `mps2-an386` board; see `run.sh`.
 #![no_std]
 #![no_main]
 
@@ -29,6 +30,29 @@ nn::network! {
 }
 
 nn::network! {
+    /// `examples/two_branch.rs`'s network, whose forward is code, with the weights `cargo
+    /// run --release --example two_branch -- --save data/weights/two_branch.safetensors`
+    /// trained. Each value of its forward is an array on the stack.
+    #[weights("../../data/weights/two_branch.safetensors")]
+    pub struct TwoBranch {
+        conv: Conv2d<1, 8, 3>,
+        pool1: MaxPool2d<2>,
+        res: Conv2d<8, 8, 3, padding = 1>,
+        bn: BatchNorm2d<8>,
+        pool2: MaxPool2d<2>,
+        lin: Linear<784, 32>,
+        head: Linear<320, 10>,
+    }
+    fn forward(x: Image<1, 28, 28>) -> logits {
+        let h = self.pool1(relu(self.conv(x)));
+        let r = relu(self.bn(self.res(h)) + h);
+        let strokes = flatten(self.pool2(r));
+        let whole = relu(self.lin(flatten(x)));
+        self.head(cat([strokes, whole]))
+    }
+}
+
+nn::network! {
     /// A network of its own inside `Nested` (its tensors are `2.0.weight`, `2.0.bias`).
     pub struct Head<Linear<3, 1>>
 }
@@ -43,6 +67,7 @@ nn::network! {
 /// The models, in flash: no parsing and no copy at run time.
 static MODEL: Mnist = Mnist::WEIGHTS;
 static CNN: Cnn = Cnn::WEIGHTS;
+static TWO_BRANCH: TwoBranch = TwoBranch::WEIGHTS;
 static NESTED: Nested = Nested::WEIGHTS;
 
 /// Held-out MNIST test images 8,000..8,007, one byte per pixel (see README.md).
@@ -55,8 +80,9 @@ const DIGITS_LEN: usize = 8;
 /// was never written.
 const PAINT: u32 = 0xDEAD_BEEF;
 /// How far below the measuring function's frame the stack is painted: far more than one
-/// inference needs, far less than the 4 MiB of RAM above the program's data.
-const PAINT_BYTES: usize = 64 * 1024;
+/// inference needs (the two-branch network keeps every value of its forward, about 73 KB),
+/// far less than the 4 MiB of RAM above the program's data.
+const PAINT_BYTES: usize = 256 * 1024;
 
 #[entry]
 fn main() -> ! {
@@ -70,7 +96,12 @@ fn main() -> ! {
         Cnn::PARAMS,
         core::mem::size_of::<Cnn>()
     );
-    let mut deepest = [0; 2];
+    hprintln!(
+        "nn on a Cortex-M4F: TwoBranch with {} parameters baked into flash ({} bytes)",
+        TwoBranch::PARAMS,
+        core::mem::size_of::<TwoBranch>()
+    );
+    let mut deepest = [0; 3];
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST.
         let x: [f32; 784] = core::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
@@ -80,6 +111,9 @@ fn main() -> ! {
         let (logits, used) = measured(&x, infer_cnn);
         deepest[1] = deepest[1].max(used);
         print_prediction("cnn digit", i, *label, &logits);
+        let (logits, used) = measured(&x, infer_two_branch);
+        deepest[2] = deepest[2].max(used);
+        print_prediction("two-branch digit", i, *label, &logits);
     }
     let [y] = NESTED.forward(&[0.5, -1.0]);
     hprintln!("nested: {}", y);
@@ -92,6 +126,10 @@ fn main() -> ! {
         "stack used by one CNN inference: {} bytes (two activation buffers: {} bytes)",
         deepest[1],
         2 * Cnn::MAX_WIDTH * core::mem::size_of::<f32>()
+    );
+    hprintln!(
+        "stack used by one two-branch inference: {} bytes",
+        deepest[2]
     );
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
@@ -149,6 +187,12 @@ fn infer_mlp(x: &[f32; 784]) -> [f32; 10] {
 #[inline(never)]
 fn infer_cnn(x: &[f32; 784]) -> [f32; 10] {
     CNN.forward(x)
+}
+
+/// The same for the network whose forward is code.
+#[inline(never)]
+fn infer_two_branch(x: &[f32; 784]) -> [f32; 10] {
+    TWO_BRANCH.forward(x)
 }
 
 /// The stack pointer of the calling function.

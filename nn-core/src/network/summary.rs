@@ -108,6 +108,14 @@ fn row_name(l: &LayerInfo, depth: usize) -> Cell<96> {
     }
 }
 
+/// `[batch, c, h, w]` for an image, else `[batch, features]`.
+fn shape(image: Option<[usize; 3]>, features: usize) -> Cell<32> {
+    match image {
+        Some([c, h, w]) => Cell::of(format_args!("[batch, {c}, {h}, {w}]")),
+        None => Cell::of(format_args!("[batch, {features}]")),
+    }
+}
+
 impl<N: Network> fmt::Display for Summary<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The first column fits the longest layer, so that long names keep the columns aligned.
@@ -135,10 +143,7 @@ impl<N: Network> fmt::Display for Summary<N> {
         writeln!(f, "{:<first$}{:<20}{:>14}", N::NAME, "", "")?;
         for_each_row(N::LAYERS, 0, &mut |l, depth| {
             let name = row_name(l, depth);
-            let shape = match l.image {
-                Some([c, h, w]) => Cell::<32>::of(format_args!("[batch, {c}, {h}, {w}]")),
-                None => Cell::<32>::of(format_args!("[batch, {}]", l.outputs)),
-            };
+            let shape = shape(l.image, l.outputs);
             writeln!(
                 f,
                 "{:<first$}{:<20}{:>14}",
@@ -149,14 +154,11 @@ impl<N: Network> fmt::Display for Summary<N> {
         })?;
         rule(f, '=')?;
         writeln!(f)?;
-        match N::INPUT_IMAGE {
-            Some([c, h, w]) => writeln!(
-                f,
-                "Input: [batch, {c}, {h}, {w}]   Output: [batch, {}]",
-                N::OUT
-            )?,
-            None => writeln!(f, "Input: [batch, {}]   Output: [batch, {}]", N::IN, N::OUT)?,
-        }
+        // A network written as code states its image input in its forward's signature, not
+        // in `#[input]`: its layer's image is the one to show.
+        let input = shape(N::INPUT_IMAGE.or(N::IN_IMAGE), N::IN);
+        let output = shape(N::OUT_IMAGE, N::OUT);
+        writeln!(f, "Input: {}   Output: {}", input.as_str(), output.as_str())?;
         writeln!(f, "Total params: {}", Thousands(N::PARAMS))?;
         writeln!(f, "Trainable params: {}", Thousands(N::PARAMS))?;
         let kib = N::PARAMS * 4 / 1024;

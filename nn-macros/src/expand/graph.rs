@@ -122,7 +122,9 @@ impl<'a> Plan<'a> {
     pub(super) fn split(&self, cache: TokenStream) -> TokenStream {
         let (lens, names) = (&self.lens, &self.names);
         let g = G();
-        quote!(let [#(#names),*] = #g::split(#cache, [#(#lens),*]);)
+        // Each length in parentheses: with every token spanned at the invocation, clippy's
+        // `possible_missing_comma` takes `batch * w` in an array for a missing comma.
+        quote!(let [#(#names),*] = #g::split(#cache, [#((#lens)),*]);)
     }
 
     pub(super) fn storage(&self, v: usize) -> usize {
