@@ -397,13 +397,22 @@ impl<'a> Body<'a> {
                 true
             }
             (p, Some(Operand::Values(vs))) => {
-                self.error(
-                    p,
+                self.error(p, {
+                    let names: Vec<String> = (0..vs.len())
+                        .map(|i| char::from(b'a' + (i % 26) as u8).to_string())
+                        .collect();
                     format!(
-                        "`chunk` makes {} values: `let (a, b) = chunk(h, 2);`",
-                        vs.len()
-                    ),
-                );
+                        "`chunk` makes {} values: name each, `let ({}) = chunk(..);`",
+                        vs.len(),
+                        names.join(", ")
+                    )
+                });
+                // Unknown from here: later uses of the names add no errors of their own.
+                if let Pat::Tuple(t) = p {
+                    for n in t.elems.iter().filter_map(name_of) {
+                        self.env.insert(n, usize::MAX);
+                    }
+                }
                 false
             }
             (p, Some(operand)) => match name_of(p) {
