@@ -26,6 +26,90 @@ pub fn split<const N: usize>(buf: &mut [f32], lens: [usize; N]) -> [&mut [f32]; 
     })
 }
 
+/// Lays out the values of a one-sample forward in one stack array, at compile time, as
+/// TensorFlow Lite Micro's arena planner does at run time: value `i` is `widths[i]` floats,
+/// made by operation `births[i]` and last read by operation `deaths[i]`; two values share
+/// floats only when their lives do not meet. Values are placed in order, each at the lowest
+/// offset that fits. Returns each value's offset and the floats of the whole array.
+///
+/// ```
+/// // `a` is read while `b` is made; `c` is made after `a` is dead, in `a`'s place.
+/// let (offsets, len) = nn::__private::graph::plan([4, 4, 4], [0, 1, 2], [1, 2, 3]);
+/// assert_eq!((offsets, len), ([0, 4, 0], 8));
+/// ```
+pub const fn plan<const M: usize>(
+    widths: [usize; M],
+    births: [usize; M],
+    deaths: [usize; M],
+) -> ([usize; M], usize) {
+    let mut offsets = [0usize; M];
+    let mut total = 0;
+    let mut i = 0;
+    while i < M {
+        // Candidates: the start, and the end of every placed value alive with this one.
+        let mut best = usize::MAX;
+        let mut c = 0;
+        while c <= i {
+            let candidate = if c == 0 {
+                0
+            } else if births[c - 1] <= deaths[i] && births[i] <= deaths[c - 1] {
+                offsets[c - 1] + widths[c - 1]
+            } else {
+                usize::MAX
+            };
+            if candidate < best {
+                let mut fits = true;
+                let mut j = 0;
+                while j < i {
+                    let alive = births[j] <= deaths[i] && births[i] <= deaths[j];
+                    let apart =
+                        candidate + widths[i] <= offsets[j] || offsets[j] + widths[j] <= candidate;
+                    if alive && !apart && widths[i] > 0 && widths[j] > 0 {
+                        fits = false;
+                    }
+                    j += 1;
+                }
+                if fits {
+                    best = candidate;
+                }
+            }
+            c += 1;
+        }
+        offsets[i] = best;
+        if best + widths[i] > total {
+            total = best + widths[i];
+        }
+        i += 1;
+    }
+    (offsets, total)
+}
+
+/// The value an operation makes, `out` (offset, length) of `arena`, mutably, and the values
+/// it reads, `ins`: the plan ([`plan`]) keeps them apart, as they are alive together.
+///
+/// # Panics
+/// If a value read overlaps the one made (a plan that is not [`plan`]'s).
+pub fn parts<const K: usize>(
+    arena: &mut [f32],
+    out: (usize, usize),
+    ins: [(usize, usize); K],
+) -> (&mut [f32], [&[f32]; K]) {
+    let (before, rest) = arena.split_at_mut(out.0);
+    let (made, after) = rest.split_at_mut(out.1);
+    let (before, after): (&[f32], &[f32]) = (before, after);
+    let end = out.0 + out.1;
+    let read = core::array::from_fn(|j| {
+        let (start, len) = ins[j];
+        if start + len <= out.0 {
+            &before[start..start + len]
+        } else {
+            assert!(start >= end, "a value read overlaps the value made");
+            &after[start - end..start - end + len]
+        }
+    });
+    (made, read)
+}
+
 /// `y = a + b`, over `y`'s length.
 pub fn add(a: &[f32], b: &[f32], y: &mut [f32]) {
     for ((y, a), b) in y.iter_mut().zip(a).zip(b) {
@@ -167,6 +251,36 @@ mod tests {
         assert_eq!(back, [0.0, 2.0, 0.0, 0.0, 5.0, 0.0]);
         place(&part, 1, &mut back, 3, 1, 2, true);
         assert_eq!(back, [0.0, 4.0, 0.0, 0.0, 10.0, 0.0]);
+    }
+
+    #[test]
+    fn a_plan_shares_floats_only_between_values_whose_lives_do_not_meet() {
+        // a (0..2) feeds b (1..3) and d (1..4); c is made at 3 from b, and lives to the end.
+        let widths = [3, 5, 2, 4];
+        let births = [0, 1, 3, 1];
+        let deaths = [1, 3, 4, 4];
+        let (offsets, len) = plan(widths, births, deaths);
+        for i in 0..4 {
+            for j in 0..i {
+                let alive = births[j] <= deaths[i] && births[i] <= deaths[j];
+                let apart =
+                    offsets[i] + widths[i] <= offsets[j] || offsets[j] + widths[j] <= offsets[i];
+                assert!(!alive || apart, "values {i} and {j} overlap: {offsets:?}");
+            }
+            assert!(offsets[i] + widths[i] <= len);
+        }
+        // c takes the floats a left, in front of b and d.
+        assert_eq!(offsets, [0, 3, 0, 8]);
+        assert_eq!(len, 12);
+    }
+
+    #[test]
+    fn parts_are_the_value_made_and_the_values_read() {
+        let mut arena = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let (made, [a, b]) = parts(&mut arena, (2, 2), [(0, 2), (4, 2)]);
+        made.copy_from_slice(&[9.0, 9.0]);
+        assert_eq!((a, b), (&[0.0, 1.0][..], &[4.0, 5.0][..]));
+        assert_eq!(arena, [0.0, 1.0, 9.0, 9.0, 4.0, 5.0]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 mod backward;
+mod one;
 
 use crate::graph::{Graph, Needs, Op};
 
@@ -143,89 +144,6 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// Value `v` to read in the one-sample pass.
-    fn read_one(&self, v: usize) -> TokenStream {
-        let s = self.storage(v);
-        if let Some(i) = self
-            .g
-            .inputs
-            .iter()
-            .position(|p| self.storage(p.value) == s)
-        {
-            let off = self.offset(&self.g.inputs, i);
-            let w = &self.widths[s];
-            quote!(&x[#off..#off + #w])
-        } else {
-            let r = format_ident!("__v{s}");
-            quote!(&#r[..])
-        }
-    }
-
-    /// The one-sample forward: a stack array per value.
-    pub fn one_sample(&self) -> TokenStream {
-        let g = G();
-        let mut out = Vec::new();
-        for (s, v) in self.g.values.iter().enumerate() {
-            let is_input = self.g.inputs.iter().any(|p| self.storage(p.value) == s);
-            if v.storage == s && !is_input {
-                let (r, w) = (format_ident!("__v{s}"), &self.widths[s]);
-                out.push(quote!(let mut #r = [0.0f32; #w];));
-            }
-        }
-        for node in &self.g.nodes {
-            let dst = {
-                let r = format_ident!("__v{}", self.storage(node.out));
-                quote!(&mut #r[..])
-            };
-            let wk = &self.widths[node.out];
-            let step = match &node.op {
-                Op::Input | Op::Alias => continue,
-                Op::Call { field, ty, arg } => {
-                    let l = layer(ty);
-                    let a = self.read_one(*arg);
-                    match field {
-                        Some(f) => {
-                            let acc = &f.access;
-                            quote!(#l::forward(&self.#acc, #a, #dst);)
-                        }
-                        None => quote!(#l::forward(&::nn::__private::zeroed::<#ty>(), #a, #dst);),
-                    }
-                }
-                Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) => {
-                    let f = binary_fn(&node.op);
-                    let (a, b) = (self.read_one(*a), self.read_one(*b));
-                    quote!(#g::#f(#a, #b, #dst);)
-                }
-                Op::Affine { a, k, c } => {
-                    let a = self.read_one(*a);
-                    quote!(#g::affine(#a, #k, #c, #dst);)
-                }
-                Op::Cat(parts) => {
-                    let steps = parts.iter().enumerate().map(|(i, p)| {
-                        let (src, wp) = (self.read_one(*p), &self.widths[*p]);
-                        let off = self.part_offset(parts, i);
-                        quote!(#g::place(#src, #wp, #dst, #wk, #off, 1, false);)
-                    });
-                    quote!(#(#steps)*)
-                }
-                Op::Chunk { a, offset } => {
-                    let (src, wa) = (self.read_one(*a), &self.widths[*a]);
-                    quote!(#g::columns(#src, #wa, #offset, #dst, #wk, 1);)
-                }
-            };
-            out.push(spanned(node.span, step));
-        }
-        for (i, p) in self.g.outputs.iter().enumerate() {
-            let (off, w, src) = (
-                self.offset(&self.g.outputs, i),
-                &self.widths[p.value],
-                self.read_one(p.value),
-            );
-            out.push(quote!(y[#off..#off + #w].copy_from_slice(#src);));
-        }
-        quote!(#(#out)*)
-    }
-
     pub(super) fn part_offset(&self, parts: &[usize], i: usize) -> TokenStream {
         let ws = parts[..i].iter().map(|p| &self.widths[*p]);
         quote!((0 #(+ #ws)*))
@@ -315,7 +233,7 @@ fn calls(g: &Graph, index: usize) -> usize {
         .count()
 }
 
-fn binary_fn(op: &Op) -> syn::Ident {
+pub(super) fn binary_fn(op: &Op) -> syn::Ident {
     let name = match op {
         Op::Add(..) => "add",
         Op::Sub(..) => "sub",
@@ -325,6 +243,6 @@ fn binary_fn(op: &Op) -> syn::Ident {
 }
 
 /// `tokens` for the expression at `span`; the types in them carry the user's spans.
-fn spanned(span: Span, tokens: TokenStream) -> TokenStream {
+pub(super) fn spanned(span: Span, tokens: TokenStream) -> TokenStream {
     quote_spanned!(span=> #tokens)
 }
