@@ -32,6 +32,9 @@ pub struct Input {
     pub forward: Option<Forward>,
     /// The training objective written after the forward.
     pub objective: Option<Objective>,
+    /// How the summary names a network declared from a template (`BasicBlock<32, 2>`),
+    /// from `#[shown_as("..")]`, which the template writes.
+    pub shown_as: Option<String>,
 }
 
 /// One entry of the layer list: `#[attrs] name: Type` or `Type`.
@@ -45,6 +48,9 @@ pub struct LayerDecl {
     /// validation reports it, so that the rest of the network is still checked and the
     /// struct still exists.
     pub pytorch: Option<syn::Error>,
+    /// A template used at sizes (`BasicBlock!<32, 2>`); `ty` is then the network declared
+    /// from it for this layer.
+    pub template: Option<crate::template::Use>,
 }
 
 /// An inline block of layers: `Sequential<A, B>` (PyTorch's `nn.Sequential`) or
@@ -87,6 +93,7 @@ fn inline(ty: &Type) -> syn::Result<Option<Inline>> {
             inline: inline(ty)?,
             ty: ty.clone(),
             pytorch: None,
+            template: None,
         });
     }
     Ok(Some(Inline { residual, layers }))
@@ -110,6 +117,18 @@ impl Parse for LayerDecl {
                 ty,
                 inline: None,
                 pytorch: Some(e),
+                template: None,
+            });
+        }
+        if let Some(u) = crate::template::parse_use(&tokens) {
+            // Named for its place once the network's name is known (`Input::parse`).
+            return Ok(LayerDecl {
+                attrs,
+                name,
+                ty: syn::parse_quote!(__Template),
+                inline: None,
+                pytorch: None,
+                template: Some(u?),
             });
         }
         let ty: Type = syn::parse2(size_exprs(tokens.clone())).map_err(|e| {
@@ -125,6 +144,7 @@ impl Parse for LayerDecl {
             inline: inline(&ty)?,
             ty,
             pytorch: None,
+            template: None,
         })
     }
 }
@@ -134,6 +154,7 @@ impl Parse for Input {
         let attrs = input.call(Attribute::parse_outer)?;
         let (weights, attrs) = Attr::take(attrs)?;
         let (input_shape, attrs) = take_input(attrs)?;
+        let (shown_as, attrs) = take_shown_as(attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
@@ -186,8 +207,38 @@ impl Parse for Input {
             layers,
             forward,
             objective,
+            shown_as,
         })
+        .map(name_templates)
     }
+}
+
+/// Each template used in the list names the network declared for it: `__Net_layer2`.
+fn name_templates(mut input: Input) -> Input {
+    let owner = input.ident.to_string();
+    for (i, l) in input.layers.iter_mut().enumerate() {
+        if l.template.is_some() {
+            let place = l.name.as_ref().map_or(i.to_string(), |n| n.to_string());
+            let ident = Ident::new(&format!("__{owner}_{place}"), l.name.as_ref().map_or_else(proc_macro2::Span::call_site, |n| n.span()));
+            l.ty = syn::parse_quote!(#ident);
+        }
+    }
+    input
+}
+
+/// Takes `#[shown_as("..")]` out of `attrs`.
+fn take_shown_as(attrs: Vec<Attribute>) -> syn::Result<(Option<String>, Vec<Attribute>)> {
+    let mut found = None;
+    let mut rest = Vec::new();
+    for attr in attrs {
+        if attr.path().is_ident("shown_as") {
+            let lit: syn::LitStr = attr.parse_args()?;
+            found = Some(lit.value());
+        } else {
+            rest.push(attr);
+        }
+    }
+    Ok((found, rest))
 }
 
 /// The network's name and what comes before its layers, from an input that does not
@@ -239,6 +290,7 @@ pub fn head(tokens: proc_macro::TokenStream) -> Option<Input> {
             layers,
             forward: None,
             objective: None,
+            shown_as: None,
         })
     };
     syn::parse::Parser::parse(parser, tokens).ok()

@@ -69,7 +69,7 @@ struct NetStruct<'a> {
 /// Everything a valid network expands to but its `WEIGHTS`.
 fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
     let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
-    let name_str = ident.to_string();
+    let name_str = input.shown_as.clone().unwrap_or_else(|| ident.to_string());
     let generics = &input.generics;
     let (impl_g, ty_g, _) = generics.split_for_impl();
     let in_image = input
@@ -115,7 +115,18 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
         .as_deref()
         .and_then(|g| Some(objective::method(g, g.objective.as_ref()?)));
 
+    // The networks declared from templates for this one's layers.
+    let instances = net.layers.iter().filter_map(|l| {
+        let u = l.decl.template.as_ref()?;
+        let (width, image) = match &l.given {
+            Some((w, i)) => (Some(w), i.as_ref()),
+            None => (None, None),
+        };
+        Some(crate::template::instance(u, &l.decl.ty, image, width))
+    });
     quote! {
+        #(#instances)*
+
         #layer
 
         #checks

@@ -56,6 +56,9 @@ pub struct Resolved<'a> {
     pub out: Option<Size>,
     /// In a generic network, the output width as an array length (see `generic_sizes`).
     pub width: Option<TokenStream>,
+    /// What flows into a layer of the user's: its width and, for an image, its shape; a
+    /// template used here is declared at them.
+    pub given: Option<(TokenStream, Option<[TokenStream; 3]>)>,
 }
 
 /// The network behind an inline block of layers, generated beside the one that uses it.
@@ -165,6 +168,7 @@ impl<'a> ListedLayer<'a> {
             inline_net: None,
             out: up.produced.as_ref().map(|f| f.size.clone()),
             width: None,
+            given: None,
         }
     }
 
@@ -193,11 +197,11 @@ impl<'a> ListedLayer<'a> {
                 let lp = quote_spanned!(first=> <#field_ty as ::nn::Layer>);
                 if Size::Expr(field_ty.clone()).mentions(&cx.generics) {
                     cx.generic_asserts
-                        .push(quote_spanned!(first=> ::core::assert!(#lp::PARAMS == 0, #msg);));
+                        .push(quote_spanned!(first=> ::core::assert!(#lp::PARAMS == 0, "{}", #msg);));
                 } else {
                     let close = quote_spanned!(last=> ;);
                     cx.asserts.push(quote_spanned! {first=>
-                        const _: () = ::core::assert!(#lp::PARAMS == 0, #msg) #close
+                        const _: () = ::core::assert!(#lp::PARAMS == 0, "{}", #msg) #close
                     });
                 }
             }
@@ -247,18 +251,6 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
                 "a generic network cannot have its weights baked in: the file's shapes are fixed, \
                  the network's are not; bake a network with its sizes written out",
             ));
-        }
-        if input.input.is_some() {
-            cx.errors.push(syn::Error::new_spanned(
-                &input.generics,
-                "a generic network of images is not supported: its layers' sizes would be \
-                 computed from the generic parameters inside types, which stable Rust cannot do; \
-                 write the image's sizes out (a `const` item works)",
-            ));
-            // One mistake, one error: the layers' sizes would all fail the same way.
-            return Err(cx.errors.finish().err().unwrap_or_else(|| {
-                syn::Error::new_spanned(&input.generics, "unsupported generic network")
-            }));
         }
     }
     let mut seen: Vec<&syn::Ident> = Vec::new();
@@ -422,7 +414,10 @@ fn step_layer<'a>(
             return None;
         }
     }
-    let shown = show(&kind, ty);
+    let shown = match &entry.decl.template {
+        Some(u) => u.shown.clone(),
+        None => show(&kind, ty),
+    };
     match kind {
         Kind::Image(image_kind) => {
             if let Some(h) = hidden {
@@ -434,7 +429,13 @@ fn step_layer<'a>(
             if let Some(h) = hidden {
                 image::pass_on(h, up);
             }
-            flat::step_flat(cx, entry, Kind::User, shown, up)
+            let given = up.produced.as_ref().map(|p| {
+                let image = p.image.as_ref().map(|s| [s.c.expr(), s.h.expr(), s.w.expr()]);
+                (p.size.expr(), image)
+            });
+            let mut resolved = flat::step_flat(cx, entry, Kind::User, shown, up)?;
+            resolved.given = given;
+            Some(resolved)
         }
         kind => flat::step_flat(cx, entry, kind, shown, up),
     }

@@ -135,7 +135,7 @@ fn step_residual_around<'a>(
         );
         let (first, _) = first_last(ty);
         cx.generic_asserts
-            .push(quote_spanned!(first=> ::core::assert!(#i == #o, #msg);));
+            .push(quote_spanned!(first=> ::core::assert!(#i == #o, "{}", #msg);));
     } else {
         cx.checks.push(TypeCheck {
             span: first_last(ty),

@@ -89,13 +89,6 @@ pub fn check<'a>(input: &'a Input, fwd: &'a Forward) -> syn::Result<Net<'a>> {
         owner: input.ident.to_string(),
     };
     let errors = &mut body.cx.errors;
-    if !input.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &input.generics,
-            "a network whose forward is written as code takes no generic sizes yet; write its sizes \
-             out (a `const` item works)",
-        ));
-    }
     if input.input.is_some() {
         errors.push(syn::Error::new(
             fwd.sig,

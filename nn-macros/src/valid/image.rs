@@ -359,9 +359,10 @@ pub(super) fn reveal(cx: &mut Walk, shown: &str, h: Hidden, up: &mut Upstream) {
     let span = h.ty.span();
     let size = shape.size().expr();
     cx.asserts.push(quote_spanned! {span=>
-        const _: () = ::core::assert!(#out_image.is_some(), #declared);
+        const _: () = ::core::assert!(#out_image.is_some(), "{}", #declared);
         const _: () = ::core::assert!(
             #out_image.is_none() || #size == <#t as ::nn::Layer>::OUT,
+            "{}",
             #holds
         );
     });

@@ -354,7 +354,7 @@ impl Check<'_> {
                 let span = at.span();
                 self.cx
                     .asserts
-                    .push(quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, #msg);));
+                    .push(quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, "{}", #msg);));
                 true
             }
         }

@@ -92,7 +92,7 @@ impl Walk {
                     );
                     let (first, _) = first_last(ty);
                     self.generic_asserts
-                        .push(quote_spanned!(first=> ::core::assert!(#h == #w, #msg);));
+                        .push(quote_spanned!(first=> ::core::assert!(#h == #w, "{}", #msg);));
                     Ok(())
                 } else {
                     Err(Mismatch::Generic)

@@ -168,6 +168,7 @@ impl<'a> Body<'a> {
             ty: syn::parse_quote!(RandnLike),
             inline: None,
             pytorch: None,
+            template: None,
         }));
         let index = self.fields.len() + i;
         self.noise.push(Resolved {
@@ -180,6 +181,7 @@ impl<'a> Body<'a> {
             inline_net: None,
             out: Some(p.size.clone()),
             width: None,
+            given: None,
         });
         let mut p = p;
         p.source = shown.clone();

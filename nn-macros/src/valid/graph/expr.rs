@@ -222,10 +222,17 @@ impl<'a> Body<'a> {
                 }
                 (Size::Lit(_), Size::Lit(_)) => {}
                 _ => {
+                    // Sizes only the compiler knows: the message names the values, as a
+                    // constant's panic cannot print the numbers.
+                    let msg = format!(
+                        "`{}` needs values of one shape, but `{na}` and `{nb}` differ{}",
+                        pretty(&e.to_token_stream()),
+                        if pa.image.is_some() { " in channels, height or width" } else { " in width" }
+                    );
                     let (x, y) = (x.expr(), y.expr());
                     let span = e.span();
                     self.cx.asserts.push(
-                        quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, #msg);),
+                        quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, "{}", #msg);),
                     );
                 }
             }

@@ -197,7 +197,7 @@ impl<'a> Body<'a> {
                             let (x, y) = (x.expr(), y.expr());
                             let msg = format!("`cat` joins images of one height and width, but `{}` and `{}` differ", names[0], names[k]);
                             let span = c.span();
-                            self.cx.asserts.push(quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, #msg);));
+                            self.cx.asserts.push(quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, "{}", #msg);));
                         }
                     }
                 }
@@ -267,7 +267,7 @@ impl<'a> Body<'a> {
                 let e = other.expr();
                 let msg = format!("`chunk` splits `{name}`'s {what} into {n} equal parts, which their number does not allow");
                 let span = c.span();
-                self.cx.asserts.push(quote_spanned!(span=> const _: () = ::core::assert!((#e) % (#n as usize) == 0, #msg);));
+                self.cx.asserts.push(quote_spanned!(span=> const _: () = ::core::assert!((#e) % (#n as usize) == 0, "{}", #msg);));
                 Size::Expr(quote!((#e) / (#n as usize)))
             }
         };
