@@ -122,7 +122,9 @@ impl<'a> Plan<'a> {
     fn split(&self, cache: TokenStream) -> TokenStream {
         let (lens, names) = (&self.lens, &self.names);
         let g = G();
-        quote!(let [#(#names),*] = #g::split(#cache, [#(#lens),*]);)
+        // Each length in parentheses: clippy's `possible_missing_comma` reads `batch * w` in
+        // an array, its tokens all spanning the whole invocation, as `[batch\n *w]`.
+        quote!(let [#(#names),*] = #g::split(#cache, [#((#lens)),*]);)
     }
 
     fn storage(&self, v: usize) -> usize {
