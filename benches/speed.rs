@@ -1,6 +1,7 @@
 //! The speed report: one core's FMA peak, then the MNIST network (784-128 ReLU BatchNorm
-//! 128-10), the CNN of `examples/cnn.rs` and pytorch/examples' MNIST `Net` here, PyTorch on the
-//! same cases in the same run, and, for the MNIST network, the bare matrix products as the floor.
+//! 128-10), the CNN of `examples/cnn.rs`, pytorch/examples' MNIST `Net` and the VAE of
+//! `examples/vae.rs` here, PyTorch on the same cases in the same run, and, for the MNIST
+//! network and the VAE's training step, the bare matrix products as the floor.
 //!
 //! ```text
 //! cargo bench --bench speed                                           # one thread
@@ -10,7 +11,9 @@
 //!
 //! Every figure is a median over 7 rounds of the mean time per repetition, the method of
 //! `tools/pytorch_bench.py`. PyTorch runs from `NN_BENCH_PYTHON` (default: `.venv/bin/python`,
-//! then `python3`) with as many threads as nn; without it its columns read `n/a`.
+//! then `python3`) with as many threads as nn, through `tools/pytorch_bench.py` and, for the
+//! VAE, `tools/pytorch_vae.py --bench`, whose model is the one its training run uses; without
+//! it its columns read `n/a`.
 //!
 //! "of peak" is the rate achieved, counting 2 flops per multiply-add of the matrix products
 //! and convolutions and nothing else (see [`flops`]), over the FMA peak of as many cores as
@@ -24,7 +27,7 @@ use std::time::Instant;
 
 use nn::gemm::{gemm, MatMut, MatRef};
 use nn::loss::CrossEntropyLoss;
-use nn::optim::{Optimizer, Sgd};
+use nn::optim::{Adam, Optimizer, Sgd};
 use nn::{Gradients, Rng, Tape};
 
 nn::network! {
@@ -51,6 +54,30 @@ nn::network! {
         Conv2d<1, 32, 3>, ReLU, Conv2d<32, 64, 3>, ReLU, MaxPool2d<2>,
         Flatten, Linear<9216, 128>, ReLU, Linear<128, 10>,
     >
+}
+
+nn::network! {
+    /// pytorch/examples' VAE, as `examples/vae.rs` declares it.
+    pub struct Vae {
+        fc1: Linear<784, 400>,
+        fc21: Linear<400, 20>,
+        fc22: Linear<400, 20>,
+        fc3: Linear<20, 400>,
+        fc4: Linear<400, 784>,
+    }
+    fn forward(x: Features<784>) -> (recon, mu, logvar) {
+        let h1 = relu(self.fc1(x));
+        let mu = self.fc21(h1);
+        let logvar = self.fc22(h1);
+        let std = exp(0.5 * logvar);
+        let z = mu + randn_like(std) * std;
+        (sigmoid(self.fc4(relu(self.fc3(z)))), mu, logvar)
+    }
+    fn loss(target: Features<784>) {
+        let bce = binary_cross_entropy(recon, target, reduction = sum);
+        let kld = -0.5 * sum(1.0 + logvar - mu.pow(2) - logvar.exp());
+        bce + kld
+    }
 }
 
 #[path = "speed/peak.rs"]
@@ -94,6 +121,11 @@ const NET_MACS: [usize; 4] = [
     128 * 10,
 ];
 
+/// Multiply-adds per sample of the VAE's layers: fc1 784→400 (313,600), fc21 and fc22
+/// 400→20 (8,000 each), fc3 20→400 (8,000), fc4 400→784 (313,600). Forward 651,200;
+/// training 3 × 651,200 − 313,600 = 1,640,000, the products of [`vae_train_products`].
+const VAE_MACS: [usize; 5] = [784 * 400, 400 * 20, 400 * 20, 20 * 400, 400 * 784];
+
 /// Multiply-adds per sample of a forward pass through layers with these products.
 fn forward_macs(layers: &[usize]) -> usize {
     layers.iter().sum()
@@ -113,18 +145,22 @@ fn flops(case: &str, batch: usize) -> f64 {
         "cnn_train_step" => train_macs(&CNN_MACS),
         "cnn_inference" => forward_macs(&CNN_MACS),
         "net_inference" => forward_macs(&NET_MACS),
+        "vae_train_step" => train_macs(&VAE_MACS),
+        "vae_inference" => forward_macs(&VAE_MACS),
         _ => return f64::NAN,
     };
     2.0 * (per_sample * batch) as f64
 }
 
 /// The cases, as the child process and PyTorch name them.
-const CASES: [&str; 5] = [
+const CASES: [&str; 7] = [
     "train_step",
     "inference",
     "cnn_train_step",
     "cnn_inference",
     "net_inference",
+    "vae_train_step",
+    "vae_inference",
 ];
 
 /// Median over rounds of the mean µs per call; each round lasts about `round_ms`.
@@ -207,6 +243,47 @@ fn cnn_inference() -> f64 {
     let mut rng = Rng::seed(5);
     let net = Cnn::new(0);
     let x: [f32; 784] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
+    median_us(
+        || {
+            black_box(net.forward(black_box(&x)));
+        },
+        100.0,
+    )
+}
+
+/// The first `n` training images of the committed MNIST split, as `tools/pytorch_vae.py
+/// --bench` takes them.
+fn mnist_images(n: usize) -> Vec<[f32; 784]> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
+    let data = nn::data::Mnist::load_t10k_split(dir).expect("the committed MNIST images");
+    data.train.inputs()[..n].to_vec()
+}
+
+/// A VAE training step on `batch` MNIST images: the training forward (which draws the
+/// noise), the objective, backward and an Adam step.
+fn vae_train_step(batch: usize) -> f64 {
+    let mut net = Vae::new(1);
+    let x = mnist_images(batch);
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut opt = Adam::new(1e-3);
+    median_us(
+        || {
+            opt.zero_grad(&mut grads);
+            net.forward_train(&x, &mut tape).unwrap();
+            black_box(net.loss(&mut tape, x.as_flattened()));
+            net.backward(&x, &mut tape, &mut grads);
+            opt.step(&mut *net, &grads);
+        },
+        200.0,
+    )
+}
+
+/// The VAE's one-sample forward (no heap), on the first MNIST image. In inference
+/// `randn_like` gives zeros and draws nothing; PyTorch's case draws its 20 normals.
+fn vae_inference() -> f64 {
+    let net = Vae::new(1);
+    let x = mnist_images(1)[0];
     median_us(
         || {
             black_box(net.forward(black_box(&x)));
@@ -326,6 +403,25 @@ fn train_products(b: usize) -> Vec<Product> {
     ]
 }
 
+/// The VAE's products in a training step: the forward's five, then each layer's weight
+/// gradient and, but for fc1's, its input gradient.
+fn vae_train_products(b: usize) -> Vec<Product> {
+    let p = |m, k, n, a_t, b_t| Product { m, k, n, a_t, b_t };
+    let mut ps = Vec::new();
+    // (in, out) of fc1, fc21, fc22, fc3, fc4.
+    let layers = [(784, 400), (400, 20), (400, 20), (20, 400), (400, 784)];
+    for &(i, o) in &layers {
+        ps.push(p(b, i, o, false, true)); // X Wᵀ
+    }
+    for (l, &(i, o)) in layers.iter().enumerate() {
+        ps.push(p(o, b, i, true, false)); // dW = dYᵀ X
+        if l > 0 {
+            ps.push(p(b, o, i, false, false)); // dX = dY W
+        }
+    }
+    ps
+}
+
 fn infer_products(b: usize) -> Vec<Product> {
     vec![
         Product {
@@ -359,8 +455,23 @@ fn ours() -> Vec<(&'static str, usize, f64, f64)> {
     for b in [1, 64] {
         rows.push(("net_inference", b, net_inference(b), f64::NAN));
     }
+    rows.push((
+        "vae_train_step",
+        128,
+        vae_train_step(128),
+        floor(&vae_train_products(128)),
+    ));
+    rows.push(("vae_inference", 1, vae_inference(), f64::NAN));
     rows
 }
+
+/// PyTorch's side, script by script, each printing rows in one format: the cases of
+/// `tools/pytorch_bench.py`, then the VAE's, timed by the script whose model its training
+/// comparison uses.
+const PYTORCH_SCRIPTS: [(&str, &[&str]); 2] = [
+    ("tools/pytorch_bench.py", &[]),
+    ("tools/pytorch_vae.py", &["--bench"]),
+];
 
 fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
     let python = std::env::var("NN_BENCH_PYTHON").unwrap_or_else(|_| {
@@ -371,9 +482,23 @@ fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
             "python3".to_string()
         }
     });
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/pytorch_bench.py");
-    let out = match Command::new(&python)
-        .arg(script)
+    PYTORCH_SCRIPTS
+        .iter()
+        .flat_map(|(script, args)| pytorch_script(&python, script, args, threads))
+        .collect()
+}
+
+/// The rows one of PyTorch's scripts prints, or none where it fails.
+fn pytorch_script(
+    python: &str,
+    script: &str,
+    args: &[&str],
+    threads: usize,
+) -> Vec<(String, usize, f64)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = match Command::new(python)
+        .arg(&path)
+        .args(args)
         .arg("--threads")
         .arg(threads.to_string())
         .output()
@@ -381,7 +506,7 @@ fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
         Ok(o) if o.status.success() => o,
         Ok(o) => {
             eprintln!(
-                "PyTorch benchmark failed ({python}): {}",
+                "PyTorch benchmark {script} failed ({python}): {}",
                 String::from_utf8_lossy(&o.stderr)
                     .lines()
                     .last()
@@ -390,7 +515,7 @@ fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
             return Vec::new();
         }
         Err(e) => {
-            eprintln!("PyTorch benchmark not run ({python}): {e}");
+            eprintln!("PyTorch benchmark {script} not run ({python}): {e}");
             return Vec::new();
         }
     };
@@ -448,7 +573,8 @@ fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize,
             Some(t) => (format!("{t:.1}"), format!("{:.2}×", t / us), of_peak(t)),
             None => ("n/a".into(), "n/a".into(), "n/a".into()),
         };
-        // Only the MNIST network's rows have a bare-product floor.
+        // Only the MNIST network's rows and the VAE's training step have a bare-product
+        // floor.
         let (fcol, frac) = if fl.is_nan() {
             ("-".to_string(), "-".to_string())
         } else {
@@ -506,6 +632,7 @@ fn main() {
     let product_macs = |ps: Vec<Product>| ps.iter().map(|p| p.m * p.k * p.n).sum::<usize>();
     assert_eq!(product_macs(train_products(1)), train_macs(&MLP_MACS));
     assert_eq!(product_macs(infer_products(1)), forward_macs(&MLP_MACS));
+    assert_eq!(product_macs(vae_train_products(1)), train_macs(&VAE_MACS));
     let threads = thread_counts();
     let machine = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

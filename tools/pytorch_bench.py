@@ -14,7 +14,8 @@ Conv2d 8→16 3, ReLU, MaxPool 2, Flatten, Linear 400→10) is timed the same wa
 batch 64 and inference on one image. pytorch/examples' MNIST `Net` (Conv2d 1→32 3, ReLU,
 Conv2d 32→64 3, ReLU, MaxPool 2, Flatten, Linear 9216→128, ReLU, Linear 128→10) runs
 inference on one image and on a batch of 64; its dropouts, the identity in eval mode, and its
-final log_softmax are left out, as in the Rust declaration.
+final log_softmax are left out, as in the Rust declaration. The VAE's cases are
+`tools/pytorch_vae.py --bench`, beside its model; the harness runs both scripts.
 """
 import argparse
 import json

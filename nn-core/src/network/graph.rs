@@ -229,8 +229,10 @@ pub fn loss_term<T: ?Sized, L: crate::loss::Loss<T>>(
     let (values, g) = scratch.split_at_mut(n);
     columns(out, out_width, offset, values, width, rows);
     let value = loss.loss(values, width, target, Some(g));
-    for v in g.iter_mut() {
-        *v *= coeff;
+    if coeff != 1.0 {
+        for v in g.iter_mut() {
+            *v *= coeff;
+        }
     }
     place(g, width, dy, out_width, offset, rows, true);
     coeff * value

@@ -53,11 +53,56 @@ fn bce(p: f32, t: f32) -> (f32, f32) {
         (0.0..=1.0).contains(&t),
         "BCELoss: target {t} is not a probability in [0, 1]"
     );
-    let l = (t - 1.0) * clamp_log(libm::log1pf(-p)) - t * clamp_log(libm::logf(p));
+    // A target of exactly 0 or 1, as most pixels of an image are, zeroes one of the two
+    // terms, whose log is then left out: the clamped log it multiplies is finite (or NaN,
+    // as the other term then is), so the loss has the same bits (tested below).
+    let l = if t == 0.0 {
+        0.0 - clamp_log(libm::log1pf(-p))
+    } else if t == 1.0 {
+        -clamp_log(libm::logf(p))
+    } else {
+        both_terms(p, t)
+    };
     let denom = (1.0 - p) * p;
     // `std::max(denom, eps)` as PyTorch writes it: NaN stays NaN.
     let denom = if denom < EPSILON { EPSILON } else { denom };
     (l, (p - t) / denom)
 }
 
+/// Both terms of the loss, as PyTorch computes them for any target.
+#[inline]
+fn both_terms(p: f32, t: f32) -> f32 {
+    (t - 1.0) * clamp_log(libm::log1pf(-p)) - t * clamp_log(libm::logf(p))
+}
+
 super::elementwise_loss!(BceLoss, "BCELoss", |_s, p, t| bce(p, t));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_of_zero_or_one_gives_the_bits_of_both_terms() {
+        let mut ps = alloc::vec![
+            0.0,
+            -0.0,
+            1.0,
+            f32::MIN_POSITIVE,
+            1e-45,
+            1e-30,
+            0.5,
+            f32::NAN
+        ];
+        ps.extend([1.0 - f32::EPSILON / 2.0, 1.0 - f32::EPSILON, 3e-39]);
+        ps.extend((1..1000).map(|i| i as f32 / 1000.0));
+        for p in ps {
+            for t in [0.0, 1.0] {
+                let (got, want) = (bce(p, t).0, both_terms(p, t));
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "p {p:e}, t {t}: {got:e}, both terms {want:e}"
+                );
+            }
+        }
+    }
+}
