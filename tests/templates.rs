@@ -183,8 +183,15 @@ fn each_use_is_the_block_declared_by_hand_at_its_sizes() {
 fn a_forward_written_as_code_uses_templates_too() {
     let code = ResNet8Code::new(3);
     let chain = ResNet8::new(3);
-    let keys = |n: &[(String, Vec<usize>, Vec<f32>)]| n.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
-    assert_eq!(keys(&state(&*code)), keys(&state(&*chain)).into_iter().filter(|k| !k.starts_with("act")).collect::<Vec<_>>());
+    let keys =
+        |n: &[(String, Vec<usize>, Vec<f32>)]| n.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&state(&*code)),
+        keys(&state(&*chain))
+            .into_iter()
+            .filter(|k| !k.starts_with("act"))
+            .collect::<Vec<_>>()
+    );
     let x = input(2);
     let (mut t1, mut t2) = (Tape::<ResNet8Code>::new(), Tape::<ResNet8>::new());
     assert_eq!(t1.infer(&*code, &x), t2.infer(&*chain, &x));
@@ -196,5 +203,8 @@ fn the_summary_names_each_use_by_its_sizes() {
     assert!(s.contains("stack2: Down<32, 2>"), "{s}");
     assert!(s.contains("stack1: Plain<16>"), "{s}");
     assert!(s.contains("[batch, 64, 8, 8]"), "{s}");
-    assert!(s.contains("conv1: Conv2d<32, 64, 3, stride = 2, padding = 1, bias = false>"), "{s}");
+    assert!(
+        s.contains("conv1: Conv2d<32, 64, 3, stride = 2, padding = 1, bias = false>"),
+        "{s}"
+    );
 }

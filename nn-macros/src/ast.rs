@@ -197,7 +197,7 @@ impl Parse for Input {
         if !input.is_empty() {
             return Err(input.error("expected one network per `network!`"));
         }
-        Ok(Input {
+        Ok(name_templates(Input {
             attrs,
             weights,
             input: input_shape,
@@ -208,8 +208,7 @@ impl Parse for Input {
             forward,
             objective,
             shown_as,
-        })
-        .map(name_templates)
+        }))
     }
 }
 
@@ -219,7 +218,12 @@ fn name_templates(mut input: Input) -> Input {
     for (i, l) in input.layers.iter_mut().enumerate() {
         if l.template.is_some() {
             let place = l.name.as_ref().map_or(i.to_string(), |n| n.to_string());
-            let ident = Ident::new(&format!("__{owner}_{place}"), l.name.as_ref().map_or_else(proc_macro2::Span::call_site, |n| n.span()));
+            let ident = Ident::new(
+                &format!("__{owner}_{place}"),
+                l.name
+                    .as_ref()
+                    .map_or_else(proc_macro2::Span::call_site, |n| n.span()),
+            );
             l.ty = syn::parse_quote!(#ident);
         }
     }

@@ -82,7 +82,9 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     match syn::parse::<ast::Input>(input.clone()) {
-        Ok(parsed) if template::is_template(&parsed) => template::expand(&parsed, input.into()).into(),
+        Ok(parsed) if template::is_template(&parsed) => {
+            template::expand(&parsed, input.into()).into()
+        }
         Ok(input) => expand::expand(input).into(),
         // The network's name still gets a stand-in, so that its uses add no errors.
         Err(e) => match ast::head(input) {

@@ -66,7 +66,7 @@ pub fn parse_use(tokens: &TokenStream) -> Option<syn::Result<Use>> {
     let shown = format!(
         "{mac}!<{}>",
         args.iter()
-            .map(|a| crate::size::pretty(a))
+            .map(crate::size::pretty)
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -107,7 +107,12 @@ fn free(input: &Input, params: &[String]) -> [Option<String>; 4] {
     if let Some(shape) = &input.input {
         return image(shape);
     }
-    match input.forward.as_ref().and_then(|f| f.inputs.first()).map(|p| &p.declared) {
+    match input
+        .forward
+        .as_ref()
+        .and_then(|f| f.inputs.first())
+        .map(|p| &p.declared)
+    {
         Some(Declared::Image(s)) => image(s),
         Some(Declared::Features(n)) => [None, None, None, name(n)],
         _ => [None, None, None, None],
@@ -211,7 +216,11 @@ pub fn expand(input: &Input, raw: TokenStream) -> TokenStream {
         .map(|s| {
             // A slot the template does not read is still matched, under a name of its own.
             let used = names.iter().any(|(_, v)| v == s);
-            let d = if used { dollar(s) } else { dollar(&format!("{s}_")) };
+            let d = if used {
+                dollar(s)
+            } else {
+                dollar(&format!("{s}_"))
+            };
             quote!(#d:tt)
         })
         .collect();

@@ -196,8 +196,9 @@ impl<'a> ListedLayer<'a> {
                 let (first, last) = first_last(&self.decl.ty);
                 let lp = quote_spanned!(first=> <#field_ty as ::nn::Layer>);
                 if Size::Expr(field_ty.clone()).mentions(&cx.generics) {
-                    cx.generic_asserts
-                        .push(quote_spanned!(first=> ::core::assert!(#lp::PARAMS == 0, "{}", #msg);));
+                    cx.generic_asserts.push(
+                        quote_spanned!(first=> ::core::assert!(#lp::PARAMS == 0, "{}", #msg);),
+                    );
                 } else {
                     let close = quote_spanned!(last=> ;);
                     cx.asserts.push(quote_spanned! {first=>
@@ -430,7 +431,10 @@ fn step_layer<'a>(
                 image::pass_on(h, up);
             }
             let given = up.produced.as_ref().map(|p| {
-                let image = p.image.as_ref().map(|s| [s.c.expr(), s.h.expr(), s.w.expr()]);
+                let image = p
+                    .image
+                    .as_ref()
+                    .map(|s| [s.c.expr(), s.h.expr(), s.w.expr()]);
                 (p.size.expr(), image)
             });
             let mut resolved = flat::step_flat(cx, entry, Kind::User, shown, up)?;

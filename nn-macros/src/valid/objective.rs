@@ -352,9 +352,9 @@ impl Check<'_> {
                 let (x, y) = (a.expr(), b.expr());
                 let msg = format!("`{what}` needs an output and a target of one width");
                 let span = at.span();
-                self.cx
-                    .asserts
-                    .push(quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, "{}", #msg);));
+                self.cx.asserts.push(
+                    quote_spanned!(span=> const _: () = ::core::assert!(#x == #y, "{}", #msg);),
+                );
                 true
             }
         }

@@ -227,7 +227,11 @@ impl<'a> Body<'a> {
                     let msg = format!(
                         "`{}` needs values of one shape, but `{na}` and `{nb}` differ{}",
                         pretty(&e.to_token_stream()),
-                        if pa.image.is_some() { " in channels, height or width" } else { " in width" }
+                        if pa.image.is_some() {
+                            " in channels, height or width"
+                        } else {
+                            " in width"
+                        }
                     );
                     let (x, y) = (x.expr(), y.expr());
                     let span = e.span();
