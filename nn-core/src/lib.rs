@@ -75,6 +75,7 @@ pub use layers::{
     MaxPool2d, ReLU, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn,
     Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
+pub use layers::{Embedding, GruCell, GruState, LstmCell, LstmState, GRU, LSTM, NO_PADDING};
 pub use network::{Network, Summary};
 pub use rng::Rng;
 #[cfg(feature = "alloc")]

@@ -25,6 +25,7 @@ fn made_by(name: &str) -> &'static str {
         "load_checkpoint.safetensors" => "tools/make_load_fixtures.py",
         "nonfinite.json" => "tools/make_nonfinite_fixture.py",
         "upsample.json" => "tools/make_upsample_fixture.py",
+        "recurrent.json" => "tools/make_recurrent_fixtures.py",
         n if n.starts_with("nesting") => "tools/make_nesting_fixtures.py",
         n if n == "weights_interop.json" || n.starts_with("torch_") || n.starts_with("rust_") => {
             "tools/make_weight_fixtures.py"
