@@ -285,3 +285,74 @@ fn gru_trains_as_pytorch_with_adam() {
 fn lstm_trains_as_pytorch_with_adam() {
     check_adam::<LstmNet>(&cases("lstm")[0], "LSTM");
 }
+
+nn::network! {
+    /// An embedding of 10 rows of 4 over 5 indices.
+    struct EmbNet<nn::Embedding<10, 4, 5>>
+}
+nn::network! {
+    /// The same with row 0 as the padding index.
+    struct PaddedNet<nn::Embedding<10, 4, 5, 0>>
+}
+
+/// `Embedding` against `nn.Embedding`, with and without `padding_idx`: its output and weight
+/// gradient, which only copy and add (at most two terms per element here), bit for bit; then
+/// three Adam steps, which leave the padding row at zero.
+fn check_embedding<N: Network>(case: &Value, what: &str) {
+    let batch = case["batch"].as_u64().unwrap() as usize;
+    let mut net = N::zeroed();
+    net.walk_params_mut(&mut |w| w.copy_from_slice(&tensor(&case["weight"]).1));
+    let x = tensor(&case["indices"]).1;
+    let mut tape = Tape::<N>::new();
+    let y = tape.forward(&mut net, &x).unwrap().to_vec();
+    assert_eq!(y, tensor(&case["output"]).1, "{what}: output");
+    let mut grads = Gradients::<N>::new();
+    tape.output_grad_mut()
+        .copy_from_slice(&tensor(&case["upstream"]).1);
+    tape.backward(&net, &x, &mut grads);
+    assert_eq!(
+        grads.as_slice(),
+        tensor(&case["weight_grad"]).1,
+        "{what}: weight gradient"
+    );
+    assert_eq!(y.len(), batch * N::OUT);
+
+    let adam = &case["adam"];
+    let target = tensor(&adam["target"]).1;
+    let mut opt = Adam::new(num(&adam["lr"]));
+    for (step, want) in tensor(&adam["losses"]).1.iter().enumerate() {
+        opt.zero_grad(&mut grads);
+        tape.forward(&mut net, &x).unwrap();
+        let loss = tape.loss(&MseLoss, &target[..]);
+        tape.backward(&net, &x, &mut grads);
+        opt.step(&mut net, &grads);
+        assert_close!(
+            [loss],
+            [*want],
+            rel = REL,
+            abs = 0.0,
+            "{what}: loss at step {step}"
+        );
+    }
+    let padding = case["padding_idx"].as_u64().map(|p| p as usize);
+    net.walk_params(&nn::Path::ROOT, &mut |_, _, _, w| {
+        check(w, &adam["weight"], &format!("{what}: weight after Adam"));
+        if let Some(p) = padding {
+            assert_eq!(
+                w[4 * p..4 * p + 4],
+                [0.0; 4],
+                "{what}: the padding row trained"
+            );
+        }
+    });
+}
+
+#[test]
+fn embedding_matches_pytorch() {
+    let fx = fixture("recurrent.json");
+    let cases = fx["embedding"].as_array().unwrap();
+    assert_eq!(cases[0]["padding_idx"], Value::Null);
+    check_embedding::<EmbNet>(&cases[0], "Embedding<10, 4, 5>");
+    assert_eq!(cases[1]["padding_idx"], 0);
+    check_embedding::<PaddedNet>(&cases[1], "Embedding<10, 4, 5, padding_idx = 0>");
+}
