@@ -24,10 +24,12 @@ mod habits;
 mod image;
 mod keeps;
 mod kind;
+mod sequence;
 mod walk;
 pub use image::ImageKind;
 pub use keeps::Keeps;
 pub use kind::{classify, show, stated_widths, Kind};
+pub use sequence::Sequence;
 use walk::{first_last, Mismatch, Walk};
 pub use walk::{ImageCheck, TypeCheck};
 

@@ -43,10 +43,11 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
     }
 }
 
-/// Whether a layer fills itself from the file: a nested network, an inline block, or a
-/// layer of the user's (which the compiler then refuses, having no `Bake` impl).
+/// Whether a layer fills itself from the file: a nested network, an inline block, a
+/// sequence layer (whose `Bake` impl lays out its gates), or a layer of the user's (which
+/// the compiler then refuses, having no `Bake` impl).
 fn is_nested(layer: &Resolved<'_>) -> bool {
-    matches!(layer.kind, Kind::User)
+    matches!(layer.kind, Kind::User | Kind::Sequence(_))
 }
 
 /// Whether tensor `key` belongs to `layer`, a layer that fills itself from the file: the
@@ -205,7 +206,7 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
         Kind::Image(ImageKind::BatchNorm2d(_)) => {
             quote_spanned!(span=> ::nn::BatchNorm2d { #(#inits),* })
         }
-        Kind::User => {
+        Kind::User | Kind::Sequence(_) => {
             let ty = &layer.field_ty;
             let table = child_table(owner, layer, quote!(#table_ident));
             quote_spanned!(span=> <#ty as ::nn::__private::Bake<#table>>::BAKED)

@@ -78,7 +78,7 @@ pub(super) fn step_flat<'a>(
     }
     let field_ty = field_ty(ty, &kind, &output_size);
     let stateful = match &kind {
-        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
+        Kind::Linear { .. } | Kind::BatchNorm { .. } | Kind::Sequence(_) => Some(true),
         Kind::Activation(k) => Some(k.width.is_some()),
         Kind::User | Kind::Image(_) => None,
     };
@@ -129,6 +129,7 @@ fn sizes(
     let ty = &entry.decl.ty;
     Some(match kind {
         Kind::Linear { inputs, outputs } => (Some(inputs.clone()), outputs.clone()),
+        Kind::Sequence(s) => (Some(s.inputs.clone()), s.outputs.clone()),
         Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
         Kind::Image(_) => return None, // handled by `step_image`
         Kind::User => (
@@ -301,6 +302,11 @@ fn field_ty(ty: &Type, kind: &Kind, output_size: &Size) -> TokenStream {
             let width = output_size.expr();
             let args = &k.args;
             quote!(::nn::#alias<#width #(, #args)*>)
+        }
+        Kind::Sequence(s) => {
+            let alias = syn::Ident::new(s.alias, ty.span());
+            let args = &s.args;
+            quote_spanned!(ty.span()=> ::nn::#alias<#(#args),*>)
         }
         Kind::User | Kind::Image(_) => quote!(#ty),
     }
