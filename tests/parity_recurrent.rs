@@ -356,3 +356,41 @@ fn embedding_matches_pytorch() {
     assert_eq!(cases[1]["padding_idx"], 0);
     check_embedding::<PaddedNet>(&cases[1], "Embedding<10, 4, 5, padding_idx = 0>");
 }
+
+nn::network! {
+    /// PyTorch's `Baked` of `tools/make_recurrent_fixtures.py`, its weights baked in.
+    #[weights("tests/fixtures/recurrent_baked.safetensors")]
+    struct Baked {
+        emb: Embedding<10, 4, 3>,
+        lstm: LSTM<4, 6, 3>,
+        gru: GRU<6, 5, 3, last = true>,
+        fc: Linear<5, 2>,
+    }
+}
+
+/// A streaming cell made at compile time from baked weights: a `static`, in flash on a
+/// microcontroller.
+static CELL: nn::GruCell<6, 5> = nn::GruCell::new(&Baked::WEIGHTS.gru);
+
+#[test]
+fn baked_recurrent_weights_match_pytorch() {
+    static NET: Baked = Baked::WEIGHTS;
+    let case = &fixture("recurrent.json")["baked"];
+    let x = tensor(&case["input"]).1;
+    let mut y = Vec::new();
+    for row in x.chunks(3) {
+        y.extend(NET.forward(row.try_into().unwrap()));
+    }
+    check(&y, &case["output"], "baked network");
+    let mut loaded = Baked::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("recurrent_baked.safetensors"),
+    )
+    .unwrap();
+    assert_eq!(loaded.emb, NET.emb);
+    assert_eq!(loaded.lstm, NET.lstm);
+    assert_eq!(loaded.gru, NET.gru);
+    assert_eq!(loaded.fc, NET.fc);
+    assert_eq!(CELL, NET.gru.cell());
+}

@@ -33,6 +33,11 @@ initialisation (normal, the padding row zero), on indices [B, L] that include P 
     "upstream", "weight_grad" (the padding row's gradient is zero), and "adam" as above with
     L = MSELoss(embedding(indices), y) over the whole output
 
+"baked": a network of PyTorch's, Embedding(10, 4) → LSTM(4, 6) → GRU(6, 5) → Linear(5, 2) on
+the GRU's last step, its state_dict saved as tests/fixtures/recurrent_baked.safetensors (the
+names `emb.weight`, `lstm.weight_ih_l0`, ..., `fc.bias`) for `#[weights]`, with "input"
+(indices [B, 3] as float32) and its "output" [B, 2].
+
 Conditioning. Every case is run again in float64 from the same float32 start; the script
 refuses to write a number whose float32 value is not within half of the test's tolerance of
 float64's (rel 1e-5, plus an absolute floor of 1e-5 times the tensor's largest magnitude, for
@@ -216,6 +221,36 @@ def embedding_case(vocab, dim, length, batch, padding_idx, seed):
     }
 
 
+class Baked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.gru = nn.GRU(6, 5, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, idx):
+        y, _ = self.lstm(self.emb(idx))
+        y, _ = self.gru(y)
+        return self.fc(y[:, -1])
+
+
+def baked_case():
+    from safetensors.torch import save_file
+
+    torch.manual_seed(7)
+    model = Baked()
+    idx = torch.randint(0, 10, (4, 3))
+    out = model(idx)
+    out64 = copy.deepcopy(model).double()(idx)
+    check("baked output", out, out64)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
+                        "recurrent_baked.safetensors")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+    print(f"wrote {os.path.relpath(path)}")
+    return {"input": tensor(idx.float()), "output": tensor(out)}
+
+
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -225,6 +260,7 @@ def main():
             "torch": torch.__version__,
             "recurrent": [recurrent_case(*c) for c in RECURRENT],
             "embedding": [embedding_case(*c) for c in EMBEDDING],
+            "baked": baked_case(),
         },
     )
 

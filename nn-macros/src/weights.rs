@@ -273,6 +273,8 @@ fn nested_table(
             name = l.name,
             listing = check::listing(keys.iter().copied()),
         );
+        // `assert!` reads its message as a format string; a type may hold braces.
+        let msg = msg.replace('{', "{{").replace('}', "}}");
         quote_spanned! {l.decl.ty.span()=>
             const _: () = ::core::assert!(
                 <#ty as ::nn::__private::Bake<#table>>::TENSORS >= #n,

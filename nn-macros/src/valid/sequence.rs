@@ -121,7 +121,7 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
         let (v, d, l) = (&exprs[0], &exprs[1], length.expr());
         let pad = match &padding {
             Some(p) => p.expr(),
-            None => quote!(::nn::NO_PADDING),
+            None => quote!({ ::nn::NO_PADDING }),
         };
         return Ok(Sequence {
             alias,
