@@ -26,7 +26,7 @@ pub(crate) const GRU_KEEP: usize = 4;
 /// One step: `h` becomes `h'` for the input `x`. With `keep` (`GRU_KEEP · H` floats), the
 /// gates backward needs are written there: `[r, z, n, W_hn h + b_hn]`, `H` each.
 #[inline(always)]
-pub(crate) fn gru_step<const FMA: bool, const H: usize>(
+pub(crate) fn gru_step<const FMA: bool, const WIDE: bool, const H: usize>(
     w: &GruWeights<'_>,
     x: &[f32],
     h: &mut [f32; H],
@@ -34,16 +34,23 @@ pub(crate) fn gru_step<const FMA: bool, const H: usize>(
 ) {
     let mut gi = [[0.0f32; H]; 3];
     gi.as_flattened_mut().copy_from_slice(&w.b_ih[..3 * H]);
-    affine::<FMA>(gi.as_flattened_mut(), w.ih, x);
+    affine::<FMA, WIDE>(gi.as_flattened_mut(), w.ih, x);
     let mut gh = [[0.0f32; H]; 3];
     gh.as_flattened_mut().copy_from_slice(&w.b_hh[..3 * H]);
-    affine::<FMA>(gh.as_flattened_mut(), w.hh, h);
-    let mut r: [f32; H] = core::array::from_fn(|j| gi[0][j] + gh[0][j]);
-    sigmoid_all(&mut r);
-    let mut z: [f32; H] = core::array::from_fn(|j| gi[1][j] + gh[1][j]);
-    sigmoid_all(&mut z);
-    let mut n: [f32; H] = core::array::from_fn(|j| gi[2][j] + r[j] * gh[2][j]);
-    tanh_all(&mut n);
+    affine::<FMA, WIDE>(gh.as_flattened_mut(), w.hh, h);
+    // Loops, not `core::array::from_fn`, which may stay a call compiled without the vector
+    // unit's instructions.
+    let (mut r, mut z, mut n) = ([0.0f32; H], [0.0f32; H], [0.0f32; H]);
+    for j in 0..H {
+        r[j] = gi[0][j] + gh[0][j];
+        z[j] = gi[1][j] + gh[1][j];
+    }
+    sigmoid_all::<FMA>(&mut r);
+    sigmoid_all::<FMA>(&mut z);
+    for j in 0..H {
+        n[j] = gi[2][j] + r[j] * gh[2][j];
+    }
+    tanh_all::<FMA>(&mut n);
     for j in 0..H {
         h[j] = n[j] + z[j] * (h[j] - n[j]);
     }

@@ -26,7 +26,7 @@ pub(crate) const LSTM_KEEP: usize = 6;
 /// (`LSTM_KEEP · H` floats), what backward needs is written there:
 /// `[i, f, g, o, c', tanh c']`, `H` each.
 #[inline(always)]
-pub(crate) fn lstm_step<const FMA: bool, const H: usize>(
+pub(crate) fn lstm_step<const FMA: bool, const WIDE: bool, const H: usize>(
     w: &LstmWeights<'_>,
     x: &[f32],
     h: &mut [f32; H],
@@ -35,18 +35,18 @@ pub(crate) fn lstm_step<const FMA: bool, const H: usize>(
 ) {
     let mut a = [[0.0f32; H]; 4];
     a.as_flattened_mut().copy_from_slice(&w.b[..4 * H]);
-    affine::<FMA>(a.as_flattened_mut(), w.ih, x);
-    affine::<FMA>(a.as_flattened_mut(), w.hh, h);
+    affine::<FMA, WIDE>(a.as_flattened_mut(), w.ih, x);
+    affine::<FMA, WIDE>(a.as_flattened_mut(), w.hh, h);
     let [mut i, mut f, mut g, mut o] = a;
-    sigmoid_all(&mut i);
-    sigmoid_all(&mut f);
-    tanh_all(&mut g);
-    sigmoid_all(&mut o);
+    sigmoid_all::<FMA>(&mut i);
+    sigmoid_all::<FMA>(&mut f);
+    tanh_all::<FMA>(&mut g);
+    sigmoid_all::<FMA>(&mut o);
     for j in 0..H {
         c[j] = f[j] * c[j] + i[j] * g[j];
     }
     let mut tc = *c;
-    tanh_all(&mut tc);
+    tanh_all::<FMA>(&mut tc);
     for j in 0..H {
         h[j] = o[j] * tc[j];
     }

@@ -34,11 +34,12 @@ pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     a * b + c
 }
 
-/// `acc ← acc + W v`, each element summed in input order.
+/// `acc ← acc + W v`, each element summed in input order. `WIDE`: the vector unit has 32
+/// registers of 16 lanes (AVX-512).
 #[inline(always)]
-pub(crate) fn affine<const FMA: bool>(acc: &mut [f32], w: Mat<'_>, v: &[f32]) {
+pub(crate) fn affine<const FMA: bool, const WIDE: bool>(acc: &mut [f32], w: Mat<'_>, v: &[f32]) {
     match w {
-        Mat::Cols(w) => affine_cols::<FMA>(acc, w, v),
+        Mat::Cols(w) => affine_cols::<FMA, WIDE>(acc, w, v),
         Mat::Rows(w) => {
             for (a, row) in acc.iter_mut().zip(w.chunks_exact(v.len())) {
                 let mut s = *a;
@@ -52,12 +53,26 @@ pub(crate) fn affine<const FMA: bool>(acc: &mut [f32], w: Mat<'_>, v: &[f32]) {
 }
 
 /// `acc ← acc + Wᵀ v` for `w` `[v.len(), acc.len()]`: blocks of gates held in registers
-/// while the inputs go by.
+/// while the inputs go by. A step's sums form one chain per gate, each term waiting for the
+/// one before, so the blocks are as wide as the registers hold (twelve to sixteen vectors), so
+/// that enough chains run side by side to keep the multipliers busy.
 #[inline(always)]
-fn affine_cols<const FMA: bool>(acc: &mut [f32], w: &[f32], v: &[f32]) {
+fn affine_cols<const FMA: bool, const WIDE: bool>(acc: &mut [f32], w: &[f32], v: &[f32]) {
     let n = acc.len();
     let mut at = 0;
-    at = blocks::<FMA, 64>(acc, w, v, n, at);
+    if WIDE {
+        at = blocks::<FMA, 256>(acc, w, v, n, at);
+        at = blocks::<FMA, 192>(acc, w, v, n, at);
+        at = blocks::<FMA, 128>(acc, w, v, n, at);
+        at = blocks::<FMA, 96>(acc, w, v, n, at);
+        at = blocks::<FMA, 64>(acc, w, v, n, at);
+        at = blocks::<FMA, 32>(acc, w, v, n, at);
+    } else {
+        // Sixteen registers of 8 lanes (AVX2) or fewer.
+        at = blocks::<FMA, 96>(acc, w, v, n, at);
+        at = blocks::<FMA, 64>(acc, w, v, n, at);
+        at = blocks::<FMA, 32>(acc, w, v, n, at);
+    }
     at = blocks::<FMA, 16>(acc, w, v, n, at);
     at = blocks::<FMA, 8>(acc, w, v, n, at);
     blocks::<FMA, 1>(acc, w, v, n, at);
@@ -74,7 +89,10 @@ fn blocks<const FMA: bool, const B: usize>(
     mut at: usize,
 ) -> usize {
     while at + B <= n {
-        let mut a: [f32; B] = core::array::from_fn(|i| acc[at + i]);
+        // A loop, not `core::array::from_fn`, which may stay a call compiled without the
+        // vector unit's instructions.
+        let mut a = [0.0f32; B];
+        a.copy_from_slice(&acc[at..at + B]);
         for (k, &vk) in v.iter().enumerate() {
             let col = &w[k * n + at..k * n + at + B];
             for i in 0..B {
@@ -89,9 +107,10 @@ fn blocks<const FMA: bool, const B: usize>(
 
 /// A loop of steps, run by [`run`] on the vector unit it picks.
 pub(crate) trait Steps {
-    /// Runs the loop; `FMA` says whether products may fuse. Must be `#[inline(always)]`, so
-    /// that it is compiled into the vector-enabled caller.
-    fn run<const FMA: bool>(self);
+    /// Runs the loop; `FMA` says whether products may fuse, `WIDE` whether the unit is
+    /// AVX-512. Must be `#[inline(always)]`, so that it is compiled into the vector-enabled
+    /// caller.
+    fn run<const FMA: bool, const WIDE: bool>(self);
 }
 
 /// Runs `s` compiled for AVX-512 or AVX2 with FMA when the CPU has them (with `std` on
@@ -111,7 +130,7 @@ pub(crate) fn run<S: Steps>(s: S) {
             return unsafe { x86::avx2(s) };
         }
     }
-    s.run::<false>()
+    s.run::<false, false>()
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -124,7 +143,7 @@ mod x86 {
     /// The CPU must support AVX-512F and FMA.
     #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn avx512<S: Steps>(s: S) {
-        s.run::<true>()
+        s.run::<true, true>()
     }
 
     /// Runs `s` with AVX2 and FMA code generation.
@@ -133,7 +152,7 @@ mod x86 {
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn avx2<S: Steps>(s: S) {
-        s.run::<true>()
+        s.run::<true, false>()
     }
 }
 
@@ -168,18 +187,22 @@ mod tests {
                 }
             }
             for fma in [false, true] {
-                let (mut rows, mut cols) = ([0.0f32; 192], [0.0f32; 192]);
-                let (rows, cols) = (&mut rows[..gates], &mut cols[..gates]);
-                rows.copy_from_slice(b);
-                cols.copy_from_slice(b);
+                let mut sums = [[0.0f32; 192]; 3];
+                let [rows, cols, wide] = sums.each_mut().map(|s| &mut s[..gates]);
+                for s in [&mut *rows, &mut *cols, &mut *wide] {
+                    s.copy_from_slice(b);
+                }
                 if fma {
-                    affine::<true>(rows, Mat::Rows(w), v);
-                    affine::<true>(cols, Mat::Cols(wt), v);
+                    affine::<true, false>(rows, Mat::Rows(w), v);
+                    affine::<true, false>(cols, Mat::Cols(wt), v);
+                    affine::<true, true>(wide, Mat::Cols(wt), v);
                 } else {
-                    affine::<false>(rows, Mat::Rows(w), v);
-                    affine::<false>(cols, Mat::Cols(wt), v);
+                    affine::<false, false>(rows, Mat::Rows(w), v);
+                    affine::<false, false>(cols, Mat::Cols(wt), v);
+                    affine::<false, true>(wide, Mat::Cols(wt), v);
                 }
                 assert_eq!(rows, cols, "{gates} × {inputs}, fma {fma}");
+                assert_eq!(rows, wide, "{gates} × {inputs}, fma {fma}, wide blocks");
                 for (g, got) in rows.iter().enumerate() {
                     let terms = (0..inputs).map(|k| w[g * inputs + k] as f64 * v[k] as f64);
                     let want = b[g] as f64 + terms.sum::<f64>();

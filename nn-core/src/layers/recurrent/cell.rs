@@ -6,8 +6,8 @@
 use crate::kernels::recurrent::{GruWeights, LstmWeights, Mat};
 use crate::{GRU, LSTM};
 
-use super::gru::GruRun;
-use super::lstm::LstmRun;
+use super::gru::{GruRun, GruStep};
+use super::lstm::{LstmRun, LstmStep};
 
 /// A GRU's state between steps: its hidden state `h`, PyTorch's `h_n` for one sample.
 ///
@@ -146,7 +146,12 @@ impl<const IN: usize, const H: usize> GruCell<IN, H> {
     /// One step: the input `x` of this step moves `state` on; returns the step's output,
     /// the new hidden state. No heap.
     pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut GruState<H>) -> &'s [f32; H] {
-        self.forward_sequence(x, state, &mut []);
+        GruStep {
+            w: self.weights(),
+            x,
+            h: &mut state.h,
+        }
+        .go();
         &state.h
     }
 
@@ -266,7 +271,12 @@ impl<const IN: usize, const H: usize> LstmCell<IN, H> {
     /// One step: the input `x` of this step moves `state` on; returns the step's output,
     /// the new hidden state. No heap.
     pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut LstmState<H>) -> &'s [f32; H] {
-        self.forward_sequence(x, state, &mut []);
+        LstmStep {
+            w: self.weights(),
+            x,
+            state,
+        }
+        .go();
         &state.h
     }
 

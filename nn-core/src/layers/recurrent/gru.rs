@@ -100,14 +100,10 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
     /// streams from weights in flash this way); a [`GruCell`] runs a step faster, with the
     /// same result bit for bit.
     pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut GruState<H>) -> &'s [f32; H] {
-        GruRun::<IN, H> {
+        GruStep {
             w: self.weights(),
             x,
-            y: &mut [],
-            steps: 1,
-            last: false,
-            state: &mut state.h,
-            keep: None,
+            h: &mut state.h,
         }
         .go();
         &state.h
@@ -371,7 +367,7 @@ impl<const IN: usize, const H: usize> GruRun<'_, IN, H> {
 
 impl<const IN: usize, const H: usize> Steps for GruRun<'_, IN, H> {
     #[inline(always)]
-    fn run<const FMA: bool>(self) {
+    fn run<const FMA: bool, const WIDE: bool>(self) {
         let start = *self.state;
         let per = self.steps * IN;
         let samples = self.x.len() / per.max(1);
@@ -390,7 +386,7 @@ impl<const IN: usize, const H: usize> Steps for GruRun<'_, IN, H> {
                     }
                     None => None,
                 };
-                gru_step::<FMA, H>(&self.w, x, &mut h, slot);
+                gru_step::<FMA, WIDE, H>(&self.w, x, &mut h, slot);
                 if !self.last && !self.y.is_empty() {
                     self.y[at * H..(at + 1) * H].copy_from_slice(&h);
                 }
@@ -400,5 +396,26 @@ impl<const IN: usize, const H: usize> Steps for GruRun<'_, IN, H> {
             }
         }
         *self.state = h;
+    }
+}
+
+/// One step of one sample, on the vector unit [`run`] picks.
+pub(super) struct GruStep<'a, const IN: usize, const H: usize> {
+    pub w: GruWeights<'a>,
+    pub x: &'a [f32; IN],
+    pub h: &'a mut [f32; H],
+}
+
+impl<const IN: usize, const H: usize> GruStep<'_, IN, H> {
+    /// Runs the step.
+    pub fn go(self) {
+        run(self)
+    }
+}
+
+impl<const IN: usize, const H: usize> Steps for GruStep<'_, IN, H> {
+    #[inline(always)]
+    fn run<const FMA: bool, const WIDE: bool>(self) {
+        gru_step::<FMA, WIDE, H>(&self.w, self.x, self.h, None);
     }
 }

@@ -103,14 +103,10 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
     /// step faster, with the same result bit for bit.
     pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut LstmState<H>) -> &'s [f32; H] {
         let b = self.bias();
-        LstmRun::<IN, H> {
+        LstmStep {
             w: self.weights(&b),
             x,
-            y: &mut [],
-            steps: 1,
-            last: false,
             state,
-            keep: None,
         }
         .go();
         &state.h
@@ -366,7 +362,7 @@ impl<const IN: usize, const H: usize> LstmRun<'_, IN, H> {
 
 impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
     #[inline(always)]
-    fn run<const FMA: bool>(self) {
+    fn run<const FMA: bool, const WIDE: bool>(self) {
         let start = *self.state;
         let per = self.steps * IN;
         let samples = self.x.len() / per.max(1);
@@ -385,7 +381,7 @@ impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
                     }
                     None => None,
                 };
-                lstm_step::<FMA, H>(&self.w, x, &mut h, &mut c, slot);
+                lstm_step::<FMA, WIDE, H>(&self.w, x, &mut h, &mut c, slot);
                 if !self.last && !self.y.is_empty() {
                     self.y[at * H..(at + 1) * H].copy_from_slice(&h);
                 }
@@ -395,5 +391,27 @@ impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
             }
         }
         *self.state = LstmState { h, c };
+    }
+}
+
+/// One step of one sample, on the vector unit [`run`] picks.
+pub(super) struct LstmStep<'a, const IN: usize, const H: usize> {
+    pub w: LstmWeights<'a>,
+    pub x: &'a [f32; IN],
+    pub state: &'a mut LstmState<H>,
+}
+
+impl<const IN: usize, const H: usize> LstmStep<'_, IN, H> {
+    /// Runs the step.
+    pub fn go(self) {
+        run(self)
+    }
+}
+
+impl<const IN: usize, const H: usize> Steps for LstmStep<'_, IN, H> {
+    #[inline(always)]
+    fn run<const FMA: bool, const WIDE: bool>(self) {
+        let LstmState { h, c } = self.state;
+        lstm_step::<FMA, WIDE, H>(&self.w, self.x, h, c, None);
     }
 }
