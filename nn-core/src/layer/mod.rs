@@ -156,8 +156,8 @@ pub struct Backward<'a> {
     note = "the built-in layers are `Linear<IN, OUT>`, `BatchNorm<N>`, `LayerNorm<N>`, `Dropout`, \
             the activations (`ReLU`, `LeakyReLU`, `GELU`, `SiLU`, `ELU`, `Sigmoid`, `Tanh`), \
             `Softmax`, `LogSoftmax`, `Identity`, and for images `Conv2d`, `MaxPool2d`, \
-            `AvgPool2d`, `BatchNorm2d` and `Flatten`; \
-            a type of your own becomes a layer by implementing `nn::Layer`"
+            `AvgPool2d`, `BatchNorm2d`, `Upsample` and `Flatten`, and for sequences `GRU`, \
+            `LSTM` and `Embedding`; a type of your own becomes a layer by implementing `nn::Layer`"
 )]
 pub trait Layer: bytemuck::Zeroable {
     /// Input features per sample.

@@ -47,6 +47,21 @@ pub(super) fn step_flat<'a>(
             return None;
         }
     }
+    // An embedding looks up indices, which only the network's input holds.
+    if let (Kind::Sequence(seq), Some(_)) = (&kind, &up.produced) {
+        if seq.takes_indices() {
+            cx.errors.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "`{shown}` looks up indices, but `{}` before it produces features; an \
+                     embedding reads the network's input, so put it first",
+                    up.shown
+                ),
+            ));
+            up.lose(shown);
+            return None;
+        }
+    }
     let (input_size, output_size) = sizes(cx, entry, &kind, &shown, up)?;
     if !check_sizes(
         cx,
@@ -267,6 +282,10 @@ fn compare_input(
         }) => format!(
             "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
              change it to `{alias}<{have}>`"
+        ),
+        Kind::Sequence(seq) => format!(
+            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}{}",
+            seq.fix(have).unwrap_or_default()
         ),
         _ => format!(
             "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"

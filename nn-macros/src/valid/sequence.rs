@@ -20,6 +20,47 @@ pub struct Sequence {
     pub outputs: Size,
     /// The layer as declared, tidied: `GRU<28, 64, 28, last = true>`.
     pub shown: String,
+    /// Its sizes as declared, and its keyword argument as written after them
+    /// (`, last = true`), for the fix of a mismatch.
+    sizes: Vec<Size>,
+    keyword: String,
+}
+
+impl Sequence {
+    /// Whether the layer reads indices (an `Embedding`), which only the network's input
+    /// holds.
+    pub fn takes_indices(&self) -> bool {
+        self.alias == "Embedding"
+    }
+
+    /// The fix when `have` features flow in where the layer takes others: the input size
+    /// that fits them (`GRU<IN, ..>` over its `T` steps, `Embedding<.., L>`), if one does.
+    pub fn fix(&self, have: u64) -> Option<String> {
+        let shown = |sizes: Vec<String>| {
+            format!(
+                "; change it to `{}<{}{}>`",
+                self.alias,
+                sizes.join(", "),
+                self.keyword
+            )
+        };
+        let mut sizes: Vec<String> = self.sizes.iter().map(Size::show).collect();
+        if self.takes_indices() {
+            sizes.truncate(2);
+            sizes.push(have.to_string());
+            return Some(shown(sizes));
+        }
+        match &self.sizes[2] {
+            Size::Lit(t) if have % t == 0 => {
+                sizes[0] = (have / t).to_string();
+                Some(shown(sizes))
+            }
+            Size::Lit(t) => Some(format!(
+                "; {have} features are not {t} steps of equal width; a recurrent layer takes                  `T · IN` features, `T` steps of `IN`"
+            )),
+            Size::Expr(_) => None,
+        }
+    }
 }
 
 /// The sequence layer named `name`, if it is one.
@@ -114,10 +155,11 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
                 ));
             }
         }
-        let mut shown = format!("Embedding<{}", shown_sizes.join(", "));
-        if let Some(p) = &padding {
-            shown += &format!(", padding_idx = {}", p.show());
-        }
+        let keyword = match &padding {
+            Some(p) => format!(", padding_idx = {}", p.show()),
+            None => String::new(),
+        };
+        let shown = format!("Embedding<{}{keyword}", shown_sizes.join(", "));
         let (v, d, l) = (&exprs[0], &exprs[1], length.expr());
         let pad = match &padding {
             Some(p) => p.expr(),
@@ -129,9 +171,12 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
             inputs: length.clone(),
             outputs: mul(&length, &sizes[1]),
             shown: shown + ">",
+            sizes,
+            keyword,
         });
     }
     let last = last.unwrap_or(false);
+    let keyword = if last { ", last = true" } else { "" };
     let (n_in, hidden, steps) = (&sizes[0], &sizes[1], &sizes[2]);
     Ok(Sequence {
         alias,
@@ -147,11 +192,9 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
         } else {
             mul(steps, hidden)
         },
-        shown: format!(
-            "{alias}<{}{}>",
-            shown_sizes.join(", "),
-            if last { ", last = true" } else { "" }
-        ),
+        shown: format!("{alias}<{}{keyword}>", shown_sizes.join(", ")),
+        keyword: keyword.to_string(),
+        sizes,
     })
 }
 
