@@ -51,7 +51,7 @@ impl Sequence {
             return Some(shown(sizes));
         }
         match &self.sizes[2] {
-            Size::Lit(t) if have % t == 0 => {
+            Size::Lit(t) if have.is_multiple_of(*t) => {
                 sizes[0] = (have / t).to_string();
                 Some(shown(sizes))
             }
