@@ -20,6 +20,14 @@ nn::network! {
 }
 
 nn::network! {
+    /// A small GRU over 6 steps of 4 features, the last step's state classified.
+    struct Memory {
+        gru: GRU<4, 16, 6, last = true>,
+        fc: Linear<16, 4>,
+    }
+}
+
+nn::network! {
     /// Tokens through an embedding (row 0 the padding) into an LSTM over every step.
     struct Tokens<Embedding<20, 8, 6, padding_idx = 0>, LSTM<8, 16, 6>, Flatten, Linear<96, 3>>
 }
@@ -62,20 +70,18 @@ fn sizes_and_names_are_pytorch_s() {
     assert_eq!(Tokens::IN, 6);
 }
 
-/// A task only memory solves: the class is the sign pattern of the first row, which the
-/// last step sees only through the state.
-fn first_row_task(rng: &mut Rng, n: usize) -> (Vec<[f32; 784]>, Vec<usize>) {
+/// A task only memory solves: the class is which feature of the first step is set, which
+/// the last step sees only through the state.
+fn first_step_task(rng: &mut Rng, n: usize) -> (Vec<[f32; 24]>, Vec<usize>) {
     let mut x = Vec::new();
     let mut y = Vec::new();
     for _ in 0..n {
-        let class = rng.below(10);
-        let mut sample = [0.0f32; 784];
-        for (i, v) in sample.iter_mut().enumerate() {
+        let class = rng.below(4);
+        let mut sample = [0.0f32; 24];
+        for v in sample.iter_mut() {
             *v = 0.1 * rng.uniform(-1.0, 1.0);
-            if i < 28 && i % 10 == class {
-                *v = 1.0;
-            }
         }
+        sample[class] = 1.0;
         x.push(sample);
         y.push(class);
     }
@@ -85,14 +91,14 @@ fn first_row_task(rng: &mut Rng, n: usize) -> (Vec<[f32; 784]>, Vec<usize>) {
 #[test]
 fn a_gru_network_trains_with_the_tape() {
     let mut rng = Rng::seed(3);
-    let (x, y) = first_row_task(&mut rng, 64);
-    let mut net = RowGru::new(1);
+    let (x, y) = first_step_task(&mut rng, 32);
+    let mut net = Memory::new(1);
     let mut tape = Tape::new();
     let mut grads = nn::Gradients::new();
     let mut opt = Adam::new(0.01);
     let loss_fn = CrossEntropyLoss::default();
     let mut losses = Vec::new();
-    for _ in 0..60 {
+    for _ in 0..80 {
         opt.zero_grad(&mut grads);
         net.forward_train(&x, &mut tape).unwrap();
         losses.push(tape.loss(&loss_fn, &y[..]));
@@ -100,9 +106,9 @@ fn a_gru_network_trains_with_the_tape() {
         opt.step(&mut *net, &grads);
     }
     let (first, last) = (losses[0], *losses.last().unwrap());
-    assert!(first > 2.0 && last < 0.2 * first, "losses {losses:?}");
+    assert!(first > 1.0 && last < 0.1 * first, "losses {losses:?}");
     let accuracy = nn::metrics::accuracy_rows(&net.predict(&x), &y);
-    assert!(accuracy >= 0.9, "accuracy {accuracy}");
+    assert_eq!(accuracy, 1.0, "losses {losses:?}");
 }
 
 #[test]
@@ -162,8 +168,16 @@ fn passes_agree<const IN: usize, const H: usize, const T: usize>(seed: u64) {
     let batch = 3;
     let x = random(&mut rng, batch * T * IN);
 
-    let gru_cell = GruCell::new(&gru);
-    let lstm_cell = LstmCell::new(&lstm);
+    // On the heap: a large cell would overflow a test thread's stack.
+    let gru_cell = GruCell::boxed(&gru);
+    let lstm_cell = LstmCell::boxed(&lstm);
+    if std::mem::size_of::<GruCell<IN, H>>() <= 64 * 1024 {
+        assert_eq!(
+            *gru_cell,
+            GruCell::new(&gru),
+            "GruCell::new and GruCell::boxed"
+        );
+    }
     let (mut gru_steps, mut lstm_steps, mut in_place) =
         (Vec::<f32>::new(), Vec::<f32>::new(), Vec::<f32>::new());
     for sample in x.chunks(T * IN) {
@@ -251,8 +265,15 @@ fn a_sequence_equals_its_steps_bit_for_bit() {
 /// in place instead, with the same bits.
 #[test]
 fn a_large_layer_equals_its_steps_bit_for_bit() {
-    assert!(std::mem::size_of::<GruCell<2, 160>>() > 256 * 1024);
-    passes_agree::<2, 160, 3>(9);
+    assert!(std::mem::size_of::<GruCell<2, 160>>() > 128 * 1024);
+    // The layers themselves (300 KiB and more) and their copies live on this thread's stack,
+    // which an unoptimised build's copies would overflow at the test harness's 2 MiB.
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(|| passes_agree::<2, 160, 3>(9))
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 /// A stream continues where it stopped: two halves with the state carried between them give

@@ -54,8 +54,8 @@ impl<const H: usize> Default for LstmState<H> {
 /// a `static` in flash) or refreshed in place by [`GruCell::load`] after training. A step
 /// gives the same bits as the layer's own passes over the same inputs.
 ///
-/// `3 · H · (IN + H + 2)` floats: a large one belongs on the heap (`bytemuck::zeroed_box`,
-/// then [`GruCell::load`]).
+/// `3 · H · (IN + H + 2)` floats: a large one belongs on the heap, made there by
+/// [`GruCell::boxed`].
 ///
 /// ```
 /// use nn::{GruCell, GruState, Layer, Rng, GRU};
@@ -114,6 +114,16 @@ impl<const IN: usize, const H: usize> GruCell<IN, H> {
             }
             g += 1;
         }
+        cell
+    }
+
+    /// The cell of `gru`'s weights, made on the heap, never on the stack.
+    #[cfg(feature = "alloc")]
+    pub fn boxed<const T: usize, const LAST: bool>(
+        gru: &GRU<IN, H, T, LAST>,
+    ) -> alloc::boxed::Box<Self> {
+        let mut cell: alloc::boxed::Box<Self> = bytemuck::zeroed_box();
+        cell.load(gru);
         cell
     }
 
@@ -184,7 +194,8 @@ impl<const IN: usize, const H: usize> GruCell<IN, H> {
 
 /// An [`LSTM`]'s weights laid out for streaming, one step per call: each input's weights to
 /// the `4 · H` gates side by side (the transpose of PyTorch's `weight_ih_l0` and
-/// `weight_hh_l0`) and the two biases added, as [`GruCell`] does for a GRU.
+/// `weight_hh_l0`) and the two biases added, as [`GruCell`] does for a GRU. A large one
+/// belongs on the heap, made there by [`LstmCell::boxed`].
 ///
 /// ```
 /// use nn::{Layer, LstmCell, LstmState, Rng, LSTM};
@@ -241,6 +252,16 @@ impl<const IN: usize, const H: usize> LstmCell<IN, H> {
             }
             g += 1;
         }
+        cell
+    }
+
+    /// The cell of `lstm`'s weights, made on the heap, never on the stack.
+    #[cfg(feature = "alloc")]
+    pub fn boxed<const T: usize, const LAST: bool>(
+        lstm: &LSTM<IN, H, T, LAST>,
+    ) -> alloc::boxed::Box<Self> {
+        let mut cell: alloc::boxed::Box<Self> = bytemuck::zeroed_box();
+        cell.load(lstm);
         cell
     }
 

@@ -177,7 +177,9 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
     /// A one-sample pass through a cell made on the stack.
     #[inline(never)]
     fn forward_packed(&self, x: &[f32], y: &mut [f32]) {
-        let cell = LstmCell::new(self);
+        // Filled in place: `LstmCell::new` returns its value, which an unoptimised build copies.
+        let mut cell: LstmCell<IN, H> = bytemuck::Zeroable::zeroed();
+        cell.load(self);
         LstmRun::<IN, H> {
             w: cell.weights(),
             x: &x[..T * IN],

@@ -28,7 +28,7 @@ use crate::Rng;
 /// weights in PyTorch's layout, in place, with the same result bit for bit. Small with no
 /// `std`, where stacks are a microcontroller's.
 const STACK_CELL: usize = if cfg!(feature = "std") {
-    256 * 1024
+    128 * 1024
 } else {
     16 * 1024
 };
