@@ -1,13 +1,19 @@
 //! The speed report: one core's FMA peak, then the MNIST network (784-128 ReLU BatchNorm
 //! 128-10), the CNN of `examples/cnn.rs`, pytorch/examples' MNIST `Net` and the VAE of
 //! `examples/vae.rs` here, PyTorch on the same cases in the same run, and, for the MNIST
-//! network and the VAE's training step, the bare matrix products as the floor.
+//! network and the VAE's training step, the bare matrix products as the floor; then the
+//! recurrent layers, one step at a time and over a whole signal (`speed/recurrent.rs`).
 //!
 //! ```text
 //! cargo bench --bench speed                                           # one thread
 //! cargo bench --bench speed --features threading                      # one and two threads
 //! NN_BENCH_THREADS=1,4,16 cargo bench --bench speed --features threading  # these counts
+//! NN_BENCH_CASES=gru,lstm cargo bench --bench speed                   # the cases named so
 //! ```
+//!
+//! `NN_BENCH_CASES` keeps the cases whose name contains one of its comma-separated words
+//! (`train_step`, `inference`, `cnn`, `net_inference`, `gru_step`, `lstm_signal`, ...), here and
+//! in PyTorch's run.
 //!
 //! Every figure is a median over 7 rounds of the mean time per repetition, the method of
 //! `tools/pytorch_bench.py`. PyTorch runs from `NN_BENCH_PYTHON` (default: `.venv/bin/python`,
@@ -82,6 +88,8 @@ nn::network! {
 
 #[path = "speed/peak.rs"]
 mod peak;
+#[path = "speed/recurrent.rs"]
+mod recurrent;
 
 use peak::{cpuinfo_mhz, fma_peak};
 
@@ -162,6 +170,18 @@ const CASES: [&str; 7] = [
     "vae_train_step",
     "vae_inference",
 ];
+
+/// Whether case `case` runs: `NN_BENCH_CASES` (comma-separated) names a part of it, or is
+/// unset.
+fn wanted(case: &str) -> bool {
+    match std::env::var("NN_BENCH_CASES") {
+        Ok(list) => list
+            .split(',')
+            .map(str::trim)
+            .any(|w| !w.is_empty() && case.contains(w)),
+        Err(_) => true,
+    }
+}
 
 /// Median over rounds of the mean µs per call; each round lasts about `round_ms`.
 fn median_us(mut f: impl FnMut(), round_ms: f64) -> f64 {
@@ -444,16 +464,26 @@ fn infer_products(b: usize) -> Vec<Product> {
 /// Our cases, as (case, batch, µs, floor µs).
 fn ours() -> Vec<(&'static str, usize, f64, f64)> {
     let mut rows = Vec::new();
-    for b in [16, 64, 256] {
-        rows.push(("train_step", b, train_step(b), floor(&train_products(b))));
+    if wanted("train_step") {
+        for b in [16, 64, 256] {
+            rows.push(("train_step", b, train_step(b), floor(&train_products(b))));
+        }
     }
-    for b in [1, 64] {
-        rows.push(("inference", b, inference(b), floor(&infer_products(b))));
+    if wanted("inference") {
+        for b in [1, 64] {
+            rows.push(("inference", b, inference(b), floor(&infer_products(b))));
+        }
     }
-    rows.push(("cnn_train_step", 64, cnn_train_step(64), f64::NAN));
-    rows.push(("cnn_inference", 1, cnn_inference(), f64::NAN));
-    for b in [1, 64] {
-        rows.push(("net_inference", b, net_inference(b), f64::NAN));
+    if wanted("cnn_train_step") {
+        rows.push(("cnn_train_step", 64, cnn_train_step(64), f64::NAN));
+    }
+    if wanted("cnn_inference") {
+        rows.push(("cnn_inference", 1, cnn_inference(), f64::NAN));
+    }
+    if wanted("net_inference") {
+        for b in [1, 64] {
+            rows.push(("net_inference", b, net_inference(b), f64::NAN));
+        }
     }
     rows.push((
         "vae_train_step",
@@ -496,13 +526,21 @@ fn pytorch_script(
     threads: usize,
 ) -> Vec<(String, usize, f64)> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
-    let out = match Command::new(python)
-        .arg(&path)
+    let mut cmd = Command::new(python);
+    cmd.arg(&path)
         .args(args)
         .arg("--threads")
-        .arg(threads.to_string())
-        .output()
-    {
+        .arg(threads.to_string());
+    // `NN_BENCH_CASES` keeps the cases named, on both sides; the VAE's script times the VAE
+    // alone.
+    if let Ok(cases) = std::env::var("NN_BENCH_CASES") {
+        if script.ends_with("pytorch_bench.py") {
+            cmd.arg("--cases").arg(cases);
+        } else if !cases.split(',').any(|c| script.contains(c.trim())) {
+            return Vec::new();
+        }
+    }
+    let out = match cmd.output() {
         Ok(o) if o.status.success() => o,
         Ok(o) => {
             eprintln!(
@@ -528,9 +566,11 @@ fn pytorch_script(
                 let end = rest.find([',', '}'])?;
                 Some(rest[..end].trim().trim_matches('"').to_string())
             };
+            // The recurrent cases are keyed by their hidden size.
+            let size = field("hidden").or_else(|| field("batch"))?;
             Some((
                 field("case")?,
-                field("batch")?.parse().ok()?,
+                size.parse().ok()?,
                 field("us")?.parse().ok()?,
             ))
         })
@@ -627,6 +667,12 @@ fn main() {
         for (case, b, us, fl) in rows {
             println!("{case} {b} {us} {fl} {threads}");
         }
+        // One thread: a step is sequential, and nothing in it splits over a pool.
+        if threads == "1" {
+            for (case, hidden, us) in recurrent::ours(wanted) {
+                println!("{case} {hidden} {us} NaN {threads}");
+            }
+        }
         return;
     }
     let product_macs = |ps: Vec<Product>| ps.iter().map(|p| p.m * p.k * p.n).sum::<usize>();
@@ -679,7 +725,10 @@ fn main() {
             .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
                 let name = *f.first()?;
-                let case = *CASES.iter().find(|c| **c == name)?;
+                let case = *CASES
+                    .iter()
+                    .chain(&recurrent::CASES)
+                    .find(|c| **c == name)?;
                 Some((
                     case,
                     f.get(1)?.parse().ok()?,
@@ -688,19 +737,27 @@ fn main() {
                 ))
             })
             .collect();
+        let (rnn, rows): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|r| recurrent::CASES.contains(&r.0));
         let torch = pytorch(t);
         // Threads past the core count share cores, and so their peak.
         let used = t.min(cores);
-        table(
-            &format!(
-                "{t} thread{}: median µs per call; of peak: of {:.1} GFLOP/s \
-                 ({used} × one core's)",
-                if t == 1 { "" } else { "s" },
+        let rnn: Vec<(&str, usize, f64)> =
+            rnn.into_iter().map(|(c, h, us, _)| (c, h, us)).collect();
+        if !rows.is_empty() {
+            table(
+                &format!(
+                    "{t} thread{}: median µs per call; of peak: of {:.1} GFLOP/s \
+                     ({used} × one core's)",
+                    if t == 1 { "" } else { "s" },
+                    peak * used as f64,
+                ),
+                &rows,
+                &torch,
                 peak * used as f64,
-            ),
-            &rows,
-            &torch,
-            peak * used as f64,
-        );
+            );
+        }
+        recurrent::table(&rnn, &torch);
     }
 }

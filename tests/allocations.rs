@@ -3,7 +3,8 @@
 //!
 //! One-sample inference makes none: `forward` of the MNIST MLP, the example CNN and
 //! pytorch/examples' MNIST `Net` (whose convolutions take the tiled AVX2 kernel on x86-64
-//! CPUs that have it, and the direct loops elsewhere).
+//! CPUs that have it, and the direct loops elsewhere), a GRU reading MNIST row by row, and
+//! the recurrent layers' streaming steps.
 //!
 //! In a steady-state training step and in batch inference of the MLP and the CNN, our own
 //! code allocates nothing either (the convolutions work in a block on the stack), but
@@ -45,6 +46,11 @@ nn::network! {
         Conv2d<1, 32, 3>, ReLU, Conv2d<32, 64, 3>, ReLU, MaxPool2d<2>,
         Flatten, Linear<9216, 128>, ReLU, Linear<128, 10>,
     >
+}
+
+nn::network! {
+    /// MNIST read row by row by a GRU.
+    struct RowGru { gru: GRU<28, 64, 28, last = true>, fc: Linear<64, 10> }
 }
 
 /// Matrix products in a training step of `Mlp`: each `Linear` forward (2), the last
@@ -154,6 +160,35 @@ fn cnn_one_sample_inference_allocates_nothing() {
 fn net_one_sample_inference_allocates_nothing() {
     let net = Net::new(0);
     assert_allocates_nothing("Net", |x| net.forward(x));
+}
+
+#[test]
+fn gru_one_sample_inference_allocates_nothing() {
+    let net = RowGru::new(0);
+    assert_allocates_nothing("RowGru", |x| net.forward(x));
+}
+
+/// A step of a cell, and of a layer reading its weights in place, with the state carried.
+#[test]
+fn streaming_steps_allocate_nothing() {
+    let mut gru: nn::GRU<1, 32, 1> = nn::Zeroable::zeroed();
+    let mut lstm: nn::LSTM<1, 32, 1> = nn::Zeroable::zeroed();
+    nn::Layer::init(&mut gru, &mut Rng::seed(1));
+    nn::Layer::init(&mut lstm, &mut Rng::seed(2));
+    let (gru_cell, lstm_cell) = (gru.cell(), lstm.cell());
+    let (mut g, mut l, mut p) = Default::default();
+    let mut run = |t: usize| {
+        let x = [(t as f32 * 0.1).sin()];
+        gru_cell.step(black_box(&x), &mut g);
+        lstm_cell.step(black_box(&x), &mut l);
+        gru.step(black_box(&x), &mut p);
+    };
+    run(0);
+    let a = allocations(|| (1..100).for_each(&mut run));
+    assert_eq!(a.count, 0, "100 steps allocated {} times", a.count);
+    let (g, l, p): (nn::GruState<32>, nn::LstmState<32>, nn::GruState<32>) = (g, l, p);
+    assert!(g.h.iter().any(|&v| v != 0.0) && l.c.iter().any(|&v| v != 0.0));
+    assert_eq!(g, p);
 }
 
 /// Five steady-state training steps of `Mlp` under `opt`, one of them on a smaller batch,

@@ -174,6 +174,30 @@ nn::network! {
     struct Deep<Linear<6, 8>, Tanh, BatchNorm<8>, Linear<8, 5>, Sigmoid, Linear<5, 3>>
 }
 
+/// Backpropagation through time: a gradient reaches each step's input through every later
+/// step's state, so a wrong term anywhere in the chain shows in the first steps' inputs.
+#[test]
+fn gru_gradients() {
+    check_layer(zeroed::<nn::GRU<3, 4, 5>>(), 2, 15, 0.0);
+    check_layer(zeroed::<nn::GRU<2, 3, 6, true>>(), 3, 16, 0.0);
+}
+
+#[test]
+fn lstm_gradients() {
+    check_layer(zeroed::<nn::LSTM<3, 4, 5>>(), 2, 17, 0.0);
+    check_layer(zeroed::<nn::LSTM<2, 3, 6, true>>(), 3, 18, 0.0);
+}
+
+nn::network! {
+    /// Recurrent layers between others: the GRU's input gradient flows back into a `Linear`.
+    struct Recurrent<Linear<4, 6>, GRU<2, 3, 3>, LSTM<3, 2, 3, last = true>, Linear<2, 2>>
+}
+
+#[test]
+fn network_of_recurrent_layers_gradients() {
+    check_network::<Recurrent>(19, 3);
+}
+
 #[test]
 fn whole_network_gradients() {
     check_network::<Deep>(7, 4);

@@ -16,6 +16,15 @@ Conv2d 32→64 3, ReLU, MaxPool 2, Flatten, Linear 9216→128, ReLU, Linear 128�
 inference on one image and on a batch of 64; its dropouts, the identity in eval mode, and its
 final log_softmax are left out, as in the Rust declaration. The VAE's cases are
 `tools/pytorch_vae.py --bench`, beside its model; the harness runs both scripts.
+
+The recurrent cases (benches/speed/recurrent.rs), one thread only: nn.GRU and nn.LSTM(1, H,
+batch_first=True) for H = 8, 32, 64 in eval mode under torch.inference_mode(): "gru_step" and
+"lstm_step" are one call on one step of one sample with the state carried from the call before
+(the way a stream runs), "gru_signal" and "lstm_signal" one call on a whole signal of 48,000
+steps; their lines carry "hidden" (and "batch": 1).
+
+--cases keeps the cases whose name contains one of its comma-separated words, as
+NN_BENCH_CASES does for the Rust side.
 """
 import argparse
 import json
@@ -84,20 +93,72 @@ def infer_case(batch, reps, make=None, warmup=50):
         return median_us(lambda: m(x), reps)
 
 
+SIGNAL = 48_000
+
+
+def recurrent(kind, hidden):
+    return (nn.GRU if kind == "gru" else nn.LSTM)(1, hidden, batch_first=True).eval()
+
+
+def step_case(kind, hidden, reps):
+    """One step of one sample, the state carried from the call before."""
+    m = recurrent(kind, hidden)
+    x = torch.randn(1, 1, 1)
+    state = [None]
+
+    def step():
+        _, state[0] = m(x, state[0])
+
+    with torch.inference_mode():
+        for _ in range(200):
+            step()
+        return median_us(step, reps)
+
+
+def signal_case(kind, hidden, reps):
+    """A whole signal of SIGNAL steps in one call."""
+    m = recurrent(kind, hidden)
+    x = torch.randn(1, SIGNAL, 1)
+    with torch.inference_mode():
+        m(x)
+        return median_us(lambda: m(x), reps)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--cases", default=None)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    for b, reps in ((16, 300), (64, 200), (256, 60)):
-        print(json.dumps({"case": "train_step", "batch": b, "threads": a.threads, "us": round(train_case(b, reps), 2)}), flush=True)
-    for b, reps in ((1, 3000), (64, 500)):
-        print(json.dumps({"case": "inference", "batch": b, "threads": a.threads, "us": round(infer_case(b, reps), 2)}), flush=True)
-    print(json.dumps({"case": "cnn_train_step", "batch": 64, "threads": a.threads, "us": round(train_case(64, 40, cnn), 2)}), flush=True)
-    print(json.dumps({"case": "cnn_inference", "batch": 1, "threads": a.threads, "us": round(infer_case(1, 2000, cnn), 2)}), flush=True)
-    for b, reps, warmup in ((1, 200, 20), (64, 8, 5)):
-        print(json.dumps({"case": "net_inference", "batch": b, "threads": a.threads, "us": round(infer_case(b, reps, mnist_net, warmup), 2)}), flush=True)
+    words = [w.strip() for w in a.cases.split(",") if w.strip()] if a.cases else None
+
+    def wanted(case):
+        return words is None or any(w in case for w in words)
+
+    def emit(case, batch, us, **extra):
+        print(json.dumps({"case": case, "batch": batch, **extra, "threads": a.threads, "us": round(us, 3)}), flush=True)
+
+    if wanted("train_step"):
+        for b, reps in ((16, 300), (64, 200), (256, 60)):
+            emit("train_step", b, train_case(b, reps))
+    if wanted("inference"):
+        for b, reps in ((1, 3000), (64, 500)):
+            emit("inference", b, infer_case(b, reps))
+    if wanted("cnn_train_step"):
+        emit("cnn_train_step", 64, train_case(64, 40, cnn))
+    if wanted("cnn_inference"):
+        emit("cnn_inference", 1, infer_case(1, 2000, cnn))
+    if wanted("net_inference"):
+        for b, reps, warmup in ((1, 200, 20), (64, 8, 5)):
+            emit("net_inference", b, infer_case(b, reps, mnist_net, warmup))
+    if a.threads == 1:
+        for kind in ("gru", "lstm"):
+            for hidden in (8, 32, 64):
+                if wanted(f"{kind}_step"):
+                    emit(f"{kind}_step", 1, step_case(kind, hidden, 2000), hidden=hidden)
+                if wanted(f"{kind}_signal"):
+                    emit(f"{kind}_signal", 1, signal_case(kind, hidden, 1), hidden=hidden)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
     python3 tools/pytorch_mnist.py            # needs torch (tools/requirements.txt)
     cargo run --release --example cnn
     python3 tools/pytorch_mnist.py --cnn      # the network of examples/cnn.rs
+    cargo run --release --example gru_mnist
+    python3 tools/pytorch_mnist.py --gru      # the GRU of examples/gru_mnist.rs
 
 Same data, network and settings as the Rust example:
   - data/mnist/t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz, read here (gzip and
@@ -16,7 +18,9 @@ Same data, network and settings as the Rust example:
     runs start from different weights and end at slightly different accuracies);
   - CrossEntropyLoss, SGD(lr=0.05, momentum=0.9), batch 64, reshuffled every epoch with the
     last smaller batch kept (8,000 = 125 x 64, so here every batch is full), 10 epochs;
-  - one thread (torch.set_num_threads(1)): the Rust example runs single-threaded.
+  - one thread (torch.set_num_threads(1)): the Rust example runs single-threaded;
+  - --gru: GRU(28, 64, batch_first=True) over the 28 rows of 28 pixels, Linear(64, 10) on
+    out[:, -1], Adam(lr=0.002), 8 epochs, as examples/gru_mnist.rs.
 
 Shuffling, as the Rust DataLoader does it: each epoch permutes the whole training set once
 (one gather) and takes contiguous slices. torch.utils.data.DataLoader over a TensorDataset would
@@ -90,10 +94,24 @@ def accuracy(model, x, y):
     return correct / len(x)
 
 
+class RowGru(nn.Module):
+    """examples/gru_mnist.rs's network: the image's rows as steps, the last state classified."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(28, 64, batch_first=True)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        out, _ = self.gru(x.reshape(-1, 28, 28))
+        return self.fc(out[:, -1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataloader", action="store_true", help="shuffle and batch with torch.utils.data.DataLoader")
     parser.add_argument("--cnn", action="store_true", help="the network of examples/cnn.rs instead")
+    parser.add_argument("--gru", action="store_true", help="the GRU of examples/gru_mnist.rs instead")
     parser.add_argument("--lr", type=float, default=0.05, help="SGD's learning rate (momentum 0.9)")
     args = parser.parse_args()
 
@@ -101,7 +119,10 @@ def main():
     (x_train, y_train), (x_test, y_test) = load_t10k_split(os.path.join(ROOT, "data", "mnist"))
 
     torch.manual_seed(WEIGHTS_SEED)
-    if args.cnn:
+    epochs = 8 if args.gru else EPOCHS
+    if args.gru:
+        model = RowGru()
+    elif args.cnn:
         model = nn.Sequential(
             nn.Unflatten(1, (1, 28, 28)),
             nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -111,13 +132,17 @@ def main():
     else:
         model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.BatchNorm1d(128), nn.Linear(128, 10))
     print(model)
+    optimizer = "Adam lr 0.002" if args.gru else f"SGD lr {args.lr} momentum 0.9"
     print(
-        f"{len(x_train):,} training images, {len(x_test):,} test images; SGD lr 0.05 momentum 0.9, "
-        f"batch {BATCH}, {EPOCHS} epochs; torch {torch.__version__}, {torch.get_num_threads()} thread"
+        f"{len(x_train):,} training images, {len(x_test):,} test images; {optimizer}, "
+        f"batch {BATCH}, {epochs} epochs; torch {torch.__version__}, {torch.get_num_threads()} thread"
         + (", torch.utils.data.DataLoader" if args.dataloader else "")
     )
     loss_fn = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    if args.gru:
+        opt = torch.optim.Adam(model.parameters(), lr=0.002)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     gen = torch.Generator().manual_seed(SHUFFLE_SEED)
     if args.dataloader:
         loader = torch.utils.data.DataLoader(
@@ -135,7 +160,7 @@ def main():
 
     model.train()
     training = 0.0
-    for epoch in range(1, EPOCHS + 1):
+    for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         loss_sum, seen = 0.0, 0
         for x, y in epoch_batches():
@@ -150,7 +175,7 @@ def main():
             f"epoch {epoch:2}: train loss {loss_sum / seen:.4f}, "
             f"test accuracy {100 * accuracy(model, x_test, y_test):.2f}%"
         )
-    print(f"training time: {training:.2f} s ({EPOCHS} epochs, evaluation not included)")
+    print(f"training time: {training:.2f} s ({epochs} epochs, evaluation not included)")
 
 
 if __name__ == "__main__":

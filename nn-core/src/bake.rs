@@ -10,8 +10,9 @@
 use core::marker::PhantomData;
 
 use crate::{
-    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise, Flatten,
-    Identity, LayerNorm, Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
+    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise, Embedding,
+    Flatten, Identity, LayerNorm, Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
+    GRU, LSTM,
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
@@ -221,6 +222,35 @@ pub const fn kernels<T: Table, const O: usize, const I: usize, const K: usize>(
     out
 }
 
+/// Tensor `name` of `T`'s module as `[[[f32; K]; H]; G]`, of shape `[G · H, K]`: a recurrent
+/// layer's weights, `G` gates of `H` rows (`[[f32; H]; G]` for a bias, with `K` = 1 dropped
+/// by the caller).
+pub const fn gates<T: Table, const G: usize, const H: usize, const K: usize>(
+    name: &str,
+) -> [[[f32; K]; H]; G] {
+    let start = find::<T>(name, &[G * H, K], false);
+    let mut out = [[[0.0; K]; H]; G];
+    let mut n = 0;
+    while n < G * H * K {
+        out[n / (H * K)][(n / K) % H][n % K] = float::<T>(start, n);
+        n += 1;
+    }
+    out
+}
+
+/// Tensor `name` of `T`'s module as `[[f32; H]; G]`, of shape `[G · H]`: a recurrent layer's
+/// bias.
+pub const fn gate_bias<T: Table, const G: usize, const H: usize>(name: &str) -> [[f32; H]; G] {
+    let start = find::<T>(name, &[G * H], false);
+    let mut out = [[0.0; H]; G];
+    let mut n = 0;
+    while n < G * H {
+        out[n / H][n % H] = float::<T>(start, n);
+        n += 1;
+    }
+    out
+}
+
 /// Counter `name` of `T`'s module: a scalar `I64`, at least 0 (as `nn::io::load` reads it).
 pub const fn count<T: Table>(name: &str) -> u64 {
     let start = find::<T>(name, &[], true);
@@ -261,6 +291,39 @@ impl<T: Table, const IN: usize, const OUT: usize, const BIAS: bool> Bake<T>
         bias: bias::<T, OUT>(BIAS),
     };
     const TENSORS: usize = 1 + BIAS as usize;
+}
+
+/// The recurrent layers: `$g` gates of `H` units, PyTorch's four tensors.
+macro_rules! bake_recurrent {
+    ($($ty:ident => $g:literal),* $(,)?) => {$(
+        #[diagnostic::do_not_recommend]
+        impl<T: Table, const IN: usize, const H: usize, const S: usize, const LAST: bool> Bake<T>
+            for $ty<IN, H, S, LAST>
+        {
+            const BAKED: Self = $ty {
+                weight_ih_l0: gates::<T, $g, H, IN>("weight_ih_l0"),
+                weight_hh_l0: gates::<T, $g, H, H>("weight_hh_l0"),
+                bias_ih_l0: gate_bias::<T, $g, H>("bias_ih_l0"),
+                bias_hh_l0: gate_bias::<T, $g, H>("bias_hh_l0"),
+            };
+            const TENSORS: usize = 4;
+        }
+    )*};
+}
+
+bake_recurrent! {
+    GRU => 3,
+    LSTM => 4,
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Table, const V: usize, const D: usize, const L: usize, const P: usize> Bake<T>
+    for Embedding<V, D, L, P>
+{
+    const BAKED: Self = Embedding {
+        weight: matrix::<T, V, D>("weight"),
+    };
+    const TENSORS: usize = 1;
 }
 
 /// The batch norms, over features or channels: the same five tensors, `$c` long.

@@ -19,9 +19,10 @@
 //! - `layer`: what every layer is, the [`Layer`] trait, its visitors, [`LayerInfo`], the
 //!   names of nested modules ([`Path`]) and the type-level size checks;
 //! - `kernels`: the products ([`gemm`] over `matrixmultiply`, the one-sample matrix-vector
-//!   product), the convolution kernels, the run-time choice of vector unit;
+//!   product), the convolution kernels, the recurrent layers' step, the run-time choice of
+//!   vector unit;
 //! - `layers`: the built-in layers by family (`linear`, `conv`, `pool`, `norm`,
-//!   `activation`, `dropout`, `identity`, `flatten`, `residual`);
+//!   `activation`, `recurrent`, `embedding`, `dropout`, `identity`, `flatten`, `residual`);
 //! - `network`: the [`Network`] trait, the chain that runs a network's layers over one
 //!   cache, the summary table;
 //! - `train`: the [`Tape`] and [`Gradients`] of a training step, [`loss`], [`optim`],
@@ -77,6 +78,7 @@ pub use layers::{
     SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU,
     LEAKY_RELU_SLOPE,
 };
+pub use layers::{Embedding, GruCell, GruState, LstmCell, LstmState, GRU, LSTM, NO_PADDING};
 pub use network::{Network, Summary};
 pub use rng::Rng;
 #[cfg(feature = "alloc")]

@@ -27,10 +27,12 @@ mod keeps;
 mod keywords;
 mod kind;
 mod objective;
+mod sequence;
 mod walk;
 pub use image::ImageKind;
 pub use keeps::Keeps;
 pub use kind::{classify, show, stated_widths, Kind};
+pub use sequence::Sequence;
 use walk::{first_last, Mismatch, Walk};
 pub use walk::{ImageCheck, TypeCheck};
 

@@ -44,10 +44,11 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
     }
 }
 
-/// Whether a layer fills itself from the file: a nested network, an inline block, or a
-/// layer of the user's (which the compiler then refuses, having no `Bake` impl).
+/// Whether a layer fills itself from the file: a nested network, an inline block, a
+/// sequence layer (whose `Bake` impl lays out its gates), or a layer of the user's (which
+/// the compiler then refuses, having no `Bake` impl).
 fn is_nested(layer: &Resolved<'_>) -> bool {
-    matches!(layer.kind, Kind::User)
+    matches!(layer.kind, Kind::User | Kind::Sequence(_))
 }
 
 /// Whether tensor `key` belongs to `layer`, a layer that fills itself from the file: the
@@ -225,7 +226,7 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
         Kind::Image(ImageKind::BatchNorm2d(_)) => {
             quote_spanned!(span=> ::nn::BatchNorm2d { #(#inits),* })
         }
-        Kind::User => {
+        Kind::User | Kind::Sequence(_) => {
             let ty = &layer.field_ty;
             let table = child_table(owner, layer, quote!(#table_ident));
             quote_spanned!(span=> <#ty as ::nn::__private::Bake<#table>>::BAKED)
@@ -292,6 +293,8 @@ fn nested_table(
             name = l.name,
             listing = check::listing(keys.iter().copied()),
         );
+        // `assert!` reads its message as a format string; a type may hold braces.
+        let msg = msg.replace('{', "{{").replace('}', "}}");
         quote_spanned! {l.decl.ty.span()=>
             const _: () = ::core::assert!(
                 <#ty as ::nn::__private::Bake<#table>>::TENSORS >= #n,

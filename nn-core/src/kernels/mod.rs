@@ -1,12 +1,14 @@
 //! Kernels, apart from the layers that call them: the safe entry to `matrixmultiply`
 //! (`gemm`), the one-sample matrix-vector product (`matvec`), the convolution kernels
-//! (`conv`), reductions (`sum`), and the run-time choice of vector unit (`simd`).
+//! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), and the run-time
+//! choice of vector unit (`simd`).
 //! A layer of a new family adds its kernels here, one file per kernel.
 
 pub(crate) mod conv;
 #[cfg(feature = "alloc")]
 pub mod gemm;
 mod matvec;
+pub(crate) mod recurrent;
 #[cfg(feature = "alloc")]
 pub(crate) mod simd;
 mod sum;

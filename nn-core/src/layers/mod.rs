@@ -7,7 +7,9 @@
 //! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
 //! - `dropout`: [`Dropout`];
 //! - `noise`: [`RandnLike`], the noise of a forward written as code;
+//! - `embedding`: [`Embedding`], a table of vectors looked up by index;
 //! - `identity`, `flatten`: the layers whose pass is the identity;
+//! - `recurrent`: [`GRU`], [`LSTM`], their streaming cells and states;
 //! - `residual`: [`Residual`], a block added to its input;
 //! - `upsample`: [`Upsample`], nearest-neighbour upsampling by an integer factor.
 //!
@@ -16,12 +18,14 @@
 mod activation;
 mod conv;
 mod dropout;
+mod embedding;
 mod flatten;
 mod identity;
 mod linear;
 mod noise;
 mod norm;
 mod pool;
+mod recurrent;
 mod residual;
 mod upsample;
 
@@ -33,12 +37,14 @@ pub use activation::{
 };
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::{Dropout, DROPOUT_P};
+pub use embedding::{Embedding, NO_PADDING};
 pub use flatten::Flatten;
 pub use identity::Identity;
 pub use linear::Linear;
 pub use noise::RandnLike;
 pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use recurrent::{GruCell, GruState, LstmCell, LstmState, GRU, LSTM};
 pub use residual::Residual;
 pub use upsample::Upsample;
 

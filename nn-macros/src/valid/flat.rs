@@ -48,6 +48,21 @@ pub(super) fn step_flat<'a>(
             return None;
         }
     }
+    // An embedding looks up indices, which only the network's input holds.
+    if let (Kind::Sequence(seq), Some(_)) = (&kind, &up.produced) {
+        if seq.takes_indices() {
+            cx.errors.push(syn::Error::new_spanned(
+                ty,
+                format!(
+                    "`{shown}` looks up indices, but `{}` before it produces features; an \
+                     embedding reads the network's input, so put it first",
+                    up.shown
+                ),
+            ));
+            up.lose(shown);
+            return None;
+        }
+    }
     let (input_size, output_size) = sizes(cx, entry, &kind, &shown, up)?;
     if !check_sizes(
         cx,
@@ -79,7 +94,7 @@ pub(super) fn step_flat<'a>(
     }
     let field_ty = field_ty(ty, &kind, &output_size);
     let stateful = match &kind {
-        Kind::Linear { .. } | Kind::BatchNorm { .. } => Some(true),
+        Kind::Linear { .. } | Kind::BatchNorm { .. } | Kind::Sequence(_) => Some(true),
         Kind::Activation(k) => Some(k.width.is_some()),
         Kind::User | Kind::Image(_) => None,
     };
@@ -132,6 +147,7 @@ fn sizes(
         Kind::Linear {
             inputs, outputs, ..
         } => (Some(inputs.clone()), outputs.clone()),
+        Kind::Sequence(s) => (Some(s.inputs.clone()), s.outputs.clone()),
         Kind::BatchNorm { width } => (Some(width.clone()), width.clone()),
         Kind::Image(_) => return None, // handled by `step_image`
         Kind::User => (
@@ -273,6 +289,10 @@ fn compare_input(
             "`{shown}` normalises {want} features, but `{prev_shown}` before it produces {have}{from}; \
              change it to `{alias}<{have}>`"
         ),
+        Kind::Sequence(seq) => format!(
+            "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}{}",
+            seq.fix(have).unwrap_or_default()
+        ),
         _ => format!(
             "`{shown}` expects {want} inputs, but `{prev_shown}` before it produces {have_text}{from}"
         ),
@@ -312,6 +332,11 @@ fn field_ty(ty: &Type, kind: &Kind, output_size: &Size) -> TokenStream {
             let width = output_size.expr();
             let args = &k.args;
             quote!(::nn::#alias<#width #(, #args)*>)
+        }
+        Kind::Sequence(s) => {
+            let alias = syn::Ident::new(s.alias, ty.span());
+            let args = &s.args;
+            quote_spanned!(ty.span()=> ::nn::#alias<#(#args),*>)
         }
         Kind::User | Kind::Image(_) => quote!(#ty),
     }

@@ -5,7 +5,7 @@
 use quote::ToTokens;
 use syn::{PathArguments, Type};
 
-use super::{image, keeps, keywords, ImageKind, Keeps};
+use super::{image, keeps, keywords, sequence, ImageKind, Keeps, Sequence};
 use crate::ast::LayerDecl;
 use crate::size::{pretty, size_arg, Size};
 
@@ -24,6 +24,8 @@ pub enum Kind {
     Activation(Keeps),
     /// An image layer: a convolution, a pool, `BatchNorm2d`, `Upsample`, `Flatten`.
     Image(ImageKind),
+    /// A sequence layer: `GRU`, `LSTM`, `Embedding`.
+    Sequence(Sequence),
     /// A type of the user's; its sizes come from its `Layer` impl.
     User,
 }
@@ -34,6 +36,7 @@ impl Kind {
     pub fn stated_input(&self) -> Option<&Size> {
         match self {
             Kind::Linear { inputs, .. } => Some(inputs),
+            Kind::Sequence(s) => Some(&s.inputs),
             Kind::BatchNorm { width }
             | Kind::Activation(Keeps {
                 width: Some(width), ..
@@ -47,6 +50,7 @@ impl Kind {
     pub fn stated_output(&self) -> Option<&Size> {
         match self {
             Kind::Linear { outputs, .. } => Some(outputs),
+            Kind::Sequence(s) => Some(&s.outputs),
             _ => self.stated_input(),
         }
     }
@@ -120,6 +124,12 @@ pub fn classify(ty: &Type) -> syn::Result<Kind> {
                 )),
             }
         }
+        _ if sequence::classify(ty, &name, &seg.arguments).is_some() => {
+            match sequence::classify(ty, &name, &seg.arguments) {
+                Some(k) => k.map(Kind::Sequence),
+                None => Ok(Kind::User),
+            }
+        }
         _ if image::classify(ty, &name, &seg.arguments).is_some() => {
             match image::classify(ty, &name, &seg.arguments) {
                 Some(k) => k.map(Kind::Image),
@@ -174,7 +184,7 @@ fn linear(ty: &Type, args: &PathArguments) -> syn::Result<Kind> {
 }
 
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 27] = [
+const BUILT_INS: [&str; 30] = [
     "Linear",
     "BatchNorm",
     "LayerNorm",
@@ -185,6 +195,9 @@ const BUILT_INS: [&str; 27] = [
     "BatchNorm2d",
     "Flatten",
     "Upsample",
+    "GRU",
+    "LSTM",
+    "Embedding",
     "ReLU",
     "Sigmoid",
     "Tanh",
@@ -309,6 +322,7 @@ pub fn show(kind: &Kind, ty: &Type) -> String {
         Kind::BatchNorm { width } => format!("BatchNorm<{}>", width.show()),
         Kind::Activation(k) => k.shown.clone(),
         Kind::Image(k) => k.show(),
+        Kind::Sequence(s) => s.shown.clone(),
         Kind::User => pretty(&ty.to_token_stream()),
     }
 }
@@ -350,7 +364,7 @@ mod tests {
             "BatchNorm3d",
             "GroupNorm",
             "Dense",
-            "Embedding",
+            "RNN",
         ] {
             assert_eq!(nearest(name), None, "{name}");
         }

@@ -89,7 +89,7 @@ pub fn tensors<'a>(layers: &'a [Resolved<'a>]) -> Vec<ExpectedTensor<'a>> {
             }
             // Layers without tensors; a network (or a layer of the user's, which the
             // compiler then refuses) fills itself from the file.
-            Kind::Activation(_) | Kind::Image(_) | Kind::User => {}
+            Kind::Activation(_) | Kind::Image(_) | Kind::Sequence(_) | Kind::User => {}
         }
     }
     wants

@@ -1,0 +1,185 @@
+//! The recurrent cases: one GRU or LSTM step with the state carried (1 input, 8, 32 or 64
+//! hidden units, batch 1), the unit of real-time audio and of a microcontroller's stream; and a
+//! whole signal of 48,000 steps through the layer in one call. RTNeural's figures, measured on
+//! this kind of machine (AMD EPYC, AVX-512; CPU time per step, its fastest backend) and quoted
+//! in the project's issue, stand beside ours as the anchor; PyTorch runs the same cases in the
+//! same run (`tools/pytorch_bench.py`).
+
+use std::hint::black_box;
+
+use nn::{GruCell, GruState, Layer, LstmCell, LstmState, Rng, Zeroable, GRU, LSTM};
+
+use super::median_us;
+
+/// Steps of the whole-signal case: a second of audio at 48 kHz.
+pub const SIGNAL: usize = 48_000;
+
+/// The cases, as the child process and PyTorch name them; each runs at every hidden size.
+pub const CASES: [&str; 4] = ["gru_step", "lstm_step", "gru_signal", "lstm_signal"];
+
+/// RTNeural's µs per step for a case and hidden size (from the issue), where it was measured.
+fn rtneural(case: &str, hidden: usize) -> Option<f64> {
+    match (case, hidden) {
+        ("gru_step", 8) => Some(0.045),
+        ("gru_step", 32) => Some(0.115),
+        ("gru_step", 64) => Some(0.475),
+        ("lstm_step", 8) => Some(0.054),
+        ("lstm_step", 32) => Some(0.111),
+        ("lstm_step", 64) => Some(0.618),
+        _ => None,
+    }
+}
+
+/// Median µs of one step of `step` on a varying input, the state carried from call to call.
+fn one_step(mut step: impl FnMut(&[f32; 1])) -> f64 {
+    let mut t = 0u32;
+    median_us(
+        || {
+            t = t.wrapping_add(1);
+            // A new input each call, so that nothing is hoisted out of the loop.
+            let x = [(t & 1023) as f32 * 1e-3 - 0.5];
+            step(black_box(&x));
+        },
+        100.0,
+    )
+}
+
+fn gru_step<const H: usize>() -> f64 {
+    let mut gru: GRU<1, H, 1> = Zeroable::zeroed();
+    gru.init(&mut Rng::seed(1));
+    let cell = GruCell::new(&gru);
+    let mut state = GruState::default();
+    let us = one_step(|x| {
+        black_box(cell.step(x, &mut state));
+    });
+    assert!(state.h.iter().all(|v| v.is_finite()));
+    us
+}
+
+fn lstm_step<const H: usize>() -> f64 {
+    let mut lstm: LSTM<1, H, 1> = Zeroable::zeroed();
+    lstm.init(&mut Rng::seed(2));
+    let cell = LstmCell::new(&lstm);
+    let mut state = LstmState::default();
+    let us = one_step(|x| {
+        black_box(cell.step(x, &mut state));
+    });
+    assert!(state.c.iter().all(|v| v.is_finite()));
+    us
+}
+
+/// Median µs of `layer.forward` over the whole signal, every step's output written.
+fn signal<L: Layer>(layer: &L) -> f64 {
+    let mut rng = Rng::seed(3);
+    let x: Vec<f32> = (0..SIGNAL).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let mut y = vec![0.0; L::OUT];
+    median_us(
+        || {
+            layer.forward(black_box(&x), &mut y);
+            black_box(&y);
+        },
+        100.0,
+    )
+}
+
+fn gru_signal<const H: usize>() -> f64 {
+    let mut gru = Box::new(GRU::<1, H, SIGNAL>::zeroed());
+    gru.init(&mut Rng::seed(1));
+    signal(&*gru)
+}
+
+fn lstm_signal<const H: usize>() -> f64 {
+    let mut lstm = Box::new(LSTM::<1, H, SIGNAL>::zeroed());
+    lstm.init(&mut Rng::seed(2));
+    signal(&*lstm)
+}
+
+/// Our rows, as (case, hidden size, µs per call), for the cases `wanted` keeps.
+pub fn ours(wanted: impl Fn(&str) -> bool) -> Vec<(&'static str, usize, f64)> {
+    type Case = (&'static str, [(usize, fn() -> f64); 3]);
+    let cases: [Case; 4] = [
+        (
+            "gru_step",
+            [
+                (8, gru_step::<8>),
+                (32, gru_step::<32>),
+                (64, gru_step::<64>),
+            ],
+        ),
+        (
+            "lstm_step",
+            [
+                (8, lstm_step::<8>),
+                (32, lstm_step::<32>),
+                (64, lstm_step::<64>),
+            ],
+        ),
+        (
+            "gru_signal",
+            [
+                (8, gru_signal::<8>),
+                (32, gru_signal::<32>),
+                (64, gru_signal::<64>),
+            ],
+        ),
+        (
+            "lstm_signal",
+            [
+                (8, lstm_signal::<8>),
+                (32, lstm_signal::<32>),
+                (64, lstm_signal::<64>),
+            ],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (case, sizes) in cases.into_iter().filter(|(c, _)| wanted(c)) {
+        for (hidden, run) in sizes {
+            rows.push((case, hidden, run()));
+        }
+    }
+    rows
+}
+
+/// The recurrent table: per step for the one-step cases, per signal and per sample for the
+/// whole signal.
+pub fn table(ours: &[(&str, usize, f64)], torch: &[(String, usize, f64)]) {
+    if ours.is_empty() {
+        return;
+    }
+    println!(
+        "\nrecurrent layers, 1 input, batch 1: one step with the state carried (µs per step), \
+         and a whole signal of {SIGNAL} steps in one call"
+    );
+    println!(
+        "{:<12} {:>6} {:>12} {:>12} {:>9} {:>12} {:>14} {:>14}",
+        "case",
+        "hidden",
+        "nn µs",
+        "PyTorch µs",
+        "speed-up",
+        "RTNeural µs",
+        "nn M steps/s",
+        "PyTorch M/s"
+    );
+    for (case, hidden, us) in ours {
+        let t = torch
+            .iter()
+            .find(|(c, h, _)| c == case && h == hidden)
+            .map(|r| r.2);
+        let per_step = if case.ends_with("signal") {
+            SIGNAL as f64
+        } else {
+            1.0
+        };
+        let rate = |us: f64| format!("{:.2}", per_step / us);
+        let (tcol, ratio, trate) = match t {
+            Some(t) => (format!("{t:.3}"), format!("{:.1}×", t / us), rate(t)),
+            None => ("n/a".into(), "n/a".into(), "n/a".into()),
+        };
+        let anchor = rtneural(case, *hidden).map_or("-".into(), |r| format!("{r:.3}"));
+        println!(
+            "{case:<12} {hidden:>6} {us:>12.3} {tcol:>12} {ratio:>9} {anchor:>12} {:>14} {trate:>14}",
+            rate(*us)
+        );
+    }
+}

@@ -1,0 +1,419 @@
+//! `LSTM<IN, H, T>`: PyTorch's `nn.LSTM(IN, H, batch_first=True)`, one layer, over `T` steps.
+
+use core::fmt;
+
+use crate::kernels::recurrent::{lstm_step, run, LstmWeights, Mat, Steps, LSTM_KEEP};
+use crate::{Backward, Layer, LstmCell, LstmState, Rng};
+
+use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
+
+/// A long short-term memory over `T` steps of `IN` features, as PyTorch's
+/// `nn.LSTM(IN, H, batch_first=True)`: gates in PyTorch's order (i, f, g, o),
+///
+/// ```text
+/// i = σ(W_ii x + b_ii + W_hi h + b_hi)      f = σ(W_if x + b_if + W_hf h + b_hf)
+/// g = tanh(W_ig x + b_ig + W_hg h + b_hg)   o = σ(W_io x + b_io + W_ho h + b_ho)
+/// c' = f ⊙ c + i ⊙ g
+/// h' = o ⊙ tanh(c')
+/// ```
+///
+/// from a zero state. With `LAST = false` (the default) the output is every step's `h`, as
+/// PyTorch's `out`; with `LAST = true` it is the last step's alone, `out[:, -1]`. In
+/// `network!`: `LSTM<IN, H, T>` and `LSTM<IN, H, T, last = true>`.
+///
+/// # Shapes
+/// - input `[batch, T · IN]`: `T` steps of `IN` features, row-major (`batch_first`)
+/// - output `[batch, T · H]`, or `[batch, H]` with `LAST`
+/// - `weight_ih_l0`: `[4H, IN]`, `weight_hh_l0`: `[4H, H]`, `bias_ih_l0` and `bias_hh_l0`:
+///   `[4H]`, PyTorch's names and layouts; the fields are `[4][H]…`, the same memory
+///
+/// Initialised as PyTorch does: every parameter uniform in `±1/sqrt(H)`.
+///
+/// For streaming, one step per call with the state carried between calls, make an
+/// [`LstmCell`] ([`LSTM::cell`]) or call [`LSTM::step`], which reads these weights in place.
+///
+/// ```
+/// use nn::{Layer, LstmState, Rng, LSTM};
+/// let mut lstm: LSTM<2, 3, 4, true> = nn::Zeroable::zeroed();
+/// lstm.init(&mut Rng::seed(0));
+/// let x = [0.5, -1.0, 0.25, 0.0, 1.0, 2.0, -0.5, 0.75]; // 4 steps of 2 features
+/// let mut last = [0.0; 3];
+/// lstm.forward(&x, &mut last);
+/// let mut state = LstmState::default();
+/// for t in 0..4 {
+///     lstm.step(&[x[2 * t], x[2 * t + 1]], &mut state);
+/// }
+/// assert_eq!(state.h, last);
+/// assert_eq!(<LSTM<2, 3, 4> as Layer>::PARAMS, 12 * 2 + 12 * 3 + 24);
+/// ```
+#[derive(Debug, PartialEq)]
+#[repr(C)]
+#[allow(clippy::upper_case_acronyms)] // PyTorch's name
+pub struct LSTM<const IN: usize, const H: usize, const T: usize, const LAST: bool = false> {
+    /// `[4H, IN]`: `W_ii`, `W_if`, `W_ig`, `W_io`.
+    pub weight_ih_l0: [[[f32; IN]; H]; 4],
+    /// `[4H, H]`: `W_hi`, `W_hf`, `W_hg`, `W_ho`.
+    pub weight_hh_l0: [[[f32; H]; H]; 4],
+    /// `[4H]`: `b_ii`, `b_if`, `b_ig`, `b_io`.
+    pub bias_ih_l0: [[f32; H]; 4],
+    /// `[4H]`: `b_hi`, `b_hf`, `b_hg`, `b_ho`.
+    pub bias_hh_l0: [[f32; H]; 4],
+}
+
+// SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
+unsafe impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> bytemuck::Zeroable
+    for LSTM<IN, H, T, LAST>
+{
+}
+
+clone_in_place!(LSTM<const IN: usize, const H: usize, const T: usize, const LAST: bool> {
+    weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
+});
+
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN, H, T, LAST> {
+    /// Floats of a cell, the transposed weights and the summed bias.
+    const CELL: usize = 4 * H * (IN + H + 1);
+    /// Floats a training pass keeps per sample: what every step keeps and the hidden state
+    /// before it.
+    const KEPT: usize = T * (LSTM_KEEP + 1) * H;
+
+    /// The two biases added, as a step reads them.
+    fn bias(&self) -> [[f32; H]; 4] {
+        core::array::from_fn(|g| {
+            core::array::from_fn(|j| self.bias_ih_l0[g][j] + self.bias_hh_l0[g][j])
+        })
+    }
+
+    /// The weights as PyTorch lays them out, read in place, with the biases added in `b`.
+    fn weights<'a>(&'a self, b: &'a [[f32; H]; 4]) -> LstmWeights<'a> {
+        LstmWeights {
+            ih: Mat::Rows(self.weight_ih_l0.as_flattened().as_flattened()),
+            hh: Mat::Rows(self.weight_hh_l0.as_flattened().as_flattened()),
+            b: b.as_flattened(),
+        }
+    }
+
+    /// The weights laid out for streaming: [`LstmCell::new`].
+    pub fn cell(&self) -> LstmCell<IN, H> {
+        LstmCell::new(self)
+    }
+
+    /// One step, reading the weights in place: the input `x` of this step moves `state` on;
+    /// returns the new hidden state. No heap, no copy of the weights; an [`LstmCell`] runs a
+    /// step faster, with the same result bit for bit.
+    pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut LstmState<H>) -> &'s [f32; H] {
+        let b = self.bias();
+        LstmStep {
+            w: self.weights(&b),
+            x,
+            state,
+        }
+        .go();
+        &state.h
+    }
+
+    /// The transposed weights and summed bias written into `out` (`CELL` floats).
+    fn pack(&self, out: &mut [f32]) {
+        let (ih, rest) = out.split_at_mut(4 * H * IN);
+        let (hh, b) = rest.split_at_mut(4 * H * H);
+        transpose(
+            self.weight_ih_l0.as_flattened().as_flattened(),
+            ih,
+            4 * H,
+            IN,
+        );
+        transpose(
+            self.weight_hh_l0.as_flattened().as_flattened(),
+            hh,
+            4 * H,
+            H,
+        );
+        b[..4 * H].copy_from_slice(self.bias().as_flattened());
+    }
+
+    /// A cell's weights over `packed`, written by [`LSTM::pack`].
+    fn packed(packed: &[f32]) -> LstmWeights<'_> {
+        let (ih, rest) = packed.split_at(4 * H * IN);
+        let (hh, b) = rest.split_at(4 * H * H);
+        LstmWeights {
+            ih: Mat::Cols(ih),
+            hh: Mat::Cols(hh),
+            b,
+        }
+    }
+
+    /// `batch` samples from a zero state, through the transposed weights when `cache` has
+    /// room for them, else through PyTorch's layout in place; `keep` as in [`LstmRun`].
+    fn sequences(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        cache: &mut [f32],
+        keep: Option<(&mut [f32], &mut [f32])>,
+    ) {
+        let (x, y) = (&x[..batch * T * IN], &mut y[..batch * <Self as Layer>::OUT]);
+        let packed = cache.len() >= Self::CELL;
+        if packed {
+            self.pack(&mut cache[..Self::CELL]);
+        }
+        let b = self.bias();
+        let w = match packed {
+            true => Self::packed(&cache[..Self::CELL]),
+            false => self.weights(&b),
+        };
+        LstmRun::<IN, H> {
+            w,
+            x,
+            y,
+            steps: T,
+            last: LAST,
+            state: &mut LstmState::default(),
+            keep,
+        }
+        .go();
+    }
+
+    /// A one-sample pass through a cell made on the stack.
+    #[inline(never)]
+    fn forward_packed(&self, x: &[f32], y: &mut [f32]) {
+        // Filled in place: `LstmCell::new` returns its value, which an unoptimised build copies.
+        let mut cell: LstmCell<IN, H> = bytemuck::Zeroable::zeroed();
+        cell.load(self);
+        LstmRun::<IN, H> {
+            w: cell.weights(),
+            x: &x[..T * IN],
+            y,
+            steps: T,
+            last: LAST,
+            state: &mut LstmState::default(),
+            keep: None,
+        }
+        .go();
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
+    for LSTM<IN, H, T, LAST>
+{
+    const IN: usize = T * IN;
+    const OUT: usize = if LAST { H } else { T * H };
+    const PARAMS: usize = 4 * H * (IN + H + 2);
+
+    fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LSTM<{IN}, {H}, {T}")?;
+        f.write_str(if LAST { ", last = true>" } else { ">" })
+    }
+
+    fn init(&mut self, rng: &mut Rng) {
+        init_uniform::<H>(
+            [
+                self.weight_ih_l0.as_flattened_mut().as_flattened_mut(),
+                self.weight_hh_l0.as_flattened_mut().as_flattened_mut(),
+                self.bias_ih_l0.as_flattened_mut(),
+                self.bias_hh_l0.as_flattened_mut(),
+            ],
+            rng,
+        );
+    }
+
+    fn forward(&self, x: &[f32], y: &mut [f32]) {
+        let y = &mut y[..<Self as Layer>::OUT];
+        if core::mem::size_of::<LstmCell<IN, H>>() <= STACK_CELL {
+            self.forward_packed(x, y);
+        } else {
+            self.sequences(x, y, 1, &mut [], None);
+        }
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, cache: &mut [f32]) {
+        self.sequences(x, y, batch, cache, None);
+    }
+
+    /// The cell, then what backward reads for every sample (what each step keeps and the
+    /// hidden state before it), then backward's gradients of the gates, `[batch · T, 4H]`.
+    fn cache_len(batch: usize) -> usize {
+        Self::CELL + batch * Self::KEPT + batch * T * 4 * H
+    }
+
+    #[cfg(feature = "alloc")]
+    fn forward_train(
+        &mut self,
+        x: &[f32],
+        y: &mut [f32],
+        batch: usize,
+        cache: &mut [f32],
+    ) -> Result<(), crate::TrainError> {
+        let (cell, rest) = cache.split_at_mut(Self::CELL);
+        let (kept, rest) = rest.split_at_mut(batch * T * LSTM_KEEP * H);
+        let before = &mut rest[..batch * T * H];
+        self.sequences(x, y, batch, cell, Some((kept, before)));
+        Ok(())
+    }
+
+    fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        let (batch, n) = (io.batch, io.batch * T);
+        let rest = &mut io.cache[Self::CELL..];
+        let (kept, rest) = rest.split_at_mut(batch * Self::KEPT);
+        let (steps, before) = kept.split_at(n * LSTM_KEEP * H);
+        let da = &mut rest[..n * 4 * H];
+        let w_hh = self.weight_hh_l0.as_flattened().as_flattened();
+        for s in 0..batch {
+            let dy = &io.dy[s * <Self as Layer>::OUT..][..<Self as Layer>::OUT];
+            let (mut dh, mut dc) = ([0.0f32; H], [0.0f32; H]);
+            for t in (0..T).rev() {
+                let at = s * T + t;
+                let upstream = match LAST {
+                    false => Some(&dy[t * H..(t + 1) * H]),
+                    true => (t == T - 1).then_some(dy),
+                };
+                if let Some(up) = upstream {
+                    for (d, u) in dh.iter_mut().zip(up) {
+                        *d += u;
+                    }
+                }
+                let k = &steps[at * LSTM_KEEP * H..][..LSTM_KEEP * H];
+                let (i, f, g, o) = (&k[..H], &k[H..2 * H], &k[2 * H..3 * H], &k[3 * H..4 * H]);
+                let tc = &k[5 * H..6 * H];
+                // The cell state before this step: the one the step before kept, or zero.
+                let zero = [0.0f32; H];
+                let cp = match t {
+                    0 => &zero[..],
+                    _ => &steps[(at - 1) * LSTM_KEEP * H + 4 * H..][..H],
+                };
+                let d = &mut da[at * 4 * H..][..4 * H];
+                for j in 0..H {
+                    let c_grad = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
+                    d[j] = c_grad * g[j] * i[j] * (1.0 - i[j]);
+                    d[H + j] = c_grad * cp[j] * f[j] * (1.0 - f[j]);
+                    d[2 * H + j] = c_grad * i[j] * (1.0 - g[j] * g[j]);
+                    d[3 * H + j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
+                    dc[j] = c_grad * f[j];
+                }
+                dh = [0.0; H];
+                add_back(&mut dh, w_hh, d);
+            }
+        }
+        let (g_ih, rest) = grad.split_at_mut(4 * H * IN);
+        let (g_hh, rest) = rest.split_at_mut(4 * H * H);
+        let (g_bih, g_bhh) = rest.split_at_mut(4 * H);
+        add_outer(g_ih, da, io.x, n, 4 * H, IN);
+        add_outer(g_hh, da, before, n, 4 * H, H);
+        add_rows(g_bih, da, 4 * H);
+        add_rows(&mut g_bhh[..4 * H], da, 4 * H);
+        if let Some(dx) = dx {
+            let w_ih = self.weight_ih_l0.as_flattened().as_flattened();
+            times_weight(dx, da, w_ih, n, 4 * H, IN);
+        }
+    }
+
+    fn visit_params(&self, f: &mut crate::layer::ParamVisitor<'_>) {
+        f(
+            "weight_ih_l0",
+            &[4 * H, IN],
+            self.weight_ih_l0.as_flattened().as_flattened(),
+        );
+        f(
+            "weight_hh_l0",
+            &[4 * H, H],
+            self.weight_hh_l0.as_flattened().as_flattened(),
+        );
+        f("bias_ih_l0", &[4 * H], self.bias_ih_l0.as_flattened());
+        f("bias_hh_l0", &[4 * H], self.bias_hh_l0.as_flattened());
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
+        f(
+            "weight_ih_l0",
+            self.weight_ih_l0.as_flattened_mut().as_flattened_mut(),
+        );
+        f(
+            "weight_hh_l0",
+            self.weight_hh_l0.as_flattened_mut().as_flattened_mut(),
+        );
+        f("bias_ih_l0", self.bias_ih_l0.as_flattened_mut());
+        f("bias_hh_l0", self.bias_hh_l0.as_flattened_mut());
+    }
+}
+
+/// Samples through an LSTM, each from `state`, on the vector unit [`run`] picks.
+pub(super) struct LstmRun<'a, const IN: usize, const H: usize> {
+    pub w: LstmWeights<'a>,
+    /// `[samples, steps, IN]`.
+    pub x: &'a [f32],
+    /// `[samples, steps, H]`, or `[samples, H]` with `last`; empty for no output.
+    pub y: &'a mut [f32],
+    pub steps: usize,
+    /// Whether the output is the last step's alone.
+    pub last: bool,
+    /// The state every sample starts from; left as the last sample's last.
+    pub state: &'a mut LstmState<H>,
+    /// For training: what each step keeps, `[samples · steps, LSTM_KEEP · H]`, and the
+    /// hidden state before it, `[samples · steps, H]`.
+    pub keep: Option<(&'a mut [f32], &'a mut [f32])>,
+}
+
+impl<const IN: usize, const H: usize> LstmRun<'_, IN, H> {
+    /// Runs the samples.
+    pub fn go(self) {
+        run(self)
+    }
+}
+
+impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
+    #[inline(always)]
+    fn run<const FMA: bool, const WIDE: bool>(self) {
+        let start = *self.state;
+        let per = self.steps * IN;
+        let samples = self.x.len() / per.max(1);
+        let out = if self.last { H } else { self.steps * H };
+        let mut keep = self.keep;
+        let (mut h, mut c) = (start.h, start.c);
+        for s in 0..samples {
+            (h, c) = (start.h, start.c);
+            for t in 0..self.steps {
+                let at = s * self.steps + t;
+                let x = &self.x[at * IN..(at + 1) * IN];
+                let slot = match &mut keep {
+                    Some((kept, before)) => {
+                        before[at * H..(at + 1) * H].copy_from_slice(&h);
+                        Some(&mut kept[at * LSTM_KEEP * H..(at + 1) * LSTM_KEEP * H])
+                    }
+                    None => None,
+                };
+                lstm_step::<FMA, WIDE, H>(&self.w, x, &mut h, &mut c, slot);
+                if !self.last && !self.y.is_empty() {
+                    self.y[at * H..(at + 1) * H].copy_from_slice(&h);
+                }
+            }
+            if self.last && !self.y.is_empty() {
+                self.y[s * out..(s + 1) * out].copy_from_slice(&h);
+            }
+        }
+        *self.state = LstmState { h, c };
+    }
+}
+
+/// One step of one sample, on the vector unit [`run`] picks.
+pub(super) struct LstmStep<'a, const IN: usize, const H: usize> {
+    pub w: LstmWeights<'a>,
+    pub x: &'a [f32; IN],
+    pub state: &'a mut LstmState<H>,
+}
+
+impl<const IN: usize, const H: usize> LstmStep<'_, IN, H> {
+    /// Runs the step.
+    pub fn go(self) {
+        run(self)
+    }
+}
+
+impl<const IN: usize, const H: usize> Steps for LstmStep<'_, IN, H> {
+    #[inline(always)]
+    fn run<const FMA: bool, const WIDE: bool>(self) {
+        let LstmState { h, c } = self.state;
+        lstm_step::<FMA, WIDE, H>(&self.w, self.x, h, c, None);
+    }
+}
