@@ -454,3 +454,20 @@ fn randn_like_draws_from_the_seed_anew_each_step() {
         assert!((var - 1.0).abs() < 0.25, "variance {var}");
     }
 }
+
+nn::network! { struct Chain<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Outer { stem: Linear<4, 300>, body: Chain2, head: Linear<10, 2> } }
+nn::network! { struct Chain2<Linear<300, 512>, ReLU, Linear<512, 10>> }
+
+#[test]
+fn the_activation_memory_of_one_inference_is_a_constant() {
+    use nn::Layer;
+    // A chain: two buffers as wide as its widest layer's output, 128.
+    assert_eq!(Chain::ACTIVATIONS, 2 * 128);
+    // Nested: the outer chain's two buffers of 300 (its widest output), and while `body`
+    // runs, its own two of 512.
+    assert_eq!(Outer::ACTIVATIONS, 2 * 300 + 2 * 512);
+    // The two-branch network: its widest moment holds the first convolution's output and
+    // its ReLU, 8 × 26 × 26 each; every later value fits in the floats freed before it.
+    assert_eq!(TwoBranch::ACTIVATIONS, 2 * 8 * 26 * 26);
+}

@@ -179,6 +179,15 @@ pub trait Layer: bytemuck::Zeroable {
     /// the summary); empty for a plain layer.
     const LAYERS: &'static [LayerInfo] = &[];
 
+    /// Floats of activations the one-sample [`Layer::forward`] keeps on the stack besides
+    /// its input and output: a network's buffers between its layers (for a chain, two as
+    /// wide as its widest layer; for a forward written as code, its values laid out at
+    /// compile time, a value's floats reused once its last reader has run), and the most
+    /// any layer inside it keeps, at any depth. Zero for a plain layer, whose own scratch
+    /// (a batch norm's scales) is not counted. An embedded build can check its stack against
+    /// it: `<Net as nn::Layer>::ACTIVATIONS * 4` bytes.
+    const ACTIVATIONS: usize = 0;
+
     /// Writes the layer as it is declared, for example `Linear<784, 128>`.
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result;
 

@@ -47,6 +47,7 @@ impl<B: Layer> Layer for Residual<B> {
     const OUT_IMAGE: Option<[usize; 3]> = B::OUT_IMAGE;
     const PARAMS: usize = B::PARAMS;
     const LAYERS: &'static [LayerInfo] = B::LAYERS;
+    const ACTIVATIONS: usize = B::ACTIVATIONS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Residual<")?;

@@ -52,6 +52,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
         <Self as ::nn::Layer>::LAYERS,
         batch
     ));
+    let mut activations = chain_activations(def, &lp);
     if let Some(g) = def.graph {
         // A forward written as code: its own sizes and passes, the rest as a chain's.
         let plan = super::graph::Plan::new(g);
@@ -66,6 +67,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
             .map_or(quote!(::core::option::Option::None), some);
         (buffers, one) = (quote!(), vec![plan.one_sample()]);
         cache_len = plan.cache_len();
+        activations = plan.activations();
         passes = graph_passes(&plan, layers);
     }
     let walks = walks(def, &lp);
@@ -78,6 +80,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
             const IN_IMAGE: ::core::option::Option<[usize; 3]> = #in_image;
             const OUT_IMAGE: ::core::option::Option<[usize; 3]> = #out_image;
+            const ACTIVATIONS: usize = #activations;
             const LAYERS: &'static [::nn::LayerInfo] = &[#(::nn::LayerInfo {
                 name: #names,
                 inputs: #lp::IN,
@@ -128,6 +131,26 @@ fn describe(def: NetStruct<'_>) -> TokenStream {
         let format = format!("{describe}<{}>", vec!["{}"; params.len()].join(", "));
         quote!(::core::write!(f, #format, #(#params),*))
     }
+}
+
+/// `Layer::ACTIVATIONS` of a chain: the buffers its one-sample pass declares (see
+/// `one_sample`), and the most a layer inside keeps.
+fn chain_activations(def: NetStruct<'_>, lp: &[TokenStream]) -> TokenStream {
+    let layers = def.layers;
+    let own = if def.generics.params.is_empty() {
+        match layers.len() {
+            0 | 1 => quote!(0),
+            2 => quote!(<Self>::MAX_WIDTH),
+            _ => quote!(2 * <Self>::MAX_WIDTH),
+        }
+    } else {
+        // A buffer per layer but the last, each as wide as its layer's output.
+        let widths = layers[..layers.len().saturating_sub(1)]
+            .iter()
+            .map(|l| &l.width);
+        quote!(0 #(+ #widths)*)
+    };
+    quote!(#own + ::nn::__private::max_width(&[#(#lp::ACTIVATIONS),*]))
 }
 
 /// The one-sample forward pass: the stack buffers it declares, and a step per layer.

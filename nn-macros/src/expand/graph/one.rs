@@ -30,8 +30,9 @@ impl Plan<'_> {
             .collect()
     }
 
-    /// The one-sample forward.
-    pub fn one_sample(&self) -> TokenStream {
+    /// `plan(widths, births, deaths)` for the stack array, as a constant expression: the
+    /// storages' offsets and the array's length.
+    pub fn plan(&self) -> TokenStream {
         let g = G();
         let nodes = &self.g.nodes;
         let arena = self.arena();
@@ -57,10 +58,32 @@ impl Plan<'_> {
             }
         }
         let widths: Vec<&TokenStream> = arena.iter().map(|&s| &self.widths[s]).collect();
+        quote!(#g::plan([#((#widths)),*], [#(#births),*], [#(#deaths),*]))
+    }
+
+    /// `Layer::ACTIVATIONS`: the stack array, and the most a layer called keeps.
+    pub fn activations(&self) -> TokenStream {
+        let plan = self.plan();
+        let inner = self.g.nodes.iter().filter_map(|n| match &n.op {
+            Op::Call { ty, .. } => {
+                let l = layer(ty);
+                Some(quote!(#l::ACTIVATIONS))
+            }
+            _ => None,
+        });
+        quote!(#plan.1 + ::nn::__private::max_width(&[#(#inner),*]))
+    }
+
+    /// The one-sample forward.
+    pub fn one_sample(&self) -> TokenStream {
+        let g = G();
+        let nodes = &self.g.nodes;
+        let arena = self.arena();
+        let slot = |s: usize| arena.iter().position(|&a| a == s);
         let m = arena.len();
+        let plan = self.plan();
         let mut out = vec![quote! {
-            const __PLAN: ([usize; #m], usize) =
-                #g::plan([#((#widths)),*], [#(#births),*], [#(#deaths),*]);
+            const __PLAN: ([usize; #m], usize) = #plan;
             let mut __arena = [0.0f32; __PLAN.1];
         }];
         // Where a value is: in the stack array (its slot) or in `x`.
