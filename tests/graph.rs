@@ -471,3 +471,29 @@ fn the_activation_memory_of_one_inference_is_a_constant() {
     // its ReLU, 8 × 26 × 26 each; every later value fits in the floats freed before it.
     assert_eq!(TwoBranch::ACTIVATIONS, 2 * 8 * 26 * 26);
 }
+
+nn::network! {
+    /// Two inputs and two outputs.
+    struct Pair {
+        enc: Linear<3, 4>,
+        head: Linear<4, 2>,
+    }
+    fn forward(a: Features<3>, b: Features<3>) -> (za, score) {
+        let za = self.enc(a);
+        (za, self.head(tanh(za - self.enc(b))))
+    }
+}
+
+#[test]
+fn several_inputs_and_outputs_are_side_by_side_or_apart_by_name() {
+    let net = Pair::new(5);
+    let (a, b) = ([0.5, -1.0, 2.0], [1.5, 0.25, -0.75]);
+    let (za, score) = net.forward_parts(&a, &b);
+    // The same as the row of both inputs side by side, split after the first output.
+    let mut row = [0.0f32; 6];
+    row[..3].copy_from_slice(&a);
+    row[3..].copy_from_slice(&b);
+    let y = net.forward(&row);
+    assert_eq!((&y[..4], &y[4..]), (&za[..], &score[..]));
+    assert_eq!((Pair::IN, Pair::OUT), (6, 6));
+}

@@ -114,6 +114,7 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
         .graph
         .as_deref()
         .and_then(|g| Some(objective::method(g, g.objective.as_ref()?)));
+    let parts = net.graph.as_deref().and_then(objective::parts_method);
 
     // The networks declared from templates for this one's layers.
     let instances = net.layers.iter().filter_map(|l| {
@@ -144,6 +145,7 @@ fn expand_valid(input: &Input, net: &Net<'_>) -> TokenStream {
             /// Trainable numbers in all layers.
             pub const PARAMS: usize = <Self as ::nn::Layer>::PARAMS;
             #(#always)*
+            #parts
         }
 
         ::nn::__private::if_alloc! {

@@ -212,3 +212,60 @@ fn flatten<'a>(s: &'a Scalar, nodes: &mut Vec<(&'a Scalar, Vec<usize>)>) -> usiz
     nodes.push((s, kids));
     nodes.len() - 1
 }
+
+/// `forward_parts`, for a forward of several inputs or outputs: one sample, its inputs and
+/// outputs as arrays by name, in the order of `fn forward`, with no heap.
+pub fn parts_method(g: &Graph) -> Option<TokenStream> {
+    if g.inputs.len() < 2 && g.outputs.len() < 2 {
+        return None;
+    }
+    let width = |p: &crate::graph::Port| g.values[p.value].width.clone();
+    let names: Vec<syn::Ident> = g
+        .inputs
+        .iter()
+        .map(|p| format_ident!("{}", p.name))
+        .collect();
+    let in_w: Vec<TokenStream> = g.inputs.iter().map(width).collect();
+    let out_w: Vec<TokenStream> = g.outputs.iter().map(width).collect();
+    let out_names: Vec<String> = g.outputs.iter().map(|p| p.name.clone()).collect();
+    let offsets = |ws: &[TokenStream]| -> Vec<TokenStream> {
+        (0..ws.len())
+            .map(|i| {
+                let before = &ws[..i];
+                quote!((0 #(+ #before)*))
+            })
+            .collect()
+    };
+    let (in_off, out_off) = (offsets(&in_w), offsets(&out_w));
+    let outs = (0..out_w.len()).map(|i| {
+        let (o, w) = (&out_off[i], &out_w[i]);
+        quote!({
+            let mut __part = [0.0f32; #w];
+            __part.copy_from_slice(&__y[#o..#o + #w]);
+            __part
+        })
+    });
+    let doc = format!(
+        " One sample through the forward, its inputs ({}) and outputs ({}) apart; no heap.",
+        g.inputs
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        out_names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Some(quote! {
+        #[doc = #doc]
+        pub fn forward_parts(&self, #(#names: &[f32; #in_w]),*) -> (#([f32; #out_w]),*) {
+            let mut __x = [0.0f32; <Self as ::nn::Layer>::IN];
+            #(__x[#in_off..#in_off + #in_w].copy_from_slice(#names);)*
+            let mut __y = [0.0f32; <Self as ::nn::Layer>::OUT];
+            ::nn::Layer::forward(self, &__x, &mut __y);
+            (#(#outs),*)
+        }
+    })
+}
