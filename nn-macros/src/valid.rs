@@ -415,13 +415,6 @@ fn step_layer<'a>(
             return None;
         }
     };
-    if matches!(kind, Kind::User) {
-        if let Some(msg) = habits::adaptive_pool(ty, up) {
-            cx.errors.push(syn::Error::new_spanned(ty, msg));
-            up.lose(String::new());
-            return None;
-        }
-    }
     let shown = show(&kind, ty);
     match kind {
         Kind::Image(image_kind) => {

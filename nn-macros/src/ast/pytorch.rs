@@ -44,15 +44,7 @@ pub fn call(tokens: &TokenStream) -> Option<(Type, syn::Error)> {
     } else {
         "`network!` lists the layers' types"
     };
-    let msg = if name == "AdaptiveAvgPool2d" {
-        format!(
-            "`{written}` is PyTorch's; `network!` has no adaptive pool: `AvgPool2d<K>`, with `K` \
-             the side of the square image before it, averages each channel to 1 × 1 as \
-             `AdaptiveAvgPool2d(1)` does"
-        )
-    } else {
-        format!("`{written}` is PyTorch's spelling; write `{ours}`: {why}")
-    };
+    let msg = format!("`{written}` is PyTorch's spelling; write `{ours}`: {why}");
     let ty = syn::parse2::<Type>(name.to_token_stream()).ok()?;
     Some((ty, syn::Error::new_spanned(tokens, msg)))
 }

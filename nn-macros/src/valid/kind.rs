@@ -174,8 +174,9 @@ fn linear(ty: &Type, args: &PathArguments) -> syn::Result<Kind> {
 }
 
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 27] = [
+const BUILT_INS: [&str; 28] = [
     "Linear",
+    "AdaptiveAvgPool2d",
     "BatchNorm",
     "LayerNorm",
     "Conv2d",

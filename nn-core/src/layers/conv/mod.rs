@@ -9,10 +9,12 @@
 
 #[cfg(feature = "alloc")]
 mod batched;
+mod general;
 #[cfg(feature = "alloc")]
 mod threads;
 mod transpose;
 
+pub use general::Conv2dGeneral;
 pub use transpose::ConvTranspose2d;
 
 use core::fmt;
