@@ -1,0 +1,112 @@
+//! MLPerf Tiny's reference models (`examples/mlperf/models.rs`) and the layers issue 18 adds,
+//! against PyTorch (`tools/make_mlperf_fixtures.py`, the ports in `tools/mlperf_models.py`,
+//! committed fixtures): the strict load of PyTorch's state dict, every output in training
+//! mode, the loss, every parameter gradient, the input's gradient, three SGD steps, and the
+//! outputs in eval mode after them; and each model's parameter count as PyTorch counts it.
+//!
+//! Tolerance: `|a - b| <= tol·|b| + tol·max|b|` over each tensor, `tol` the model's as the
+//! script certifies PyTorch's float32 result against float64 (1e-5 for the layers, the DS-CNN
+//! and ResNet-8; 2e-4 for the autoencoder, whose trained BatchNorm biases move by 0.4 of that
+//! under a perturbation of 1e-6 of its inputs). A gradient that is zero but for rounding (a
+//! bias before BatchNorm) is compared on the scale of the model's largest gradient.
+
+mod common;
+#[path = "../examples/mlperf/models.rs"]
+#[allow(dead_code)]
+mod models;
+
+use common::graph_parity::{check, Model};
+use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8};
+use nn::loss::MseLoss;
+use nn::Layer;
+
+nn::network! {
+    /// Every layer issue 18 adds, once: a depthwise convolution without bias, a grouped one
+    /// with a rectangular kernel and dilation, a strided and padded max pool, an average pool
+    /// of a rectangular window, TensorFlow's `same` padding at stride 2 (a row and a column at
+    /// the end), the global average pool.
+    struct MobileLayers {
+        dw: Conv2d<4, 4, 3, stride = 2, padding = 1, groups = 4, bias = false>,
+        grouped: Conv2d<4, 6, (3, 2), padding = (2, 1), dilation = 2, groups = 2>,
+        max: MaxPool2d<3, stride = 2, padding = 1>,
+        avg: AvgPool2d<(2, 3), stride = 1, padding = 1>,
+        same: Conv2d<6, 8, (3, 2), stride = 2, padding = same>,
+        gap: AdaptiveAvgPool2d<1>,
+        fc: Linear<14, 3>,
+    }
+    fn forward(x: Image<4, 10, 9>) -> out {
+        let a = relu(self.dw(x));
+        let b = self.grouped(a);
+        let c = self.max(b);
+        let e = self.same(relu(self.avg(b)));
+        self.fc(flatten(self.gap(cat([c, e], dim = 1))))
+    }
+    fn loss(target: Features<3>) {
+        mse_loss(out, target)
+    }
+}
+
+#[test]
+fn mobile_layers_match_pytorch() {
+    let m = Model::new("mlperf", "mobile_layers");
+    let target = m.target("target");
+    check(
+        MobileLayers::new(0),
+        &m,
+        &["x"],
+        &[("input_grads", "x")],
+        &["out"],
+        |net, tape| net.loss(tape, &target),
+    );
+}
+
+#[test]
+fn ds_cnn_matches_pytorch() {
+    let m = Model::new("mlperf", "ds_cnn");
+    let target = m.target("target");
+    check(
+        DsCnn::new(0),
+        &m,
+        &["x"],
+        &[("input_grads", "x")],
+        &["out"],
+        |_, tape| tape.loss(&MseLoss, &target[..]),
+    );
+}
+
+#[test]
+fn resnet8_matches_pytorch() {
+    let m = Model::new("mlperf", "resnet8");
+    let target = m.target("target");
+    check(
+        ResNet8::new(0),
+        &m,
+        &["x"],
+        &[("input_grads", "x")],
+        &["out"],
+        |net, tape| net.loss(tape, &target),
+    );
+}
+
+#[test]
+fn autoencoder_matches_pytorch() {
+    let m = Model::new("mlperf", "autoencoder");
+    let target = m.target("x");
+    check(
+        AutoEncoder::new(0),
+        &m,
+        &["x"],
+        &[("input_grads", "x")],
+        &["out"],
+        |_, tape| tape.loss(&MseLoss, &target[..]),
+    );
+}
+
+#[test]
+fn parameter_counts_are_pytorchs() {
+    // `sum(p.numel() for p in model.parameters())` of tools/mlperf_models.py's ports.
+    assert_eq!(<DsCnn as Layer>::PARAMS, 23_756);
+    assert_eq!(<MobileNetV1 as Layer>::PARAMS, 216_322);
+    assert_eq!(<ResNet8 as Layer>::PARAMS, 78_186);
+    assert_eq!(<AutoEncoder as Layer>::PARAMS, 267_928);
+}
