@@ -10,6 +10,7 @@
 //! under a perturbation of 1e-6 of its inputs). A gradient that is zero but for rounding (a
 //! bias before BatchNorm) is compared on the scale of the model's largest gradient.
 
+#[macro_use]
 mod common;
 #[path = "../examples/mlperf/models.rs"]
 #[allow(dead_code)]
@@ -18,7 +19,7 @@ mod models;
 use common::graph_parity::{check, Model};
 use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8};
 use nn::loss::MseLoss;
-use nn::Layer;
+use nn::{Layer, Network};
 
 nn::network! {
     /// Every layer issue 18 adds, once: a depthwise convolution without bias, a grouped one
@@ -43,6 +44,71 @@ nn::network! {
     }
     fn loss(target: Features<3>) {
         mse_loss(out, target)
+    }
+}
+
+nn::network! {
+    /// The same, PyTorch's weights baked in: a grouped convolution's weight is
+    /// `[COUT, CIN / G, KH, KW]` in the file and in the literal.
+    #[weights("tests/fixtures/mlperf_mobile_layers.safetensors")]
+    struct BakedMobileLayers {
+        dw: Conv2d<4, 4, 3, stride = 2, padding = 1, groups = 4, bias = false>,
+        grouped: Conv2d<4, 6, (3, 2), padding = (2, 1), dilation = 2, groups = 2>,
+        max: MaxPool2d<3, stride = 2, padding = 1>,
+        avg: AvgPool2d<(2, 3), stride = 1, padding = 1>,
+        same: Conv2d<6, 8, (3, 2), stride = 2, padding = same>,
+        gap: AdaptiveAvgPool2d<1>,
+        fc: Linear<14, 3>,
+    }
+    fn forward(x: Image<4, 10, 9>) -> out {
+        let a = relu(self.dw(x));
+        let b = self.grouped(a);
+        let c = self.max(b);
+        let e = self.same(relu(self.avg(b)));
+        self.fc(flatten(self.gap(cat([c, e], dim = 1))))
+    }
+}
+
+/// Every tensor of the state dict, as bits.
+fn state_bits<N: Network>(net: &N) -> Vec<(String, Vec<u32>)> {
+    let mut out = Vec::new();
+    net.named_state(&mut |layer, name, _, value| {
+        if let nn::Buffer::F32(v) = value {
+            out.push((
+                format!("{layer}.{name}"),
+                v.iter().map(|x| x.to_bits()).collect(),
+            ));
+        }
+    });
+    out
+}
+
+#[test]
+fn new_layers_bake_as_loaded_and_run_one_sample_as_batched() {
+    let mut loaded = MobileLayers::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("mlperf_mobile_layers.safetensors"),
+    )
+    .unwrap();
+    static BAKED: BakedMobileLayers = BakedMobileLayers::WEIGHTS;
+    assert_eq!(state_bits(&BAKED), state_bits(&*loaded));
+    // One sample on the stack, baked and loaded: the same bits; against the batched path, the
+    // final product's sums in another order (terms of order 1, a few roundings).
+    let x: Vec<f32> = (0..2 * 360).map(|i| (i as f32 * 0.37).sin()).collect();
+    let batched = nn::Tape::<MobileLayers>::new().infer(&loaded, &x).to_vec();
+    for (x, want) in x.chunks(360).zip(batched.chunks(3)) {
+        let (mut baked, mut one) = ([0.0f32; 3], [0.0f32; 3]);
+        BAKED.forward_slice(x, &mut baked);
+        loaded.forward_slice(x, &mut one);
+        assert_eq!(baked.map(f32::to_bits), one.map(f32::to_bits));
+        assert_close!(
+            one,
+            want,
+            rel = 1e-6,
+            abs = 1e-6,
+            "one sample against the batch"
+        );
     }
 }
 

@@ -134,9 +134,20 @@ pub fn step(
                 cin, cout, k, s, p, ..
             } = conv;
             channels(cin, "input channels", &|have| {
-                shown.replacen(
-                    &format!("Conv2d<{}", cin.show()),
-                    &format!("Conv2d<{have}"),
+                let (c, g) = (cin.show(), conv.groups.show());
+                if g != c {
+                    return shown.replacen(&format!("Conv2d<{c}"), &format!("Conv2d<{have}"), 1);
+                }
+                // A depthwise layer: its groups follow its input channels, and so do its
+                // output channels where they equal them.
+                let head = if conv.cout.show() == c {
+                    (format!("Conv2d<{c}, {c}"), format!("Conv2d<{have}, {have}"))
+                } else {
+                    (format!("Conv2d<{c}"), format!("Conv2d<{have}"))
+                };
+                shown.replacen(&head.0, &head.1, 1).replacen(
+                    &format!("groups = {c}"),
+                    &format!("groups = {have}"),
                     1,
                 )
             })?;

@@ -54,11 +54,13 @@ fn side(n: &Size, k: &Size, s: &Size, p: Option<&Size>, d: &Size) -> Result<Side
         let padded = n.saturating_add(p.saturating_mul(2));
         if span > padded {
             let spans = if d == 1 {
-                String::new()
+                format!("the kernel's {span}")
             } else {
-                format!(", dilated by {d}, spans {d} × ({k} − 1) + 1 = {span}")
+                format!("the span of the kernel dilated by {d}, {d} × ({k} − 1) + 1 = {span}")
             };
-            return Err(format!("{n} + 2 × {p} = {padded}, and the kernel{spans}"));
+            return Err(format!(
+                "{n} + 2 × {p} = {padded} with padding, less than {spans}"
+            ));
         }
         return Ok(Side {
             before: Size::Lit(p),
