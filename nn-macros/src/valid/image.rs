@@ -30,9 +30,9 @@ pub use parse::{classify, Conv, Pool};
 
 /// An image layer as declared.
 pub enum ImageKind {
-    Conv(Conv),
+    Conv(Box<Conv>),
     /// A transposed convolution, with its output padding.
-    ConvTranspose(Conv, Size),
+    ConvTranspose(Box<Conv>, Size),
     MaxPool(Pool),
     AvgPool(Pool),
     /// PyTorch's `AdaptiveAvgPool2d(1)`, the global average pool.
@@ -132,7 +132,7 @@ pub fn step(
         ImageKind::Conv(conv) => {
             let Conv {
                 cin, cout, k, s, p, ..
-            } = conv;
+            } = &**conv;
             channels(cin, "input channels", &|have| {
                 let (c, g) = (cin.show(), conv.groups.show());
                 if g != c {
@@ -181,7 +181,7 @@ pub fn step(
         ImageKind::ConvTranspose(conv, op) => {
             let Conv {
                 cin, cout, k, s, p, ..
-            } = conv;
+            } = &**conv;
             channels(cin, "input channels", &|have| {
                 shown.replacen(
                     &format!("ConvTranspose2d<{}", cin.show()),

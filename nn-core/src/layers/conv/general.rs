@@ -109,7 +109,7 @@ general!([] impl {
         assert!(CIN > 0 && COUT > 0, "`Conv2d` needs at least 1 channel in and out");
         assert!(G > 0, "`Conv2d` needs at least 1 group");
         assert!(
-            CIN % G == 0 && COUT % G == 0,
+            CIN.is_multiple_of(G) && COUT.is_multiple_of(G),
             "`Conv2d`'s channels in and out must both be multiples of its groups `G`"
         );
         assert!(CING * G == CIN, "`CING` must be `CIN / G`");

@@ -246,9 +246,9 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
                 bias: args.bias,
             };
             if name == "Conv2d" {
-                ImageKind::Conv(conv)
+                ImageKind::Conv(Box::new(conv))
             } else {
-                ImageKind::ConvTranspose(conv, op)
+                ImageKind::ConvTranspose(Box::new(conv), op)
             }
         }
         "MaxPool2d" | "AvgPool2d" => {
