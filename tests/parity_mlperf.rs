@@ -2,7 +2,8 @@
 //! against PyTorch (`tools/make_mlperf_fixtures.py`, the ports in `tools/mlperf_models.py`,
 //! committed fixtures): the strict load of PyTorch's state dict, every output in training
 //! mode, the loss, every parameter gradient, the input's gradient, three SGD steps, and the
-//! outputs in eval mode after them; and each model's parameter count as PyTorch counts it.
+//! outputs in eval mode after them; and each model's parameter count as PyTorch counts it and
+//! multiply-adds as torchinfo does.
 //!
 //! Tolerance: `|a - b| <= tol·|b| + tol·max|b|` over each tensor, `tol` the model's as the
 //! script certifies PyTorch's float32 result against float64 (1e-5 for the layers, the DS-CNN
@@ -169,10 +170,32 @@ fn autoencoder_matches_pytorch() {
 }
 
 #[test]
-fn parameter_counts_are_pytorchs() {
-    // `sum(p.numel() for p in model.parameters())` of tools/mlperf_models.py's ports.
-    assert_eq!(<DsCnn as Layer>::PARAMS, 23_756);
-    assert_eq!(<MobileNetV1 as Layer>::PARAMS, 216_322);
-    assert_eq!(<ResNet8 as Layer>::PARAMS, 78_186);
-    assert_eq!(<AutoEncoder as Layer>::PARAMS, 267_928);
+fn parameter_counts_and_multiply_adds_are_pytorchs() {
+    // `sum(p.numel() for p in model.parameters())` of tools/mlperf_models.py's ports, and
+    // torchinfo's Mult-Adds of one sample (its `mult_adds`).
+    let counts = [
+        (<DsCnn as Layer>::PARAMS, <DsCnn as Layer>::MACS),
+        (<MobileNetV1 as Layer>::PARAMS, <MobileNetV1 as Layer>::MACS),
+        (<ResNet8 as Layer>::PARAMS, <ResNet8 as Layer>::MACS),
+        (<AutoEncoder as Layer>::PARAMS, <AutoEncoder as Layer>::MACS),
+    ];
+    assert_eq!(
+        counts,
+        [
+            (23_756, 2_729_932),
+            (216_322, 7_726_690),
+            (78_186, 12_588_138),
+            (267_928, 267_928)
+        ]
+    );
+    let s = nn::Summary::<DsCnn>::new().to_string();
+    for needle in [
+        "Mult-Adds",
+        "  0: Conv2d<1, 64, (10, 4), stride = 2, padding = same>  [batch, 64, 25, 5]           2,624       328,000",
+        "  3: Conv2d<64, 64, 3, padding = 1, groups = 64>",
+        "  27: AvgPool2d<(25, 5)>",
+        "Total mult-adds (one sample): 2,729,932",
+    ] {
+        assert!(s.contains(needle), "{needle:?} missing from\n{s}");
+    }
 }

@@ -139,7 +139,29 @@ class MobileLayers(nn.Module):
         return self.fc(torch.flatten(self.gap(torch.cat([c, e], dim=1)), 1))
 
 
+def mult_adds(m, x):
+    """Multiply-adds of one sample as torchinfo counts them (its LayerInfo.calculate_macs): a
+    convolution's weight and bias times its output positions, another layer's weight and
+    bias once."""
+    total = 0
+
+    def hook(mod, _inputs, out):
+        nonlocal total
+        own = sum(p.numel() for p in mod.parameters(recurse=False))
+        total += own * (out.shape[2] * out.shape[3] if isinstance(mod, nn.Conv2d) else 1)
+
+    handles = [mod.register_forward_hook(hook) for mod in m.modules()]
+    m.eval()
+    with torch.no_grad():
+        m(x)
+    for h in handles:
+        h.remove()
+    return total
+
+
 if __name__ == "__main__":
-    for make in (ds_cnn, mobilenet_v1, ResNet8, autoencoder, MobileLayers):
+    shapes = {"ds_cnn": (1, 1, 49, 10), "mobilenet_v1": (1, 3, 96, 96), "ResNet8": (1, 3, 32, 32), "autoencoder": (1, 640)}
+    for make in (ds_cnn, mobilenet_v1, ResNet8, autoencoder):
         m = make()
-        print(make.__name__, sum(p.numel() for p in m.parameters()))
+        params = sum(p.numel() for p in m.parameters())
+        print(f"{make.__name__}: {params} parameters, {mult_adds(m, torch.zeros(shapes[make.__name__]))} mult-adds")
