@@ -31,6 +31,12 @@ use crate::{Backward, Layer, Rng};
 /// dilation, one group, with a bias); with `BIAS = false`, as `nn.Conv2d(..., bias=False)`
 /// (in `network!`, `Conv2d<CIN, COUT, K, bias = false>`).
 ///
+/// The rest of `nn.Conv2d` (groups and depthwise layers, a rectangular kernel or stride,
+/// `padding = same` where it pads unevenly, dilation) is [`Conv2dGeneral`](crate::Conv2dGeneral),
+/// which `network!` declares for `Conv2d<...>` written with them: a type of its own, so that
+/// this one's weight keeps its `[COUT, CIN, K, K]` array type and its fast paths stay as
+/// they are.
+///
 /// Every size is part of the type, and the output size is computed from them:
 /// `OH = (H + 2P − K) / S + 1`, likewise `OW`. A kernel larger than the padded input, or a
 /// size of 0, fails to compile.
