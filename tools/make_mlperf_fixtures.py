@@ -43,7 +43,7 @@ import make_graph_fixtures as graph  # noqa: E402
 from make_fixtures import write  # noqa: E402
 from mlperf_models import MobileLayers, ResNet8, autoencoder, ds_cnn  # noqa: E402
 
-SAMPLE_ABOVE = 4096
+SAMPLE_ABOVE = 1024
 
 
 def big(make):
