@@ -140,7 +140,81 @@ impl Grouped {
 
 #[cfg(test)]
 mod tests {
-    use super::span;
+    use super::{span, Grouped};
+
+    /// The definition, output by output, every tap tested against the padded input.
+    fn naive(g: &Grouped, w: &[f32], b: &[f32], x: &[f32]) -> [f32; 512] {
+        let mut y = [0.0; 512];
+        let (cing, coutg) = (g.cin / g.groups, g.cout / g.groups);
+        for o in 0..g.cout {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
+                    let mut acc = b[o];
+                    for ci in 0..cing {
+                        let c = (o / coutg) * cing + ci;
+                        for ki in 0..g.kh {
+                            for kj in 0..g.kw {
+                                let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
+                                let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                                if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
+                                    continue;
+                                }
+                                let wi = ((o * cing + ci) * g.kh + ki) * g.kw + kj;
+                                acc += w[wi] * x[(c * g.h + r as usize) * g.w + q as usize];
+                            }
+                        }
+                    }
+                    y[(o * g.oh + i) * g.ow + j] = acc;
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn forward_is_the_definition() {
+        // (cin, cout, groups, h, w, kh, kw, sh, sw, pt, pb, pl, pr, d)
+        let cases = [
+            (2, 2, 2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+            (4, 6, 2, 6, 5, 3, 2, 2, 1, 0, 1, 2, 0, 1),
+            (1, 3, 1, 7, 6, 2, 3, 3, 2, 1, 1, 0, 1, 2),
+            (3, 3, 3, 4, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1),
+            (2, 4, 1, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2),
+        ];
+        for (cin, cout, groups, h, w, kh, kw, sh, sw, pt, pb, pl, pr, d) in cases {
+            let oh = (h + pt + pb - d * (kh - 1) - 1) / sh + 1;
+            let ow = (w + pl + pr - d * (kw - 1) - 1) / sw + 1;
+            let g = Grouped {
+                cin,
+                cout,
+                groups,
+                h,
+                w,
+                kh,
+                kw,
+                sh,
+                sw,
+                pt,
+                pl,
+                d,
+                oh,
+                ow,
+            };
+            let wt: [f32; 256] = core::array::from_fn(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0);
+            let x: [f32; 256] = core::array::from_fn(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0);
+            let b = [0.5, -0.25, 0.125, 1.0, -1.0, 0.0];
+            let mut y = [0.0; 512];
+            let n = cout * oh * ow;
+            g.forward(&wt, &b[..cout], &x[..cin * h * w], &mut y[..n]);
+            let want = naive(&g, &wt, &b, &x);
+            for (k, (a, e)) in y[..n].iter().zip(&want[..n]).enumerate() {
+                assert!(
+                    (a - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                    "{g:?} at {k}: {a} != {e}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn spans_keep_reads_inside() {
