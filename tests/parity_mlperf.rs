@@ -18,7 +18,7 @@ mod common;
 mod models;
 
 use common::graph_parity::{check, Model};
-use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8};
+use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8, Stack1, Stack2, Stack3};
 use nn::loss::MseLoss;
 use nn::{Layer, Network};
 
@@ -111,6 +111,44 @@ fn new_layers_bake_as_loaded_and_run_one_sample_as_batched() {
             "one sample against the batch"
         );
     }
+}
+
+nn::network! {
+    /// ResNet-8 with PyTorch's weights baked in: its stacks, networks of their own, fill
+    /// themselves from the file's tensors under their names, the strided `padding = same`
+    /// convolutions (`Conv2dGeneral`) among them.
+    #[weights("tests/fixtures/mlperf_resnet8.safetensors")]
+    struct BakedResNet8 {
+        conv1: Conv2d<3, 16, 3, padding = same>,
+        bn1: BatchNorm2d<16>,
+        stack1: Stack1,
+        stack2: Stack2,
+        stack3: Stack3,
+        pool: AvgPool2d<8>,
+        fc: Linear<64, 10>,
+    }
+    fn forward(x: Image<3, 32, 32>) -> out {
+        let x = relu(self.bn1(self.conv1(x)));
+        let x = self.stack3(self.stack2(self.stack1(x)));
+        self.fc(flatten(self.pool(x)))
+    }
+}
+
+#[test]
+fn resnet8_bakes_its_stacks_as_loaded() {
+    let mut loaded = ResNet8::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("mlperf_resnet8.safetensors"),
+    )
+    .unwrap();
+    let baked = Box::new(BakedResNet8::WEIGHTS);
+    assert_eq!(state_bits(&*baked), state_bits(&*loaded));
+    let x: Vec<f32> = (0..3 * 32 * 32).map(|i| (i as f32 * 0.37).sin()).collect();
+    let (mut a, mut b) = ([0.0f32; 10], [0.0f32; 10]);
+    baked.forward_slice(&x, &mut a);
+    loaded.forward_slice(&x, &mut b);
+    assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
 }
 
 #[test]
