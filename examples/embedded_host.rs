@@ -47,6 +47,23 @@ nn::network! {
 }
 
 nn::network! {
+    /// MLPerf Tiny's keyword-spotting DS-CNN (`examples/mlperf/models.rs`).
+    #[input(1, 49, 10)]
+    pub struct DsCnn<
+        Conv2d<1, 64, (10, 4), stride = 2, padding = same>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        AvgPool2d<(25, 5)>, Flatten, Linear<64, 12>,
+    >
+}
+
+nn::network! {
     /// A network of its own inside `Nested`.
     pub struct Head<Linear<3, 1>>
 }
@@ -84,12 +101,23 @@ fn main() -> Result<(), Box<dyn Error>> {
     cnn.load(root.join("data/weights/cnn.safetensors"))?;
     let mut two_branch = TwoBranch::new(0);
     two_branch.load(root.join("data/weights/two_branch.safetensors"))?;
+    let mut ds_cnn = DsCnn::new(0);
+    ds_cnn.load(root.join("data/weights/ds_cnn.safetensors"))?;
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST, and as the embedded program does.
         let x: [f32; 784] = std::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
         print_prediction("digit", i, *label, &net.forward(&x));
         print_prediction("cnn digit", i, *label, &cnn.forward(&x));
         print_prediction("two-branch digit", i, *label, &two_branch.forward(&x));
+        // The DS-CNN on the digit's first 490 pixels, as the embedded program runs it.
+        let x: [f32; 490] = std::array::from_fn(|j| x[j]);
+        let logits = ds_cnn.forward(&x);
+        let best = (0..12).fold(0, |b, k| if logits[k] > logits[b] { k } else { b });
+        let shown: Vec<String> = logits.iter().map(|v| v.to_string()).collect();
+        println!(
+            "kws {i}: input digit predicted {best} logits {}",
+            shown.join(" ")
+        );
     }
     let mut nested = Nested::new(0);
     nested.load(root.join("tests/ui/weights/nested.safetensors"))?;

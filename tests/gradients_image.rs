@@ -1,4 +1,4 @@
-//! The image layers' backward passes (`Conv2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`,
+//! The image layers' backward passes (`Conv2d`, `Conv2dGeneral`, the pools, `BatchNorm2d`,
 //! `Flatten`), and a whole CNN's, against central finite differences, as `tests/gradients.rs`
 //! does for the others.
 //!
@@ -19,7 +19,10 @@ mod common;
 use common::gradcheck::{check_network, numeric_layer, ABS, REL};
 use common::random::random;
 
-use nn::{AvgPool2d, Backward, BatchNorm2d, Conv2d, Flatten, Layer, MaxPool2d, Rng};
+use nn::{
+    AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, Backward, BatchNorm2d, Conv2d, Conv2dGeneral,
+    Flatten, Layer, MaxPool2d, MaxPool2dGeneral, Rng,
+};
 
 /// `n` distinct values 0.1 apart, in random order, centred on 0.
 fn distinct(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -166,6 +169,45 @@ fn conv2d_inference_matches_training() {
     same_output_every_way::<Conv2d<3, 2, 1, 1, 0, 4, 4>>(3, 13);
     same_output_every_way::<Conv2d<2, 2, 3, 1, 2, 3, 4>>(3, 14);
     same_output_every_way::<Conv2d<8, 16, 3, 1, 0, 13, 13>>(4, 15);
+}
+
+/// `Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, D, H, W, CIN / G, BIAS>`.
+#[test]
+fn general_conv2d_gradients() {
+    // Depthwise, 3 × 3, stride 2, padding 1, without bias.
+    type Dw = Conv2dGeneral<3, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 7, 6, 1, false>;
+    check::<Dw>(2, 51, 0.5);
+    same_output_every_way::<Dw>(3, 51);
+    // Two groups, a 3 × 2 kernel dilated by 2, padding (2, 1).
+    type Grouped = Conv2dGeneral<4, 6, 2, 3, 2, 1, 1, 2, 2, 1, 1, 2, 5, 5, 2, true>;
+    check::<Grouped>(2, 52, 0.5);
+    same_output_every_way::<Grouped>(3, 52);
+    // TensorFlow's `same` at stride 2: a 10 × 4 kernel on 49 × 10, 4 + 5 rows and 1 + 1
+    // columns of padding (the DS-CNN's first layer, on fewer channels).
+    type Same = Conv2dGeneral<1, 2, 1, 10, 4, 2, 2, 4, 5, 1, 1, 1, 49, 10, 1, true>;
+    assert_eq!((Same::OH, Same::OW), (25, 5));
+    check::<Same>(1, 53, 0.5);
+    same_output_every_way::<Same>(2, 53);
+    // A rectangular stride, and padding only at the end.
+    type Odd = Conv2dGeneral<2, 2, 1, 2, 3, 1, 2, 0, 1, 0, 1, 1, 5, 6, 2, true>;
+    check::<Odd>(2, 54, 0.5);
+}
+
+#[test]
+fn general_pool_gradients() {
+    // Overlapping windows (stride 2 under a 3 × 3 window) and −∞ padding.
+    type Max = MaxPool2dGeneral<2, 3, 3, 2, 2, 1, 1, 7, 6>;
+    check_on::<Max>(2, 61, 0.0, distinct(&mut Rng::seed(61), 2 * Max::IN), None);
+    same_output_every_way::<Max>(2, 61);
+    // A rectangular window with padding counted in the divisor.
+    type Avg = AvgPool2dGeneral<2, 2, 3, 1, 1, 1, 1, 5, 4>;
+    check::<Avg>(2, 62, 0.0);
+    same_output_every_way::<Avg>(2, 62);
+    type Pair = AvgPool2dGeneral<3, 25, 5, 25, 5, 0, 0, 25, 5>;
+    check::<Pair>(2, 63, 0.0);
+    type Global = AdaptiveAvgPool2d<3, 4, 5>;
+    check::<Global>(2, 64, 0.0);
+    same_output_every_way::<Global>(2, 64);
 }
 
 #[test]

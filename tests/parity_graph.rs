@@ -11,11 +11,7 @@
 //! script certifies PyTorch's float32 result against float64 (within half of it).
 
 mod common;
-use common::fixture::{elements, fixture, path, shape, values};
-
-use nn::optim::{Adam, Optimizer, Sgd};
-use nn::{Gradients, Network, Tape};
-use serde_json::Value;
+use common::graph_parity::{check, Model};
 
 nn::network! {
     /// pytorch/examples' VAE, its noise an input so that PyTorch's draw can be passed in.
@@ -112,201 +108,9 @@ nn::network! {
     }
 }
 
-/// A model of the fixture, and the tolerance it was certified at.
-struct Model {
-    v: Value,
-    name: &'static str,
-    tol: f32,
-}
-
-impl Model {
-    fn new(name: &'static str) -> Self {
-        let v = fixture("graph.json")["models"][name].clone();
-        let tol = v["tolerance"].as_f64().unwrap() as f32;
-        Model { v, name, tol }
-    }
-
-    /// Compares `got` with the fixture's tensor `want`, every element or, where the fixture
-    /// keeps every `stride`-th, those.
-    fn close(&self, got: &[f32], want: &Value, what: &str) {
-        let stride = want
-            .get("stride")
-            .map_or(1, |s| s.as_u64().unwrap() as usize);
-        let numel: usize = shape(want).iter().product();
-        assert_eq!(got.len(), numel, "{}: {what}: length", self.name);
-        let want = elements(want);
-        let got: Vec<f32> = got.iter().copied().step_by(stride).collect();
-        let floor = self.tol * common::max_abs(&want);
-        assert_close!(
-            got,
-            want,
-            rel = self.tol,
-            abs = floor,
-            "{}: {what}",
-            self.name
-        );
-    }
-
-    /// The named tensors side by side, row by row: a network's input of several.
-    fn rows(&self, group: &str, names: &[&str]) -> Vec<f32> {
-        let parts: Vec<(usize, Vec<f32>)> = names
-            .iter()
-            .map(|n| {
-                let t = &self.v[group][*n];
-                let s = shape(t);
-                (s[1..].iter().product(), values(t))
-            })
-            .collect();
-        let batch = parts[0].1.len() / parts[0].0;
-        let mut out = Vec::new();
-        for r in 0..batch {
-            for (w, v) in &parts {
-                out.extend_from_slice(&v[r * w..(r + 1) * w]);
-            }
-        }
-        out
-    }
-
-    /// Compares a row-by-row output (or input gradient) of several parts with the named
-    /// tensors.
-    fn parts(&self, got: &[f32], group: &str, names: &[&str], what: &str) {
-        let widths: Vec<usize> = names
-            .iter()
-            .map(|n| shape(&self.v[group][*n])[1..].iter().product())
-            .collect();
-        let row: usize = widths.iter().sum();
-        let mut offset = 0;
-        for (n, w) in names.iter().zip(&widths) {
-            let part: Vec<f32> = got
-                .chunks_exact(row)
-                .flat_map(|r| r[offset..offset + w].to_vec())
-                .collect();
-            self.close(&part, &self.v[group][*n], &format!("{what} {n}"));
-            offset += w;
-        }
-    }
-
-    fn target(&self, name: &str) -> Vec<f32> {
-        values(&self.v["inputs"][name])
-    }
-}
-
-/// Runs `N` through the fixture's checks: `inputs` and `outputs` are the forward's, in
-/// order, `grad_of` where each input's gradient is, and `objective` the loss on the tape.
-fn check<N: Network>(
-    mut net: Box<N>,
-    m: &Model,
-    inputs: &[&str],
-    grad_of: &[(&str, &str)],
-    outputs: &[&str],
-    objective: impl Fn(&N, &mut Tape<N>) -> f32,
-) {
-    nn::io::load(&mut *net, path(&format!("graph_{}.safetensors", m.name)))
-        .unwrap_or_else(|e| panic!("{}: {e}", m.name));
-    let mut keys = Vec::new();
-    net.named_state(&mut |module, tensor, _, _| keys.push(format!("{module}.{tensor}")));
-    let want: Vec<&str> = m.v["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k.as_str().unwrap())
-        .collect();
-    assert_eq!(keys, want, "{}: state-dict keys and order", m.name);
-
-    let x = m.rows("inputs", inputs);
-    let mut tape = Tape::<N>::new();
-    tape.track_input_grad(true);
-    let mut grads = Gradients::<N>::new();
-    let y = tape.forward(&mut net, &x).unwrap().to_vec();
-    m.parts(&y, "outputs", outputs, "output");
-    let loss = objective(&net, &mut tape);
-    let want_loss = m.v["loss"].as_f64().unwrap() as f32;
-    m.close(
-        &[loss],
-        &serde_json::json!({"shape": [1], "data": [want_loss]}),
-        "loss",
-    );
-    tape.backward(&net, &x, &mut grads);
-    let mut offset = 0;
-    let batch = y.len() / N::OUT;
-    let input_grad = tape.input_grad().to_vec();
-    for (input, (group, key)) in inputs.iter().zip(grad_of) {
-        let w: usize = shape(&m.v["inputs"][*input])[1..].iter().product();
-        let part: Vec<f32> = input_grad
-            .chunks_exact(N::IN)
-            .flat_map(|r| r[offset..offset + w].to_vec())
-            .collect();
-        assert_eq!(part.len(), batch * w);
-        m.close(
-            &part,
-            &m.v[*group][*key],
-            &format!("gradient of input {input}"),
-        );
-        offset += w;
-    }
-    let mut count = 0;
-    net.named_params(&mut |module, name, _, _| {
-        let key = format!("{module}.{name}");
-        let got = grads.get(&net, &key).unwrap();
-        m.close(got, &m.v["grads"][&key], &format!("gradient of {key}"));
-        count += 1;
-    });
-    assert_eq!(
-        count,
-        m.v["grads"].as_object().unwrap().len(),
-        "{}: gradients",
-        m.name
-    );
-
-    let opt = &m.v["optimizer"];
-    let lr = opt["lr"].as_f64().unwrap() as f32;
-    let steps = m.v["step_losses"].as_array().unwrap().len();
-    let mut run = |opt: &mut dyn FnMut(&mut N, &Gradients<N>)| {
-        opt(&mut net, &grads);
-        for _ in 1..steps {
-            grads.zero();
-            tape.forward(&mut net, &x).unwrap();
-            objective(&net, &mut tape);
-            tape.backward(&net, &x, &mut grads);
-            opt(&mut net, &grads);
-        }
-    };
-    match opt["kind"].as_str().unwrap() {
-        "adam" => {
-            let mut adam = Adam::new(lr);
-            run(&mut |n, g| adam.step(n, g));
-        }
-        "sgd" => {
-            let momentum = opt
-                .get("momentum")
-                .map_or(0.0, |v| v.as_f64().unwrap() as f32);
-            let mut sgd = Sgd::new(lr).momentum(momentum);
-            run(&mut |n, g| sgd.step(n, g));
-        }
-        other => panic!("optimizer {other}"),
-    }
-    let mut trained = 0;
-    net.named_state(&mut |module, tensor, _, value| {
-        let key = format!("{module}.{tensor}");
-        let got = match value {
-            nn::Buffer::F32(v) => v.to_vec(),
-            nn::Buffer::Count(c) => vec![c as f32],
-        };
-        m.close(
-            &got,
-            &m.v["trained"][&key],
-            &format!("{key} after {steps} steps"),
-        );
-        trained += 1;
-    });
-    assert_eq!(trained, m.v["trained"].as_object().unwrap().len());
-    let eval = tape.infer(&net, &x).to_vec();
-    m.parts(&eval, "eval_outputs", outputs, "eval output");
-}
-
 #[test]
 fn vae_matches_pytorch() {
-    let m = Model::new("vae");
+    let m = Model::new("graph", "vae");
     let target = m.target("x");
     check(
         Vae::new(0),
@@ -324,7 +128,7 @@ fn vae_matches_pytorch() {
 
 #[test]
 fn unet_level_matches_pytorch() {
-    let m = Model::new("unet_level");
+    let m = Model::new("graph", "unet_level");
     let target = m.target("target");
     check(
         UnetLevel::new(0),
@@ -338,7 +142,7 @@ fn unet_level_matches_pytorch() {
 
 #[test]
 fn siamese_pair_sums_its_shared_encoders_gradients_as_pytorch() {
-    let m = Model::new("siamese");
+    let m = Model::new("graph", "siamese");
     check(
         Siamese::new(0),
         &m,
@@ -351,7 +155,7 @@ fn siamese_pair_sums_its_shared_encoders_gradients_as_pytorch() {
 
 #[test]
 fn two_heads_train_on_two_losses_as_pytorch() {
-    let m = Model::new("two_heads");
+    let m = Model::new("graph", "two_heads");
     let labels: Vec<usize> = m.target("labels").iter().map(|l| *l as usize).collect();
     let target = m.target("target");
     check(
@@ -366,7 +170,7 @@ fn two_heads_train_on_two_losses_as_pytorch() {
 
 #[test]
 fn basic_block_with_downsample_matches_torchvision() {
-    let m = Model::new("basic_block");
+    let m = Model::new("graph", "basic_block");
     let target = m.target("target");
     check(
         BasicBlock::new(0),

@@ -46,8 +46,9 @@ cat "$work/host.txt"
 
 step "compare"
 # Every model's lines, the CNN's as `cnn-digit` and the two-branch network's as
-# `two-branch-digit`, so that every line has the same fields.
-digits() { grep -E '^((cnn|two-branch) )?digit ' "$1" | sed -E 's/^(cnn|two-branch) digit/\1-digit/' || true; }
+# `two-branch-digit`, so that every line has the same fields before its logits (10, or the
+# DS-CNN's 12).
+digits() { grep -E '^(((cnn|two-branch) )?digit |kws )' "$1" | sed -E 's/^(cnn|two-branch) digit/\1-digit/' || true; }
 digits "$work/qemu.txt" >"$work/qemu-digits.txt"
 digits "$work/host.txt" >"$work/host-digits.txt"
 if [ ! -s "$work/host-digits.txt" ]; then
@@ -63,9 +64,10 @@ awk -v tol=1e-5 '
     NR == FNR { host[FNR] = $0; next }
     {
         n++
-        split(host[FNR], h, " ")
+        nh = split(host[FNR], h, " ")
+        if (nh != NF) { printf "FAIL: line %d: host \"%s\", QEMU \"%s\"\n", FNR, host[FNR], $0; bad = 1; next }
         for (k = 1; k <= 7; k++) if (h[k] != $k) { printf "FAIL: line %d: host \"%s\", QEMU \"%s\"\n", FNR, host[FNR], $0; bad = 1; next }
-        for (k = 8; k <= 17; k++) {
+        for (k = 8; k <= nh; k++) {
             logits++
             if (h[k] == $k) same++
             d = abs(h[k] - $k)
@@ -101,7 +103,7 @@ size -A "$elf" | awk '
         printf "flash: %d bytes (%.1f KiB)\n", flash, flash / 1024
         printf "static RAM: %d bytes (.data + .bss + .uninit; the stack comes on top)\n", ram
     }'
-for weights in ../../data/weights/{mnist,cnn,two_branch}.safetensors; do
+for weights in ../../data/weights/{mnist,cnn,two_branch,ds_cnn}.safetensors; do
     header=$(od -An -tu8 -N8 "$weights" | tr -d ' ')
     bytes=$(stat -c %s "$weights")
     echo "weights: $((bytes - 8 - header)) bytes of tensor data in $(basename "$weights") ($bytes bytes with its header)"

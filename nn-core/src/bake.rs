@@ -10,9 +10,9 @@
 use core::marker::PhantomData;
 
 use crate::{
-    AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise, Embedding,
-    Flatten, Identity, LayerNorm, Linear, LogSoftmax, MaxPool2d, Path, Residual, Softmax, Upsample,
-    GRU, LSTM,
+    AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, BatchNorm, BatchNorm2d, Conv2d, Conv2dGeneral,
+    ConvTranspose2d, Dropout, Elementwise, Embedding, Flatten, Identity, LayerNorm, Linear,
+    LogSoftmax, MaxPool2d, MaxPool2dGeneral, Path, Residual, Softmax, Upsample, GRU, LSTM,
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
@@ -251,6 +251,28 @@ pub const fn gate_bias<T: Table, const G: usize, const H: usize>(name: &str) -> 
     out
 }
 
+/// Rectangular kernels `name` of `T`'s module, `[O, I, KH, KW]`.
+pub const fn kernels_rect<
+    T: Table,
+    const O: usize,
+    const I: usize,
+    const KH: usize,
+    const KW: usize,
+>(
+    name: &str,
+) -> [[[[f32; KW]; KH]; I]; O] {
+    let start = find::<T>(name, &[O, I, KH, KW], false);
+    let mut out = [[[[0.0; KW]; KH]; I]; O];
+    let mut n = 0;
+    while n < O * I * KH * KW {
+        let (o, rest) = (n / (I * KH * KW), n % (I * KH * KW));
+        let (i, rest) = (rest / (KH * KW), rest % (KH * KW));
+        out[o][i][rest / KW][rest % KW] = float::<T>(start, n);
+        n += 1;
+    }
+    out
+}
+
 /// Counter `name` of `T`'s module: a scalar `I64`, at least 0 (as `nn::io::load` reads it).
 pub const fn count<T: Table>(name: &str) -> u64 {
     let start = find::<T>(name, &[], true);
@@ -426,5 +448,36 @@ bake_zeroed! {
     Dropout<N, Q> => [const N: usize, const Q: u32],
     MaxPool2d<C, K, H, W> => [const C: usize, const K: usize, const H: usize, const W: usize],
     AvgPool2d<C, K, H, W> => [const C: usize, const K: usize, const H: usize, const W: usize],
+    AdaptiveAvgPool2d<C, H, W> => [const C: usize, const H: usize, const W: usize],
+    MaxPool2dGeneral<C, KH, KW, SH, SW, PH, PW, H, W> => [const C: usize, const KH: usize, const KW: usize, const SH: usize, const SW: usize, const PH: usize, const PW: usize, const H: usize, const W: usize],
+    AvgPool2dGeneral<C, KH, KW, SH, SW, PH, PW, H, W> => [const C: usize, const KH: usize, const KW: usize, const SH: usize, const SW: usize, const PH: usize, const PW: usize, const H: usize, const W: usize],
     Upsample<C, S, H, W> => [const C: usize, const S: usize, const H: usize, const W: usize],
+}
+
+#[diagnostic::do_not_recommend]
+impl<
+        T: Table,
+        const CIN: usize,
+        const COUT: usize,
+        const G: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PB: usize,
+        const PL: usize,
+        const PR: usize,
+        const D: usize,
+        const H: usize,
+        const W: usize,
+        const CING: usize,
+        const BIAS: bool,
+    > Bake<T> for Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, D, H, W, CING, BIAS>
+{
+    const BAKED: Self = Conv2dGeneral {
+        weight: kernels_rect::<T, COUT, CING, KH, KW>("weight"),
+        bias: bias::<T, COUT>(BIAS),
+    };
+    const TENSORS: usize = 1 + BIAS as usize;
 }

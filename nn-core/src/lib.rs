@@ -71,12 +71,12 @@ pub use layer::{
     LayerInfo, NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
 };
 pub use layers::{
-    Activation, AvgPool2d, BatchNorm, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout, Elementwise,
-    EluFn, Exp, ExpFn, Flatten, GeluFn, GeluTanh, GeluTanhFn, Hardsigmoid, HardsigmoidFn,
-    Hardswish, HardswishFn, Identity, LayerNorm, LeakyReLU, LeakyReluFn, Linear, Log, LogFn,
-    LogSoftmax, MaxPool2d, RandnLike, ReLU, ReLU6, Relu6Fn, ReluFn, Residual, SiLU, Sigmoid,
-    SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU,
-    LEAKY_RELU_SLOPE,
+    Activation, AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, BatchNorm, BatchNorm2d, Conv2d,
+    Conv2dGeneral, ConvTranspose2d, Dropout, Elementwise, EluFn, Exp, ExpFn, Flatten, GeluFn,
+    GeluTanh, GeluTanhFn, Hardsigmoid, HardsigmoidFn, Hardswish, HardswishFn, Identity, LayerNorm,
+    LeakyReLU, LeakyReluFn, Linear, Log, LogFn, LogSoftmax, MaxPool2d, MaxPool2dGeneral, RandnLike,
+    ReLU, ReLU6, Relu6Fn, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh,
+    TanhFn, Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use layers::{Embedding, GruCell, GruState, LstmCell, LstmState, GRU, LSTM, NO_PADDING};
 pub use network::{Network, Summary};

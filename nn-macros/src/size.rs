@@ -90,6 +90,82 @@ pub fn size_arg(arg: &GenericArgument) -> syn::Result<Size> {
     }
 }
 
+/// A kernel, stride or padding: one size for both sides, or PyTorch's pair
+/// `(height, width)`.
+#[derive(Clone)]
+pub struct Pair {
+    pub h: Size,
+    pub w: Size,
+}
+
+impl Pair {
+    /// The same size for both sides.
+    pub fn square(s: Size) -> Pair {
+        Pair { h: s.clone(), w: s }
+    }
+
+    /// Whether both sides are written the same.
+    pub fn is_square(&self) -> bool {
+        self.h.show() == self.w.show()
+    }
+
+    /// As written in a declaration: `3`, or `(10, 4)`.
+    pub fn show(&self) -> String {
+        if self.is_square() {
+            self.h.show()
+        } else {
+            format!("({}, {})", self.h.show(), self.w.show())
+        }
+    }
+
+    /// Whether both sides are the literal `n`.
+    pub fn is(&self, n: u64) -> bool {
+        matches!((&self.h, &self.w), (Size::Lit(a), Size::Lit(b)) if *a == n && *b == n)
+    }
+}
+
+/// A size, or a pair of sizes `(HEIGHT, WIDTH)` where a kernel, stride or padding belongs.
+pub fn size_pair(arg: &GenericArgument) -> syn::Result<Pair> {
+    let two = |parts: Vec<syn::Result<Size>>, shown: Vec<String>, span: &dyn ToTokens| {
+        match <[syn::Result<Size>; 2]>::try_from(parts) {
+            Ok([h, w]) => Ok(Pair { h: h?, w: w? }),
+            Err(_) => Err(syn::Error::new_spanned(
+                span,
+                format!(
+                    "a pair of sizes is `(HEIGHT, WIDTH)`, two sizes; `({})` has {}",
+                    shown.join(", "),
+                    shown.len()
+                ),
+            )),
+        }
+    };
+    match arg {
+        GenericArgument::Const(e) => match unbrace(e) {
+            Expr::Tuple(t) => two(
+                t.elems.iter().map(const_size).collect(),
+                t.elems
+                    .iter()
+                    .map(|e| pretty(&e.to_token_stream()))
+                    .collect(),
+                t,
+            ),
+            _ => size_arg(arg).map(Pair::square),
+        },
+        GenericArgument::Type(Type::Tuple(t)) => two(
+            t.elems
+                .iter()
+                .map(|e| size_arg(&GenericArgument::Type(e.clone())))
+                .collect(),
+            t.elems
+                .iter()
+                .map(|e| pretty(&e.to_token_stream()))
+                .collect(),
+            t,
+        ),
+        _ => size_arg(arg).map(Pair::square),
+    }
+}
+
 /// A size written as an expression: computed when it is made of numbers.
 fn const_size(e: &Expr) -> syn::Result<Size> {
     let e = unbrace(e);
@@ -161,14 +237,13 @@ fn eval(e: &Expr) -> syn::Result<Option<u64>> {
     }
 }
 
-/// PyTorch's pair of sizes, `(2, 2)`, where a size belongs.
+/// PyTorch's pair of sizes, `(2, 2)`, where a single size belongs.
 fn tuple_error(t: impl ToTokens, parts: &[String]) -> syn::Error {
     let msg = match parts {
-        [a, b] if a == b => format!(
-            "kernels, strides and paddings are square here and take one size; write `{a}` for `({a}, {b})`"
-        ),
+        [a, b] if a == b => format!("this size takes one number; write `{a}` for `({a}, {b})`"),
         _ => format!(
-            "kernels, strides and paddings are square here and take one size; `({})` is not supported",
+            "this size takes one number, not `({})`; pairs `(HEIGHT, WIDTH)` are for the kernel, \
+             stride and padding of `Conv2d`, `MaxPool2d` and `AvgPool2d`",
             parts.join(", ")
         ),
     };

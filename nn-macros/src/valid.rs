@@ -410,13 +410,6 @@ fn step_layer<'a>(
             return None;
         }
     };
-    if matches!(kind, Kind::User) {
-        if let Some(msg) = habits::adaptive_pool(ty, up) {
-            cx.errors.push(syn::Error::new_spanned(ty, msg));
-            up.lose(String::new());
-            return None;
-        }
-    }
     let shown = match &entry.decl.template {
         Some(u) => u.shown.clone(),
         None => show(&kind, ty),

@@ -217,8 +217,14 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
         Kind::Activation(Keeps { width: Some(_), .. }) => {
             quote_spanned!(span=> ::nn::LayerNorm { #(#inits),* })
         }
-        Kind::Image(ImageKind::Conv(_)) => {
+        // The type `valid` chose: `Conv2d`'s fast one where it takes the layer.
+        Kind::Image(ImageKind::Conv(_))
+            if !layer.field_ty.to_string().contains("Conv2dGeneral") =>
+        {
             quote_spanned!(span=> ::nn::Conv2d { #(#inits),* })
+        }
+        Kind::Image(ImageKind::Conv(_)) => {
+            quote_spanned!(span=> ::nn::Conv2dGeneral { #(#inits),* })
         }
         Kind::Image(ImageKind::ConvTranspose(..)) => {
             quote_spanned!(span=> ::nn::ConvTranspose2d { #(#inits),* })

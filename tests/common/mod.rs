@@ -36,5 +36,6 @@ pub mod random;
 pub mod scratch;
 // After `assert_close!`, which it uses.
 pub mod gradcheck;
+pub mod graph_parity;
 pub mod layer_parity;
 pub mod nonfinite;

@@ -1,5 +1,5 @@
 //! Three MNIST networks on a Cortex-M4F with no heap, an MLP, a convolutional network and
-//! one whose forward is written as code: weights baked into flash at compile time,
+//! one whose forward is written as code, and MLPerf Tiny's keyword-spotting DS-CNN: weights baked into flash at compile time,
 //! one-sample inference on a few held-out test digits, results over semihosting. Runs under
 //! QEMU's `mps2-an386` board; see `run.sh`.
 #![no_std]
@@ -53,6 +53,27 @@ nn::network! {
 }
 
 nn::network! {
+    /// MLPerf Tiny's keyword-spotting DS-CNN (`examples/mlperf/models.rs`), with the weights
+    /// `cargo run --release --example mlperf -- kws --save data/weights/ds_cnn.safetensors`
+    /// trained for a few steps on random data: depthwise convolutions, a 10 × 4 kernel with
+    /// TensorFlow's `same` padding, a 25 × 5 average pool.
+    #[weights("../../data/weights/ds_cnn.safetensors")]
+    #[input(1, 49, 10)]
+    pub struct DsCnn<
+        Conv2d<1, 64, (10, 4), stride = 2, padding = same>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        AvgPool2d<(25, 5)>, Flatten, Linear<64, 12>,
+    >
+}
+
+nn::network! {
     /// A network of its own inside `Nested` (its tensors are `2.0.weight`, `2.0.bias`).
     pub struct Head<Linear<3, 1>>
 }
@@ -69,6 +90,7 @@ static MODEL: Mnist = Mnist::WEIGHTS;
 static CNN: Cnn = Cnn::WEIGHTS;
 static TWO_BRANCH: TwoBranch = TwoBranch::WEIGHTS;
 static NESTED: Nested = Nested::WEIGHTS;
+static DS_CNN: DsCnn = DsCnn::WEIGHTS;
 
 /// Held-out MNIST test images 8,000..8,007, one byte per pixel (see README.md).
 static DIGITS: &[u8; DIGITS_LEN * 784] = include_bytes!("../digits.u8");
@@ -101,7 +123,12 @@ fn main() -> ! {
         TwoBranch::PARAMS,
         core::mem::size_of::<TwoBranch>()
     );
-    let mut deepest = [0; 3];
+    hprintln!(
+        "nn on a Cortex-M4F: DsCnn with {} parameters baked into flash ({} bytes)",
+        DsCnn::PARAMS,
+        core::mem::size_of::<DsCnn>()
+    );
+    let mut deepest = [0; 4];
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST.
         let x: [f32; 784] = core::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
@@ -114,6 +141,11 @@ fn main() -> ! {
         let (logits, used) = measured(&x, infer_two_branch);
         deepest[2] = deepest[2].max(used);
         print_prediction("two-branch digit", i, *label, &logits);
+        // The DS-CNN on the digit's first 490 pixels, as a 49 × 10 image.
+        let x: [f32; 490] = core::array::from_fn(|j| x[j]);
+        let (logits, used) = measured(&x, infer_ds_cnn);
+        deepest[3] = deepest[3].max(used);
+        print_ds_cnn(i, &logits);
     }
     let [y] = NESTED.forward(&[0.5, -1.0]);
     hprintln!("nested: {}", y);
@@ -134,6 +166,11 @@ fn main() -> ! {
         "stack used by one two-branch inference: {} bytes (activations: {} bytes)",
         deepest[2],
         bytes(<TwoBranch as nn::Layer>::ACTIVATIONS)
+    );
+    hprintln!(
+        "stack used by one DS-CNN inference: {} bytes (activations: {} bytes)",
+        deepest[3],
+        bytes(<DsCnn as nn::Layer>::ACTIVATIONS)
     );
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
@@ -165,10 +202,39 @@ fn print_prediction(model: &str, i: usize, label: u8, logits: &[f32; 10]) {
     );
 }
 
+/// The DS-CNN's line: its input's index, its class and its 12 logits, as the host prints it.
+fn print_ds_cnn(i: usize, logits: &[f32; 12]) {
+    let mut best = 0;
+    for (k, &v) in logits.iter().enumerate() {
+        if v > logits[best] {
+            best = k;
+        }
+    }
+    let l = logits;
+    hprintln!(
+        "kws {i}: input digit predicted {best} logits {} {} {} {} {} {} {} {} {} {} {} {}",
+        l[0],
+        l[1],
+        l[2],
+        l[3],
+        l[4],
+        l[5],
+        l[6],
+        l[7],
+        l[8],
+        l[9],
+        l[10],
+        l[11]
+    );
+}
+
 /// Runs `infer` on `x` and measures the stack it took: paints the stack below this
 /// frame, infers, and counts the painted bytes that inference overwrote.
 #[inline(never)]
-fn measured(x: &[f32; 784], infer: fn(&[f32; 784]) -> [f32; 10]) -> ([f32; 10], usize) {
+fn measured<const I: usize, const O: usize>(
+    x: &[f32; I],
+    infer: fn(&[f32; I]) -> [f32; O],
+) -> ([f32; O], usize) {
     let top = stack_pointer() & !3;
     let bottom = top - PAINT_BYTES;
     // SAFETY: `bottom..top` lies below this frame's stack pointer, in the 4 MiB of RAM that
@@ -191,6 +257,12 @@ fn infer_mlp(x: &[f32; 784]) -> [f32; 10] {
 #[inline(never)]
 fn infer_cnn(x: &[f32; 784]) -> [f32; 10] {
     CNN.forward(x)
+}
+
+/// The same for the DS-CNN.
+#[inline(never)]
+fn infer_ds_cnn(x: &[f32; 490]) -> [f32; 12] {
+    DS_CNN.forward(x)
 }
 
 /// The same for the network whose forward is code.

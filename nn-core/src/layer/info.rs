@@ -18,6 +18,8 @@ pub struct LayerInfo {
     pub outputs: usize,
     /// Trainable numbers.
     pub params: usize,
+    /// Multiply-adds of one sample ([`Layer::MACS`]).
+    pub macs: usize,
     /// Writes the layer as declared ([`Layer::describe`]).
     pub describe: fn(&mut fmt::Formatter<'_>) -> fmt::Result,
     /// Floats of training cache for a batch ([`Layer::cache_len`]).

@@ -167,6 +167,12 @@ pub trait Layer: bytemuck::Zeroable {
     const OUT: usize;
     /// Trainable numbers, the length of this layer's slice of the gradients.
     const PARAMS: usize;
+    /// Multiply-adds of one sample's forward pass, as torchinfo's `Mult-Adds` counts them:
+    /// a convolution's parameters (weight and bias) times its output positions, another
+    /// layer's parameters (a `Linear` or a normalisation), 0 for a layer without parameters;
+    /// a network the sum of its layers' (a layer called twice by a forward written as code
+    /// counted once). 0 unless a layer states it.
+    const MACS: usize = 0;
     /// The image this layer takes, `[channels, height, width]`, where it takes one (an image
     /// layer, a network declared with `#[input]`); `None` for flat features.
     const IN_IMAGE: Option<[usize; 3]> = None;

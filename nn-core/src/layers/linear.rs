@@ -63,6 +63,7 @@ impl<const IN: usize, const OUT: usize, const BIAS: bool> Layer for Linear<IN, O
     const IN: usize = IN;
     const OUT: usize = OUT;
     const PARAMS: usize = IN * OUT + if BIAS { OUT } else { 0 };
+    const MACS: usize = Self::PARAMS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Linear<{IN}, {OUT}")?;

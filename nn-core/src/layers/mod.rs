@@ -1,8 +1,10 @@
 //! The built-in layers, a folder or file per family, each layer in a file of its own:
 //!
 //! - `linear`: [`Linear`];
-//! - `conv`: [`Conv2d`] and its batched and threaded passes, [`ConvTranspose2d`];
-//! - `pool`: [`MaxPool2d`], [`AvgPool2d`];
+//! - `conv`: [`Conv2d`] and its batched and threaded passes, [`Conv2dGeneral`] (groups,
+//!   rectangular kernels, `same` padding, dilation), [`ConvTranspose2d`];
+//! - `pool`: [`MaxPool2d`], [`AvgPool2d`]; `pool_general`: [`MaxPool2dGeneral`],
+//!   [`AvgPool2dGeneral`] (strides, padding, rectangular windows), [`AdaptiveAvgPool2d`];
 //! - `norm`: [`BatchNorm`], [`BatchNorm2d`] (one implementation for both ranks), [`LayerNorm`];
 //! - `activation`: the elementwise activations on one driver, [`Softmax`], [`LogSoftmax`];
 //! - `dropout`: [`Dropout`];
@@ -25,6 +27,7 @@ mod linear;
 mod noise;
 mod norm;
 mod pool;
+mod pool_general;
 mod recurrent;
 mod residual;
 mod upsample;
@@ -35,7 +38,7 @@ pub use activation::{
     ReLU6, Relu6Fn, ReluFn, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh, TanhFn, ELU,
     ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
-pub use conv::{Conv2d, ConvTranspose2d};
+pub use conv::{Conv2d, Conv2dGeneral, ConvTranspose2d};
 pub use dropout::{Dropout, DROPOUT_P};
 pub use embedding::{Embedding, NO_PADDING};
 pub use flatten::Flatten;
@@ -44,6 +47,7 @@ pub use linear::Linear;
 pub use noise::RandnLike;
 pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use pool_general::{AdaptiveAvgPool2d, AvgPool2dGeneral, MaxPool2dGeneral};
 pub use recurrent::{GruCell, GruState, LstmCell, LstmState, GRU, LSTM};
 pub use residual::Residual;
 pub use upsample::Upsample;

@@ -46,6 +46,7 @@ impl<B: Layer> Layer for Residual<B> {
     const IN_IMAGE: Option<[usize; 3]> = B::IN_IMAGE;
     const OUT_IMAGE: Option<[usize; 3]> = B::OUT_IMAGE;
     const PARAMS: usize = B::PARAMS;
+    const MACS: usize = B::MACS;
     const LAYERS: &'static [LayerInfo] = B::LAYERS;
     const ACTIVATIONS: usize = B::ACTIVATIONS;
 

@@ -1,4 +1,5 @@
-//! A torchinfo-style table of a network's layers, output shapes and parameter counts.
+//! A torchinfo-style table of a network's layers, output shapes, parameter counts and
+//! multiply-adds.
 
 use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
@@ -124,7 +125,7 @@ impl<N: Network> fmt::Display for Summary<N> {
             first = first.max(row_name(l, depth).as_str().chars().count() + 2);
             Ok(())
         })?;
-        let width = first + 34;
+        let width = first + 48;
         let rule = |f: &mut fmt::Formatter<'_>, c: char| -> fmt::Result {
             for _ in 0..width {
                 f.write_char(c)?;
@@ -135,21 +136,22 @@ impl<N: Network> fmt::Display for Summary<N> {
         writeln!(f)?;
         writeln!(
             f,
-            "{:<first$}{:<20}{:>14}",
-            "Layer (type)", "Output Shape", "Param #"
+            "{:<first$}{:<20}{:>14}{:>14}",
+            "Layer (type)", "Output Shape", "Param #", "Mult-Adds"
         )?;
         rule(f, '=')?;
         writeln!(f)?;
-        writeln!(f, "{:<first$}{:<20}{:>14}", N::NAME, "", "")?;
+        writeln!(f, "{:<first$}{:<20}{:>14}{:>14}", N::NAME, "", "", "")?;
         for_each_row(N::LAYERS, 0, &mut |l, depth| {
             let name = row_name(l, depth);
             let shape = shape(l.image, l.outputs);
             writeln!(
                 f,
-                "{:<first$}{:<20}{:>14}",
+                "{:<first$}{:<20}{:>14}{:>14}",
                 name.as_str(),
                 shape.as_str(),
-                Thousands(l.params)
+                Thousands(l.params),
+                Thousands(l.macs)
             )
         })?;
         rule(f, '=')?;
@@ -161,6 +163,7 @@ impl<N: Network> fmt::Display for Summary<N> {
         writeln!(f, "Input: {}   Output: {}", input.as_str(), output.as_str())?;
         writeln!(f, "Total params: {}", Thousands(N::PARAMS))?;
         writeln!(f, "Trainable params: {}", Thousands(N::PARAMS))?;
+        writeln!(f, "Total mult-adds (one sample): {}", Thousands(N::MACS))?;
         let kib = N::PARAMS * 4 / 1024;
         writeln!(f, "Params size: {} KiB (f32)", Thousands(kib))?;
         rule(f, '-')

@@ -44,15 +44,7 @@ pub fn call(tokens: &TokenStream) -> Option<(Type, syn::Error)> {
     } else {
         "`network!` lists the layers' types"
     };
-    let msg = if name == "AdaptiveAvgPool2d" {
-        format!(
-            "`{written}` is PyTorch's; `network!` has no adaptive pool: `AvgPool2d<K>`, with `K` \
-             the side of the square image before it, averages each channel to 1 × 1 as \
-             `AdaptiveAvgPool2d(1)` does"
-        )
-    } else {
-        format!("`{written}` is PyTorch's spelling; write `{ours}`: {why}")
-    };
+    let msg = format!("`{written}` is PyTorch's spelling; write `{ours}`: {why}");
     let ty = syn::parse2::<Type>(name.to_token_stream()).ok()?;
     Some((ty, syn::Error::new_spanned(tokens, msg)))
 }
@@ -118,9 +110,19 @@ fn translate(name: &str, args: TokenStream) -> String {
             .position(|(k, _)| k == key)
             .map(|i| keywords.remove(i).1)
     };
-    for key in order {
+    for (i, key) in order.iter().enumerate() {
         if let Some(v) = take(key) {
             positional.push(v);
+        } else if positional.len() == i {
+            // A convolution's stride or padding left at its default, so that the keywords
+            // after it keep their places.
+            match (name, *key) {
+                ("Conv2d" | "ConvTranspose2d", "stride") => positional.push("1".to_string()),
+                ("Conv2d" | "ConvTranspose2d", "padding" | "output_padding") => {
+                    positional.push("0".to_string())
+                }
+                _ => {}
+            }
         }
     }
     let _ = (take("inplace"), take("dim"));
@@ -175,8 +177,16 @@ fn translate(name: &str, args: TokenStream) -> String {
     }
 }
 
-/// An argument's text; a square pair `(3, 3)` is one size here.
+/// An argument's text; a square pair `(3, 3)` is one size here, and PyTorch's string
+/// `padding='same'` (or `'valid'`) the bare word.
 fn value_text(tokens: &[TokenTree]) -> String {
+    if let [TokenTree::Literal(l)] = tokens {
+        let text = l.to_string();
+        let word = text.trim_matches(|c| c == '\'' || c == '"');
+        if matches!(word, "same" | "valid") && word.len() + 2 == text.len() {
+            return word.to_string();
+        }
+    }
     if let [TokenTree::Group(g)] = tokens {
         if g.delimiter() == Delimiter::Parenthesis {
             let parts: Vec<String> = g

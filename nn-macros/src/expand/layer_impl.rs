@@ -78,6 +78,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
             const IN: usize = #input;
             const OUT: usize = #output;
             const PARAMS: usize = 0 #(+ #lp::PARAMS)*;
+            const MACS: usize = 0 #(+ #lp::MACS)*;
             const IN_IMAGE: ::core::option::Option<[usize; 3]> = #in_image;
             const OUT_IMAGE: ::core::option::Option<[usize; 3]> = #out_image;
             const ACTIVATIONS: usize = #activations;
@@ -86,6 +87,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
                 inputs: #lp::IN,
                 outputs: #lp::OUT,
                 params: #lp::PARAMS,
+                macs: #lp::MACS,
                 describe: #lp::describe,
                 cache_len: #lp::cache_len,
                 image: #images,

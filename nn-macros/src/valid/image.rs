@@ -24,16 +24,19 @@ use syn::spanned::Spanned;
 use super::{Hidden, Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
 use crate::size::{mul, Shape, Size};
 
+mod general;
 mod parse;
-pub use parse::{classify, Conv};
+pub use parse::{classify, Conv, Pool};
 
 /// An image layer as declared.
 pub enum ImageKind {
-    Conv(Conv),
+    Conv(Box<Conv>),
     /// A transposed convolution, with its output padding.
-    ConvTranspose(Conv, Size),
-    MaxPool(Size),
-    AvgPool(Size),
+    ConvTranspose(Box<Conv>, Size),
+    MaxPool(Pool),
+    AvgPool(Pool),
+    /// PyTorch's `AdaptiveAvgPool2d(1)`, the global average pool.
+    AdaptiveAvgPool,
     BatchNorm2d(Size),
     /// Nearest-neighbour upsampling by an integer scale.
     Upsample(Size),
@@ -75,8 +78,9 @@ impl ImageKind {
         match self {
             ImageKind::Conv(conv) => conv.show("Conv2d", None),
             ImageKind::ConvTranspose(conv, op) => conv.show("ConvTranspose2d", Some(op)),
-            ImageKind::MaxPool(k) => format!("MaxPool2d<{}>", k.show()),
-            ImageKind::AvgPool(k) => format!("AvgPool2d<{}>", k.show()),
+            ImageKind::MaxPool(pool) => pool.show("MaxPool2d"),
+            ImageKind::AvgPool(pool) => pool.show("AvgPool2d"),
+            ImageKind::AdaptiveAvgPool => "AdaptiveAvgPool2d<1>".to_string(),
             ImageKind::BatchNorm2d(c) => format!("BatchNorm2d<{}>", c.show()),
             ImageKind::Upsample(s) => format!("Upsample<{}>", s.show()),
             ImageKind::Flatten => "Flatten".to_string(),
@@ -128,14 +132,28 @@ pub fn step(
         ImageKind::Conv(conv) => {
             let Conv {
                 cin, cout, k, s, p, ..
-            } = conv;
+            } = &**conv;
             channels(cin, "input channels", &|have| {
-                shown.replacen(
-                    &format!("Conv2d<{}", cin.show()),
-                    &format!("Conv2d<{have}"),
+                let (c, g) = (cin.show(), conv.groups.show());
+                if g != c {
+                    return shown.replacen(&format!("Conv2d<{c}"), &format!("Conv2d<{have}"), 1);
+                }
+                // A depthwise layer: its groups follow its input channels, and so do its
+                // output channels where they equal them.
+                let head = if conv.cout.show() == c {
+                    (format!("Conv2d<{c}, {c}"), format!("Conv2d<{have}, {have}"))
+                } else {
+                    (format!("Conv2d<{c}"), format!("Conv2d<{have}"))
+                };
+                shown.replacen(&head.0, &head.1, 1).replacen(
+                    &format!("groups = {c}"),
+                    &format!("groups = {have}"),
                     1,
                 )
             })?;
+            if !conv.is_plain() {
+                return general::conv(conv, shown, x, prev, checks);
+            }
             let fits = |n: &Size, side: &str| {
                 slide(n, k, s, p).map_err(|padded| {
                     format!(
@@ -163,7 +181,7 @@ pub fn step(
         ImageKind::ConvTranspose(conv, op) => {
             let Conv {
                 cin, cout, k, s, p, ..
-            } = conv;
+            } = &**conv;
             channels(cin, "input channels", &|have| {
                 shown.replacen(
                     &format!("ConvTranspose2d<{}", cin.show()),
@@ -203,33 +221,19 @@ pub fn step(
                 checks,
             })
         }
-        ImageKind::MaxPool(k) | ImageKind::AvgPool(k) => {
-            let pool = |n: &Size| {
-                slide(n, k, k, &Size::Lit(0)).map_err(|_| {
-                    format!(
-                        "`{shown}` pools {k} × {k} windows, but `{prev}` before it produces an image of {}; \
-                         use a window of at most the image's height and width",
-                        x.show(),
-                        k = k.show()
-                    )
-                })
-            };
-            let (oh, ow) = (pool(&x.h)?, pool(&x.w)?);
-            let k_e = k.expr();
-            let field_ty = match kind {
-                ImageKind::MaxPool(_) => quote!(::nn::MaxPool2d<#c, #k_e, #h, #w>),
-                _ => quote!(::nn::AvgPool2d<#c, #k_e, #h, #w>),
-            };
-            Ok(Step {
-                field_ty,
-                out: Some(Shape {
-                    c: x.c.clone(),
-                    h: oh,
-                    w: ow,
-                }),
-                checks: Vec::new(),
-            })
+        ImageKind::MaxPool(pool) | ImageKind::AvgPool(pool) => {
+            let max = matches!(kind, ImageKind::MaxPool(_));
+            general::pool(pool, max, shown, x, prev)
         }
+        ImageKind::AdaptiveAvgPool => Ok(Step {
+            field_ty: quote!(::nn::AdaptiveAvgPool2d<#c, #h, #w>),
+            out: Some(Shape {
+                c: x.c.clone(),
+                h: Size::Lit(1),
+                w: Size::Lit(1),
+            }),
+            checks: Vec::new(),
+        }),
         ImageKind::BatchNorm2d(n) => {
             channels(n, "channels", &|have| format!("BatchNorm2d<{have}>"))?;
             Ok(Step {

@@ -1,18 +1,33 @@
 //! PyTorch's keyword arguments where a built-in takes them, after its sizes: `stride = S`,
-//! `padding = P` and `output_padding = OP` (sizes) and `bias = false`, each only on the
-//! layers whose PyTorch counterpart has it (`Conv2d`, `ConvTranspose2d`, `Linear`).
+//! `padding = P` (a size, a pair `(H, W)`, or `same`), `output_padding = OP`,
+//! `dilation = D`, `groups = G` and `bias = false`, each only on the layers whose PyTorch
+//! counterpart has it (`Conv2d`, `ConvTranspose2d`, `Linear`, the pools).
 
 use syn::{Expr, GenericArgument, Lit, Type};
 
 use super::kind::edits_at_most_one;
-use crate::size::{size_arg, Size};
+use crate::size::{size_arg, size_pair, Pair, Size};
+
+/// A convolution's or pool's padding.
+#[derive(Clone)]
+pub enum Padding {
+    /// Rows above and below, columns left and right.
+    Pad(Pair),
+    /// `padding = same`: the output as large as the input divided by the stride (rounded
+    /// up), the odd row or column of padding at the end, as TensorFlow pads.
+    Same,
+}
 
 /// A built-in's angle-bracketed arguments, split: the sizes by position, then the keywords.
 pub struct Args {
     pub sizes: Vec<Size>,
-    pub stride: Option<Size>,
-    pub padding: Option<Size>,
+    /// The kernel as written, a pair where the layer takes one (`Conv2d`, the pools).
+    pub kernel: Option<Pair>,
+    pub stride: Option<Pair>,
+    pub padding: Option<Padding>,
     pub output_padding: Option<Size>,
+    pub dilation: Option<Size>,
+    pub groups: Option<Size>,
     /// `false` for `bias = false`, PyTorch's `bias=False`.
     pub bias: bool,
 }
@@ -23,14 +38,32 @@ impl Args {
         self.stride.is_some()
             || self.padding.is_some()
             || self.output_padding.is_some()
+            || self.dilation.is_some()
+            || self.groups.is_some()
             || !self.bias
+    }
+}
+
+/// The position of the size that may be a pair (the kernel) in layer `name`'s arguments.
+fn kernel_at(name: &str) -> Option<usize> {
+    match name {
+        "Conv2d" => Some(2),
+        "MaxPool2d" | "AvgPool2d" | "AdaptiveAvgPool2d" => Some(0),
+        _ => None,
     }
 }
 
 /// The keywords layer `name` takes, as written in an example.
 fn keywords(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
-        "Conv2d" => &[("stride", "S"), ("padding", "P"), ("bias", "false")],
+        "Conv2d" => &[
+            ("stride", "S"),
+            ("padding", "P"),
+            ("dilation", "D"),
+            ("groups", "G"),
+            ("bias", "false"),
+        ],
+        "MaxPool2d" | "AvgPool2d" => &[("stride", "S"), ("padding", "P")],
         "ConvTranspose2d" => &[
             ("stride", "S"),
             ("padding", "P"),
@@ -61,15 +94,26 @@ fn optional(name: &str) -> String {
 pub fn split(name: &str, usage: &str, list: &[&GenericArgument]) -> syn::Result<Args> {
     let mut args = Args {
         sizes: Vec::new(),
+        kernel: None,
         stride: None,
         padding: None,
         output_padding: None,
+        dilation: None,
+        groups: None,
         bias: true,
     };
+    // Pairs where the layer takes them: `ConvTranspose2d` keeps square ones.
+    let pairs = kernel_at(name).is_some();
     for arg in list {
         let (key, value) = match arg {
             GenericArgument::AssocConst(a) => (a.ident.to_string(), Value::Expr(&a.value)),
             GenericArgument::AssocType(a) => (a.ident.to_string(), Value::Type(&a.ty)),
+            _ if kernel_at(name) == Some(args.sizes.len()) => {
+                let k = size_pair(arg)?;
+                args.sizes.push(k.h.clone());
+                args.kernel = Some(k);
+                continue;
+            }
             _ => {
                 args.sizes.push(size_arg(arg)?);
                 continue;
@@ -81,17 +125,37 @@ pub fn split(name: &str, usage: &str, list: &[&GenericArgument]) -> syn::Result<
         }
         match key.as_str() {
             "bias" => args.bias = flag(arg, &value)?,
+            "padding" if word(&value, "same") => {
+                if name != "Conv2d" {
+                    return Err(syn::Error::new_spanned(
+                        arg,
+                        format!("`{name}` takes no `padding = same`; give its padding as a size"),
+                    ));
+                }
+                args.padding = Some(Padding::Same);
+            }
+            "padding" if word(&value, "valid") => {
+                args.padding = Some(Padding::Pad(Pair::square(Size::Lit(0))));
+            }
             size => {
-                let value = match value {
-                    Value::Expr(e) => size_arg(&GenericArgument::Const(e.clone()))?,
-                    Value::Type(t) => size_arg(&GenericArgument::Type(t.clone()))?,
+                let generic = match value {
+                    Value::Expr(e) => GenericArgument::Const(e.clone()),
+                    Value::Type(t) => GenericArgument::Type(t.clone()),
                 };
-                let slot = match size {
-                    "stride" => &mut args.stride,
-                    "padding" => &mut args.padding,
-                    _ => &mut args.output_padding,
+                let pair = || {
+                    if pairs {
+                        size_pair(&generic)
+                    } else {
+                        size_arg(&generic).map(Pair::square)
+                    }
                 };
-                *slot = Some(value);
+                match size {
+                    "stride" => args.stride = Some(pair()?),
+                    "padding" => args.padding = Some(Padding::Pad(pair()?)),
+                    "dilation" => args.dilation = Some(size_arg(&generic)?),
+                    "groups" => args.groups = Some(size_arg(&generic)?),
+                    _ => args.output_padding = Some(size_arg(&generic)?),
+                }
             }
         }
     }
@@ -102,6 +166,14 @@ pub fn split(name: &str, usage: &str, list: &[&GenericArgument]) -> syn::Result<
 enum Value<'a> {
     Expr(&'a Expr),
     Type(&'a Type),
+}
+
+/// Whether a keyword's value is the bare word `w` (`padding = same`).
+fn word(value: &Value<'_>, w: &str) -> bool {
+    match value {
+        Value::Type(Type::Path(p)) => p.qself.is_none() && p.path.is_ident(w),
+        _ => false,
+    }
 }
 
 /// The value of `bias = ...`: `true` or `false`, written out.

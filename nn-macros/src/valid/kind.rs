@@ -184,8 +184,9 @@ fn linear(ty: &Type, args: &PathArguments) -> syn::Result<Kind> {
 }
 
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 30] = [
+const BUILT_INS: [&str; 31] = [
     "Linear",
+    "AdaptiveAvgPool2d",
     "BatchNorm",
     "LayerNorm",
     "Conv2d",

@@ -71,8 +71,9 @@ pub fn tensors<'a>(layers: &'a [Resolved<'a>]) -> Vec<ExpectedTensor<'a>> {
                 }
             }
             Kind::Image(ImageKind::Conv(conv)) => {
-                let (cin, cout, k) = (&conv.cin, &conv.cout, &conv.k);
-                let weight = vec![cout.clone(), cin.clone(), k.clone(), k.clone()];
+                let (kh, kw) = (conv.kernel.h.clone(), conv.kernel.w.clone());
+                let weight = vec![conv.cout.clone(), conv.in_per_group(), kh, kw];
+                let cout = &conv.cout;
                 want("weight", Dtype::F32, weight);
                 if conv.bias {
                     want("bias", Dtype::F32, vec![cout.clone()]);

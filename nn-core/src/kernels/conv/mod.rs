@@ -4,6 +4,7 @@
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod direct;
+pub(crate) mod grouped;
 pub(crate) mod im2col;
 pub(crate) mod transpose;
 

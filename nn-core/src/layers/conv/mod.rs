@@ -9,10 +9,12 @@
 
 #[cfg(feature = "alloc")]
 mod batched;
+mod general;
 #[cfg(feature = "alloc")]
 mod threads;
 mod transpose;
 
+pub use general::Conv2dGeneral;
 pub use transpose::ConvTranspose2d;
 
 use core::fmt;
@@ -28,6 +30,12 @@ use crate::{Backward, Layer, Rng};
 /// [`OW`](Self::OW), as PyTorch's `nn.Conv2d(CIN, COUT, K, stride=S, padding=P)` (no
 /// dilation, one group, with a bias); with `BIAS = false`, as `nn.Conv2d(..., bias=False)`
 /// (in `network!`, `Conv2d<CIN, COUT, K, bias = false>`).
+///
+/// The rest of `nn.Conv2d` (groups and depthwise layers, a rectangular kernel or stride,
+/// `padding = same` where it pads unevenly, dilation) is [`Conv2dGeneral`](crate::Conv2dGeneral),
+/// which `network!` declares for `Conv2d<...>` written with them: a type of its own, so that
+/// this one's weight keeps its `[COUT, CIN, K, K]` array type and its fast paths stay as
+/// they are.
 ///
 /// Every size is part of the type, and the output size is computed from them:
 /// `OH = (H + 2P − K) / S + 1`, likewise `OW`. A kernel larger than the padded input, or a
@@ -317,6 +325,7 @@ impl<
     const IN_IMAGE: Option<[usize; 3]> = Some([CIN, H, W]);
     const OUT_IMAGE: Option<[usize; 3]> = Some([COUT, Self::OH, Self::OW]);
     const PARAMS: usize = COUT * CIN * K * K + if BIAS { COUT } else { 0 };
+    const MACS: usize = Self::PARAMS * Self::OH * Self::OW;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // As `network!` spells it: PyTorch's keywords, each only when not its default.

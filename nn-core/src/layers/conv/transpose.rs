@@ -235,6 +235,7 @@ impl<
     const IN_IMAGE: Option<[usize; 3]> = Some([CIN, H, W]);
     const OUT_IMAGE: Option<[usize; 3]> = Some([COUT, Self::OH, Self::OW]);
     const PARAMS: usize = CIN * COUT * K * K + if BIAS { COUT } else { 0 };
+    const MACS: usize = Self::PARAMS * Self::OH * Self::OW;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // As `network!` spells it: PyTorch's keywords, each only when not its default.

@@ -100,6 +100,7 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
     const IN_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
     const OUT_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
     const PARAMS: usize = 2 * C;
+    const MACS: usize = Self::PARAMS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BatchNorm2d<{C}>")

@@ -66,6 +66,7 @@ impl<const N: usize> Layer for LayerNorm<N> {
     const IN: usize = N;
     const OUT: usize = N;
     const PARAMS: usize = 2 * N;
+    const MACS: usize = Self::PARAMS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "LayerNorm<{N}>")

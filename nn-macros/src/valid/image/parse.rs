@@ -7,31 +7,69 @@ use quote::quote;
 use syn::{GenericArgument, PathArguments, Type};
 
 use super::ImageKind;
-use crate::size::Size;
-use crate::valid::keywords;
+use crate::size::{Pair, Size};
+use crate::valid::keywords::{self, Padding};
 
-/// A convolution as declared, `Conv2d` or `ConvTranspose2d`.
+/// A convolution as declared, `Conv2d` or `ConvTranspose2d` (whose kernel, stride and
+/// padding are square, and which has no dilation or groups).
 pub struct Conv {
     pub cin: Size,
     pub cout: Size,
+    /// The kernel's height; [`Conv::kernel`] both sides.
     pub k: Size,
+    /// The stride down the rows.
     pub s: Size,
+    /// The padding above and below (nothing for `same`).
     pub p: Size,
+    pub kernel: Pair,
+    pub stride: Pair,
+    pub padding: Padding,
+    pub dilation: Size,
+    pub groups: Size,
     /// `false` for `bias = false`, PyTorch's `bias=False`.
     pub bias: bool,
 }
 
 impl Conv {
+    /// Whether `Conv2d`'s fast type takes it: a square kernel, stride and padding, no
+    /// dilation, one group.
+    pub fn is_plain(&self) -> bool {
+        self.kernel.is_square()
+            && self.stride.is_square()
+            && matches!(&self.padding, Padding::Pad(p) if p.is_square())
+            && matches!(self.dilation, Size::Lit(1))
+            && matches!(self.groups, Size::Lit(1))
+    }
+
+    /// The weight's second dimension, `CIN / groups`.
+    pub fn in_per_group(&self) -> Size {
+        match (&self.cin, &self.groups) {
+            (Size::Lit(c), Size::Lit(g)) if *g > 0 => Size::Lit(c / g),
+            (c, g) => {
+                let (c, g) = (c.expr(), g.expr());
+                Size::Expr(quote!((#c) / (#g)))
+            }
+        }
+    }
+
     /// The layer as declared, tidied, with its keywords where they are not the defaults:
     /// `Conv2d<1, 8, 3, padding = 1>`; `output_padding` for a transposed convolution.
     pub(super) fn show(&self, name: &str, output_padding: Option<&Size>) -> String {
-        let (cin, cout, k) = (self.cin.show(), self.cout.show(), self.k.show());
+        let (cin, cout, k) = (self.cin.show(), self.cout.show(), self.kernel.show());
         let mut out = format!("{name}<{cin}, {cout}, {k}");
-        if !matches!(self.s, Size::Lit(1)) {
-            out += &format!(", stride = {}", self.s.show());
+        if !self.stride.is(1) {
+            out += &format!(", stride = {}", self.stride.show());
         }
-        if !matches!(self.p, Size::Lit(0)) {
-            out += &format!(", padding = {}", self.p.show());
+        match &self.padding {
+            Padding::Same => out += ", padding = same",
+            Padding::Pad(p) if !p.is(0) => out += &format!(", padding = {}", p.show()),
+            Padding::Pad(_) => {}
+        }
+        if !matches!(self.dilation, Size::Lit(1)) {
+            out += &format!(", dilation = {}", self.dilation.show());
+        }
+        if !matches!(self.groups, Size::Lit(1)) {
+            out += &format!(", groups = {}", self.groups.show());
         }
         if let Some(op) = output_padding.filter(|op| !matches!(op, Size::Lit(0))) {
             out += &format!(", output_padding = {}", op.show());
@@ -53,6 +91,32 @@ impl Conv {
     }
 }
 
+/// A pool as declared: its window, stride (the window's by default) and padding.
+pub struct Pool {
+    pub k: Pair,
+    pub s: Pair,
+    pub p: Pair,
+}
+
+impl Pool {
+    /// Whether the fast type takes it: PyTorch's defaults on a square window.
+    pub fn is_plain(&self) -> bool {
+        self.k.is_square() && self.s.show() == self.k.show() && self.p.is(0)
+    }
+
+    /// As declared, tidied: `MaxPool2d<3, stride = 2, padding = 1>`.
+    pub(super) fn show(&self, name: &str) -> String {
+        let mut out = format!("{name}<{}", self.k.show());
+        if self.s.show() != self.k.show() {
+            out += &format!(", stride = {}", self.s.show());
+        }
+        if !self.p.is(0) {
+            out += &format!(", padding = {}", self.p.show());
+        }
+        out + ">"
+    }
+}
+
 /// The image layer named `name`, if it is one.
 pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Result<ImageKind>> {
     let usage = match name {
@@ -60,6 +124,7 @@ pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Resu
         "ConvTranspose2d" => "ConvTranspose2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>",
         "MaxPool2d" => "MaxPool2d<KERNEL>",
         "AvgPool2d" => "AvgPool2d<KERNEL>",
+        "AdaptiveAvgPool2d" => "AdaptiveAvgPool2d<1>",
         "BatchNorm2d" => "BatchNorm2d<CHANNELS>",
         "Upsample" => "Upsample<SCALE>",
         "Flatten" => "Flatten",
@@ -123,14 +188,17 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
             )
         }));
     }
-    for s in args.sizes.iter().chain(&args.stride) {
+    let strides = args.stride.iter().flat_map(|p| [&p.h, &p.w]);
+    let more = args.dilation.iter().chain(&args.groups);
+    for s in args.sizes.iter().chain(strides).chain(more) {
         if let Size::Lit(0) = s {
             return Err(err(format!(
                 "`{name}` has a size of 0; every size must be at least 1"
             )));
         }
     }
-    let s = args.stride.unwrap_or(Size::Lit(1));
+    let stride = args.stride.clone();
+    let s = stride.as_ref().map_or(Size::Lit(1), |p| p.h.clone());
     let op = args.output_padding.unwrap_or(Size::Lit(0));
     if let (Size::Lit(op), Size::Lit(s)) = (&op, &s) {
         if op >= s {
@@ -157,22 +225,61 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
     let mut next = || it.next().unwrap_or(Size::Lit(1));
     Ok(match name {
         "Conv2d" | "ConvTranspose2d" => {
+            let (cin, cout, k) = (next(), next(), next());
+            let padding = args
+                .padding
+                .unwrap_or(Padding::Pad(Pair::square(Size::Lit(0))));
             let conv = Conv {
-                cin: next(),
-                cout: next(),
-                k: next(),
+                cin,
+                cout,
+                kernel: args.kernel.unwrap_or_else(|| Pair::square(k.clone())),
+                k,
+                stride: stride.unwrap_or_else(|| Pair::square(Size::Lit(1))),
                 s,
-                p: args.padding.unwrap_or(Size::Lit(0)),
+                p: match &padding {
+                    Padding::Pad(p) => p.h.clone(),
+                    Padding::Same => Size::Lit(0),
+                },
+                padding,
+                dilation: args.dilation.unwrap_or(Size::Lit(1)),
+                groups: args.groups.unwrap_or(Size::Lit(1)),
                 bias: args.bias,
             };
             if name == "Conv2d" {
-                ImageKind::Conv(conv)
+                ImageKind::Conv(Box::new(conv))
             } else {
-                ImageKind::ConvTranspose(conv, op)
+                ImageKind::ConvTranspose(Box::new(conv), op)
             }
         }
-        "MaxPool2d" => ImageKind::MaxPool(next()),
-        "AvgPool2d" => ImageKind::AvgPool(next()),
+        "MaxPool2d" | "AvgPool2d" => {
+            let k = args.kernel.unwrap_or_else(|| Pair::square(next()));
+            let pool = Pool {
+                s: stride.unwrap_or_else(|| k.clone()),
+                p: match args.padding {
+                    Some(Padding::Pad(p)) => p,
+                    _ => Pair::square(Size::Lit(0)),
+                },
+                k,
+            };
+            if name == "MaxPool2d" {
+                ImageKind::MaxPool(pool)
+            } else {
+                ImageKind::AvgPool(pool)
+            }
+        }
+        "AdaptiveAvgPool2d" => {
+            let out = args.kernel.unwrap_or_else(|| Pair::square(next()));
+            if !out.is(1) {
+                return Err(err(format!(
+                    "`AdaptiveAvgPool2d<{}>` pools to {} here, but only the global average pool, \
+                     `AdaptiveAvgPool2d<1>`, is a layer of `network!`; for another output size \
+                     use `AvgPool2d` with the window and stride that give it",
+                    out.show(),
+                    out.show()
+                )));
+            }
+            ImageKind::AdaptiveAvgPool
+        }
         "BatchNorm2d" => ImageKind::BatchNorm2d(next()),
         "Upsample" => ImageKind::Upsample(next()),
         _ => ImageKind::Flatten,
