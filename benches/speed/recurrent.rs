@@ -17,7 +17,8 @@ pub const SIGNAL: usize = 48_000;
 /// The cases, as the child process and PyTorch name them; each runs at every hidden size.
 pub const CASES: [&str; 4] = ["gru_step", "lstm_step", "gru_signal", "lstm_signal"];
 
-/// RTNeural's µs per step for a case and hidden size (from the issue), where it was measured.
+/// RTNeural's published µs per step for a case and hidden size, measured on a machine of this
+/// kind, not in this run.
 fn rtneural(case: &str, hidden: usize) -> Option<f64> {
     match (case, hidden) {
         ("gru_step", 8) => Some(0.045),

@@ -108,8 +108,15 @@ pub fn check(
     })
 }
 
-/// A number: a literal, a constant in capitals, or arithmetic of them.
-fn number(e: &Expr) -> Option<TokenStream> {
+/// Whether a name is a constant's: capitals, digits and `_`, as Rust writes constants.
+pub(super) fn is_constant(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+}
+
+/// A number: a literal, a constant in capitals, or arithmetic of them; a forward's numbers
+/// are read here too.
+pub(super) fn number(e: &Expr) -> Option<TokenStream> {
     match e {
         Expr::Lit(l) => {
             let v: f64 = match &l.lit {
@@ -126,11 +133,9 @@ fn number(e: &Expr) -> Option<TokenStream> {
             Some(quote!((-#n)))
         }
         Expr::Path(p)
-            if p.path.get_ident().is_some_and(|i| {
-                i.to_string()
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
-            }) =>
+            if p.path
+                .get_ident()
+                .is_some_and(|i| is_constant(&i.to_string())) =>
         {
             Some(quote_spanned!(p.span()=> (#p as f32)))
         }

@@ -16,18 +16,9 @@ impl<'a> Body<'a> {
         match e {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
-            Expr::Lit(l) => match &l.lit {
-                syn::Lit::Float(f) => {
-                    let v: f64 = f.base10_parse().ok()?;
-                    let v = v as f32;
-                    Some(Operand::Number(quote!(#v)))
-                }
-                syn::Lit::Int(i) => {
-                    let v: f64 = i.base10_parse().ok()?;
-                    let v = v as f32;
-                    Some(Operand::Number(quote!(#v)))
-                }
-                _ => {
+            Expr::Lit(l) => match crate::valid::objective::number(e) {
+                Some(n) => Some(Operand::Number(n)),
+                None => {
                     self.error(l, "expected a number or a value");
                     None
                 }
@@ -41,12 +32,9 @@ impl<'a> Body<'a> {
                 match self.env.get(&name) {
                     Some(&usize::MAX) => None,
                     Some(&v) => Some(Operand::Value(v)),
-                    None if name
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) =>
-                    {
-                        // A constant of the user's.
-                        Some(Operand::Number(quote_spanned!(p.span()=> (#p as f32))))
+                    // A constant of the user's, in capitals.
+                    None if crate::valid::objective::is_constant(&name) => {
+                        crate::valid::objective::number(e).map(Operand::Number)
                     }
                     None => {
                         let mut known: Vec<&String> =
