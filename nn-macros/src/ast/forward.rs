@@ -76,6 +76,13 @@ fn declared(ty: &Type, target: bool) -> syn::Result<Declared> {
             c: size_arg(c)?,
             h: size_arg(h)?,
             w: size_arg(w)?,
+            seq: false,
+        })),
+        ("Sequence", [c, l]) => Ok(Declared::Image(Shape {
+            c: size_arg(c)?,
+            h: Size::Lit(1),
+            w: size_arg(l)?,
+            seq: true,
         })),
         ("Labels", []) if target => Ok(Declared::Labels),
         _ => Err(syn::Error::new_spanned(&ty, usage)),

@@ -1,7 +1,9 @@
 //! Convolution kernels: the geometry of a convolution and the patch-matrix loops over it
 //! (`im2col`), the register-tiled one-sample kernel (`direct`, AVX2 with FMA), and the
-//! transposed convolution's loops over the geometry of its adjoint (`transpose`).
+//! transposed convolution's loops over the geometry of its adjoint (`transpose`), and one
+//! step of a causal 1-D convolution (`causal`).
 
+pub(crate) mod causal;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod direct;
 pub(crate) mod grouped;
