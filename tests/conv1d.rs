@@ -1,6 +1,7 @@
 //! The 1-D layers in use: a network of sequences declared with `#[input(C, L)]`, its lengths
 //! computed by the macro, PyTorch's state-dict names and shapes; and a causal convolution
-//! streamed one step at a time, which gives the whole-sequence pass's bits exactly.
+//! streamed one step at a time, which gives the whole-sequence pass's bits exactly; PyTorch's
+//! weights baked in with `#[weights]`, bit for bit as `nn::io::load` reads them.
 
 #[macro_use]
 mod common;
@@ -146,4 +147,52 @@ fn a_causal_layer_streams_with_groups_and_dilation() {
             "step {t}"
         );
     }
+}
+
+nn::network! {
+    /// The stack of `tests/fixtures/sequences_stack.safetensors` (PyTorch's, written by
+    /// `tools/make_sequence_fixtures.py`), its weights baked in: `[COUT, CIN, K]` in the file
+    /// and in the layer.
+    #[weights("tests/fixtures/sequences_stack.safetensors")]
+    #[input(1, 48)]
+    struct BakedStack {
+        conv1: Conv1d<1, 16, 3, padding = causal>,
+        act: Tanh,
+        conv2: Conv1d<16, 16, 3, dilation = 2, padding = causal>,
+        dense: Conv1d<16, 1, 1>,
+    }
+}
+
+nn::network! {
+    #[input(1, 48)]
+    struct LoadedStack {
+        conv1: Conv1d<1, 16, 3, padding = causal>,
+        act: Tanh,
+        conv2: Conv1d<16, 16, 3, dilation = 2, padding = causal>,
+        dense: Conv1d<16, 1, 1>,
+    }
+}
+
+#[test]
+fn baked_weights_are_the_loaded_ones() {
+    static BAKED: BakedStack = BakedStack::WEIGHTS;
+    let mut loaded = LoadedStack::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("sequences_stack.safetensors"),
+    )
+    .unwrap();
+    let (mut baked_bits, mut loaded_bits) = (Vec::new(), Vec::new());
+    BAKED.named_params(&mut |_, _, _, v| baked_bits.extend(common::bits::bits(v)));
+    loaded.named_params(&mut |_, _, _, v| loaded_bits.extend(common::bits::bits(v)));
+    assert_eq!(baked_bits.len(), LoadedStack::PARAMS);
+    assert_eq!(baked_bits, loaded_bits);
+    let x: [f32; 48] = core::array::from_fn(|t| (t as f32 * 0.2).cos());
+    assert_eq!(
+        common::bits::bits(&BAKED.forward(&x)),
+        common::bits::bits(&loaded.forward(&x))
+    );
+    // The cells of baked weights are constants too, in flash on a microcontroller.
+    static CELL: Conv1dCell<16, 16, 3, 2, 1, 16> = Conv1dCell::new(&BAKED.conv2);
+    assert_eq!(CELL, Conv1dCell::new(&loaded.conv2));
 }
