@@ -196,3 +196,30 @@ fn baked_weights_are_the_loaded_ones() {
     static CELL: Conv1dCell<16, 16, 3, 2, 1, 16> = Conv1dCell::new(&BAKED.conv2);
     assert_eq!(CELL, Conv1dCell::new(&loaded.conv2));
 }
+
+nn::network! {
+    /// A residual block of sequences, its forward written as code: WaveNet's and TCN's block.
+    struct Block {
+        dilated: Conv1d<4, 4, 3, dilation = 2, padding = causal>,
+        mix: Conv1d<4, 4, 1>,
+    }
+    fn forward(x: Sequence<4, 16>) -> out {
+        x + self.mix(tanh(self.dilated(x)))
+    }
+}
+
+#[test]
+fn a_forward_written_as_code_takes_a_sequence() {
+    let net = Block::new(4);
+    let x = random(&mut nn::Rng::seed(9), 64);
+    let y = net.forward(&x.clone().try_into().unwrap());
+    // By hand: the two layers' own passes, the tanh, the sum.
+    let mut h = [0.0; 64];
+    Layer::forward(&net.dilated, &x, &mut h);
+    let a: Vec<f32> = h.iter().map(|v| v.tanh()).collect();
+    let mut m = [0.0; 64];
+    Layer::forward(&net.mix, &a, &mut m);
+    let want: Vec<f32> = x.iter().zip(&m).map(|(x, m)| x + m).collect();
+    assert_close!(y, want, rel = 1e-6, abs = 1e-6, "block");
+    assert_eq!(<Block as Layer>::IN_IMAGE, Some([4, 1, 16]));
+}

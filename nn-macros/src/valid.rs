@@ -285,6 +285,9 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
         hidden: None,
         steps: None,
         shown: match &input.input {
+            Some(shape) if shape.seq => {
+                format!("#[input({}, {})]", shape.c.show(), shape.w.show())
+            }
             Some(shape) => format!(
                 "#[input({}, {}, {})]",
                 shape.c.show(),

@@ -6,7 +6,7 @@
 //! fn loss(target: Features<784>) { binary_cross_entropy(recon, target, reduction = sum) + ... }
 //! ```
 //!
-//! Inputs are typed `Features<N>` or `Image<C, H, W>`; the outputs are named after the
+//! Inputs are typed `Features<N>`, `Image<C, H, W>` or `Sequence<C, L>`; the outputs are named after the
 //! arrow (or called `output` where the body's last expression is one value). A target of
 //! the objective is `Features<N>` (rows of numbers) or `Labels` (a class index per row).
 

@@ -171,7 +171,8 @@ pub fn step(
             match (&x.c, declared) {
                 (Size::Lit(have), Size::Lit(want)) if have != want => Err(format!(
                     "`{shown}` expects {want} {what}, but `{prev}` before it produces {have} \
-                 (an image of {}); change it to `{}`",
+                 ({} of {}); change it to `{}`",
+                    x.what(),
                     x.show(),
                     fix(*have)
                 )),
