@@ -27,7 +27,7 @@ nn::network! {
 nn::network! {
     /// RTNeural's stack: two causal convolutions with a tanh between, and a dense layer on
     /// each step (a 1 × 1 convolution).
-    #[input(1, 64)]
+    #[input(1, 200)]
     struct Stack {
         conv1: Conv1d<1, 16, 3, padding = causal>,
         act: Tanh,
@@ -61,7 +61,7 @@ fn lengths_and_names_are_pytorch_s() {
             ("fc.bias".to_string(), vec![3]),
         ]
     );
-    assert_eq!((Stack::IN, Stack::OUT), (64, 64));
+    assert_eq!((Stack::IN, Stack::OUT), (200, 200));
     assert_eq!((ConvGru::IN, ConvGru::OUT), (60, 2));
     let summary = format!("{}", Spotter::summary());
     assert!(
@@ -114,8 +114,9 @@ impl Streamed {
 #[test]
 fn a_causal_stack_streams_the_whole_sequence_s_bits() {
     let net = Stack::new(3);
-    let x = random(&mut nn::Rng::seed(5), 64);
-    let mut whole = [0.0; 64];
+    // Long enough that the whole-sequence pass runs its blocks of outputs side by side.
+    let x = random(&mut nn::Rng::seed(5), 200);
+    let mut whole = [0.0; 200];
     Layer::forward(&*net, &x, &mut whole);
     let mut s = Streamed::new(&net);
     let stepped: Vec<f32> = x.iter().map(|v| s.step(*v)).collect();
@@ -130,17 +131,17 @@ fn a_causal_stack_streams_the_whole_sequence_s_bits() {
 #[test]
 fn a_causal_layer_streams_with_groups_and_dilation() {
     // 4 channels in 2 groups to 6, kernel 4, dilation 3: 9 zeros before the sequence.
-    type C = nn::Conv1d<4, 6, 4, 1, 9, 0, 3, 2, 30, 2>;
+    type C = nn::Conv1d<4, 6, 4, 1, 9, 0, 3, 2, 150, 2>;
     let mut conv: Box<C> = nn::__private::zeroed_box();
     conv.init(&mut nn::Rng::seed(7));
-    let x = random(&mut nn::Rng::seed(8), 4 * 30);
-    let mut whole = vec![0.0; 6 * 30];
+    let x = random(&mut nn::Rng::seed(8), 4 * 150);
+    let mut whole = vec![0.0; 6 * 150];
     conv.forward(&x, &mut whole);
     let cell = Conv1dCell::new(&*conv);
     let mut ctx = Conv1dContext::default();
-    for t in 0..30 {
-        let y = cell.step(&core::array::from_fn(|c| x[c * 30 + t]), &mut ctx);
-        let want: [f32; 6] = core::array::from_fn(|o| whole[o * 30 + t]);
+    for t in 0..150 {
+        let y = cell.step(&core::array::from_fn(|c| x[c * 150 + t]), &mut ctx);
+        let want: [f32; 6] = core::array::from_fn(|o| whole[o * 150 + t]);
         assert_eq!(
             common::bits::bits(&y),
             common::bits::bits(&want),

@@ -1,7 +1,7 @@
 //! Streaming a causal [`Conv1d`]: one time step per call, the past inputs it reads carried
 //! between calls in a value whose size the compiler knows.
 
-use crate::kernels::conv::causal;
+use crate::kernels::conv::conv1d;
 use crate::Conv1d;
 
 /// The past inputs a causal convolution reads, carried between steps: the last `K · D`
@@ -129,7 +129,7 @@ impl<
     pub fn step(&self, x: &[f32; CIN], ctx: &mut Conv1dContext<CIN, K, D>) -> [f32; COUT] {
         ctx.push(x);
         let mut y = [0.0; COUT];
-        causal::step::<CIN, COUT, K, G, CING>(
+        conv1d::step::<CIN, COUT, K, G, CING>(
             &self.wt,
             &self.bias,
             ctx.hist.as_flattened(),

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::kernels::conv::conv1d::Conv1dGeom;
 use crate::kernels::conv::grouped::Grouped;
 use crate::{Backward, Layer, Rng};
 
@@ -110,7 +111,8 @@ conv1d!([] impl {
         (L + PL + PR - D * (K - 1) - 1) / S + 1
     };
 
-    /// The geometry of the general convolution's kernel: a sequence is an image of one row.
+    /// The geometry of the general convolution's backward pass: a sequence is an image of one
+    /// row.
     const GEOM: Grouped = Grouped {
         cin: CIN,
         cout: COUT,
@@ -126,6 +128,19 @@ conv1d!([] impl {
         d: D,
         oh: 1,
         ow: Self::OL,
+    };
+
+    /// The forward pass's geometry.
+    const GEOM_1D: Conv1dGeom = Conv1dGeom {
+        cin: CIN,
+        cout: COUT,
+        groups: G,
+        k: K,
+        s: S,
+        pl: PL,
+        d: D,
+        l: L,
+        ol: Self::OL,
     };
 
     /// The weight, flat in PyTorch's order.
@@ -184,7 +199,7 @@ conv1d!(
         }
 
         fn forward(&self, x: &[f32], y: &mut [f32]) {
-            Self::GEOM.forward(
+            Self::GEOM_1D.forward(
                 self.weight_flat(),
                 &self.bias,
                 &x[..Self::IN],

@@ -5,9 +5,10 @@
 //! [`Transpose`], which turns channels × length into the time-major steps a recurrent layer
 //! reads (PyTorch's `x.transpose(1, 2)`).
 //!
-//! A sequence is an image of height 1 to the kernels, so the passes are the general
-//! convolution's and pools' (`crate::kernels::conv::grouped`, `pool_general`); what is the
-//! sequences' own is their names, their state-dict shapes and the one-step call.
+//! `Conv1d`'s forward pass and its one step are one kernel's (`crate::kernels::conv::conv1d`),
+//! which adds every output's products in one order, so that they agree bit for bit; its
+//! backward pass and the pools are the general 2-D ones' over an image of one row
+//! (`crate::kernels::conv::grouped`, `pool_general`).
 
 mod cell;
 mod conv;
