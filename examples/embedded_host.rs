@@ -64,6 +64,24 @@ nn::network! {
 }
 
 nn::network! {
+    /// `examples/conv_stack.rs`'s causal convolution stack.
+    #[input(1, 256)]
+    pub struct ConvStack {
+        conv1: Conv1d<1, 16, 3, padding = causal>,
+        act: Tanh,
+        conv2: Conv1d<16, 16, 3, dilation = 2, padding = causal>,
+        dense: Conv1d<16, 1, 1>,
+    }
+}
+
+/// Sample `t` of the streamed signal, as the embedded program computes it.
+fn sample(t: usize) -> f32 {
+    let p = (t % 32) as f32 / 16.0;
+    let tri = if p < 1.0 { p } else { 2.0 - p };
+    0.8 * tri - 0.4 + 0.05 * ((t * 13 % 7) as f32 - 3.0)
+}
+
+nn::network! {
     /// A network of its own inside `Nested`.
     pub struct Head<Linear<3, 1>>
 }
@@ -122,5 +140,27 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut nested = Nested::new(0);
     nested.load(root.join("tests/ui/weights/nested.safetensors"))?;
     println!("nested: {}", nested.forward(&[0.5, -1.0])[0]);
+    // The convolution stack, one sample per call through its cells.
+    let mut stack = ConvStack::new(0);
+    stack.load(root.join("data/weights/conv_stack.safetensors"))?;
+    let (c1, c2, c3) = (
+        nn::Conv1dCell::new(&stack.conv1),
+        nn::Conv1dCell::new(&stack.conv2),
+        nn::Conv1dCell::new(&stack.dense),
+    );
+    let (mut k1, mut k2, mut k3): (
+        nn::Conv1dContext<1, 3, 1>,
+        nn::Conv1dContext<16, 3, 2>,
+        nn::Conv1dContext<16, 1, 1>,
+    ) = Default::default();
+    let tanh: nn::Tanh<16> = nn::Zeroable::zeroed();
+    for t in 0..256 {
+        let mut a = [0.0; 16];
+        nn::Layer::forward(&tanh, &c1.step(&[sample(t)], &mut k1), &mut a);
+        let y = c3.step(&c2.step(&a, &mut k2), &mut k3)[0];
+        if t < 32 || t == 255 {
+            println!("stream {t}: {y}");
+        }
+    }
     Ok(())
 }

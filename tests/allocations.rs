@@ -4,7 +4,8 @@
 //! One-sample inference makes none: `forward` of the MNIST MLP, the example CNN and
 //! pytorch/examples' MNIST `Net` (whose convolutions take the tiled AVX2 kernel on x86-64
 //! CPUs that have it, and the direct loops elsewhere), a GRU reading MNIST row by row, and
-//! the recurrent layers' streaming steps.
+//! the recurrent layers' and a causal convolution stack's streaming steps and whole-signal
+//! one-sample pass.
 //!
 //! In a steady-state training step and in batch inference of the MLP and the CNN, our own
 //! code allocates nothing either (the convolutions work in a block on the stack), but
@@ -323,4 +324,44 @@ fn predict_on_a_large_batch_holds_one_chunk_of_cache() {
         peak <= bound,
         "predict on 2,000 rows held {peak} bytes at once; one chunk's cache is {cache}"
     );
+}
+
+nn::network! {
+    /// RTNeural's causal convolution stack over 256 samples.
+    #[input(1, 256)]
+    struct ConvStack {
+        conv1: Conv1d<1, 16, 3, padding = causal>,
+        act: Tanh,
+        conv2: Conv1d<16, 16, 3, dilation = 2, padding = causal>,
+        dense: Conv1d<16, 1, 1>,
+    }
+}
+
+/// A causal convolution stack: its cells' steps with their contexts carried, and the
+/// network's one-sample pass over a whole signal.
+#[test]
+fn conv1d_streaming_and_one_sample_pass_allocate_nothing() {
+    let net = ConvStack::new(3);
+    let (c1, c2, c3) = (
+        nn::Conv1dCell::new(&net.conv1),
+        nn::Conv1dCell::new(&net.conv2),
+        nn::Conv1dCell::new(&net.dense),
+    );
+    let (mut k1, mut k2, mut k3) = Default::default();
+    let tanh: nn::Tanh<16> = nn::Zeroable::zeroed();
+    let mut out = 0.0;
+    let mut run = |t: usize| {
+        let h = c1.step(black_box(&[(t as f32 * 0.1).sin()]), &mut k1);
+        let mut a = [0.0; 16];
+        nn::Layer::forward(&tanh, &h, &mut a);
+        out = c3.step(&c2.step(&a, &mut k2), &mut k3)[0];
+    };
+    run(0);
+    let a = allocations(|| (1..100).for_each(&mut run));
+    assert_eq!(a.count, 0, "100 steps allocated {} times", a.count);
+    let x: [f32; 256] = core::array::from_fn(|t| (t as f32 * 0.1).sin());
+    let a = allocations(|| {
+        black_box(net.forward(black_box(&x)));
+    });
+    assert_eq!(a.count, 0, "the whole signal allocated {} times", a.count);
 }

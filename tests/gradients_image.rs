@@ -1,6 +1,8 @@
 //! The image layers' backward passes (`Conv2d`, `Conv2dGeneral`, the pools, `BatchNorm2d`,
 //! `Flatten`), and a whole CNN's, against central finite differences, as `tests/gradients.rs`
-//! does for the others.
+//! does for the others; and the 1-D layers' (`Conv1d`, `MaxPool1d`, `AvgPool1d`,
+//! `AdaptiveAvgPool1d`, `Transpose`), images of one row to the kernels, and a whole network of
+//! sequences into a GRU.
 //!
 //! The checked function is `L = Σ c ⊙ y` for fixed random `c`, so that `dL/dy = c`. Sums are
 //! taken in f64 from the f32 outputs. Tolerance, as in `tests/gradients.rs`: with `h = 1e-2`,
@@ -19,6 +21,7 @@ mod common;
 use common::gradcheck::{check_network, numeric_layer, ABS, REL};
 use common::random::random;
 
+use nn::{AdaptiveAvgPool1d, AvgPool1d, Conv1d, MaxPool1d, Transpose};
 use nn::{
     AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, Backward, BatchNorm2d, Conv2d, Conv2dGeneral,
     Flatten, Layer, MaxPool2d, MaxPool2dGeneral, Rng,
@@ -253,4 +256,49 @@ nn::network! {
 #[test]
 fn whole_cnn_gradients() {
     check_network::<SmallCnn>(61, 3);
+}
+
+/// `Conv1d<CIN, COUT, K, S, PL, PR, D, G, L, CIN / G, BIAS>`.
+#[test]
+fn conv1d_gradients() {
+    // Stride 2 and padding 2: the last input in no window.
+    type Strided = Conv1d<2, 3, 5, 2, 2, 2, 1, 1, 12, 2>;
+    check::<Strided>(2, 71, 0.5);
+    same_output_every_way::<Strided>(3, 71);
+    // Two groups, dilation 2, without bias.
+    type Grouped = Conv1d<4, 6, 3, 1, 2, 2, 2, 2, 9, 2, false>;
+    check::<Grouped>(2, 72, 0.5);
+    same_output_every_way::<Grouped>(3, 72);
+    // Causal, dilation 3: 6 zeros before the sequence, none after.
+    type Causal = Conv1d<2, 4, 3, 1, 6, 0, 3, 1, 10, 2>;
+    check::<Causal>(2, 73, 0.5);
+    same_output_every_way::<Causal>(3, 73);
+}
+
+#[test]
+fn pool_1d_gradients() {
+    type Max = MaxPool1d<2, 3, 2, 1, 11>;
+    check_on::<Max>(2, 81, 0.0, distinct(&mut Rng::seed(81), 2 * Max::IN), None);
+    same_output_every_way::<Max>(2, 81);
+    type Avg = AvgPool1d<3, 3, 1, 1, 8>;
+    check::<Avg>(2, 82, 0.0);
+    same_output_every_way::<Avg>(2, 82);
+    check::<AdaptiveAvgPool1d<3, 7>>(2, 83, 0.0);
+    check::<Transpose<3, 5>>(2, 84, 0.0);
+}
+
+nn::network! {
+    // A sequence network into a GRU, every layer smooth.
+    #[derive(Clone)]
+    #[input(2, 12)]
+    struct SmallSequence<
+        Conv1d<2, 4, 3, stride = 2, padding = 1>, Tanh, AvgPool1d<2, stride = 1>,
+        Conv1d<4, 4, 2, dilation = 2, groups = 2, padding = causal>, Transpose,
+        GRU<4, 5, 5, last = true>, Linear<5, 2>
+    >
+}
+
+#[test]
+fn whole_sequence_network_gradients() {
+    check_network::<SmallSequence>(62, 3);
 }

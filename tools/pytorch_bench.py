@@ -21,7 +21,12 @@ The recurrent cases (benches/speed/recurrent.rs), one thread only: nn.GRU and nn
 batch_first=True) for H = 8, 32, 64 in eval mode under torch.inference_mode(): "gru_step" and
 "lstm_step" are one call on one step of one sample with the state carried from the call before
 (the way a stream runs), "gru_signal" and "lstm_signal" one call on a whole signal of 48,000
-steps; their lines carry "hidden" (and "batch": 1).
+steps; their lines carry "hidden" (and "batch": 1). RTNeural's causal convolution stack,
+Conv1d(1, 16, 3) → tanh → Conv1d(16, 16, 3, dilation=2) → Conv1d(16, 1, 1) (a dense 16→1 on
+every step), each convolution after F.pad(x, ((K - 1) * D, 0)): "conv_step" is one call on the
+last 7 inputs (the stack's receptive field, shifted in place by one sample per call, the way a
+stream without state in the layers runs) for the newest output, "conv_signal" one call on the
+whole signal; their lines carry "hidden": 16, the channels.
 
 --cases keeps the cases whose name contains one of its comma-separated words, as
 NN_BENCH_CASES does for the Rust side.
@@ -33,6 +38,7 @@ import time
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 def net():
@@ -124,6 +130,43 @@ def signal_case(kind, hidden, reps):
         return median_us(lambda: m(x), reps)
 
 
+class ConvStack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(1, 16, 3)
+        self.conv2 = nn.Conv1d(16, 16, 3, dilation=2)
+        self.dense = nn.Conv1d(16, 1, 1)
+
+    def forward(self, x):
+        x = torch.tanh(self.conv1(F.pad(x, (2, 0))))
+        return self.dense(self.conv2(F.pad(x, (4, 0))))
+
+
+def conv_step_case(reps):
+    """The newest output from the last 7 inputs, the window shifted by one sample per call."""
+    m = ConvStack().eval()
+    window = torch.zeros(1, 1, 7)
+    x = torch.randn(1)
+
+    def step():
+        window[..., :-1] = window[..., 1:].clone()
+        window[..., -1] = x
+        return m(window)[..., -1]
+
+    with torch.inference_mode():
+        for _ in range(200):
+            step()
+        return median_us(step, reps)
+
+
+def conv_signal_case(reps):
+    m = ConvStack().eval()
+    x = torch.randn(1, 1, SIGNAL)
+    with torch.inference_mode():
+        m(x)
+        return median_us(lambda: m(x), reps)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=1)
@@ -159,6 +202,10 @@ def main():
                     emit(f"{kind}_step", 1, step_case(kind, hidden, 2000), hidden=hidden)
                 if wanted(f"{kind}_signal"):
                     emit(f"{kind}_signal", 1, signal_case(kind, hidden, 1), hidden=hidden)
+        if wanted("conv_step"):
+            emit("conv_step", 1, conv_step_case(2000), hidden=16)
+        if wanted("conv_signal"):
+            emit("conv_signal", 1, conv_signal_case(3), hidden=16)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,18 @@
 //! this kind of machine (AMD EPYC, AVX-512; CPU time per step, its fastest backend) and quoted
 //! in the project's issue, stand beside ours as the anchor; PyTorch runs the same cases in the
 //! same run (`tools/pytorch_bench.py`).
+//!
+//! Beside them, RTNeural's causal convolution stack, Conv1d(1→16, k3) → tanh → Conv1d(16→16,
+//! k3, dilation 2) → a dense 16→1 on every step (`conv_step`, `conv_signal`, shown at 16
+//! channels): one step through its cells with their contexts carried, and the whole signal
+//! through the network declared with `#[input(1, 48000)]`.
 
 use std::hint::black_box;
 
-use nn::{GruCell, GruState, Layer, LstmCell, LstmState, Rng, Zeroable, GRU, LSTM};
+use nn::{
+    Conv1dCell, Conv1dContext, GruCell, GruState, Layer, LstmCell, LstmState, Rng, Zeroable, GRU,
+    LSTM,
+};
 
 use super::median_us;
 
@@ -15,7 +23,14 @@ use super::median_us;
 pub const SIGNAL: usize = 48_000;
 
 /// The cases, as the child process and PyTorch name them; each runs at every hidden size.
-pub const CASES: [&str; 4] = ["gru_step", "lstm_step", "gru_signal", "lstm_signal"];
+pub const CASES: [&str; 6] = [
+    "gru_step",
+    "lstm_step",
+    "gru_signal",
+    "lstm_signal",
+    "conv_step",
+    "conv_signal",
+];
 
 /// RTNeural's published µs per step for a case and hidden size, measured on a machine of this
 /// kind, not in this run.
@@ -27,6 +42,7 @@ fn rtneural(case: &str, hidden: usize) -> Option<f64> {
         ("lstm_step", 8) => Some(0.054),
         ("lstm_step", 32) => Some(0.111),
         ("lstm_step", 64) => Some(0.618),
+        ("conv_step", 16) => Some(0.076),
         _ => None,
     }
 }
@@ -95,6 +111,72 @@ fn lstm_signal<const H: usize>() -> f64 {
     signal(&*lstm)
 }
 
+nn::network! {
+    /// RTNeural's stack over a second of audio, causal, the dense layer on every step a 1 × 1
+    /// convolution.
+    #[input(1, 48000)]
+    struct ConvStack {
+        conv1: Conv1d<1, 16, 3, padding = causal>,
+        act: Tanh,
+        conv2: Conv1d<16, 16, 3, dilation = 2, padding = causal>,
+        dense: Conv1d<16, 1, 1>,
+    }
+}
+
+/// The stack's cells and contexts, one step per call.
+struct ConvCells {
+    conv1: Conv1dCell<1, 16, 3, 1, 1, 1>,
+    conv2: Conv1dCell<16, 16, 3, 2, 1, 16>,
+    dense: Conv1dCell<16, 1, 1, 1, 1, 16>,
+    ctx: (
+        Conv1dContext<1, 3, 1>,
+        Conv1dContext<16, 3, 2>,
+        Conv1dContext<16, 1, 1>,
+    ),
+}
+
+impl ConvCells {
+    #[inline]
+    fn step(&mut self, x: &[f32; 1]) -> f32 {
+        let h = self.conv1.step(x, &mut self.ctx.0);
+        let mut a = [0.0; 16];
+        <nn::Tanh<16> as Zeroable>::zeroed().forward(&h, &mut a);
+        let h = self.conv2.step(&a, &mut self.ctx.1);
+        self.dense.step(&h, &mut self.ctx.2)[0]
+    }
+}
+
+fn conv_step() -> f64 {
+    let net = ConvStack::new(1);
+    let mut cells = ConvCells {
+        conv1: Conv1dCell::new(&net.conv1),
+        conv2: Conv1dCell::new(&net.conv2),
+        dense: Conv1dCell::new(&net.dense),
+        ctx: Default::default(),
+    };
+    let mut last = 0.0;
+    let us = one_step(|x| {
+        last = black_box(cells.step(x));
+    });
+    assert!(last.is_finite());
+    us
+}
+
+fn conv_signal() -> f64 {
+    let net = ConvStack::new(1);
+    let mut rng = Rng::seed(3);
+    let x: Vec<f32> = (0..SIGNAL).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let mut y = vec![0.0; SIGNAL];
+    let mut cache = vec![0.0; <ConvStack as Layer>::cache_len(1)];
+    median_us(
+        || {
+            Layer::forward_batch(&*net, black_box(&x), &mut y, 1, &mut cache);
+            black_box(&y);
+        },
+        100.0,
+    )
+}
+
 /// Our rows, as (case, hidden size, µs per call), for the cases `wanted` keeps.
 pub fn ours(wanted: impl Fn(&str) -> bool) -> Vec<(&'static str, usize, f64)> {
     type Case = (&'static str, [(usize, fn() -> f64); 3]);
@@ -137,6 +219,13 @@ pub fn ours(wanted: impl Fn(&str) -> bool) -> Vec<(&'static str, usize, f64)> {
         for (hidden, run) in sizes {
             rows.push((case, hidden, run()));
         }
+    }
+    // The convolution stack, at its 16 channels.
+    if wanted("conv_step") {
+        rows.push(("conv_step", 16, conv_step()));
+    }
+    if wanted("conv_signal") {
+        rows.push(("conv_signal", 16, conv_signal()));
     }
     rows
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the embedded example (an MLP, a CNN and a network whose forward is code) for a
+# Builds the embedded example (an MLP, a CNN, a network whose forward is code, the DS-CNN and a
+# causal convolution stack streamed one sample at a time) for a
 # Cortex-M4F, runs it under QEMU's mps2-an386 board, runs the same digits through the host
 # build (`nn::io::load` instead of baked weights), and fails unless both print the same
 # predictions for every model. Then reports flash, RAM and stack.
@@ -84,6 +85,28 @@ awk -v tol=1e-5 '
     exit 1
 }
 
+# The convolution stack streamed one sample at a time: every printed step, to the same
+# tolerance, and on the device the stream must equal the whole-signal pass bit for bit.
+grep -E '^stream [0-9]+: ' "$work/qemu.txt" >"$work/qemu-stream.txt" || true
+grep -E '^stream [0-9]+: ' "$work/host.txt" >"$work/host-stream.txt" || true
+awk -v tol=1e-5 '
+    function abs(v) { return v < 0 ? -v : v }
+    NR == FNR { host[$2] = $3; n++; next }
+    {
+        m++
+        if (!($2 in host) || abs(host[$2] - $3) > tol) { printf "FAIL: %s host %s, QEMU %s\n", $2, host[$2], $3; bad = 1 }
+        d = abs(host[$2] - $3); if (d > worst) worst = d
+    }
+    END {
+        if (n == 0 || m != n) { printf "FAIL: host printed %d steps, QEMU %d\n", n, m; exit 1 }
+        if (bad) exit 1
+        printf "stream: %d steps agree within %g (largest difference %.2g)\n", n, tol, worst
+    }' "$work/host-stream.txt" "$work/qemu-stream.txt" || exit 1
+grep -q '^streamed one sample at a time: 256 of 256 outputs' "$work/qemu.txt" || {
+    echo "FAIL: on the device, the stream and the whole-signal pass differ" >&2
+    exit 1
+}
+
 # The tiny nested network: one output, to the same tolerance.
 q=$(sed -n 's/^nested: //p' "$work/qemu.txt")
 h=$(sed -n 's/^nested: //p' "$work/host.txt")
@@ -103,7 +126,7 @@ size -A "$elf" | awk '
         printf "flash: %d bytes (%.1f KiB)\n", flash, flash / 1024
         printf "static RAM: %d bytes (.data + .bss + .uninit; the stack comes on top)\n", ram
     }'
-for weights in ../../data/weights/{mnist,cnn,two_branch,ds_cnn}.safetensors; do
+for weights in ../../data/weights/{mnist,cnn,two_branch,ds_cnn,conv_stack}.safetensors; do
     header=$(od -An -tu8 -N8 "$weights" | tr -d ' ')
     bytes=$(stat -c %s "$weights")
     echo "weights: $((bytes - 8 - header)) bytes of tensor data in $(basename "$weights") ($bytes bytes with its header)"

@@ -9,6 +9,7 @@
 
 use core::marker::PhantomData;
 
+use crate::{AdaptiveAvgPool1d, AvgPool1d, Conv1d, MaxPool1d, Transpose};
 use crate::{
     AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, BatchNorm, BatchNorm2d, Conv2d, Conv2dGeneral,
     ConvTranspose2d, Dropout, Elementwise, Embedding, Flatten, Identity, LayerNorm, Linear,
@@ -452,6 +453,48 @@ bake_zeroed! {
     MaxPool2dGeneral<C, KH, KW, SH, SW, PH, PW, H, W> => [const C: usize, const KH: usize, const KW: usize, const SH: usize, const SW: usize, const PH: usize, const PW: usize, const H: usize, const W: usize],
     AvgPool2dGeneral<C, KH, KW, SH, SW, PH, PW, H, W> => [const C: usize, const KH: usize, const KW: usize, const SH: usize, const SW: usize, const PH: usize, const PW: usize, const H: usize, const W: usize],
     Upsample<C, S, H, W> => [const C: usize, const S: usize, const H: usize, const W: usize],
+    MaxPool1d<C, K, S, P, L> => [const C: usize, const K: usize, const S: usize, const P: usize, const L: usize],
+    AvgPool1d<C, K, S, P, L> => [const C: usize, const K: usize, const S: usize, const P: usize, const L: usize],
+    AdaptiveAvgPool1d<C, L> => [const C: usize, const L: usize],
+    Transpose<C, L> => [const C: usize, const L: usize],
+}
+
+/// Tensor `name` of `T`'s module as `[[[f32; K]; I]; O]`, of shape `[O, I, K]`: a 1-D
+/// convolution's kernels.
+const fn kernels_1d<T: Table, const O: usize, const I: usize, const K: usize>(
+    name: &str,
+) -> [[[f32; K]; I]; O] {
+    let start = find::<T>(name, &[O, I, K], false);
+    let mut out = [[[0.0; K]; I]; O];
+    let mut n = 0;
+    while n < O * I * K {
+        out[n / (I * K)][n / K % I][n % K] = float::<T>(start, n);
+        n += 1;
+    }
+    out
+}
+
+#[diagnostic::do_not_recommend]
+impl<
+        T: Table,
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const S: usize,
+        const PL: usize,
+        const PR: usize,
+        const D: usize,
+        const G: usize,
+        const L: usize,
+        const CING: usize,
+        const BIAS: bool,
+    > Bake<T> for Conv1d<CIN, COUT, K, S, PL, PR, D, G, L, CING, BIAS>
+{
+    const BAKED: Self = Conv1d {
+        weight: kernels_1d::<T, COUT, CING, K>("weight"),
+        bias: bias::<T, COUT>(BIAS),
+    };
+    const TENSORS: usize = 1 + BIAS as usize;
 }
 
 #[diagnostic::do_not_recommend]

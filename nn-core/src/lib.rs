@@ -78,6 +78,9 @@ pub use layers::{
     ReLU, ReLU6, Relu6Fn, ReluFn, Residual, SiLU, Sigmoid, SigmoidFn, SiluFn, Softmax, Tanh,
     TanhFn, Upsample, DROPOUT_P, ELU, ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
+pub use layers::{
+    AdaptiveAvgPool1d, AvgPool1d, Conv1d, Conv1dCell, Conv1dContext, MaxPool1d, Transpose,
+};
 pub use layers::{Embedding, GruCell, GruState, LstmCell, LstmState, GRU, LSTM, NO_PADDING};
 pub use network::{Network, Summary};
 pub use rng::Rng;

@@ -316,12 +316,13 @@ fn take_input(attrs: Vec<Attribute>) -> syn::Result<(Option<Shape>, Vec<Attribut
                 "only one `#[input(C, H, W)]` per network",
             ));
         }
-        let usage =
-            "expected `#[input(CHANNELS, HEIGHT, WIDTH)]`, for example `#[input(1, 28, 28)]`";
+        let usage = "expected `#[input(CHANNELS, HEIGHT, WIDTH)]` for images, for example \
+                     `#[input(1, 28, 28)]`, or `#[input(CHANNELS, LENGTH)]` for sequences, for \
+                     example `#[input(1, 16000)]`";
         let args = attr
             .parse_args_with(Punctuated::<GenericArgument, Token![,]>::parse_terminated)
             .map_err(|e| syn::Error::new(e.span(), usage))?;
-        if args.len() != 3 {
+        if args.len() != 3 && args.len() != 2 {
             return Err(syn::Error::new_spanned(attr, usage));
         }
         let mut sizes = Vec::new();
@@ -330,15 +331,28 @@ fn take_input(attrs: Vec<Attribute>) -> syn::Result<(Option<Shape>, Vec<Attribut
             if let Size::Lit(0) = size {
                 return Err(syn::Error::new_spanned(
                     a,
-                    "an image size must be at least 1",
+                    "an input size must be at least 1",
                 ));
             }
             sizes.push(size);
         }
+        let seq = sizes.len() == 2;
         let mut it = sizes.into_iter();
-        if let (Some(c), Some(h), Some(w)) = (it.next(), it.next(), it.next()) {
-            found = Some(Shape { c, h, w });
-        }
+        found = match (it.next(), it.next(), it.next()) {
+            (Some(c), Some(h), Some(w)) => Some(Shape {
+                c,
+                h,
+                w,
+                seq: false,
+            }),
+            (Some(c), Some(l), None) => Some(Shape {
+                c,
+                h: Size::Lit(1),
+                w: l,
+                seq,
+            }),
+            _ => None,
+        };
     }
     Ok((found, rest))
 }

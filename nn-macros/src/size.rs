@@ -256,12 +256,27 @@ pub struct Shape {
     pub c: Size,
     pub h: Size,
     pub w: Size,
+    /// A sequence of `c` channels of length `w` (`#[input(C, L)]`), whose height is 1: the
+    /// 1-D layers take it, the image layers do not.
+    pub seq: bool,
 }
 
 impl Shape {
-    /// `C × H × W`, as text.
+    /// `C × H × W`, or `C × L` for a sequence, as text.
     pub fn show(&self) -> String {
+        if self.seq {
+            return format!("{} × {}", self.c.show(), self.w.show());
+        }
         format!("{} × {} × {}", self.c.show(), self.h.show(), self.w.show())
+    }
+
+    /// What it is, with its article: `an image`, `a sequence`.
+    pub fn what(&self) -> &'static str {
+        if self.seq {
+            "a sequence"
+        } else {
+            "an image"
+        }
     }
 
     /// The number of features, `C·H·W`.

@@ -110,6 +110,9 @@ struct Upstream {
     /// Where the layer before is the user's (or a network) given an image: the image it
     /// produces, as its `Layer::OUT_IMAGE` says, for an image layer after it.
     hidden: Option<Hidden>,
+    /// Right after `Transpose`: the steps and the features per step (`L`, `C`) that the
+    /// flat features are, for a recurrent layer after it.
+    steps: Option<(Size, Size)>,
 }
 
 /// The image behind the flat features of a layer of the user's that was given an image.
@@ -280,7 +283,11 @@ pub fn check(input: &Input) -> syn::Result<Net<'_>> {
             None => habits::flat_flatten_input(&input.layers),
         },
         hidden: None,
+        steps: None,
         shown: match &input.input {
+            Some(shape) if shape.seq => {
+                format!("#[input({}, {})]", shape.c.show(), shape.w.show())
+            }
             Some(shape) => format!(
                 "#[input({}, {}, {})]",
                 shape.c.show(),
@@ -401,6 +408,8 @@ fn step_layer<'a>(
         up.lose(String::new());
         return None;
     }
+    // What `Transpose` made of a sequence is for the layer right after it only.
+    let steps = up.steps.take();
     let kind = match classify(ty) {
         Ok(k) => k,
         Err(e) => {
@@ -435,6 +444,16 @@ fn step_layer<'a>(
             let mut resolved = flat::step_flat(cx, entry, Kind::User, shown, up)?;
             resolved.given = given;
             Some(resolved)
+        }
+        Kind::Sequence(seq) => {
+            if let (Some((l, c)), Some(_)) = (&steps, &up.produced) {
+                if let Some(msg) = seq.steps_mismatch(&shown, &up.shown, l, c) {
+                    cx.errors.push(syn::Error::new_spanned(ty, msg));
+                    up.lose(shown);
+                    return None;
+                }
+            }
+            flat::step_flat(cx, entry, Kind::Sequence(seq), shown, up)
         }
         kind => flat::step_flat(cx, entry, kind, shown, up),
     }

@@ -48,7 +48,10 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
 /// sequence layer (whose `Bake` impl lays out its gates), or a layer of the user's (which
 /// the compiler then refuses, having no `Bake` impl).
 fn is_nested(layer: &Resolved<'_>) -> bool {
-    matches!(layer.kind, Kind::User | Kind::Sequence(_))
+    matches!(
+        layer.kind,
+        Kind::User | Kind::Sequence(_) | Kind::Image(ImageKind::Conv1d(_))
+    )
 }
 
 /// Whether tensor `key` belongs to `layer`, a layer that fills itself from the file: the
@@ -232,7 +235,7 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
         Kind::Image(ImageKind::BatchNorm2d(_)) => {
             quote_spanned!(span=> ::nn::BatchNorm2d { #(#inits),* })
         }
-        Kind::User | Kind::Sequence(_) => {
+        Kind::User | Kind::Sequence(_) | Kind::Image(ImageKind::Conv1d(_)) => {
             let ty = &layer.field_ty;
             let table = child_table(owner, layer, quote!(#table_ident));
             quote_spanned!(span=> <#ty as ::nn::__private::Bake<#table>>::BAKED)

@@ -27,6 +27,7 @@ fn made_by(name: &str) -> &'static str {
         "upsample.json" => "tools/make_upsample_fixture.py",
         n if n.starts_with("conv_transpose") => "tools/make_conv_transpose_fixture.py",
         "recurrent.json" => "tools/make_recurrent_fixtures.py",
+        n if n.starts_with("sequence") => "tools/make_sequence_fixtures.py",
         n if n.starts_with("nesting") => "tools/make_nesting_fixtures.py",
         n if n.starts_with("graph") => "tools/make_graph_fixtures.py",
         n if n == "weights_interop.json" || n.starts_with("torch_") || n.starts_with("rust_") => {

@@ -1,12 +1,14 @@
 //! Three MNIST networks on a Cortex-M4F with no heap, an MLP, a convolutional network and
 //! one whose forward is written as code, and MLPerf Tiny's keyword-spotting DS-CNN: weights baked into flash at compile time,
-//! one-sample inference on a few held-out test digits, results over semihosting. Runs under
-//! QEMU's `mps2-an386` board; see `run.sh`.
+//! one-sample inference on a few held-out test digits, results over semihosting; and a causal
+//! convolution stack streaming a signal one sample per call. Runs under QEMU's `mps2-an386`
+//! board; see `run.sh`.
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+use nn::{Conv1dCell, Conv1dContext, Layer, Zeroable};
 use panic_semihosting as _;
 
 nn::network! {
@@ -74,6 +76,21 @@ nn::network! {
 }
 
 nn::network! {
+    /// `examples/conv_stack.rs`'s causal convolution stack (RTNeural's: Conv1d(1→16, k3) →
+    /// tanh → Conv1d(16→16, k3, dilation 2) → a dense 16→1 on every step), with the weights
+    /// `cargo run --release --example conv_stack -- --save
+    /// data/weights/conv_stack.safetensors` trained: a soft clipper with an echo.
+    #[weights("../../data/weights/conv_stack.safetensors")]
+    #[input(1, 256)]
+    pub struct ConvStack {
+        conv1: Conv1d<1, 16, 3, padding = causal>,
+        act: Tanh,
+        conv2: Conv1d<16, 16, 3, dilation = 2, padding = causal>,
+        dense: Conv1d<16, 1, 1>,
+    }
+}
+
+nn::network! {
     /// A network of its own inside `Nested` (its tensors are `2.0.weight`, `2.0.bias`).
     pub struct Head<Linear<3, 1>>
 }
@@ -91,6 +108,13 @@ static CNN: Cnn = Cnn::WEIGHTS;
 static TWO_BRANCH: TwoBranch = TwoBranch::WEIGHTS;
 static NESTED: Nested = Nested::WEIGHTS;
 static DS_CNN: DsCnn = DsCnn::WEIGHTS;
+static STACK: ConvStack = ConvStack::WEIGHTS;
+/// The stack's layers laid out for streaming, made from the baked weights by the compiler.
+static CELL1: Conv1dCell<1, 16, 3, 1, 1, 1> = Conv1dCell::new(&STACK.conv1);
+static CELL2: Conv1dCell<16, 16, 3, 2, 1, 16> = Conv1dCell::new(&STACK.conv2);
+static CELL3: Conv1dCell<16, 1, 1, 1, 1, 16> = Conv1dCell::new(&STACK.dense);
+/// Samples of the streamed signal.
+const SIGNAL: usize = 256;
 
 /// Held-out MNIST test images 8,000..8,007, one byte per pixel (see README.md).
 static DIGITS: &[u8; DIGITS_LEN * 784] = include_bytes!("../digits.u8");
@@ -149,6 +173,24 @@ fn main() -> ! {
     }
     let [y] = NESTED.forward(&[0.5, -1.0]);
     hprintln!("nested: {}", y);
+    // The convolution stack, one sample per call, then the whole signal in one pass.
+    let x: [f32; SIGNAL] = core::array::from_fn(sample);
+    let (streamed, stream_stack) = measured(&x, stream);
+    for (t, y) in streamed.iter().enumerate().take(32) {
+        hprintln!("stream {}: {}", t, y);
+    }
+    hprintln!("stream {}: {}", SIGNAL - 1, streamed[SIGNAL - 1]);
+    let (whole, _) = measured(&x, infer_stack);
+    let same = streamed
+        .iter()
+        .zip(&whole)
+        .filter(|(a, b)| a.to_bits() == b.to_bits())
+        .count();
+    hprintln!(
+        "streamed one sample at a time: {} of {} outputs equal the whole signal's, bit for bit",
+        same,
+        SIGNAL
+    );
     // What the compiler says the activations take (`Layer::ACTIVATIONS`), beside the stack
     // painted and measured: the rest is the kernels' own scratch and the calls' frames.
     let bytes = |floats: usize| floats * core::mem::size_of::<f32>();
@@ -171,6 +213,12 @@ fn main() -> ! {
         "stack used by one DS-CNN inference: {} bytes (activations: {} bytes)",
         deepest[3],
         bytes(<DsCnn as nn::Layer>::ACTIVATIONS)
+    );
+    hprintln!(
+        "stack used by streaming {} samples: {} bytes (the contexts: {} bytes)",
+        SIGNAL,
+        stream_stack,
+        core::mem::size_of::<Contexts>()
     );
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
@@ -263,6 +311,41 @@ fn infer_cnn(x: &[f32; 784]) -> [f32; 10] {
 #[inline(never)]
 fn infer_ds_cnn(x: &[f32; 490]) -> [f32; 12] {
     DS_CNN.forward(x)
+}
+
+/// Sample `t` of the streamed signal: a triangle wave with a little deterministic noise,
+/// computed the same way on the host.
+fn sample(t: usize) -> f32 {
+    let p = (t % 32) as f32 / 16.0;
+    let tri = if p < 1.0 { p } else { 2.0 - p };
+    0.8 * tri - 0.4 + 0.05 * ((t * 13 % 7) as f32 - 3.0)
+}
+
+/// The past inputs the stack's three convolutions carry between samples.
+type Contexts = (
+    Conv1dContext<1, 3, 1>,
+    Conv1dContext<16, 3, 2>,
+    Conv1dContext<16, 1, 1>,
+);
+
+/// The stack one sample per call, its contexts carried from call to call.
+#[inline(never)]
+fn stream(x: &[f32; SIGNAL]) -> [f32; SIGNAL] {
+    let mut ctx: Contexts = Default::default();
+    let tanh: nn::Tanh<16> = Zeroable::zeroed();
+    let mut y = [0.0; SIGNAL];
+    for (y, x) in y.iter_mut().zip(x) {
+        let mut a = [0.0; 16];
+        tanh.forward(&CELL1.step(&[*x], &mut ctx.0), &mut a);
+        *y = CELL3.step(&CELL2.step(&a, &mut ctx.1), &mut ctx.2)[0];
+    }
+    y
+}
+
+/// The stack over the whole signal in one pass.
+#[inline(never)]
+fn infer_stack(x: &[f32; SIGNAL]) -> [f32; SIGNAL] {
+    STACK.forward(x)
 }
 
 /// The same for the network whose forward is code.

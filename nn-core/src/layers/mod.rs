@@ -3,6 +3,8 @@
 //! - `linear`: [`Linear`];
 //! - `conv`: [`Conv2d`] and its batched and threaded passes, [`Conv2dGeneral`] (groups,
 //!   rectangular kernels, `same` padding, dilation), [`ConvTranspose2d`];
+//! - `conv1d`: the sequences' [`Conv1d`] and its streaming [`Conv1dCell`], [`MaxPool1d`],
+//!   [`AvgPool1d`], [`AdaptiveAvgPool1d`], [`Transpose`] (channels × length to steps);
 //! - `pool`: [`MaxPool2d`], [`AvgPool2d`]; `pool_general`: [`MaxPool2dGeneral`],
 //!   [`AvgPool2dGeneral`] (strides, padding, rectangular windows), [`AdaptiveAvgPool2d`];
 //! - `norm`: [`BatchNorm`], [`BatchNorm2d`] (one implementation for both ranks), [`LayerNorm`];
@@ -19,6 +21,7 @@
 
 mod activation;
 mod conv;
+mod conv1d;
 mod dropout;
 mod embedding;
 mod flatten;
@@ -39,6 +42,9 @@ pub use activation::{
     ELU_ALPHA, GELU, LEAKY_RELU_SLOPE,
 };
 pub use conv::{Conv2d, Conv2dGeneral, ConvTranspose2d};
+pub use conv1d::{
+    AdaptiveAvgPool1d, AvgPool1d, Conv1d, Conv1dCell, Conv1dContext, MaxPool1d, Transpose,
+};
 pub use dropout::{Dropout, DROPOUT_P};
 pub use embedding::{Embedding, NO_PADDING};
 pub use flatten::Flatten;

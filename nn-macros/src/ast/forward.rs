@@ -6,7 +6,7 @@
 //! fn loss(target: Features<784>) { binary_cross_entropy(recon, target, reduction = sum) + ... }
 //! ```
 //!
-//! Inputs are typed `Features<N>` or `Image<C, H, W>`; the outputs are named after the
+//! Inputs are typed `Features<N>`, `Image<C, H, W>` or `Sequence<C, L>`; the outputs are named after the
 //! arrow (or called `output` where the body's last expression is one value). A target of
 //! the objective is `Features<N>` (rows of numbers) or `Labels` (a class index per row).
 
@@ -76,6 +76,13 @@ fn declared(ty: &Type, target: bool) -> syn::Result<Declared> {
             c: size_arg(c)?,
             h: size_arg(h)?,
             w: size_arg(w)?,
+            seq: false,
+        })),
+        ("Sequence", [c, l]) => Ok(Declared::Image(Shape {
+            c: size_arg(c)?,
+            h: Size::Lit(1),
+            w: size_arg(l)?,
+            seq: true,
         })),
         ("Labels", []) if target => Ok(Declared::Labels),
         _ => Err(syn::Error::new_spanned(&ty, usage)),

@@ -35,15 +35,26 @@ pub(super) fn step_flat<'a>(
             kind,
             Kind::User | Kind::Activation(Keeps { width: None, .. })
         ) {
-            cx.errors.push(syn::Error::new_spanned(
-                ty,
-                format!(
-                    "`{shown}` takes flat features, but `{}` before it produces an image of {}; \
+            let msg = match &kind {
+                // PyTorch's `x.transpose(1, 2)` between a `Conv1d` and a recurrent layer.
+                Kind::Sequence(s) if shape.seq && !s.takes_indices() => format!(
+                    "`{shown}` reads steps of features, but `{}` before it produces a sequence \
+                     of {} (channels × length); put `Transpose` before it, PyTorch's \
+                     `x.transpose(1, 2)`, to read it as {} steps of {} features",
+                    up.shown,
+                    shape.show(),
+                    shape.w.show(),
+                    shape.c.show()
+                ),
+                _ => format!(
+                    "`{shown}` takes flat features, but `{}` before it produces {} of {}; \
                      put `Flatten` before it",
                     up.shown,
+                    shape.what(),
                     shape.show()
                 ),
-            ));
+            };
+            cx.errors.push(syn::Error::new_spanned(ty, msg));
             up.lose(shown);
             return None;
         }

@@ -216,6 +216,7 @@ impl<'a> Body<'a> {
                 produced: Some(p),
                 shown,
                 hidden: None,
+                steps: None,
             },
             needs,
             storage: storage.unwrap_or(id),

@@ -26,6 +26,7 @@ use crate::size::{mul, Shape, Size};
 
 mod general;
 mod parse;
+mod seq;
 pub use parse::{classify, Conv, Pool};
 
 /// An image layer as declared.
@@ -41,6 +42,13 @@ pub enum ImageKind {
     /// Nearest-neighbour upsampling by an integer scale.
     Upsample(Size),
     Flatten,
+    /// The 1-D layers, on a sequence (`#[input(C, L)]`): `Conv1d`, its pools, PyTorch's
+    /// `AdaptiveAvgPool1d(1)`, and `Transpose` (channels × length to steps of channels).
+    Conv1d(Box<Conv>),
+    MaxPool1d(Pool),
+    AvgPool1d(Pool),
+    AdaptiveAvgPool1d,
+    Transpose,
 }
 
 /// The output length of a window `k` sliding by `s` over `n` padded by `p`, or why it
@@ -69,7 +77,10 @@ impl ImageKind {
     pub fn has_state(&self) -> bool {
         matches!(
             self,
-            ImageKind::Conv(_) | ImageKind::ConvTranspose(..) | ImageKind::BatchNorm2d(_)
+            ImageKind::Conv(_)
+                | ImageKind::ConvTranspose(..)
+                | ImageKind::BatchNorm2d(_)
+                | ImageKind::Conv1d(_)
         )
     }
 
@@ -84,6 +95,25 @@ impl ImageKind {
             ImageKind::BatchNorm2d(c) => format!("BatchNorm2d<{}>", c.show()),
             ImageKind::Upsample(s) => format!("Upsample<{}>", s.show()),
             ImageKind::Flatten => "Flatten".to_string(),
+            ImageKind::Conv1d(conv) => conv.show("Conv1d", None),
+            ImageKind::MaxPool1d(pool) => pool.show("MaxPool1d"),
+            ImageKind::AvgPool1d(pool) => pool.show("AvgPool1d"),
+            ImageKind::AdaptiveAvgPool1d => "AdaptiveAvgPool1d<1>".to_string(),
+            ImageKind::Transpose => "Transpose".to_string(),
+        }
+    }
+
+    /// Whether the layer takes a sequence (a 1-D layer) rather than an image; `None` for
+    /// `Flatten`, which takes either.
+    fn takes_sequence(&self) -> Option<bool> {
+        match self {
+            ImageKind::Flatten => None,
+            ImageKind::Conv1d(_)
+            | ImageKind::MaxPool1d(_)
+            | ImageKind::AvgPool1d(_)
+            | ImageKind::AdaptiveAvgPool1d
+            | ImageKind::Transpose => Some(true),
+            _ => Some(false),
         }
     }
 }
@@ -110,6 +140,30 @@ pub fn step(
     let Some(x) = input else {
         return flat_input(kind, shown, flat, prev);
     };
+    match kind.takes_sequence() {
+        Some(true) if !x.seq => {
+            return Err(format!(
+                "`{shown}` takes a sequence, but `{prev}` before it produces an image of {}; \
+                 the 1-D layers follow `#[input(CHANNELS, LENGTH)]` or another 1-D layer",
+                x.show()
+            ))
+        }
+        Some(false) if x.seq => {
+            let fix = match kind {
+                ImageKind::Conv(_) => "; use `Conv1d`",
+                ImageKind::MaxPool(_) => "; use `MaxPool1d`",
+                ImageKind::AvgPool(_) => "; use `AvgPool1d`",
+                ImageKind::AdaptiveAvgPool => "; use `AdaptiveAvgPool1d<1>`",
+                _ => "",
+            };
+            return Err(format!(
+                "`{shown}` takes an image, but `{prev}` before it produces a sequence of {} \
+                 (channels × length){fix}",
+                x.show()
+            ));
+        }
+        _ => {}
+    }
     let (c, h, w) = (x.c.expr(), x.h.expr(), x.w.expr());
     let mut checks = Vec::new();
     let mut channels =
@@ -117,7 +171,8 @@ pub fn step(
             match (&x.c, declared) {
                 (Size::Lit(have), Size::Lit(want)) if have != want => Err(format!(
                     "`{shown}` expects {want} {what}, but `{prev}` before it produces {have} \
-                 (an image of {}); change it to `{}`",
+                 ({} of {}); change it to `{}`",
+                    x.what(),
                     x.show(),
                     fix(*have)
                 )),
@@ -129,6 +184,26 @@ pub fn step(
             }
         };
     match kind {
+        ImageKind::Conv1d(conv) => {
+            channels(&conv.cin, "input channels", &|have| {
+                let (c, g) = (conv.cin.show(), conv.groups.show());
+                let fixed = shown.replacen(&format!("Conv1d<{c}"), &format!("Conv1d<{have}"), 1);
+                if g == c {
+                    // Depthwise: its groups follow its input channels.
+                    return fixed.replacen(
+                        &format!("groups = {c}"),
+                        &format!("groups = {have}"),
+                        1,
+                    );
+                }
+                fixed
+            })?;
+            seq::step(kind, shown, x, prev, checks)
+        }
+        ImageKind::MaxPool1d(_)
+        | ImageKind::AvgPool1d(_)
+        | ImageKind::AdaptiveAvgPool1d
+        | ImageKind::Transpose => seq::step(kind, shown, x, prev, checks),
         ImageKind::Conv(conv) => {
             let Conv {
                 cin, cout, k, s, p, ..
@@ -174,6 +249,7 @@ pub fn step(
                     c: cout.clone(),
                     h: oh,
                     w: ow,
+                    seq: false,
                 }),
                 checks,
             })
@@ -217,6 +293,7 @@ pub fn step(
                     c: cout.clone(),
                     h: oh,
                     w: ow,
+                    seq: false,
                 }),
                 checks,
             })
@@ -231,6 +308,7 @@ pub fn step(
                 c: x.c.clone(),
                 h: Size::Lit(1),
                 w: Size::Lit(1),
+                seq: false,
             }),
             checks: Vec::new(),
         }),
@@ -250,6 +328,7 @@ pub fn step(
                     c: x.c.clone(),
                     h: mul(&x.h, scale),
                     w: mul(&x.w, scale),
+                    seq: false,
                 }),
                 checks: Vec::new(),
             })
@@ -323,6 +402,18 @@ fn flat_input(
                 checks: Vec::new(),
             })
         }
+        (k, flat) if k.takes_sequence() == Some(true) => Err(match flat {
+            Some(n) => format!(
+                "`{shown}` needs a sequence, but `{prev}` before it produces {} flat features; \
+                 the 1-D layers follow `#[input(CHANNELS, LENGTH)]` or another 1-D layer",
+                n.show()
+            ),
+            None => format!(
+                "`{shown}` needs a sequence, but the network's input shape is not declared; \
+                 declare it with `#[input(CHANNELS, LENGTH)]` on the network, for example \
+                 `#[input(1, 16000)]`"
+            ),
+        }),
         _ => Err(match flat {
             Some(n) => format!(
                 "`{shown}` needs an image, but `{prev}` before it produces {} flat features; \
@@ -398,6 +489,7 @@ fn hidden_shape(h: &Hidden) -> Shape {
         c: dim(0, &h.given.c),
         h: dim(1, &h.given.h),
         w: dim(2, &h.given.w),
+        seq: h.given.seq,
     }
 }
 
@@ -434,6 +526,9 @@ pub(super) fn step_image<'a>(
     for (have, want) in &result.checks {
         let _ = cx.compare(ty, have, want);
     }
+    if let (ImageKind::Transpose, Some(x)) = (&image_kind, &before) {
+        up.steps = Some((x.w.clone(), x.c.clone()));
+    }
     up.produced = Some(match (result.out, before) {
         (Some(shape), _) => Produced {
             size: shape.size(),
@@ -445,7 +540,10 @@ pub(super) fn step_image<'a>(
             size: shape.size(),
             source: shown.clone(),
             image: None,
-            detail: Some(shape.product()),
+            detail: Some(match image_kind {
+                ImageKind::Transpose => seq::steps_detail(&shape),
+                _ => shape.product(),
+            }),
         },
         (None, None) => Produced {
             size: flat.unwrap_or(Size::Lit(0)),

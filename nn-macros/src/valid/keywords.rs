@@ -16,6 +16,9 @@ pub enum Padding {
     /// `padding = same`: the output as large as the input divided by the stride (rounded
     /// up), the odd row or column of padding at the end, as TensorFlow pads.
     Same,
+    /// `padding = causal` (a `Conv1d`, as Keras's `Conv1D`): `(K − 1)·D` zeros before the
+    /// sequence and none after, so that output `t` reads inputs up to `t` only.
+    Causal,
 }
 
 /// A built-in's angle-bracketed arguments, split: the sizes by position, then the keywords.
@@ -63,7 +66,16 @@ fn keywords(name: &str) -> &'static [(&'static str, &'static str)] {
             ("groups", "G"),
             ("bias", "false"),
         ],
-        "MaxPool2d" | "AvgPool2d" => &[("stride", "S"), ("padding", "P")],
+        "MaxPool2d" | "AvgPool2d" | "MaxPool1d" | "AvgPool1d" => {
+            &[("stride", "S"), ("padding", "P")]
+        }
+        "Conv1d" => &[
+            ("stride", "S"),
+            ("padding", "P"),
+            ("dilation", "D"),
+            ("groups", "G"),
+            ("bias", "false"),
+        ],
         "ConvTranspose2d" => &[
             ("stride", "S"),
             ("padding", "P"),
@@ -126,13 +138,24 @@ pub fn split(name: &str, usage: &str, list: &[&GenericArgument]) -> syn::Result<
         match key.as_str() {
             "bias" => args.bias = flag(arg, &value)?,
             "padding" if word(&value, "same") => {
-                if name != "Conv2d" {
+                if name != "Conv2d" && name != "Conv1d" {
                     return Err(syn::Error::new_spanned(
                         arg,
                         format!("`{name}` takes no `padding = same`; give its padding as a size"),
                     ));
                 }
                 args.padding = Some(Padding::Same);
+            }
+            "padding" if word(&value, "causal") => {
+                if name != "Conv1d" {
+                    return Err(syn::Error::new_spanned(
+                        arg,
+                        format!(
+                            "`{name}` takes no `padding = causal`; only `Conv1d` pads causally"
+                        ),
+                    ));
+                }
+                args.padding = Some(Padding::Causal);
             }
             "padding" if word(&value, "valid") => {
                 args.padding = Some(Padding::Pad(Pair::square(Size::Lit(0))));

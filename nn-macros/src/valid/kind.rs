@@ -184,7 +184,7 @@ fn linear(ty: &Type, args: &PathArguments) -> syn::Result<Kind> {
 }
 
 /// Every built-in layer's name, as `network!` reads it.
-const BUILT_INS: [&str; 31] = [
+const BUILT_INS: [&str; 36] = [
     "Linear",
     "AdaptiveAvgPool2d",
     "BatchNorm",
@@ -216,12 +216,17 @@ const BUILT_INS: [&str; 31] = [
     "Sequential",
     "Residual",
     "BatchNorm1d",
+    "Conv1d",
+    "MaxPool1d",
+    "AvgPool1d",
+    "AdaptiveAvgPool1d",
+    "Transpose",
 ];
 
 /// The built-in layer that `name` misspells, if it surely does: the same letters in
 /// another case (`Relu`, `Conv2D`), or, for names of six letters or more, one letter
 /// added, dropped, changed or swapped with its neighbour (`Linaer`, `Sigmod`). Names that
-/// differ in a digit (`Conv1d`, `Conv3d`) or short ones (`SELU`, `PReLU`, `GLU`) are other
+/// differ in a digit (`Conv3d`, `MaxPool3d`) or short ones (`SELU`, `PReLU`, `GLU`) are other
 /// PyTorch layers, which a user may well have written: they are left to the compiler.
 fn nearest(name: &str) -> Option<&'static str> {
     let lower = name.to_lowercase();
@@ -344,6 +349,7 @@ mod tests {
             ("Batchnorm1d", "BatchNorm"),
             ("MaxPool2D", "MaxPool2d"),
             ("Softmx", "Softmax"),
+            ("Conv1D", "Conv1d"),
         ] {
             assert_eq!(nearest(typo), Some(ours), "{typo}");
         }
@@ -352,7 +358,6 @@ mod tests {
     #[test]
     fn other_pytorch_layers_are_left_to_the_compiler() {
         for name in [
-            "Conv1d",
             "Conv3d",
             "Hardtanh",
             "SELU",
@@ -361,7 +366,7 @@ mod tests {
             "CELU",
             "Bilinear",
             "Softmin",
-            "MaxPool1d",
+            "MaxPool3d",
             "BatchNorm3d",
             "GroupNorm",
             "Dense",

@@ -33,6 +33,33 @@ impl Sequence {
         self.alias == "Embedding"
     }
 
+    /// Why the layer does not read `l` steps of `c` features (what `Transpose` made of a
+    /// sequence before it), if it does not: its input per step and steps must be those.
+    pub fn steps_mismatch(&self, shown: &str, prev: &str, l: &Size, c: &Size) -> Option<String> {
+        if self.takes_indices() {
+            return None;
+        }
+        let (n_in, steps) = (&self.sizes[0], &self.sizes[2]);
+        let differs = |a: &Size, b: &Size| matches!((a, b), (Size::Lit(a), Size::Lit(b)) if a != b);
+        if !differs(n_in, c) && !differs(steps, l) {
+            return None;
+        }
+        let hidden = self.sizes[1].show();
+        Some(format!(
+            "`{shown}` reads {} steps of {} features, but `{prev}` before it gives {} steps of \
+             {} features (the sequence's length and channels); change it to `{}<{}, {hidden}, \
+             {}{}>`",
+            steps.show(),
+            n_in.show(),
+            l.show(),
+            c.show(),
+            self.alias,
+            c.show(),
+            l.show(),
+            self.keyword
+        ))
+    }
+
     /// The fix when `have` features flow in where the layer takes others: the input size
     /// that fits them (`GRU<IN, ..>` over its `T` steps, `Embedding<.., L>`), if one does.
     pub fn fix(&self, have: u64) -> Option<String> {

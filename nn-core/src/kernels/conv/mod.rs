@@ -1,7 +1,9 @@
 //! Convolution kernels: the geometry of a convolution and the patch-matrix loops over it
 //! (`im2col`), the register-tiled one-sample kernel (`direct`, AVX2 with FMA), and the
-//! transposed convolution's loops over the geometry of its adjoint (`transpose`).
+//! transposed convolution's loops over the geometry of its adjoint (`transpose`), and the 1-D
+//! convolution's forward pass with its causal one-step form (`conv1d`).
 
+pub(crate) mod conv1d;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod direct;
 pub(crate) mod grouped;

@@ -125,6 +125,7 @@ impl<'a> Body<'a> {
                 produced: Some(produced),
                 shown: format!("self.{name}(..)"),
                 hidden: up.hidden,
+                steps: up.steps,
             },
             needs,
             storage: out,

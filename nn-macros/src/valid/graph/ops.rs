@@ -207,6 +207,7 @@ impl<'a> Body<'a> {
                 c: channels,
                 h: first.h.clone(),
                 w: first.w.clone(),
+                seq: first.seq,
             };
             Produced {
                 size: shape.size(),
@@ -280,6 +281,7 @@ impl<'a> Body<'a> {
                         c: part.clone(),
                         h: s.h.clone(),
                         w: s.w.clone(),
+                        seq: s.seq,
                     };
                     (Some(shape.clone()), shape.size())
                 }

@@ -11,16 +11,22 @@ use crate::valid::keywords::Padding;
 
 /// One side of a window sliding over `n`: its padding before and after, and the output
 /// length.
-struct Side {
-    before: Size,
-    after: Size,
-    out: Size,
+pub(super) struct Side {
+    pub before: Size,
+    pub after: Size,
+    pub out: Size,
 }
 
 /// A window of `k` dilated by `d`, moved by `s` over `n` with `p` on both ends; or, with `p`
 /// `None`, TensorFlow's `same`: `⌈n / s⌉` outputs, the padding they need split with the odd
 /// one at the end. `Err` holds the message's reason.
-fn side(n: &Size, k: &Size, s: &Size, p: Option<&Size>, d: &Size) -> Result<Side, String> {
+pub(super) fn side(
+    n: &Size,
+    k: &Size,
+    s: &Size,
+    p: Option<&Size>,
+    d: &Size,
+) -> Result<Side, String> {
     let lits = |sizes: &[&Size]| -> Option<Vec<u64>> {
         sizes
             .iter()
@@ -78,7 +84,7 @@ fn side(n: &Size, k: &Size, s: &Size, p: Option<&Size>, d: &Size) -> Result<Side
 
 /// `a / b` where both are literals, checked to divide; the expression otherwise (the
 /// layer's own check refuses what does not divide).
-fn per_group(a: &Size, g: &Size) -> Result<Size, (u64, u64)> {
+pub(super) fn per_group(a: &Size, g: &Size) -> Result<Size, (u64, u64)> {
     match (a, g) {
         (Size::Lit(a), Size::Lit(g)) if a % g != 0 => Err((*a, *g)),
         (Size::Lit(a), Size::Lit(g)) => Ok(Size::Lit(a / g)),
@@ -110,7 +116,8 @@ pub(super) fn conv(
     let cing = groups(&conv.cin, "input")?;
     groups(&conv.cout, "output")?;
     let pads = match &conv.padding {
-        Padding::Same => [None, None],
+        // `causal` is refused on anything but `Conv1d`.
+        Padding::Same | Padding::Causal => [None, None],
         Padding::Pad(p) => [Some(&p.h), Some(&p.w)],
     };
     let fits = |n: &Size, k: &Size, s: &Size, p: Option<&Size>, name: &str| {
@@ -149,6 +156,7 @@ pub(super) fn conv(
                 c: conv.cout.clone(),
                 h: rows.out,
                 w: cols.out,
+                seq: false,
             }),
             checks,
         });
@@ -176,6 +184,7 @@ pub(super) fn conv(
             c: conv.cout.clone(),
             h: rows.out,
             w: cols.out,
+            seq: false,
         }),
         checks,
     })
@@ -250,6 +259,7 @@ pub(super) fn pool(
             c: x.c.clone(),
             h: rows.out,
             w: cols.out,
+            seq: false,
         }),
         checks: Vec::new(),
     })

@@ -62,6 +62,7 @@ impl Conv {
         }
         match &self.padding {
             Padding::Same => out += ", padding = same",
+            Padding::Causal => out += ", padding = causal",
             Padding::Pad(p) if !p.is(0) => out += &format!(", padding = {}", p.show()),
             Padding::Pad(_) => {}
         }
@@ -128,6 +129,11 @@ pub fn classify(ty: &Type, name: &str, args: &PathArguments) -> Option<syn::Resu
         "BatchNorm2d" => "BatchNorm2d<CHANNELS>",
         "Upsample" => "Upsample<SCALE>",
         "Flatten" => "Flatten",
+        "Conv1d" => "Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>",
+        "MaxPool1d" => "MaxPool1d<KERNEL>",
+        "AvgPool1d" => "AvgPool1d<KERNEL>",
+        "AdaptiveAvgPool1d" => "AdaptiveAvgPool1d<1>",
+        "Transpose" => "Transpose",
         _ => return None,
     };
     Some(parse(ty, name, usage, args))
@@ -147,14 +153,14 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
     // Positional sizes first, then the keywords (the convolutions only).
     let args = keywords::split(name, usage, &list)?;
     let want = match name {
-        "Conv2d" | "ConvTranspose2d" => 3,
-        "Flatten" => 0,
+        "Conv2d" | "ConvTranspose2d" | "Conv1d" => 3,
+        "Flatten" | "Transpose" => 0,
         _ => 1,
     };
     // PyTorch's `nn.Conv2d(1, 32, 3, 1)`: the stride, the padding (and a transposed
     // convolution's output padding) by position.
     let by_position: &[&str] = match name {
-        "Conv2d" => &["stride", "padding"],
+        "Conv2d" | "Conv1d" => &["stride", "padding"],
         "ConvTranspose2d" => &["stride", "padding", "output_padding"],
         _ => &[],
     };
@@ -176,7 +182,11 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
         )));
     }
     if args.sizes.len() != want {
-        return Err(err(if want == 0 {
+        return Err(err(if want == 0 && name == "Transpose" {
+            "`Transpose` takes no size: it turns the sequence before it into steps; write \
+             `Transpose`"
+                .to_string()
+        } else if want == 0 {
             "`Flatten` takes no size: it flattens whatever image comes before it; write `Flatten`"
                 .to_string()
         } else {
@@ -224,7 +234,7 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
     let mut it = args.sizes.into_iter();
     let mut next = || it.next().unwrap_or(Size::Lit(1));
     Ok(match name {
-        "Conv2d" | "ConvTranspose2d" => {
+        "Conv2d" | "ConvTranspose2d" | "Conv1d" => {
             let (cin, cout, k) = (next(), next(), next());
             let padding = args
                 .padding
@@ -238,20 +248,22 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
                 s,
                 p: match &padding {
                     Padding::Pad(p) => p.h.clone(),
-                    Padding::Same => Size::Lit(0),
+                    Padding::Same | Padding::Causal => Size::Lit(0),
                 },
                 padding,
                 dilation: args.dilation.unwrap_or(Size::Lit(1)),
                 groups: args.groups.unwrap_or(Size::Lit(1)),
                 bias: args.bias,
             };
-            if name == "Conv2d" {
+            if name == "Conv1d" {
+                ImageKind::Conv1d(Box::new(conv))
+            } else if name == "Conv2d" {
                 ImageKind::Conv(Box::new(conv))
             } else {
                 ImageKind::ConvTranspose(Box::new(conv), op)
             }
         }
-        "MaxPool2d" | "AvgPool2d" => {
+        "MaxPool2d" | "AvgPool2d" | "MaxPool1d" | "AvgPool1d" => {
             let k = args.kernel.unwrap_or_else(|| Pair::square(next()));
             let pool = Pool {
                 s: stride.unwrap_or_else(|| k.clone()),
@@ -261,25 +273,32 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
                 },
                 k,
             };
-            if name == "MaxPool2d" {
-                ImageKind::MaxPool(pool)
-            } else {
-                ImageKind::AvgPool(pool)
+            match name {
+                "MaxPool2d" => ImageKind::MaxPool(pool),
+                "AvgPool2d" => ImageKind::AvgPool(pool),
+                "MaxPool1d" => ImageKind::MaxPool1d(pool),
+                _ => ImageKind::AvgPool1d(pool),
             }
         }
-        "AdaptiveAvgPool2d" => {
+        "AdaptiveAvgPool2d" | "AdaptiveAvgPool1d" => {
             let out = args.kernel.unwrap_or_else(|| Pair::square(next()));
             if !out.is(1) {
+                let avg = name.replace("Adaptive", "");
                 return Err(err(format!(
-                    "`AdaptiveAvgPool2d<{}>` pools to {} here, but only the global average pool, \
-                     `AdaptiveAvgPool2d<1>`, is a layer of `network!`; for another output size \
-                     use `AvgPool2d` with the window and stride that give it",
+                    "`{name}<{}>` pools to {} here, but only the global average pool, \
+                     `{name}<1>`, is a layer of `network!`; for another output size \
+                     use `{avg}` with the window and stride that give it",
                     out.show(),
                     out.show()
                 )));
             }
-            ImageKind::AdaptiveAvgPool
+            if name == "AdaptiveAvgPool1d" {
+                ImageKind::AdaptiveAvgPool1d
+            } else {
+                ImageKind::AdaptiveAvgPool
+            }
         }
+        "Transpose" => ImageKind::Transpose,
         "BatchNorm2d" => ImageKind::BatchNorm2d(next()),
         "Upsample" => ImageKind::Upsample(next()),
         _ => ImageKind::Flatten,

@@ -1,0 +1,270 @@
+//! The 1-D convolution's forward pass and its causal one-step form, which add the same products
+//! in the same order for every output: the bias, then input channel by input channel, tap by
+//! tap, each product fused into the sum where the vector unit has FMA (chosen once for every
+//! pass by `crate::kernels::recurrent::run`). So a step gives the whole sequence's bits.
+//!
+//! The whole sequence runs a tile of outputs of one channel at a time, each tap adding its
+//! products to the whole tile (independent sums, side by side in vector registers); the outputs
+//! whose taps reach into the padding run one by one, leaving those taps out, as a step leaves
+//! out the taps before the first input.
+
+use crate::kernels::recurrent::{madd, run, Steps};
+
+/// Outputs of one channel summed together: 1 KiB of sums, which stay in the first-level cache
+/// while every tap adds to them.
+const TILE: usize = 256;
+
+/// A 1-D convolution's geometry: `cin` channels of length `l` in `groups` groups to `cout`
+/// channels of length `ol`, a kernel of `k` taps `d` apart moved by `s`, with `pl` zeros before
+/// the sequence (those after it only bound `ol`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Conv1dGeom {
+    pub cin: usize,
+    pub cout: usize,
+    pub groups: usize,
+    pub k: usize,
+    pub s: usize,
+    pub pl: usize,
+    pub d: usize,
+    pub l: usize,
+    pub ol: usize,
+}
+
+impl Conv1dGeom {
+    /// `y ← conv(x) + bias` for one sample; `w` is `[cout, cin / groups, k]`.
+    pub fn forward(&self, w: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) {
+        run(Forward {
+            g: *self,
+            w,
+            bias,
+            x,
+            y,
+        });
+    }
+}
+
+struct Forward<'a> {
+    g: Conv1dGeom,
+    w: &'a [f32],
+    bias: &'a [f32],
+    x: &'a [f32],
+    y: &'a mut [f32],
+}
+
+impl Steps for Forward<'_> {
+    #[inline(always)]
+    fn run<const FMA: bool, const WIDE: bool>(self) {
+        let Forward { g, w, bias, x, y } = self;
+        let (cing, coutg) = (g.cin / g.groups, g.cout / g.groups);
+        // The outputs whose every tap reads inside the sequence: `t·s ≥ pl` and
+        // `t·s + (k − 1)·d − pl < l`.
+        let reach = (g.k - 1) * g.d;
+        let lo = g.pl.div_ceil(g.s).min(g.ol);
+        let hi = if g.l + g.pl > reach {
+            ((g.l - 1 + g.pl - reach) / g.s + 1).clamp(lo, g.ol)
+        } else {
+            lo
+        };
+        for o in 0..g.cout {
+            let wo = &w[o * cing * g.k..][..cing * g.k];
+            let xs = &x[(o / coutg) * cing * g.l..][..cing * g.l];
+            let yo = &mut y[o * g.ol..][..g.ol];
+            let b = bias[o];
+            let one = |t: usize| {
+                let mut acc = b;
+                for (ci, taps) in wo.chunks_exact(g.k).enumerate() {
+                    for (kk, w) in taps.iter().enumerate() {
+                        let at = t * g.s + kk * g.d;
+                        if at >= g.pl && at - g.pl < g.l {
+                            acc = madd::<FMA>(*w, xs[ci * g.l + at - g.pl], acc);
+                        }
+                    }
+                }
+                acc
+            };
+            for t in (0..lo).chain(hi..g.ol) {
+                yo[t] = one(t);
+            }
+            // The interior, in tiles that stay in the first-level cache while every tap
+            // adds its products to them.
+            let mut t = lo;
+            while t < hi {
+                let n = (hi - t).min(TILE);
+                let tile = &mut yo[t..t + n];
+                tile.fill(b);
+                for (ci, taps) in wo.chunks_exact(g.k).enumerate() {
+                    let row = &xs[ci * g.l..][..g.l];
+                    for (kk, w) in taps.iter().enumerate() {
+                        let start = t * g.s + kk * g.d - g.pl;
+                        if g.s == 1 {
+                            for (a, x) in tile.iter_mut().zip(&row[start..start + n]) {
+                                *a = madd::<FMA>(*w, *x, *a);
+                            }
+                        } else {
+                            for (a, x) in tile.iter_mut().zip(row[start..].iter().step_by(g.s)) {
+                                *a = madd::<FMA>(*w, *x, *a);
+                            }
+                        }
+                    }
+                }
+                t += n;
+            }
+        }
+    }
+}
+
+/// One step of a causal convolution: `y ← bias + Σ_{ci, k} w[ci][k][o] · x(t − (K − 1 − k)·D)`
+/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`]. `hist[j]` is the
+/// input `j` steps back (`hist[0]` the newest), `seen` inputs exist; `wt` is `[CING][K][COUT]`,
+/// the outputs side by side, so that a tap runs down them in vector registers.
+#[inline]
+pub(crate) fn step<
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const G: usize,
+    const CING: usize,
+>(
+    wt: &[[[f32; COUT]; K]; CING],
+    bias: &[f32; COUT],
+    hist: &[[f32; CIN]],
+    d: usize,
+    seen: usize,
+    y: &mut [f32; COUT],
+) {
+    run(Step::<CIN, COUT, K, G, CING> {
+        wt,
+        bias,
+        hist,
+        d,
+        seen,
+        y,
+    });
+}
+
+struct Step<
+    'a,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const G: usize,
+    const CING: usize,
+> {
+    wt: &'a [[[f32; COUT]; K]; CING],
+    bias: &'a [f32; COUT],
+    hist: &'a [[f32; CIN]],
+    d: usize,
+    seen: usize,
+    y: &'a mut [f32; COUT],
+}
+
+impl<const CIN: usize, const COUT: usize, const K: usize, const G: usize, const CING: usize> Steps
+    for Step<'_, CIN, COUT, K, G, CING>
+{
+    #[inline(always)]
+    fn run<const FMA: bool, const WIDE: bool>(self) {
+        let Step {
+            wt,
+            bias,
+            hist,
+            d,
+            seen,
+            y,
+        } = self;
+        // The sums in a local array, so that they stay in vector registers across the taps.
+        let mut acc = *bias;
+        let coutg = COUT / G;
+        for (ci, taps) in wt.iter().enumerate() {
+            for (k, w) in taps.iter().enumerate() {
+                let back = (K - 1 - k) * d;
+                if back >= seen {
+                    continue;
+                }
+                let x = &hist[back];
+                if G == 1 {
+                    let v = x[ci];
+                    for j in 0..COUT {
+                        acc[j] = madd::<FMA>(w[j], v, acc[j]);
+                    }
+                } else {
+                    for g in 0..G {
+                        let v = x[g * CING + ci];
+                        for j in g * coutg..(g + 1) * coutg {
+                            acc[j] = madd::<FMA>(w[j], v, acc[j]);
+                        }
+                    }
+                }
+            }
+        }
+        *y = acc;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::{vec, vec::Vec};
+
+    use super::Conv1dGeom;
+    use crate::kernels::conv::grouped::Grouped;
+
+    /// The forward pass against the general convolution's over an image of one row, at
+    /// strides, paddings, dilations and groups whose outputs run in blocks and one by one.
+    #[test]
+    fn forward_is_the_general_convolution_s() {
+        // (cin, cout, groups, k, s, pl, pr, d, l)
+        let cases = [
+            (2, 3, 1, 3, 1, 0, 0, 1, 150),
+            (4, 6, 2, 4, 1, 9, 0, 3, 140),
+            (3, 4, 1, 5, 2, 2, 2, 1, 300),
+            (3, 3, 3, 3, 3, 1, 1, 2, 200),
+            (1, 2, 1, 2, 1, 1, 1, 1, 5),
+        ];
+        let mut rng = crate::Rng::seed(4);
+        for (cin, cout, groups, k, s, pl, pr, d, l) in cases {
+            let ol = (l + pl + pr - d * (k - 1) - 1) / s + 1;
+            let w: Vec<f32> = (0..cout * cin / groups * k)
+                .map(|_| rng.uniform(-1.0, 1.0))
+                .collect();
+            let b: Vec<f32> = (0..cout).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let x: Vec<f32> = (0..cin * l).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let mut got = vec![f32::NAN; cout * ol];
+            let g = Conv1dGeom {
+                cin,
+                cout,
+                groups,
+                k,
+                s,
+                pl,
+                d,
+                l,
+                ol,
+            };
+            g.forward(&w, &b, &x, &mut got);
+            let mut want = vec![0.0; cout * ol];
+            let general = Grouped {
+                cin,
+                cout,
+                groups,
+                h: 1,
+                w: l,
+                kh: 1,
+                kw: k,
+                sh: 1,
+                sw: s,
+                pt: 0,
+                pl,
+                d,
+                oh: 1,
+                ow: ol,
+            };
+            general.forward(&w, &b, &x, &mut want);
+            for (i, (a, e)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (a - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                    "{g:?} at {i}: {a} != {e}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Streaming a causal [`Conv1d`]: one time step per call, the past inputs it reads carried
+//! between calls in a value whose size the compiler knows.
+
+use crate::kernels::conv::conv1d;
+use crate::Conv1d;
+
+/// The past inputs a causal convolution reads, carried between steps: the last `K · D`
+/// inputs of `CIN` channels (the kernel reaches `(K − 1)·D` steps back), newest first, and
+/// how many have been seen. Starts empty ([`Conv1dContext::default`]), as the sequence
+/// starts after the layer's causal padding.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conv1dContext<const CIN: usize, const K: usize, const D: usize> {
+    /// `[K, D, CIN]`: row `j` of the flattened `[K · D, CIN]` is the input `j` steps back.
+    hist: [[[f32; CIN]; D]; K],
+    /// Inputs seen, at most `K · D`.
+    seen: usize,
+}
+
+impl<const CIN: usize, const K: usize, const D: usize> Default for Conv1dContext<CIN, K, D> {
+    fn default() -> Self {
+        Conv1dContext {
+            hist: [[[0.0; CIN]; D]; K],
+            seen: 0,
+        }
+    }
+}
+
+impl<const CIN: usize, const K: usize, const D: usize> Conv1dContext<CIN, K, D> {
+    /// Forgets every input: the next step is the sequence's first.
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Takes `x` as the newest input.
+    #[inline(always)]
+    fn push(&mut self, x: &[f32; CIN]) {
+        let rows = self.hist.as_flattened_mut();
+        rows.copy_within(..rows.len() - 1, 1);
+        rows[0] = *x;
+        self.seen = (self.seen + 1).min(K * D);
+    }
+}
+
+/// A causal [`Conv1d`]'s weights laid out for streaming, one time step per call: each input
+/// channel's taps with the outputs side by side (the weight `[COUT, CIN / G, K]` transposed to
+/// `[CIN / G, K, COUT]`), so that a step runs down the outputs in vector registers.
+///
+/// Made from a layer declared with `padding = causal` and stride 1 by [`Conv1dCell::new`] (a
+/// `const fn`, so that a cell of baked weights can be a `static` in flash). Step `t` gives the
+/// layer's output `t` over the same inputs, bit for bit: the products are added in the same
+/// order, and the taps before the first input are left out as the layer leaves out its
+/// padding. Nothing touches the heap.
+///
+/// ```
+/// use nn::{Conv1d, Conv1dCell, Conv1dContext, Layer, Rng, Zeroable};
+/// // 2 channels to 4, kernel 3, dilation 2, causal: 4 zeros before the sequence.
+/// type C = Conv1d<2, 4, 3, 1, 4, 0, 2, 1, 50, 2>;
+/// let mut conv = C::zeroed();
+/// conv.init(&mut Rng::seed(1));
+/// let x: Vec<f32> = (0..100).map(|i| (i as f32 * 0.3).sin()).collect(); // [2, 50]
+/// let mut whole = vec![0.0; 200]; // [4, 50]
+/// conv.forward(&x, &mut whole);
+///
+/// let cell = Conv1dCell::new(&conv);
+/// let mut ctx = Conv1dContext::default();
+/// for t in 0..50 {
+///     let y = cell.step(&[x[t], x[50 + t]], &mut ctx);
+///     assert_eq!(y, [whole[t], whole[50 + t], whole[100 + t], whole[150 + t]]);
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct Conv1dCell<
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const D: usize,
+    const G: usize,
+    const CING: usize,
+> {
+    /// `[CIN / G, K, COUT]`.
+    wt: [[[f32; COUT]; K]; CING],
+    bias: [f32; COUT],
+}
+
+impl<
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const D: usize,
+        const G: usize,
+        const CING: usize,
+    > Conv1dCell<CIN, COUT, K, D, G, CING>
+{
+    /// The cell of `conv`'s weights. The layer must be causal, `padding = causal` (`PL =
+    /// (K − 1)·D`, `PR = 0`) with stride 1: the compiler refuses another.
+    pub const fn new<const PL: usize, const PR: usize, const L: usize, const BIAS: bool>(
+        conv: &Conv1d<CIN, COUT, K, 1, PL, PR, D, G, L, CING, BIAS>,
+    ) -> Self {
+        const {
+            assert!(
+                PL == (K - 1) * D && PR == 0,
+                "a `Conv1dCell` streams a causal `Conv1d`: declare it with `padding = causal`"
+            );
+        }
+        let mut cell = Conv1dCell {
+            wt: [[[0.0; COUT]; K]; CING],
+            bias: conv.bias,
+        };
+        let mut o = 0;
+        while o < COUT {
+            let mut ci = 0;
+            while ci < CING {
+                let mut k = 0;
+                while k < K {
+                    cell.wt[ci][k][o] = conv.weight[o][ci][k];
+                    k += 1;
+                }
+                ci += 1;
+            }
+            o += 1;
+        }
+        cell
+    }
+
+    /// One time step: takes input `x` (one value per input channel), keeps it in `ctx`, and
+    /// returns the output at this step (one value per output channel).
+    #[inline]
+    pub fn step(&self, x: &[f32; CIN], ctx: &mut Conv1dContext<CIN, K, D>) -> [f32; COUT] {
+        ctx.push(x);
+        let mut y = [0.0; COUT];
+        conv1d::step::<CIN, COUT, K, G, CING>(
+            &self.wt,
+            &self.bias,
+            ctx.hist.as_flattened(),
+            D,
+            ctx.seen,
+            &mut y,
+        );
+        y
+    }
+}
