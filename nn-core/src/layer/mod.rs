@@ -156,8 +156,9 @@ pub struct Backward<'a> {
     note = "the built-in layers are `Linear<IN, OUT>`, `BatchNorm<N>`, `LayerNorm<N>`, `Dropout`, \
             the activations (`ReLU`, `ReLU6`, `LeakyReLU`, `GELU`, `SiLU`, `ELU`, `Sigmoid`, `Tanh`, \
             `Hardswish`, `Hardsigmoid`), `Softmax`, `LogSoftmax`, `Identity`, for images \
-            `Conv2d`, `ConvTranspose2d`, `MaxPool2d`, `AvgPool2d`, `BatchNorm2d`, `Upsample` and \
-            `Flatten`, and for sequences `GRU`, `LSTM` and `Embedding`; \
+            `Conv2d`, `ConvTranspose2d`, `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d`, `BatchNorm2d`, \
+            `Upsample` and `Flatten`, and for sequences `Conv1d`, `MaxPool1d`, `AvgPool1d`, \
+            `AdaptiveAvgPool1d`, `Transpose`, `GRU`, `LSTM` and `Embedding`; \
             a type of your own becomes a layer by implementing `nn::Layer`"
 )]
 pub trait Layer: bytemuck::Zeroable {
