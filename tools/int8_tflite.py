@@ -64,7 +64,8 @@ def read_graph(model_bytes):
         t = sg.tensors[i]
         if t.type != 9:
             raise Unsupported(f"tensor {t.name!r} of type {t.type}, not int8")
-        shape = [int(d) for d in t.shape][1:]
+        shape = [int(d) for d in t.shape]
+        shape = shape[1:] if len(shape) > 1 else shape  # the batch of one, when there is one
         if len(shape) == 3:
             shape = [shape[2], shape[0], shape[1]]
         scale, zp = quant(i)

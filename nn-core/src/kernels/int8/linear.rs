@@ -1,0 +1,48 @@
+//! Fully connected, TFLite Micro's `FullyConnected` (per-tensor or per-channel).
+
+use crate::int8::{Output, Weights};
+
+/// `output[o] = clamp(zp_out + requant[o](bias[o] + Σ_i w[o, i] · (x[i] − zp_in)))`, for one
+/// sample. The weight is `[out, in]` row-major (symmetric: zero point 0).
+///
+/// # Panics
+/// If the lengths disagree: a weight not of `output.len() · input.len()`, biases not of
+/// `output.len()`, multipliers neither 1 nor `output.len()`.
+///
+/// ```
+/// use nn::int8::{linear, Activation, Output, Requant, Weights};
+/// let (x, w, b) = ([10i8, -20], [1i8, 2, 3, 4], [100i32, -100]);
+/// let weights = Weights { weight: &w, bias: Some(&b), requant: &[Requant::new(0.5)] };
+/// let mut y = [0i8; 2];
+/// // Accumulators 100 + 10 + 2 · (-20) = 70 and -100 + 30 - 80 = -150, times 1/2.
+/// linear(&x, 0, weights, Output::new(1.0, 0, Activation::None), &mut y);
+/// assert_eq!(y, [35, -75]);
+/// ```
+pub fn linear(
+    input: &[i8],
+    input_zero_point: i32,
+    weights: Weights,
+    out: Output,
+    output: &mut [i8],
+) {
+    let n_in = input.len();
+    assert_eq!(
+        weights.weight.len(),
+        n_in * output.len(),
+        "a weight of {} values for {n_in} inputs and {} outputs",
+        weights.weight.len(),
+        output.len()
+    );
+    weights.check(output.len());
+    for (o, (y, row)) in output
+        .iter_mut()
+        .zip(weights.weight.chunks_exact(n_in.max(1)))
+        .enumerate()
+    {
+        let (mut acc, requant) = weights.channel(o);
+        for (&w, &x) in row.iter().zip(input) {
+            acc += w as i32 * (x as i32 - input_zero_point);
+        }
+        *y = out.write(requant.apply(acc));
+    }
+}
