@@ -79,6 +79,7 @@ def read_graph(model_bytes):
     for i in sg.inputs:
         activation_tensor(i)
     ops, arrays = [], {}
+    output = str(sg.outputs[0])
     for k, op in enumerate(sg.operators):
         code = m.operatorCodes[op.opcodeIndex]
         name = OP_NAMES[max(code.builtinCode, code.deprecatedBuiltinCode)]
@@ -139,13 +140,18 @@ def read_graph(model_bytes):
             shape = [int(d) for d in sg.tensors[x].shape]
             if len(shape) == 4:
                 image_hwc[str(op.outputs[0])] = tuple(shape[1:])
+        elif name == "SOFTMAX" and k == len(sg.operators) - 1:
+            # A final softmax is left out: the graph's output is its input, the logits.
+            output = str(op.inputs[0])
+            break
         else:
             raise Unsupported(f"operator {name}")
         entry["output"] = activation_tensor(op.outputs[0])
         ops.append(entry)
     graph = {
         "inputs": [str(i) for i in sg.inputs],
-        "output": str(sg.outputs[0]),
+        "output": output,
+        "softmax": output != str(sg.outputs[0]),
         "tensors": tensors,
         "ops": ops,
     }
@@ -157,14 +163,17 @@ def to_project_layout(x):
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if x.ndim == 4 else x)
 
 
-def run_micro(model_bytes, inputs):
+def run_micro(model_bytes, inputs, tensor=None):
     """TFLite Micro's int8 outputs, one sample at a time: `inputs` is a list (one per model
-    input) of [N, ...] int8 arrays in TFLite's layout."""
-    interp = runtime.Interpreter.from_bytes(bytes(model_bytes))
+    input) of [N, ...] int8 arrays in TFLite's layout. With `tensor` (an id of the graph),
+    that tensor's values instead of the model's output (the logits before a final softmax)."""
+    config = runtime.InterpreterConfig.kPreserveAllTensors if tensor else runtime.InterpreterConfig.kAllocationRecording
+    interp = runtime.Interpreter.from_bytes(bytes(model_bytes), intrepreter_config=config)
     outs = []
     for n in range(inputs[0].shape[0]):
         for j, x in enumerate(inputs):
             interp.set_input(x[n : n + 1], j)
         interp.invoke()
-        outs.append(np.array(interp.get_output(0)))
+        y = interp.GetTensor(int(tensor), 0)["tensor_data"] if tensor else interp.get_output(0)
+        outs.append(np.array(y))
     return np.concatenate(outs, axis=0)
