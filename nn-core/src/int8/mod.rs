@@ -25,7 +25,19 @@
 //! assert_eq!(y, [0, 0]);
 //! ```
 
+#[cfg(feature = "std")]
+mod file;
+#[cfg(feature = "alloc")]
+mod network;
 mod params;
+#[cfg(feature = "alloc")]
+mod quantize;
 
 pub use crate::kernels::int8::*;
+#[cfg(feature = "std")]
+pub use file::Int8FileError;
+#[cfg(feature = "alloc")]
+pub use network::Quantized;
 pub use params::{Activation, AddParams, Output, Requant, Weights};
+#[cfg(feature = "alloc")]
+pub use quantize::{Quant, QuantizeError};

@@ -98,12 +98,20 @@ impl Conv2dShape {
         self.out_channels * self.output[0] * self.output[1]
     }
 
-    /// The input row (or column, `axis` 1) that output `o` reads at kernel tap `k`, if inside.
+    /// The kernel taps of output `o` along `axis` (0 rows, 1 columns) that fall inside the
+    /// image, and the input index of the first of them.
     #[inline(always)]
-    pub(crate) fn source(&self, axis: usize, o: usize, k: usize) -> Option<usize> {
-        (o * self.stride[axis] + k * self.dilation[axis])
-            .checked_sub(self.pad[axis])
-            .filter(|&i| i < self.input[axis])
+    pub(crate) fn taps(&self, axis: usize, o: usize) -> (core::ops::Range<usize>, usize) {
+        let (s, d, p) = (self.stride[axis], self.dilation[axis], self.pad[axis]);
+        let start = o * s;
+        // Taps k with p <= start + k·d < p + size.
+        let lo = p.saturating_sub(start).div_ceil(d);
+        let hi = (p + self.input[axis])
+            .saturating_sub(start)
+            .div_ceil(d)
+            .min(self.kernel[axis]);
+        let lo = lo.min(hi);
+        (lo..hi, start + lo * d - p.min(start + lo * d))
     }
 }
 
@@ -139,17 +147,17 @@ pub fn conv2d(
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = bias;
+                let (kys, y0) = s.taps(0, oy);
+                let (kxs, x0) = s.taps(1, ox);
+                let [dy, dx] = s.dilation;
                 for ic in 0..s.in_channels {
-                    for ky in 0..kh {
-                        let Some(y) = s.source(0, oy, ky) else {
-                            continue;
-                        };
-                        for kx in 0..kw {
-                            let Some(x) = s.source(1, ox, kx) else {
-                                continue;
-                            };
-                            let v = input[(ic * ih + y) * iw + x] as i32 - input_zero_point;
-                            acc += filter[(ic * kh + ky) * kw + kx] as i32 * v;
+                    let plane = &input[ic * ih * iw..][..ih * iw];
+                    let taps = &filter[ic * kh * kw..][..kh * kw];
+                    for (j, ky) in kys.clone().enumerate() {
+                        let row = &plane[(y0 + j * dy) * iw..][..iw];
+                        let wrow = &taps[ky * kw..][..kw];
+                        for (i, kx) in kxs.clone().enumerate() {
+                            acc += wrow[kx] as i32 * (row[x0 + i * dx] as i32 - input_zero_point);
                         }
                     }
                 }

@@ -41,16 +41,14 @@ pub fn depthwise_conv2d(
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = bias;
-                for ky in 0..kh {
-                    let Some(y) = s.source(0, oy, ky) else {
-                        continue;
-                    };
-                    for kx in 0..kw {
-                        let Some(x) = s.source(1, ox, kx) else {
-                            continue;
-                        };
-                        let v = plane[y * iw + x] as i32 - input_zero_point;
-                        acc += filter[ky * kw + kx] as i32 * v;
+                let (kys, y0) = s.taps(0, oy);
+                let (kxs, x0) = s.taps(1, ox);
+                let [dy, dx] = s.dilation;
+                for (j, ky) in kys.enumerate() {
+                    let row = &plane[(y0 + j * dy) * iw..][..iw];
+                    let wrow = &filter[ky * kw..][..kw];
+                    for (i, kx) in kxs.clone().enumerate() {
+                        acc += wrow[kx] as i32 * (row[x0 + i * dx] as i32 - input_zero_point);
                     }
                 }
                 output[(oc * oh + oy) * ow + ox] = out.write(requant.apply(acc));

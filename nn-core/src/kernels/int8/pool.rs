@@ -123,7 +123,10 @@ pub fn global_avg_pool(
     out: Output,
     output: &mut [i8],
 ) {
-    assert_eq!(input.len() % output.len().max(1), 0, "input length");
+    assert!(
+        input.len().is_multiple_of(output.len().max(1)),
+        "input length"
+    );
     let hw = input.len() / output.len().max(1);
     for (y, plane) in output.iter_mut().zip(input.chunks_exact(hw.max(1))) {
         let sum: i32 = plane.iter().map(|&v| v as i32).sum();
