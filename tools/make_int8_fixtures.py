@@ -11,6 +11,8 @@ tools/int8_tflite.py (its docstring gives the format); per case:
                                           "input0" (and "input1") and "output": int8 batches
                                           in this project's layout (TFLite Micro's outputs)
   tests/fixtures/int8/cases.json          {case: graph}
+  tests/fixtures/int8/<case>_file.safetensors  for "mlp" and "cnn_chain", the same model as the
+                                          int8 file of a declaration (tools/tflite_to_int8.py)
 
 Run from the repository root, in a virtual environment with tools/requirements-int8.txt:
   python3 -m venv .venv-tf && .venv-tf/bin/pip install -r tools/requirements-int8.txt
@@ -29,6 +31,7 @@ from safetensors.numpy import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
 import int8_tflite  # noqa: E402
+import tflite_to_int8  # noqa: E402
 
 OUT = os.path.join("tests", "fixtures", "int8")
 SAMPLES = 4
@@ -83,15 +86,19 @@ def case(name, shapes, build, seed):
     save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, os.path.join(OUT, f"{name}.safetensors"))
     ops = " ".join(o["op"] for o in graph["ops"])
     print(f"{name}: {ops}; output {list(y.shape)}, {len(np.unique(y))} distinct values")
-    return graph
+    return graph, tfl
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     cases = {}
 
-    def add(name, shapes, build, seed):
-        cases[name] = case(name, shapes, build, seed)
+    def add(name, shapes, build, seed, names=None):
+        cases[name], tfl = case(name, shapes, build, seed)
+        if names:
+            # The same model as the int8 file of a declaration (tools/tflite_to_int8.py).
+            tensors = tflite_to_int8.convert(tfl, names)
+            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, os.path.join(OUT, f"{name}_file.safetensors"))
 
     # One layer each.
     add("linear", [(24,)], lambda x: L.Dense(10)(x), 1)
@@ -126,7 +133,7 @@ def main():
         h = L.Dense(32, activation="relu")(h)
         return L.Dense(10)(h)
 
-    add("mlp", [(49,)], mlp, 17)
+    add("mlp", [(49,)], mlp, 17, names=["0", "2", "4"])
 
     def cnn(x):
         h = L.Conv2D(4, 3, padding="same", activation="relu")(x)
@@ -141,6 +148,17 @@ def main():
         return L.Dense(10)(h)
 
     add("cnn", [(12, 12, 1)], cnn, 18)
+
+    # A chain a `network!` declares (tests/int8.rs): its int8 file loads unchanged.
+    def cnn_chain(x):
+        h = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+        h = L.MaxPooling2D(2)(h)
+        h = L.Conv2D(8, 3, activation="relu")(h)
+        h = L.AveragePooling2D(2)(h)
+        h = L.Flatten()(h)
+        return L.Dense(10)(h)
+
+    add("cnn_chain", [(12, 12, 1)], cnn_chain, 19, names=["0", "3", "7"])
 
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1, sort_keys=True)
