@@ -43,7 +43,7 @@ pub enum Int8FileError {
         reason: String,
     },
     /// The network cannot be in int8 (see [`super::QuantizeError`]).
-    Network {
+    Unsupported {
         /// The file.
         path: PathBuf,
         /// Why.
@@ -98,7 +98,7 @@ impl core::fmt::Display for Int8FileError {
             Format { path, reason } => {
                 write!(f, "{}: not a safetensors file: {reason}", path.display())
             }
-            Network { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Unsupported { path, reason } => write!(f, "{}: {reason}", path.display()),
             Missing { path, tensor } => {
                 write!(f, "{}: tensor `{tensor}` is missing", path.display())
             }
@@ -224,7 +224,7 @@ impl<N: Layer> Quantized<N> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let steps = plan::<N>(None).map_err(|e| Int8FileError::Network {
+        let steps = plan::<N>(None).map_err(|e| Int8FileError::Unsupported {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -327,7 +327,7 @@ impl<N: Layer> Quantized<N> {
             out.push(StepInt8::Dense(d));
         }
         let (Some(input), Some(output)) = (first, last) else {
-            return Err(Int8FileError::Network {
+            return Err(Int8FileError::Unsupported {
                 path: path.to_path_buf(),
                 reason: "the network has no layer with weights".into(),
             });
