@@ -28,6 +28,8 @@
 //! - `train`: the [`Tape`] and [`Gradients`] of a training step, [`loss`], [`optim`],
 //!   checkpoint state ([`StateDict`]) and [`metrics`];
 //! - [`init`]: PyTorch's `nn.init` initialisers;
+//! - [`int8`]: int8 inference with TFLite Micro's arithmetic (its kernels under
+//!   `kernels/int8/`);
 //! - `bake`: weights baked in at compile time for nested networks;
 //! - [`io`]: safetensors files; [`data`]: data sets, the loader, normalisation.
 //!
@@ -46,6 +48,7 @@ mod macros;
 mod bake;
 mod error;
 pub mod init;
+pub mod int8;
 mod kernels;
 mod layer;
 mod layers;

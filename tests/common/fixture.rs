@@ -33,6 +33,7 @@ fn made_by(name: &str) -> &'static str {
         n if n == "weights_interop.json" || n.starts_with("torch_") || n.starts_with("rust_") => {
             "tools/make_weight_fixtures.py"
         }
+        n if n.starts_with("int8/") => "tools/make_int8_fixtures.py",
         _ => "tools/make_fixtures.py",
     }
 }

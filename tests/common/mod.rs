@@ -37,5 +37,6 @@ pub mod scratch;
 // After `assert_close!`, which it uses.
 pub mod gradcheck;
 pub mod graph_parity;
+pub mod int8_graph;
 pub mod layer_parity;
 pub mod nonfinite;

@@ -7,6 +7,7 @@
 pub(crate) mod conv;
 #[cfg(feature = "alloc")]
 pub mod gemm;
+pub(crate) mod int8;
 mod matvec;
 pub(crate) mod recurrent;
 #[cfg(feature = "alloc")]

@@ -1,0 +1,337 @@
+//! The int8 safetensors file of a [`Quantized`] network, under the f32 network's names.
+//!
+//! For each int8 layer `NAME` (a `Linear`, a `Conv2d` with the batch norm after it folded in,
+//! or a batch norm after an activation, a per-channel scale of its own):
+//!
+//! | tensor | dtype | shape |
+//! |---|---|---|
+//! | `NAME.weight` | I8 | the f32 layer's weight shape (`[C]` for a batch norm) |
+//! | `NAME.weight_scale` | F32 | `[out]`: one scale per output channel |
+//! | `NAME.bias` | I32 | `[out]`, at the scale `input_scale · weight_scale` |
+//! | `NAME.input_scale`, `NAME.output_scale` | F32 | `[1]` |
+//! | `NAME.input_zero_point`, `NAME.output_zero_point` | I32 | `[1]`, in `-128..=127` |
+
+use std::format;
+use std::path::{Path, PathBuf};
+use std::string::{String, ToString};
+use std::vec;
+use std::vec::Vec;
+
+use nn_safetensors::{Dtype, File};
+use safetensors::tensor::TensorView;
+
+use super::network::{DenseInt8, StepInt8};
+use super::quantize::{plan, Step};
+use super::{Quant, Quantized};
+use crate::Layer;
+
+/// Why an int8 weights file could not be read or written.
+#[derive(Debug)]
+pub enum Int8FileError {
+    /// The file could not be read or written.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error from the operating system.
+        source: std::io::Error,
+    },
+    /// Not a safetensors file.
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The network cannot be in int8 (see [`super::QuantizeError`]).
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A tensor the network needs is not in the file.
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// The tensor.
+        tensor: String,
+    },
+    /// A tensor has another element type: an f32 file where int8 is needed, for example.
+    Dtype {
+        /// The file.
+        path: PathBuf,
+        /// The tensor.
+        tensor: String,
+        /// The network's type.
+        expected: &'static str,
+        /// The file's.
+        found: &'static str,
+    },
+    /// A tensor has another shape than the network's (a scale count that is not the layer's
+    /// output channels, for example).
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// The tensor.
+        tensor: String,
+        /// The network's shape.
+        expected: Vec<usize>,
+        /// The file's.
+        found: Vec<usize>,
+    },
+    /// A zero point outside int8, or a scale that is not a positive finite number.
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// The tensor.
+        tensor: String,
+        /// The value, as text.
+        value: String,
+    },
+}
+
+impl core::fmt::Display for Int8FileError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use Int8FileError::*;
+        match self {
+            Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Format { path, reason } => {
+                write!(f, "{}: not a safetensors file: {reason}", path.display())
+            }
+            Unsupported { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Missing { path, tensor } => {
+                write!(f, "{}: tensor `{tensor}` is missing", path.display())
+            }
+            Dtype {
+                path,
+                tensor,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: tensor `{tensor}` has type {found}, but the int8 network's is {expected}",
+                path.display()
+            ),
+            Shape {
+                path,
+                tensor,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: tensor `{tensor}` has shape {found:?}, but the int8 network's is {expected:?}",
+                path.display()
+            ),
+            Value {
+                path,
+                tensor,
+                value,
+            } => write!(
+                f,
+                "{}: tensor `{tensor}` holds {value}, which is not a valid {}",
+                path.display(),
+                if tensor.ends_with("zero_point") {
+                    "int8 zero point (-128..=127)"
+                } else {
+                    "scale"
+                }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Int8FileError {}
+
+/// The f32 layer's weight shape of an int8 layer.
+fn weight_shape(d: &DenseInt8) -> Vec<usize> {
+    match (&d.layer.conv, d.layer.depthwise) {
+        (None, _) => vec![d.layer.outputs, d.layer.inputs],
+        (Some(s), false) => vec![s.out_channels, s.in_channels, s.kernel[0], s.kernel[1]],
+        (Some(s), true) => vec![s.out_channels],
+    }
+}
+
+impl<N: Layer> Quantized<N> {
+    /// Writes the int8 weights, scales and zero points (the format is in the README).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Int8FileError> {
+        let path = path.as_ref();
+        let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+        for d in self.dense() {
+            let n = &d.layer.name;
+            let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+            let i32s = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+            let out = d.layer.outputs;
+            tensors.push((
+                format!("{n}.weight"),
+                safetensors::Dtype::I8,
+                weight_shape(d),
+                d.weight.iter().map(|&w| w as u8).collect(),
+            ));
+            tensors.push((
+                format!("{n}.weight_scale"),
+                safetensors::Dtype::F32,
+                vec![out],
+                f32s(&d.weight_scale),
+            ));
+            tensors.push((
+                format!("{n}.bias"),
+                safetensors::Dtype::I32,
+                vec![out],
+                i32s(&d.bias),
+            ));
+            for (side, q) in [("input", d.input), ("output", d.output)] {
+                tensors.push((
+                    format!("{n}.{side}_scale"),
+                    safetensors::Dtype::F32,
+                    vec![1],
+                    f32s(&[q.scale]),
+                ));
+                tensors.push((
+                    format!("{n}.{side}_zero_point"),
+                    safetensors::Dtype::I32,
+                    vec![1],
+                    i32s(&[q.zero_point]),
+                ));
+            }
+        }
+        let format = |reason: String| Int8FileError::Format {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut views = Vec::with_capacity(tensors.len());
+        for (name, dtype, shape, bytes) in &tensors {
+            let view =
+                TensorView::new(*dtype, shape.clone(), bytes).map_err(|e| format(e.to_string()))?;
+            views.push((name.as_str(), view));
+        }
+        let bytes = safetensors::serialize(views, None).map_err(|e| format(e.to_string()))?;
+        std::fs::write(path, bytes).map_err(|source| Int8FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Reads a file [`Quantized::save`] wrote (or a converter from TFLite): every tensor's
+    /// dtype and shape is checked against `N`, every scale count against its layer's output
+    /// channels, every zero point against int8's range.
+    pub fn load(path: impl AsRef<Path>) -> Result<Quantized<N>, Int8FileError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Int8FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = File::parse(&bytes).map_err(|e| Int8FileError::Format {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let steps = plan::<N>(None).map_err(|e| Int8FileError::Unsupported {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let get =
+            |tensor: String, dtype: Dtype, shape: Vec<usize>| -> Result<&[u8], Int8FileError> {
+                let t = file.tensor(&tensor).ok_or_else(|| Int8FileError::Missing {
+                    path: path.to_path_buf(),
+                    tensor: tensor.clone(),
+                })?;
+                if t.dtype() != dtype {
+                    return Err(Int8FileError::Dtype {
+                        path: path.to_path_buf(),
+                        tensor,
+                        expected: dtype.name(),
+                        found: t.dtype().name(),
+                    });
+                }
+                if t.shape() != shape.as_slice() {
+                    return Err(Int8FileError::Shape {
+                        path: path.to_path_buf(),
+                        tensor,
+                        expected: shape,
+                        found: t.shape().to_vec(),
+                    });
+                }
+                Ok(t.data())
+            };
+        let f32s = |b: &[u8]| {
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect::<Vec<f32>>()
+        };
+        let i32s = |b: &[u8]| {
+            b.chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect::<Vec<i32>>()
+        };
+        let value = |tensor: String, value: String| Int8FileError::Value {
+            path: path.to_path_buf(),
+            tensor,
+            value,
+        };
+        let quant = |n: &str, side: &str| -> Result<Quant, Int8FileError> {
+            let scale = f32s(get(format!("{n}.{side}_scale"), Dtype::F32, vec![1])?)[0];
+            if !(scale.is_finite() && scale > 0.0) {
+                return Err(value(format!("{n}.{side}_scale"), scale.to_string()));
+            }
+            let zero_point = i32s(get(format!("{n}.{side}_zero_point"), Dtype::I32, vec![1])?)[0];
+            if !(-128..=127).contains(&zero_point) {
+                return Err(value(
+                    format!("{n}.{side}_zero_point"),
+                    zero_point.to_string(),
+                ));
+            }
+            Ok(Quant { scale, zero_point })
+        };
+        let mut out = Vec::with_capacity(steps.len());
+        let (mut first, mut last) = (None, None);
+        for step in steps {
+            let Step::Dense(layer) = step else {
+                out.push(StepInt8::Float(step));
+                continue;
+            };
+            let n = layer.name.clone();
+            let o = layer.outputs;
+            let mut d = DenseInt8 {
+                layer,
+                weight: Vec::new(),
+                bias: Vec::new(),
+                weight_scale: Vec::new(),
+                input: Quant {
+                    scale: 1.0,
+                    zero_point: 0,
+                },
+                output: Quant {
+                    scale: 1.0,
+                    zero_point: 0,
+                },
+                requant: Vec::new(),
+            };
+            // The weight first: an f32 file fails here, on its type.
+            d.weight = get(format!("{n}.weight"), Dtype::I8, weight_shape(&d))?
+                .iter()
+                .map(|&b| b as i8)
+                .collect();
+            d.input = quant(&n, "input")?;
+            d.output = quant(&n, "output")?;
+            d.weight_scale = f32s(get(format!("{n}.weight_scale"), Dtype::F32, vec![o])?);
+            if let Some(s) = d
+                .weight_scale
+                .iter()
+                .find(|s| !(s.is_finite() && **s > 0.0))
+            {
+                return Err(value(format!("{n}.weight_scale"), s.to_string()));
+            }
+            d.bias = i32s(get(format!("{n}.bias"), Dtype::I32, vec![o])?);
+            d.prepare();
+            first.get_or_insert(d.input);
+            last = Some(d.output);
+            out.push(StepInt8::Dense(d));
+        }
+        let (Some(input), Some(output)) = (first, last) else {
+            return Err(Int8FileError::Unsupported {
+                path: path.to_path_buf(),
+                reason: "the network has no layer with weights".into(),
+            });
+        };
+        Ok(Quantized::from_steps(out, input, output))
+    }
+}

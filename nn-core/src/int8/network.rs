@@ -1,0 +1,283 @@
+//! [`Quantized<N>`]: the int8 form of a trained network `N`, its own type.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::marker::PhantomData;
+
+use super::quantize::{plan, run_f32, state_of, Dense, QuantizeError, Step};
+use super::{
+    avg_pool2d, clamp, conv2d, depthwise_conv2d, linear, max_pool2d, Activation, Output, Quant,
+    Requant, Weights,
+};
+use crate::Layer;
+
+/// An int8 `Linear` or `Conv2d`: weights, biases, scales and what is prepared from them.
+#[derive(Clone, Debug)]
+pub(crate) struct DenseInt8 {
+    pub layer: Dense,
+    pub weight: Vec<i8>,
+    pub bias: Vec<i32>,
+    pub weight_scale: Vec<f32>,
+    pub input: Quant,
+    pub output: Quant,
+    pub requant: Vec<Requant>,
+}
+
+impl DenseInt8 {
+    /// Prepares the multipliers once the scales are known.
+    pub(crate) fn prepare(&mut self) {
+        self.requant = self
+            .weight_scale
+            .iter()
+            .map(|&s| Requant::product(self.input.scale, s, self.output.scale))
+            .collect();
+    }
+
+    fn out(&self) -> Output {
+        Output::new(
+            self.output.scale,
+            self.output.zero_point,
+            self.layer.activation,
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum StepInt8 {
+    Dense(DenseInt8),
+    Float(Step),
+}
+
+/// The int8 form of a trained network `N`: TFLite's int8 scheme, computed by
+/// [`crate::int8`]'s kernels with TFLite Micro's arithmetic. A different type from `N`,
+/// whose input and output widths are `N`'s, checked when a call is compiled.
+///
+/// Made by [`Quantized::quantize`] from `N` and calibration inputs (post-training
+/// quantisation), or read from an int8 safetensors file by `Quantized::load`.
+///
+/// ```
+/// nn::network! { struct Net<Linear<4, 8>, ReLU, Linear<8, 2>> }
+/// use nn::int8::Quantized;
+/// let net = Net::new(0);
+/// let calibration: Vec<f32> = (0..64).map(|i| ((i * 7) % 13) as f32 / 6.0 - 1.0).collect();
+/// let q = Quantized::<Net>::quantize(&net, &calibration).unwrap();
+/// let x = [0.5, -0.25, 1.0, 0.0];
+/// let (want, got): ([f32; 2], [f32; 2]) = (net.forward(&x), q.forward(&x));
+/// assert!((want[0] - got[0]).abs() < 0.05 && (want[1] - got[1]).abs() < 0.05);
+/// ```
+pub struct Quantized<N> {
+    pub(crate) steps: Vec<StepInt8>,
+    pub(crate) input: Quant,
+    pub(crate) output: Quant,
+    net: PhantomData<fn() -> N>,
+}
+
+impl<N> Clone for Quantized<N> {
+    fn clone(&self) -> Self {
+        Quantized {
+            steps: self.steps.clone(),
+            input: self.input,
+            output: self.output,
+            net: PhantomData,
+        }
+    }
+}
+
+impl<N: Layer> Quantized<N> {
+    /// Post-training quantisation of `net`, calibrated on `calibration`: inputs of `N::IN`
+    /// values each, side by side. Weights get one symmetric scale per output channel
+    /// (`max |w| / 127`), biases the scale `s_in · s_w`, every activation the asymmetric
+    /// range seen on the calibration inputs.
+    pub fn quantize(net: &N, calibration: &[f32]) -> Result<Quantized<N>, QuantizeError> {
+        if calibration.is_empty() || !calibration.len().is_multiple_of(N::IN) {
+            return Err(QuantizeError::Calibration {
+                len: calibration.len(),
+                width: N::IN,
+            });
+        }
+        let state = state_of(net);
+        let steps = plan::<N>(Some(&state))?;
+        // The range of the input and of every step's output.
+        let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); steps.len() + 1];
+        let widen = |r: &mut (f32, f32), v: &[f32]| {
+            for &x in v {
+                r.0 = r.0.min(x);
+                r.1 = r.1.max(x);
+            }
+        };
+        for x in calibration.chunks_exact(N::IN) {
+            widen(&mut ranges[0], x);
+            run_f32(&steps, x, |i, y| widen(&mut ranges[i + 1], y));
+        }
+        let mut quant = Quant::of_range(ranges[0].0, ranges[0].1);
+        let input = quant;
+        let mut out = Vec::with_capacity(steps.len());
+        for (i, step) in steps.into_iter().enumerate() {
+            match step {
+                Step::Dense(layer) => {
+                    let output = Quant::of_range(ranges[i + 1].0, ranges[i + 1].1);
+                    out.push(StepInt8::Dense(quantize_dense(layer, quant, output)));
+                    quant = output;
+                }
+                // Pools and clamps keep their input's quantisation, as TFLite's.
+                other => out.push(StepInt8::Float(other)),
+            }
+        }
+        Ok(Quantized {
+            steps: out,
+            input,
+            output: quant,
+            net: PhantomData,
+        })
+    }
+
+    /// The input's quantisation.
+    pub fn input_quant(&self) -> Quant {
+        self.input
+    }
+
+    /// The output's quantisation (the logits').
+    pub fn output_quant(&self) -> Quant {
+        self.output
+    }
+
+    /// One sample in int8, integer arithmetic only: `x` quantised by
+    /// [`Quantized::input_quant`], the logits by [`Quantized::output_quant`].
+    pub fn forward_int8<const I: usize, const O: usize>(&self, x: &[i8; I]) -> [i8; O] {
+        const {
+            assert!(I == N::IN, "the input is not the network's input width");
+            assert!(O == N::OUT, "the output is not the network's output width");
+        }
+        let y = self.run(x);
+        let mut out = [0i8; O];
+        out.copy_from_slice(&y);
+        out
+    }
+
+    /// One sample: `x` quantised, run in int8, the logits dequantised.
+    pub fn forward<const I: usize, const O: usize>(&self, x: &[f32; I]) -> [f32; O] {
+        let mut q = [0i8; I];
+        for (q, &v) in q.iter_mut().zip(x) {
+            *q = self.input.quantize(v);
+        }
+        let y: [i8; O] = self.forward_int8(&q);
+        y.map(|v| self.output.dequantize(v))
+    }
+
+    /// The class of one sample: the index of the largest int8 logit (the first of equals).
+    pub fn predict(&self, x: &[f32]) -> usize {
+        assert_eq!(x.len(), N::IN, "input width");
+        let q: Vec<i8> = x.iter().map(|&v| self.input.quantize(v)).collect();
+        let y = self.run(&q);
+        let mut best = 0;
+        for (i, &v) in y.iter().enumerate() {
+            if v > y[best] {
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// Bytes of weights, biases and prepared parameters (what a baked build keeps in flash).
+    pub fn weight_bytes(&self) -> usize {
+        self.dense()
+            .map(|d| d.weight.len() + 4 * d.bias.len() + 8 * d.requant.len())
+            .sum()
+    }
+
+    pub(crate) fn dense(&self) -> impl Iterator<Item = &DenseInt8> {
+        self.steps.iter().filter_map(|s| match s {
+            StepInt8::Dense(d) => Some(d),
+            StepInt8::Float(_) => None,
+        })
+    }
+
+    #[cfg(feature = "std")]
+    pub(crate) fn from_steps(steps: Vec<StepInt8>, input: Quant, output: Quant) -> Self {
+        Quantized {
+            steps,
+            input,
+            output,
+            net: PhantomData,
+        }
+    }
+
+    fn run(&self, x: &[i8]) -> Vec<i8> {
+        let mut x = x.to_vec();
+        let mut quant = self.input;
+        for step in &self.steps {
+            x = match step {
+                StepInt8::Dense(d) => {
+                    let w = Weights {
+                        weight: &d.weight,
+                        bias: Some(&d.bias),
+                        requant: &d.requant,
+                    };
+                    let zp = d.input.zero_point;
+                    quant = d.output;
+                    match &d.layer.conv {
+                        None => {
+                            let mut y = vec![0; d.layer.outputs];
+                            linear(&x, zp, w, d.out(), &mut y);
+                            y
+                        }
+                        Some(s) => {
+                            let mut y = vec![0; s.output_len()];
+                            if d.layer.depthwise {
+                                depthwise_conv2d(s, &x, zp, w, d.out(), &mut y);
+                            } else {
+                                conv2d(s, &x, zp, w, d.out(), &mut y);
+                            }
+                            y
+                        }
+                    }
+                }
+                StepInt8::Float(Step::MaxPool(s)) | StepInt8::Float(Step::AvgPool(s)) => {
+                    let mut y = vec![0; s.channels * s.output[0] * s.output[1]];
+                    let keep = Output::new(quant.scale, quant.zero_point, Activation::None);
+                    if matches!(step, StepInt8::Float(Step::MaxPool(_))) {
+                        max_pool2d(s, &x, keep, &mut y);
+                    } else {
+                        avg_pool2d(s, &x, keep, &mut y);
+                    }
+                    y
+                }
+                StepInt8::Float(Step::Clamp(act)) => {
+                    clamp(&mut x, Output::new(quant.scale, quant.zero_point, *act));
+                    x
+                }
+                StepInt8::Float(Step::Dense(_)) => unreachable!("dense steps are quantised"),
+            };
+        }
+        x
+    }
+}
+
+/// Quantises one folded layer: per-output-channel symmetric weights, int32 biases.
+fn quantize_dense(layer: Dense, input: Quant, output: Quant) -> DenseInt8 {
+    let per = layer.inputs;
+    let mut weight = Vec::with_capacity(layer.weight.len());
+    let mut weight_scale = Vec::with_capacity(layer.outputs);
+    let mut bias = Vec::with_capacity(layer.outputs);
+    for (row, &b) in layer.weight.chunks_exact(per).zip(&layer.bias) {
+        let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        let s = if max > 0.0 { max / 127.0 } else { 1.0 };
+        weight.extend(
+            row.iter()
+                .map(|w| libm::roundf(w / s).clamp(-127.0, 127.0) as i8),
+        );
+        weight_scale.push(s);
+        bias.push(libm::round(b as f64 / (input.scale as f64 * s as f64)) as i32);
+    }
+    let mut d = DenseInt8 {
+        layer,
+        weight,
+        bias,
+        weight_scale,
+        input,
+        output,
+        requant: Vec::new(),
+    };
+    d.prepare();
+    d
+}

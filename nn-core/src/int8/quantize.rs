@@ -1,0 +1,425 @@
+//! Post-training quantisation of a trained chain of layers into TFLite's int8 scheme.
+//!
+//! The chain is read from the network's [`Layer::LAYERS`] and its state dict: each
+//! `Linear` or `Conv2d` becomes an int8 layer with one symmetric weight scale per output
+//! channel and int32 biases at `s_in · s_w`; a `BatchNorm`/`BatchNorm2d` is folded into the
+//! layer before it (or, after a ReLU, into the `Linear` after it, which is exact there); a
+//! `ReLU` or `ReLU6` right after a layer becomes its output clamp; pools and `Flatten` keep
+//! their input's quantisation. Activations are asymmetric int8, their ranges the minimum and
+//! maximum seen on the calibration inputs (which always include 0).
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use super::{Activation, Conv2dShape, Pool2dShape};
+use crate::{Buffer, Layer, Path};
+
+/// Why a network could not be quantised.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuantizeError {
+    /// A layer the int8 path does not have, or a layer where it cannot go.
+    Unsupported {
+        /// The layer's name in the network.
+        layer: String,
+        /// The layer as declared.
+        kind: String,
+        /// What is missing.
+        why: String,
+    },
+    /// The calibration inputs are not whole rows of the network's input.
+    Calibration {
+        /// The values passed.
+        len: usize,
+        /// The network's input width.
+        width: usize,
+    },
+}
+
+impl fmt::Display for QuantizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuantizeError::Unsupported { layer, kind, why } => {
+                write!(f, "layer `{layer}` (`{kind}`) cannot be quantised: {why}")
+            }
+            QuantizeError::Calibration { len, width } => write!(
+                f,
+                "calibration data of {len} values is not a whole number of inputs of {width}; \
+                 pass at least one input, its rows side by side"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for QuantizeError {}
+
+/// A tensor's quantisation: `real = scale · (q − zero_point)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quant {
+    /// The real value of one step.
+    pub scale: f32,
+    /// The int8 value of real 0.
+    pub zero_point: i32,
+}
+
+impl Quant {
+    /// The asymmetric int8 quantisation of the range `[lo, hi]`, widened to include 0.
+    pub fn of_range(lo: f32, hi: f32) -> Quant {
+        let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+        let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+        let zero_point = (-128.0 - libm::roundf(lo / scale)).clamp(-128.0, 127.0) as i32;
+        Quant { scale, zero_point }
+    }
+
+    /// `x` quantised: `clamp(round(x / scale) + zero_point)`.
+    pub fn quantize(self, x: f32) -> i8 {
+        (libm::roundf(x / self.scale) as i32 + self.zero_point).clamp(-128, 127) as i8
+    }
+
+    /// `q` as a real value.
+    pub fn dequantize(self, q: i8) -> f32 {
+        self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
+
+/// A `Linear` or `Conv2d` of the chain, in floats (folded) or in int8.
+#[derive(Clone, Debug)]
+pub(crate) struct Dense {
+    /// The layer's name: its tensors are `NAME.weight`, `NAME.bias`, ... (read by the
+    /// int8 file, which needs `std`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub name: String,
+    /// `Some` for a convolution, `None` for a linear layer.
+    pub conv: Option<Conv2dShape>,
+    /// A depthwise convolution (a batch norm of its own), weight `[C, 1, kH, kW]`.
+    pub depthwise: bool,
+    pub outputs: usize,
+    pub inputs: usize,
+    pub activation: Activation,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// One step of the chain.
+#[derive(Clone, Debug)]
+pub(crate) enum Step {
+    Dense(Dense),
+    MaxPool(Pool2dShape),
+    AvgPool(Pool2dShape),
+    Clamp(Activation),
+}
+
+/// The chain of `N`, its BatchNorms and ReLUs folded, in floats. With `state` `None`, the
+/// structure alone (weights zero), for reading an int8 file into.
+pub(crate) fn plan<N: Layer>(
+    state: Option<&BTreeMap<String, Vec<f32>>>,
+) -> Result<Vec<Step>, QuantizeError> {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut image = N::IN_IMAGE;
+    for info in N::LAYERS {
+        let kind = info.kind().to_string();
+        let name = info.name.to_string();
+        let unsupported = |why: &str| QuantizeError::Unsupported {
+            layer: name.clone(),
+            kind: kind.clone(),
+            why: why.to_string(),
+        };
+        let head = kind.split('<').next().unwrap_or("");
+        let args: Vec<&str> = kind
+            .split_once('<')
+            .map(|(_, a)| a.trim_end_matches('>').split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        let tensor = |t: &str, len: usize| -> Vec<f32> {
+            match state {
+                Some(s) => s.get(&format!("{name}.{t}")).cloned().unwrap_or_default(),
+                None => vec![0.0; len],
+            }
+        };
+        match head {
+            "Linear" => {
+                let (i, o) = (info.inputs, info.outputs);
+                let weight = tensor("weight", o * i);
+                let bias = match state {
+                    Some(s) => s
+                        .get(&format!("{name}.bias"))
+                        .cloned()
+                        .unwrap_or(vec![0.0; o]),
+                    None => vec![0.0; o],
+                };
+                steps.push(Step::Dense(Dense {
+                    name,
+                    conv: None,
+                    depthwise: false,
+                    outputs: o,
+                    inputs: i,
+                    activation: Activation::None,
+                    weight,
+                    bias,
+                }));
+                image = None;
+            }
+            "Conv2d" => {
+                let (Some(inp), Some(out)) = (image, info.image) else {
+                    return Err(unsupported("its input image is not known"));
+                };
+                let mut stride = 1;
+                let mut pad = 0;
+                for a in &args[3..] {
+                    match a.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                        Some(("stride", v)) => {
+                            stride = v.parse().map_err(|_| unsupported("a pair stride"))?
+                        }
+                        Some(("padding", v)) => {
+                            pad = v
+                                .parse()
+                                .map_err(|_| unsupported("a padding that is not one number"))?
+                        }
+                        Some(("bias", "false")) => {}
+                        _ => {
+                            return Err(unsupported(
+                                "groups, dilation and pair kernels have no int8 layer yet",
+                            ))
+                        }
+                    }
+                }
+                let k: usize = args
+                    .get(2)
+                    .and_then(|k| k.parse().ok())
+                    .ok_or_else(|| unsupported("a pair kernel"))?;
+                let shape = Conv2dShape {
+                    in_channels: inp[0],
+                    input: [inp[1], inp[2]],
+                    out_channels: out[0],
+                    output: [out[1], out[2]],
+                    kernel: [k, k],
+                    stride: [stride; 2],
+                    dilation: [1, 1],
+                    pad: [pad; 2],
+                };
+                let per = inp[0] * k * k;
+                let weight = tensor("weight", out[0] * per);
+                let bias = match state {
+                    Some(s) => s
+                        .get(&format!("{name}.bias"))
+                        .cloned()
+                        .unwrap_or(vec![0.0; out[0]]),
+                    None => vec![0.0; out[0]],
+                };
+                steps.push(Step::Dense(Dense {
+                    name,
+                    conv: Some(shape),
+                    depthwise: false,
+                    outputs: out[0],
+                    inputs: per,
+                    activation: Activation::None,
+                    weight,
+                    bias,
+                }));
+                image = Some(out);
+            }
+            "BatchNorm" | "BatchNorm2d" => {
+                let n: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let (w, b, m, v) = (
+                    tensor("weight", n),
+                    tensor("bias", n),
+                    tensor("running_mean", n),
+                    tensor("running_var", n),
+                );
+                let a: Vec<f32> = w
+                    .iter()
+                    .zip(&v)
+                    .map(|(w, v)| w / libm::sqrtf(v + 1e-5))
+                    .collect();
+                let shift: Vec<f32> = b
+                    .iter()
+                    .zip(&m)
+                    .zip(&a)
+                    .map(|((b, m), a)| b - m * a)
+                    .collect();
+                match steps.last_mut() {
+                    Some(Step::Dense(d)) if d.activation == Activation::None => {
+                        let per = d.inputs;
+                        for (o, (row, bias)) in
+                            d.weight.chunks_exact_mut(per).zip(&mut d.bias).enumerate()
+                        {
+                            row.iter_mut().for_each(|w| *w *= a[o]);
+                            *bias = *bias * a[o] + shift[o];
+                        }
+                    }
+                    // After an activation: its own per-channel affine step, a depthwise 1×1
+                    // convolution in int8 (one weight scale per channel keeps each exact).
+                    _ => {
+                        let [c, h, w] = image.unwrap_or([n, 1, 1]);
+                        steps.push(Step::Dense(Dense {
+                            name,
+                            conv: Some(Conv2dShape::tflite(
+                                [c, h, w],
+                                c,
+                                [1, 1],
+                                [1, 1],
+                                [1, 1],
+                                super::Padding::Valid,
+                            )),
+                            depthwise: true,
+                            outputs: c,
+                            inputs: 1,
+                            activation: Activation::None,
+                            weight: a,
+                            bias: shift,
+                        }));
+                    }
+                }
+            }
+            "ReLU" | "ReLU6" => {
+                let act = if head == "ReLU" {
+                    Activation::Relu
+                } else {
+                    Activation::Relu6
+                };
+                match steps.last_mut() {
+                    Some(Step::Dense(d)) if d.activation == Activation::None => d.activation = act,
+                    _ => steps.push(Step::Clamp(act)),
+                }
+            }
+            "MaxPool2d" | "AvgPool2d" => {
+                let (Some(inp), Some(out)) = (image, info.image) else {
+                    return Err(unsupported("its input image is not known"));
+                };
+                let k: usize = args
+                    .first()
+                    .and_then(|k| k.parse().ok())
+                    .ok_or_else(|| unsupported("a pair window"))?;
+                let shape = Pool2dShape {
+                    channels: inp[0],
+                    input: [inp[1], inp[2]],
+                    output: [out[1], out[2]],
+                    window: [k, k],
+                    stride: [k, k],
+                    pad: [0, 0],
+                };
+                steps.push(if head == "MaxPool2d" {
+                    Step::MaxPool(shape)
+                } else {
+                    Step::AvgPool(shape)
+                });
+                image = Some(out);
+            }
+            "Flatten" => image = None,
+            "Dropout" | "Identity" => {}
+            _ => return Err(unsupported("no int8 layer of this kind")),
+        }
+    }
+    Ok(steps)
+}
+
+/// The state dict of `net` by full name.
+pub(crate) fn state_of<N: Layer>(net: &N) -> BTreeMap<String, Vec<f32>> {
+    let mut state = BTreeMap::new();
+    net.walk_state(
+        &Path::ROOT,
+        &mut |path: &Path<'_>, name: &str, _: &[usize], value: Buffer<'_>| {
+            if let Buffer::F32(v) = value {
+                let key = if path.is_root() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                state.insert(key, v.to_vec());
+            }
+        },
+    );
+    state
+}
+
+fn relu(x: f32, act: Activation) -> f32 {
+    match act {
+        Activation::None => x,
+        Activation::Relu => x.max(0.0),
+        Activation::Relu6 => x.clamp(0.0, 6.0),
+    }
+}
+
+/// The folded chain in floats on one input; `seen(i, values)` is called with each step's
+/// output. Its results equal the network's own forward but for rounding.
+pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f32])) -> Vec<f32> {
+    let mut x = x.to_vec();
+    for (i, step) in steps.iter().enumerate() {
+        x = match step {
+            Step::Dense(d) => match &d.conv {
+                None => d
+                    .weight
+                    .chunks_exact(d.inputs)
+                    .zip(&d.bias)
+                    .map(|(row, b)| {
+                        relu(
+                            b + row.iter().zip(&x).map(|(w, x)| w * x).sum::<f32>(),
+                            d.activation,
+                        )
+                    })
+                    .collect(),
+                Some(s) => {
+                    let [oh, ow] = s.output;
+                    let [kh, kw] = s.kernel;
+                    let [ih, iw] = s.input;
+                    let mut y = vec![0.0; s.output_len()];
+                    for oc in 0..s.out_channels {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let mut acc = d.bias[oc];
+                                let channels = if d.depthwise {
+                                    oc..oc + 1
+                                } else {
+                                    0..s.in_channels
+                                };
+                                let (kys, y0) = s.taps(0, oy);
+                                let (kxs, x0) = s.taps(1, ox);
+                                let per = d.inputs / (kh * kw);
+                                for (j, ic) in channels.enumerate() {
+                                    let plane = &x[ic * ih * iw..][..ih * iw];
+                                    let taps = &d.weight[(oc * per + j) * kh * kw..][..kh * kw];
+                                    for (r, ky) in kys.clone().enumerate() {
+                                        let row = &plane[(y0 + r * s.dilation[0]) * iw..][..iw];
+                                        let wrow = &taps[ky * kw..][..kw];
+                                        for (c, kx) in kxs.clone().enumerate() {
+                                            acc += wrow[kx] * row[x0 + c * s.dilation[1]];
+                                        }
+                                    }
+                                }
+                                y[(oc * oh + oy) * ow + ox] = relu(acc, d.activation);
+                            }
+                        }
+                    }
+                    y
+                }
+            },
+            Step::MaxPool(s) | Step::AvgPool(s) => {
+                let [oh, ow] = s.output;
+                let [ih, iw] = s.input;
+                let k = s.window[0];
+                let mut y = vec![0.0; s.channels * oh * ow];
+                for c in 0..s.channels {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let taps = (0..k).flat_map(|dy| (0..k).map(move |dx| (dy, dx)));
+                            let vals =
+                                taps.map(|(dy, dx)| x[(c * ih + oy * k + dy) * iw + ox * k + dx]);
+                            y[(c * oh + oy) * ow + ox] = if matches!(step, Step::MaxPool(_)) {
+                                vals.fold(f32::NEG_INFINITY, f32::max)
+                            } else {
+                                vals.sum::<f32>() / (k * k) as f32
+                            };
+                        }
+                    }
+                }
+                y
+            }
+            Step::Clamp(act) => x.iter().map(|&v| relu(v, *act)).collect(),
+        };
+        seen(i, &x);
+    }
+    x
+}

@@ -1,0 +1,186 @@
+//! TFLite's fixed-point requantisation, integer only: gemmlowp's
+//! `SaturatingRoundingDoublingHighMul` and `RoundingDivideByPOT`, and TFLite's
+//! `MultiplyByQuantizedMultiplier` with its double rounding (TFLite Micro's default build,
+//! which CMSIS-NN matches bit for bit).
+//!
+//! A real multiplier `m > 0` is held as `q · 2^(shift − 31)` with `q` in `[2^30, 2^31)`
+//! (see [`Requant`](crate::int8::Requant), prepared once from the scales).
+
+/// `a · b / 2^31` rounded to nearest, saturated: the high 32 bits of the doubled 64-bit
+/// product `2 · a · b`. gemmlowp's nudge of `2^30` (or `1 − 2^30` below zero) before a
+/// division that truncates toward zero rounds every half upward, toward +∞. The one product
+/// that overflows, `i32::MIN · i32::MIN`, gives `i32::MAX`.
+///
+/// ```
+/// use nn::int8::saturating_rounding_doubling_high_mul as mul;
+/// assert_eq!(mul(1 << 30, 1 << 30), 1 << 29); // 0.5 · 0.5 = 0.25
+/// assert_eq!(mul(i32::MIN, i32::MIN), i32::MAX);
+/// assert_eq!(mul(3, 1 << 30), 2); // 1.5 rounds up
+/// assert_eq!(mul(-3, 1 << 30), -1); // and so does -1.5
+/// ```
+#[inline(always)]
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = a as i64 * b as i64;
+    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // Division (truncating toward zero) as gemmlowp has it, not a shift.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// `x / 2^exponent`, rounded to nearest with halves away from zero; `exponent` in `0..=31`.
+///
+/// ```
+/// use nn::int8::rounding_divide_by_pot as div;
+/// assert_eq!(div(5, 1), 3); // 2.5 → 3
+/// assert_eq!(div(-5, 1), -3); // -2.5 → -3
+/// assert_eq!(div(-6, 2), -2); // -1.5 → -2
+/// ```
+#[inline(always)]
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    debug_assert!((0..=31).contains(&exponent), "exponent {exponent}");
+    let mask = ((1i64 << exponent) - 1) as i32;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i32::from(x < 0);
+    (x >> exponent) + i32::from(remainder > threshold)
+}
+
+/// `x · multiplier · 2^(shift − 31)` as TFLite computes it: a left shift for `shift > 0`,
+/// then [`saturating_rounding_doubling_high_mul`], then [`rounding_divide_by_pot`] by
+/// `−shift` for `shift < 0` (two roundings, as TFLite Micro's reference kernels).
+///
+/// ```
+/// use nn::int8::multiply_by_quantized_multiplier as mbqm;
+/// // 0.75 is (3 · 2^29) · 2^(0 − 31); 0.75 · 2^-3 takes a shift of -3.
+/// assert_eq!(mbqm(1000, 3 << 29, 0), 750);
+/// assert_eq!(mbqm(1000, 3 << 29, -3), 94); // 93.75
+/// ```
+#[inline(always)]
+pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let left = if shift > 0 { shift } else { 0 };
+    let right = if shift > 0 { 0 } else { -shift };
+    // TFLite's `x * (1 << left_shift)` wraps in two's complement on every target it runs on.
+    rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
+        right,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `⌊a · b / 2^31 + 1/2⌋` in i128 (nearest, halves up), saturated.
+    fn high_mul_exact(a: i32, b: i32) -> i32 {
+        let p = a as i128 * b as i128 * 2;
+        let r = (p + (1i128 << 31)) >> 32;
+        r.clamp(i32::MIN as i128, i32::MAX as i128) as i32
+    }
+
+    #[test]
+    fn high_mul_matches_exact_rounding_at_the_edges() {
+        let edges = [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30) - 1,
+            -(1 << 30),
+            -3,
+            -2,
+            -1,
+            0,
+            1,
+            2,
+            3,
+            1 << 30,
+            (1 << 30) + 1,
+            i32::MAX - 1,
+            i32::MAX,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    high_mul_exact(a, b),
+                    "{a} · {b}"
+                );
+            }
+        }
+        // Exact halves: 2ab = (2k + 1) · 2^31.
+        assert_eq!(saturating_rounding_doubling_high_mul(1, 1 << 30), 1); // 0.5 → 1
+        assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0); // -0.5 → 0
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1); // -1.5 → -1
+        assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2); // 1.5 → 2
+    }
+
+    #[test]
+    fn high_mul_saturates_only_at_min_times_min() {
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MAX),
+            -i32::MAX
+        );
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MAX, i32::MAX),
+            i32::MAX - 1
+        );
+    }
+
+    #[test]
+    fn divide_by_pot_rounds_halves_away_from_zero() {
+        for exponent in 0..=31 {
+            for x in [
+                i32::MIN,
+                i32::MIN + 1,
+                -1_000_001,
+                -7,
+                -4,
+                -3,
+                -2,
+                -1,
+                0,
+                1,
+                2,
+                3,
+                4,
+                7,
+            ]
+            .into_iter()
+            .chain([1_000_001, i32::MAX - 1, i32::MAX])
+            {
+                let d = 1i128 << exponent;
+                let xi = x as i128;
+                let q = (xi.abs() * 2 + d) / (2 * d);
+                let want = if xi < 0 { -q } else { q } as i32;
+                assert_eq!(
+                    rounding_divide_by_pot(x, exponent),
+                    want,
+                    "{x} / 2^{exponent}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn multiply_rounds_twice_as_tflite_does() {
+        // 2^30 is 0.5: x · 0.5 rounded (halves up), then / 2 rounded (halves away from
+        // zero). 5 · 0.25 = 1.25 rounds to 1 at once, but 2.5 → 3, 1.5 → 2 in two steps.
+        assert_eq!(multiply_by_quantized_multiplier(5, 1 << 30, -1), 2);
+        assert_eq!(multiply_by_quantized_multiplier(4, 1 << 30, -1), 1);
+        // -7 · 0.5 = -3.5 → -3, then -1.5 → -2.
+        assert_eq!(multiply_by_quantized_multiplier(-7, 1 << 30, -1), -2);
+        assert_eq!(multiply_by_quantized_multiplier(-5, 1 << 30, -1), -1);
+        // A left shift: 0.5 · 2^3 = 4.
+        assert_eq!(multiply_by_quantized_multiplier(25, 1 << 30, 3), 100);
+        // The largest multiplier, the largest right shift.
+        assert_eq!(multiply_by_quantized_multiplier(i32::MAX, i32::MAX, -31), 1);
+        assert_eq!(
+            multiply_by_quantized_multiplier(i32::MIN, i32::MAX, -31),
+            -1
+        );
+        assert_eq!(multiply_by_quantized_multiplier(0, i32::MAX, 5), 0);
+    }
+}

@@ -1,0 +1,168 @@
+//! Convolution, TFLite Micro's `ConvPerChannel`, and the geometry convolutions and pools
+//! share: TFLite's `SAME` and `VALID` padding.
+
+use crate::int8::{Output, Weights};
+
+/// TFLite's padding: `Valid` reads no padding; `Same` gives `⌈in / stride⌉` outputs and pads
+/// the total needed, `(out − 1) · stride + extent − in`, half before (rounded down) and the
+/// rest after: an odd total puts the extra row or column at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding.
+    Valid,
+    /// TFLite's (and TensorFlow's) `SAME`.
+    Same,
+}
+
+impl Padding {
+    /// (outputs, padding before) of one axis of `size` inputs, a window of `extent`
+    /// (dilation included) and a `stride`.
+    pub const fn axis(self, size: usize, extent: usize, stride: usize) -> (usize, usize) {
+        match self {
+            Padding::Valid => ((size + stride - extent) / stride, 0),
+            Padding::Same => {
+                let out = size.div_ceil(stride);
+                let needed = (out - 1) * stride + extent;
+                (out, needed.saturating_sub(size) / 2)
+            }
+        }
+    }
+}
+
+/// The geometry of a convolution on one image `[C, H, W]`: sizes, stride, dilation, and the
+/// padding before (`pad[0]` rows above, `pad[1]` columns left; what is after follows from the
+/// output size). Positions in the padding are skipped, which is TFLite's padding with the
+/// input's zero point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dShape {
+    /// Input channels.
+    pub in_channels: usize,
+    /// Input rows and columns.
+    pub input: [usize; 2],
+    /// Output channels.
+    pub out_channels: usize,
+    /// Output rows and columns.
+    pub output: [usize; 2],
+    /// Kernel rows and columns.
+    pub kernel: [usize; 2],
+    /// Stride along rows and columns.
+    pub stride: [usize; 2],
+    /// Dilation along rows and columns.
+    pub dilation: [usize; 2],
+    /// Padding above and to the left.
+    pub pad: [usize; 2],
+}
+
+impl Conv2dShape {
+    /// The geometry TFLite gives an input `[C, H, W]` under `padding`.
+    ///
+    /// ```
+    /// use nn::int8::{Conv2dShape, Padding};
+    /// // 8 rows, kernel 3, stride 2: 4 outputs, 1 row of padding needed, after.
+    /// let s = Conv2dShape::tflite([3, 8, 8], 4, [3, 3], [2, 2], [1, 1], Padding::Same);
+    /// assert_eq!((s.output, s.pad), ([4, 4], [0, 0]));
+    /// ```
+    pub const fn tflite(
+        input: [usize; 3],
+        out_channels: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        padding: Padding,
+    ) -> Conv2dShape {
+        let extent = [
+            (kernel[0] - 1) * dilation[0] + 1,
+            (kernel[1] - 1) * dilation[1] + 1,
+        ];
+        let (oh, ph) = padding.axis(input[1], extent[0], stride[0]);
+        let (ow, pw) = padding.axis(input[2], extent[1], stride[1]);
+        Conv2dShape {
+            in_channels: input[0],
+            input: [input[1], input[2]],
+            out_channels,
+            output: [oh, ow],
+            kernel,
+            stride,
+            dilation,
+            pad: [ph, pw],
+        }
+    }
+
+    /// Values in the input image.
+    pub const fn input_len(&self) -> usize {
+        self.in_channels * self.input[0] * self.input[1]
+    }
+
+    /// Values in the output image.
+    pub const fn output_len(&self) -> usize {
+        self.out_channels * self.output[0] * self.output[1]
+    }
+
+    /// The kernel taps of output `o` along `axis` (0 rows, 1 columns) that fall inside the
+    /// image, and the input index of the first of them.
+    #[inline(always)]
+    pub(crate) fn taps(&self, axis: usize, o: usize) -> (core::ops::Range<usize>, usize) {
+        let (s, d, p) = (self.stride[axis], self.dilation[axis], self.pad[axis]);
+        let start = o * s;
+        // Taps k with p <= start + k·d < p + size.
+        let lo = p.saturating_sub(start).div_ceil(d);
+        let hi = (p + self.input[axis])
+            .saturating_sub(start)
+            .div_ceil(d)
+            .min(self.kernel[axis]);
+        let lo = lo.min(hi);
+        (lo..hi, start + lo * d - p.min(start + lo * d))
+    }
+}
+
+/// A convolution of one int8 image: for each output channel `c` and position,
+/// `clamp(zp_out + requant[c](bias[c] + Σ w[c, i, ky, kx] · (x[i, y, x] − zp_in)))` over the
+/// taps inside the image. The weight is `[out, in, kH, kW]`.
+///
+/// # Panics
+/// If a slice's length is not the shape's.
+pub fn conv2d(
+    shape: &Conv2dShape,
+    input: &[i8],
+    input_zero_point: i32,
+    weights: Weights,
+    out: Output,
+    output: &mut [i8],
+) {
+    let s = shape;
+    let [kh, kw] = s.kernel;
+    let [ih, iw] = s.input;
+    let [oh, ow] = s.output;
+    assert_eq!(input.len(), s.input_len(), "input length");
+    assert_eq!(output.len(), s.output_len(), "output length");
+    assert_eq!(
+        weights.weight.len(),
+        s.out_channels * s.in_channels * kh * kw,
+        "weight length"
+    );
+    weights.check(s.out_channels);
+    for oc in 0..s.out_channels {
+        let filter = &weights.weight[oc * s.in_channels * kh * kw..][..s.in_channels * kh * kw];
+        let (bias, requant) = weights.channel(oc);
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = bias;
+                let (kys, y0) = s.taps(0, oy);
+                let (kxs, x0) = s.taps(1, ox);
+                let [dy, dx] = s.dilation;
+                for ic in 0..s.in_channels {
+                    let plane = &input[ic * ih * iw..][..ih * iw];
+                    let taps = &filter[ic * kh * kw..][..kh * kw];
+                    for (j, ky) in kys.clone().enumerate() {
+                        let row = &plane[(y0 + j * dy) * iw..][..iw];
+                        let wrow = &taps[ky * kw..][..kw];
+                        for (i, kx) in kxs.clone().enumerate() {
+                            acc += wrow[kx] as i32 * (row[x0 + i * dx] as i32 - input_zero_point);
+                        }
+                    }
+                }
+                output[(oc * oh + oy) * ow + ox] = out.write(requant.apply(acc));
+            }
+        }
+    }
+}

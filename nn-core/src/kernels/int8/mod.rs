@@ -1,0 +1,28 @@
+//! int8 kernels with TFLite Micro's arithmetic, one file per layer family: the fixed-point
+//! requantisation (`arith`), fully connected (`linear`), convolution (`conv`), depthwise
+//! convolution (`depthwise`), pools and the global average (`pool`), the residual add
+//! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`).
+//!
+//! Each kernel is the portable reference, a loop as short as TFLite Micro's
+//! (`reference/integer_ops/`), on one sample in this crate's layouts (images `[C, H, W]`,
+//! weights `[out, in, kH, kW]`); integer sums are exact, so the loop order and the layout
+//! change no bit. The parameters (multipliers, shifts, ranges) come prepared, see
+//! [`crate::int8`]. No heap, no floating point.
+
+mod add;
+mod arith;
+mod clamp;
+mod conv;
+mod depthwise;
+mod linear;
+mod pool;
+
+pub use add::add;
+pub use arith::{
+    multiply_by_quantized_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
+};
+pub use clamp::clamp;
+pub use conv::{conv2d, Conv2dShape, Padding};
+pub use depthwise::depthwise_conv2d;
+pub use linear::linear;
+pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};
