@@ -1,13 +1,15 @@
 //! Kernels, apart from the layers that call them: the safe entry to `matrixmultiply`
 //! (`gemm`), the one-sample matrix-vector product (`matvec`), the convolution kernels
-//! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), and the run-time
-//! choice of vector unit (`simd`).
+//! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), the run-time
+//! choice of vector unit (`simd`), and elementwise passes split over threads (`parts`).
 //! A layer of a new family adds its kernels here, one file per kernel.
 
 pub(crate) mod conv;
 #[cfg(feature = "alloc")]
 pub mod gemm;
 mod matvec;
+#[cfg(feature = "alloc")]
+pub(crate) mod parts;
 pub(crate) mod recurrent;
 #[cfg(feature = "alloc")]
 pub(crate) mod simd;
