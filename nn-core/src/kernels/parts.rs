@@ -46,9 +46,26 @@ impl<T: Send> Split for &mut [T] {
     }
 }
 
+/// A slice that may be absent (a gradient not asked for): absent on both sides.
+impl<S: Split> Split for Option<S> {
+    fn len(&self) -> usize {
+        self.as_ref().map_or(usize::MAX, S::len)
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        match self {
+            Some(s) => {
+                let (a, b) = s.split_at(mid);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        }
+    }
+}
+
 macro_rules! split_tuple {
     ($first:ident $($rest:ident)*) => {
         impl<$first: Split, $($rest: Split),*> Split for ($first, $($rest),*) {
+            /// The first slice's length (put an [`Option`] elsewhere than first).
             fn len(&self) -> usize {
                 self.0.len()
             }
