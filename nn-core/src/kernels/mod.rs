@@ -7,6 +7,7 @@
 pub(crate) mod conv;
 #[cfg(feature = "alloc")]
 pub mod gemm;
+#[cfg(feature = "alloc")]
 pub(crate) mod log;
 mod matvec;
 #[cfg(feature = "alloc")]
