@@ -171,7 +171,7 @@ fn the_vae_trains_to_the_same_bits_on_one_to_four_threads() {
             let mut state = nn::StateDict::new();
             opt.save_state(&*net, &mut state);
             let moments = bits(state.f32s("fc4.weight.exp_avg_sq", &[784, 400]).unwrap());
-            let out = bits(&tape.infer(&*net, &x));
+            let out = bits(tape.infer(&*net, &x));
             (bits(&losses), params, moments, out)
         })
     };

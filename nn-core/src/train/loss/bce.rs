@@ -57,7 +57,7 @@ impl ElementLoss for BceLoss {
     }
     #[inline(always)]
     fn valid(p: f32, t: f32) -> bool {
-        (p.is_nan() | (p >= 0.0) & (p <= 1.0)) & (t >= 0.0) & (t <= 1.0)
+        (p.is_nan() | (0.0..=1.0).contains(&p)) & (0.0..=1.0).contains(&t)
     }
     fn refuse(p: f32, t: f32) {
         assert!(
