@@ -53,8 +53,14 @@ fn two_threads_train_and_infer_as_one_thread_does() {
     let mnist = train_and_infer::<Mnist>(1, 256);
     let cnn = train_and_infer::<Cnn>(1, 64);
     for threads in [2, 3, 4] {
-        assert!(train_and_infer::<Mnist>(threads, 256) == mnist, "{threads} threads, MLP");
-        assert!(train_and_infer::<Cnn>(threads, 64) == cnn, "{threads} threads, CNN");
+        assert!(
+            train_and_infer::<Mnist>(threads, 256) == mnist,
+            "{threads} threads, MLP"
+        );
+        assert!(
+            train_and_infer::<Cnn>(threads, 64) == cnn,
+            "{threads} threads, CNN"
+        );
     }
 }
 

@@ -10,7 +10,6 @@ pub mod gemm;
 #[cfg(feature = "alloc")]
 pub(crate) mod log;
 mod matvec;
-#[cfg(feature = "alloc")]
 pub(crate) mod parts;
 pub(crate) mod recurrent;
 #[cfg(feature = "alloc")]

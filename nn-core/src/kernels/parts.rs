@@ -8,6 +8,9 @@
 //! whole subtrees, so that the sum too has the same bits on one thread or many, and
 //! without the feature.
 
+// Without `alloc`, only BatchNorm's backward (no pool, one part) uses this file.
+#![cfg_attr(not(feature = "alloc"), allow(dead_code))]
+
 /// Whether this thread is in a pool of more than one thread ([`crate::gemm::parallel`]).
 /// (The thread index first: outside a pool, the thread count would build rayon's global
 /// pool.)
@@ -43,6 +46,17 @@ impl<T: Send> Split for &mut [T] {
     }
     fn split_at(self, mid: usize) -> (Self, Self) {
         <[T]>::split_at_mut(self, mid)
+    }
+}
+
+/// Indices (the columns of a part, for a pass that sums down columns).
+impl Split for core::ops::Range<usize> {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let mid = self.start + mid;
+        (self.start..mid, mid..self.end)
     }
 }
 
@@ -103,6 +117,12 @@ pub(crate) fn for_parts<S: Split>(s: S, min: usize, align: usize, f: &(impl Fn(S
     run(s, n, align, f);
 }
 
+/// Runs `f` on `s` in `n` contiguous parts (from [`parts`] of the work they stand for),
+/// over the pool's threads when `n` is more than one.
+pub(crate) fn for_n_parts<S: Split>(s: S, n: usize, align: usize, f: &(impl Fn(S) + Sync)) {
+    run(s, n, align, f);
+}
+
 fn run<S: Split>(s: S, n: usize, align: usize, f: &(impl Fn(S) + Sync)) {
     if n < 2 {
         return f(s);
@@ -148,7 +168,7 @@ fn tree<S: Split>(s: S, n: usize, leaf: &(impl Fn(S) -> f32 + Sync)) -> f32 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
