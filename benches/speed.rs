@@ -25,7 +25,8 @@
 //! and convolutions and nothing else (see [`flops`]), over the FMA peak of as many cores as
 //! threads (at most the machine's), one core's peak measured first by [`fma_peak`]. nn splits
 //! large products over every thread of the pool (`nn::gemm`) and batched convolutions in
-//! chunks of 16 samples; the rest of a step runs on one thread.
+//! chunks of 16 samples; the passes around them split by elements, rows or features when
+//! large enough (`nn-core/src/kernels/parts.rs`).
 
 use std::hint::black_box;
 use std::process::Command;

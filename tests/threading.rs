@@ -5,8 +5,8 @@
 
 mod common;
 
-use nn::loss::CrossEntropyLoss;
-use nn::optim::{Optimizer, Sgd};
+use nn::loss::{BceLoss, CrossEntropyLoss, Loss, MseLoss, Reduction};
+use nn::optim::{Adam, Optimizer, Sgd};
 use nn::{Gradients, Network, Rng, Tape};
 
 nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
@@ -48,12 +48,20 @@ fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u
 
 #[test]
 fn two_threads_train_and_infer_as_one_thread_does() {
-    // 256 rows: the first layer's products (256 × 784 × 128) split over the threads.
-    assert_eq!(
-        train_and_infer::<Mnist>(2, 256),
-        train_and_infer::<Mnist>(1, 256)
-    );
-    assert_eq!(train_and_infer::<Cnn>(2, 64), train_and_infer::<Cnn>(1, 64));
+    // 256 rows: the first layer's products (256 × 784 × 128) split over the threads, and so
+    // do SGD's update (101,770 parameters) and BatchNorm's features, in pools of two to four.
+    let mnist = train_and_infer::<Mnist>(1, 256);
+    let cnn = train_and_infer::<Cnn>(1, 64);
+    for threads in [2, 3, 4] {
+        assert!(
+            train_and_infer::<Mnist>(threads, 256) == mnist,
+            "{threads} threads, MLP"
+        );
+        assert!(
+            train_and_infer::<Cnn>(threads, 64) == cnn,
+            "{threads} threads, CNN"
+        );
+    }
 }
 
 /// The gradient of one batch of 40 samples, which backward takes in chunks of 16 whose
@@ -103,6 +111,116 @@ fn a_chunked_backward_sums_what_unchunked_batches_sum() {
             rel = 1e-4,
             abs = 1e-6,
             "{threads} thread(s), chunked against unchunked"
+        );
+    }
+}
+
+nn::network! {
+    /// pytorch/examples' VAE: its passes over a batch of 128 are large enough to split.
+    struct Vae {
+        fc1: Linear<784, 400>,
+        fc21: Linear<400, 20>,
+        fc22: Linear<400, 20>,
+        fc3: Linear<20, 400>,
+        fc4: Linear<400, 784>,
+    }
+    fn forward(x: Features<784>) -> (recon, mu, logvar) {
+        let h1 = relu(self.fc1(x));
+        let mu = self.fc21(h1);
+        let logvar = self.fc22(h1);
+        let std = exp(0.5 * logvar);
+        let z = mu + randn_like(std) * std;
+        (sigmoid(self.fc4(relu(self.fc3(z)))), mu, logvar)
+    }
+    fn loss(target: Features<784>) {
+        let bce = binary_cross_entropy(recon, target, reduction = sum);
+        let kld = -0.5 * sum(1.0 + logvar - mu.pow(2) - logvar.exp());
+        bce + kld
+    }
+}
+
+/// `f` in a pool of `threads` threads, inside `nn::gemm::parallel`.
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(|| nn::gemm::parallel(f))
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// Three Adam steps of the VAE on 128 rows (its ReLU, Sigmoid, binary cross-entropy and
+/// Adam's update split over the pool), then the losses, every parameter, the optimizer's
+/// state and the batch's inference: the same bits in pools of one to four threads.
+#[test]
+fn the_vae_trains_to_the_same_bits_on_one_to_four_threads() {
+    let run = |threads: usize| {
+        in_pool(threads, || {
+            let mut rng = Rng::seed(9);
+            let x: Vec<f32> = (0..128 * 784).map(|_| rng.uniform(0.0, 1.0)).collect();
+            let rows: Vec<[f32; 784]> =
+                x.chunks_exact(784).map(|r| r.try_into().unwrap()).collect();
+            let mut net = Vae::new(1);
+            let (mut tape, mut grads) = (Tape::new(), Gradients::new());
+            let mut opt = Adam::new(1e-3);
+            let mut losses = Vec::new();
+            for _ in 0..3 {
+                opt.zero_grad(&mut grads);
+                net.forward_train(&rows, &mut tape).unwrap();
+                losses.push(net.loss(&mut tape, &x[..]));
+                net.backward(&rows, &mut tape, &mut grads);
+                opt.step(&mut *net, &grads);
+            }
+            let mut params = Vec::new();
+            net.named_params(&mut |_, _, _, v| params.extend(bits(v)));
+            let mut state = nn::StateDict::new();
+            opt.save_state(&*net, &mut state);
+            let moments = bits(state.f32s("fc4.weight.exp_avg_sq", &[784, 400]).unwrap());
+            let out = bits(tape.infer(&*net, &x));
+            (bits(&losses), params, moments, out)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 4] {
+        assert!(run(threads) == one, "{threads} threads against one");
+    }
+}
+
+/// Losses of each element over a large output, with their gradients and under every
+/// reduction: the same bits in pools of one to four threads as outside any pool, the sum's
+/// blocks added in the same order whoever computes them.
+#[test]
+fn losses_of_each_element_sum_to_the_same_bits_on_one_to_four_threads() {
+    let n = 5 * 4096 * 4 + 77;
+    let mut rng = Rng::seed(10);
+    let p: Vec<f32> = (0..n).map(|_| rng.uniform(0.0, 1.0)).collect();
+    let t: Vec<f32> = (0..n).map(|i| [0.0, 1.0, 0.3][i % 3]).collect();
+    let run = || {
+        let mut out = Vec::new();
+        for r in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+            let mut g = vec![0.0; n];
+            out.push(vec![BceLoss
+                .reduction(r)
+                .loss(&p, 1, &t[..], Some(&mut g))
+                .to_bits()]);
+            out.push(bits(&g));
+            out.push(bits(&BceLoss.reduction(r).losses(&p, 1, &t[..], None)));
+            out.push(vec![MseLoss
+                .reduction(r)
+                .loss(&p, 1, &t[..], Some(&mut g))
+                .to_bits()]);
+            out.push(bits(&g));
+        }
+        out
+    };
+    let alone = run();
+    for threads in [1, 2, 3, 4] {
+        assert!(
+            in_pool(threads, run) == alone,
+            "{threads} threads against none"
         );
     }
 }

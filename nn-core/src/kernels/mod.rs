@@ -1,14 +1,18 @@
 //! Kernels, apart from the layers that call them: the safe entry to `matrixmultiply`
 //! (`gemm`), the one-sample matrix-vector product (`matvec`), the convolution kernels
-//! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), and the run-time
-//! choice of vector unit (`simd`).
+//! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), the run-time
+//! choice of vector unit (`simd`), elementwise passes split over threads (`parts`), a
+//! branch-free `log` and `log1p` (`log`), and TFLite Micro's int8 arithmetic and kernels (`int8`).
 //! A layer of a new family adds its kernels here, one file per kernel.
 
 pub(crate) mod conv;
 #[cfg(feature = "alloc")]
 pub mod gemm;
 pub(crate) mod int8;
+#[cfg(feature = "alloc")]
+pub(crate) mod log;
 mod matvec;
+pub(crate) mod parts;
 pub(crate) mod recurrent;
 #[cfg(feature = "alloc")]
 pub(crate) mod simd;

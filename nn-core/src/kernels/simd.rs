@@ -27,6 +27,16 @@ pub(crate) fn vectorized<K: Kernel>(k: K) {
     k.run()
 }
 
+/// `√x`, correctly rounded: the vector unit's square root with `std`, `libm`'s without (the
+/// same bits, as both round correctly; `libm`'s does not vectorise).
+#[inline(always)]
+pub(crate) fn sqrt(x: f32) -> f32 {
+    #[cfg(feature = "std")]
+    return x.sqrt();
+    #[cfg(not(feature = "std"))]
+    libm::sqrtf(x)
+}
+
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86 {
     use super::Kernel;

@@ -224,9 +224,11 @@ pub fn loss_term<T: ?Sized, L: crate::loss::Loss<T>>(
 ) -> f32 {
     let rows = out.len() / out_width.max(1);
     let n = rows * width;
-    scratch.clear();
-    scratch.resize(2 * n, 0.0);
-    let (values, g) = scratch.split_at_mut(n);
+    // Both halves are written in full before they are read: grown once, never cleared.
+    if scratch.len() < 2 * n {
+        scratch.resize(2 * n, 0.0);
+    }
+    let (values, g) = scratch[..2 * n].split_at_mut(n);
     columns(out, out_width, offset, values, width, rows);
     let value = loss.loss(values, width, target, Some(g));
     if coeff != 1.0 {

@@ -7,6 +7,7 @@ mod bce;
 mod class;
 mod elementwise;
 mod reduction;
+mod terms;
 
 pub use bce::BceLoss;
 pub use class::{CrossEntropyLoss, NllLoss};
@@ -131,6 +132,17 @@ pub(crate) use mean_loss;
 /// that returns `(loss, d loss / d out)`.
 macro_rules! elementwise_loss {
     ($ty:ty, $name:literal, |$s:ident, $o:ident, $t:ident| $body:expr) => {
+        impl $crate::train::loss::terms::ElementLoss for $ty {
+            #[inline(always)]
+            fn term(&self, $o: f32, $t: f32) -> (f32, f32) {
+                let $s = self;
+                $body
+            }
+        }
+        $crate::train::loss::elementwise_loss!($ty, $name);
+    };
+    // A loss whose `ElementLoss` is written apart (one that refuses some elements).
+    ($ty:ty, $name:literal) => {
         impl Reducible<[f32]> for $ty {
             fn terms(&self, out: usize, _width: usize) -> usize {
                 out
@@ -142,37 +154,18 @@ macro_rules! elementwise_loss {
                 _width: usize,
                 target: &[f32],
                 reduction: Reduction,
-                mut each: Option<&mut [f32]>,
+                each: Option<&mut [f32]>,
                 grad: Option<&mut [f32]>,
             ) -> f32 {
                 $crate::train::loss::check_len($name, out.len(), target.len());
                 $crate::train::loss::check_terms($name, &each, out.len());
-                let $s = self;
+                let n = out.len();
+                let grad = grad.map(|g| {
+                    assert!(g.len() >= n, "{}: {n} outputs, but room for {} gradients", $name, g.len());
+                    &mut g[..n]
+                });
                 let scale = reduction.scale(out.len());
-                let mut sum = 0.0f32;
-                match grad {
-                    Some(grad) => {
-                        for (i, ((g, $o), $t)) in grad.iter_mut().zip(out).zip(target).enumerate() {
-                            let ($o, $t) = (*$o, *$t);
-                            let (l, d) = $body;
-                            sum += l;
-                            *g = d * scale;
-                            if let Some(e) = each.as_deref_mut() {
-                                e[i] = l;
-                            }
-                        }
-                    }
-                    None => {
-                        for (i, ($o, $t)) in out.iter().zip(target).enumerate() {
-                            let ($o, $t) = (*$o, *$t);
-                            let l = $body.0;
-                            sum += l;
-                            if let Some(e) = each.as_deref_mut() {
-                                e[i] = l;
-                            }
-                        }
-                    }
-                }
+                let sum = $crate::train::loss::terms::sum_terms(self, out, target, scale, each, grad);
                 sum * scale
             }
         }

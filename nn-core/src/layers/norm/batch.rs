@@ -2,9 +2,14 @@
 
 use core::fmt;
 
+use crate::kernels::parts::{for_n_parts, parts};
 #[cfg(feature = "alloc")]
 use crate::TrainError;
 use crate::{Backward, Layer};
+
+/// Elements of the batch per thread, at least, for BatchNorm's passes to split over the
+/// pool: by features for its sums, by rows for the rest.
+const PART_MIN: usize = 1 << 13;
 
 /// Batch normalisation over `N` features, as PyTorch's `nn.BatchNorm1d(N)` with its
 /// defaults (`eps = 1e-5`, `momentum = 0.1`, affine, tracking running statistics).
@@ -104,25 +109,31 @@ impl<const N: usize> Layer for BatchNorm<N> {
         }
         let (x, y) = (&x[..batch * N], &mut y[..batch * N]);
         let (mean, invstd) = cache.split_at_mut(N);
-        mean.fill(0.0);
-        for row in x.chunks_exact(N) {
-            for (m, v) in mean.iter_mut().zip(row) {
-                *m += v;
-            }
-        }
+        // Each feature's sums run down its column in row order, whichever thread has the
+        // column: the same bits on any number of threads.
+        let n = parts(batch * N, PART_MIN);
         let inv_b = 1.0 / batch as f32;
-        for m in mean.iter_mut() {
-            *m *= inv_b;
-        }
         // Two passes for the variance: stable where E[x²] - E[x]² is not.
-        let var = invstd;
-        var.fill(0.0);
-        for row in x.chunks_exact(N) {
-            for ((s, v), m) in var.iter_mut().zip(row).zip(mean.iter()) {
-                let d = v - m;
-                *s += d * d;
+        let var = &mut invstd[..N];
+        for_n_parts((0..N, &mut mean[..N], var), n, 16, &|(cols, mean, var)| {
+            mean.fill(0.0);
+            for row in x.chunks_exact(N) {
+                for (m, v) in mean.iter_mut().zip(&row[cols.clone()]) {
+                    *m += v;
+                }
             }
-        }
+            for m in mean.iter_mut() {
+                *m *= inv_b;
+            }
+            var.fill(0.0);
+            for row in x.chunks_exact(N) {
+                for ((s, v), m) in var.iter_mut().zip(&row[cols.clone()]).zip(mean.iter()) {
+                    let d = v - m;
+                    *s += d * d;
+                }
+            }
+        });
+        let var = invstd;
         let unbias = batch as f32 / (batch - 1) as f32;
         let m = Self::MOMENTUM;
         for j in 0..N {
@@ -132,12 +143,15 @@ impl<const N: usize> Layer for BatchNorm<N> {
             var[j] = 1.0 / libm::sqrtf(biased + Self::EPS);
         }
         self.num_batches_tracked += 1;
-        let invstd = var;
-        for (yr, xr) in y.chunks_exact_mut(N).zip(x.chunks_exact(N)) {
-            for j in 0..N {
-                yr[j] = (xr[j] - mean[j]) * invstd[j] * self.weight[j] + self.bias[j];
+        let (invstd, mean) = (&*var, &*mean);
+        let (weight, bias) = (&self.weight, &self.bias);
+        for_n_parts((y, x), n, N, &|(y, x)| {
+            for (yr, xr) in y.chunks_exact_mut(N).zip(x.chunks_exact(N)) {
+                for j in 0..N {
+                    yr[j] = (xr[j] - mean[j]) * invstd[j] * weight[j] + bias[j];
+                }
             }
-        }
+        });
         Ok(())
     }
 
@@ -145,34 +159,44 @@ impl<const N: usize> Layer for BatchNorm<N> {
         let batch = io.batch;
         let (mean, invstd) = io.cache.split_at(N);
         let (gw, gb) = grad.split_at_mut(N);
+        let (x, dy) = (&io.x[..batch * N], &io.dy[..batch * N]);
         // Σ dy and Σ dy·x̂ per feature: the bias and weight gradients, and the two
-        // sums the input gradient needs.
+        // sums the input gradient needs; down each column in row order, as forward's.
         let mut sum_dy = [0.0f32; N];
         let mut sum_dy_xhat = [0.0f32; N];
-        for (xr, dyr) in io.x.chunks_exact(N).zip(io.dy.chunks_exact(N)).take(batch) {
-            for j in 0..N {
-                sum_dy[j] += dyr[j];
-                sum_dy_xhat[j] += dyr[j] * (xr[j] - mean[j]) * invstd[j];
+        let n = parts(batch * N, PART_MIN);
+        let sums = (0..N, &mut sum_dy[..], &mut sum_dy_xhat[..]);
+        for_n_parts(sums, n, 16, &|(cols, sum_dy, sum_dy_xhat)| {
+            let (mean, invstd) = (&mean[cols.clone()], &invstd[cols.clone()]);
+            for (xr, dyr) in x.chunks_exact(N).zip(dy.chunks_exact(N)) {
+                let (xr, dyr) = (&xr[cols.clone()], &dyr[cols.clone()]);
+                for j in 0..cols.len() {
+                    sum_dy[j] += dyr[j];
+                    sum_dy_xhat[j] += dyr[j] * (xr[j] - mean[j]) * invstd[j];
+                }
             }
-        }
+        });
         for j in 0..N {
             gw[j] += sum_dy_xhat[j];
             gb[j] += sum_dy[j];
         }
         if let Some(dx) = dx {
             let inv_b = 1.0 / batch as f32;
-            let rows = dx
-                .chunks_exact_mut(N)
-                .zip(io.x.chunks_exact(N))
-                .zip(io.dy.chunks_exact(N));
-            for ((dxr, xr), dyr) in rows.take(batch) {
-                for j in 0..N {
-                    let xhat = (xr[j] - mean[j]) * invstd[j];
-                    dxr[j] = self.weight[j]
-                        * invstd[j]
-                        * (dyr[j] - inv_b * sum_dy[j] - xhat * inv_b * sum_dy_xhat[j]);
+            let (sum_dy, sum_dy_xhat, weight) = (&sum_dy, &sum_dy_xhat, &self.weight);
+            for_n_parts((&mut dx[..batch * N], x, dy), n, N, &|(dx, x, dy)| {
+                let rows = dx
+                    .chunks_exact_mut(N)
+                    .zip(x.chunks_exact(N))
+                    .zip(dy.chunks_exact(N));
+                for ((dxr, xr), dyr) in rows {
+                    for j in 0..N {
+                        let xhat = (xr[j] - mean[j]) * invstd[j];
+                        dxr[j] = weight[j]
+                            * invstd[j]
+                            * (dyr[j] - inv_b * sum_dy[j] - xhat * inv_b * sum_dy_xhat[j]);
+                    }
                 }
-            }
+            });
         }
     }
 

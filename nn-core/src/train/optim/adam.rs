@@ -8,6 +8,8 @@ use super::{
     save_settings, Optimizer,
 };
 use crate::error::Range;
+use crate::kernels::parts::for_parts;
+use crate::kernels::simd::{sqrt, vectorized, Kernel};
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
 /// `torch.optim.Adam` (`decoupled = false`) and `torch.optim.AdamW` (`decoupled = true`),
@@ -97,6 +99,74 @@ impl Adam {
     }
 }
 
+/// Elements per thread, at least, of an update split over the pool.
+const PART_MIN: usize = 1 << 15;
+
+/// The numbers of one Adam step.
+#[derive(Clone, Copy)]
+struct AdamConsts {
+    lr: f32,
+    b1: f32,
+    b2: f32,
+    eps: f32,
+    weight_decay: f32,
+    decoupled: bool,
+    bc2_sqrt: f32,
+    step_size: f32,
+}
+
+/// One part of a tensor's Adam update, with every branch decided outside the loop.
+struct AdamUpdate<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    c: AdamConsts,
+}
+
+impl Kernel for AdamUpdate<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let AdamUpdate { p, g, m, v, c } = self;
+        let n = p.len();
+        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+        // Not `g + 0 · p` without weight decay: an infinite parameter would become NaN,
+        // where PyTorch, which leaves the term out, keeps it infinite.
+        match (c.decoupled, c.weight_decay != 0.0) {
+            (true, _) => {
+                let keep = 1.0 - c.lr * c.weight_decay;
+                for i in 0..n {
+                    p[i] *= keep;
+                    adam(&mut p[i], g[i], &mut m[i], &mut v[i], &c);
+                }
+            }
+            (false, true) => {
+                for i in 0..n {
+                    let g = g[i] + c.weight_decay * p[i];
+                    adam(&mut p[i], g, &mut m[i], &mut v[i], &c);
+                }
+            }
+            (false, false) => {
+                for i in 0..n {
+                    adam(&mut p[i], g[i], &mut m[i], &mut v[i], &c);
+                }
+            }
+        }
+    }
+}
+
+/// One element's update, as PyTorch computes it: `m.lerp_(g, 1 − β1)`,
+/// `v.mul_(β2).addcmul_(g, g, 1 − β2)`, `p.addcdiv_(m, √v / √(1 − β2ᵗ) + eps, −step)`.
+/// Branch-free, with a square root that rounds correctly as `libm`'s does, so that the
+/// loop runs in vector registers with the same bits.
+#[inline(always)]
+fn adam(p: &mut f32, g: f32, m: &mut f32, v: &mut f32, c: &AdamConsts) {
+    *m += (g - *m) * (1.0 - c.b1);
+    *v = *v * c.b2 + (1.0 - c.b2) * g * g;
+    let denom = sqrt(*v) / c.bc2_sqrt + c.eps;
+    *p -= c.step_size * *m / denom;
+}
+
 impl Optimizer for Adam {
     fn step<N: Network>(&mut self, net: &mut N, grads: &Gradients<N>) {
         checked(self.check());
@@ -116,22 +186,27 @@ impl Optimizer for Adam {
         let bc1 = 1.0 - libm::powf(b1, t as f32);
         let bc2_sqrt = libm::sqrtf(1.0 - libm::powf(b2, t as f32));
         let step_size = lr / bc1;
+        let consts = AdamConsts {
+            lr,
+            b1,
+            b2,
+            eps,
+            weight_decay,
+            decoupled,
+            bc2_sqrt,
+            step_size,
+        };
         params_with_grads(net, grads, |p, g, r| {
             let (m, v) = (&mut m[r.clone()], &mut v[r]);
-            for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let mut g = *g;
-                // Not `g + 0 · p` without weight decay: an infinite parameter would become
-                // NaN, where PyTorch, which leaves the term out, keeps it infinite.
-                if decoupled {
-                    *p *= 1.0 - lr * weight_decay;
-                } else if weight_decay != 0.0 {
-                    g += weight_decay * *p;
-                }
-                *m += (g - *m) * (1.0 - b1);
-                *v = *v * b2 + (1.0 - b2) * g * g;
-                let denom = libm::sqrtf(*v) / bc2_sqrt + eps;
-                *p -= step_size * *m / denom;
-            }
+            for_parts((p, g, m, v), PART_MIN, 16, &|(p, g, m, v)| {
+                vectorized(AdamUpdate {
+                    p,
+                    g,
+                    m,
+                    v,
+                    c: consts,
+                })
+            });
         });
     }
     fn save_state<N: Network>(&self, net: &N, into: &mut StateDict) {
@@ -184,5 +259,67 @@ impl Optimizer for Adam {
     }
     fn set_momentum(&mut self, momentum: f32) {
         self.betas.0 = momentum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rng;
+
+    /// The update through the vector unit against the element-by-element loop with
+    /// `libm`'s square root: the same bits, for Adam, Adam with weight decay and AdamW, on
+    /// lengths that are not a multiple of the vector width.
+    #[test]
+    fn the_vector_update_has_the_bits_of_the_scalar_loop() {
+        let mut rng = Rng::seed(7);
+        for (weight_decay, decoupled) in [(0.0, false), (0.01, false), (0.01, true)] {
+            for n in [1, 15, 16, 37, 1000] {
+                let mut draw = |lo, hi| (0..n).map(|_| rng.uniform(lo, hi)).collect::<Vec<f32>>();
+                let (p0, g, m0, v0) = (
+                    draw(-1.0, 1.0),
+                    draw(-1.0, 1.0),
+                    draw(-0.1, 0.1),
+                    draw(0.0, 0.01),
+                );
+                let (lr, b1, b2, eps, t) = (1e-3f32, 0.9f32, 0.999f32, 1e-8f32, 3.0f32);
+                let c = AdamConsts {
+                    lr,
+                    b1,
+                    b2,
+                    eps,
+                    weight_decay,
+                    decoupled,
+                    bc2_sqrt: libm::sqrtf(1.0 - libm::powf(b2, t)),
+                    step_size: lr / (1.0 - libm::powf(b1, t)),
+                };
+                let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
+                vectorized(AdamUpdate {
+                    p: &mut p,
+                    g: &g,
+                    m: &mut m,
+                    v: &mut v,
+                    c,
+                });
+                let (mut wp, mut wm, mut wv) = (p0, m0, v0);
+                for i in 0..n {
+                    let mut g = g[i];
+                    if decoupled {
+                        wp[i] *= 1.0 - lr * weight_decay;
+                    } else if weight_decay != 0.0 {
+                        g += weight_decay * wp[i];
+                    }
+                    wm[i] += (g - wm[i]) * (1.0 - b1);
+                    wv[i] = wv[i] * b2 + (1.0 - b2) * g * g;
+                    let denom = libm::sqrtf(wv[i]) / c.bc2_sqrt + eps;
+                    wp[i] -= c.step_size * wm[i] / denom;
+                }
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                let what = (n, weight_decay, decoupled);
+                assert_eq!(bits(&p), bits(&wp), "parameters, {what:?}");
+                assert_eq!(bits(&m), bits(&wm), "first moment, {what:?}");
+                assert_eq!(bits(&v), bits(&wv), "second moment, {what:?}");
+            }
+        }
     }
 }

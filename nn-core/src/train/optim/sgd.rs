@@ -7,7 +7,11 @@ use super::{
     save_settings, Optimizer,
 };
 use crate::error::Range;
+use crate::kernels::parts::for_parts;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
+
+/// Elements per thread, at least, of an update split over the pool.
+const PART_MIN: usize = 1 << 15;
 
 /// One tensor's momentum SGD update, with every branch decided outside the loop.
 struct SgdUpdate<'a> {
@@ -189,15 +193,17 @@ impl Optimizer for Sgd {
             } else {
                 (momentum, 1.0 - dampening)
             };
-            crate::kernels::simd::vectorized(SgdUpdate {
-                p,
-                g,
-                b,
-                lr,
-                keep,
-                take,
-                nesterov: nesterov.then_some(momentum),
-                weight_decay,
+            for_parts((p, g, b), PART_MIN, 16, &|(p, g, b)| {
+                crate::kernels::simd::vectorized(SgdUpdate {
+                    p,
+                    g,
+                    b,
+                    lr,
+                    keep,
+                    take,
+                    nesterov: nesterov.then_some(momentum),
+                    weight_decay,
+                })
             });
         });
     }
