@@ -2,7 +2,8 @@
 //! (`gemm`), the one-sample matrix-vector product (`matvec`), the convolution kernels
 //! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), the run-time
 //! choice of vector unit (`simd`), elementwise passes split over threads (`parts`), a
-//! branch-free `log` and `log1p` (`log`), and TFLite Micro's int8 arithmetic and kernels (`int8`).
+//! branch-free `log` and `log1p` (`log`), and TFLite Micro's int8 arithmetic and kernels
+//! (`int8`).
 //! A layer of a new family adds its kernels here, one file per kernel.
 
 pub(crate) mod conv;
