@@ -196,19 +196,12 @@ pub(super) trait Microkernel {
     unsafe fn tile(t: &Tile);
 
     /// Packs `kc × nr` elements of B (element `(p, j)` at `b + p·rsb + j·csb`) into `out`
-    /// as `kc` rows of `NR`, zeros past `nr`.
+    /// as `kc` rows of `NR`, zeros past `nr`: writes all `kc · NR` floats from `out`.
     ///
     /// # Safety
-    /// The CPU must have the kernel's features; those elements must be valid; `kc ≤ KC`,
-    /// `nr ≤ NR`.
-    unsafe fn pack(
-        out: &mut [f32; KC * NR_MAX],
-        b: *const f32,
-        kc: usize,
-        nr: usize,
-        rsb: isize,
-        csb: isize,
-    ) {
+    /// The CPU must have the kernel's features; those elements must be valid; `out` must be
+    /// valid for writes of `kc · NR` floats apart from B; `kc ≤ KC`, `nr ≤ NR`.
+    unsafe fn pack(out: *mut f32, b: *const f32, kc: usize, nr: usize, rsb: isize, csb: isize) {
         // SAFETY: forwarded.
         unsafe { pack_scalar::<Self>(out, b, kc, nr, rsb, csb) }
     }
@@ -232,7 +225,9 @@ unsafe fn write_scalar<const NR: usize>(t: &Tile, acc: &[f32]) {
     }
 }
 
-/// A [`KC`] × [`NR_MAX`] block for a packed panel, aligned to a cache line.
+/// A [`KC`] × [`NR_MAX`] block for a packed panel, aligned to a cache line. Left
+/// uninitialised (zeroing it would cost a call as much as packing a panel): a pack writes
+/// every float the kernel then reads.
 #[repr(C, align(64))]
 struct Panel([f32; KC * NR_MAX]);
 
@@ -368,7 +363,8 @@ impl Product {
         // else packed, so that a panel is contiguous in memory whatever `B`'s row stride
         // (a stride of a power of two would crowd a few sets of the first-level cache).
         let direct = self.csb == 1 && self.m <= 4 * K::MR;
-        let mut panel = Panel([0.0; KC * NR_MAX]);
+        let mut panel = core::mem::MaybeUninit::<Panel>::uninit();
+        let panel = panel.as_mut_ptr().cast::<f32>();
         // The sum in equal blocks of at most `KC` terms: the same blocks for every kernel.
         let blocks = self.k.div_ceil(KC);
         let block = self.k.div_ceil(blocks);
@@ -390,9 +386,10 @@ impl Product {
                     let (b, b_rs) = if direct && nr == K::NR {
                         (b_at, self.rsb)
                     } else {
-                        // SAFETY: the panel's `kc × nr` elements lie in B, `kc ≤ KC`.
-                        unsafe { K::pack(&mut panel.0, b_at, kc, nr, self.rsb, self.csb) };
-                        (panel.0.as_ptr(), K::NR as isize)
+                        // SAFETY: the panel's `kc × nr` elements lie in B; `panel` holds
+                        // `KC · NR_MAX ≥ kc · NR` floats on this stack, apart from B.
+                        unsafe { K::pack(panel, b_at, kc, nr, self.rsb, self.csb) };
+                        (panel.cast_const(), K::NR as isize)
                     };
                     let mut i = i0;
                     while i < i0 + mc {
@@ -443,45 +440,48 @@ const MC: usize = 384;
 /// `kc` rows of `K::NR`, zeros past `nr`: the portable form of [`Microkernel::pack`].
 ///
 /// # Safety
-/// Those elements must be valid; `kc ≤ KC`, `nr ≤ K::NR ≤ NR_MAX`.
+/// As [`Microkernel::pack`], but for the CPU's features.
 pub(super) unsafe fn pack_scalar<K: Microkernel + ?Sized>(
-    out: &mut [f32; KC * NR_MAX],
+    out: *mut f32,
     b: *const f32,
     kc: usize,
     nr: usize,
     rsb: isize,
     csb: isize,
 ) {
-    let out = &mut out[..kc * K::NR];
-    if nr < K::NR {
-        out.fill(0.0);
+    let nr_k = K::NR;
+    if nr < nr_k {
+        // SAFETY: `out` takes `kc · NR` floats (this function's contract); all-zero bits
+        // are 0.0.
+        unsafe { core::ptr::write_bytes(out, 0, kc * nr_k) };
     }
-    if csb == 1 && nr == K::NR {
-        for (p, row) in out.chunks_exact_mut(K::NR).enumerate() {
-            // SAFETY: row `p`'s `NR` elements are in B.
-            let src = unsafe { core::slice::from_raw_parts(b.offset(p as isize * rsb), K::NR) };
-            row.copy_from_slice(src);
-        }
-    } else if csb == 1 {
-        for (p, row) in out.chunks_exact_mut(K::NR).enumerate() {
-            // SAFETY: row `p`'s first `nr` elements are in B.
-            let src = unsafe { core::slice::from_raw_parts(b.offset(p as isize * rsb), nr) };
-            row[..nr].copy_from_slice(src);
+    if csb == 1 {
+        for p in 0..kc {
+            // SAFETY: row `p < kc` of B holds `nr` contiguous elements; row `p` of `out`
+            // takes `NR ≥ nr`, apart from B.
+            unsafe {
+                core::ptr::copy_nonoverlapping(b.offset(p as isize * rsb), out.add(p * nr_k), nr)
+            };
         }
     } else if rsb == 1 {
         // Columns of B contiguous (a transposed row-major matrix): read each along `p`.
         for j in 0..nr {
-            // SAFETY: column `j`'s first `kc` elements are in B.
-            let src = unsafe { core::slice::from_raw_parts(b.offset(j as isize * csb), kc) };
-            for (p, v) in src.iter().enumerate() {
-                out[p * K::NR + j] = *v;
+            for p in 0..kc {
+                // SAFETY: `(p, j)`, `p < kc`, `j < nr`, is in B and in `out`.
+                unsafe {
+                    out.add(p * nr_k + j)
+                        .write(*b.offset(j as isize * csb + p as isize))
+                };
             }
         }
     } else {
         for p in 0..kc {
             for j in 0..nr {
-                // SAFETY: `(p, j)` is in B.
-                out[p * K::NR + j] = unsafe { *b.offset(p as isize * rsb + j as isize * csb) };
+                // SAFETY: `(p, j)`, `p < kc`, `j < nr`, is in B and in `out`.
+                unsafe {
+                    out.add(p * nr_k + j)
+                        .write(*b.offset(p as isize * rsb + j as isize * csb))
+                };
             }
         }
     }

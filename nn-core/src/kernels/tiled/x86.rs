@@ -2,7 +2,7 @@
 
 use core::arch::x86_64::*;
 
-use super::{pack_scalar, write_scalar, Microkernel, Tile, KC, NR_MAX};
+use super::{pack_scalar, write_scalar, Microkernel, Tile};
 
 /// 8 rows × 32 columns (two 512-bit vectors): 16 accumulators of the 32 registers, so that
 /// two fused multiply-add pipes with four cycles of latency stay busy.
@@ -17,14 +17,7 @@ impl Microkernel for Avx512 {
         unsafe { avx512(t) }
     }
 
-    unsafe fn pack(
-        out: &mut [f32; KC * NR_MAX],
-        b: *const f32,
-        kc: usize,
-        nr: usize,
-        rsb: isize,
-        csb: isize,
-    ) {
+    unsafe fn pack(out: *mut f32, b: *const f32, kc: usize, nr: usize, rsb: isize, csb: isize) {
         // SAFETY: forwarded from this function's contract (the CPU has AVX, which AVX-512F
         // and AVX2 imply).
         unsafe { pack::<{ Self::NR }>(out, b, kc, nr, rsb, csb) }
@@ -43,14 +36,7 @@ impl Microkernel for Avx2 {
         unsafe { avx2(t) }
     }
 
-    unsafe fn pack(
-        out: &mut [f32; KC * NR_MAX],
-        b: *const f32,
-        kc: usize,
-        nr: usize,
-        rsb: isize,
-        csb: isize,
-    ) {
+    unsafe fn pack(out: *mut f32, b: *const f32, kc: usize, nr: usize, rsb: isize, csb: isize) {
         // SAFETY: forwarded from this function's contract (the CPU has AVX, which AVX-512F
         // and AVX2 imply).
         unsafe { pack::<{ Self::NR }>(out, b, kc, nr, rsb, csb) }
@@ -182,7 +168,7 @@ unsafe fn avx2(t: &Tile) {
 /// As [`Microkernel::pack`] for a kernel of `NR` columns, on a CPU with AVX.
 #[target_feature(enable = "avx")]
 unsafe fn pack<const NR: usize>(
-    out: &mut [f32; KC * NR_MAX],
+    out: *mut f32,
     b: *const f32,
     kc: usize,
     nr: usize,
@@ -201,9 +187,9 @@ unsafe fn pack<const NR: usize>(
         // SAFETY: forwarded.
         return unsafe { pack_scalar::<Tiles<NR>>(out, b, kc, nr, rsb, csb) };
     }
-    let out = &mut out[..kc * NR];
     if nr < NR {
-        out.fill(0.0);
+        // SAFETY: `out` takes `kc · NR` floats; all-zero bits are 0.0.
+        unsafe { core::ptr::write_bytes(out, 0, kc * NR) };
     }
     let (kc8, nr8) = (kc - kc % 8, nr - nr % 8);
     for j in (0..nr8).step_by(8) {
@@ -216,21 +202,24 @@ unsafe fn pack<const NR: usize>(
             unsafe {
                 let r: [__m256; 8] = core::array::from_fn(|q| _mm256_loadu_ps(cols[q].add(p)));
                 for (q, v) in transpose8(r).into_iter().enumerate() {
-                    _mm256_storeu_ps(out.as_mut_ptr().add((p + q) * NR + j), v);
+                    _mm256_storeu_ps(out.add((p + q) * NR + j), v);
                 }
             }
         }
         for p in kc8..kc {
             for (q, col) in cols.iter().enumerate() {
-                // SAFETY: element `p < kc` of the column is in B.
-                out[p * NR + j + q] = unsafe { *col.add(p) };
+                // SAFETY: element `p < kc` of the column is in B; `(p, j + q)` in `out`.
+                unsafe { out.add(p * NR + j + q).write(*col.add(p)) };
             }
         }
     }
     for j in nr8..nr {
         for p in 0..kc {
-            // SAFETY: element `(p, j)` is in B.
-            out[p * NR + j] = unsafe { *b.offset(j as isize * csb + p as isize) };
+            // SAFETY: element `(p, j)` is in B; `(p, j)` in `out`.
+            unsafe {
+                out.add(p * NR + j)
+                    .write(*b.offset(j as isize * csb + p as isize))
+            };
         }
     }
 }
