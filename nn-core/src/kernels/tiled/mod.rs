@@ -187,6 +187,8 @@ pub(super) trait Microkernel {
     const MR: usize;
     /// Columns of its tile, a whole number of vectors.
     const NR: usize;
+    /// Its speed relative to the widest kernel's on whole tiles, for [`Product::cost`].
+    const SPEED: f64 = 1.0;
     /// Computes `t`.
     ///
     /// # Safety
@@ -207,19 +209,19 @@ pub(super) trait Microkernel {
     }
 }
 
-/// Writes a tile's sums (`acc`, `NR` per row) into `C` element by element: the path of
+/// Writes a tile's sums (`acc`, `nr` apart per row) into `C` element by element: the path of
 /// tiles whose `C` is not contiguous along rows, or that are cut short. Rounds as the
 /// kernels' vector path does: `α·s`, then `+ β·c`.
 ///
 /// # Safety
 /// `t.c` must name valid, distinct elements for `i < t.mr`, `j < t.nr`.
 #[inline]
-unsafe fn write_scalar<const NR: usize>(t: &Tile, acc: &[f32]) {
+unsafe fn write_scalar(t: &Tile, acc: &[f32], nr: usize) {
     for i in 0..t.mr {
         for j in 0..t.nr {
             // SAFETY: `(i, j)` is inside the tile, which the caller vouches for.
             let c = unsafe { &mut *t.c.offset(i as isize * t.rsc + j as isize * t.csc) };
-            let s = t.alpha * acc[i * NR + j];
+            let s = t.alpha * acc[i * nr + j];
             *c = if t.beta == 0.0 { s } else { s + t.beta * *c };
         }
     }
@@ -278,7 +280,24 @@ pub(crate) unsafe fn sgemm(
         Kernel::Matrixmultiply => return false,
         // SAFETY: the CPU has the kernel's features (this function's contract); the matrices are as this function's contract says.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { p.run::<x86::Avx512>() },
+        Kernel::Avx512 => unsafe {
+            #[cfg(test)]
+            if let Some(narrow) = tests::FORCE_NARROW.with(|f| f.get()) {
+                return {
+                    if narrow {
+                        p.run::<x86::Avx512Narrow>()
+                    } else {
+                        p.run::<x86::Avx512>()
+                    }
+                    true
+                };
+            }
+            if p.best::<x86::Avx512>() <= p.best::<x86::Avx512Narrow>() {
+                p.run::<x86::Avx512>()
+            } else {
+                p.run::<x86::Avx512Narrow>()
+            }
+        },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => unsafe { p.run::<x86::Avx2>() },
@@ -337,21 +356,36 @@ impl Product {
     /// # Safety
     /// As [`sgemm`], and the CPU must have `K`'s features.
     unsafe fn run<K: Microkernel>(self) {
-        let p = if self.csb == 1 {
+        let p = if self.cost::<K>() <= self.transposed().cost::<K>() {
             self
-        } else if self.rsa == 1 {
-            self.transposed()
-        } else if self.csc == 1 {
-            // Neither operand is contiguous along a tile's vectors (`X Wᵀ`): pack `B` and
-            // write `C` by vectors.
-            self
-        } else if self.rsc == 1 || self.n > self.m {
-            self.transposed()
         } else {
-            self
+            self.transposed()
         };
         // SAFETY: forwarded; the transpose names the same elements.
         unsafe { p.run_oriented::<K>() }
+    }
+
+    /// [`Product::cost`] of the better orientation on kernel `K`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn best<K: Microkernel>(&self) -> f64 {
+        self.cost::<K>().min(self.transposed().cost::<K>())
+    }
+
+    /// A rough time for this orientation, in units of the product at full speed: lanes and
+    /// rows a cut-short tile wastes, `C` written element by element where its rows are not
+    /// contiguous (dear when the sum is short), a vector operand packed by transposes where
+    /// its rows are not contiguous (dear when few rows of `C` share it). Either orientation
+    /// gives the same bits; this only picks the faster.
+    fn cost<K: Microkernel>(&self) -> f64 {
+        let used = |x: usize, tile: usize| x as f64 / x.div_ceil(tile).max(1) as f64 / tile as f64;
+        let kc = self.k.min(KC) as f64;
+        let write = if self.csc == 1 { 2.0 } else { 24.0 } / kc;
+        let pack = if self.csb == 1 {
+            0.0
+        } else {
+            16.0 / self.m as f64
+        };
+        (1.0 + write + pack) / (used(self.n, K::NR) * used(self.m, K::MR) * K::SPEED)
     }
 
     /// Runs the product with `B` as the vector operand.

@@ -71,6 +71,6 @@ unsafe fn neon(t: &Tile) {
             }
         }
         // SAFETY: the tile's `mr × nr` elements of C are valid (this function's contract).
-        unsafe { write_scalar::<NR>(t, &sums) }
+        unsafe { write_scalar(t, &sums, NR) }
     }
 }

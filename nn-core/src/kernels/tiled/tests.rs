@@ -8,18 +8,64 @@ use super::{Kernel, Microkernel, KC};
 use crate::gemm::{gemm_with, MatMut, MatRef};
 use crate::Rng;
 
-/// The kernels to test, with their tile: those this CPU runs.
-fn kernels() -> Vec<(Kernel, usize, usize)> {
+std::thread_local! {
+    /// On this thread, AVX-512 products take the narrow tile (`Some(true)`) or the wide one
+    /// (`Some(false)`) rather than the one their shape suggests.
+    pub(super) static FORCE_NARROW: core::cell::Cell<Option<bool>> =
+        const { core::cell::Cell::new(None) };
+}
+
+/// A microkernel to test: its kernel, tile, and on AVX-512 which tile is forced.
+#[derive(Clone, Copy)]
+struct Micro {
+    kernel: Kernel,
+    mr: usize,
+    nr: usize,
+    narrow: Option<bool>,
+}
+
+impl Micro {
+    fn name(&self) -> std::string::String {
+        std::format!("{} {}×{}", self.kernel.name(), self.mr, self.nr)
+    }
+
+    fn run(&self, case: &Case) -> Vec<f32> {
+        FORCE_NARROW.with(|f| f.set(self.narrow));
+        let c = case.run(self.kernel);
+        FORCE_NARROW.with(|f| f.set(None));
+        c
+    }
+}
+
+/// The microkernels to test: those this CPU runs.
+fn kernels() -> Vec<Micro> {
     let mut all = Vec::new();
+    let micro = |kernel, mr, nr, narrow| Micro {
+        kernel,
+        mr,
+        nr,
+        narrow,
+    };
     #[cfg(target_arch = "x86_64")]
     {
-        use super::x86::{Avx2, Avx512};
-        all.push((Kernel::Avx512, Avx512::MR, Avx512::NR));
-        all.push((Kernel::Avx2, Avx2::MR, Avx2::NR));
+        use super::x86::{Avx2, Avx512, Avx512Narrow};
+        all.push(micro(Kernel::Avx512, Avx512::MR, Avx512::NR, Some(false)));
+        all.push(micro(
+            Kernel::Avx512,
+            Avx512Narrow::MR,
+            Avx512Narrow::NR,
+            Some(true),
+        ));
+        all.push(micro(Kernel::Avx2, Avx2::MR, Avx2::NR, None));
     }
     #[cfg(target_arch = "aarch64")]
-    all.push((Kernel::Neon, super::neon::Neon::MR, super::neon::Neon::NR));
-    all.retain(|(k, _, _)| k.available());
+    all.push(micro(
+        Kernel::Neon,
+        super::neon::Neon::MR,
+        super::neon::Neon::NR,
+        None,
+    ));
+    all.retain(|m| m.kernel.available());
     all
 }
 
@@ -169,17 +215,17 @@ fn check_all(rng: &mut Rng, m: usize, k: usize, n: usize) {
     let ks = kernels();
     for (ta, tb, tc) in LAYOUTS {
         let case = Case::new(rng, m, k, n, ta, tb, tc);
-        let mut first: Option<(Kernel, Vec<f32>)> = None;
-        for &(kernel, _, _) in &ks {
-            let got = case.run(kernel);
-            case.check(&got, kernel.name());
+        let mut first: Option<(Micro, Vec<f32>)> = None;
+        for micro in &ks {
+            let got = micro.run(&case);
+            case.check(&got, &micro.name());
             match &first {
-                None => first = Some((kernel, got)),
+                None => first = Some((*micro, got)),
                 Some((k0, c0)) => assert!(
                     c0.iter().zip(&got).all(|(x, y)| x.to_bits() == y.to_bits()),
                     "{m}×{k}×{n}: `{}` and `{}` differ in bits",
                     k0.name(),
-                    kernel.name()
+                    micro.name()
                 ),
             }
         }
@@ -189,7 +235,7 @@ fn check_all(rng: &mut Rng, m: usize, k: usize, n: usize) {
 #[test]
 fn every_row_remainder() {
     let mut rng = Rng::seed(1);
-    let most = kernels().iter().map(|k| k.1).max().unwrap_or(1);
+    let most = kernels().iter().map(|k| k.mr).max().unwrap_or(1);
     for m in 1..=2 * most + 1 {
         check_all(&mut rng, m, 9, 35);
     }
@@ -200,7 +246,7 @@ fn every_row_remainder() {
 #[test]
 fn every_column_remainder() {
     let mut rng = Rng::seed(2);
-    let most = kernels().iter().map(|k| k.2).max().unwrap_or(1);
+    let most = kernels().iter().map(|k| k.nr).max().unwrap_or(1);
     for n in 1..=2 * most + 1 {
         check_all(&mut rng, 9, 7, n);
     }
@@ -232,7 +278,9 @@ fn split_products_give_the_same_bits_in_pools_of_two_three_and_four() {
             .map(|(ta, tb, tc)| Case::new(&mut rng, m, k, n, ta, tb, tc))
         })
         .collect();
-    for &(kernel, _, _) in &kernels() {
+    let mut tiled: Vec<Kernel> = kernels().iter().map(|m| m.kernel).collect();
+    tiled.dedup();
+    for kernel in tiled {
         let one: Vec<Vec<f32>> = cases.iter().map(|c| c.run(kernel)).collect();
         for (case, got) in cases.iter().zip(&one) {
             case.check(got, kernel.name());
