@@ -2,10 +2,12 @@
 //! of `C` in vector registers (AVX-512F, AVX2+FMA or NEON), chosen once at run time.
 //!
 //! The kernel reads one operand as vectors along the rows of `C`'s tile and broadcasts the
-//! other, element by element, so it reads both in place whenever the vector operand has
-//! contiguous rows: `dY W` and `dYᵀ X` (a `Linear` layer's gradients), and the products of
-//! convolutions, read the vector operand in place when few tiles share it. Otherwise the
-//! vector operand is packed, one panel of at most [`KC`] × `NR` at a time, into a block
+//! other element by element, reading it in place whatever its strides. The vector operand
+//! is read in place too when its rows are contiguous and few tiles share it (`dY W` and
+//! `dYᵀ X`, a `Linear` layer's gradients, at small batches, and most convolution products);
+//! either operand can take that role (`Cᵀ = Bᵀ Aᵀ`), and a cost estimate picks the role and,
+//! on AVX-512, the tile (8 × 32, or 8 × 16 for narrow products). Otherwise the vector
+//! operand is packed, one panel of at most [`KC`] × `NR` at a time, into a block
 //! on the stack: copied when its rows are contiguous, transposed in registers when its
 //! columns are (`X Wᵀ`, a `Linear`'s forward, whose `C` is then still written by vectors).
 //! No call allocates, so a training step or batched inference needs no heap for products.
@@ -49,7 +51,8 @@ pub(super) const NR_MAX: usize = 32;
 pub enum Kernel {
     /// `matrixmultiply`'s `sgemm`, which packs both operands on each call.
     Matrixmultiply,
-    /// 8 × 32 tiles in AVX-512F registers (x86-64 with AVX-512F).
+    /// 8 × 32 tiles (8 × 16 for narrow products) in AVX-512F registers (x86-64 with
+    /// AVX-512F).
     Avx512,
     /// 6 × 16 tiles in AVX2 registers with FMA (x86-64 with AVX2 and FMA).
     Avx2,
@@ -350,8 +353,7 @@ impl Product {
         }
     }
 
-    /// Runs the product on kernel `K`, oriented so that its vector operand is read in
-    /// place where either operand allows, else packing the smaller one.
+    /// Runs the product on kernel `K`, in the orientation [`Product::cost`] finds faster.
     ///
     /// # Safety
     /// As [`sgemm`], and the CPU must have `K`'s features.
