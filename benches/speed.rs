@@ -27,6 +27,12 @@
 //! large products over every thread of the pool (`nn::gemm`) and batched convolutions in
 //! chunks of 16 samples; the passes around them split by elements, rows or features when
 //! large enough (`nn-core/src/kernels/parts.rs`).
+//!
+//! Products run on the kernel `nn::gemm::kernel()` chose (the widest the CPU has; set
+//! `NN_KERNEL=avx2`, `avx512` or `matrixmultiply` to choose). Each of nn's cases alternates,
+//! round by round in one process, that kernel with `matrixmultiply` ("mm µs", the same
+//! case on `matrixmultiply`), so that a loaded machine slows both alike; "allocs" counts the
+//! heap allocations of one steady-state call on the calling thread.
 
 use std::hint::black_box;
 use std::process::Command;
@@ -95,6 +101,21 @@ mod recurrent;
 use peak::{cpuinfo_mhz, fma_peak};
 
 const ROUNDS: usize = 7;
+
+// Counts the allocations of one call of each case (its `peak_bytes` goes unused here).
+#[allow(dead_code)]
+#[path = "../tests/common/counting.rs"]
+mod counting;
+
+/// Whether [`median_us`] alternates the chosen kernel with `matrixmultiply` and counts
+/// allocations: while nn's cases run.
+static COMPARE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+    /// What the last [`median_us`] under [`COMPARE`] saw besides its figure:
+    /// `matrixmultiply`'s median µs and the allocations of one call.
+    static SIDE: std::cell::Cell<(f64, usize)> = const { std::cell::Cell::new((f64::NAN, 0)) };
+}
 
 // FLOP counts: 2 per multiply-add of the matrix products and convolutions, and nothing else.
 // Bias adds, activations, pooling, batch norm, the loss and the optimizer's update are
@@ -184,7 +205,9 @@ fn wanted(case: &str) -> bool {
     }
 }
 
-/// Median over rounds of the mean µs per call; each round lasts about `round_ms`.
+/// Median over rounds of the mean µs per call; each round lasts about `round_ms`. Under
+/// [`COMPARE`], rounds alternate with rounds on `matrixmultiply`, whose median goes to
+/// [`SIDE`] with the allocations of one call.
 fn median_us(mut f: impl FnMut(), round_ms: f64) -> f64 {
     for _ in 0..20 {
         f();
@@ -197,17 +220,50 @@ fn median_us(mut f: impl FnMut(), round_ms: f64) -> f64 {
     }
     let per = t.elapsed().as_secs_f64() / probe as f64;
     let reps = ((round_ms / 1e3 / per) as usize).max(3);
-    let mut times: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..reps {
-                f();
-            }
-            t.elapsed().as_secs_f64() / reps as f64 * 1e6
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[ROUNDS / 2]
+    let chosen = nn::gemm::kernel();
+    let compare = COMPARE.load(std::sync::atomic::Ordering::Relaxed);
+    let allocs = if compare {
+        counting::allocations(&mut f).count
+    } else {
+        0
+    };
+    let mut round = |kernel| {
+        nn::gemm::set_kernel(kernel).expect("a kernel this CPU runs");
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        t.elapsed().as_secs_f64() / reps as f64 * 1e6
+    };
+    let mut times = Vec::new();
+    let mut mm = Vec::new();
+    for _ in 0..ROUNDS {
+        times.push(round(chosen));
+        if compare && chosen != nn::gemm::Kernel::Matrixmultiply {
+            mm.push(round(nn::gemm::Kernel::Matrixmultiply));
+        }
+    }
+    nn::gemm::set_kernel(chosen).expect("a kernel this CPU runs");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let ours = median(times);
+    if compare {
+        let mm = if mm.is_empty() { ours } else { median(mm) };
+        SIDE.with(|s| s.set((mm, allocs)));
+    }
+    ours
+}
+
+/// Runs `f` (one of nn's cases, which ends in [`median_us`]) and returns its figure with
+/// `matrixmultiply`'s and the allocations of one call.
+fn compared(f: impl FnOnce() -> f64) -> (f64, f64, usize) {
+    COMPARE.store(true, std::sync::atomic::Ordering::Relaxed);
+    let us = f();
+    COMPARE.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (mm, allocs) = SIDE.with(|s| s.get());
+    (us, mm, allocs)
 }
 
 fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -378,7 +434,7 @@ struct Product {
     b_t: bool,
 }
 
-/// The matrix products of a step alone, through bare `matrixmultiply`.
+/// The matrix products of a step alone, through `nn::gemm` on the chosen kernel.
 fn floor(products: &[Product]) -> f64 {
     let mut rng = Rng::seed(3);
     let bufs: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = products
@@ -462,39 +518,56 @@ fn infer_products(b: usize) -> Vec<Product> {
     ]
 }
 
-/// Our cases, as (case, batch, µs, floor µs).
-fn ours() -> Vec<(&'static str, usize, f64, f64)> {
+/// Our cases, as (case, batch, µs, floor µs, `matrixmultiply`'s µs, allocations per call).
+fn ours() -> Vec<Row> {
     let mut rows = Vec::new();
+    let mut push = |case: &'static str, b: usize, run: &mut dyn FnMut() -> f64, floor: f64| {
+        let (us, mm, allocs) = compared(run);
+        rows.push((case, b, us, floor, mm, allocs));
+    };
     if wanted("train_step") {
         for b in [16, 64, 256] {
-            rows.push(("train_step", b, train_step(b), floor(&train_products(b))));
+            push(
+                "train_step",
+                b,
+                &mut || train_step(b),
+                floor(&train_products(b)),
+            );
         }
     }
     if wanted("inference") {
         for b in [1, 64] {
-            rows.push(("inference", b, inference(b), floor(&infer_products(b))));
+            push(
+                "inference",
+                b,
+                &mut || inference(b),
+                floor(&infer_products(b)),
+            );
         }
     }
     if wanted("cnn_train_step") {
-        rows.push(("cnn_train_step", 64, cnn_train_step(64), f64::NAN));
+        push("cnn_train_step", 64, &mut || cnn_train_step(64), f64::NAN);
     }
     if wanted("cnn_inference") {
-        rows.push(("cnn_inference", 1, cnn_inference(), f64::NAN));
+        push("cnn_inference", 1, &mut cnn_inference, f64::NAN);
     }
     if wanted("net_inference") {
         for b in [1, 64] {
-            rows.push(("net_inference", b, net_inference(b), f64::NAN));
+            push("net_inference", b, &mut || net_inference(b), f64::NAN);
         }
     }
-    rows.push((
+    push(
         "vae_train_step",
         128,
-        vae_train_step(128),
+        &mut || vae_train_step(128),
         floor(&vae_train_products(128)),
-    ));
-    rows.push(("vae_inference", 1, vae_inference(), f64::NAN));
+    );
+    push("vae_inference", 1, &mut vae_inference, f64::NAN);
     rows
 }
+
+/// One of nn's rows: case, batch, µs, floor µs, `matrixmultiply`'s µs, allocations per call.
+type Row = (&'static str, usize, f64, f64, f64, usize);
 
 /// PyTorch's side, script by script, each printing rows in one format: the cases of
 /// `tools/pytorch_bench.py`, then the VAE's, timed by the script whose model its training
@@ -589,10 +662,10 @@ fn percent(x: f64) -> String {
 
 /// One thread count's table; `peak` is the FMA peak of the cores its threads can use, in
 /// GFLOP/s.
-fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize, f64)], peak: f64) {
+fn table(title: &str, ours: &[Row], torch: &[(String, usize, f64)], peak: f64) {
     println!("\n{title}");
     println!(
-        "{:<14} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>10} {:>9}",
+        "{:<14} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>10} {:>9} {:>10} {:>8} {:>7}",
         "case",
         "batch",
         "nn µs",
@@ -601,9 +674,12 @@ fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize,
         "of peak",
         "PyTorch of peak",
         "floor µs",
-        "of floor"
+        "of floor",
+        "mm µs",
+        "mm peak",
+        "allocs"
     );
-    for (case, b, us, fl) in ours {
+    for (case, b, us, fl, mm, allocs) in ours {
         // GFLOP/s is FLOPs per ns: FLOPs / (µs · 1e3).
         let of_peak = |us: f64| percent(flops(case, *b) / (us * 1e3) / peak);
         let t = torch
@@ -622,9 +698,10 @@ fn table(title: &str, ours: &[(&str, usize, f64, f64)], torch: &[(String, usize,
             (format!("{fl:.1}"), format!("{:.0}%", 100.0 * fl / us))
         };
         let peak = of_peak(*us);
+        let mm_peak = of_peak(*mm);
         println!(
             "{case:<14} {b:>6} {us:>10.1} {tcol:>11} {ratio:>9} {peak:>8} {tpeak:>16} \
-             {fcol:>10} {frac:>9}"
+             {fcol:>10} {frac:>9} {mm:>10.1} {mm_peak:>8} {allocs:>7}"
         );
     }
 }
@@ -665,8 +742,8 @@ fn main() {
         let rows = nn::gemm::parallel(ours);
         #[cfg(not(feature = "threading"))]
         let rows = ours();
-        for (case, b, us, fl) in rows {
-            println!("{case} {b} {us} {fl} {threads}");
+        for (case, b, us, fl, mm, allocs) in rows {
+            println!("{case} {b} {us} {fl} {threads} {mm} {allocs}");
         }
         // One thread: a step is sequential, and nothing in it splits over a pool.
         if threads == "1" {
@@ -691,6 +768,11 @@ fn main() {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("machine: {machine}, {cores} logical CPUs");
+    println!(
+        "products: the `{}` kernel (NN_KERNEL chooses), against `matrixmultiply` in \
+         alternate rounds (mm)",
+        nn::gemm::kernel().name()
+    );
     let (peak, unit) = fma_peak();
     println!("one core's FMA peak: {peak:.1} GFLOP/s ({})", unit.name());
     // The clock the peak implies, if the core has two FMA pipes of this width.
@@ -721,7 +803,7 @@ fn main() {
                 String::from_utf8_lossy(&out.stderr).trim_end()
             );
         }
-        let rows: Vec<(&'static str, usize, f64, f64)> = String::from_utf8_lossy(&out.stdout)
+        let rows: Vec<Row> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
@@ -735,6 +817,8 @@ fn main() {
                     f.get(1)?.parse().ok()?,
                     f.get(2)?.parse().ok()?,
                     f.get(3)?.parse().ok()?,
+                    f.get(5).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN),
+                    f.get(6).and_then(|v| v.parse().ok()).unwrap_or(0),
                 ))
             })
             .collect();
@@ -745,7 +829,7 @@ fn main() {
         // Threads past the core count share cores, and so their peak.
         let used = t.min(cores);
         let rnn: Vec<(&str, usize, f64)> =
-            rnn.into_iter().map(|(c, h, us, _)| (c, h, us)).collect();
+            rnn.into_iter().map(|(c, h, us, ..)| (c, h, us)).collect();
         if !rows.is_empty() {
             table(
                 &format!(

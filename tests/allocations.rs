@@ -7,13 +7,14 @@
 //! the recurrent layers' and a causal convolution stack's streaming steps and whole-signal
 //! one-sample pass.
 //!
-//! In a steady-state training step and in batch inference of the MLP and the CNN, our own
-//! code allocates nothing either (the convolutions work in a block on the stack), but
-//! `matrixmultiply` allocates one packing buffer inside every call to `sgemm` (it offers no
-//! way to pass a reusable one), so those paths make exactly one allocation per matrix
-//! product, and the tests pin that number: any other allocation fails them. The one
-//! exception is the `threading` feature's convolution backward pass, whose few buffers per
-//! convolution layer the CNN's training step counts as well (`CONV_BACKWARD_BUFFERS`).
+//! In a steady-state training step and in batch inference of the MLP and the CNN, nothing
+//! allocates either: the convolutions work in a block on the stack, and the tiled product
+//! kernels read their operands in place or pack a panel into a block on the stack. Only
+//! where products run on `matrixmultiply` (`NN_KERNEL=matrixmultiply`, or a CPU with none of
+//! the tiled kernels) does each product allocate one packing buffer inside `sgemm` (it offers
+//! no way to pass a reusable one), and the tests pin that number: any other allocation fails
+//! them. With the `threading` feature the same holds in a pool of two threads, counted on
+//! both of them (the convolutions' chunks keep their partial gradients in the tape's cache).
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -61,6 +62,12 @@ const MLP_TRAIN_PRODUCTS: usize = 5;
 /// Matrix products in batch inference of `Mlp`: one per `Linear`.
 const MLP_INFER_PRODUCTS: usize = 2;
 
+/// Allocations per matrix product: none on the tiled kernels, one packing buffer on
+/// `matrixmultiply`.
+fn per_product() -> usize {
+    usize::from(nn::gemm::kernel() == nn::gemm::Kernel::Matrixmultiply)
+}
+
 /// Samples in a batch.
 const BATCH: usize = 64;
 /// Products in batch inference of `Cnn`: the first convolution (8 output channels)
@@ -71,19 +78,6 @@ const CNN_INFER_PRODUCTS: usize = BATCH / 2 + BATCH + 1;
 /// per sample of the second convolution its weight gradient and its input gradient; per
 /// pair of samples the first convolution's weight gradient (it needs no input gradient).
 const CNN_TRAIN_PRODUCTS: usize = CNN_INFER_PRODUCTS + 2 + 2 * BATCH + BATCH / 2;
-/// Allocations of a convolution layer's backward pass besides its products. With the
-/// `threading` feature, a batch of more than 16 samples goes backward in chunks of 16, even
-/// outside a pool, so that the gradients are the same bits on any number of threads; that
-/// allocates the chunks' partial parameter gradients, the slots of their input gradients
-/// and the list of chunk jobs. Without the feature the backward pass allocates nothing.
-#[cfg(feature = "threading")]
-const CONV_BACKWARD_BUFFERS: usize = 3;
-/// Allocations of a convolution layer's backward pass besides its products: none without
-/// the `threading` feature.
-#[cfg(not(feature = "threading"))]
-const CONV_BACKWARD_BUFFERS: usize = 0;
-/// Convolution layers of `Cnn`.
-const CNN_CONVS: usize = 2;
 
 /// A batch of `BATCH` random images and labels.
 fn batch() -> (Vec<[f32; 784]>, Vec<usize>) {
@@ -193,7 +187,7 @@ fn streaming_steps_allocate_nothing() {
 }
 
 /// Five steady-state training steps of `Mlp` under `opt`, one of them on a smaller batch,
-/// make one allocation per matrix product and no other.
+/// make no allocation (one per matrix product on `matrixmultiply`).
 fn assert_mlp_step_allocates_only_packing_buffers<O: Optimizer>(mut opt: O) {
     let mut net = Mlp::new(0);
     let mut tape = Tape::new();
@@ -209,8 +203,8 @@ fn assert_mlp_step_allocates_only_packing_buffers<O: Optimizer>(mut opt: O) {
     };
     // The first step sizes the tape and the optimizer's state.
     step(&x, &y);
-    // Later steps, including a smaller last batch of an epoch, allocate only
-    // matrixmultiply's packing buffers.
+    // Later steps, including a smaller last batch of an epoch, allocate nothing (but
+    // matrixmultiply's packing buffers).
     let n = allocations(|| {
         for _ in 0..3 {
             step(&x, &y);
@@ -221,7 +215,7 @@ fn assert_mlp_step_allocates_only_packing_buffers<O: Optimizer>(mut opt: O) {
     .count;
     assert_eq!(
         n,
-        5 * MLP_TRAIN_PRODUCTS,
+        5 * MLP_TRAIN_PRODUCTS * per_product(),
         "5 steady-state training steps allocated {n} times"
     );
 }
@@ -251,13 +245,13 @@ fn mlp_batch_inference_allocates_only_packing_buffers() {
     .count;
     assert_eq!(
         n,
-        3 * MLP_INFER_PRODUCTS,
+        3 * MLP_INFER_PRODUCTS * per_product(),
         "3 batch inferences allocated {n} times"
     );
 }
 
 #[test]
-fn cnn_sgd_step_allocates_only_packing_and_chunk_buffers() {
+fn cnn_sgd_step_allocates_only_packing_buffers() {
     let mut net = Cnn::new(0);
     let (x, y) = batch();
     let mut tape = Tape::new();
@@ -281,7 +275,7 @@ fn cnn_sgd_step_allocates_only_packing_and_chunk_buffers() {
     .count;
     assert_eq!(
         n,
-        3 * (CNN_TRAIN_PRODUCTS + CNN_CONVS * CONV_BACKWARD_BUFFERS),
+        3 * CNN_TRAIN_PRODUCTS * per_product(),
         "3 training steps allocated {n} times"
     );
 }
@@ -297,7 +291,11 @@ fn cnn_batch_inference_allocates_only_packing_buffers() {
         black_box(net.forward_batch(&x, &mut tape));
     })
     .count;
-    assert_eq!(n, CNN_INFER_PRODUCTS, "batch inference allocated {n} times");
+    assert_eq!(
+        n,
+        CNN_INFER_PRODUCTS * per_product(),
+        "batch inference allocated {n} times"
+    );
 }
 
 nn::network! {
@@ -364,4 +362,82 @@ fn conv1d_streaming_and_one_sample_pass_allocate_nothing() {
         black_box(net.forward(black_box(&x)));
     });
     assert_eq!(a.count, 0, "the whole signal allocated {} times", a.count);
+}
+
+/// A steady-state training step of `Mlp` (whose products split over the threads at this
+/// batch) and of `Cnn` (whose convolutions run in chunks on both threads), and batched
+/// inference of both, in a pool of two threads, counted on both threads.
+#[cfg(feature = "threading")]
+#[test]
+fn steps_and_batch_inference_on_two_threads_allocate_nothing() {
+    // `matrixmultiply` allocates in each part of a split product, not once per product.
+    if per_product() != 0 {
+        return;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .start_handler(|_| counting::join_counted_pool())
+        .build()
+        .expect("a thread pool");
+    // The count sees each thread of the pool.
+    let seen = counting::pool_allocations(|| {
+        pool.broadcast(|_| drop(black_box(vec![0u8; 8])));
+    });
+    assert!(
+        seen >= 2,
+        "one allocation on each of two threads, counted {seen}"
+    );
+    let mut rng = Rng::seed(5);
+    let x: Vec<[f32; 784]> = (0..256)
+        .map(|_| core::array::from_fn(|_| rng.uniform(0.0, 1.0)))
+        .collect();
+    let y: Vec<usize> = (0..256).map(|_| rng.below(10)).collect();
+    let loss_fn = CrossEntropyLoss::default();
+    let (mut mlp, mut cnn) = (Mlp::new(0), Cnn::new(0));
+    let (mut mlp_tape, mut cnn_tape) = (Tape::new(), Tape::new());
+    let (mut mlp_grads, mut cnn_grads) = (Gradients::new(), Gradients::new());
+    let (mut mlp_opt, mut cnn_opt) = (Adam::new(1e-3), Sgd::new(0.01).momentum(0.9));
+    let (products, outputs) = pool.install(|| {
+        nn::gemm::parallel(|| {
+            let mut steps = || {
+                mlp_opt.zero_grad(&mut mlp_grads);
+                mlp.forward_train(&x, &mut mlp_tape).unwrap();
+                mlp_tape.loss(&loss_fn, &y[..]);
+                mlp.backward(&x, &mut mlp_tape, &mut mlp_grads);
+                mlp_opt.step(&mut *mlp, &mlp_grads);
+                cnn_opt.zero_grad(&mut cnn_grads);
+                cnn.forward_train(&x[..64], &mut cnn_tape).unwrap();
+                cnn_tape.loss(&loss_fn, &y[..64]);
+                cnn.backward(&x[..64], &mut cnn_tape, &mut cnn_grads);
+                cnn_opt.step(&mut *cnn, &cnn_grads);
+                let a = mlp.forward_batch(&x[..64], &mut mlp_tape).to_vec();
+                let b = cnn.forward_batch(&x[..64], &mut cnn_tape).to_vec();
+                (a, b)
+            };
+            // The first steps size the tapes and optimizer states, and start both threads.
+            for _ in 0..3 {
+                steps();
+            }
+            let mut outputs = Vec::with_capacity(6);
+            let n = counting::pool_allocations(|| {
+                for _ in 0..3 {
+                    let (a, b) = steps();
+                    // The outputs' copies are the test's own: two per step.
+                    outputs.push(black_box(a));
+                    outputs.push(black_box(b));
+                }
+            });
+            (n, outputs)
+        })
+    });
+    let own = 2 * 3;
+    let want = own;
+    assert_eq!(
+        products, want,
+        "3 steps of both networks on two threads allocated {products} times, {own} of them \
+         the test's copies of outputs"
+    );
+    // The counted steps ran: training between them changed both networks' outputs.
+    assert_ne!(outputs[0], outputs[4], "`Mlp`'s outputs did not change");
+    assert_ne!(outputs[1], outputs[5], "`Cnn`'s outputs did not change");
 }

@@ -23,10 +23,11 @@
 //! unless PyTorch's float32 value lies within half a tolerance of float64's.
 //!
 //! Bit-exactness of the `rust_*` files: the bytes depend on every rounding of the training
-//! steps. The matrix products and the SGD update are chosen at run time for the CPU
-//! (AVX-512 or AVX2, both with FMA, accumulating in the same order), so x86-64 machines with
-//! FMA write the same bytes; a CPU without FMA, or another architecture, may differ in the
-//! last bits. The failure message says so.
+//! steps. The matrix products run on the tiled kernel chosen at run time for the CPU
+//! (AVX-512, AVX2+FMA or NEON, all summing in the same order) and the SGD update on its
+//! vector unit, so machines with FMA write the same bytes; a CPU without FMA, or products
+//! forced onto matrixmultiply (`NN_KERNEL=matrixmultiply`), may differ in the last bits. The
+//! failure message says so.
 
 #[macro_use]
 mod common;
@@ -340,8 +341,8 @@ fn to_pytorch<N: Interop>() {
         "tests/fixtures/{name} ({} bytes) is not what train_in_rust writes now ({} bytes, \
          {} bytes differ): the initialisation, the training arithmetic or the writer changed. \
          If that is intended, rewrite it with `NN_WRITE_FIXTURES=1 cargo test --test interop \
-         to_pytorch`, then rerun tools/make_weight_fixtures.py. (On a CPU without FMA, or \
-         another architecture, the last bits may differ: see this file's header.)",
+         to_pytorch`, then rerun tools/make_weight_fixtures.py. (On a CPU without FMA, or with \
+         NN_KERNEL=matrixmultiply, the last bits may differ: see this file's header.)",
         committed.len(),
         written.len(),
         written

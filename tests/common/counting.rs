@@ -7,6 +7,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Heap traffic of one thread: allocations (zeroed or not) and reallocations, and the
 /// bytes they asked for.
@@ -28,6 +29,33 @@ thread_local! {
     static LIVE: Cell<(isize, isize)> = const { Cell::new((0, 0)) };
 }
 
+thread_local! {
+    /// Whether this thread belongs to a pool whose allocations [`pool_allocations`] counts.
+    static MEMBER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether [`pool_allocations`] is counting, and what it has counted.
+static POOL_COUNTING: AtomicBool = AtomicBool::new(false);
+static POOL_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks this thread as one whose allocations [`pool_allocations`] counts: call it from a
+/// pool's start handler (`rayon::ThreadPoolBuilder::start_handler`).
+#[allow(dead_code)]
+pub fn join_counted_pool() {
+    MEMBER.with(|m| m.set(true));
+}
+
+/// The allocations `f` makes on every thread marked by [`join_counted_pool`] (run `f` on
+/// one of them, as `pool.install` does): a pool's, and no other test's.
+#[allow(dead_code)]
+pub fn pool_allocations(f: impl FnOnce()) -> usize {
+    POOL_COUNT.store(0, Ordering::SeqCst);
+    POOL_COUNTING.store(true, Ordering::SeqCst);
+    f();
+    POOL_COUNTING.store(false, Ordering::SeqCst);
+    POOL_COUNT.load(Ordering::SeqCst)
+}
+
 fn counting() -> bool {
     // `try_with`: during thread teardown the slots may already be gone; nothing is counted
     // then, and nothing is being measured either.
@@ -35,6 +63,9 @@ fn counting() -> bool {
 }
 
 fn note(bytes: usize) {
+    if POOL_COUNTING.load(Ordering::Relaxed) && MEMBER.try_with(Cell::get).unwrap_or(false) {
+        POOL_COUNT.fetch_add(1, Ordering::Relaxed);
+    }
     if counting() {
         let _ = COUNT.try_with(|c| {
             let a = c.get();

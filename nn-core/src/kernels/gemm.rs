@@ -1,4 +1,6 @@
-//! The one safe entry to `matrixmultiply`'s `sgemm`.
+//! The one safe entry to matrix products: the register-tiled kernels where the CPU has
+//! one ([`Kernel`], chosen once at run time: AVX-512F, AVX2+FMA or NEON), `matrixmultiply`'s
+//! `sgemm` otherwise (and without `std`), the general path and the reference.
 //!
 //! Matrices are views over `f32` slices with a row stride and a column stride, so a
 //! transpose is a view with the strides swapped ([`MatRef::t`]), never a copy.
@@ -7,6 +9,38 @@
 //! mutable view may not: [`MatMut::strided`] refuses strides under which two elements
 //! share memory, so that `sgemm`, and the threads of the `threading` feature, never
 //! write one value through two elements.
+
+#[cfg(feature = "std")]
+use super::tiled;
+#[cfg(feature = "std")]
+pub use super::tiled::{kernel, set_kernel, Kernel, UnavailableKernel};
+
+/// Which kernel computes matrix products: only `matrixmultiply` without `std`.
+#[cfg(not(feature = "std"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `matrixmultiply`'s `sgemm`.
+    Matrixmultiply,
+}
+
+#[cfg(not(feature = "std"))]
+impl Kernel {
+    /// Whether this CPU can run the kernel: always.
+    pub fn available(self) -> bool {
+        true
+    }
+
+    /// The kernel's name.
+    pub fn name(self) -> &'static str {
+        "matrixmultiply"
+    }
+}
+
+/// The kernel that computes products: `matrixmultiply` without `std`.
+#[cfg(not(feature = "std"))]
+pub fn kernel() -> Kernel {
+    Kernel::Matrixmultiply
+}
 
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -187,6 +221,35 @@ impl<'a> MatMut<'a> {
 /// assert_eq!(c, [17.0, 23.0, 39.0, 53.0]);
 /// ```
 pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+    gemm_with(kernel(), alpha, a, b, beta, c)
+}
+
+/// [`gemm`] on kernel `kernel` rather than the one [`kernel()`] chose: to compare kernels
+/// in one process.
+///
+/// # Panics
+/// As [`gemm`], and when this CPU cannot run `kernel` ([`Kernel::available`]).
+///
+/// ```
+/// use nn::gemm::{gemm_with, Kernel, MatMut, MatRef};
+/// let a = [1.0, 2.0, 3.0, 4.0];
+/// let mut c = [0.0; 4];
+/// gemm_with(Kernel::Matrixmultiply, 1.0, MatRef::row_major(&a, 2, 2), MatRef::row_major(&a, 2, 2), 0.0, MatMut::row_major(&mut c, 2, 2));
+/// assert_eq!(c, [7.0, 10.0, 15.0, 22.0]);
+/// ```
+pub fn gemm_with(
+    kernel: Kernel,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) {
+    assert!(
+        kernel.available(),
+        "gemm: this CPU cannot run the `{}` kernel",
+        kernel.name()
+    );
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k || c.rows != m || c.cols != n {
         panic!(
@@ -200,6 +263,7 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) 
     }
     let stride = |s: usize| isize::try_from(s).expect("gemm: a stride exceeds isize::MAX");
     let raw = Raw {
+        kernel,
         m,
         k,
         n,
@@ -279,6 +343,8 @@ const PART_MIN_MACS: usize = 1 << 20;
 /// One `sgemm` call's arguments, with raw pointers so that parts can go to threads.
 #[derive(Clone, Copy)]
 struct Raw {
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    kernel: Kernel,
     m: usize,
     k: usize,
     n: usize,
@@ -309,6 +375,30 @@ impl Raw {
     /// elements distinct from each other and from A's and B's, and nothing else may
     /// access C meanwhile.
     unsafe fn run(self) {
+        #[cfg(feature = "std")]
+        // SAFETY: forwarded from this function's contract; `gemm_with` checked that the CPU
+        // can run the kernel.
+        if unsafe {
+            tiled::sgemm(
+                self.kernel,
+                self.m,
+                self.k,
+                self.n,
+                self.alpha,
+                self.a,
+                self.rsa,
+                self.csa,
+                self.b,
+                self.rsb,
+                self.csb,
+                self.beta,
+                self.c,
+                self.rsc,
+                self.csc,
+            )
+        } {
+            return;
+        }
         // SAFETY: forwarded from this function's contract.
         unsafe {
             matrixmultiply::sgemm(

@@ -1,9 +1,9 @@
-//! Kernels, apart from the layers that call them: the safe entry to `matrixmultiply`
-//! (`gemm`), the one-sample matrix-vector product (`matvec`), the convolution kernels
-//! (`conv`), the recurrent layers' step (`recurrent`), reductions (`sum`), the run-time
-//! choice of vector unit (`simd`), elementwise passes split over threads (`parts`), a
-//! branch-free `log` and `log1p` (`log`), and TFLite Micro's int8 arithmetic and kernels
-//! (`int8`).
+//! Kernels, apart from the layers that call them: the safe entry to matrix products
+//! (`gemm`), the register-tiled product kernels (`tiled`), the one-sample matrix-vector
+//! product (`matvec`), the convolution kernels (`conv`), the recurrent layers' step
+//! (`recurrent`), reductions (`sum`), the run-time choice of vector unit (`simd`),
+//! elementwise passes split over threads (`parts`), a branch-free `log` and `log1p` (`log`),
+//! and TFLite Micro's int8 arithmetic and kernels (`int8`).
 //! A layer of a new family adds its kernels here, one file per kernel.
 
 pub(crate) mod conv;
@@ -18,6 +18,8 @@ pub(crate) mod recurrent;
 #[cfg(feature = "alloc")]
 pub(crate) mod simd;
 mod sum;
+#[cfg(feature = "std")]
+mod tiled;
 
 pub(crate) use matvec::matvec;
 pub(crate) use sum::lane_sum;

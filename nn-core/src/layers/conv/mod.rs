@@ -399,12 +399,17 @@ impl<
         self.backward_direct(x, dy, dx, grad);
     }
 
-    /// A batch of more than one chunk keeps, without the `threading` feature, one chunk's
-    /// parameter gradient here during the backward pass (`threads.rs`).
+    /// A batch of more than one chunk keeps here during the backward pass (`threads.rs`)
+    /// one chunk's parameter gradient without the `threading` feature, and with it each
+    /// chunk's but the first (the chunks run at once on a pool's threads).
     fn cache_len(batch: usize) -> usize {
         #[cfg(all(feature = "alloc", not(feature = "threading")))]
         if batch > threads::CHUNK {
             return Self::PARAMS;
+        }
+        #[cfg(feature = "threading")]
+        if batch > threads::CHUNK {
+            return (batch.div_ceil(threads::CHUNK) - 1) * Self::PARAMS;
         }
         let _ = batch;
         0

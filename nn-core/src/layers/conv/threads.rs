@@ -14,6 +14,14 @@ use rayon::prelude::*;
 use super::{batched, Conv2d};
 use crate::Layer;
 
+/// One chunk's backward pass: its inputs and output gradients, its input gradients (when
+/// wanted) and the gradient sum it adds to.
+#[cfg(feature = "threading")]
+type ChunkJob<'a> = (
+    (&'a [f32], &'a [f32]),
+    (Option<&'a mut [f32]>, &'a mut [f32]),
+);
+
 /// Samples per chunk.
 pub(super) const CHUNK: usize = 16;
 
@@ -23,16 +31,6 @@ pub(super) const CHUNK: usize = 16;
 #[cfg(feature = "threading")]
 pub(super) fn in_pool() -> bool {
     rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1
-}
-
-/// One chunk's backward pass: its inputs, output gradients, input gradients (when wanted)
-/// and the gradient sum it adds to.
-#[cfg(feature = "threading")]
-struct Job<'a> {
-    x: &'a [f32],
-    dy: &'a [f32],
-    dx: Option<&'a mut [f32]>,
-    grad: &'a mut [f32],
 }
 
 impl<
@@ -56,7 +54,9 @@ impl<
 
     /// The backward pass chunk by chunk, over the pool's threads when in one: adds the
     /// parameter gradients into `grad` and, when `dx` is given, writes the input gradient.
-    /// (`_scratch` serves the build without threads.)
+    /// Each chunk after the first sums its parameter gradient in a buffer of its own, in
+    /// `scratch` (the layer's cache, sized for them by `cache_len`), or in a vector when
+    /// `scratch` is shorter (a caller that gave no cache).
     #[cfg(feature = "threading")]
     pub(super) fn backward_chunks(
         &self,
@@ -64,30 +64,47 @@ impl<
         dy: &[f32],
         dx: Option<&mut [f32]>,
         grad: &mut [f32],
-        _scratch: &mut [f32],
+        scratch: &mut [f32],
     ) {
         let chunks = (x.len() / Self::IN).div_ceil(CHUNK);
         let params = Self::PARAMS;
-        let mut partial = alloc::vec![0.0f32; chunks.saturating_sub(1) * params];
-        let dxs: alloc::vec::Vec<Option<&mut [f32]>> = match dx {
-            Some(dx) => dx.chunks_mut(CHUNK * Self::IN).map(Some).collect(),
-            None => (0..chunks).map(|_| None).collect(),
+        let mut own = alloc::vec::Vec::new();
+        let len = chunks.saturating_sub(1) * params;
+        let partial = match scratch.get_mut(..len) {
+            Some(s) => s,
+            None => {
+                own.resize(len, 0.0);
+                &mut own[..]
+            }
         };
-        let grads = core::iter::once(&mut *grad).chain(partial.chunks_exact_mut(params));
-        let jobs: alloc::vec::Vec<Job<'_>> = x
-            .chunks(CHUNK * Self::IN)
-            .zip(dy.chunks(CHUNK * Self::OUT))
-            .zip(dxs.into_iter().zip(grads))
-            .map(|((x, dy), (dx, grad))| Job { x, dy, dx, grad })
-            .collect();
-        let run = |job: Job<'_>| {
+        partial.fill(0.0);
+        let run = |((x, dy), (dx, grad)): ChunkJob<'_>| {
             let mut block = [0.0f32; batched::BLOCK];
-            self.backward_blocks(job.x, job.dy, job.dx, job.grad, &mut block);
+            self.backward_blocks(x, dy, dx, grad, &mut block);
         };
+        let (xs, dys) = (CHUNK * Self::IN, CHUNK * Self::OUT);
         if in_pool() {
-            jobs.into_par_iter().for_each(run);
+            let grads = rayon::iter::once(&mut *grad).chain(partial.par_chunks_exact_mut(params));
+            let inputs = x.par_chunks(xs).zip(dy.par_chunks(dys));
+            match dx {
+                Some(dx) => inputs
+                    .zip(dx.par_chunks_mut(xs).map(Some).zip(grads))
+                    .for_each(run),
+                None => inputs
+                    .zip((0..chunks).into_par_iter().map(|_| None).zip(grads))
+                    .for_each(run),
+            }
         } else {
-            jobs.into_iter().for_each(run);
+            let grads = core::iter::once(&mut *grad).chain(partial.chunks_exact_mut(params));
+            let inputs = x.chunks(xs).zip(dy.chunks(dys));
+            match dx {
+                Some(dx) => inputs
+                    .zip(dx.chunks_mut(xs).map(Some).zip(grads))
+                    .for_each(run),
+                None => inputs
+                    .zip(core::iter::repeat_with(|| None).zip(grads))
+                    .for_each(run),
+            }
         }
         for p in partial.chunks_exact(params) {
             for (g, v) in grad.iter_mut().zip(p) {
