@@ -219,6 +219,17 @@ general!(
         }
 
         fn forward(&self, x: &[f32], y: &mut [f32]) {
+            // Tiles over the spread input on the stack where a channel fits it, the direct
+            // loops otherwise and on builds without `std` (the embedded path).
+            #[cfg(feature = "std")]
+            if Self::GEOM.forward_shifted(
+                self.weight_flat(),
+                &self.bias,
+                &x[..Self::IN],
+                &mut y[..Self::OUT],
+            ) {
+                return;
+            }
             Self::GEOM.forward(
                 self.weight_flat(),
                 &self.bias,

@@ -1,0 +1,534 @@
+//! One-sample convolutions as sums of products over shifted views, with no heap: any
+//! geometry of [`Grouped`] (groups and depthwise layers, rectangular kernels, strides, padding
+//! that differs per side, dilation).
+//!
+//! The input of a few channels is copied into a stack buffer padded with its zeros and split
+//! into its stride phases (the rows `r ≡ a mod sh` and columns `c ≡ b mod sw` of the padded
+//! image form phase `(a, b)`), each phase `hq × wq`. On that layout an output position
+//! `q = i·wq + j` of the *wide* output grid (`oh × wq`, whose columns from `ow` on are not
+//! outputs) reads, for kernel tap `(ki, kj)`, the buffer at `q` plus an offset that depends on
+//! the tap alone. So `LANES` consecutive positions of the wide grid read `LANES` consecutive
+//! floats for every tap, and a tile of up to `ROWS` output channels by `LANES` positions sums
+//! `weight × run` over its taps in registers: AVX-512, or AVX2 with FMA, chosen at run time,
+//! portable loops elsewhere. A 1 × 1 convolution is then a matrix product (its taps are the
+//! input channels) and a depthwise one a tile of one channel with `KH·KW` taps.
+
+use core::mem::MaybeUninit;
+
+use super::grouped::Grouped;
+
+/// The first `n` floats of `store`, set to zero (the rest stays unwritten: a stack buffer
+/// costs only what is used of it).
+fn zeroed(store: &mut [MaybeUninit<f32>], n: usize) -> &mut [f32] {
+    let part = &mut store[..n];
+    for v in part.iter_mut() {
+        v.write(0.0);
+    }
+    // SAFETY: every element of `part` was just written, and `MaybeUninit<f32>` has the
+    // layout of `f32`.
+    unsafe { &mut *(core::ptr::from_mut(part) as *mut [f32]) }
+}
+
+/// Output positions of one tile: one AVX-512 vector, two AVX2 ones.
+const LANES: usize = 16;
+/// Output channels of one tile.
+const ROWS: usize = 4;
+/// Floats of the stack buffer that holds the spread input of some channels (64 KB).
+const ROOM: usize = 16 * 1024;
+/// The most taps (input channels × kernel taps) one pass sums.
+const MAX_TAPS: usize = 1024;
+
+/// Where the spread input lies in the buffer.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    /// Rows and columns of one phase.
+    hq: usize,
+    wq: usize,
+    /// Floats of one channel: `sh · sw` phases of `hq × wq`.
+    channel: usize,
+    /// Positions of the wide output grid, `oh · wq`.
+    wide: usize,
+    /// Floats after the last channel that the unused lanes of the last tile may read.
+    slack: usize,
+}
+
+/// The instruction set a tile runs with, detected once per call.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Isa {
+    Portable,
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    Avx2,
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    Avx512,
+}
+
+impl Isa {
+    fn detect() -> Self {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+}
+
+impl Grouped {
+    /// The spread input's layout: the padded rows and columns the outputs read, split into
+    /// `sh × sw` phases.
+    #[inline(always)]
+    fn layout(&self) -> Layout {
+        let hp = (self.oh - 1) * self.sh + (self.kh - 1) * self.d + 1;
+        let wp = (self.ow - 1) * self.sw + (self.kw - 1) * self.d + 1;
+        let (hq, wq) = (hp.div_ceil(self.sh), wp.div_ceil(self.sw));
+        Layout {
+            hq,
+            wq,
+            channel: self.sh * self.sw * hq * wq,
+            wide: self.oh * wq,
+            slack: wq + 2 * LANES + self.kw * self.d,
+        }
+    }
+
+    /// The offset of tap `(ki, kj)` within a channel of the spread input.
+    #[inline(always)]
+    fn tap_offset(&self, l: &Layout, ki: usize, kj: usize) -> usize {
+        let (r, c) = (ki * self.d, kj * self.d);
+        let phase = (r % self.sh) * self.sw + c % self.sw;
+        phase * l.hq * l.wq + (r / self.sh) * l.wq + c / self.sw
+    }
+
+    /// Writes channels `c0..c0 + n` of the sample `x` into `buf`, padded and split into
+    /// phases, and zeros the rest of the `n` channels and the slack.
+    #[inline(always)]
+    fn spread(&self, l: &Layout, x: &[f32], c0: usize, n: usize, buf: &mut [f32]) {
+        buf[..n * l.channel + l.slack].fill(0.0);
+        let plane = l.hq * l.wq;
+        // Padded rows below `hp` and columns below `wp` are read; the rest of the padding
+        // and any input beyond it is not.
+        let (hp, wp) = (l.hq * self.sh, l.wq * self.sw);
+        for c in 0..n {
+            let src = &x[(c0 + c) * self.h * self.w..][..self.h * self.w];
+            let dst = &mut buf[c * l.channel..][..l.channel];
+            for (rr, row) in src.chunks_exact(self.w).enumerate() {
+                let r = rr + self.pt;
+                if r >= hp {
+                    break;
+                }
+                let base = (r % self.sh) * self.sw * plane + (r / self.sh) * l.wq;
+                let cols = self.w.min(wp.saturating_sub(self.pl));
+                if self.sw == 1 {
+                    dst[base + self.pl..][..cols].copy_from_slice(&row[..cols]);
+                } else {
+                    for (cc, &v) in row[..cols].iter().enumerate() {
+                        let col = cc + self.pl;
+                        dst[base + (col % self.sw) * plane + col / self.sw] = v;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y ← conv(x) + bias` for one sample through tiles over the spread input. Returns
+    /// `false`, having written nothing, when one channel or `ROWS` channels of the wide
+    /// output grid do not fit their stack buffers, or the kernel has more taps than one pass
+    /// sums; the caller then runs the direct loops.
+    #[inline(always)]
+    pub fn forward_shifted(&self, weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) -> bool {
+        let l = self.layout();
+        let kk = self.kh * self.kw;
+        // The wide grid of `ROWS` output channels, whole tiles each.
+        let wide = l.wide.next_multiple_of(LANES);
+        if l.channel + l.slack > ROOM || kk > MAX_TAPS || ROWS * wide > ROOM {
+            return false;
+        }
+        let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
+        // Input channels of one pass: as many as the buffer and the tap count allow.
+        let per = cing.min((ROOM - l.slack) / l.channel).min(MAX_TAPS / kk);
+        let isa = Isa::detect();
+        let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
+        let buf = zeroed(&mut spread_store, per * l.channel + l.slack);
+        let mut out_store = [MaybeUninit::<f32>::uninit(); ROOM];
+        let out = zeroed(&mut out_store, ROWS * wide);
+        let mut offs = [0usize; MAX_TAPS];
+        let out_plane = self.oh * self.ow;
+        let w_row = cing * kk;
+        for g in 0..self.groups {
+            let mut c0 = 0;
+            while c0 < cing {
+                let n = per.min(cing - c0);
+                self.spread(&l, x, g * cing + c0, n, buf);
+                let mut t = 0;
+                for ci in 0..n {
+                    for ki in 0..self.kh {
+                        for kj in 0..self.kw {
+                            offs[t] = ci * l.channel + self.tap_offset(&l, ki, kj);
+                            t += 1;
+                        }
+                    }
+                }
+                let taps = Taps::new(&offs[..t]);
+                let mut o = g * coutg;
+                while o < (g + 1) * coutg {
+                    let rows = ROWS.min((g + 1) * coutg - o);
+                    let w = &weight[o * w_row + c0 * kk..];
+                    for q0 in (0..l.wide).step_by(LANES) {
+                        let mut acc = [[0.0f32; LANES]; ROWS];
+                        tile(isa, rows, &buf[q0..], taps, w, w_row, &mut acc);
+                        for (r, acc) in acc[..rows].iter().enumerate() {
+                            out[r * wide + q0..][..LANES].copy_from_slice(acc);
+                        }
+                    }
+                    // The wide grid's first `ow` columns are the outputs.
+                    for r in 0..rows {
+                        let y = &mut y[(o + r) * out_plane..][..out_plane];
+                        let rows_out = out[r * wide..][..l.wide].chunks_exact(l.wq);
+                        for (y, sum) in y.chunks_exact_mut(self.ow).zip(rows_out) {
+                            if c0 == 0 {
+                                let b = bias[o + r];
+                                for (y, s) in y.iter_mut().zip(sum) {
+                                    *y = b + s;
+                                }
+                            } else {
+                                for (y, s) in y.iter_mut().zip(sum) {
+                                    *y += s;
+                                }
+                            }
+                        }
+                    }
+                    o += rows;
+                }
+                c0 += n;
+            }
+        }
+        true
+    }
+}
+
+/// The offsets of a tile's taps in the spread input, and how far its reads reach.
+#[derive(Clone, Copy)]
+struct Taps<'a> {
+    offs: &'a [usize],
+    /// One past the last float any tap reads: the largest offset plus `LANES`.
+    reach: usize,
+}
+
+impl<'a> Taps<'a> {
+    fn new(offs: &'a [usize]) -> Self {
+        Taps {
+            offs,
+            reach: offs.iter().max().map_or(0, |m| m + LANES),
+        }
+    }
+}
+
+/// `acc[r][k] += Σ_t w[r·w_row + t] · buf[offs[t] + k]` for the first `rows` rows of `acc`.
+/// Panics unless every read lies inside `buf` and `w`.
+#[inline(always)]
+fn tile(
+    isa: Isa,
+    rows: usize,
+    buf: &[f32],
+    taps: Taps<'_>,
+    w: &[f32],
+    w_row: usize,
+    acc: &mut [[f32; LANES]; ROWS],
+) {
+    let (offs, reach) = (taps.offs, taps.reach);
+    assert!(
+        (1..=ROWS).contains(&rows)
+            && reach <= buf.len()
+            && (rows - 1) * w_row + offs.len() <= w.len(),
+        "a tile's reads lie inside its buffer and weight"
+    );
+    macro_rules! rows {
+        ($f:ident) => {
+            match rows {
+                1 => $f::<1>(buf, offs, w, w_row, acc),
+                2 => $f::<2>(buf, offs, w, w_row, acc),
+                3 => $f::<3>(buf, offs, w, w_row, acc),
+                _ => $f::<4>(buf, offs, w, w_row, acc),
+            }
+        };
+    }
+    match isa {
+        Isa::Portable => rows!(tile_portable),
+        // SAFETY: `Isa::detect` found AVX-512F on this CPU, and the reads were checked
+        // above to lie inside `buf` and `w`, as `tile_avx512` requires.
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx512 => unsafe { rows!(tile_avx512) },
+        // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU, and the reads were checked
+        // above to lie inside `buf` and `w`, as `tile_avx2` requires.
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx2 => unsafe { rows!(tile_avx2) },
+    }
+}
+
+/// [`tile`] for `R` rows in portable loops.
+#[inline(always)]
+fn tile_portable<const R: usize>(
+    buf: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    w_row: usize,
+    acc: &mut [[f32; LANES]; ROWS],
+) {
+    let mut a = [[0.0f32; LANES]; R];
+    a.copy_from_slice(&acc[..R]);
+    for (t, &off) in offs.iter().enumerate() {
+        let x: &[f32; LANES] = buf[off..][..LANES].try_into().expect("LANES floats");
+        for (r, a) in a.iter_mut().enumerate() {
+            let wv = w[r * w_row + t];
+            for (a, x) in a.iter_mut().zip(x) {
+                *a += wv * x;
+            }
+        }
+    }
+    acc[..R].copy_from_slice(&a);
+}
+
+/// [`tile`] for `R` rows with AVX-512: one vector of 16 positions per row.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `buf` must hold `LANES` floats from every offset in `offs`,
+/// and `w` at least `(R − 1)·w_row + offs.len()` floats.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_avx512<const R: usize>(
+    buf: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    w_row: usize,
+    acc: &mut [[f32; LANES]; ROWS],
+) {
+    use core::arch::x86_64::*;
+    // SAFETY: every `acc` row holds 16 floats.
+    let mut a: [__m512; R] = core::array::from_fn(|r| unsafe { _mm512_loadu_ps(acc[r].as_ptr()) });
+    let (bp, wp) = (buf.as_ptr(), w.as_ptr());
+    for (t, &off) in offs.iter().enumerate() {
+        // SAFETY: the caller guarantees 16 floats from `off` in `buf`, and `w` holds row
+        // `r < R` at `r·w_row + t`.
+        unsafe {
+            let x = _mm512_loadu_ps(bp.add(off));
+            for (r, a) in a.iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(_mm512_set1_ps(*wp.add(r * w_row + t)), x, *a);
+            }
+        }
+    }
+    for (r, a) in a.iter().enumerate() {
+        // SAFETY: every `acc` row holds 16 floats.
+        unsafe { _mm512_storeu_ps(acc[r].as_mut_ptr(), *a) };
+    }
+}
+
+/// [`tile`] for `R` rows with AVX2 and FMA: two vectors of 8 positions per row.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `buf` and `w` as for [`tile_avx512`].
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2<const R: usize>(
+    buf: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    w_row: usize,
+    acc: &mut [[f32; LANES]; ROWS],
+) {
+    use core::arch::x86_64::*;
+    // SAFETY: every `acc` row holds 16 floats: two vectors of 8.
+    let mut a: [[__m256; 2]; R] = core::array::from_fn(|r| unsafe {
+        [
+            _mm256_loadu_ps(acc[r].as_ptr()),
+            _mm256_loadu_ps(acc[r].as_ptr().add(8)),
+        ]
+    });
+    let (bp, wp) = (buf.as_ptr(), w.as_ptr());
+    for (t, &off) in offs.iter().enumerate() {
+        // SAFETY: the caller guarantees 16 floats from `off` in `buf`, and `w` holds row
+        // `r < R` at `r·w_row + t`.
+        unsafe {
+            let x0 = _mm256_loadu_ps(bp.add(off));
+            let x1 = _mm256_loadu_ps(bp.add(off + 8));
+            for (r, a) in a.iter_mut().enumerate() {
+                let wv = _mm256_set1_ps(*wp.add(r * w_row + t));
+                a[0] = _mm256_fmadd_ps(wv, x0, a[0]);
+                a[1] = _mm256_fmadd_ps(wv, x1, a[1]);
+            }
+        }
+    }
+    for (r, a) in a.iter().enumerate() {
+        // SAFETY: every `acc` row holds 16 floats: two vectors of 8.
+        unsafe {
+            _mm256_storeu_ps(acc[r].as_mut_ptr(), a[0]);
+            _mm256_storeu_ps(acc[r].as_mut_ptr().add(8), a[1]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{tile, Grouped, Isa, Taps, LANES, ROWS};
+    use std::{vec, vec::Vec};
+
+    /// The definition in float64, output by output.
+    fn reference(g: &Grouped, w: &[f32], b: &[f32], x: &[f32]) -> Vec<f64> {
+        let (cing, coutg) = (g.cin / g.groups, g.cout / g.groups);
+        let mut y = vec![0.0f64; g.cout * g.oh * g.ow];
+        for o in 0..g.cout {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
+                    let mut acc = f64::from(b[o]);
+                    for ci in 0..cing {
+                        let c = (o / coutg) * cing + ci;
+                        for ki in 0..g.kh {
+                            for kj in 0..g.kw {
+                                let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
+                                let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                                if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
+                                    continue;
+                                }
+                                let wi = ((o * cing + ci) * g.kh + ki) * g.kw + kj;
+                                let xi = (c * g.h + r as usize) * g.w + q as usize;
+                                acc += f64::from(w[wi]) * f64::from(x[xi]);
+                            }
+                        }
+                    }
+                    y[(o * g.oh + i) * g.ow + j] = acc;
+                }
+            }
+        }
+        y
+    }
+
+    /// Values in −1..1 from a seed, without a generator.
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5) - 1.0)
+            .collect()
+    }
+
+    /// A geometry with `pb`, `pr` rows and columns of padding below and right.
+    #[allow(clippy::too_many_arguments)]
+    fn geom(
+        (cin, cout, groups): (usize, usize, usize),
+        (h, w): (usize, usize),
+        (kh, kw): (usize, usize),
+        (sh, sw): (usize, usize),
+        (pt, pb, pl, pr): (usize, usize, usize, usize),
+        d: usize,
+    ) -> Grouped {
+        Grouped {
+            cin,
+            cout,
+            groups,
+            h,
+            w,
+            kh,
+            kw,
+            sh,
+            sw,
+            pt,
+            pl,
+            d,
+            oh: (h + pt + pb - d * (kh - 1) - 1) / sh + 1,
+            ow: (w + pl + pr - d * (kw - 1) - 1) / sw + 1,
+        }
+    }
+
+    /// Every layer of the MLPerf Tiny models' kinds, and sizes that leave every remainder:
+    /// output channels not a multiple of the tile's rows, wide grids not a multiple of its
+    /// lanes, several passes over the input channels, strides, dilation, groups.
+    fn cases() -> Vec<Grouped> {
+        vec![
+            // DS-CNN: 10 × 4 stride 2 same; depthwise 3 × 3 same; 1 × 1.
+            geom((1, 64, 1), (49, 10), (10, 4), (2, 2), (4, 5, 1, 1), 1),
+            geom((64, 64, 64), (25, 5), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+            geom((64, 64, 1), (25, 5), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+            // ResNet-8: 3 × 3 same, its stride-2 same, the 1 × 1 stride-2 shortcut.
+            geom((16, 16, 1), (32, 32), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+            geom((16, 32, 1), (32, 32), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+            geom((16, 32, 1), (32, 32), (1, 1), (2, 2), (0, 0, 0, 0), 1),
+            // MobileNetV1's first layers, a stride-2 depthwise layer.
+            geom((3, 8, 1), (17, 17), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+            geom((16, 16, 16), (12, 12), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+            // Remainders: 7 and 5 output channels, 3 groups of 2, dilation, a rectangular
+            // stride, more taps than one pass sums (several passes over the input).
+            geom((3, 7, 1), (5, 9), (2, 3), (1, 2), (1, 0, 2, 1), 2),
+            geom((6, 6, 3), (7, 4), (3, 2), (2, 1), (1, 1, 0, 1), 1),
+            geom((5, 5, 5), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+            geom((130, 5, 1), (4, 4), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+            geom((2, 3, 1), (40, 90), (3, 3), (1, 1), (1, 1, 1, 1), 2),
+        ]
+    }
+
+    #[test]
+    fn forward_matches_a_float64_reference() {
+        for (n, g) in cases().into_iter().enumerate() {
+            let w = values(g.cout * (g.cin / g.groups) * g.kh * g.kw, n);
+            let b = values(g.cout, n + 100);
+            let x = values(g.cin * g.h * g.w, n + 200);
+            let want = reference(&g, &w, &b, &x);
+            let mut y = vec![f32::NAN; want.len()];
+            assert!(
+                g.forward_shifted(&w, &b, &x, &mut y),
+                "{g:?} fits the buffer"
+            );
+            let taps = (g.cin / g.groups * g.kh * g.kw) as f64;
+            for (k, (a, e)) in y.iter().zip(&want).enumerate() {
+                // f32 sums of `taps` products of values below 1 in magnitude.
+                let tol = 4.0 * taps * f64::from(f32::EPSILON) * (1.0 + e.abs());
+                assert!((f64::from(*a) - e).abs() <= tol, "{g:?} at {k}: {a} != {e}");
+            }
+        }
+    }
+
+    /// Each instruction set's tile against the float64 sum, for 1 to `ROWS` rows.
+    #[test]
+    fn tiles_match_a_float64_reference() {
+        let taps = 37;
+        let buf = values(taps * 3 + LANES, 1);
+        let w = values(ROWS * 50, 2);
+        let offs: Vec<usize> = (0..taps).map(|t| (t * 3) % (taps * 3)).collect();
+        let mut isas = vec![Isa::Portable];
+        let detected = Isa::detect();
+        if detected != Isa::Portable {
+            isas.push(detected);
+        }
+        for isa in isas {
+            for rows in 1..=ROWS {
+                let mut acc = [[0.5f32; LANES]; ROWS];
+                tile(isa, rows, &buf, Taps::new(&offs), &w, 50, &mut acc);
+                for (r, acc) in acc.iter().enumerate() {
+                    for (k, a) in acc.iter().enumerate() {
+                        let want = if r < rows {
+                            0.5 + offs
+                                .iter()
+                                .enumerate()
+                                .map(|(t, o)| f64::from(w[r * 50 + t]) * f64::from(buf[o + k]))
+                                .sum::<f64>()
+                        } else {
+                            0.5
+                        };
+                        let tol = 4.0 * taps as f64 * f64::from(f32::EPSILON);
+                        assert!(
+                            (f64::from(*a) - want).abs() <= tol,
+                            "{isa:?}, {rows} rows: row {r} lane {k}: {a} != {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_channel_too_large_for_the_buffer_is_refused() {
+        let g = geom((1, 1, 1), (200, 200), (3, 3), (1, 1), (1, 1, 1, 1), 1);
+        let mut y = vec![0.0; g.oh * g.ow];
+        let x = vec![0.0; g.h * g.w];
+        assert!(!g.forward_shifted(&[0.0; 9], &[0.0], &x, &mut y));
+    }
+}
