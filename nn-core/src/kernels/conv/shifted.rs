@@ -209,6 +209,149 @@ impl Grouped {
     }
 }
 
+/// `Σ a[k]·b[k]` over 16 lanes, so that it vectorises.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let (ca, ta) = a.as_chunks::<16>();
+    let (cb, tb) = b[..a.len()].as_chunks::<16>();
+    let mut acc = [0.0f32; 16];
+    for (a, b) in ca.iter().zip(cb) {
+        for i in 0..16 {
+            acc[i] += a[i] * b[i];
+        }
+    }
+    acc.iter().sum::<f32>() + ta.iter().zip(tb).map(|(a, b)| a * b).sum::<f32>()
+}
+
+/// `y[k] += a · x[k]`.
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (y, x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+impl Grouped {
+    /// Where input position `(rr, cc)` lies in a spread channel: its phase and its index in
+    /// that phase, or `None` where no output reads it.
+    #[inline(always)]
+    fn spread_at(&self, l: &Layout, rr: usize, cc: usize) -> Option<(usize, usize)> {
+        let (r, c) = (rr + self.pt, cc + self.pl);
+        if r >= l.hq * self.sh || c >= l.wq * self.sw {
+            return None;
+        }
+        let phase = (r % self.sh) * self.sw + c % self.sw;
+        Some((phase, (r / self.sh) * l.wq + c / self.sw))
+    }
+
+    /// The backward pass of the samples of `x` (and `dy`) through matrix products over the
+    /// spread batch: adds the weight gradient into `gw` and the bias gradient into `gb`
+    /// (when not empty), and writes the input gradient into `dx` when given.
+    ///
+    /// The batch is spread as `[channel][phase][sample][hq × wq]`, and the output gradient
+    /// as `[channel][sample][hq × wq]` on the wide grid (zeros in its columns from `ow` on
+    /// and its rows from `oh` on). A tap `(ki, kj)` reads one phase, so its view of every
+    /// channel is the phase at one shift, one row per channel, and a sample's positions one
+    /// plane further: one product per tap gives the tap's weight gradient
+    /// (`dY · X_tapᵀ`) and one its share of the spread input gradient (`W_tapᵀ · dY`), for
+    /// the whole batch. A depthwise layer (one channel per group) takes dot products and
+    /// `axpy` runs instead.
+    pub fn backward_shifted(
+        &self,
+        weight: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        gw: &mut [f32],
+        gb: &mut [f32],
+    ) {
+        use crate::gemm::{gemm, MatMut, MatRef};
+        use alloc::vec;
+
+        let l = self.layout();
+        let (in_size, out_plane) = (self.cin * self.h * self.w, self.oh * self.ow);
+        let out_size = self.cout * out_plane;
+        let batch = x.len() / in_size;
+        for dy in dy.chunks_exact(out_size).take(batch) {
+            for (g, plane) in gb.iter_mut().zip(dy.chunks_exact(out_plane)) {
+                *g += crate::kernels::lane_sum(plane);
+            }
+        }
+        let plane = l.hq * l.wq;
+        let phases = self.sh * self.sw;
+        let cols = batch * plane;
+        let cs = phases * cols;
+        // Reads of a tap's view beyond the last plane (unused positions) stay inside.
+        let tail = plane + l.slack;
+        let mut xs = vec![0.0f32; self.cin * cs + tail];
+        for (s, x) in x.chunks_exact(in_size).take(batch).enumerate() {
+            for (c, x) in x.chunks_exact(self.h * self.w).enumerate() {
+                for (rr, row) in x.chunks_exact(self.w).enumerate() {
+                    for (cc, &v) in row.iter().enumerate() {
+                        if let Some((ph, at)) = self.spread_at(&l, rr, cc) {
+                            xs[c * cs + ph * cols + s * plane + at] = v;
+                        }
+                    }
+                }
+            }
+        }
+        let mut dys = vec![0.0f32; self.cout * cols + tail];
+        for (s, dy) in dy.chunks_exact(out_size).take(batch).enumerate() {
+            for (o, dy) in dy.chunks_exact(out_plane).enumerate() {
+                for (i, row) in dy.chunks_exact(self.ow).enumerate() {
+                    dys[o * cols + s * plane + i * l.wq..][..self.ow].copy_from_slice(row);
+                }
+            }
+        }
+        let mut dxs = dx.is_some().then(|| vec![0.0f32; self.cin * cs + tail]);
+        let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
+        let kk = self.kh * self.kw;
+        for g in 0..self.groups {
+            for ki in 0..self.kh {
+                for kj in 0..self.kw {
+                    let tap = ki * self.kw + kj;
+                    let (r, c) = (ki * self.d, kj * self.d);
+                    let phase = (r % self.sh) * self.sw + c % self.sw;
+                    let at = phase * cols + (r / self.sh) * l.wq + c / self.sw;
+                    let x0 = g * cing * cs + at;
+                    let d0 = g * coutg * cols;
+                    let w0 = g * coutg * cing * kk + tap;
+                    if cing == 1 && coutg == 1 {
+                        let d = &dys[d0..][..cols];
+                        gw[w0] += dot(d, &xs[x0..]);
+                        if let Some(dxs) = dxs.as_mut() {
+                            axpy(weight[w0], d, &mut dxs[x0..][..cols]);
+                        }
+                        continue;
+                    }
+                    let dyv = MatRef::strided(&dys[d0..], coutg, cols, cols, 1);
+                    let xv = MatRef::strided(&xs[x0..], cing, cols, cs, 1);
+                    let gwv = MatMut::strided(&mut gw[w0..], coutg, cing, cing * kk, kk);
+                    gemm(1.0, dyv, xv.t(), 1.0, gwv);
+                    if let Some(dxs) = dxs.as_mut() {
+                        let wv = MatRef::strided(&weight[w0..], coutg, cing, cing * kk, kk);
+                        let dxv = MatMut::strided(&mut dxs[x0..], cing, cols, cs, 1);
+                        gemm(1.0, wv.t(), dyv, 1.0, dxv);
+                    }
+                }
+            }
+        }
+        let (Some(dx), Some(dxs)) = (dx, dxs) else {
+            return;
+        };
+        for (s, dx) in dx.chunks_exact_mut(in_size).take(batch).enumerate() {
+            for (c, dx) in dx.chunks_exact_mut(self.h * self.w).enumerate() {
+                for (rr, row) in dx.chunks_exact_mut(self.w).enumerate() {
+                    for (cc, v) in row.iter_mut().enumerate() {
+                        *v = match self.spread_at(&l, rr, cc) {
+                            Some((ph, at)) => dxs[c * cs + ph * cols + s * plane + at],
+                            None => 0.0,
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The offsets of a tile's taps in the spread input, and how far its reads reach.
 #[derive(Clone, Copy)]
 struct Taps<'a> {
@@ -482,6 +625,81 @@ mod tests {
                 // f32 sums of `taps` products of values below 1 in magnitude.
                 let tol = 4.0 * taps * f64::from(f32::EPSILON) * (1.0 + e.abs());
                 assert!((f64::from(*a) - e).abs() <= tol, "{g:?} at {k}: {a} != {e}");
+            }
+        }
+    }
+
+    /// The backward pass in float64: the weight, bias and input gradients of `batch`
+    /// samples.
+    fn reference_backward(
+        g: &Grouped,
+        w: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        batch: usize,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (cing, coutg) = (g.cin / g.groups, g.cout / g.groups);
+        let (n_in, n_out) = (g.cin * g.h * g.w, g.cout * g.oh * g.ow);
+        let mut gw = vec![0.0f64; w.len()];
+        let mut gb = vec![0.0f64; g.cout];
+        let mut dx = vec![0.0f64; batch * n_in];
+        for s in 0..batch {
+            for o in 0..g.cout {
+                for i in 0..g.oh {
+                    for j in 0..g.ow {
+                        let d = f64::from(dy[s * n_out + (o * g.oh + i) * g.ow + j]);
+                        gb[o] += d;
+                        for ci in 0..cing {
+                            let c = (o / coutg) * cing + ci;
+                            for ki in 0..g.kh {
+                                for kj in 0..g.kw {
+                                    let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
+                                    let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                                    if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
+                                        continue;
+                                    }
+                                    let wi = ((o * cing + ci) * g.kh + ki) * g.kw + kj;
+                                    let xi = s * n_in + (c * g.h + r as usize) * g.w + q as usize;
+                                    gw[wi] += d * f64::from(x[xi]);
+                                    dx[xi] += d * f64::from(w[wi]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (gw, gb, dx)
+    }
+
+    #[test]
+    fn backward_matches_a_float64_reference() {
+        let batch = 3;
+        for (n, g) in cases().into_iter().enumerate() {
+            let w = values(g.cout * (g.cin / g.groups) * g.kh * g.kw, n);
+            let x = values(batch * g.cin * g.h * g.w, n + 300);
+            let dy = values(batch * g.cout * g.oh * g.ow, n + 400);
+            let (want_w, want_b, want_x) = reference_backward(&g, &w, &x, &dy, batch);
+            // Gradients are added to what is there, the input gradient overwritten.
+            let mut gw = vec![1.0f32; w.len()];
+            let mut gb = vec![1.0f32; g.cout];
+            let mut dx = vec![f32::NAN; x.len()];
+            g.backward_shifted(&w, &x, &dy, Some(&mut dx), &mut gw, &mut gb);
+            // Each sum has at most this many terms, of magnitude below 1.
+            let terms = (batch * g.cout.max(g.cin) * g.oh * g.ow * g.kh * g.kw) as f64;
+            let tol = |e: f64| 32.0 * terms.sqrt() * f64::from(f32::EPSILON) * (1.0 + e.abs());
+            for (what, got, want, plus) in [
+                ("weight", &gw, &want_w, 1.0),
+                ("bias", &gb, &want_b, 1.0),
+                ("input", &dx, &want_x, 0.0),
+            ] {
+                for (k, (a, e)) in got.iter().zip(want.iter()).enumerate() {
+                    let e = e + plus;
+                    assert!(
+                        (f64::from(*a) - e).abs() <= tol(e),
+                        "{g:?}: {what} gradient at {k}: {a} != {e}"
+                    );
+                }
             }
         }
     }
