@@ -248,12 +248,12 @@ impl Grouped {
     ///
     /// The batch is spread as `[channel][phase][sample][hq × wq]`, and the output gradient
     /// as `[channel][sample][hq × wq]` on the wide grid (zeros in its columns from `ow` on
-    /// and its rows from `oh` on). A tap `(ki, kj)` reads one phase, so its view of every
-    /// channel is the phase at one shift, one row per channel, and a sample's positions one
-    /// plane further: one product per tap gives the tap's weight gradient
-    /// (`dY · X_tapᵀ`) and one its share of the spread input gradient (`W_tapᵀ · dY`), for
-    /// the whole batch. A depthwise layer (one channel per group) takes dot products and
-    /// `axpy` runs instead.
+    /// and its rows from `oh` on). A tap `(ki, kj)` reads one phase, so what it reads of a
+    /// channel, for the whole batch, is one run of the spread batch at one shift: the rows
+    /// of a group's patch matrix are these runs, and the weight gradient (`dY · Pᵀ`) and the
+    /// patch matrix's gradient (`Wᵀ · dY`, added back run by run) are one product each. A
+    /// depthwise layer (one channel per group) takes dot products and `axpy` runs instead.
+    #[inline(always)]
     pub fn backward_shifted(
         &self,
         weight: &[f32],
@@ -304,32 +304,57 @@ impl Grouped {
         let mut dxs = dx.is_some().then(|| vec![0.0f32; self.cin * cs + tail]);
         let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
         let kk = self.kh * self.kw;
-        for g in 0..self.groups {
-            for ki in 0..self.kh {
-                for kj in 0..self.kw {
-                    let tap = ki * self.kw + kj;
-                    let (r, c) = (ki * self.d, kj * self.d);
-                    let phase = (r % self.sh) * self.sw + c % self.sw;
-                    let at = phase * cols + (r / self.sh) * l.wq + c / self.sw;
-                    let x0 = g * cing * cs + at;
-                    let d0 = g * coutg * cols;
-                    let w0 = g * coutg * cing * kk + tap;
-                    if cing == 1 && coutg == 1 {
-                        let d = &dys[d0..][..cols];
-                        gw[w0] += dot(d, &xs[x0..]);
-                        if let Some(dxs) = dxs.as_mut() {
-                            axpy(weight[w0], d, &mut dxs[x0..][..cols]);
-                        }
-                        continue;
-                    }
-                    let dyv = MatRef::strided(&dys[d0..], coutg, cols, cols, 1);
-                    let xv = MatRef::strided(&xs[x0..], cing, cols, cs, 1);
-                    let gwv = MatMut::strided(&mut gw[w0..], coutg, cing, cing * kk, kk);
-                    gemm(1.0, dyv, xv.t(), 1.0, gwv);
+        // Where tap `(ki, kj)` reads a spread channel.
+        let tap_at = |tap: usize| {
+            let (r, c) = ((tap / self.kw) * self.d, (tap % self.kw) * self.d);
+            let phase = (r % self.sh) * self.sw + c % self.sw;
+            phase * cols + (r / self.sh) * l.wq + c / self.sw
+        };
+        if cing == 1 && coutg == 1 {
+            // Depthwise: each weight sees one channel at one shift.
+            for g in 0..self.groups {
+                let d = &dys[g * cols..][..cols];
+                for tap in 0..kk {
+                    let x0 = g * cs + tap_at(tap);
+                    gw[g * kk + tap] += dot(d, &xs[x0..]);
                     if let Some(dxs) = dxs.as_mut() {
-                        let wv = MatRef::strided(&weight[w0..], coutg, cing, cing * kk, kk);
-                        let dxv = MatMut::strided(&mut dxs[x0..], cing, cols, cs, 1);
-                        gemm(1.0, wv.t(), dyv, 1.0, dxv);
+                        axpy(weight[g * kk + tap], d, &mut dxs[x0..][..cols]);
+                    }
+                }
+            }
+        } else {
+            // The patch matrix of a group, one row per weight of an output channel (input
+            // channel, tap), one column per position of the spread batch: the weight
+            // gradient is one product with it, and the input gradient one product added
+            // back row by row.
+            let taps = cing * kk;
+            let mut patches = vec![0.0f32; taps * cols];
+            let mut dpatches = dxs.as_ref().map(|_| vec![0.0f32; taps * cols]);
+            for g in 0..self.groups {
+                for (row, p) in patches.chunks_exact_mut(cols).enumerate() {
+                    let x0 = (g * cing + row / kk) * cs + tap_at(row % kk);
+                    p.copy_from_slice(&xs[x0..][..cols]);
+                }
+                let dyv = MatRef::row_major(&dys[g * coutg * cols..][..coutg * cols], coutg, cols);
+                let w = &weight[g * coutg * taps..][..coutg * taps];
+                let gwv =
+                    MatMut::row_major(&mut gw[g * coutg * taps..][..coutg * taps], coutg, taps);
+                gemm(
+                    1.0,
+                    dyv,
+                    MatRef::row_major(&patches, taps, cols).t(),
+                    1.0,
+                    gwv,
+                );
+                let (Some(dxs), Some(dp)) = (dxs.as_mut(), dpatches.as_mut()) else {
+                    continue;
+                };
+                let wv = MatRef::row_major(w, coutg, taps);
+                gemm(1.0, wv.t(), dyv, 0.0, MatMut::row_major(dp, taps, cols));
+                for (row, p) in dp.chunks_exact(cols).enumerate() {
+                    let x0 = (g * cing + row / kk) * cs + tap_at(row % kk);
+                    for (d, p) in dxs[x0..][..cols].iter_mut().zip(p) {
+                        *d += p;
                     }
                 }
             }
