@@ -31,10 +31,12 @@ fn zeroed(store: &mut [MaybeUninit<f32>], n: usize) -> &mut [f32] {
 
 /// Output positions of one tile: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
-/// Output channels of one tile.
-const ROWS: usize = 4;
+/// Output channels of one tile: 8 vectors of AVX-512 (AVX2 runs them as two tiles of 4).
+const ROWS: usize = 8;
 /// Floats of the stack buffer that holds the spread input of some channels (64 KB).
 const ROOM: usize = 16 * 1024;
+/// Floats of the stack buffer that holds the wide output grid of `ROWS` channels (128 KB).
+const OUT_ROOM: usize = 32 * 1024;
 /// The most taps (input channels × kernel taps) one pass sums.
 const MAX_TAPS: usize = 1024;
 
@@ -143,7 +145,7 @@ impl Grouped {
         let kk = self.kh * self.kw;
         // The wide grid of `ROWS` output channels, whole tiles each.
         let wide = l.wide.next_multiple_of(LANES);
-        if l.channel + l.slack > ROOM || kk > MAX_TAPS || ROWS * wide > ROOM {
+        if l.channel + l.slack > ROOM || kk > MAX_TAPS || ROWS * wide > OUT_ROOM {
             return false;
         }
         let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
@@ -152,7 +154,7 @@ impl Grouped {
         let isa = Isa::detect();
         let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
         let buf = zeroed(&mut spread_store, per * l.channel + l.slack);
-        let mut out_store = [MaybeUninit::<f32>::uninit(); ROOM];
+        let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
         let out = zeroed(&mut out_store, ROWS * wide);
         let mut offs = [0usize; MAX_TAPS];
         let out_plane = self.oh * self.ow;
@@ -414,25 +416,40 @@ fn tile(
         "a tile's reads lie inside its buffer and weight"
     );
     macro_rules! rows {
-        ($f:ident) => {
-            match rows {
-                1 => $f::<1>(buf, offs, w, w_row, acc),
-                2 => $f::<2>(buf, offs, w, w_row, acc),
-                3 => $f::<3>(buf, offs, w, w_row, acc),
-                _ => $f::<4>(buf, offs, w, w_row, acc),
+        ($f:ident, $rows:expr, $w:expr, $acc:expr) => {
+            match $rows {
+                1 => $f::<1>(buf, offs, $w, w_row, $acc),
+                2 => $f::<2>(buf, offs, $w, w_row, $acc),
+                3 => $f::<3>(buf, offs, $w, w_row, $acc),
+                4 => $f::<4>(buf, offs, $w, w_row, $acc),
+                5 => $f::<5>(buf, offs, $w, w_row, $acc),
+                6 => $f::<6>(buf, offs, $w, w_row, $acc),
+                7 => $f::<7>(buf, offs, $w, w_row, $acc),
+                _ => $f::<8>(buf, offs, $w, w_row, $acc),
             }
         };
     }
     match isa {
-        Isa::Portable => rows!(tile_portable),
+        Isa::Portable => rows!(tile_portable, rows, w, acc),
         // SAFETY: `Isa::detect` found AVX-512F on this CPU, and the reads were checked
-        // above to lie inside `buf` and `w`, as `tile_avx512` requires.
+        // above to lie inside `buf` and `w`, as `tile_avx512` requires; `acc` has `ROWS`
+        // rows, at least `rows`.
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => unsafe { rows!(tile_avx512) },
-        // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU, and the reads were checked
-        // above to lie inside `buf` and `w`, as `tile_avx2` requires.
+        Isa::Avx512 => unsafe { rows!(tile_avx512, rows, w, acc) },
+        // AVX2 has 16 vector registers: 4 rows of two vectors at a time.
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2 => unsafe { rows!(tile_avx2) },
+        Isa::Avx2 => {
+            let (head, tail) = acc.split_at_mut(4);
+            // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU, and the reads were
+            // checked above to lie inside `buf` and `w` for `rows` rows, as `tile_avx2`
+            // requires; rows from the fifth on start `4·w_row` further into `w`.
+            unsafe {
+                rows!(tile_avx2, rows.min(4), w, head);
+                if rows > 4 {
+                    rows!(tile_avx2, rows - 4, &w[4 * w_row..], tail);
+                }
+            }
+        }
     }
 }
 
@@ -443,7 +460,7 @@ fn tile_portable<const R: usize>(
     offs: &[usize],
     w: &[f32],
     w_row: usize,
-    acc: &mut [[f32; LANES]; ROWS],
+    acc: &mut [[f32; LANES]],
 ) {
     let mut a = [[0.0f32; LANES]; R];
     a.copy_from_slice(&acc[..R]);
@@ -471,7 +488,7 @@ unsafe fn tile_avx512<const R: usize>(
     offs: &[usize],
     w: &[f32],
     w_row: usize,
-    acc: &mut [[f32; LANES]; ROWS],
+    acc: &mut [[f32; LANES]],
 ) {
     use core::arch::x86_64::*;
     // SAFETY: every `acc` row holds 16 floats.
@@ -504,7 +521,7 @@ unsafe fn tile_avx2<const R: usize>(
     offs: &[usize],
     w: &[f32],
     w_row: usize,
-    acc: &mut [[f32; LANES]; ROWS],
+    acc: &mut [[f32; LANES]],
 ) {
     use core::arch::x86_64::*;
     // SAFETY: every `acc` row holds 16 floats: two vectors of 8.
@@ -736,10 +753,17 @@ mod tests {
         let buf = values(taps * 3 + LANES, 1);
         let w = values(ROWS * 50, 2);
         let offs: Vec<usize> = (0..taps).map(|t| (t * 3) % (taps * 3)).collect();
+        // Every instruction set this CPU has, not only the one `Isa::detect` picks.
+        #[allow(unused_mut)]
         let mut isas = vec![Isa::Portable];
-        let detected = Isa::detect();
-        if detected != Isa::Portable {
-            isas.push(detected);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                isas.push(Isa::Avx2);
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
         }
         for isa in isas {
             for rows in 1..=ROWS {
