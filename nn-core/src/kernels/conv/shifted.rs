@@ -211,6 +211,44 @@ impl Grouped {
     }
 }
 
+/// A block of zeroed floats kept by the thread between calls, so that a training step
+/// does not map fresh pages for it each time; given back when dropped.
+struct Scratch(alloc::vec::Vec<f32>);
+
+std::thread_local! {
+    static SCRATCH: core::cell::Cell<alloc::vec::Vec<f32>> =
+        const { core::cell::Cell::new(alloc::vec::Vec::new()) };
+}
+
+impl Scratch {
+    /// `n` zeros: the thread's block (an empty one if it is in use further up the stack).
+    fn take(n: usize) -> Self {
+        let mut v = SCRATCH.take();
+        v.clear();
+        v.resize(n, 0.0);
+        Scratch(v)
+    }
+}
+
+impl core::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        SCRATCH.set(core::mem::take(&mut self.0));
+    }
+}
+
 /// `Σ a[k]·b[k]` over 16 lanes, so that it vectorises.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (ca, ta) = a.as_chunks::<16>();
@@ -266,12 +304,13 @@ impl Grouped {
         gb: &mut [f32],
     ) {
         use crate::gemm::{gemm, MatMut, MatRef};
-        use alloc::vec;
 
         let l = self.layout();
         let (in_size, out_plane) = (self.cin * self.h * self.w, self.oh * self.ow);
         let out_size = self.cout * out_plane;
         let batch = x.len() / in_size;
+        let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
+        let kk = self.kh * self.kw;
         for dy in dy.chunks_exact(out_size).take(batch) {
             for (g, plane) in gb.iter_mut().zip(dy.chunks_exact(out_plane)) {
                 *g += crate::kernels::lane_sum(plane);
@@ -283,7 +322,27 @@ impl Grouped {
         let cs = phases * cols;
         // Reads of a tap's view beyond the last plane (unused positions) stay inside.
         let tail = plane + l.slack;
-        let mut xs = vec![0.0f32; self.cin * cs + tail];
+        // Every buffer from one scratch block, zeroed: the spread batch, the output
+        // gradient, the spread input gradient, a group's patch matrix and its gradient.
+        let depthwise = cing == 1 && coutg == 1;
+        let (n_dx, n_p) = (
+            if dx.is_some() {
+                self.cin * cs + tail
+            } else {
+                0
+            },
+            if depthwise { 0 } else { cing * kk * cols },
+        );
+        let n_dp = if dx.is_some() { n_p } else { 0 };
+        let n_x = self.cin * cs + tail;
+        let n_dy = self.cout * cols + tail;
+        let mut scratch = Scratch::take(n_x + n_dy + n_dx + n_p + n_dp);
+        let (xs, rest) = scratch.split_at_mut(n_x);
+        let (dys, rest) = rest.split_at_mut(n_dy);
+        let (dxs, rest) = rest.split_at_mut(n_dx);
+        let (patches, dpatches) = rest.split_at_mut(n_p);
+        let mut dxs = dx.is_some().then_some(dxs);
+        let mut dpatches = dx.is_some().then_some(dpatches);
         for (s, x) in x.chunks_exact(in_size).take(batch).enumerate() {
             for (c, x) in x.chunks_exact(self.h * self.w).enumerate() {
                 for (rr, row) in x.chunks_exact(self.w).enumerate() {
@@ -295,7 +354,6 @@ impl Grouped {
                 }
             }
         }
-        let mut dys = vec![0.0f32; self.cout * cols + tail];
         for (s, dy) in dy.chunks_exact(out_size).take(batch).enumerate() {
             for (o, dy) in dy.chunks_exact(out_plane).enumerate() {
                 for (i, row) in dy.chunks_exact(self.ow).enumerate() {
@@ -303,16 +361,13 @@ impl Grouped {
                 }
             }
         }
-        let mut dxs = dx.is_some().then(|| vec![0.0f32; self.cin * cs + tail]);
-        let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
-        let kk = self.kh * self.kw;
         // Where tap `(ki, kj)` reads a spread channel.
         let tap_at = |tap: usize| {
             let (r, c) = ((tap / self.kw) * self.d, (tap % self.kw) * self.d);
             let phase = (r % self.sh) * self.sw + c % self.sw;
             phase * cols + (r / self.sh) * l.wq + c / self.sw
         };
-        if cing == 1 && coutg == 1 {
+        if depthwise {
             // Depthwise: each weight sees one channel at one shift.
             for g in 0..self.groups {
                 let d = &dys[g * cols..][..cols];
@@ -330,8 +385,6 @@ impl Grouped {
             // gradient is one product with it, and the input gradient one product added
             // back row by row.
             let taps = cing * kk;
-            let mut patches = vec![0.0f32; taps * cols];
-            let mut dpatches = dxs.as_ref().map(|_| vec![0.0f32; taps * cols]);
             for g in 0..self.groups {
                 for (row, p) in patches.chunks_exact_mut(cols).enumerate() {
                     let x0 = (g * cing + row / kk) * cs + tap_at(row % kk);
@@ -344,7 +397,7 @@ impl Grouped {
                 gemm(
                     1.0,
                     dyv,
-                    MatRef::row_major(&patches, taps, cols).t(),
+                    MatRef::row_major(patches, taps, cols).t(),
                     1.0,
                     gwv,
                 );
