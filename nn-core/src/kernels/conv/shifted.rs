@@ -156,6 +156,8 @@ impl Grouped {
         let buf = zeroed(&mut spread_store, per * l.channel + l.slack);
         let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
         let out = zeroed(&mut out_store, ROWS * wide);
+        // A tile's sums, written whole by each tile.
+        let mut acc = [[0.0f32; LANES]; ROWS];
         let mut offs = [0usize; MAX_TAPS];
         let out_plane = self.oh * self.ow;
         let w_row = cing * kk;
@@ -179,7 +181,6 @@ impl Grouped {
                     let rows = ROWS.min((g + 1) * coutg - o);
                     let w = &weight[o * w_row + c0 * kk..];
                     for q0 in (0..l.wide).step_by(LANES) {
-                        let mut acc = [[0.0f32; LANES]; ROWS];
                         tile(isa, rows, &buf[q0..], taps, w, w_row, &mut acc);
                         for (r, acc) in acc[..rows].iter().enumerate() {
                             out[r * wide + q0..][..LANES].copy_from_slice(acc);
@@ -449,7 +450,8 @@ impl<'a> Taps<'a> {
     }
 }
 
-/// `acc[r][k] += Σ_t w[r·w_row + t] · buf[offs[t] + k]` for the first `rows` rows of `acc`.
+/// `acc[r][k] = Σ_t w[r·w_row + t] · buf[offs[t] + k]` for the first `rows` rows of `acc`
+/// (the rest untouched).
 /// Panics unless every read lies inside `buf` and `w`.
 #[inline(always)]
 fn tile(
@@ -516,7 +518,6 @@ fn tile_portable<const R: usize>(
     acc: &mut [[f32; LANES]],
 ) {
     let mut a = [[0.0f32; LANES]; R];
-    a.copy_from_slice(&acc[..R]);
     for (t, &off) in offs.iter().enumerate() {
         let x: &[f32; LANES] = buf[off..][..LANES].try_into().expect("LANES floats");
         for (r, a) in a.iter_mut().enumerate() {
@@ -544,8 +545,7 @@ unsafe fn tile_avx512<const R: usize>(
     acc: &mut [[f32; LANES]],
 ) {
     use core::arch::x86_64::*;
-    // SAFETY: every `acc` row holds 16 floats.
-    let mut a: [__m512; R] = core::array::from_fn(|r| unsafe { _mm512_loadu_ps(acc[r].as_ptr()) });
+    let mut a: [__m512; R] = [_mm512_setzero_ps(); R];
     let (bp, wp) = (buf.as_ptr(), w.as_ptr());
     for (t, &off) in offs.iter().enumerate() {
         // SAFETY: the caller guarantees 16 floats from `off` in `buf`, and `w` holds row
@@ -577,13 +577,7 @@ unsafe fn tile_avx2<const R: usize>(
     acc: &mut [[f32; LANES]],
 ) {
     use core::arch::x86_64::*;
-    // SAFETY: every `acc` row holds 16 floats: two vectors of 8.
-    let mut a: [[__m256; 2]; R] = core::array::from_fn(|r| unsafe {
-        [
-            _mm256_loadu_ps(acc[r].as_ptr()),
-            _mm256_loadu_ps(acc[r].as_ptr().add(8)),
-        ]
-    });
+    let mut a: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
     let (bp, wp) = (buf.as_ptr(), w.as_ptr());
     for (t, &off) in offs.iter().enumerate() {
         // SAFETY: the caller guarantees 16 floats from `off` in `buf`, and `w` holds row
@@ -825,8 +819,7 @@ mod tests {
                 for (r, acc) in acc.iter().enumerate() {
                     for (k, a) in acc.iter().enumerate() {
                         let want = if r < rows {
-                            0.5 + offs
-                                .iter()
+                            offs.iter()
                                 .enumerate()
                                 .map(|(t, o)| f64::from(w[r * 50 + t]) * f64::from(buf[o + k]))
                                 .sum::<f64>()
