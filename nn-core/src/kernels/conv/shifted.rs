@@ -11,7 +11,8 @@
 //! floats for every tap, and a tile of up to `ROWS` output channels by `LANES` positions sums
 //! `weight × run` over its taps in registers: AVX-512, or AVX2 with FMA, chosen at run time,
 //! portable loops elsewhere. A 1 × 1 convolution is then a matrix product (its taps are the
-//! input channels) and a depthwise one a tile of one channel with `KH·KW` taps.
+//! input channels); a depthwise one spreads `ROWS` channels at once and each row of its
+//! tiles reads its own channel, over `KH·KW` taps.
 
 use core::mem::MaybeUninit;
 
@@ -151,9 +152,14 @@ impl Grouped {
         let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
         // Input channels of one pass: as many as the buffer and the tap count allow.
         let per = cing.min((ROOM - l.slack) / l.channel).min(MAX_TAPS / kk);
+        // A depthwise layer (one channel per group) spreads up to `ROWS` channels at once,
+        // one per row of a tile.
+        let depthwise = cing == 1 && coutg == 1;
+        let per_dw = ROWS.min((ROOM - l.slack) / l.channel);
         let isa = Isa::detect();
         let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
-        let buf = zeroed(&mut spread_store, per * l.channel + l.slack);
+        let room = if depthwise { per_dw } else { per };
+        let buf = zeroed(&mut spread_store, room * l.channel + l.slack);
         let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
         let out = zeroed(&mut out_store, ROWS * wide);
         // A tile's sums, written whole by each tile.
@@ -161,6 +167,36 @@ impl Grouped {
         let mut offs = [0usize; MAX_TAPS];
         let out_plane = self.oh * self.ow;
         let w_row = cing * kk;
+        if depthwise {
+            for (t, off) in offs[..kk].iter_mut().enumerate() {
+                *off = self.tap_offset(&l, t / self.kw, t % self.kw);
+            }
+            let taps = Taps::new(&offs[..kk]).shifted(l.channel);
+            let mut g = 0;
+            while g < self.groups {
+                let rows = per_dw.min(self.groups - g);
+                self.spread(&l, x, g, rows, buf);
+                let w = &weight[g * kk..];
+                for q0 in (0..l.wide).step_by(LANES) {
+                    tile(isa, rows, &buf[q0..], taps, w, kk, &mut acc);
+                    for (r, acc) in acc[..rows].iter().enumerate() {
+                        out[r * wide + q0..][..LANES].copy_from_slice(acc);
+                    }
+                }
+                for r in 0..rows {
+                    let y = &mut y[(g + r) * out_plane..][..out_plane];
+                    let rows_out = out[r * wide..][..l.wide].chunks_exact(l.wq);
+                    let b = bias[g + r];
+                    for (y, sum) in y.chunks_exact_mut(self.ow).zip(rows_out) {
+                        for (y, s) in y.iter_mut().zip(sum) {
+                            *y = b + s;
+                        }
+                    }
+                }
+                g += rows;
+            }
+            return true;
+        }
         for g in 0..self.groups {
             let mut c0 = 0;
             while c0 < cing {
@@ -437,8 +473,12 @@ impl Grouped {
 #[derive(Clone, Copy)]
 struct Taps<'a> {
     offs: &'a [usize],
-    /// One past the last float any tap reads: the largest offset plus `LANES`.
+    /// One past the last float any tap reads in the first row: the largest offset plus
+    /// `LANES`.
     reach: usize,
+    /// How much further each row of a tile reads than the one before: 0 where the rows are
+    /// output channels of the same inputs, a channel's floats for a depthwise layer's.
+    shift: usize,
 }
 
 impl<'a> Taps<'a> {
@@ -446,12 +486,20 @@ impl<'a> Taps<'a> {
         Taps {
             offs,
             reach: offs.iter().max().map_or(0, |m| m + LANES),
+            shift: 0,
         }
+    }
+
+    /// These taps with each row reading `shift` floats further than the one before.
+    fn shifted(self, shift: usize) -> Self {
+        Taps { shift, ..self }
     }
 }
 
-/// `acc[r][k] = Σ_t w[r·w_row + t] · buf[offs[t] + k]` for the first `rows` rows of `acc`
-/// (the rest untouched).
+/// `acc[r][k] = Σ_t w[r·w_row + t] · buf[offs[t] + r·shift + k]` for the first `rows` rows
+/// of `acc` (the rest untouched), with the offsets and shift of `taps`: every row reads the
+/// same runs when `shift` is 0 (output channels of one input), or runs `shift` apart (a
+/// depthwise layer's channels).
 /// Panics unless every read lies inside `buf` and `w`.
 #[inline(always)]
 fn tile(
@@ -463,45 +511,47 @@ fn tile(
     w_row: usize,
     acc: &mut [[f32; LANES]; ROWS],
 ) {
-    let (offs, reach) = (taps.offs, taps.reach);
+    let (offs, reach, shift) = (taps.offs, taps.reach, taps.shift);
     assert!(
         (1..=ROWS).contains(&rows)
-            && reach <= buf.len()
+            && reach + (rows - 1) * shift <= buf.len()
             && (rows - 1) * w_row + offs.len() <= w.len(),
         "a tile's reads lie inside its buffer and weight"
     );
     macro_rules! rows {
-        ($f:ident, $rows:expr, $w:expr, $acc:expr) => {
+        ($f:ident, $rows:expr, $buf:expr, $w:expr, $acc:expr) => {
             match $rows {
-                1 => $f::<1>(buf, offs, $w, w_row, $acc),
-                2 => $f::<2>(buf, offs, $w, w_row, $acc),
-                3 => $f::<3>(buf, offs, $w, w_row, $acc),
-                4 => $f::<4>(buf, offs, $w, w_row, $acc),
-                5 => $f::<5>(buf, offs, $w, w_row, $acc),
-                6 => $f::<6>(buf, offs, $w, w_row, $acc),
-                7 => $f::<7>(buf, offs, $w, w_row, $acc),
-                _ => $f::<8>(buf, offs, $w, w_row, $acc),
+                1 => $f::<1>($buf, offs, shift, $w, w_row, $acc),
+                2 => $f::<2>($buf, offs, shift, $w, w_row, $acc),
+                3 => $f::<3>($buf, offs, shift, $w, w_row, $acc),
+                4 => $f::<4>($buf, offs, shift, $w, w_row, $acc),
+                5 => $f::<5>($buf, offs, shift, $w, w_row, $acc),
+                6 => $f::<6>($buf, offs, shift, $w, w_row, $acc),
+                7 => $f::<7>($buf, offs, shift, $w, w_row, $acc),
+                _ => $f::<8>($buf, offs, shift, $w, w_row, $acc),
             }
         };
     }
     match isa {
-        Isa::Portable => rows!(tile_portable, rows, w, acc),
+        Isa::Portable => rows!(tile_portable, rows, buf, w, acc),
         // SAFETY: `Isa::detect` found AVX-512F on this CPU, and the reads were checked
         // above to lie inside `buf` and `w`, as `tile_avx512` requires; `acc` has `ROWS`
         // rows, at least `rows`.
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => unsafe { rows!(tile_avx512, rows, w, acc) },
+        Isa::Avx512 => unsafe { rows!(tile_avx512, rows, buf, w, acc) },
         // AVX2 has 16 vector registers: 4 rows of two vectors at a time.
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx2 => {
             let (head, tail) = acc.split_at_mut(4);
             // SAFETY: `Isa::detect` found AVX2 and FMA on this CPU, and the reads were
             // checked above to lie inside `buf` and `w` for `rows` rows, as `tile_avx2`
-            // requires; rows from the fifth on start `4·w_row` further into `w`.
+            // requires; rows from the fifth on start `4·shift` further into `buf` and
+            // `4·w_row` further into `w`.
             unsafe {
-                rows!(tile_avx2, rows.min(4), w, head);
+                rows!(tile_avx2, rows.min(4), buf, w, head);
                 if rows > 4 {
-                    rows!(tile_avx2, rows - 4, &w[4 * w_row..], tail);
+                    let buf = &buf[4 * shift..];
+                    rows!(tile_avx2, rows - 4, buf, &w[4 * w_row..], tail);
                 }
             }
         }
@@ -513,14 +563,17 @@ fn tile(
 fn tile_portable<const R: usize>(
     buf: &[f32],
     offs: &[usize],
+    shift: usize,
     w: &[f32],
     w_row: usize,
     acc: &mut [[f32; LANES]],
 ) {
     let mut a = [[0.0f32; LANES]; R];
     for (t, &off) in offs.iter().enumerate() {
-        let x: &[f32; LANES] = buf[off..][..LANES].try_into().expect("LANES floats");
         for (r, a) in a.iter_mut().enumerate() {
+            let x: &[f32; LANES] = buf[off + r * shift..][..LANES]
+                .try_into()
+                .expect("LANES floats");
             let wv = w[r * w_row + t];
             for (a, x) in a.iter_mut().zip(x) {
                 *a += wv * x;
@@ -533,13 +586,14 @@ fn tile_portable<const R: usize>(
 /// [`tile`] for `R` rows with AVX-512: one vector of 16 positions per row.
 ///
 /// # Safety
-/// The CPU must support AVX-512F; `buf` must hold `LANES` floats from every offset in `offs`,
-/// and `w` at least `(R − 1)·w_row + offs.len()` floats.
+/// The CPU must support AVX-512F; `buf` must hold `LANES` floats from every offset in `offs`
+/// plus `(R − 1)·shift`, and `w` at least `(R − 1)·w_row + offs.len()` floats.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
 unsafe fn tile_avx512<const R: usize>(
     buf: &[f32],
     offs: &[usize],
+    shift: usize,
     w: &[f32],
     w_row: usize,
     acc: &mut [[f32; LANES]],
@@ -548,12 +602,19 @@ unsafe fn tile_avx512<const R: usize>(
     let mut a: [__m512; R] = [_mm512_setzero_ps(); R];
     let (bp, wp) = (buf.as_ptr(), w.as_ptr());
     for (t, &off) in offs.iter().enumerate() {
-        // SAFETY: the caller guarantees 16 floats from `off` in `buf`, and `w` holds row
-        // `r < R` at `r·w_row + t`.
+        // SAFETY: the caller guarantees 16 floats from `off + r·shift` in `buf` for every
+        // row `r < R`, and `w` holds row `r` at `r·w_row + t`.
         unsafe {
-            let x = _mm512_loadu_ps(bp.add(off));
-            for (r, a) in a.iter_mut().enumerate() {
-                *a = _mm512_fmadd_ps(_mm512_set1_ps(*wp.add(r * w_row + t)), x, *a);
+            if shift == 0 {
+                let x = _mm512_loadu_ps(bp.add(off));
+                for (r, a) in a.iter_mut().enumerate() {
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*wp.add(r * w_row + t)), x, *a);
+                }
+            } else {
+                for (r, a) in a.iter_mut().enumerate() {
+                    let x = _mm512_loadu_ps(bp.add(off + r * shift));
+                    *a = _mm512_fmadd_ps(_mm512_set1_ps(*wp.add(r * w_row + t)), x, *a);
+                }
             }
         }
     }
@@ -572,6 +633,7 @@ unsafe fn tile_avx512<const R: usize>(
 unsafe fn tile_avx2<const R: usize>(
     buf: &[f32],
     offs: &[usize],
+    shift: usize,
     w: &[f32],
     w_row: usize,
     acc: &mut [[f32; LANES]],
@@ -580,12 +642,12 @@ unsafe fn tile_avx2<const R: usize>(
     let mut a: [[__m256; 2]; R] = [[_mm256_setzero_ps(); 2]; R];
     let (bp, wp) = (buf.as_ptr(), w.as_ptr());
     for (t, &off) in offs.iter().enumerate() {
-        // SAFETY: the caller guarantees 16 floats from `off` in `buf`, and `w` holds row
-        // `r < R` at `r·w_row + t`.
+        // SAFETY: the caller guarantees 16 floats from `off + r·shift` in `buf` for every
+        // row `r < R`, and `w` holds row `r` at `r·w_row + t`.
         unsafe {
-            let x0 = _mm256_loadu_ps(bp.add(off));
-            let x1 = _mm256_loadu_ps(bp.add(off + 8));
             for (r, a) in a.iter_mut().enumerate() {
+                let x0 = _mm256_loadu_ps(bp.add(off + r * shift));
+                let x1 = _mm256_loadu_ps(bp.add(off + r * shift + 8));
                 let wv = _mm256_set1_ps(*wp.add(r * w_row + t));
                 a[0] = _mm256_fmadd_ps(wv, x0, a[0]);
                 a[1] = _mm256_fmadd_ps(wv, x1, a[1]);
@@ -797,7 +859,8 @@ mod tests {
     #[test]
     fn tiles_match_a_float64_reference() {
         let taps = 37;
-        let buf = values(taps * 3 + LANES, 1);
+        // Room for 8 rows 5 floats apart.
+        let buf = values(taps * 3 + LANES + 5 * ROWS, 1);
         let w = values(ROWS * 50, 2);
         let offs: Vec<usize> = (0..taps).map(|t| (t * 3) % (taps * 3)).collect();
         // Every instruction set this CPU has, not only the one `Isa::detect` picks.
@@ -812,16 +875,26 @@ mod tests {
                 isas.push(Isa::Avx512);
             }
         }
-        for isa in isas {
+        for (isa, shift) in isas.into_iter().flat_map(|i| [(i, 0), (i, 5)]) {
             for rows in 1..=ROWS {
                 let mut acc = [[0.5f32; LANES]; ROWS];
-                tile(isa, rows, &buf, Taps::new(&offs), &w, 50, &mut acc);
+                tile(
+                    isa,
+                    rows,
+                    &buf,
+                    Taps::new(&offs).shifted(shift),
+                    &w,
+                    50,
+                    &mut acc,
+                );
                 for (r, acc) in acc.iter().enumerate() {
                     for (k, a) in acc.iter().enumerate() {
                         let want = if r < rows {
                             offs.iter()
                                 .enumerate()
-                                .map(|(t, o)| f64::from(w[r * 50 + t]) * f64::from(buf[o + k]))
+                                .map(|(t, o)| {
+                                    f64::from(w[r * 50 + t]) * f64::from(buf[o + r * shift + k])
+                                })
                                 .sum::<f64>()
                         } else {
                             0.5
@@ -829,7 +902,7 @@ mod tests {
                         let tol = 4.0 * taps as f64 * f64::from(f32::EPSILON);
                         assert!(
                             (f64::from(*a) - want).abs() <= tol,
-                            "{isa:?}, {rows} rows: row {r} lane {k}: {a} != {want}"
+                            "{isa:?}, {rows} rows {shift} apart: row {r} lane {k}: {a} != {want}"
                         );
                     }
                 }
