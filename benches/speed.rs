@@ -1,8 +1,8 @@
 //! The speed report: one core's FMA peak, then the MNIST network (784-128 ReLU BatchNorm
 //! 128-10), the CNN of `examples/cnn.rs`, pytorch/examples' MNIST `Net` and the VAE of
-//! `examples/vae.rs` here, PyTorch on the same cases in the same run, and, for the MNIST
-//! network and the VAE's training step, the bare matrix products as the floor; then the
-//! recurrent layers, one step at a time and over a whole signal (`speed/recurrent.rs`).
+//! `examples/vae.rs`, MLPerf Tiny's DS-CNN and ResNet-8 (`speed/mlperf.rs`) here, PyTorch on
+//! the same cases in the same run, and, for the MNIST network and the VAE's training step,
+//! the bare matrix products as the floor; then the recurrent layers, one step at a time and over a whole signal (`speed/recurrent.rs`).
 //!
 //! ```text
 //! cargo bench --bench speed                                           # one thread
@@ -93,6 +93,8 @@ nn::network! {
     }
 }
 
+#[path = "speed/mlperf.rs"]
+mod mlperf;
 #[path = "speed/peak.rs"]
 mod peak;
 #[path = "speed/recurrent.rs"]
@@ -177,7 +179,7 @@ fn flops(case: &str, batch: usize) -> f64 {
         "net_inference" => forward_macs(&NET_MACS),
         "vae_train_step" => train_macs(&VAE_MACS),
         "vae_inference" => forward_macs(&VAE_MACS),
-        _ => return f64::NAN,
+        _ => return mlperf::flops(case, batch).unwrap_or(f64::NAN),
     };
     2.0 * (per_sample * batch) as f64
 }
@@ -556,13 +558,20 @@ fn ours() -> Vec<Row> {
             push("net_inference", b, &mut || net_inference(b), f64::NAN);
         }
     }
-    push(
-        "vae_train_step",
-        128,
-        &mut || vae_train_step(128),
-        floor(&vae_train_products(128)),
-    );
-    push("vae_inference", 1, &mut vae_inference, f64::NAN);
+    if wanted("vae_train_step") {
+        push(
+            "vae_train_step",
+            128,
+            &mut || vae_train_step(128),
+            floor(&vae_train_products(128)),
+        );
+    }
+    if wanted("vae_inference") {
+        push("vae_inference", 1, &mut vae_inference, f64::NAN);
+    }
+    for (case, b, mut run) in mlperf::ours(wanted) {
+        push(case, b, &mut *run, f64::NAN);
+    }
     rows
 }
 
@@ -571,10 +580,12 @@ type Row = (&'static str, usize, f64, f64, f64, usize);
 
 /// PyTorch's side, script by script, each printing rows in one format: the cases of
 /// `tools/pytorch_bench.py`, then the VAE's, timed by the script whose model its training
-/// comparison uses.
-const PYTORCH_SCRIPTS: [(&str, &[&str]); 2] = [
+/// comparison uses, then MLPerf Tiny's DS-CNN and ResNet-8, the ports of
+/// `tools/mlperf_models.py`.
+const PYTORCH_SCRIPTS: [(&str, &[&str]); 3] = [
     ("tools/pytorch_bench.py", &[]),
     ("tools/pytorch_vae.py", &["--bench"]),
+    ("tools/pytorch_mlperf_bench.py", &[]),
 ];
 
 fn pytorch(threads: usize) -> Vec<(String, usize, f64)> {
@@ -608,7 +619,7 @@ fn pytorch_script(
     // `NN_BENCH_CASES` keeps the cases named, on both sides; the VAE's script times the VAE
     // alone.
     if let Ok(cases) = std::env::var("NN_BENCH_CASES") {
-        if script.ends_with("pytorch_bench.py") {
+        if script.ends_with("pytorch_bench.py") || script.ends_with("pytorch_mlperf_bench.py") {
             cmd.arg("--cases").arg(cases);
         } else if !cases.split(',').any(|c| script.contains(c.trim())) {
             return Vec::new();
@@ -665,7 +676,7 @@ fn percent(x: f64) -> String {
 fn table(title: &str, ours: &[Row], torch: &[(String, usize, f64)], peak: f64) {
     println!("\n{title}");
     println!(
-        "{:<14} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>10} {:>9} {:>10} {:>8} {:>7}",
+        "{:<18} {:>6} {:>10} {:>11} {:>9} {:>8} {:>16} {:>10} {:>9} {:>10} {:>8} {:>7}",
         "case",
         "batch",
         "nn µs",
@@ -700,7 +711,7 @@ fn table(title: &str, ours: &[Row], torch: &[(String, usize, f64)], peak: f64) {
         let peak = of_peak(*us);
         let mm_peak = of_peak(*mm);
         println!(
-            "{case:<14} {b:>6} {us:>10.1} {tcol:>11} {ratio:>9} {peak:>8} {tpeak:>16} \
+            "{case:<18} {b:>6} {us:>10.1} {tcol:>11} {ratio:>9} {peak:>8} {tpeak:>16} \
              {fcol:>10} {frac:>9} {mm:>10.1} {mm_peak:>8} {allocs:>7}"
         );
     }
@@ -811,6 +822,7 @@ fn main() {
                 let case = *CASES
                     .iter()
                     .chain(&recurrent::CASES)
+                    .chain(&mlperf::CASES)
                     .find(|c| **c == name)?;
                 Some((
                     case,

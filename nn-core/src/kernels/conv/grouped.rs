@@ -105,7 +105,9 @@ impl Grouped {
     }
 
     /// Adds one sample's weight gradient into `gw` and bias gradient into `gb` (when not
-    /// empty), and writes its input gradient into `dx` when given.
+    /// empty), and writes its input gradient into `dx` when given. Builds with `std` take
+    /// the batched products of `shifted.rs` instead.
+    #[cfg_attr(feature = "std", allow(dead_code))]
     pub fn backward(
         &self,
         weight: &[f32],

@@ -8,6 +8,8 @@ pub(crate) mod conv1d;
 pub(crate) mod direct;
 pub(crate) mod grouped;
 pub(crate) mod im2col;
+#[cfg(feature = "std")]
+pub(crate) mod shifted;
 pub(crate) mod transpose;
 
 use im2col::Geom;

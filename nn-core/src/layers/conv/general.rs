@@ -219,6 +219,17 @@ general!(
         }
 
         fn forward(&self, x: &[f32], y: &mut [f32]) {
+            // Tiles over the spread input on the stack where a channel fits it, the direct
+            // loops otherwise and on builds without `std` (the embedded path).
+            #[cfg(feature = "std")]
+            if Self::GEOM.forward_shifted(
+                self.weight_flat(),
+                &self.bias,
+                &x[..Self::IN],
+                &mut y[..Self::OUT],
+            ) {
+                return;
+            }
             Self::GEOM.forward(
                 self.weight_flat(),
                 &self.bias,
@@ -227,16 +238,28 @@ general!(
             );
         }
 
-        fn backward(&self, io: Backward<'_>, mut dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
             let (gw, gb) = grad[..Self::PARAMS].split_at_mut(COUT * CING * KH * KW);
-            let samples =
-                io.x.chunks_exact(Self::IN)
-                    .zip(io.dy.chunks_exact(Self::OUT));
-            for (n, (x, dy)) in samples.take(io.batch).enumerate() {
-                let dx = dx
-                    .as_deref_mut()
-                    .map(|d| &mut d[n * Self::IN..][..Self::IN]);
-                Self::GEOM.backward(self.weight_flat(), x, dy, dx, gw, gb);
+            // Matrix products over the spread batch (`shifted.rs`) with `std`, the direct
+            // loops sample by sample without.
+            #[cfg(feature = "std")]
+            {
+                let (x, dy) = (&io.x[..io.batch * Self::IN], &io.dy[..io.batch * Self::OUT]);
+                let dx = dx.map(|d| &mut d[..io.batch * Self::IN]);
+                Self::GEOM.backward_shifted(self.weight_flat(), x, dy, dx, gw, gb);
+            }
+            #[cfg(not(feature = "std"))]
+            {
+                let mut dx = dx;
+                let samples =
+                    io.x.chunks_exact(Self::IN)
+                        .zip(io.dy.chunks_exact(Self::OUT));
+                for (n, (x, dy)) in samples.take(io.batch).enumerate() {
+                    let dx = dx
+                        .as_deref_mut()
+                        .map(|d| &mut d[n * Self::IN..][..Self::IN]);
+                    Self::GEOM.backward(self.weight_flat(), x, dy, dx, gw, gb);
+                }
             }
         }
 

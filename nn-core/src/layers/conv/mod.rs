@@ -21,6 +21,8 @@ use core::fmt;
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use crate::kernels::conv::direct;
+#[cfg(feature = "std")]
+use crate::kernels::conv::grouped::Grouped;
 use crate::kernels::conv::{im2col::Geom, Shape};
 use crate::kernels::lane_sum;
 use crate::{Backward, Layer, Rng};
@@ -194,6 +196,26 @@ impl<
         self.weight.as_flattened().as_flattened().as_flattened()
     }
 
+    /// This layer's geometry as the general convolution's kernels take it: one group, a
+    /// square kernel, stride and padding.
+    #[cfg(feature = "std")]
+    const GROUPED: Grouped = Grouped {
+        cin: CIN,
+        cout: COUT,
+        groups: 1,
+        h: H,
+        w: W,
+        kh: K,
+        kw: K,
+        sh: S,
+        sw: S,
+        pt: P,
+        pl: P,
+        d: 1,
+        oh: Self::OH,
+        ow: Self::OW,
+    };
+
     /// Fills each output channel of one sample with its bias.
     fn fill_bias(&self, y: &mut [f32]) {
         for (plane, b) in y.chunks_exact_mut(Self::POSITIONS).zip(&self.bias) {
@@ -366,6 +388,12 @@ impl<
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if S == 1 && P == 0 && Self::OW >= 8 && direct::available() {
             return direct::forward::<Self>(self.weight_matrix(), &self.bias, x, y);
+        }
+        // Padded, strided or narrow layers: tiles over the input spread on the stack
+        // (`shifted.rs`) where a channel fits it.
+        #[cfg(feature = "std")]
+        if Self::GROUPED.forward_shifted(self.weight_matrix(), &self.bias, x, y) {
+            return;
         }
         // The baseline build of this loop: its runs are short (an output row), and an
         // AVX-512 build of it measured slower on the example CNN.
