@@ -74,9 +74,12 @@ fn train_step<N: Network>(mut net: Box<N>, batch: usize) -> f64 {
     )
 }
 
-/// Our cases that `wanted` keeps, as (case, batch, a run that returns its median µs).
-pub fn ours(wanted: impl Fn(&str) -> bool) -> Vec<(&'static str, usize, Box<dyn FnMut() -> f64>)> {
-    let mut rows: Vec<(&'static str, usize, Box<dyn FnMut() -> f64>)> = Vec::new();
+/// One of our cases: its name, its batch, and a run that returns its median µs.
+pub type Case = (&'static str, usize, Box<dyn FnMut() -> f64>);
+
+/// Our cases that `wanted` keeps.
+pub fn ours(wanted: impl Fn(&str) -> bool) -> Vec<Case> {
+    let mut rows: Vec<Case> = Vec::new();
     if wanted(CASES[0]) {
         rows.push((CASES[0], 1, Box::new(|| one_sample(&*DsCnn::new(0)))));
     }
