@@ -1,7 +1,8 @@
 //! The inner product every int8 `Linear` and `Conv2d` runs: rows of int8 weights against one
 //! int8 vector with its zero point, `acc[r] += Σ_i w[r · stride + i] · (x[i] − zp)`, summed
 //! exactly in `i32` (the same integer in any order, so every kernel here gives TFLite Micro's
-//! bits). Portable loop; on x86-64 with `std`, an AVX2 kernel chosen once at run time.
+//! bits). Portable loop; on x86-64 with `std`, an AVX-512 VNNI or AVX2 kernel chosen once at
+//! run time.
 
 /// `acc[r] += Σ_i w[r · stride + i] · (x[i] − zp)` for `r < acc.len()`, `i < x.len()`.
 #[inline]
@@ -12,10 +13,14 @@ pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i3
     assert!(x.len() <= stride && w.len() >= (acc.len() - 1) * stride + x.len());
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
-        if avx2() {
-            // SAFETY: the CPU supports AVX2 (checked by `avx2`), and the lengths are the
+        match simd() {
+            // SAFETY: the CPU supports AVX-512F, BW and VNNI (checked by `simd`), and the
+            // lengths are the ones asserted above, which is all the kernel reads.
+            Simd::Vnni => return unsafe { x86::dot_rows_vnni(w, stride, x, zp, acc) },
+            // SAFETY: the CPU supports AVX2 (checked by `simd`), and the lengths are the
             // ones asserted above, which is all the kernel reads.
-            return unsafe { x86::dot_rows_avx2(w, stride, x, zp, acc) };
+            Simd::Avx2 => return unsafe { x86::dot_rows_avx2(w, stride, x, zp, acc) },
+            Simd::None => {}
         }
     }
     dot_rows_portable(w, stride, x, zp, acc)
@@ -36,11 +41,34 @@ pub(crate) fn dot_rows_portable(w: &[i8], stride: usize, x: &[i8], zp: i32, acc:
     }
 }
 
-/// Whether the AVX2 kernel runs, found once.
+/// The x86-64 kernels.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-fn avx2() -> bool {
-    static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX2.get_or_init(|| std::is_x86_feature_detected!("avx2"))
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Simd {
+    /// AVX-512 with VNNI (`vpdpbusd`).
+    Vnni,
+    /// AVX2 (`vpmaddwd`).
+    Avx2,
+    /// Neither: the portable loop.
+    None,
+}
+
+/// The kernel this CPU runs, found once.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn simd() -> Simd {
+    static SIMD: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *SIMD.get_or_init(|| {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vnni")
+        {
+            Simd::Vnni
+        } else if std::is_x86_feature_detected!("avx2") {
+            Simd::Avx2
+        } else {
+            Simd::None
+        }
+    })
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -121,6 +149,83 @@ pub(crate) mod x86 {
         }
     }
 
+    /// [`super::dot_rows`] with AVX-512 VNNI: 64 inputs at a time (the last ones by a masked
+    /// load, the weights beyond the row read as 0), four rows per pass sharing the input.
+    /// `vpdpbusd` multiplies unsigned by signed bytes, so the input is offset to `x + 128`
+    /// (its sign bit flipped) and the offset taken back with the row's sum:
+    /// `Σ w·(x − zp) = Σ w·(x + 128) − (128 + zp)·Σ w`. Each `vpdpbusd` adds four products
+    /// of at most 255 · 128 to an `i32` without saturating: exact.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX-512BW and AVX-512 VNNI; `x.len() <= stride` and
+    /// `w.len() >= (acc.len() − 1) · stride + x.len()`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(crate) unsafe fn dot_rows_vnni(
+        w: &[i8],
+        stride: usize,
+        x: &[i8],
+        zp: i32,
+        acc: &mut [i32],
+    ) {
+        let n = x.len();
+        let flip = _mm512_set1_epi8(i8::MIN);
+        let ones = _mm512_set1_epi8(1);
+        let wp = w.as_ptr();
+        let xp = x.as_ptr();
+        let mask = |i: usize| -> u64 {
+            if n - i >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << (n - i)) - 1
+            }
+        };
+        let load = |m: u64, p: *const i8| {
+            // SAFETY: the bytes the mask selects are within the asserted lengths (a row's
+            // inputs `i..n`); masked-out bytes are not read.
+            unsafe { _mm512_maskz_loadu_epi8(m, p) }
+        };
+        let offset = 128 + zp;
+        let rows = acc.len();
+        let mut r = 0;
+        while r + 4 <= rows {
+            let mut d = [_mm512_setzero_si512(); 4];
+            let mut s = [_mm512_setzero_si512(); 4];
+            let mut i = 0;
+            while i < n {
+                let m = mask(i);
+                let xv = _mm512_xor_si512(load(m, xp.wrapping_add(i)), flip);
+                for k in 0..4 {
+                    let wv = load(m, wp.wrapping_add((r + k) * stride + i));
+                    d[k] = _mm512_dpbusd_epi32(d[k], xv, wv);
+                    s[k] = _mm512_dpbusd_epi32(s[k], ones, wv);
+                }
+                i += 64;
+            }
+            for k in 0..4 {
+                let dot = _mm512_reduce_add_epi32(d[k])
+                    .wrapping_sub(offset.wrapping_mul(_mm512_reduce_add_epi32(s[k])));
+                acc[r + k] = acc[r + k].wrapping_add(dot);
+            }
+            r += 4;
+        }
+        while r < rows {
+            let (mut d, mut s) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            let mut i = 0;
+            while i < n {
+                let m = mask(i);
+                let xv = _mm512_xor_si512(load(m, xp.wrapping_add(i)), flip);
+                let wv = load(m, wp.wrapping_add(r * stride + i));
+                d = _mm512_dpbusd_epi32(d, xv, wv);
+                s = _mm512_dpbusd_epi32(s, ones, wv);
+                i += 64;
+            }
+            let dot = _mm512_reduce_add_epi32(d)
+                .wrapping_sub(offset.wrapping_mul(_mm512_reduce_add_epi32(s)));
+            acc[r] = acc[r].wrapping_add(dot);
+            r += 1;
+        }
+    }
+
     /// The sums of the eight `i32` lanes of each of four vectors.
     #[target_feature(enable = "avx2")]
     fn hsum4(a: __m256i, b: __m256i, c: __m256i, d: __m256i) -> [i32; 4] {
@@ -185,6 +290,13 @@ mod tests {
                         // SAFETY: AVX2 was just detected; the lengths are `dot_rows`'s.
                         unsafe { x86::dot_rows_avx2(&w, stride, &x, zp, &mut avx2) };
                         assert_eq!(avx2, want, "AVX2: {rows} rows of {n_in}, zp {zp}");
+                    }
+                    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                    if simd() == Simd::Vnni {
+                        let mut vnni: Vec<i32> = (0..rows as i32).map(|r| r * 1000 - 7).collect();
+                        // SAFETY: AVX-512 VNNI was just detected; the lengths are `dot_rows`'s.
+                        unsafe { x86::dot_rows_vnni(&w, stride, &x, zp, &mut vnni) };
+                        assert_eq!(vnni, want, "VNNI: {rows} rows of {n_in}, zp {zp}");
                     }
                 }
             }
