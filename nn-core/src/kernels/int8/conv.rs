@@ -167,12 +167,21 @@ pub fn conv2d(
                     // Packed again for each block of channels: a piece is at most `PATCH`
                     // values, dotted with up to `BLOCK` filters.
                     if oc0 == 0 || patch_len > PATCH {
-                        piece.fill(input_zero_point as i8);
+                        if kys.len() < kh || kxs.len() < kw {
+                            piece.fill(input_zero_point as i8);
+                        }
                         for ic in 0..s.in_channels {
                             let plane = &input[ic * ih * iw..][..ih * iw];
                             for (j, ky) in kys.clone().enumerate() {
                                 let row = &plane[(y0 + j * dy) * iw..][..iw];
                                 let base = (ic * kh + ky) * kw;
+                                if dx == 1 && base >= k0 && base + kw <= k0 + len {
+                                    // The taps of this kernel row, side by side in the input.
+                                    let to = base - k0 + kxs.start;
+                                    piece[to..to + kxs.len()]
+                                        .copy_from_slice(&row[x0..x0 + kxs.len()]);
+                                    continue;
+                                }
                                 for (i, kx) in kxs.clone().enumerate() {
                                     let p = (base + kx).wrapping_sub(k0);
                                     if p < len {
