@@ -210,8 +210,10 @@ impl<N: Layer> Quantized<N> {
         );
         let mut input = core::mem::take(&mut ws.input);
         for (x, y) in x.chunks_exact(N::IN).zip(y.chunks_exact_mut(N::OUT)) {
-            input.clear();
-            input.extend(x.iter().map(|&v| self.input.quantize(v)));
+            input.resize(N::IN, 0);
+            for (q, &v) in input.iter_mut().zip(x) {
+                *q = self.input.quantize(v);
+            }
             self.run_into(&input, ws);
             for (y, &q) in y.iter_mut().zip(&ws.a) {
                 *y = self.output.dequantize(q);

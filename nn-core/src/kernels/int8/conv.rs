@@ -105,6 +105,14 @@ impl Conv2dShape {
     pub(crate) fn taps(&self, axis: usize, o: usize) -> (core::ops::Range<usize>, usize) {
         let (s, d, p) = (self.stride[axis], self.dilation[axis], self.pad[axis]);
         let start = o * s;
+        if d == 1 {
+            // The same without a division.
+            let hi = (p + self.input[axis])
+                .saturating_sub(start)
+                .min(self.kernel[axis]);
+            let lo = p.saturating_sub(start).min(hi);
+            return (lo..hi, start + lo - p.min(start + lo));
+        }
         // Taps k with p <= start + k·d < p + size.
         let lo = p.saturating_sub(start).div_ceil(d);
         let hi = (p + self.input[axis])

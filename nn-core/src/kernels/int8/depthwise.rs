@@ -33,18 +33,19 @@ pub fn depthwise_conv2d(
         "weight length"
     );
     weights.check(s.out_channels);
-    for oc in 0..s.out_channels {
-        let ic = oc / multiplier;
-        let filter = &weights.weight[oc * kh * kw..][..kh * kw];
-        let plane = &input[ic * ih * iw..][..ih * iw];
-        let (bias, requant) = weights.channel(oc);
-        for oy in 0..oh {
-            for ox in 0..ow {
+    let [dy, dx] = s.dilation;
+    // Each position's taps found once, for every channel.
+    for oy in 0..oh {
+        let (kys, y0) = s.taps(0, oy);
+        for ox in 0..ow {
+            let (kxs, x0) = s.taps(1, ox);
+            for oc in 0..s.out_channels {
+                let ic = oc / multiplier;
+                let filter = &weights.weight[oc * kh * kw..][..kh * kw];
+                let plane = &input[ic * ih * iw..][..ih * iw];
+                let (bias, requant) = weights.channel(oc);
                 let mut acc = bias;
-                let (kys, y0) = s.taps(0, oy);
-                let (kxs, x0) = s.taps(1, ox);
-                let [dy, dx] = s.dilation;
-                for (j, ky) in kys.enumerate() {
+                for (j, ky) in kys.clone().enumerate() {
                     let row = &plane[(y0 + j * dy) * iw..][..iw];
                     let wrow = &filter[ky * kw..][..kw];
                     for (i, kx) in kxs.clone().enumerate() {

@@ -185,6 +185,7 @@ pub(crate) mod x86 {
             unsafe { _mm512_maskz_loadu_epi8(m, p) }
         };
         let offset = 128 + zp;
+        let offv = _mm512_set1_epi32(offset);
         let rows = acc.len();
         let mut r = 0;
         while r + 4 <= rows {
@@ -202,9 +203,9 @@ pub(crate) mod x86 {
                 i += 64;
             }
             for k in 0..4 {
-                let dot = _mm512_reduce_add_epi32(d[k])
-                    .wrapping_sub(offset.wrapping_mul(_mm512_reduce_add_epi32(s[k])));
-                acc[r + k] = acc[r + k].wrapping_add(dot);
+                // The offset taken back lane by lane (wrapping, as the sums): one reduction.
+                let v = _mm512_sub_epi32(d[k], _mm512_mullo_epi32(s[k], offv));
+                acc[r + k] = acc[r + k].wrapping_add(_mm512_reduce_add_epi32(v));
             }
             r += 4;
         }
