@@ -6,9 +6,10 @@ use core::marker::PhantomData;
 
 use super::quantize::{plan, run_f32, state_of, Dense, QuantizeError, Step};
 use super::{
-    avg_pool2d, clamp, conv2d, depthwise_conv2d, linear, max_pool2d, Activation, Output, Quant,
-    Requant, Weights,
+    avg_pool2d, clamp, conv2d, depthwise_conv2d, max_pool2d, Activation, Output, Quant, Requant,
+    Weights,
 };
+use crate::kernels::int8::linear_with_sums;
 use crate::Layer;
 
 /// An int8 `Linear` or `Conv2d`: weights, biases, scales and what is prepared from them.
@@ -21,6 +22,8 @@ pub(crate) struct DenseInt8 {
     pub input: Quant,
     pub output: Quant,
     pub requant: Vec<Requant>,
+    /// Each `Linear` row's weight sum, prepared for the inner product.
+    pub row_sums: Vec<i32>,
 }
 
 impl DenseInt8 {
@@ -31,6 +34,14 @@ impl DenseInt8 {
             .iter()
             .map(|&s| Requant::product(self.input.scale, s, self.output.scale))
             .collect();
+        self.row_sums = match self.layer.conv {
+            None => self
+                .weight
+                .chunks_exact(self.layer.inputs.max(1))
+                .map(|row| row.iter().map(|&w| w as i32).sum())
+                .collect(),
+            Some(_) => Vec::new(),
+        };
     }
 
     fn out(&self) -> Output {
@@ -157,9 +168,7 @@ impl<N: Layer> Quantized<N> {
     /// One sample: `x` quantised, run in int8, the logits dequantised.
     pub fn forward<const I: usize, const O: usize>(&self, x: &[f32; I]) -> [f32; O] {
         let mut q = [0i8; I];
-        for (q, &v) in q.iter_mut().zip(x) {
-            *q = self.input.quantize(v);
-        }
+        self.input.quantize_slice(x, &mut q);
         let y: [i8; O] = self.forward_int8(&q);
         y.map(|v| self.output.dequantize(v))
     }
@@ -211,9 +220,7 @@ impl<N: Layer> Quantized<N> {
         let mut input = core::mem::take(&mut ws.input);
         for (x, y) in x.chunks_exact(N::IN).zip(y.chunks_exact_mut(N::OUT)) {
             input.resize(N::IN, 0);
-            for (q, &v) in input.iter_mut().zip(x) {
-                *q = self.input.quantize(v);
-            }
+            self.input.quantize_slice(x, &mut input);
             self.run_into(&input, ws);
             for (y, &q) in y.iter_mut().zip(&ws.a) {
                 *y = self.output.dequantize(q);
@@ -294,7 +301,7 @@ impl<N: Layer> Quantized<N> {
                     match &d.layer.conv {
                         None => {
                             y.resize(d.layer.outputs, 0);
-                            linear(x, zp, w, d.out(), y);
+                            linear_with_sums(x, zp, w, &d.row_sums, d.out(), y);
                         }
                         Some(s) => {
                             y.resize(s.output_len(), 0);
@@ -359,6 +366,7 @@ fn quantize_dense(layer: Dense, input: Quant, output: Quant) -> DenseInt8 {
         input,
         output,
         requant: Vec::new(),
+        row_sums: Vec::new(),
     };
     d.prepare();
     d

@@ -76,7 +76,7 @@ impl Quant {
     }
 
     /// `x` quantised: `clamp(round(x / scale) + zero_point)`.
-    #[inline]
+    #[inline(always)]
     pub fn quantize(self, x: f32) -> i8 {
         // `roundf` (halves away from zero) in operations that vectorise: the truncation and
         // the fraction it leaves, exact for |v| <= 512; beyond, the result saturates either
@@ -86,6 +86,25 @@ impl Quant {
         let f = v - t as f32;
         let r = t + i32::from(f >= 0.5) - i32::from(f <= -0.5);
         (r + self.zero_point).clamp(-128, 127) as i8
+    }
+
+    /// Each of `x` quantised into `q` (the shorter's length), in the widest vector unit the
+    /// host has.
+    pub(crate) fn quantize_slice(self, x: &[f32], q: &mut [i8]) {
+        struct Run<'a> {
+            quant: Quant,
+            x: &'a [f32],
+            q: &'a mut [i8],
+        }
+        impl crate::kernels::simd::Kernel for Run<'_> {
+            #[inline(always)]
+            fn run(self) {
+                for (q, &x) in self.q.iter_mut().zip(self.x) {
+                    *q = self.quant.quantize(x);
+                }
+            }
+        }
+        crate::kernels::simd::vectorized(Run { quant: self, x, q });
     }
 
     /// `q` as a real value.

@@ -205,6 +205,7 @@ pub fn conv2d(
                         piece,
                         input_zero_point,
                         acc,
+                        None,
                     );
                 }
                 for (k, &a) in acc.iter().enumerate() {

@@ -39,8 +39,10 @@ pub fn depthwise_conv2d(
         let (kys, y0) = s.taps(0, oy);
         for ox in 0..ow {
             let (kxs, x0) = s.taps(1, ox);
-            for oc in 0..s.out_channels {
-                let ic = oc / multiplier;
+            for (oc, ic) in (0..s.in_channels)
+                .flat_map(|ic| core::iter::repeat_n(ic, multiplier))
+                .enumerate()
+            {
                 let filter = &weights.weight[oc * kh * kw..][..kh * kw];
                 let plane = &input[ic * ih * iw..][..ih * iw];
                 let (bias, requant) = weights.channel(oc);

@@ -5,18 +5,27 @@
 //! run time.
 
 /// `acc[r] += Σ_i w[r · stride + i] · (x[i] − zp)` for `r < acc.len()`, `i < x.len()`.
+/// `sums`, if given, holds each row's `Σ_i w[r · stride + i]` (then not computed).
 #[inline]
-pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i32]) {
+pub(crate) fn dot_rows(
+    w: &[i8],
+    stride: usize,
+    x: &[i8],
+    zp: i32,
+    acc: &mut [i32],
+    sums: Option<&[i32]>,
+) {
     if acc.is_empty() {
         return;
     }
     assert!(x.len() <= stride && w.len() >= (acc.len() - 1) * stride + x.len());
+    assert!(sums.is_none_or(|s| s.len() == acc.len()));
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
         match simd() {
             // SAFETY: the CPU supports AVX-512F, BW and VNNI (checked by `simd`), and the
             // lengths are the ones asserted above, which is all the kernel reads.
-            Simd::Vnni => return unsafe { x86::dot_rows_vnni(w, stride, x, zp, acc) },
+            Simd::Vnni => return unsafe { x86::dot_rows_vnni(w, stride, x, zp, acc, sums) },
             // SAFETY: the CPU supports AVX2 (checked by `simd`), and the lengths are the
             // ones asserted above, which is all the kernel reads.
             Simd::Avx2 => return unsafe { x86::dot_rows_avx2(w, stride, x, zp, acc) },
@@ -156,9 +165,11 @@ pub(crate) mod x86 {
     /// `Σ w·(x − zp) = Σ w·(x + 128) − (128 + zp)·Σ w`. Each `vpdpbusd` adds four products
     /// of at most 255 · 128 to an `i32` without saturating: exact.
     ///
+    /// Row sums given in `sums` are used as they are, not computed.
+    ///
     /// # Safety
-    /// The CPU must support AVX-512F, AVX-512BW and AVX-512 VNNI; `x.len() <= stride` and
-    /// `w.len() >= (acc.len() − 1) · stride + x.len()`.
+    /// The CPU must support AVX-512F, AVX-512BW and AVX-512 VNNI; `x.len() <= stride`,
+    /// `w.len() >= (acc.len() − 1) · stride + x.len()`, and `sums`, if given, of `acc.len()`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub(crate) unsafe fn dot_rows_vnni(
         w: &[i8],
@@ -166,6 +177,7 @@ pub(crate) mod x86 {
         x: &[i8],
         zp: i32,
         acc: &mut [i32],
+        sums: Option<&[i32]>,
     ) {
         let n = x.len();
         let flip = _mm512_set1_epi8(i8::MIN);
@@ -198,14 +210,25 @@ pub(crate) mod x86 {
                 for k in 0..4 {
                     let wv = load(m, wp.wrapping_add((r + k) * stride + i));
                     d[k] = _mm512_dpbusd_epi32(d[k], xv, wv);
-                    s[k] = _mm512_dpbusd_epi32(s[k], ones, wv);
+                    if sums.is_none() {
+                        s[k] = _mm512_dpbusd_epi32(s[k], ones, wv);
+                    }
                 }
                 i += 64;
             }
             for k in 0..4 {
-                // The offset taken back lane by lane (wrapping, as the sums): one reduction.
-                let v = _mm512_sub_epi32(d[k], _mm512_mullo_epi32(s[k], offv));
-                acc[r + k] = acc[r + k].wrapping_add(_mm512_reduce_add_epi32(v));
+                let dot = match sums {
+                    Some(sums) => {
+                        _mm512_reduce_add_epi32(d[k]).wrapping_sub(offset.wrapping_mul(sums[r + k]))
+                    }
+                    // The offset taken back lane by lane (wrapping, as the sums): one
+                    // reduction.
+                    None => _mm512_reduce_add_epi32(_mm512_sub_epi32(
+                        d[k],
+                        _mm512_mullo_epi32(s[k], offv),
+                    )),
+                };
+                acc[r + k] = acc[r + k].wrapping_add(dot);
             }
             r += 4;
         }
@@ -220,8 +243,8 @@ pub(crate) mod x86 {
                 s = _mm512_dpbusd_epi32(s, ones, wv);
                 i += 64;
             }
-            let dot = _mm512_reduce_add_epi32(d)
-                .wrapping_sub(offset.wrapping_mul(_mm512_reduce_add_epi32(s)));
+            let sum = sums.map_or_else(|| _mm512_reduce_add_epi32(s), |sums| sums[r]);
+            let dot = _mm512_reduce_add_epi32(d).wrapping_sub(offset.wrapping_mul(sum));
             acc[r] = acc[r].wrapping_add(dot);
             r += 1;
         }
@@ -280,7 +303,16 @@ mod tests {
                     let start: Vec<i32> = (0..rows as i32).map(|r| r * 1000 - 7).collect();
                     let (mut want, mut got) = (start.clone(), start);
                     dot_rows_portable(&w, stride, &x, zp, &mut want);
-                    dot_rows(&w, stride, &x, zp, &mut got);
+                    dot_rows(&w, stride, &x, zp, &mut got, None);
+                    let sums: Vec<i32> = (0..rows)
+                        .map(|r| w[r * stride..][..n_in].iter().map(|&w| w as i32).sum())
+                        .collect();
+                    let mut given = (0..rows as i32).map(|r| r * 1000 - 7).collect::<Vec<_>>();
+                    dot_rows(&w, stride, &x, zp, &mut given, Some(&sums));
+                    assert_eq!(
+                        given, want,
+                        "row sums given: {rows} rows of {n_in}, zp {zp}"
+                    );
                     assert_eq!(
                         got, want,
                         "{rows} rows of {n_in} (stride {stride}), zp {zp}"
@@ -296,7 +328,7 @@ mod tests {
                     if simd() == Simd::Vnni {
                         let mut vnni: Vec<i32> = (0..rows as i32).map(|r| r * 1000 - 7).collect();
                         // SAFETY: AVX-512 VNNI was just detected; the lengths are `dot_rows`'s.
-                        unsafe { x86::dot_rows_vnni(&w, stride, &x, zp, &mut vnni) };
+                        unsafe { x86::dot_rows_vnni(&w, stride, &x, zp, &mut vnni, None) };
                         assert_eq!(vnni, want, "VNNI: {rows} rows of {n_in}, zp {zp}");
                     }
                 }

@@ -35,6 +35,21 @@ pub fn linear(
         output.len()
     );
     weights.check(output.len());
+    linear_with_sums(input, input_zero_point, weights, &[], out, output);
+}
+
+/// [`linear`] with each row's weight sum prepared (`row_sums`, one per output), which the
+/// AVX-512 VNNI inner product then need not compute; empty when not prepared.
+pub(crate) fn linear_with_sums(
+    input: &[i8],
+    input_zero_point: i32,
+    weights: Weights,
+    row_sums: &[i32],
+    out: Output,
+    output: &mut [i8],
+) {
+    let n_in = input.len();
+    assert!(row_sums.is_empty() || row_sums.len() == output.len());
     // Outputs in blocks, their accumulators on the stack, through the shared inner product
     // (AVX2 where the CPU has it).
     const BLOCK: usize = 64;
@@ -51,6 +66,7 @@ pub fn linear(
             input,
             input_zero_point,
             acc,
+            row_sums.get(o0..o0 + ys.len()),
         );
         for (k, (y, &a)) in ys.iter_mut().zip(acc.iter()).enumerate() {
             *y = out.write(weights.channel(o0 + k).1.apply(a));

@@ -27,4 +27,5 @@ pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
+pub(crate) use linear::linear_with_sums;
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};
