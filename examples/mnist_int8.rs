@@ -73,27 +73,28 @@ fn compare<N: Layer>(
     let (mut y_f32, mut y_int8) = (vec![0.0; BATCH * 10], vec![0.0; BATCH * 10]);
     let mut cache = vec![0.0; N::cache_len(BATCH)];
     let mut ws = Workspace::default();
-    let mut times = [[0.0f64; ROUNDS]; 4];
-    for r in 0..ROUNDS {
+    let mut times = [[0.0f64; 4]; ROUNDS];
+    for round in &mut times {
         let t = Instant::now();
         let s: usize = xs.iter().map(|x| argmax(&f32_forward(x))).sum();
-        times[0][r] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        round[0] = t.elapsed().as_secs_f64() / xs.len() as f64;
         let t = Instant::now();
         let s2: usize = xs.iter().map(|x| argmax(&q.forward::<784, 10>(x))).sum();
-        times[1][r] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        round[1] = t.elapsed().as_secs_f64() / xs.len() as f64;
         let t = Instant::now();
         for x in flat.chunks_exact(BATCH * 784) {
             net.forward_batch(x, &mut y_f32, BATCH, &mut cache);
         }
-        times[2][r] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        round[2] = t.elapsed().as_secs_f64() / xs.len() as f64;
         let t = Instant::now();
         for x in flat.chunks_exact(BATCH * 784) {
             q.forward_batch(x, &mut y_int8, &mut ws);
         }
-        times[3][r] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        round[3] = t.elapsed().as_secs_f64() / xs.len() as f64;
         std::hint::black_box((s, s2, &y_f32, &y_int8));
     }
-    let [t_f32, t_int8, b_f32, b_int8] = times.map(|mut t| {
+    let [t_f32, t_int8, b_f32, b_int8] = [0, 1, 2, 3].map(|k| {
+        let mut t = times.map(|round| round[k]);
         t.sort_by(f64::total_cmp);
         t[ROUNDS / 2] * 1e6
     });

@@ -498,7 +498,7 @@ mod tests {
                 zero_point: 127,
             },
             Quant {
-                scale: 0.0039215689,
+                scale: 1.0 / 255.0,
                 zero_point: -128,
             },
             Quant {
