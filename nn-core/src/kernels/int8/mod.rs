@@ -27,5 +27,6 @@ pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
+#[cfg(feature = "alloc")]
 pub(crate) use linear::linear_with_sums;
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};
