@@ -8,13 +8,14 @@
 //! `data/weights/cnn.safetensors` (`examples/cnn.rs`'s network), quantises each with
 //! `nn::int8::Quantized::quantize` calibrated on the first `CALIBRATION` training images of
 //! the 8,000 / 2,000 split `examples/mnist.rs` trains on, and prints the accuracy of both
-//! forms on the 2,000 held-out images and the bytes of their weights.
+//! forms on the 2,000 held-out images, the bytes of their weights, and the time of one sample
+//! and of a batch of 64 in each form (medians of rounds alternating the two).
 
 use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use nn::int8::Quantized;
+use nn::int8::{Quantized, Workspace};
 use nn::Layer;
 
 nn::network! {
@@ -31,6 +32,12 @@ nn::network! {
         Flatten, Linear<400, 10>,
     >
 }
+
+/// Samples per batch in the timings.
+const BATCH: usize = 64;
+
+/// Rounds of the timings, each form once per round.
+const ROUNDS: usize = 21;
 
 /// Training images the activation ranges are measured on.
 const CALIBRATION: usize = 1000;
@@ -60,18 +67,37 @@ fn compare<N: Layer>(
         int8_right += usize::from(b == label);
         agree += usize::from(a == b);
     }
-    // One-sample inference time, the two forms alternating, fastest of 5 rounds.
-    let (mut t_f32, mut t_int8) = (f64::INFINITY, f64::INFINITY);
-    let xs = &test.inputs()[..500];
-    for _ in 0..5 {
+    // Inference times, the two forms alternating round by round, medians of `ROUNDS`.
+    let xs = &test.inputs()[..BATCH * 4];
+    let flat: Vec<f32> = xs.iter().flatten().copied().collect();
+    let (mut y_f32, mut y_int8) = (vec![0.0; BATCH * 10], vec![0.0; BATCH * 10]);
+    let mut cache = vec![0.0; N::cache_len(BATCH)];
+    let mut ws = Workspace::default();
+    let mut times = [[0.0f64; 4]; ROUNDS];
+    for round in &mut times {
         let t = Instant::now();
         let s: usize = xs.iter().map(|x| argmax(&f32_forward(x))).sum();
-        t_f32 = t_f32.min(t.elapsed().as_secs_f64() / xs.len() as f64);
+        round[0] = t.elapsed().as_secs_f64() / xs.len() as f64;
         let t = Instant::now();
-        let s2: usize = xs.iter().map(|x| q.predict(x)).sum();
-        t_int8 = t_int8.min(t.elapsed().as_secs_f64() / xs.len() as f64);
-        std::hint::black_box((s, s2));
+        let s2: usize = xs.iter().map(|x| argmax(&q.forward::<784, 10>(x))).sum();
+        round[1] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        let t = Instant::now();
+        for x in flat.chunks_exact(BATCH * 784) {
+            net.forward_batch(x, &mut y_f32, BATCH, &mut cache);
+        }
+        round[2] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        let t = Instant::now();
+        for x in flat.chunks_exact(BATCH * 784) {
+            q.forward_batch(x, &mut y_int8, &mut ws);
+        }
+        round[3] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        std::hint::black_box((s, s2, &y_f32, &y_int8));
     }
+    let [t_f32, t_int8, b_f32, b_int8] = [0, 1, 2, 3].map(|k| {
+        let mut t = times.map(|round| round[k]);
+        t.sort_by(f64::total_cmp);
+        t[ROUNDS / 2] * 1e6
+    });
     let n = test.len() as f64;
     let (f, i) = (100.0 * f32_right as f64 / n, 100.0 * int8_right as f64 / n);
     println!(
@@ -83,9 +109,8 @@ fn compare<N: Layer>(
         q.weight_bytes(),
     );
     println!(
-        "  one sample on this host: f32 {:.1} µs, int8 {:.1} µs (quantising the input included)",
-        t_f32 * 1e6,
-        t_int8 * 1e6
+        "  on this host, per sample: one sample f32 {t_f32:.2} µs, int8 {t_int8:.2} µs; \
+         batch of {BATCH} f32 {b_f32:.2} µs, int8 {b_int8:.2} µs (quantising the input included)"
     );
     Ok(())
 }

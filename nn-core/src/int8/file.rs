@@ -304,6 +304,7 @@ impl<N: Layer> Quantized<N> {
                     zero_point: 0,
                 },
                 requant: Vec::new(),
+                row_sums: Vec::new(),
             };
             // The weight first: an f32 file fails here, on its type.
             d.weight = get(format!("{n}.weight"), Dtype::I8, weight_shape(&d))?

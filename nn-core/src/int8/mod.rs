@@ -37,7 +37,7 @@ pub use crate::kernels::int8::*;
 #[cfg(feature = "std")]
 pub use file::Int8FileError;
 #[cfg(feature = "alloc")]
-pub use network::Quantized;
+pub use network::{Quantized, Workspace};
 pub use params::{Activation, AddParams, Output, Requant, Weights};
 #[cfg(feature = "alloc")]
 pub use quantize::{Quant, QuantizeError};

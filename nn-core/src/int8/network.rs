@@ -6,9 +6,10 @@ use core::marker::PhantomData;
 
 use super::quantize::{plan, run_f32, state_of, Dense, QuantizeError, Step};
 use super::{
-    avg_pool2d, clamp, conv2d, depthwise_conv2d, linear, max_pool2d, Activation, Output, Quant,
-    Requant, Weights,
+    avg_pool2d, clamp, conv2d, depthwise_conv2d, max_pool2d, Activation, Output, Quant, Requant,
+    Weights,
 };
+use crate::kernels::int8::linear_with_sums;
 use crate::Layer;
 
 /// An int8 `Linear` or `Conv2d`: weights, biases, scales and what is prepared from them.
@@ -21,6 +22,8 @@ pub(crate) struct DenseInt8 {
     pub input: Quant,
     pub output: Quant,
     pub requant: Vec<Requant>,
+    /// Each `Linear` row's weight sum, prepared for the inner product.
+    pub row_sums: Vec<i32>,
 }
 
 impl DenseInt8 {
@@ -31,6 +34,14 @@ impl DenseInt8 {
             .iter()
             .map(|&s| Requant::product(self.input.scale, s, self.output.scale))
             .collect();
+        self.row_sums = match self.layer.conv {
+            None => self
+                .weight
+                .chunks_exact(self.layer.inputs.max(1))
+                .map(|row| row.iter().map(|&w| w as i32).sum())
+                .collect(),
+            Some(_) => Vec::new(),
+        };
     }
 
     fn out(&self) -> Output {
@@ -157,9 +168,7 @@ impl<N: Layer> Quantized<N> {
     /// One sample: `x` quantised, run in int8, the logits dequantised.
     pub fn forward<const I: usize, const O: usize>(&self, x: &[f32; I]) -> [f32; O] {
         let mut q = [0i8; I];
-        for (q, &v) in q.iter_mut().zip(x) {
-            *q = self.input.quantize(v);
-        }
+        self.input.quantize_slice(x, &mut q);
         let y: [i8; O] = self.forward_int8(&q);
         y.map(|v| self.output.dequantize(v))
     }
@@ -176,6 +185,70 @@ impl<N: Layer> Quantized<N> {
             }
         }
         best
+    }
+
+    /// Inference on a batch: `x` `[batch, N::IN]` quantised by [`Quantized::input_quant`],
+    /// each sample run in int8, the logits dequantised into `y` `[batch, N::OUT]`. The
+    /// workspace is reused from call to call (no allocation once it has grown).
+    ///
+    /// # Panics
+    /// If `x` and `y` do not hold the same number of samples.
+    ///
+    /// ```
+    /// nn::network! { struct Net<Linear<3, 4>, ReLU, Linear<4, 2>> }
+    /// use nn::int8::{Quantized, Workspace};
+    /// let net = Net::new(1);
+    /// let calibration: Vec<f32> = (0..48).map(|i| (i % 7) as f32 / 3.0 - 1.0).collect();
+    /// let q = Quantized::<Net>::quantize(&net, &calibration).unwrap();
+    /// let (x, mut y, mut ws) = ([0.5, -0.5, 1.0, 0.0, 0.25, -1.0], [0.0; 4], Workspace::default());
+    /// q.forward_batch(&x, &mut y, &mut ws);
+    /// // The same as one sample at a time.
+    /// let first: [f32; 2] = q.forward(&[0.5, -0.5, 1.0]);
+    /// assert_eq!(y[..2], first);
+    /// ```
+    pub fn forward_batch(&self, x: &[f32], y: &mut [f32], ws: &mut Workspace) {
+        assert!(
+            x.len().is_multiple_of(N::IN)
+                && y.len().is_multiple_of(N::OUT)
+                && x.len() / N::IN == y.len() / N::OUT,
+            "{} inputs and {} outputs are not the same batch of {}-in, {}-out samples",
+            x.len(),
+            y.len(),
+            N::IN,
+            N::OUT
+        );
+        let mut input = core::mem::take(&mut ws.input);
+        for (x, y) in x.chunks_exact(N::IN).zip(y.chunks_exact_mut(N::OUT)) {
+            input.resize(N::IN, 0);
+            self.input.quantize_slice(x, &mut input);
+            self.run_into(&input, ws);
+            for (y, &q) in y.iter_mut().zip(&ws.a) {
+                *y = self.output.dequantize(q);
+            }
+        }
+        ws.input = input;
+    }
+
+    /// [`Quantized::forward_batch`] in int8 end to end: `x` `[batch, N::IN]` quantised,
+    /// the int8 logits into `y` `[batch, N::OUT]`.
+    ///
+    /// # Panics
+    /// If `x` and `y` do not hold the same number of samples.
+    pub fn forward_batch_int8(&self, x: &[i8], y: &mut [i8], ws: &mut Workspace) {
+        assert!(
+            x.len().is_multiple_of(N::IN)
+                && y.len().is_multiple_of(N::OUT)
+                && x.len() / N::IN == y.len() / N::OUT,
+            "{} inputs and {} outputs are not the same batch of {}-in, {}-out samples",
+            x.len(),
+            y.len(),
+            N::IN,
+            N::OUT
+        );
+        for (x, y) in x.chunks_exact(N::IN).zip(y.chunks_exact_mut(N::OUT)) {
+            self.run_into(x, ws);
+            y.copy_from_slice(&ws.a);
+        }
     }
 
     /// Bytes of weights, biases and prepared parameters (what a baked build keeps in flash).
@@ -203,10 +276,20 @@ impl<N: Layer> Quantized<N> {
     }
 
     fn run(&self, x: &[i8]) -> Vec<i8> {
-        let mut x = x.to_vec();
+        let mut ws = Workspace::default();
+        self.run_into(x, &mut ws);
+        core::mem::take(&mut ws.a)
+    }
+
+    /// Runs the steps on one int8 sample, each step's output in one of the workspace's two
+    /// buffers (grown once, then reused); the result is left in `ws.a`.
+    fn run_into(&self, x: &[i8], ws: &mut Workspace) {
+        ws.a.clear();
+        ws.a.extend_from_slice(x);
         let mut quant = self.input;
         for step in &self.steps {
-            x = match step {
+            let (x, y) = (&mut ws.a, &mut ws.b);
+            match step {
                 StepInt8::Dense(d) => {
                     let w = Weights {
                         weight: &d.weight,
@@ -217,40 +300,46 @@ impl<N: Layer> Quantized<N> {
                     quant = d.output;
                     match &d.layer.conv {
                         None => {
-                            let mut y = vec![0; d.layer.outputs];
-                            linear(&x, zp, w, d.out(), &mut y);
-                            y
+                            y.resize(d.layer.outputs, 0);
+                            linear_with_sums(x, zp, w, &d.row_sums, d.out(), y);
                         }
                         Some(s) => {
-                            let mut y = vec![0; s.output_len()];
+                            y.resize(s.output_len(), 0);
                             if d.layer.depthwise {
-                                depthwise_conv2d(s, &x, zp, w, d.out(), &mut y);
+                                depthwise_conv2d(s, x, zp, w, d.out(), y);
                             } else {
-                                conv2d(s, &x, zp, w, d.out(), &mut y);
+                                conv2d(s, x, zp, w, d.out(), y);
                             }
-                            y
                         }
                     }
                 }
                 StepInt8::Float(Step::MaxPool(s)) | StepInt8::Float(Step::AvgPool(s)) => {
-                    let mut y = vec![0; s.channels * s.output[0] * s.output[1]];
+                    y.resize(s.channels * s.output[0] * s.output[1], 0);
                     let keep = Output::new(quant.scale, quant.zero_point, Activation::None);
                     if matches!(step, StepInt8::Float(Step::MaxPool(_))) {
-                        max_pool2d(s, &x, keep, &mut y);
+                        max_pool2d(s, x, keep, y);
                     } else {
-                        avg_pool2d(s, &x, keep, &mut y);
+                        avg_pool2d(s, x, keep, y);
                     }
-                    y
                 }
                 StepInt8::Float(Step::Clamp(act)) => {
-                    clamp(&mut x, Output::new(quant.scale, quant.zero_point, *act));
-                    x
+                    clamp(x, Output::new(quant.scale, quant.zero_point, *act));
+                    continue;
                 }
                 StepInt8::Float(Step::Dense(_)) => unreachable!("dense steps are quantised"),
-            };
+            }
+            core::mem::swap(&mut ws.a, &mut ws.b);
         }
-        x
     }
+}
+
+/// Buffers [`Quantized::forward_batch`] reuses from call to call: once they have grown to
+/// the network's widest activation, a call allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    a: Vec<i8>,
+    b: Vec<i8>,
+    input: Vec<i8>,
 }
 
 /// Quantises one folded layer: per-output-channel symmetric weights, int32 biases.
@@ -277,6 +366,7 @@ fn quantize_dense(layer: Dense, input: Quant, output: Quant) -> DenseInt8 {
         input,
         output,
         requant: Vec::new(),
+        row_sums: Vec::new(),
     };
     d.prepare();
     d

@@ -76,8 +76,35 @@ impl Quant {
     }
 
     /// `x` quantised: `clamp(round(x / scale) + zero_point)`.
+    #[inline(always)]
     pub fn quantize(self, x: f32) -> i8 {
-        (libm::roundf(x / self.scale) as i32 + self.zero_point).clamp(-128, 127) as i8
+        // `roundf` (halves away from zero) in operations that vectorise: the truncation and
+        // the fraction it leaves, exact for |v| <= 512; beyond, the result saturates either
+        // way (a NaN gives 0, as `roundf(NaN) as i32` does).
+        let v = (x / self.scale).clamp(-512.0, 512.0);
+        let t = v as i32;
+        let f = v - t as f32;
+        let r = t + i32::from(f >= 0.5) - i32::from(f <= -0.5);
+        (r + self.zero_point).clamp(-128, 127) as i8
+    }
+
+    /// Each of `x` quantised into `q` (the shorter's length), in the widest vector unit the
+    /// host has.
+    pub(crate) fn quantize_slice(self, x: &[f32], q: &mut [i8]) {
+        struct Run<'a> {
+            quant: Quant,
+            x: &'a [f32],
+            q: &'a mut [i8],
+        }
+        impl crate::kernels::simd::Kernel for Run<'_> {
+            #[inline(always)]
+            fn run(self) {
+                for (q, &x) in self.q.iter_mut().zip(self.x) {
+                    *q = self.quant.quantize(x);
+                }
+            }
+        }
+        crate::kernels::simd::vectorized(Run { quant: self, x, q });
     }
 
     /// `q` as a real value.
@@ -422,4 +449,71 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
         seen(i, &x);
     }
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Quant;
+    use alloc::vec;
+
+    #[test]
+    fn quantize_rounds_as_roundf() {
+        // `roundf`, then the zero point, saturated (an infinity stays at its end).
+        let reference = |q: Quant, x: f32| {
+            (libm::roundf(x / q.scale) as i64)
+                .saturating_add(q.zero_point as i64)
+                .clamp(-128, 127) as i8
+        };
+        let mut xs = vec![
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+            0.0,
+            -0.0,
+        ];
+        for k in -600..=600 {
+            // Halves, and the floats either side of them.
+            let h = k as f32 + 0.5;
+            xs.extend([
+                h,
+                h.next_up(),
+                h.next_down(),
+                k as f32,
+                (k as f32).next_down(),
+            ]);
+        }
+        for q in [
+            Quant {
+                scale: 1.0,
+                zero_point: 0,
+            },
+            Quant {
+                scale: 1.0,
+                zero_point: -128,
+            },
+            Quant {
+                scale: 1.0,
+                zero_point: 127,
+            },
+            Quant {
+                scale: 1.0 / 255.0,
+                zero_point: -128,
+            },
+            Quant {
+                scale: 0.37,
+                zero_point: 5,
+            },
+        ] {
+            for &x in &xs {
+                assert_eq!(q.quantize(x), reference(q, x), "{x} at {q:?}");
+                assert_eq!(
+                    q.quantize(x * q.scale),
+                    reference(q, x * q.scale),
+                    "{x}·s at {q:?}"
+                );
+            }
+        }
+    }
 }

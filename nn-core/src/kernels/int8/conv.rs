@@ -1,6 +1,7 @@
 //! Convolution, TFLite Micro's `ConvPerChannel`, and the geometry convolutions and pools
 //! share: TFLite's `SAME` and `VALID` padding.
 
+use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
 /// TFLite's padding: `Valid` reads no padding; `Same` gives `⌈in / stride⌉` outputs and pads
@@ -104,6 +105,14 @@ impl Conv2dShape {
     pub(crate) fn taps(&self, axis: usize, o: usize) -> (core::ops::Range<usize>, usize) {
         let (s, d, p) = (self.stride[axis], self.dilation[axis], self.pad[axis]);
         let start = o * s;
+        if d == 1 {
+            // The same without a division.
+            let hi = (p + self.input[axis])
+                .saturating_sub(start)
+                .min(self.kernel[axis]);
+            let lo = p.saturating_sub(start).min(hi);
+            return (lo..hi, start + lo - p.min(start + lo));
+        }
         // Taps k with p <= start + k·d < p + size.
         let lo = p.saturating_sub(start).div_ceil(d);
         let hi = (p + self.input[axis])
@@ -141,27 +150,68 @@ pub fn conv2d(
         "weight length"
     );
     weights.check(s.out_channels);
-    for oc in 0..s.out_channels {
-        let filter = &weights.weight[oc * s.in_channels * kh * kw..][..s.in_channels * kh * kw];
-        let (bias, requant) = weights.channel(oc);
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let mut acc = bias;
-                let (kys, y0) = s.taps(0, oy);
-                let (kxs, x0) = s.taps(1, ox);
-                let [dy, dx] = s.dilation;
-                for ic in 0..s.in_channels {
-                    let plane = &input[ic * ih * iw..][..ih * iw];
-                    let taps = &filter[ic * kh * kw..][..kh * kw];
-                    for (j, ky) in kys.clone().enumerate() {
-                        let row = &plane[(y0 + j * dy) * iw..][..iw];
-                        let wrow = &taps[ky * kw..][..kw];
-                        for (i, kx) in kxs.clone().enumerate() {
-                            acc += wrow[kx] as i32 * (row[x0 + i * dx] as i32 - input_zero_point);
+    // For each output position, its patch `[in, kH, kW]` is packed (in pieces of `PATCH`,
+    // positions in the padding holding the zero point, so they add nothing) and dotted with
+    // the filters of a block of output channels through the shared inner product.
+    const PATCH: usize = 512;
+    const BLOCK: usize = 64;
+    let patch_len = s.in_channels * kh * kw;
+    let [dy, dx] = s.dilation;
+    let mut patch = [0i8; PATCH];
+    let mut acc = [0i32; BLOCK];
+    for oy in 0..oh {
+        let (kys, y0) = s.taps(0, oy);
+        for ox in 0..ow {
+            let (kxs, x0) = s.taps(1, ox);
+            for oc0 in (0..s.out_channels).step_by(BLOCK) {
+                let g = BLOCK.min(s.out_channels - oc0);
+                let acc = &mut acc[..g];
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = weights.channel(oc0 + k).0;
+                }
+                for k0 in (0..patch_len).step_by(PATCH) {
+                    let len = PATCH.min(patch_len - k0);
+                    let piece = &mut patch[..len];
+                    // Packed again for each block of channels: a piece is at most `PATCH`
+                    // values, dotted with up to `BLOCK` filters.
+                    if oc0 == 0 || patch_len > PATCH {
+                        if kys.len() < kh || kxs.len() < kw {
+                            piece.fill(input_zero_point as i8);
+                        }
+                        for ic in 0..s.in_channels {
+                            let plane = &input[ic * ih * iw..][..ih * iw];
+                            for (j, ky) in kys.clone().enumerate() {
+                                let row = &plane[(y0 + j * dy) * iw..][..iw];
+                                let base = (ic * kh + ky) * kw;
+                                if dx == 1 && base >= k0 && base + kw <= k0 + len {
+                                    // The taps of this kernel row, side by side in the input.
+                                    let to = base - k0 + kxs.start;
+                                    piece[to..to + kxs.len()]
+                                        .copy_from_slice(&row[x0..x0 + kxs.len()]);
+                                    continue;
+                                }
+                                for (i, kx) in kxs.clone().enumerate() {
+                                    let p = (base + kx).wrapping_sub(k0);
+                                    if p < len {
+                                        piece[p] = row[x0 + i * dx];
+                                    }
+                                }
+                            }
                         }
                     }
+                    dot_rows(
+                        &weights.weight[oc0 * patch_len + k0..],
+                        patch_len,
+                        piece,
+                        input_zero_point,
+                        acc,
+                        None,
+                    );
                 }
-                output[(oc * oh + oy) * ow + ox] = out.write(requant.apply(acc));
+                for (k, &a) in acc.iter().enumerate() {
+                    let oc = oc0 + k;
+                    output[(oc * oh + oy) * ow + ox] = out.write(weights.channel(oc).1.apply(a));
+                }
             }
         }
     }

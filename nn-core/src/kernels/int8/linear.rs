@@ -1,5 +1,6 @@
 //! Fully connected, TFLite Micro's `FullyConnected` (per-tensor or per-channel).
 
+use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
 /// `output[o] = clamp(zp_out + requant[o](bias[o] + Σ_i w[o, i] · (x[i] − zp_in)))`, for one
@@ -34,64 +35,41 @@ pub fn linear(
         output.len()
     );
     weights.check(output.len());
-    let kernel = Linear {
-        input,
-        input_zero_point,
-        weights,
-        out,
-        output,
-    };
-    // On x86-64 hosts, the same loop compiled for AVX2 or AVX-512 where the CPU has it.
-    #[cfg(feature = "alloc")]
-    crate::kernels::simd::vectorized(kernel);
-    #[cfg(not(feature = "alloc"))]
-    kernel.run();
+    linear_with_sums(input, input_zero_point, weights, &[], out, output);
 }
 
-struct Linear<'a, 'b> {
-    input: &'a [i8],
+/// [`linear`] with each row's weight sum prepared (`row_sums`, one per output), which the
+/// AVX-512 VNNI inner product then need not compute; empty when not prepared.
+pub(crate) fn linear_with_sums(
+    input: &[i8],
     input_zero_point: i32,
-    weights: Weights<'a>,
+    weights: Weights,
+    row_sums: &[i32],
     out: Output,
-    output: &'b mut [i8],
-}
-
-impl Linear<'_, '_> {
-    #[inline(always)]
-    fn run(self) {
-        let n_in = self.input.len().max(1);
-        for (o, (y, row)) in self
-            .output
-            .iter_mut()
-            .zip(self.weights.weight.chunks_exact(n_in))
-            .enumerate()
-        {
-            let (bias, requant) = self.weights.channel(o);
-            // Σ w·(x − zp) as Σ w·x − zp·Σ w: the same integer, in a loop of int8 products
-            // that vectorises.
-            let (dot, sum) = dot_and_sum(row, self.input);
-            *y = self
-                .out
-                .write(requant.apply(bias + dot - self.input_zero_point * sum));
+    output: &mut [i8],
+) {
+    let n_in = input.len();
+    assert!(row_sums.is_empty() || row_sums.len() == output.len());
+    // Outputs in blocks, their accumulators on the stack, through the shared inner product
+    // (AVX2 where the CPU has it).
+    const BLOCK: usize = 64;
+    let mut acc = [0i32; BLOCK];
+    for (b, ys) in output.chunks_mut(BLOCK).enumerate() {
+        let o0 = b * BLOCK;
+        let acc = &mut acc[..ys.len()];
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = weights.channel(o0 + k).0;
+        }
+        dot_rows(
+            &weights.weight[o0 * n_in..],
+            n_in,
+            input,
+            input_zero_point,
+            acc,
+            row_sums.get(o0..o0 + ys.len()),
+        );
+        for (k, (y, &a)) in ys.iter_mut().zip(acc.iter()).enumerate() {
+            *y = out.write(weights.channel(o0 + k).1.apply(a));
         }
     }
-}
-
-#[cfg(feature = "alloc")]
-impl crate::kernels::simd::Kernel for Linear<'_, '_> {
-    #[inline(always)]
-    fn run(self) {
-        Linear::run(self)
-    }
-}
-
-/// `(Σ w·x, Σ w)`.
-#[inline(always)]
-pub(crate) fn dot_and_sum(w: &[i8], x: &[i8]) -> (i32, i32) {
-    let (mut dot, mut sum) = (0i32, 0i32);
-    for (&w, &x) in w.iter().zip(x) {
-        dot += w as i32 * x as i32;
-        sum += w as i32;
-    }
-    (dot, sum)
 }

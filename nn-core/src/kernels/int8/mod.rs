@@ -1,5 +1,6 @@
 //! int8 kernels with TFLite Micro's arithmetic, one file per layer family: the fixed-point
-//! requantisation (`arith`), fully connected (`linear`), convolution (`conv`), depthwise
+//! requantisation (`arith`), the inner product `Linear` and `Conv2d` share
+//! (`dot`: portable, AVX2 on x86-64 hosts), fully connected (`linear`), convolution (`conv`), depthwise
 //! convolution (`depthwise`), pools and the global average (`pool`), the residual add
 //! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`).
 //!
@@ -14,6 +15,7 @@ mod arith;
 mod clamp;
 mod conv;
 mod depthwise;
+mod dot;
 mod linear;
 mod pool;
 
@@ -25,4 +27,6 @@ pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
+#[cfg(feature = "alloc")]
+pub(crate) use linear::linear_with_sums;
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};
