@@ -267,7 +267,8 @@ pub(crate) mod x86 {
     }
 }
 
-#[cfg(test)]
+// The tests compare the SIMD kernels the CPU has, found through `std`.
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
