@@ -1,0 +1,252 @@
+use super::{tile, Grouped, Isa, Taps, LANES, ROWS};
+use std::{vec, vec::Vec};
+
+/// The definition in float64, output by output.
+fn reference(g: &Grouped, w: &[f32], b: &[f32], x: &[f32]) -> Vec<f64> {
+    let (cing, coutg) = (g.cin / g.groups, g.cout / g.groups);
+    let mut y = vec![0.0f64; g.cout * g.oh * g.ow];
+    for o in 0..g.cout {
+        for i in 0..g.oh {
+            for j in 0..g.ow {
+                let mut acc = f64::from(b[o]);
+                for ci in 0..cing {
+                    let c = (o / coutg) * cing + ci;
+                    for ki in 0..g.kh {
+                        for kj in 0..g.kw {
+                            let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
+                            let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                            if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
+                                continue;
+                            }
+                            let wi = ((o * cing + ci) * g.kh + ki) * g.kw + kj;
+                            let xi = (c * g.h + r as usize) * g.w + q as usize;
+                            acc += f64::from(w[wi]) * f64::from(x[xi]);
+                        }
+                    }
+                }
+                y[(o * g.oh + i) * g.ow + j] = acc;
+            }
+        }
+    }
+    y
+}
+
+/// Values in −1..1 from a seed, without a generator.
+fn values(n: usize, seed: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5) - 1.0)
+        .collect()
+}
+
+/// A geometry with `pb`, `pr` rows and columns of padding below and right.
+#[allow(clippy::too_many_arguments)]
+fn geom(
+    (cin, cout, groups): (usize, usize, usize),
+    (h, w): (usize, usize),
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+    (pt, pb, pl, pr): (usize, usize, usize, usize),
+    d: usize,
+) -> Grouped {
+    Grouped {
+        cin,
+        cout,
+        groups,
+        h,
+        w,
+        kh,
+        kw,
+        sh,
+        sw,
+        pt,
+        pl,
+        d,
+        oh: (h + pt + pb - d * (kh - 1) - 1) / sh + 1,
+        ow: (w + pl + pr - d * (kw - 1) - 1) / sw + 1,
+    }
+}
+
+/// Every layer of the MLPerf Tiny models' kinds, and sizes that leave every remainder:
+/// output channels not a multiple of the tile's rows, wide grids not a multiple of its
+/// lanes, several passes over the input channels, strides, dilation, groups.
+fn cases() -> Vec<Grouped> {
+    vec![
+        // DS-CNN: 10 × 4 stride 2 same; depthwise 3 × 3 same; 1 × 1.
+        geom((1, 64, 1), (49, 10), (10, 4), (2, 2), (4, 5, 1, 1), 1),
+        geom((64, 64, 64), (25, 5), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((64, 64, 1), (25, 5), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+        // ResNet-8: 3 × 3 same, its stride-2 same, the 1 × 1 stride-2 shortcut.
+        geom((16, 16, 1), (32, 32), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((16, 32, 1), (32, 32), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+        geom((16, 32, 1), (32, 32), (1, 1), (2, 2), (0, 0, 0, 0), 1),
+        // MobileNetV1's first layers, a stride-2 depthwise layer.
+        geom((3, 8, 1), (17, 17), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+        geom((16, 16, 16), (12, 12), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+        // Remainders: 7 and 5 output channels, 3 groups of 2, dilation, a rectangular
+        // stride, more taps than one pass sums (several passes over the input).
+        geom((3, 7, 1), (5, 9), (2, 3), (1, 2), (1, 0, 2, 1), 2),
+        geom((6, 6, 3), (7, 4), (3, 2), (2, 1), (1, 1, 0, 1), 1),
+        geom((5, 5, 5), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+        geom((130, 5, 1), (4, 4), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((2, 3, 1), (40, 90), (3, 3), (1, 1), (1, 1, 1, 1), 2),
+    ]
+}
+
+#[test]
+fn forward_matches_a_float64_reference() {
+    for (n, g) in cases().into_iter().enumerate() {
+        let w = values(g.cout * (g.cin / g.groups) * g.kh * g.kw, n);
+        let b = values(g.cout, n + 100);
+        let x = values(g.cin * g.h * g.w, n + 200);
+        let want = reference(&g, &w, &b, &x);
+        let mut y = vec![f32::NAN; want.len()];
+        assert!(
+            g.forward_shifted(&w, &b, &x, &mut y),
+            "{g:?} fits the buffer"
+        );
+        let taps = (g.cin / g.groups * g.kh * g.kw) as f64;
+        for (k, (a, e)) in y.iter().zip(&want).enumerate() {
+            // f32 sums of `taps` products of values below 1 in magnitude.
+            let tol = 4.0 * taps * f64::from(f32::EPSILON) * (1.0 + e.abs());
+            assert!((f64::from(*a) - e).abs() <= tol, "{g:?} at {k}: {a} != {e}");
+        }
+    }
+}
+
+/// The backward pass in float64: the weight, bias and input gradients of `batch`
+/// samples.
+fn reference_backward(
+    g: &Grouped,
+    w: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    batch: usize,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (cing, coutg) = (g.cin / g.groups, g.cout / g.groups);
+    let (n_in, n_out) = (g.cin * g.h * g.w, g.cout * g.oh * g.ow);
+    let mut gw = vec![0.0f64; w.len()];
+    let mut gb = vec![0.0f64; g.cout];
+    let mut dx = vec![0.0f64; batch * n_in];
+    for s in 0..batch {
+        for o in 0..g.cout {
+            for i in 0..g.oh {
+                for j in 0..g.ow {
+                    let d = f64::from(dy[s * n_out + (o * g.oh + i) * g.ow + j]);
+                    gb[o] += d;
+                    for ci in 0..cing {
+                        let c = (o / coutg) * cing + ci;
+                        for ki in 0..g.kh {
+                            for kj in 0..g.kw {
+                                let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
+                                let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                                if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
+                                    continue;
+                                }
+                                let wi = ((o * cing + ci) * g.kh + ki) * g.kw + kj;
+                                let xi = s * n_in + (c * g.h + r as usize) * g.w + q as usize;
+                                gw[wi] += d * f64::from(x[xi]);
+                                dx[xi] += d * f64::from(w[wi]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (gw, gb, dx)
+}
+
+#[test]
+fn backward_matches_a_float64_reference() {
+    let batch = 3;
+    for (n, g) in cases().into_iter().enumerate() {
+        let w = values(g.cout * (g.cin / g.groups) * g.kh * g.kw, n);
+        let x = values(batch * g.cin * g.h * g.w, n + 300);
+        let dy = values(batch * g.cout * g.oh * g.ow, n + 400);
+        let (want_w, want_b, want_x) = reference_backward(&g, &w, &x, &dy, batch);
+        // Gradients are added to what is there, the input gradient overwritten.
+        let mut gw = vec![1.0f32; w.len()];
+        let mut gb = vec![1.0f32; g.cout];
+        let mut dx = vec![f32::NAN; x.len()];
+        g.backward_shifted(&w, &x, &dy, Some(&mut dx), &mut gw, &mut gb);
+        // Each sum has at most this many terms, of magnitude below 1.
+        let terms = (batch * g.cout.max(g.cin) * g.oh * g.ow * g.kh * g.kw) as f64;
+        let tol = |e: f64| 32.0 * terms.sqrt() * f64::from(f32::EPSILON) * (1.0 + e.abs());
+        for (what, got, want, plus) in [
+            ("weight", &gw, &want_w, 1.0),
+            ("bias", &gb, &want_b, 1.0),
+            ("input", &dx, &want_x, 0.0),
+        ] {
+            for (k, (a, e)) in got.iter().zip(want.iter()).enumerate() {
+                let e = e + plus;
+                assert!(
+                    (f64::from(*a) - e).abs() <= tol(e),
+                    "{g:?}: {what} gradient at {k}: {a} != {e}"
+                );
+            }
+        }
+    }
+}
+
+/// Each instruction set's tile against the float64 sum, for 1 to `ROWS` rows.
+#[test]
+fn tiles_match_a_float64_reference() {
+    let taps = 37;
+    // Room for 8 rows 5 floats apart.
+    let buf = values(taps * 3 + LANES + 5 * ROWS, 1);
+    let w = values(ROWS * 50, 2);
+    let offs: Vec<usize> = (0..taps).map(|t| (t * 3) % (taps * 3)).collect();
+    // Every instruction set this CPU has, not only the one `Isa::detect` picks.
+    #[allow(unused_mut)]
+    let mut isas = vec![Isa::Portable];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            isas.push(Isa::Avx2);
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            isas.push(Isa::Avx512);
+        }
+    }
+    for (isa, shift) in isas.into_iter().flat_map(|i| [(i, 0), (i, 5)]) {
+        for rows in 1..=ROWS {
+            let mut acc = [[0.5f32; LANES]; ROWS];
+            tile(
+                isa,
+                rows,
+                &buf,
+                Taps::new(&offs).shifted(shift),
+                &w,
+                50,
+                &mut acc,
+            );
+            for (r, acc) in acc.iter().enumerate() {
+                for (k, a) in acc.iter().enumerate() {
+                    let want = if r < rows {
+                        offs.iter()
+                            .enumerate()
+                            .map(|(t, o)| {
+                                f64::from(w[r * 50 + t]) * f64::from(buf[o + r * shift + k])
+                            })
+                            .sum::<f64>()
+                    } else {
+                        0.5
+                    };
+                    let tol = 4.0 * taps as f64 * f64::from(f32::EPSILON);
+                    assert!(
+                        (f64::from(*a) - want).abs() <= tol,
+                        "{isa:?}, {rows} rows {shift} apart: row {r} lane {k}: {a} != {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_channel_too_large_for_the_buffer_is_refused() {
+    let g = geom((1, 1, 1), (200, 200), (3, 3), (1, 1), (1, 1, 1, 1), 1);
+    let mut y = vec![0.0; g.oh * g.ow];
+    let x = vec![0.0; g.h * g.w];
+    assert!(!g.forward_shifted(&[0.0; 9], &[0.0], &x, &mut y));
+}
