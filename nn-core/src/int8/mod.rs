@@ -25,6 +25,7 @@
 //! assert_eq!(y, [0, 0]);
 //! ```
 
+pub mod baked;
 #[cfg(feature = "std")]
 mod file;
 #[cfg(feature = "alloc")]
@@ -38,6 +39,6 @@ pub use crate::kernels::int8::*;
 pub use file::Int8FileError;
 #[cfg(feature = "alloc")]
 pub use network::{Quantized, Workspace};
-pub use params::{Activation, AddParams, Output, Requant, Weights};
+pub use params::{Activation, AddParams, Output, Quant, Requant, Weights};
 #[cfg(feature = "alloc")]
-pub use quantize::{Quant, QuantizeError};
+pub use quantize::QuantizeError;

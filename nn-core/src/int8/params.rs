@@ -24,12 +24,18 @@ impl Requant {
     /// assert_eq!(Requant::new(0.003), Requant { multiplier: 1649267442, shift: -8 });
     /// assert_eq!(Requant::new(0.0), Requant { multiplier: 0, shift: 0 });
     /// ```
-    pub fn new(m: f64) -> Requant {
-        if m == 0.0 {
-            return Requant::default();
+    ///
+    /// A `const fn`, so that a network baked at compile time (`#[weights(.., dtype = int8)]`)
+    /// holds its multipliers ready.
+    pub const fn new(m: f64) -> Requant {
+        if m == 0.0 || !m.is_finite() {
+            return Requant {
+                multiplier: 0,
+                shift: 0,
+            };
         }
-        let (q, mut shift) = libm::frexp(m);
-        let mut fixed = libm::round(q * (1u64 << 31) as f64) as i64;
+        let (q, mut shift) = frexp(m);
+        let mut fixed = round_half_away(q * (1u64 << 31) as f64);
         debug_assert!(fixed <= 1 << 31);
         if fixed == 1 << 31 {
             fixed /= 2;
@@ -48,7 +54,7 @@ impl Requant {
     /// The multiplier of an accumulator of `input · weight` products into the output:
     /// `s_in · s_w / s_out`, in double precision from the single-precision scales as TFLite
     /// Micro computes it (`PopulateConvolutionQuantizationParams`).
-    pub fn product(input_scale: f32, weight_scale: f32, output_scale: f32) -> Requant {
+    pub const fn product(input_scale: f32, weight_scale: f32, output_scale: f32) -> Requant {
         Requant::new(input_scale as f64 * weight_scale as f64 / output_scale as f64)
     }
 
@@ -142,12 +148,14 @@ impl Output {
     /// let out = Output::new(0.05, -10, Activation::Relu6);
     /// assert_eq!((out.min, out.max), (-10, 110));
     /// ```
-    pub fn new(scale: f32, zero_point: i32, activation: Activation) -> Output {
-        let quantize = |x: f32| zero_point + libm::roundf(x / scale) as i32;
+    pub const fn new(scale: f32, zero_point: i32, activation: Activation) -> Output {
+        // `zero_point + roundf(x / scale) as i32` for 0 and 6, as TFLite, in a `const fn`.
+        let zero = zero_point;
+        let six = zero_point.saturating_add(round_to_i32(6.0 / scale));
         let (min, max) = match activation {
             Activation::None => (-128, 127),
-            Activation::Relu => (quantize(0.0).max(-128), 127),
-            Activation::Relu6 => (quantize(0.0).max(-128), quantize(6.0).min(127)),
+            Activation::Relu => (max_i32(zero, -128), 127),
+            Activation::Relu6 => (max_i32(zero, -128), min_i32(six, 127)),
         };
         Output {
             zero_point,
@@ -203,6 +211,97 @@ impl AddParams {
             output: Requant::new(twice_max / ((1i64 << LEFT_SHIFT) as f64 * output.0 as f64)),
             out: Output::new(output.0, output.1, activation),
         }
+    }
+}
+
+/// A tensor's quantisation: `real = scale · (q − zero_point)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quant {
+    /// The real value of one step.
+    pub scale: f32,
+    /// The int8 value of real 0.
+    pub zero_point: i32,
+}
+
+impl Quant {
+    /// The asymmetric int8 quantisation of the range `[lo, hi]`, widened to include 0.
+    pub fn of_range(lo: f32, hi: f32) -> Quant {
+        let (lo, hi) = (lo.min(0.0), hi.max(0.0));
+        let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
+        let zero_point = (-128.0 - libm::roundf(lo / scale)).clamp(-128.0, 127.0) as i32;
+        Quant { scale, zero_point }
+    }
+
+    /// `x` quantised: `clamp(round(x / scale) + zero_point)`.
+    #[inline(always)]
+    pub fn quantize(self, x: f32) -> i8 {
+        // `roundf` (halves away from zero) in operations that vectorise: the truncation and
+        // the fraction it leaves, exact for |v| <= 512; beyond, the result saturates either
+        // way (a NaN gives 0, as `roundf(NaN) as i32` does).
+        let v = (x / self.scale).clamp(-512.0, 512.0);
+        let t = v as i32;
+        let f = v - t as f32;
+        let r = t + i32::from(f >= 0.5) - i32::from(f <= -0.5);
+        (r + self.zero_point).clamp(-128, 127) as i8
+    }
+
+    /// `q` as a real value.
+    pub fn dequantize(self, q: i8) -> f32 {
+        self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
+
+/// `libm::frexp` for a finite, nonzero `m`: `m = q · 2^e`, `|q|` in `[0.5, 1)`, in a
+/// `const fn` (a subnormal `m` is scaled into the normal range first).
+const fn frexp(m: f64) -> (f64, i32) {
+    let (m, bias) = if m.abs() < f64::MIN_POSITIVE {
+        (m * (1u64 << 54) as f64, -54)
+    } else {
+        (m, 0)
+    };
+    let bits = m.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i32;
+    let q = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (q, exponent - 1022 + bias)
+}
+
+/// `libm::round(x) as i64`: the nearest integer, halves away from zero (exact for `|x|`
+/// below `2^52`, where `x + 0.5` loses nothing; beyond, `x` is an integer already).
+const fn round_half_away(x: f64) -> i64 {
+    if !(x.abs() < (1u64 << 52) as f64) {
+        // An integer already, an infinity (saturated by the cast) or NaN (0).
+        return x as i64;
+    }
+    let t = x as i64;
+    let f = x - t as f64;
+    t + (f >= 0.5) as i64 - (f <= -0.5) as i64
+}
+
+/// `libm::roundf(x) as i32`: saturating, as the cast is.
+const fn round_to_i32(x: f32) -> i32 {
+    let r = round_half_away(x as f64);
+    if r > i32::MAX as i64 {
+        i32::MAX
+    } else if r < i32::MIN as i64 {
+        i32::MIN
+    } else {
+        r as i32
+    }
+}
+
+const fn max_i32(a: i32, b: i32) -> i32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+const fn min_i32(a: i32, b: i32) -> i32 {
+    if a < b {
+        a
+    } else {
+        b
     }
 }
 

@@ -15,7 +15,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::{Activation, Conv2dShape, Pool2dShape};
+use super::{Activation, Conv2dShape, Pool2dShape, Quant};
 use crate::{Buffer, Layer, Path};
 
 /// Why a network could not be quantised.
@@ -57,37 +57,7 @@ impl fmt::Display for QuantizeError {
 #[cfg(feature = "std")]
 impl std::error::Error for QuantizeError {}
 
-/// A tensor's quantisation: `real = scale · (q − zero_point)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Quant {
-    /// The real value of one step.
-    pub scale: f32,
-    /// The int8 value of real 0.
-    pub zero_point: i32,
-}
-
 impl Quant {
-    /// The asymmetric int8 quantisation of the range `[lo, hi]`, widened to include 0.
-    pub fn of_range(lo: f32, hi: f32) -> Quant {
-        let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-        let scale = if hi > lo { (hi - lo) / 255.0 } else { 1.0 };
-        let zero_point = (-128.0 - libm::roundf(lo / scale)).clamp(-128.0, 127.0) as i32;
-        Quant { scale, zero_point }
-    }
-
-    /// `x` quantised: `clamp(round(x / scale) + zero_point)`.
-    #[inline(always)]
-    pub fn quantize(self, x: f32) -> i8 {
-        // `roundf` (halves away from zero) in operations that vectorise: the truncation and
-        // the fraction it leaves, exact for |v| <= 512; beyond, the result saturates either
-        // way (a NaN gives 0, as `roundf(NaN) as i32` does).
-        let v = (x / self.scale).clamp(-512.0, 512.0);
-        let t = v as i32;
-        let f = v - t as f32;
-        let r = t + i32::from(f >= 0.5) - i32::from(f <= -0.5);
-        (r + self.zero_point).clamp(-128, 127) as i8
-    }
-
     /// Each of `x` quantised into `q` (the shorter's length), in the widest vector unit the
     /// host has.
     pub(crate) fn quantize_slice(self, x: &[f32], q: &mut [i8]) {
@@ -107,10 +77,6 @@ impl Quant {
         crate::kernels::simd::vectorized(Run { quant: self, x, q });
     }
 
-    /// `q` as a real value.
-    pub fn dequantize(self, q: i8) -> f32 {
-        self.scale * (q as i32 - self.zero_point) as f32
-    }
 }
 
 /// A `Linear` or `Conv2d` of the chain, in floats (folded) or in int8.
