@@ -1,8 +1,12 @@
 //! The trained MNIST MLP and CNN quantised to int8 in Rust, beside their f32 forms.
 //!
 //! ```text
-//! cargo run --release --example mnist_int8
+//! cargo run --release --example mnist_int8 [-- --save]
 //! ```
+//!
+//! With `--save`, writes both int8 networks as int8 files (the format `#[weights(..., dtype
+//! = int8)]` bakes): `data/weights/mnist_int8.safetensors` and
+//! `data/weights/cnn_int8.safetensors`.
 //!
 //! Loads `data/weights/mnist.safetensors` (784-128 ReLU BatchNorm 128-10) and
 //! `data/weights/cnn.safetensors` (`examples/cnn.rs`'s network), quantises each with
@@ -51,6 +55,7 @@ fn compare<N: Layer>(
     net: &N,
     f32_forward: impl Fn(&[f32; 784]) -> [f32; 10],
     data: &nn::data::Mnist,
+    save: Option<&Path>,
 ) -> Result<(), Box<dyn Error>> {
     let calibration: Vec<f32> = data.train.inputs()[..CALIBRATION]
         .iter()
@@ -58,6 +63,10 @@ fn compare<N: Layer>(
         .copied()
         .collect();
     let q = Quantized::quantize(net, &calibration)?;
+    if let Some(path) = save {
+        q.save(path)?;
+        println!("{name}: int8 file written to {}", path.display());
+    }
     let test = &data.test;
     let (mut f32_right, mut int8_right, mut agree) = (0, 0, 0);
     for (x, &label) in test.inputs().iter().zip(test.targets()) {
@@ -123,11 +132,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         data.train.len(),
         data.test.len()
     );
+    let save = std::env::args().any(|a| a == "--save");
+    let to = |name: &str| save.then(|| root.join("data/weights").join(name));
     let mut mlp = Mnist::new(0);
     mlp.load(root.join("data/weights/mnist.safetensors"))?;
-    compare("MLP 784-128-10", &*mlp, |x| mlp.forward(x), &data)?;
+    let path = to("mnist_int8.safetensors");
+    compare("MLP 784-128-10", &*mlp, |x| mlp.forward(x), &data, path.as_deref())?;
     let mut cnn = Cnn::new(0);
     cnn.load(root.join("data/weights/cnn.safetensors"))?;
-    compare("CNN", &*cnn, |x| cnn.forward(x), &data)?;
+    let path = to("cnn_int8.safetensors");
+    compare("CNN", &*cnn, |x| cnn.forward(x), &data, path.as_deref())?;
     Ok(())
 }

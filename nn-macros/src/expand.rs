@@ -22,6 +22,11 @@ use methods::Gate;
 
 pub fn expand(input: Input) -> TokenStream {
     match valid::check(&input) {
+        // `dtype = int8`: the declaration's int8 form, a struct of its own.
+        Ok(net) if input.weights.as_ref().is_some_and(|a| a.int8) => {
+            let attr = input.weights.as_ref().expect("checked");
+            weights::expand_int8(&input, &net, attr)
+        }
         Ok(net) => {
             let mut out = expand_valid(&input, &net);
             if let Some(attr) = &input.weights {

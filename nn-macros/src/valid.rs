@@ -31,6 +31,7 @@ mod sequence;
 mod walk;
 pub use image::ImageKind;
 pub use keeps::Keeps;
+pub use keywords::Padding;
 pub use kind::{classify, show, stated_widths, Kind};
 pub use sequence::Sequence;
 use walk::{first_last, Mismatch, Walk};

@@ -8,6 +8,7 @@
 //! literal arrays are then shaped as the file says, and the compiler rejects a mismatch.
 
 mod check;
+mod int8;
 mod literal;
 mod wanted;
 
@@ -42,6 +43,54 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
             }
         }
     }
+}
+
+/// The int8 form of the declaration, `#[weights("file", dtype = int8)]` (see `int8`), or
+/// the errors that stop it together with a stand-in of the struct, so that code naming it
+/// gets no follow-on error.
+pub fn expand_int8(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
+    let baked = read_file(attr).and_then(|(file, bytes)| int8::bake(input, net, attr, &file, &bytes));
+    match baked {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            let err = e.to_compile_error();
+            let (attrs, vis, ident) = (&input.attrs, &input.vis, &input.ident);
+            quote! {
+                #err
+                #(#attrs)*
+                #vis struct #ident;
+                #[allow(dead_code)]
+                impl #ident {
+                    #[doc(hidden)]
+                    pub const WEIGHTS: Self = #ident;
+                    #[doc(hidden)]
+                    pub const SCRATCH_BYTES: usize = 0;
+                    #[doc(hidden)]
+                    pub fn forward<const I: usize, const O: usize>(&self, _: &[i8; I]) -> [i8; O] {
+                        [0; O]
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The weights file named by `#[weights]`, resolved and read whole.
+fn read_file(attr: &Attr) -> syn::Result<(PathBuf, Vec<u8>)> {
+    let shown_path = attr.path.value();
+    let file_err =
+        |msg: String| syn::Error::new_spanned(&attr.attr, format!("`{shown_path}`: {msg}"));
+    let file = resolve(&shown_path).map_err(&file_err)?;
+    // Read and checked as `nn::io::load` reads and checks it: regular files only, no more
+    // bytes than the header promises.
+    let bytes = nn_safetensors::read(&file).map_err(|e| match e {
+        ReadError::Io(e) => file_err(format!(
+            "cannot read the weights file: {e}; the path is relative to the crate's root, \
+             the folder of its Cargo.toml"
+        )),
+        other => file_err(other.to_string()),
+    })?;
+    Ok((file, bytes))
 }
 
 /// Whether a layer fills itself from the file: a nested network, an inline block, a
@@ -91,17 +140,25 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
         |msg: String| syn::Error::new_spanned(&attr.attr, format!("`{shown_path}`: {msg}"));
 
     let wants = wanted::tensors(layers);
-    let file = resolve(&shown_path).map_err(&file_err)?;
-    // Read and checked as `nn::io::load` reads and checks it: regular files only, no more
-    // bytes than the header promises.
-    let bytes = nn_safetensors::read(&file).map_err(|e| match e {
-        ReadError::Io(e) => file_err(format!(
-            "cannot read the weights file: {e}; the path is relative to the crate's root, \
-             the folder of its Cargo.toml"
-        )),
-        other => file_err(other.to_string()),
-    })?;
+    let (file, bytes) = read_file(attr)?;
     let tensors = File::parse(&bytes).map_err(|e| file_err(e.to_string()))?;
+    // An int8 file (`Quantized::save`'s): said once, at the first layer it gives an int8
+    // weight, with the attribute that bakes it.
+    if let Some(w) = wants
+        .iter()
+        .find(|w| tensors.tensor(&w.key).is_some_and(|t| t.dtype() == Dtype::I8))
+    {
+        return Err(syn::Error::new_spanned(
+            &w.layer.decl.ty,
+            format!(
+                "`{shown_path}`: tensor `{}` is I8: this is an int8 file, and the network \
+                 bakes float32; bake its int8 form with \
+                 `#[weights(\"{shown_path}\", dtype = int8)]`, or bake the float32 file it \
+                 was quantised from",
+                w.key
+            ),
+        ));
+    }
 
     // The layers that fill themselves from the file: nested networks and inline blocks,
     // whose tensors are the keys under their names. What they miss, the compiler reports
