@@ -353,7 +353,7 @@ fn read_layer(
     let mut get = |key: String, dtype: Dtype, shape: Vec<usize>, what: &str| {
         let Some(t) = file.tensor(&key) else {
             errors.push(err(format!(
-                "tensor `{key}` is missing: an int8 `{shown}` needs it, {what}, {dtype} of \
+                "tensor `{key}` is missing: an int8 `{shown}` needs it ({what}), {dtype} of \
                  shape {}; {writers}",
                 show_shape(&shape)
             )));
@@ -362,9 +362,8 @@ fn read_layer(
         };
         if t.dtype() != dtype {
             errors.push(err(format!(
-                "tensor `{key}` has type {}, but an int8 `{shown}` keeps it {}: {what}",
+                "tensor `{key}` has type {}, but an int8 `{shown}` needs {dtype} there ({what})",
                 t.dtype(),
-                dtype
             )));
             ok = false;
             return None;
@@ -397,6 +396,10 @@ fn read_layer(
         "the int8 weights",
     )
     .map(|t| t.data().to_vec());
+    if weight.is_none() {
+        // The rest of the layer's tensors follow its weight: one error says it.
+        return None;
+    }
     let weight_scale = get(
         format!("{name}.weight_scale"),
         Dtype::F32,
@@ -408,7 +411,7 @@ fn read_layer(
         format!("{name}.bias"),
         Dtype::I32,
         vec![out],
-        "the biases at the scale input_scale · weight_scale",
+        "the biases, at the scale input_scale · weight_scale",
     )
     .map(|t| i32s(t));
     let mut quant = |side: &str| {

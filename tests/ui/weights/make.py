@@ -155,5 +155,53 @@ save_file(
     HERE / "nested-conv-transpose.safetensors",
 )
 
+# `tiny-int8.safetensors`: tiny's network quantised to int8 as `nn::int8::Quantized` does it
+# (one symmetric scale per output channel, int32 biases at input_scale · weight_scale, int8
+# activations of the ranges below), in the int8 file's format; and variants with one mistake
+# each, for `#[weights(..., dtype = int8)]`.
+def int8_layer(name, weight, bias, input_range, output_range):
+    def quant(lo, hi):
+        scale = np.float32((hi - lo) / 255.0)
+        zero_point = int(np.clip(-128 - np.round(lo / scale), -128, 127))
+        return scale, zero_point
+
+    s_in, zp_in = quant(*input_range)
+    s_out, zp_out = quant(*output_range)
+    s_w = (np.abs(weight).max(axis=1) / 127.0).astype(np.float32)
+    w = np.clip(np.round(weight / s_w[:, None]), -127, 127).astype(np.int8)
+    b = np.round(bias.astype(np.float64) / (np.float64(s_in) * s_w)).astype(np.int32)
+    return {
+        f"{name}.weight": w,
+        f"{name}.weight_scale": s_w,
+        f"{name}.bias": b,
+        f"{name}.input_scale": np.array([s_in], dtype=np.float32),
+        f"{name}.input_zero_point": np.array([zp_in], dtype=np.int32),
+        f"{name}.output_scale": np.array([s_out], dtype=np.float32),
+        f"{name}.output_zero_point": np.array([zp_out], dtype=np.int32),
+    }
+
+
+tiny_int8 = {
+    **int8_layer("0", tiny["0.weight"], tiny["0.bias"], (-1.0, 1.0), (0.0, 2.0)),
+    **int8_layer("2", tiny["2.weight"], tiny["2.bias"], (0.0, 2.0), (-1.5, 1.5)),
+}
+save_file(tiny_int8, HERE / "tiny-int8.safetensors")
+save_file(
+    {k: v for k, v in tiny_int8.items() if k != "0.weight_scale"},
+    HERE / "tiny-int8-missing-scale.safetensors",
+)
+save_file(
+    {**tiny_int8, "0.weight_scale": tiny_int8["0.weight_scale"][:2].copy()},
+    HERE / "tiny-int8-scale-count.safetensors",
+)
+save_file(
+    {**tiny_int8, "2.input_zero_point": np.array([200], dtype=np.int32)},
+    HERE / "tiny-int8-zero-point.safetensors",
+)
+save_file(
+    {**tiny_int8, "0.bias": tiny_int8["0.bias"].astype(np.float32)},
+    HERE / "tiny-int8-f32-bias.safetensors",
+)
+
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files
