@@ -79,6 +79,28 @@ use proc_macro::TokenStream;
 /// the attribute) concerned, naming the file, the tensor and both shapes. Only the
 /// built-in layers can be baked; a network with a layer of the user's own loads its
 /// weights at run time with `nn::io::load`.
+///
+/// # An int8 network baked in
+///
+/// `#[weights("path.safetensors", dtype = int8)]` reads an int8 file (what
+/// `nn::int8::Quantized::save` and `tools/tflite_to_int8.py` write) and makes the struct the
+/// declaration's int8 form: `forward` takes `[i8; IN]` and gives `[i8; OUT]` with integer
+/// arithmetic only and no heap, its multipliers, shifts and zero-point sums prepared when the
+/// crate compiles; `SCRATCH_BYTES` is the activation memory one inference needs.
+///
+/// ```
+/// nn::network! {
+///     #[weights("../tests/ui/weights/tiny-int8.safetensors", dtype = int8)]
+///     pub struct Tiny<Linear<2, 3>, ReLU, Linear<3, 1>>
+/// }
+/// static MODEL: Tiny = Tiny::WEIGHTS;
+/// let y: [i8; 1] = MODEL.forward(&[12, -40]);
+/// assert_eq!(Tiny::SCRATCH_BYTES, 3);
+/// # let _ = y;
+/// ```
+///
+/// A float32 file, a missing tensor, a scale count that is not the layer's output channels,
+/// a zero point outside int8, or a layer without int8 form is a compile error at the layer.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     match syn::parse::<ast::Input>(input.clone()) {

@@ -371,6 +371,26 @@ mod tests {
     }
 
     #[test]
+    fn const_preparation_matches_libm() {
+        // The `const fn` frexp and rounding against libm's, on multipliers over the range
+        // scales give, halves included.
+        let mut m = 1.0e-12f64;
+        while m < 1.0e6 {
+            for x in [m, m * 1.000_000_1, m * 0.999_999_9] {
+                let (q, e) = frexp(x);
+                assert_eq!((q, e), libm::frexp(x), "{x}");
+                let y = x * 3.0;
+                assert_eq!(round_half_away(y), libm::round(y) as i64, "{y}");
+            }
+            m *= 1.37;
+        }
+        for v in [0.5f32, 1.5, 2.5, -0.5, -2.5, 1e10, -1e10, f32::INFINITY, f32::NAN] {
+            assert_eq!(round_to_i32(v), libm::roundf(v) as i32, "{v}");
+        }
+        assert_eq!(frexp(1e-310), libm::frexp(1e-310));
+    }
+
+    #[test]
     fn requant_applies_the_real_multiplier() {
         for &m in &[0.0001234, 0.003, 0.0173, 0.49, 0.75, 0.999, 1.5, 7.25] {
             let r = Requant::new(m);
