@@ -37,6 +37,49 @@ nn::network! {
     >
 }
 
+nn::network! {
+    /// The MLP's int8 form, baked from the file `--save` writes (integer only, no heap).
+    #[weights("data/weights/mnist_int8.safetensors", dtype = int8)]
+    pub struct MnistInt8<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
+}
+
+static MNIST_INT8: MnistInt8 = MnistInt8::WEIGHTS;
+
+/// One int8 sample of the MLP, `Quantized::load` of the baked file against the baked
+/// network, alternating round by round: medians of `ROUNDS`, per sample, in µs.
+fn time_baked(root: &Path, data: &nn::data::Mnist) -> Result<(), Box<dyn Error>> {
+    let q = Quantized::<Mnist>::load(root.join("data/weights/mnist_int8.safetensors"))?;
+    let xs: Vec<[i8; 784]> = data.test.inputs()[..BATCH * 4]
+        .iter()
+        .map(|x| x.map(|v| MnistInt8::INPUT.quantize(v)))
+        .collect();
+    let mut times = [[0.0f64; 2]; ROUNDS];
+    for round in &mut times {
+        let t = Instant::now();
+        let a: i32 = xs
+            .iter()
+            .map(|x| q.forward_int8::<784, 10>(x)[0] as i32)
+            .sum();
+        round[0] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        let t = Instant::now();
+        let b: i32 = xs.iter().map(|x| MNIST_INT8.forward(x)[0] as i32).sum();
+        round[1] = t.elapsed().as_secs_f64() / xs.len() as f64;
+        assert_eq!(a, b, "the baked network gives the loaded one's outputs");
+        std::hint::black_box((a, b));
+    }
+    let [loaded, baked] = [0, 1].map(|k| {
+        let mut t = times.map(|round| round[k]);
+        t.sort_by(f64::total_cmp);
+        t[ROUNDS / 2] * 1e6
+    });
+    println!(
+        "MLP int8, one sample: Quantized::load {loaded:.2} µs, baked (#[weights(.., dtype = \
+         int8)]) {baked:.2} µs; the baked network's scratch {} bytes",
+        MnistInt8::SCRATCH_BYTES
+    );
+    Ok(())
+}
+
 /// Samples per batch in the timings.
 const BATCH: usize = 64;
 
@@ -137,10 +180,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut mlp = Mnist::new(0);
     mlp.load(root.join("data/weights/mnist.safetensors"))?;
     let path = to("mnist_int8.safetensors");
-    compare("MLP 784-128-10", &*mlp, |x| mlp.forward(x), &data, path.as_deref())?;
+    compare(
+        "MLP 784-128-10",
+        &*mlp,
+        |x| mlp.forward(x),
+        &data,
+        path.as_deref(),
+    )?;
     let mut cnn = Cnn::new(0);
     cnn.load(root.join("data/weights/cnn.safetensors"))?;
     let path = to("cnn_int8.safetensors");
     compare("CNN", &*cnn, |x| cnn.forward(x), &data, path.as_deref())?;
+    time_baked(root, &data)?;
     Ok(())
 }

@@ -19,7 +19,9 @@ pub struct Attr {
 
 /// The file's path and, after a comma, `dtype = float32` or `dtype = int8`.
 fn parse_args(input: syn::parse::ParseStream<'_>) -> syn::Result<(LitStr, bool)> {
-    let path: LitStr = input.parse().map_err(|e| syn::Error::new(e.span(), USAGE))?;
+    let path: LitStr = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), USAGE))?;
     if input.is_empty() {
         return Ok((path, false));
     }

@@ -49,7 +49,8 @@ pub fn expand(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
 /// the errors that stop it together with a stand-in of the struct, so that code naming it
 /// gets no follow-on error.
 pub fn expand_int8(input: &Input, net: &Net<'_>, attr: &Attr) -> TokenStream {
-    let baked = read_file(attr).and_then(|(file, bytes)| int8::bake(input, net, attr, &file, &bytes));
+    let baked =
+        read_file(attr).and_then(|(file, bytes)| int8::bake(input, net, attr, &file, &bytes));
     match baked {
         Ok(tokens) => tokens,
         Err(e) => {
@@ -144,10 +145,11 @@ fn bake(input: &Input, net: &Net<'_>, attr: &Attr) -> syn::Result<TokenStream> {
     let tensors = File::parse(&bytes).map_err(|e| file_err(e.to_string()))?;
     // An int8 file (`Quantized::save`'s): said once, at the first layer it gives an int8
     // weight, with the attribute that bakes it.
-    if let Some(w) = wants
-        .iter()
-        .find(|w| tensors.tensor(&w.key).is_some_and(|t| t.dtype() == Dtype::I8))
-    {
+    if let Some(w) = wants.iter().find(|w| {
+        tensors
+            .tensor(&w.key)
+            .is_some_and(|t| t.dtype() == Dtype::I8)
+    }) {
         return Err(syn::Error::new_spanned(
             &w.layer.decl.ty,
             format!(

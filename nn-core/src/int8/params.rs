@@ -268,7 +268,7 @@ const fn frexp(m: f64) -> (f64, i32) {
 /// `libm::round(x) as i64`: the nearest integer, halves away from zero (exact for `|x|`
 /// below `2^52`, where `x + 0.5` loses nothing; beyond, `x` is an integer already).
 const fn round_half_away(x: f64) -> i64 {
-    if !(x.abs() < (1u64 << 52) as f64) {
+    if x.is_nan() || x.abs() >= (1u64 << 52) as f64 {
         // An integer already, an infinity (saturated by the cast) or NaN (0).
         return x as i64;
     }
@@ -384,7 +384,17 @@ mod tests {
             }
             m *= 1.37;
         }
-        for v in [0.5f32, 1.5, 2.5, -0.5, -2.5, 1e10, -1e10, f32::INFINITY, f32::NAN] {
+        for v in [
+            0.5f32,
+            1.5,
+            2.5,
+            -0.5,
+            -2.5,
+            1e10,
+            -1e10,
+            f32::INFINITY,
+            f32::NAN,
+        ] {
             assert_eq!(round_to_i32(v), libm::roundf(v) as i32, "{v}");
         }
         assert_eq!(frexp(1e-310), libm::frexp(1e-310));

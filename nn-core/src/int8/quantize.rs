@@ -76,7 +76,6 @@ impl Quant {
         }
         crate::kernels::simd::vectorized(Run { quant: self, x, q });
     }
-
 }
 
 /// A `Linear` or `Conv2d` of the chain, in floats (folded) or in int8.

@@ -42,10 +42,21 @@ impl Act {
 
 /// What an int8 layer with weights computes.
 enum Dense {
-    Linear { inputs: usize, outputs: usize },
-    Conv { input: [usize; 3], cout: usize, k: usize, stride: usize, pad: usize },
+    Linear {
+        inputs: usize,
+        outputs: usize,
+    },
+    Conv {
+        input: [usize; 3],
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    },
     /// A batch norm after an activation: a per-channel scale on `[C, H, W]`.
-    Depthwise { image: [usize; 3] },
+    Depthwise {
+        image: [usize; 3],
+    },
 }
 
 impl Dense {
@@ -81,7 +92,13 @@ impl Dense {
     fn out_image(&self) -> [usize; 3] {
         match self {
             Dense::Linear { outputs, .. } => [*outputs, 1, 1],
-            Dense::Conv { input, cout, k, stride, pad } => {
+            Dense::Conv {
+                input,
+                cout,
+                k,
+                stride,
+                pad,
+            } => {
                 let side = |n: usize| (n + 2 * pad - k) / stride + 1;
                 [*cout, side(input[1]), side(input[2])]
             }
@@ -168,7 +185,9 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
             ))
         };
         match &layer.kind {
-            Kind::Linear { inputs, outputs, .. } => {
+            Kind::Linear {
+                inputs, outputs, ..
+            } => {
                 let (inputs, outputs) = match (lit(inputs, layer), lit(outputs, layer)) {
                     (Ok(i), Ok(o)) => (i, o),
                     (Err(e), _) | (_, Err(e)) => {
@@ -243,7 +262,11 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
             Kind::Activation(Keeps {
                 alias, width: None, ..
             }) if *alias == "ReLU" || *alias == "ReLU6" => {
-                let a = if *alias == "ReLU" { Act::Relu } else { Act::Relu6 };
+                let a = if *alias == "ReLU" {
+                    Act::Relu
+                } else {
+                    Act::Relu6
+                };
                 if let Some(Step::Dense { act, .. }) = steps.last_mut() {
                     if *act == Act::None {
                         *act = a;
@@ -396,10 +419,8 @@ fn read_layer(
         "the int8 weights",
     )
     .map(|t| t.data().to_vec());
-    if weight.is_none() {
-        // The rest of the layer's tensors follow its weight: one error says it.
-        return None;
-    }
+    // The rest of the layer's tensors follow its weight: one error says it.
+    weight.as_ref()?;
     let weight_scale = get(
         format!("{name}.weight_scale"),
         Dtype::F32,
@@ -578,7 +599,13 @@ pub fn bake(
                         dense.out_len(),
                         true,
                     ),
-                    Dense::Conv { input, cout, k, stride, pad } => {
+                    Dense::Conv {
+                        input,
+                        cout,
+                        k,
+                        stride,
+                        pad,
+                    } => {
                         let per = input[0] * k * k;
                         let [cin, h, w] = *input;
                         let [_, oh, ow] = dense.out_image();
@@ -674,7 +701,7 @@ pub fn bake(
     let region = |k: usize, len: usize| -> TokenStream {
         if k + 1 == m {
             quote!(&mut y[..])
-        } else if k % 2 == 0 {
+        } else if k.is_multiple_of(2) {
             quote!(&mut scratch[..#len])
         } else {
             quote!(&mut scratch[#scratch - #len..])
@@ -695,7 +722,7 @@ pub fn bake(
             quote!(self.#field.forward(&x[..], #o);)
         } else {
             let a = writes[k - 1];
-            let from_start = (k - 1) % 2 == 0;
+            let from_start = (k - 1).is_multiple_of(2);
             if k + 1 == m {
                 let i = if from_start {
                     quote!(&scratch[..#a])
