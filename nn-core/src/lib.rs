@@ -94,6 +94,7 @@ pub use train::{Gradients, StateDict, StateError, StateTensor, StateValue, Tape}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bake::{count, kernels, matrix, vector, Bake, Child, Entry, Name, Table};
+    pub use crate::network::arena::chain as chain_plan;
     #[cfg(feature = "alloc")]
     pub use crate::network::chain::{backward_io, forward_io};
     pub use crate::network::graph;
