@@ -3,7 +3,8 @@
 //! committed fixtures): the strict load of PyTorch's state dict, every output in training
 //! mode, the loss, every parameter gradient, the input's gradient, three SGD steps, and the
 //! outputs in eval mode after them; and each model's parameter count as PyTorch counts it and
-//! multiply-adds as torchinfo does.
+//! multiply-adds as torchinfo does. MobileNetV1 in eval mode, its weights from a formula both
+//! sides compute (`tools/make_mobilenet_eval_fixture.py`), one sample and a batch.
 //!
 //! Tolerance: `|a - b| <= tol·|b| + tol·max|b|` over each tensor, `tol` the model's as the
 //! script certifies PyTorch's float32 result against float64 (1e-5 for the layers, the DS-CNN
@@ -235,5 +236,61 @@ fn parameter_counts_and_multiply_adds_are_pytorchs() {
         "Total mult-adds (one sample): 2,729,932",
     ] {
         assert!(s.contains(needle), "{needle:?} missing from\n{s}");
+    }
+}
+
+/// Value `i` of state-dict tensor `t` in `tools/make_mobilenet_eval_fixture.py`'s formula:
+/// `((i · 7919 + t · 104729) mod 2048) / 1024 − 1`, exact in `f32`.
+fn formula(i: usize, t: usize) -> f32 {
+    ((i * 7919 + t * 104_729) % 2048) as f32 / 1024.0 - 1.0
+}
+
+#[test]
+fn mobilenet_in_eval_mode_matches_pytorch() {
+    // Every tensor from the fixture script's formula (its weights are not stored): shapes
+    // first, in the state dict's order, then the values.
+    let mut net = MobileNetV1::new(0);
+    let mut shapes = Vec::new();
+    net.named_state(&mut |_, _, shape, _| shapes.push(shape.to_vec()));
+    let mut t = 0;
+    net.named_state_mut(&mut |_, name, value| {
+        let shape = &shapes[t];
+        if let nn::BufferMut::F32(v) = value {
+            let scale = if shape.len() >= 2 {
+                let fan_in: usize = shape[1..].iter().product();
+                2f64.powi((6.0 / fan_in as f64).sqrt().log2().round() as i32) as f32
+            } else {
+                0.25
+            };
+            let one = shape.len() < 2 && (name == "weight" || name == "running_var");
+            for (i, v) in v.iter_mut().enumerate() {
+                *v = f32::from(one) + formula(i, t) * scale;
+            }
+        }
+        t += 1;
+    });
+    assert_eq!(t, shapes.len(), "every tensor filled");
+    let f = common::fixture::fixture("mlperf_mobilenet_eval.json");
+    let want = common::fixture::shaped(&f["outputs"], &[2, 2]);
+    let tol = common::fixture::num(&f["tolerance"]);
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let x: Vec<f32> = (0..2)
+        .flat_map(|k| (0..3 * 96 * 96).map(move |j| formula(j, 1000 + k)))
+        .collect();
+    // One sample at a time (the embedded path) and the batch, each against PyTorch.
+    let mut one = Vec::new();
+    for x in x.chunks(3 * 96 * 96) {
+        let mut y = [0.0f32; 2];
+        net.forward_slice(x, &mut y);
+        one.extend(y);
+    }
+    let batched = nn::Tape::<MobileNetV1>::new().infer(&net, &x).to_vec();
+    for (what, got) in [("one sample", &one), ("batch", &batched)] {
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{what}: {got:?} against PyTorch's {want:?} (tolerance {tol} of {scale})"
+            );
+        }
     }
 }
