@@ -19,7 +19,7 @@ mod common;
 mod models;
 
 use common::graph_parity::{check, Model};
-use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8, Stack1, Stack2, Stack3};
+use models::{AutoEncoder, DownStack, DsCnn, MobileNetV1, ResNet8, Stack};
 use nn::loss::MseLoss;
 use nn::{Layer, Network};
 
@@ -122,9 +122,9 @@ nn::network! {
     struct BakedResNet8 {
         conv1: Conv2d<3, 16, 3, padding = same>,
         bn1: BatchNorm2d<16>,
-        stack1: Stack1,
-        stack2: Stack2,
-        stack3: Stack3,
+        stack1: Stack!<16>,
+        stack2: DownStack!<32, 2>,
+        stack3: DownStack!<64, 2>,
         pool: AvgPool2d<8>,
         fc: Linear<64, 10>,
     }

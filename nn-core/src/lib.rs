@@ -227,6 +227,22 @@ pub mod __private {
         }
     }
 
+    /// TensorFlow's `padding = same` of one side of `n`, for a kernel of `k` dilated by `d`
+    /// moved by `s`: the padding before and after (the odd one at the end) and the output
+    /// length, `⌈n / s⌉`.
+    ///
+    /// ```
+    /// // 32 at stride 2 with a 3-wide kernel: 16 outputs, one row of padding at the end.
+    /// assert_eq!(nn::__private::same_padding(32, 3, 2, 1), [0, 1, 16]);
+    /// ```
+    pub const fn same_padding(n: usize, k: usize, s: usize, d: usize) -> [usize; 3] {
+        let span = d * (k - 1) + 1;
+        let out = n.div_ceil(if s == 0 { 1 } else { s });
+        let needed = (out - 1) * s + span;
+        let total = if needed > n { needed - n } else { 0 };
+        [total / 2, total - total / 2, out]
+    }
+
     /// `n` when `on`, else 0: a size check that holds trivially where it does not apply.
     pub const fn when(on: bool, n: usize) -> usize {
         if on {

@@ -109,19 +109,19 @@ nn::network! {
 #[allow(dead_code)]
 mod models;
 
-use models::{Stack1, Stack2, Stack3};
+use models::{DownStack, Stack};
 
 nn::network! {
     /// MLPerf Tiny's ResNet-8 (`examples/mlperf/models.rs`), with weights drawn from a seed
     /// by `build.rs` (`examples/mlperf/seeded.rs`): a forward written as code, its stacks
-    /// networks of their own, baked through the outer network's file.
+    /// declared from the templates there, baked through the outer network's file.
     #[weights("generated/resnet8.safetensors")]
     pub struct ResNet8 {
         conv1: Conv2d<3, 16, 3, padding = same>,
         bn1: BatchNorm2d<16>,
-        stack1: Stack1,
-        stack2: Stack2,
-        stack3: Stack3,
+        stack1: Stack!<16>,
+        stack2: DownStack!<32, 2>,
+        stack3: DownStack!<64, 2>,
         pool: AvgPool2d<8>,
         fc: Linear<64, 10>,
     }

@@ -38,11 +38,17 @@ pub(super) fn side(
     };
     let Some(p) = p else {
         let Some(v) = lits(&[n, k, s, d]) else {
-            return Err(
-                "`padding = same` needs the image's sizes, kernel, stride and dilation \
-                 as numbers; give the padding as sizes"
-                    .to_string(),
-            );
+            // Sizes known as constants only (an image a network of its own produces, before
+            // a template's use): the same arithmetic, evaluated by the compiler.
+            let (ne, ke, se, de) = (n.expr(), k.expr(), s.expr(), d.expr());
+            let same = |i: usize| {
+                Size::Expr(quote!(::nn::__private::same_padding(#ne, #ke, #se, #de)[#i]))
+            };
+            return Ok(Side {
+                before: same(0),
+                after: same(1),
+                out: same(2),
+            });
         };
         let [n, k, s, d] = [v[0], v[1], v[2], v[3]];
         let span = d.saturating_mul(k.saturating_sub(1)).saturating_add(1);
