@@ -227,6 +227,12 @@ pub mod __private {
         }
     }
 
+    /// Whether a chain computes a layer over its input: it says it can (`Layer::IN_PLACE`)
+    /// and its output has its input's size.
+    pub const fn in_place(says: bool, inputs: usize, outputs: usize) -> bool {
+        says && inputs == outputs
+    }
+
     /// TensorFlow's `padding = same` of one side of `n`, for a kernel of `k` dilated by `d`
     /// moved by `s`: the padding before and after (the odd one at the end) and the output
     /// length, `⌈n / s⌉`.
@@ -239,7 +245,7 @@ pub mod __private {
         let span = d * (k - 1) + 1;
         let out = n.div_ceil(if s == 0 { 1 } else { s });
         let needed = (out - 1) * s + span;
-        let total = if needed > n { needed - n } else { 0 };
+        let total = needed.saturating_sub(n);
         [total / 2, total - total / 2, out]
     }
 

@@ -142,7 +142,7 @@ pub fn chain_layout(lp: &[TokenStream]) -> TokenStream {
     let inner = &lp[..lp.len().saturating_sub(1)];
     quote!(::nn::__private::chain_plan(
         [#(#inner::OUT),*],
-        [#(#inner::IN_PLACE && #inner::IN == #inner::OUT),*],
+        [#(::nn::__private::in_place(#inner::IN_PLACE, #inner::IN, #inner::OUT)),*],
     ))
 }
 
@@ -209,7 +209,7 @@ fn one_sample(def: NetStruct<'_>, lp: &[TokenStream]) -> (TokenStream, Vec<Token
                     #l::forward(&self.#f, &__arena[__at..__at + __w], y);
                 })
             } else {
-                quote!(if #l::IN_PLACE && #l::IN == #l::OUT {
+                quote!(if ::nn::__private::in_place(#l::IN_PLACE, #l::IN, #l::OUT) {
                     let (__at, __w) = #made;
                     #l::forward_in_place(&self.#f, &mut __arena[__at..__at + __w]);
                 } else {
