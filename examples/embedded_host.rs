@@ -135,7 +135,7 @@ fn seeded_models() {
         score /= 640.0;
         let shown: Vec<String> = y[..16].iter().map(|v| v.to_string()).collect();
         println!(
-            "anomaly {k}: seeded input score of 640 outputs {score} {}",
+            "anomaly {k}: seeded input score and outputs {score} {}",
             shown.join(" ")
         );
     }

@@ -444,7 +444,7 @@ fn print_anomaly(k: usize, x: &[f32; 640], y: &[f32; 640]) {
         score += (x - y) * (x - y);
     }
     score /= 640.0;
-    hprint!("anomaly {k}: seeded input score of 640 outputs {}", score);
+    hprint!("anomaly {k}: seeded input score and outputs {}", score);
     for v in &y[..16] {
         hprint!(" {}", v);
     }
