@@ -4,7 +4,8 @@
 //! mode, the loss, every parameter gradient, the input's gradient, three SGD steps, and the
 //! outputs in eval mode after them; and each model's parameter count as PyTorch counts it and
 //! multiply-adds as torchinfo does. MobileNetV1 in eval mode, its weights from a formula both
-//! sides compute (`tools/make_mobilenet_eval_fixture.py`), one sample and a batch.
+//! sides compute (`tools/make_mobilenet_eval_fixture.py`), one sample and a batch; a dilation
+//! pair (`tools/make_dilation_pair_fixture.py`), forward and backward.
 //!
 //! Tolerance: `|a - b| <= tol·|b| + tol·max|b|` over each tensor, `tol` the model's as the
 //! script certifies PyTorch's float32 result against float64 (1e-5 for the layers, the DS-CNN
@@ -293,4 +294,74 @@ fn mobilenet_in_eval_mode_matches_pytorch() {
             );
         }
     }
+}
+
+nn::network! {
+    /// A dilation pair with groups, a rectangular kernel and stride, as
+    /// `tools/make_dilation_pair_fixture.py` builds PyTorch's.
+    #[input(2, 7, 6)]
+    struct PairDilated<
+        Conv2d<2, 4, (3, 2), stride = (1, 2), padding = (2, 1), dilation = (2, 3), groups = 2>,
+    >
+}
+
+#[test]
+fn a_dilation_pair_matches_pytorch() {
+    use common::fixture::{fixture, num, shaped};
+    const BATCH: usize = 3;
+    let f = fixture("conv_dilation_pair.json");
+    let mut net = PairDilated::new(0);
+    let conv = &mut net.0;
+    for (i, w) in conv
+        .weight
+        .as_flattened_mut()
+        .as_flattened_mut()
+        .as_flattened_mut()
+        .iter_mut()
+        .enumerate()
+    {
+        *w = formula(i, 0) / 2.0;
+    }
+    for (i, b) in conv.bias.iter_mut().enumerate() {
+        *b = formula(i, 1) / 2.0;
+    }
+    let conv = &net.0;
+    let out = <PairDilated as Layer>::OUT;
+    let x: Vec<f32> = (0..BATCH * 2 * 7 * 6).map(|i| formula(i, 10)).collect();
+    let dy: Vec<f32> = (0..BATCH * out).map(|i| formula(i, 11)).collect();
+    let close = |got: &[f32], key: &str, shape: &[usize]| {
+        let want = shaped(&f[key], shape);
+        let tol = num(&f[format!("{key}_tolerance").as_str()]);
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{key}: {g} against PyTorch's {w}"
+            );
+        }
+    };
+    // Each sample alone, and the batch.
+    let mut y = vec![0.0; BATCH * out];
+    for (x, y) in x.chunks(2 * 7 * 6).zip(y.chunks_mut(out)) {
+        net.forward_slice(x, y);
+    }
+    close(&y, "y", &[BATCH, 4, 7, 3]);
+    let mut cache = vec![0.0; <PairDilated as Layer>::cache_len(BATCH)];
+    let mut batched = vec![0.0; BATCH * out];
+    conv.forward_batch(&x, &mut batched, BATCH, &mut cache);
+    close(&batched, "y", &[BATCH, 4, 7, 3]);
+    let mut dx = vec![0.0; x.len()];
+    let mut grad = vec![0.0; <PairDilated as Layer>::PARAMS];
+    let io = nn::Backward {
+        x: &x,
+        y: &batched,
+        dy: &dy,
+        batch: BATCH,
+        cache: &mut cache,
+    };
+    conv.backward(io, Some(&mut dx), &mut grad);
+    close(&dx, "dx", &[BATCH, 2, 7, 6]);
+    let (dw, db) = grad.split_at(4 * 3 * 2);
+    close(dw, "dw", &[4, 1, 3, 2]);
+    close(db, "db", &[4]);
 }
