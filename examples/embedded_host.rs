@@ -81,6 +81,66 @@ fn sample(t: usize) -> f32 {
     0.8 * tri - 0.4 + 0.05 * ((t * 13 % 7) as f32 - 3.0)
 }
 
+/// MLPerf Tiny's models, whose weights the embedded build draws from seeds.
+#[path = "mlperf/models.rs"]
+#[allow(dead_code)]
+mod models;
+#[path = "mlperf/seeded.rs"]
+mod seeded;
+
+/// The logits of one sample through `net`'s one-sample path.
+fn logits<N: nn::Network>(net: &N, x: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0; N::OUT];
+    nn::Layer::forward(net, x, &mut y);
+    y
+}
+
+/// A seeded model's line, as the embedded program prints it.
+fn print_logits(model: &str, k: usize, logits: &[f32]) {
+    let best = (0..logits.len()).fold(0, |b, i| if logits[i] > logits[b] { i } else { b });
+    let shown: Vec<String> = logits.iter().map(|v| v.to_string()).collect();
+    println!(
+        "{model} {k}: seeded input predicted {best} logits {}",
+        shown.join(" ")
+    );
+}
+
+/// MLPerf Tiny's three seeded models on the inputs the embedded program draws: ResNet-8's and
+/// MobileNetV1's logits, the autoencoder's anomaly score (the mean squared error of its
+/// reconstruction, summed in the embedded program's order) and first 16 outputs.
+fn seeded_models() {
+    let mut resnet = models::ResNet8::new(0);
+    seeded::he_normal(&mut *resnet, seeded::RESNET8_SEED);
+    let mut mobilenet = models::MobileNetV1::new(0);
+    seeded::he_normal(&mut *mobilenet, seeded::MOBILENET_SEED);
+    let mut autoencoder = models::AutoEncoder::new(0);
+    seeded::he_normal(&mut *autoencoder, seeded::AUTOENCODER_SEED);
+    for k in 0..2 {
+        print_logits(
+            "resnet8",
+            k,
+            &logits(&*resnet, &seeded::input(3 * 32 * 32, k)),
+        );
+        print_logits(
+            "mobilenet",
+            k,
+            &logits(&*mobilenet, &seeded::input(3 * 96 * 96, k)),
+        );
+        let x = seeded::input(640, k);
+        let y = logits(&*autoencoder, &x);
+        let mut score = 0.0f32;
+        for (x, y) in x.iter().zip(&y) {
+            score += (x - y) * (x - y);
+        }
+        score /= 640.0;
+        let shown: Vec<String> = y[..16].iter().map(|v| v.to_string()).collect();
+        println!(
+            "anomaly {k}: seeded input score and outputs {score} {}",
+            shown.join(" ")
+        );
+    }
+}
+
 nn::network! {
     /// A network of its own inside `Nested`.
     pub struct Head<Linear<3, 1>>
@@ -137,6 +197,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             shown.join(" ")
         );
     }
+    seeded_models();
     let mut nested = Nested::new(0);
     nested.load(root.join("tests/ui/weights/nested.safetensors"))?;
     println!("nested: {}", nested.forward(&[0.5, -1.0])[0]);

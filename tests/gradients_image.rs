@@ -174,26 +174,31 @@ fn conv2d_inference_matches_training() {
     same_output_every_way::<Conv2d<8, 16, 3, 1, 0, 13, 13>>(4, 15);
 }
 
-/// `Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, D, H, W, CIN / G, BIAS>`.
+/// `Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, H, W, CIN / G, BIAS>`.
 #[test]
 fn general_conv2d_gradients() {
     // Depthwise, 3 × 3, stride 2, padding 1, without bias.
-    type Dw = Conv2dGeneral<3, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 7, 6, 1, false>;
+    type Dw = Conv2dGeneral<3, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 7, 6, 1, false>;
     check::<Dw>(2, 51, 0.5);
     same_output_every_way::<Dw>(3, 51);
     // Two groups, a 3 × 2 kernel dilated by 2, padding (2, 1).
-    type Grouped = Conv2dGeneral<4, 6, 2, 3, 2, 1, 1, 2, 2, 1, 1, 2, 5, 5, 2, true>;
+    type Grouped = Conv2dGeneral<4, 6, 2, 3, 2, 1, 1, 2, 2, 1, 1, 2, 2, 5, 5, 2, true>;
     check::<Grouped>(2, 52, 0.5);
     same_output_every_way::<Grouped>(3, 52);
     // TensorFlow's `same` at stride 2: a 10 × 4 kernel on 49 × 10, 4 + 5 rows and 1 + 1
     // columns of padding (the DS-CNN's first layer, on fewer channels).
-    type Same = Conv2dGeneral<1, 2, 1, 10, 4, 2, 2, 4, 5, 1, 1, 1, 49, 10, 1, true>;
+    type Same = Conv2dGeneral<1, 2, 1, 10, 4, 2, 2, 4, 5, 1, 1, 1, 1, 49, 10, 1, true>;
     assert_eq!((Same::OH, Same::OW), (25, 5));
     check::<Same>(1, 53, 0.5);
     same_output_every_way::<Same>(2, 53);
     // A rectangular stride, and padding only at the end.
-    type Odd = Conv2dGeneral<2, 2, 1, 2, 3, 1, 2, 0, 1, 0, 1, 1, 5, 6, 2, true>;
+    type Odd = Conv2dGeneral<2, 2, 1, 2, 3, 1, 2, 0, 1, 0, 1, 1, 1, 5, 6, 2, true>;
     check::<Odd>(2, 54, 0.5);
+    // Dilation as a pair: 2 down the rows, 1 across.
+    type Dilated = Conv2dGeneral<2, 3, 1, 3, 3, 1, 1, 2, 2, 1, 1, 2, 1, 6, 5, 2, true>;
+    assert_eq!((Dilated::OH, Dilated::OW), (6, 5));
+    check::<Dilated>(2, 55, 0.5);
+    same_output_every_way::<Dilated>(3, 55);
 }
 
 #[test]
@@ -301,4 +306,29 @@ nn::network! {
 #[test]
 fn whole_sequence_network_gradients() {
     check_network::<SmallSequence>(62, 3);
+}
+
+nn::network! {
+    /// A dilation pair as declared: 2 down the rows, 1 across.
+    #[input(2, 6, 5)]
+    struct DilatedNet<Conv2d<2, 3, 3, padding = (2, 1), dilation = (2, 1)>>
+}
+
+#[test]
+fn a_dilation_pair_declares_the_general_convolution() {
+    type Dilated = Conv2dGeneral<2, 3, 1, 3, 3, 1, 1, 2, 2, 1, 1, 2, 1, 6, 5, 2, true>;
+    let net = DilatedNet::new(9);
+    let mut conv: Dilated = nn::Zeroable::zeroed();
+    conv.weight = net.0.weight;
+    conv.bias = net.0.bias;
+    let x = random(&mut Rng::seed(10), 2 * 6 * 5);
+    let (mut a, mut b) = ([0.0f32; 3 * 6 * 5], [0.0f32; 3 * 6 * 5]);
+    Layer::forward(&*net, &x, &mut a);
+    conv.forward(&x, &mut b);
+    assert_eq!(a.map(f32::to_bits), b.map(f32::to_bits));
+    let s = nn::Summary::<DilatedNet>::new().to_string();
+    assert!(
+        s.contains("Conv2d<2, 3, 3, padding = (2, 1), dilation = (2, 1)>  [batch, 3, 6, 5]"),
+        "{s}"
+    );
 }

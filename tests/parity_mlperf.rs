@@ -3,7 +3,9 @@
 //! committed fixtures): the strict load of PyTorch's state dict, every output in training
 //! mode, the loss, every parameter gradient, the input's gradient, three SGD steps, and the
 //! outputs in eval mode after them; and each model's parameter count as PyTorch counts it and
-//! multiply-adds as torchinfo does.
+//! multiply-adds as torchinfo does. MobileNetV1 in eval mode, its weights from a formula both
+//! sides compute (`tools/make_mobilenet_eval_fixture.py`), one sample and a batch; a dilation
+//! pair (`tools/make_dilation_pair_fixture.py`), forward and backward.
 //!
 //! Tolerance: `|a - b| <= tol·|b| + tol·max|b|` over each tensor, `tol` the model's as the
 //! script certifies PyTorch's float32 result against float64 (1e-5 for the layers, the DS-CNN
@@ -18,7 +20,7 @@ mod common;
 mod models;
 
 use common::graph_parity::{check, Model};
-use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8, Stack1, Stack2, Stack3};
+use models::{AutoEncoder, DownStack, DsCnn, MobileNetV1, ResNet8, Stack};
 use nn::loss::MseLoss;
 use nn::{Layer, Network};
 
@@ -121,9 +123,9 @@ nn::network! {
     struct BakedResNet8 {
         conv1: Conv2d<3, 16, 3, padding = same>,
         bn1: BatchNorm2d<16>,
-        stack1: Stack1,
-        stack2: Stack2,
-        stack3: Stack3,
+        stack1: Stack!<16>,
+        stack2: DownStack!<32, 2>,
+        stack3: DownStack!<64, 2>,
         pool: AvgPool2d<8>,
         fc: Linear<64, 10>,
     }
@@ -236,4 +238,130 @@ fn parameter_counts_and_multiply_adds_are_pytorchs() {
     ] {
         assert!(s.contains(needle), "{needle:?} missing from\n{s}");
     }
+}
+
+/// Value `i` of state-dict tensor `t` in `tools/make_mobilenet_eval_fixture.py`'s formula:
+/// `((i · 7919 + t · 104729) mod 2048) / 1024 − 1`, exact in `f32`.
+fn formula(i: usize, t: usize) -> f32 {
+    ((i * 7919 + t * 104_729) % 2048) as f32 / 1024.0 - 1.0
+}
+
+#[test]
+fn mobilenet_in_eval_mode_matches_pytorch() {
+    // Every tensor from the fixture script's formula (its weights are not stored): shapes
+    // first, in the state dict's order, then the values.
+    let mut net = MobileNetV1::new(0);
+    let mut shapes = Vec::new();
+    net.named_state(&mut |_, _, shape, _| shapes.push(shape.to_vec()));
+    let mut t = 0;
+    net.named_state_mut(&mut |_, name, value| {
+        let shape = &shapes[t];
+        if let nn::BufferMut::F32(v) = value {
+            let scale = if shape.len() >= 2 {
+                let fan_in: usize = shape[1..].iter().product();
+                2f64.powi((6.0 / fan_in as f64).sqrt().log2().round() as i32) as f32
+            } else {
+                0.25
+            };
+            let one = shape.len() < 2 && (name == "weight" || name == "running_var");
+            for (i, v) in v.iter_mut().enumerate() {
+                *v = f32::from(one) + formula(i, t) * scale;
+            }
+        }
+        t += 1;
+    });
+    assert_eq!(t, shapes.len(), "every tensor filled");
+    let f = common::fixture::fixture("mlperf_mobilenet_eval.json");
+    let want = common::fixture::shaped(&f["outputs"], &[2, 2]);
+    let tol = common::fixture::num(&f["tolerance"]);
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let x: Vec<f32> = (0..2)
+        .flat_map(|k| (0..3 * 96 * 96).map(move |j| formula(j, 1000 + k)))
+        .collect();
+    // One sample at a time (the embedded path) and the batch, each against PyTorch.
+    let mut one = Vec::new();
+    for x in x.chunks(3 * 96 * 96) {
+        let mut y = [0.0f32; 2];
+        net.forward_slice(x, &mut y);
+        one.extend(y);
+    }
+    let batched = nn::Tape::<MobileNetV1>::new().infer(&net, &x).to_vec();
+    for (what, got) in [("one sample", &one), ("batch", &batched)] {
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{what}: {got:?} against PyTorch's {want:?} (tolerance {tol} of {scale})"
+            );
+        }
+    }
+}
+
+nn::network! {
+    /// A dilation pair with groups, a rectangular kernel and stride, as
+    /// `tools/make_dilation_pair_fixture.py` builds PyTorch's.
+    #[input(2, 7, 6)]
+    struct PairDilated<
+        Conv2d<2, 4, (3, 2), stride = (1, 2), padding = (2, 1), dilation = (2, 3), groups = 2>,
+    >
+}
+
+#[test]
+fn a_dilation_pair_matches_pytorch() {
+    use common::fixture::{fixture, num, shaped};
+    const BATCH: usize = 3;
+    let f = fixture("conv_dilation_pair.json");
+    let mut net = PairDilated::new(0);
+    let conv = &mut net.0;
+    for (i, w) in conv
+        .weight
+        .as_flattened_mut()
+        .as_flattened_mut()
+        .as_flattened_mut()
+        .iter_mut()
+        .enumerate()
+    {
+        *w = formula(i, 0) / 2.0;
+    }
+    for (i, b) in conv.bias.iter_mut().enumerate() {
+        *b = formula(i, 1) / 2.0;
+    }
+    let conv = &net.0;
+    let out = <PairDilated as Layer>::OUT;
+    let x: Vec<f32> = (0..BATCH * 2 * 7 * 6).map(|i| formula(i, 10)).collect();
+    let dy: Vec<f32> = (0..BATCH * out).map(|i| formula(i, 11)).collect();
+    let close = |got: &[f32], key: &str, shape: &[usize]| {
+        let want = shaped(&f[key], shape);
+        let tol = num(&f[format!("{key}_tolerance").as_str()]);
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{key}: {g} against PyTorch's {w}"
+            );
+        }
+    };
+    // Each sample alone, and the batch.
+    let mut y = vec![0.0; BATCH * out];
+    for (x, y) in x.chunks(2 * 7 * 6).zip(y.chunks_mut(out)) {
+        net.forward_slice(x, y);
+    }
+    close(&y, "y", &[BATCH, 4, 7, 3]);
+    let mut cache = vec![0.0; <PairDilated as Layer>::cache_len(BATCH)];
+    let mut batched = vec![0.0; BATCH * out];
+    conv.forward_batch(&x, &mut batched, BATCH, &mut cache);
+    close(&batched, "y", &[BATCH, 4, 7, 3]);
+    let mut dx = vec![0.0; x.len()];
+    let mut grad = vec![0.0; <PairDilated as Layer>::PARAMS];
+    let io = nn::Backward {
+        x: &x,
+        y: &batched,
+        dy: &dy,
+        batch: BATCH,
+        cache: &mut cache,
+    };
+    conv.backward(io, Some(&mut dx), &mut grad);
+    close(&dx, "dx", &[BATCH, 2, 7, 6]);
+    let (dw, db) = grad.split_at(4 * 3 * 2);
+    close(dw, "dw", &[4, 1, 3, 2]);
+    close(db, "db", &[4]);
 }

@@ -26,7 +26,8 @@ Not "mobilenet_v1": in training mode at the batches a fixture can hold (2 or 4 i
 96 x 96) PyTorch's own float32 result is 0.35% from float64 in the first gradients and its
 trained BatchNorm biases move by more than 100% under a perturbation of 1e-6 (channels whose
 ReLU leaves almost nothing, which BatchNorm then divides by almost nothing), so no tolerance
-certifies it; its layers are the DS-CNN's, which is certified.
+certifies it; its layers are the DS-CNN's, which is certified. Its eval-mode outputs have a
+fixture of their own (tools/make_mobilenet_eval_fixture.py).
   "resnet8"       image classification, x 4 x 3 x 32 x 32. SGD(lr=0.05, momentum=0.9).
   "autoencoder"   anomaly detection, x 16 x 640, its target x itself. SGD(lr=0.1).
 """

@@ -4,6 +4,8 @@
 # Cortex-M4F, runs it under QEMU's mps2-an386 board, runs the same digits through the host
 # build (`nn::io::load` instead of baked weights), and fails unless both print the same
 # predictions for every model. Then reports flash, RAM and stack.
+# MLPerf Tiny's ResNet-8, MobileNetV1 and autoencoder run with weights that build.rs draws
+# from seeds (examples/mlperf/seeded.rs); the host draws the same ones.
 #
 #   examples/embedded/run.sh        (from anywhere; installs what it needs)
 set -euo pipefail
@@ -33,9 +35,11 @@ trap 'rm -rf "$work"' EXIT
 
 step "QEMU mps2-an386 (Cortex-M4F)"
 status=0
+qemu_start=$(date +%s.%N)
 timeout 120 qemu-system-arm -machine mps2-an386 -nographic \
     -semihosting-config enable=on,target=native -kernel "$elf" >"$work/qemu.txt" 2>&1 || status=$?
 cat "$work/qemu.txt"
+awk -v a="$qemu_start" -v b="$(date +%s.%N)" 'BEGIN { printf "QEMU: %.1f s\n", b - a }'
 if [ "$status" -ne 0 ]; then
     echo "FAIL: QEMU exited with status $status (124: timed out)" >&2
     exit 1
@@ -48,8 +52,9 @@ cat "$work/host.txt"
 step "compare"
 # Every model's lines, the CNN's as `cnn-digit` and the two-branch network's as
 # `two-branch-digit`, so that every line has the same fields before its logits (10, or the
-# DS-CNN's 12).
-digits() { grep -E '^(((cnn|two-branch) )?digit |kws )' "$1" | sed -E 's/^(cnn|two-branch) digit/\1-digit/' || true; }
+# DS-CNN's 12; the seeded models' 10 and 2, and the autoencoder's anomaly score with its
+# first 16 outputs).
+digits() { grep -E '^(((cnn|two-branch) )?digit |kws |resnet8 |mobilenet |anomaly )' "$1" | sed -E 's/^(cnn|two-branch) digit/\1-digit/' || true; }
 digits "$work/qemu.txt" >"$work/qemu-digits.txt"
 digits "$work/host.txt" >"$work/host-digits.txt"
 if [ ! -s "$work/host-digits.txt" ]; then
@@ -130,5 +135,10 @@ for weights in ../../data/weights/{mnist,cnn,two_branch,ds_cnn,conv_stack}.safet
     header=$(od -An -tu8 -N8 "$weights" | tr -d ' ')
     bytes=$(stat -c %s "$weights")
     echo "weights: $((bytes - 8 - header)) bytes of tensor data in $(basename "$weights") ($bytes bytes with its header)"
+done
+for weights in generated/{resnet8,mobilenet_v1,autoencoder}.safetensors; do
+    header=$(od -An -tu8 -N8 "$weights" | tr -d ' ')
+    bytes=$(stat -c %s "$weights")
+    echo "weights: $((bytes - 8 - header)) bytes of tensor data in $(basename "$weights") (drawn from a seed by build.rs)"
 done
 grep -E '^(nn on|stack used)' "$work/qemu.txt"

@@ -82,14 +82,16 @@ nn::network! {
 }
 
 nn::network! {
-    /// ResNet-8's first stack: two 3 × 3 convolutions at 16 channels, added to its input.
-    pub struct Stack1 {
-        conv1: Conv2d<16, 16, 3, padding = same>,
-        bn1: BatchNorm2d<16>,
-        conv2: Conv2d<16, 16, 3, padding = same>,
-        bn2: BatchNorm2d<16>,
+    /// ResNet-8's stack with an identity shortcut, declared once for any image
+    /// (`Image<C, H, W>` comes from what flows into it): two 3 × 3 convolutions at `PLANES`
+    /// channels, added to the input. A template, used as `Stack!<16>`.
+    pub struct Stack<const PLANES: usize> {
+        conv1: Conv2d<C, PLANES, 3, padding = same>,
+        bn1: BatchNorm2d<PLANES>,
+        conv2: Conv2d<PLANES, PLANES, 3, padding = same>,
+        bn2: BatchNorm2d<PLANES>,
     }
-    fn forward(x: Image<16, 32, 32>) -> out {
+    fn forward(x: Image<C, H, W>) -> out {
         let y = relu(self.bn1(self.conv1(x)));
         let y = self.bn2(self.conv2(y));
         relu(x + y)
@@ -97,32 +99,18 @@ nn::network! {
 }
 
 nn::network! {
-    /// ResNet-8's second stack: down to 16 × 16 at 32 channels by a stride-2 convolution,
-    /// the shortcut a 1 × 1 stride-2 projection.
-    pub struct Stack2 {
-        conv1: Conv2d<16, 32, 3, stride = 2, padding = same>,
-        bn1: BatchNorm2d<32>,
-        conv2: Conv2d<32, 32, 3, padding = same>,
-        bn2: BatchNorm2d<32>,
-        shortcut: Conv2d<16, 32, 1, stride = 2>,
+    /// ResNet-8's stack that changes size, declared once: down by a `STRIDE` convolution to
+    /// `PLANES` channels, the shortcut a 1 × 1 projection at the same stride (without batch
+    /// norm, as the reference's). A template, used as `DownStack!<32, 2>` and
+    /// `DownStack!<64, 2>`.
+    pub struct DownStack<const PLANES: usize, const STRIDE: usize> {
+        conv1: Conv2d<C, PLANES, 3, stride = STRIDE, padding = same>,
+        bn1: BatchNorm2d<PLANES>,
+        conv2: Conv2d<PLANES, PLANES, 3, padding = same>,
+        bn2: BatchNorm2d<PLANES>,
+        shortcut: Conv2d<C, PLANES, 1, stride = STRIDE>,
     }
-    fn forward(x: Image<16, 32, 32>) -> out {
-        let y = relu(self.bn1(self.conv1(x)));
-        let y = self.bn2(self.conv2(y));
-        relu(self.shortcut(x) + y)
-    }
-}
-
-nn::network! {
-    /// ResNet-8's third stack: down to 8 × 8 at 64 channels, as the second.
-    pub struct Stack3 {
-        conv1: Conv2d<32, 64, 3, stride = 2, padding = same>,
-        bn1: BatchNorm2d<64>,
-        conv2: Conv2d<64, 64, 3, padding = same>,
-        bn2: BatchNorm2d<64>,
-        shortcut: Conv2d<32, 64, 1, stride = 2>,
-    }
-    fn forward(x: Image<32, 16, 16>) -> out {
+    fn forward(x: Image<C, H, W>) -> out {
         let y = relu(self.bn1(self.conv1(x)));
         let y = self.bn2(self.conv2(y));
         relu(self.shortcut(x) + y)
@@ -131,13 +119,14 @@ nn::network! {
 
 nn::network! {
     /// Image classification, ResNet-8 on CIFAR-10: a 3 × 32 × 32 image, a 3 × 3 convolution
-    /// to 16 channels, three stacks, an average pool over 8 × 8 and 10 classes.
+    /// to 16 channels, three stacks (the templates above at 16, 32 and 64 channels), an
+    /// average pool over 8 × 8 and 10 classes.
     pub struct ResNet8 {
         conv1: Conv2d<3, 16, 3, padding = same>,
         bn1: BatchNorm2d<16>,
-        stack1: Stack1,
-        stack2: Stack2,
-        stack3: Stack3,
+        stack1: Stack!<16>,
+        stack2: DownStack!<32, 2>,
+        stack3: DownStack!<64, 2>,
         pool: AvgPool2d<8>,
         fc: Linear<64, 10>,
     }

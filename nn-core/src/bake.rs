@@ -511,12 +511,14 @@ impl<
         const PB: usize,
         const PL: usize,
         const PR: usize,
-        const D: usize,
+        const DH: usize,
+        const DW: usize,
         const H: usize,
         const W: usize,
         const CING: usize,
         const BIAS: bool,
-    > Bake<T> for Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, D, H, W, CING, BIAS>
+    > Bake<T>
+    for Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, H, W, CING, BIAS>
 {
     const BAKED: Self = Conv2dGeneral {
         weight: kernels_rect::<T, COUT, CING, KH, KW>("weight"),

@@ -94,6 +94,7 @@ pub use train::{Gradients, StateDict, StateError, StateTensor, StateValue, Tape}
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bake::{count, kernels, matrix, vector, Bake, Child, Entry, Name, Table};
+    pub use crate::network::arena::chain as chain_plan;
     #[cfg(feature = "alloc")]
     pub use crate::network::chain::{backward_io, forward_io};
     pub use crate::network::graph;
@@ -224,6 +225,28 @@ pub mod __private {
             Some(shape) => shape[i],
             None => or,
         }
+    }
+
+    /// Whether a chain computes a layer over its input: it says it can (`Layer::IN_PLACE`)
+    /// and its output has its input's size.
+    pub const fn in_place(says: bool, inputs: usize, outputs: usize) -> bool {
+        says && inputs == outputs
+    }
+
+    /// TensorFlow's `padding = same` of one side of `n`, for a kernel of `k` dilated by `d`
+    /// moved by `s`: the padding before and after (the odd one at the end) and the output
+    /// length, `⌈n / s⌉`.
+    ///
+    /// ```
+    /// // 32 at stride 2 with a 3-wide kernel: 16 outputs, one row of padding at the end.
+    /// assert_eq!(nn::__private::same_padding(32, 3, 2, 1), [0, 1, 16]);
+    /// ```
+    pub const fn same_padding(n: usize, k: usize, s: usize, d: usize) -> [usize; 3] {
+        let span = d * (k - 1) + 1;
+        let out = n.div_ceil(if s == 0 { 1 } else { s });
+        let needed = (out - 1) * s + span;
+        let total = needed.saturating_sub(n);
+        [total / 2, total - total / 2, out]
     }
 
     /// `n` when `on`, else 0: a size check that holds trivially where it does not apply.

@@ -30,6 +30,7 @@ macro_rules! identity_layer {
             const IN: usize = N;
             const OUT: usize = N;
             const PARAMS: usize = 0;
+            const IN_PLACE: bool = true;
 
             fn describe(f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str($name)
@@ -40,6 +41,8 @@ macro_rules! identity_layer {
             fn forward(&self, x: &[f32], y: &mut [f32]) {
                 y[..N].copy_from_slice(&x[..N]);
             }
+
+            fn forward_in_place(&self, _xy: &mut [f32]) {}
 
             #[cfg(feature = "alloc")]
             fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {

@@ -243,7 +243,8 @@ fn tuple_error(t: impl ToTokens, parts: &[String]) -> syn::Error {
         [a, b] if a == b => format!("this size takes one number; write `{a}` for `({a}, {b})`"),
         _ => format!(
             "this size takes one number, not `({})`; pairs `(HEIGHT, WIDTH)` are for the kernel, \
-             stride and padding of `Conv2d`, `MaxPool2d` and `AvgPool2d`",
+             stride and padding of `Conv2d`, `MaxPool2d` and `AvgPool2d`, and `Conv2d`'s \
+             dilation",
             parts.join(", ")
         ),
     };

@@ -1,5 +1,7 @@
 //! Three MNIST networks on a Cortex-M4F with no heap, an MLP, a convolutional network and
-//! one whose forward is written as code, and MLPerf Tiny's keyword-spotting DS-CNN: weights baked into flash at compile time,
+//! one whose forward is written as code, and MLPerf Tiny's four models (the keyword-spotting
+//! DS-CNN trained, ResNet-8, MobileNetV1 and the autoencoder with weights drawn from seeds by
+//! `build.rs`): weights baked into flash at compile time,
 //! one-sample inference on a few held-out test digits, results over semihosting; and a causal
 //! convolution stack streaming a signal one sample per call. Runs under QEMU's `mps2-an386`
 //! board; see `run.sh`.
@@ -7,7 +9,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::{debug, hprint, hprintln};
 use nn::{Conv1dCell, Conv1dContext, Layer, Zeroable};
 use panic_semihosting as _;
 
@@ -102,6 +104,89 @@ nn::network! {
     pub struct Nested<Linear<2, 3>, Tanh, Head>
 }
 
+/// MLPerf Tiny's models as declared for the host (ResNet-8's stacks come from here).
+#[path = "../../mlperf/models.rs"]
+#[allow(dead_code)]
+mod models;
+
+use models::{DownStack, Stack};
+
+nn::network! {
+    /// MLPerf Tiny's ResNet-8 (`examples/mlperf/models.rs`), with weights drawn from a seed
+    /// by `build.rs` (`examples/mlperf/seeded.rs`): a forward written as code, its stacks
+    /// declared from the templates there, baked through the outer network's file.
+    #[weights("generated/resnet8.safetensors")]
+    pub struct ResNet8 {
+        conv1: Conv2d<3, 16, 3, padding = same>,
+        bn1: BatchNorm2d<16>,
+        stack1: Stack!<16>,
+        stack2: DownStack!<32, 2>,
+        stack3: DownStack!<64, 2>,
+        pool: AvgPool2d<8>,
+        fc: Linear<64, 10>,
+    }
+    fn forward(x: Image<3, 32, 32>) -> out {
+        let x = relu(self.bn1(self.conv1(x)));
+        let x = self.stack3(self.stack2(self.stack1(x)));
+        self.fc(flatten(self.pool(x)))
+    }
+}
+
+nn::network! {
+    /// MLPerf Tiny's visual wake words MobileNetV1 0.25 (`examples/mlperf/models.rs`), with
+    /// weights drawn from a seed by `build.rs`.
+    #[weights("generated/mobilenet_v1.safetensors")]
+    #[input(3, 96, 96)]
+    pub struct MobileNetV1<
+        Conv2d<3, 8, 3, stride = 2, padding = same>, BatchNorm2d<8>, ReLU,
+        Conv2d<8, 8, 3, padding = same, groups = 8>, BatchNorm2d<8>, ReLU,
+        Conv2d<8, 16, 1>, BatchNorm2d<16>, ReLU,
+        Conv2d<16, 16, 3, stride = 2, padding = same, groups = 16>, BatchNorm2d<16>, ReLU,
+        Conv2d<16, 32, 1>, BatchNorm2d<32>, ReLU,
+        Conv2d<32, 32, 3, padding = same, groups = 32>, BatchNorm2d<32>, ReLU,
+        Conv2d<32, 32, 1>, BatchNorm2d<32>, ReLU,
+        Conv2d<32, 32, 3, stride = 2, padding = same, groups = 32>, BatchNorm2d<32>, ReLU,
+        Conv2d<32, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, stride = 2, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 128, 1>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 128, 3, stride = 2, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+        Conv2d<128, 256, 1>, BatchNorm2d<256>, ReLU,
+        Conv2d<256, 256, 3, padding = same, groups = 256>, BatchNorm2d<256>, ReLU,
+        Conv2d<256, 256, 1>, BatchNorm2d<256>, ReLU,
+        AdaptiveAvgPool2d<1>, Flatten, Linear<256, 2>,
+    >
+}
+
+nn::network! {
+    /// MLPerf Tiny's anomaly-detection autoencoder (`examples/mlperf/models.rs`), with
+    /// weights drawn from a seed by `build.rs`.
+    #[weights("generated/autoencoder.safetensors")]
+    pub struct AutoEncoder<
+        Linear<640, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 8>, BatchNorm<8>, ReLU,
+        Linear<8, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 128>, BatchNorm<128>, ReLU,
+        Linear<128, 640>,
+    >
+}
+
 /// The models, in flash: no parsing and no copy at run time.
 static MODEL: Mnist = Mnist::WEIGHTS;
 static CNN: Cnn = Cnn::WEIGHTS;
@@ -109,6 +194,11 @@ static TWO_BRANCH: TwoBranch = TwoBranch::WEIGHTS;
 static NESTED: Nested = Nested::WEIGHTS;
 static DS_CNN: DsCnn = DsCnn::WEIGHTS;
 static STACK: ConvStack = ConvStack::WEIGHTS;
+static RESNET8: ResNet8 = ResNet8::WEIGHTS;
+static MOBILENET: MobileNetV1 = MobileNetV1::WEIGHTS;
+static AUTOENCODER: AutoEncoder = AutoEncoder::WEIGHTS;
+/// Inputs drawn for each of the three seeded models.
+const SEEDED_INPUTS: usize = 2;
 /// The stack's layers laid out for streaming, made from the baked weights by the compiler.
 static CELL1: Conv1dCell<1, 16, 3, 1, 1, 1> = Conv1dCell::new(&STACK.conv1);
 static CELL2: Conv1dCell<16, 16, 3, 2, 1, 16> = Conv1dCell::new(&STACK.conv2);
@@ -126,9 +216,9 @@ const DIGITS_LEN: usize = 8;
 /// was never written.
 const PAINT: u32 = 0xDEAD_BEEF;
 /// How far below the measuring function's frame the stack is painted: far more than one
-/// inference needs (the two-branch network keeps every value of its forward, about 73 KB),
-/// far less than the 4 MiB of RAM above the program's data.
-const PAINT_BYTES: usize = 256 * 1024;
+/// inference needs (ResNet-8 keeps 256 KB of values), far less than the 4 MiB of RAM above
+/// the program's data.
+const PAINT_BYTES: usize = 1024 * 1024;
 
 #[entry]
 fn main() -> ! {
@@ -152,6 +242,24 @@ fn main() -> ! {
         DsCnn::PARAMS,
         core::mem::size_of::<DsCnn>()
     );
+    hprintln!(
+        "nn on a Cortex-M4F: ResNet8 with {} parameters ({} multiply-adds) baked into flash ({} bytes)",
+        ResNet8::PARAMS,
+        <ResNet8 as nn::Layer>::MACS,
+        core::mem::size_of::<ResNet8>()
+    );
+    hprintln!(
+        "nn on a Cortex-M4F: MobileNetV1 with {} parameters ({} multiply-adds) baked into flash ({} bytes)",
+        MobileNetV1::PARAMS,
+        <MobileNetV1 as nn::Layer>::MACS,
+        core::mem::size_of::<MobileNetV1>()
+    );
+    hprintln!(
+        "nn on a Cortex-M4F: AutoEncoder with {} parameters ({} multiply-adds) baked into flash ({} bytes)",
+        AutoEncoder::PARAMS,
+        <AutoEncoder as nn::Layer>::MACS,
+        core::mem::size_of::<AutoEncoder>()
+    );
     let mut deepest = [0; 4];
     for (i, (pixels, label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
         // Scaled as `nn::data` scales MNIST.
@@ -170,6 +278,23 @@ fn main() -> ! {
         let (logits, used) = measured(&x, infer_ds_cnn);
         deepest[3] = deepest[3].max(used);
         print_ds_cnn(i, &logits);
+    }
+    // MLPerf Tiny's three models whose weights `build.rs` drew from seeds, on inputs drawn
+    // the same way on the host.
+    let mut seeded = [0; 3];
+    for k in 0..SEEDED_INPUTS {
+        let x: [f32; 3 * 32 * 32] = core::array::from_fn(|j| input_value(j, k));
+        let (logits, used) = measured(&x, infer_resnet8);
+        seeded[0] = seeded[0].max(used);
+        print_logits("resnet8", k, &logits);
+        let x: [f32; 3 * 96 * 96] = core::array::from_fn(|j| input_value(j, k));
+        let (logits, used) = measured(&x, infer_mobilenet);
+        seeded[1] = seeded[1].max(used);
+        print_logits("mobilenet", k, &logits);
+        let x: [f32; 640] = core::array::from_fn(|j| input_value(j, k));
+        let (y, used) = measured(&x, infer_autoencoder);
+        seeded[2] = seeded[2].max(used);
+        print_anomaly(k, &x, &y);
     }
     let [y] = NESTED.forward(&[0.5, -1.0]);
     hprintln!("nested: {}", y);
@@ -213,6 +338,21 @@ fn main() -> ! {
         "stack used by one DS-CNN inference: {} bytes (activations: {} bytes)",
         deepest[3],
         bytes(<DsCnn as nn::Layer>::ACTIVATIONS)
+    );
+    hprintln!(
+        "stack used by one ResNet-8 inference: {} bytes (activations: {} bytes)",
+        seeded[0],
+        <ResNet8 as nn::Layer>::ACTIVATION_BYTES
+    );
+    hprintln!(
+        "stack used by one MobileNetV1 inference: {} bytes (activations: {} bytes)",
+        seeded[1],
+        <MobileNetV1 as nn::Layer>::ACTIVATION_BYTES
+    );
+    hprintln!(
+        "stack used by one autoencoder inference: {} bytes (activations: {} bytes)",
+        seeded[2],
+        <AutoEncoder as nn::Layer>::ACTIVATION_BYTES
     );
     hprintln!(
         "stack used by streaming {} samples: {} bytes (the contexts: {} bytes)",
@@ -276,6 +416,41 @@ fn print_ds_cnn(i: usize, logits: &[f32; 12]) {
     );
 }
 
+/// Value `j` of seeded input `k`, as `examples/mlperf/seeded.rs` computes it on the host.
+fn input_value(j: usize, k: usize) -> f32 {
+    ((j * 7919 + k * 104_729) % 2048) as f32 / 1024.0 - 1.0
+}
+
+/// A seeded model's line: its input's index, its class and its logits, as the host prints it.
+fn print_logits<const N: usize>(model: &str, k: usize, logits: &[f32; N]) {
+    let mut best = 0;
+    for (i, &v) in logits.iter().enumerate() {
+        if v > logits[best] {
+            best = i;
+        }
+    }
+    hprint!("{model} {k}: seeded input predicted {best} logits");
+    for v in logits {
+        hprint!(" {}", v);
+    }
+    hprintln!();
+}
+
+/// The autoencoder's line: the anomaly score (the reconstruction's mean squared error, as
+/// MLPerf Tiny scores it), then the first 16 outputs.
+fn print_anomaly(k: usize, x: &[f32; 640], y: &[f32; 640]) {
+    let mut score = 0.0;
+    for (x, y) in x.iter().zip(y) {
+        score += (x - y) * (x - y);
+    }
+    score /= 640.0;
+    hprint!("anomaly {k}: seeded input score and outputs {}", score);
+    for v in &y[..16] {
+        hprint!(" {}", v);
+    }
+    hprintln!();
+}
+
 /// Runs `infer` on `x` and measures the stack it took: paints the stack below this
 /// frame, infers, and counts the painted bytes that inference overwrote.
 #[inline(never)]
@@ -305,6 +480,24 @@ fn infer_mlp(x: &[f32; 784]) -> [f32; 10] {
 #[inline(never)]
 fn infer_cnn(x: &[f32; 784]) -> [f32; 10] {
     CNN.forward(x)
+}
+
+/// The same for ResNet-8.
+#[inline(never)]
+fn infer_resnet8(x: &[f32; 3 * 32 * 32]) -> [f32; 10] {
+    RESNET8.forward(x)
+}
+
+/// The same for MobileNetV1.
+#[inline(never)]
+fn infer_mobilenet(x: &[f32; 3 * 96 * 96]) -> [f32; 2] {
+    MOBILENET.forward(x)
+}
+
+/// The same for the autoencoder.
+#[inline(never)]
+fn infer_autoencoder(x: &[f32; 640]) -> [f32; 640] {
+    AUTOENCODER.forward(x)
 }
 
 /// The same for the DS-CNN.

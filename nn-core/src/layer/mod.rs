@@ -187,13 +187,31 @@ pub trait Layer: bytemuck::Zeroable {
     const LAYERS: &'static [LayerInfo] = &[];
 
     /// Floats of activations the one-sample [`Layer::forward`] keeps on the stack besides
-    /// its input and output: a network's buffers between its layers (for a chain, two as
-    /// wide as its widest layer; for a forward written as code, its values laid out at
-    /// compile time, a value's floats reused once its last reader has run), and the most
-    /// any layer inside it keeps, at any depth. Zero for a plain layer, whose own scratch
-    /// (a batch norm's scales) is not counted. An embedded build can check its stack against
-    /// it: `<Net as nn::Layer>::ACTIVATIONS * 4` bytes.
+    /// its input and output: a network's values between its layers, laid out at compile
+    /// time in one stack array as TensorFlow Lite Micro's arena planner lays out tensors at
+    /// run time (a value's floats reused once its last reader has run; in a chain, an
+    /// elementwise layer, [`Layer::IN_PLACE`], writing over its input), and the most any
+    /// layer inside it keeps, at any depth. Zero for a plain layer, whose own scratch (a
+    /// batch norm's scales, a convolution's spread input on a host with `std`) is not
+    /// counted. An embedded build can check its stack against it:
+    /// [`Layer::ACTIVATION_BYTES`].
+    ///
+    /// ```
+    /// use nn::Layer;
+    /// nn::network! { struct Mlp<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+    /// // The first layer's 128 outputs; ReLU and the batch norm write over them.
+    /// assert_eq!(Mlp::ACTIVATIONS, 128);
+    /// assert_eq!(Mlp::ACTIVATION_BYTES, 512);
+    /// ```
     const ACTIVATIONS: usize = 0;
+    /// [`Layer::ACTIVATIONS`] in bytes: the stack array of one inference's values.
+    const ACTIVATION_BYTES: usize = Self::ACTIVATIONS * core::mem::size_of::<f32>();
+
+    /// Whether [`Layer::forward_in_place`] computes the one-sample forward over its input,
+    /// exactly as [`Layer::forward`] does (an elementwise layer whose output has its
+    /// input's size); a chain then lays out its output in its input's floats. A layer that
+    /// sets it implements [`Layer::forward_in_place`].
+    const IN_PLACE: bool = false;
 
     /// Writes the layer as it is declared, for example `Linear<784, 128>`.
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result;
@@ -204,6 +222,17 @@ pub trait Layer: bytemuck::Zeroable {
     /// Inference on one sample: `x` has `IN` values, `y` receives `OUT`.
     /// Needs no heap; batch norm uses its running statistics.
     fn forward(&self, x: &[f32], y: &mut [f32]);
+
+    /// Inference on one sample written over its input, `xy` (`IN` values, `IN == OUT`), for
+    /// a layer with [`Layer::IN_PLACE`]: the same values, bit for bit, as
+    /// [`Layer::forward`]. A network calls it only where `IN_PLACE` holds.
+    ///
+    /// # Panics
+    /// Where the layer does not set [`Layer::IN_PLACE`] and so does not implement it.
+    fn forward_in_place(&self, xy: &mut [f32]) {
+        let _ = xy;
+        panic!("a layer without `IN_PLACE` has no forward in place");
+    }
 
     /// Inference on `batch` rows, `x` `[batch, IN]` into `y` `[batch, OUT]`. `cache` is
     /// [`Layer::cache_len`] floats of scratch space (a nested network keeps its inner

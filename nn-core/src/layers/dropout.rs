@@ -106,6 +106,7 @@ impl<const N: usize, const P: u32> Layer for Dropout<N, P> {
     const IN: usize = N;
     const OUT: usize = N;
     const PARAMS: usize = 0;
+    const IN_PLACE: bool = true;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Dropout")?;
@@ -124,6 +125,8 @@ impl<const N: usize, const P: u32> Layer for Dropout<N, P> {
     fn forward(&self, x: &[f32], y: &mut [f32]) {
         y[..N].copy_from_slice(&x[..N]);
     }
+
+    fn forward_in_place(&self, _xy: &mut [f32]) {}
 
     #[cfg(feature = "alloc")]
     fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {

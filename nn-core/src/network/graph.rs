@@ -26,63 +26,7 @@ pub fn split<const N: usize>(buf: &mut [f32], lens: [usize; N]) -> [&mut [f32]; 
     })
 }
 
-/// Lays out the values of a one-sample forward in one stack array, at compile time, as
-/// TensorFlow Lite Micro's arena planner does at run time: value `i` is `widths[i]` floats,
-/// made by operation `births[i]` and last read by operation `deaths[i]`; two values share
-/// floats only when their lives do not meet. Values are placed in order, each at the lowest
-/// offset that fits. Returns each value's offset and the floats of the whole array.
-///
-/// ```
-/// // `a` is read while `b` is made; `c` is made after `a` is dead, in `a`'s place.
-/// let (offsets, len) = nn::__private::graph::plan([4, 4, 4], [0, 1, 2], [1, 2, 3]);
-/// assert_eq!((offsets, len), ([0, 4, 0], 8));
-/// ```
-pub const fn plan<const M: usize>(
-    widths: [usize; M],
-    births: [usize; M],
-    deaths: [usize; M],
-) -> ([usize; M], usize) {
-    let mut offsets = [0usize; M];
-    let mut total = 0;
-    let mut i = 0;
-    while i < M {
-        // Candidates: the start, and the end of every placed value alive with this one.
-        let mut best = usize::MAX;
-        let mut c = 0;
-        while c <= i {
-            let candidate = if c == 0 {
-                0
-            } else if births[c - 1] <= deaths[i] && births[i] <= deaths[c - 1] {
-                offsets[c - 1] + widths[c - 1]
-            } else {
-                usize::MAX
-            };
-            if candidate < best {
-                let mut fits = true;
-                let mut j = 0;
-                while j < i {
-                    let alive = births[j] <= deaths[i] && births[i] <= deaths[j];
-                    let apart =
-                        candidate + widths[i] <= offsets[j] || offsets[j] + widths[j] <= candidate;
-                    if alive && !apart && widths[i] > 0 && widths[j] > 0 {
-                        fits = false;
-                    }
-                    j += 1;
-                }
-                if fits {
-                    best = candidate;
-                }
-            }
-            c += 1;
-        }
-        offsets[i] = best;
-        if best + widths[i] > total {
-            total = best + widths[i];
-        }
-        i += 1;
-    }
-    (offsets, total)
-}
+pub use super::arena::plan;
 
 /// The value an operation makes, `out` (offset, length) of `arena`, mutably, and the values
 /// it reads, `ins`: the plan ([`plan`]) keeps them apart, as they are alive together.

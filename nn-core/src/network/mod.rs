@@ -1,7 +1,9 @@
 //! What a network is beyond a layer: the [`Network`] trait that `network!` implements, the
-//! chain of layers behind its batched passes (`chain`), the operations of a forward written
-//! as code (`graph`), and its summary table (`summary`).
+//! chain of layers behind its batched passes (`chain`), the one-sample values laid out at
+//! compile time (`arena`), the operations of a forward written as code (`graph`), and its
+//! summary table (`summary`).
 
+pub(crate) mod arena;
 #[cfg(feature = "alloc")]
 pub(crate) mod chain;
 pub mod graph;

@@ -20,6 +20,16 @@ pub fn expand_net(def: NetStruct<'_>) -> TokenStream {
     let bake = bake::bake_impl(def);
     let lp = layer_paths(def.layers);
     let layer = layer_impl::layer_impl(def);
+    // A concrete chain's one-sample layout; a generic one keeps a buffer per layer, and a
+    // forward written as code lays out its own values.
+    let layout = (def.generics.params.is_empty() && def.graph.is_none()).then(|| {
+        let layout = layer_impl::chain_layout(&lp);
+        let m = lp.len().saturating_sub(1);
+        quote! {
+            #[doc(hidden)]
+            pub const __LAYOUT: ([usize; #m], usize) = #layout;
+        }
+    });
     quote! {
         #(#attrs)*
         #vis struct #ident #generics #body
@@ -36,8 +46,9 @@ pub fn expand_net(def: NetStruct<'_>) -> TokenStream {
         unsafe impl #impl_g ::nn::__private::Zeroable for #ident #ty_g {}
 
         impl #impl_g #ident #ty_g {
-            /// The widest layer output: the one-sample pass uses two stack buffers of it.
+            /// The widest layer output.
             pub const MAX_WIDTH: usize = ::nn::__private::max_width(&[#(#lp::OUT),*]);
+            #layout
         }
 
         #layer

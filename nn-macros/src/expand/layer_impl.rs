@@ -135,16 +135,23 @@ fn describe(def: NetStruct<'_>) -> TokenStream {
     }
 }
 
-/// `Layer::ACTIVATIONS` of a chain: the buffers its one-sample pass declares (see
+/// A chain's one-sample values laid out at compile time (`nn::__private::chain_plan`): every
+/// layer's output but the last's, an elementwise layer's (`Layer::IN_PLACE`) over its input.
+/// The offsets and the stack array's length, as a constant expression.
+pub fn chain_layout(lp: &[TokenStream]) -> TokenStream {
+    let inner = &lp[..lp.len().saturating_sub(1)];
+    quote!(::nn::__private::chain_plan(
+        [#(#inner::OUT),*],
+        [#(::nn::__private::in_place(#inner::IN_PLACE, #inner::IN, #inner::OUT)),*],
+    ))
+}
+
+/// `Layer::ACTIVATIONS` of a chain: the stack array its one-sample pass declares (see
 /// `one_sample`), and the most a layer inside keeps.
 fn chain_activations(def: NetStruct<'_>, lp: &[TokenStream]) -> TokenStream {
     let layers = def.layers;
     let own = if def.generics.params.is_empty() {
-        match layers.len() {
-            0 | 1 => quote!(0),
-            2 => quote!(<Self>::MAX_WIDTH),
-            _ => quote!(2 * <Self>::MAX_WIDTH),
-        }
+        quote!(<Self>::__LAYOUT.1)
     } else {
         // A buffer per layer but the last, each as wide as its layer's output.
         let widths = layers[..layers.len().saturating_sub(1)]
@@ -181,27 +188,39 @@ fn one_sample(def: NetStruct<'_>, lp: &[TokenStream]) -> (TokenStream, Vec<Token
         }
         return (quote!(), one);
     }
-    // Two stack buffers used in turn, the last layer writing `y`.
+    // One stack array laid out at compile time (`Self::__LAYOUT`): layer `i` writes its
+    // output at its offset, over its input where it is elementwise; the last writes `y`.
     for (i, (layer, l)) in layers.iter().zip(lp).enumerate() {
         let (f, span) = (&layer.field, layer.decl.ty.span());
-        let width = quote!(#l::OUT);
-        let buf = if i % 2 == 0 { quote!(__a) } else { quote!(__b) };
-        let dst = if i == n - 1 {
-            quote!(y)
+        let made = quote!((Self::__LAYOUT.0[#i], #l::OUT));
+        let step = if i == 0 {
+            let dst = if n == 1 {
+                quote!(y)
+            } else {
+                quote!(&mut __arena[Self::__LAYOUT.0[0]..Self::__LAYOUT.0[0] + #l::OUT])
+            };
+            quote!(#l::forward(&self.#f, x, #dst);)
         } else {
-            quote!(&mut #buf[..#width])
+            let (p, prev) = (i - 1, &lp[i - 1]);
+            let read = quote!((Self::__LAYOUT.0[#p], #prev::OUT));
+            if i == n - 1 {
+                quote!({
+                    let (__at, __w) = #read;
+                    #l::forward(&self.#f, &__arena[__at..__at + __w], y);
+                })
+            } else {
+                quote!(if ::nn::__private::in_place(#l::IN_PLACE, #l::IN, #l::OUT) {
+                    let (__at, __w) = #made;
+                    #l::forward_in_place(&self.#f, &mut __arena[__at..__at + __w]);
+                } else {
+                    let (__o, [__i]) = ::nn::__private::graph::parts(&mut __arena, #made, [#read]);
+                    #l::forward(&self.#f, __i, __o);
+                })
+            }
         };
-        one.push(quote_spanned!(span=> #l::forward(&self.#f, #src, #dst);));
-        src = quote!(&#buf[..#width]);
+        one.push(quote_spanned!(span=> #step));
     }
-    let buffers = match n {
-        1 => quote!(),
-        2 => quote!(let mut __a = [0.0f32; Self::MAX_WIDTH];),
-        _ => quote!(
-            let mut __a = [0.0f32; Self::MAX_WIDTH];
-            let mut __b = [0.0f32; Self::MAX_WIDTH];
-        ),
-    };
+    let buffers = quote!(let mut __arena = [0.0f32; Self::__LAYOUT.1];);
     (buffers, one)
 }
 

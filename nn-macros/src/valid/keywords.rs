@@ -29,7 +29,8 @@ pub struct Args {
     pub stride: Option<Pair>,
     pub padding: Option<Padding>,
     pub output_padding: Option<Size>,
-    pub dilation: Option<Size>,
+    /// A pair where the layer takes one (`Conv2d`).
+    pub dilation: Option<Pair>,
     pub groups: Option<Size>,
     /// `false` for `bias = false`, PyTorch's `bias=False`.
     pub bias: bool,
@@ -175,7 +176,7 @@ pub fn split(name: &str, usage: &str, list: &[&GenericArgument]) -> syn::Result<
                 match size {
                     "stride" => args.stride = Some(pair()?),
                     "padding" => args.padding = Some(Padding::Pad(pair()?)),
-                    "dilation" => args.dilation = Some(size_arg(&generic)?),
+                    "dilation" => args.dilation = Some(pair()?),
                     "groups" => args.groups = Some(size_arg(&generic)?),
                     _ => args.output_padding = Some(size_arg(&generic)?),
                 }

@@ -254,7 +254,8 @@ mod tests {
                 sw: s,
                 pt: 0,
                 pl,
-                d,
+                dh: 1,
+                dw: d,
                 oh: 1,
                 ow: ol,
             };

@@ -4,7 +4,7 @@
 //! tap reads inside the input, so that a depthwise layer does exactly its multiply-adds.
 
 /// A general convolution's geometry: `cin` channels of `h × w` in `groups` groups, to `cout`
-/// channels of `oh × ow`, by a `kh × kw` kernel moved by `(sh, sw)`, dilated by `d`, with
+/// channels of `oh × ow`, by a `kh × kw` kernel moved by `(sh, sw)`, dilated by `(dh, dw)`, with
 /// `pt` rows of zeros above and `pl` columns on the left (those below and on the right
 /// only bound `oh` and `ow`).
 #[derive(Clone, Copy, Debug)]
@@ -20,7 +20,8 @@ pub(crate) struct Grouped {
     pub sw: usize,
     pub pt: usize,
     pub pl: usize,
-    pub d: usize,
+    pub dh: usize,
+    pub dw: usize,
     pub oh: usize,
     pub ow: usize,
 }
@@ -62,18 +63,18 @@ impl Grouped {
             for ci in 0..cing {
                 let c = g * cing + ci;
                 for ki in 0..self.kh {
-                    let (ilo, ihi) = span(self.oh, self.sh, ki * self.d, self.pt, self.h);
+                    let (ilo, ihi) = span(self.oh, self.sh, ki * self.dh, self.pt, self.h);
                     for kj in 0..self.kw {
                         let tap = (ci * self.kh + ki) * self.kw + kj;
-                        let (jlo, jhi) = span(self.ow, self.sw, kj * self.d, self.pl, self.w);
+                        let (jlo, jhi) = span(self.ow, self.sw, kj * self.dw, self.pl, self.w);
                         if jlo >= jhi {
                             continue;
                         }
                         for i in ilo..ihi {
-                            let ih = i * self.sh + ki * self.d - self.pt;
+                            let ih = i * self.sh + ki * self.dh - self.pt;
                             // The first output `jlo` reads column `jlo·sw + kj·d − pl`.
                             let x0 =
-                                (c * self.h + ih) * self.w + jlo * self.sw + kj * self.d - self.pl;
+                                (c * self.h + ih) * self.w + jlo * self.sw + kj * self.dw - self.pl;
                             let y0 = o * plane + i * self.ow + jlo;
                             f(o * cing * self.kh * self.kw + tap, x0, y0, jhi - jlo);
                         }
@@ -156,8 +157,8 @@ mod tests {
                         let c = (o / coutg) * cing + ci;
                         for ki in 0..g.kh {
                             for kj in 0..g.kw {
-                                let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
-                                let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                                let r = (i * g.sh + ki * g.dh) as isize - g.pt as isize;
+                                let q = (j * g.sw + kj * g.dw) as isize - g.pl as isize;
                                 if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
                                     continue;
                                 }
@@ -175,17 +176,19 @@ mod tests {
 
     #[test]
     fn forward_is_the_definition() {
-        // (cin, cout, groups, h, w, kh, kw, sh, sw, pt, pb, pl, pr, d)
+        // (cin, cout, groups, h, w, kh, kw, sh, sw, pt, pb, pl, pr, (dh, dw))
         let cases = [
-            (2, 2, 2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),
-            (4, 6, 2, 6, 5, 3, 2, 2, 1, 0, 1, 2, 0, 1),
-            (1, 3, 1, 7, 6, 2, 3, 3, 2, 1, 1, 0, 1, 2),
-            (3, 3, 3, 4, 4, 1, 1, 2, 2, 0, 0, 0, 0, 1),
-            (2, 4, 1, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2),
+            (2, 2, 2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, (1, 1)),
+            (4, 6, 2, 6, 5, 3, 2, 2, 1, 0, 1, 2, 0, (1, 1)),
+            (1, 3, 1, 7, 6, 2, 3, 3, 2, 1, 1, 0, 1, (2, 2)),
+            (3, 3, 3, 4, 4, 1, 1, 2, 2, 0, 0, 0, 0, (1, 1)),
+            (2, 4, 1, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2, (2, 2)),
+            (2, 2, 1, 7, 5, 3, 3, 1, 1, 2, 2, 1, 1, (2, 1)),
+            (2, 4, 2, 5, 8, 2, 3, 1, 2, 0, 1, 1, 1, (1, 3)),
         ];
-        for (cin, cout, groups, h, w, kh, kw, sh, sw, pt, pb, pl, pr, d) in cases {
-            let oh = (h + pt + pb - d * (kh - 1) - 1) / sh + 1;
-            let ow = (w + pl + pr - d * (kw - 1) - 1) / sw + 1;
+        for (cin, cout, groups, h, w, kh, kw, sh, sw, pt, pb, pl, pr, (dh, dw)) in cases {
+            let oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1;
+            let ow = (w + pl + pr - dw * (kw - 1) - 1) / sw + 1;
             let g = Grouped {
                 cin,
                 cout,
@@ -198,7 +201,8 @@ mod tests {
                 sw,
                 pt,
                 pl,
-                d,
+                dh,
+                dw,
                 oh,
                 ow,
             };

@@ -85,22 +85,22 @@ impl Grouped {
     /// `sh × sw` phases.
     #[inline(always)]
     fn layout(&self) -> Layout {
-        let hp = (self.oh - 1) * self.sh + (self.kh - 1) * self.d + 1;
-        let wp = (self.ow - 1) * self.sw + (self.kw - 1) * self.d + 1;
+        let hp = (self.oh - 1) * self.sh + (self.kh - 1) * self.dh + 1;
+        let wp = (self.ow - 1) * self.sw + (self.kw - 1) * self.dw + 1;
         let (hq, wq) = (hp.div_ceil(self.sh), wp.div_ceil(self.sw));
         Layout {
             hq,
             wq,
             channel: self.sh * self.sw * hq * wq,
             wide: self.oh * wq,
-            slack: wq + 2 * LANES + self.kw * self.d,
+            slack: wq + 2 * LANES + self.kw * self.dw,
         }
     }
 
     /// The offset of tap `(ki, kj)` within a channel of the spread input.
     #[inline(always)]
     fn tap_offset(&self, l: &Layout, ki: usize, kj: usize) -> usize {
-        let (r, c) = (ki * self.d, kj * self.d);
+        let (r, c) = (ki * self.dh, kj * self.dw);
         let phase = (r % self.sh) * self.sw + c % self.sw;
         phase * l.hq * l.wq + (r / self.sh) * l.wq + c / self.sw
     }

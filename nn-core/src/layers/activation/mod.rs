@@ -90,6 +90,7 @@ impl<A: Activation, const N: usize> Layer for Elementwise<A, N> {
     const IN: usize = N;
     const OUT: usize = N;
     const PARAMS: usize = 0;
+    const IN_PLACE: bool = true;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         A::describe(f)
@@ -100,6 +101,12 @@ impl<A: Activation, const N: usize> Layer for Elementwise<A, N> {
     fn forward(&self, x: &[f32], y: &mut [f32]) {
         for (y, x) in y.iter_mut().zip(x) {
             *y = A::f(*x);
+        }
+    }
+
+    fn forward_in_place(&self, xy: &mut [f32]) {
+        for v in &mut xy[..N] {
+            *v = A::f(*v);
         }
     }
 

@@ -10,14 +10,15 @@ use crate::{Backward, Layer, Rng};
 
 /// A 2-D convolution in `G` groups, from `CIN` channels of `H × W` to `COUT` channels of
 /// [`OH`](Self::OH) × [`OW`](Self::OW): a `KH × KW` kernel, stride `(SH, SW)`, dilation
-/// `D`, and `PT`, `PB`, `PL`, `PR` rows and columns of zeros above, below, left and right.
-/// With `PT = PB` and `PL = PR` it is PyTorch's
-/// `nn.Conv2d(CIN, COUT, (KH, KW), stride=(SH, SW), padding=(PT, PL), dilation=D, groups=G,
-/// bias=BIAS)`; `CING` is `CIN / G`, the weight's second dimension. In `network!` it is
-/// written `Conv2d<CIN, COUT, (KH, KW), stride = .., padding = .., dilation = D, groups = G>`
-/// (`padding = same` for TensorFlow's padding, the odd row or column at the end).
+/// `(DH, DW)`, and `PT`, `PB`, `PL`, `PR` rows and columns of zeros above, below, left and
+/// right. With `PT = PB` and `PL = PR` it is PyTorch's
+/// `nn.Conv2d(CIN, COUT, (KH, KW), stride=(SH, SW), padding=(PT, PL), dilation=(DH, DW),
+/// groups=G, bias=BIAS)`; `CING` is `CIN / G`, the weight's second dimension. In `network!`
+/// it is written `Conv2d<CIN, COUT, (KH, KW), stride = .., padding = .., dilation = ..,
+/// groups = G>` (`padding = same` for TensorFlow's padding, the odd row or column at the
+/// end; a pair or one size for both sides, `dilation = (2, 1)`).
 ///
-/// Output size: `OH = (H + PT + PB − D·(KH − 1) − 1) / SH + 1`, likewise `OW`.
+/// Output size: `OH = (H + PT + PB − DH·(KH − 1) − 1) / SH + 1`, likewise `OW`.
 ///
 /// # Shapes
 /// - input `[batch, CIN·H·W]`, each sample `[CIN, H, W]`, flat
@@ -31,7 +32,7 @@ use crate::{Backward, Layer, Rng};
 /// ```
 /// use nn::{Conv2dGeneral, Layer, Zeroable};
 /// // Depthwise 3×3 on two 4×4 channels, padding 1: each channel by its own kernel.
-/// type Dw = Conv2dGeneral<2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 4, 4, 1, false>;
+/// type Dw = Conv2dGeneral<2, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 1, false>;
 /// let mut dw = Dw::zeroed();
 /// dw.weight[0][0][1][1] = 1.0; // channel 0: identity
 /// dw.weight[1][0][1][1] = 2.0; // channel 1: doubled
@@ -56,7 +57,8 @@ pub struct Conv2dGeneral<
     const PB: usize,
     const PL: usize,
     const PR: usize,
-    const D: usize,
+    const DH: usize,
+    const DW: usize,
     const H: usize,
     const W: usize,
     const CING: usize,
@@ -84,12 +86,13 @@ macro_rules! general {
                 const PB: usize,
                 const PL: usize,
                 const PR: usize,
-                const D: usize,
+                const DH: usize,
+                const DW: usize,
                 const H: usize,
                 const W: usize,
                 const CING: usize,
                 const BIAS: bool,
-            > $($tr for)? Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, D, H, W, CING, BIAS>
+            > $($tr for)? Conv2dGeneral<CIN, COUT, G, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW, H, W, CING, BIAS>
         {
             $($body)*
         }
@@ -99,7 +102,7 @@ macro_rules! general {
 // SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
 general!([unsafe] impl Zeroable {});
 
-clone_in_place!(Conv2dGeneral<const CIN: usize, const COUT: usize, const G: usize, const KH: usize, const KW: usize, const SH: usize, const SW: usize, const PT: usize, const PB: usize, const PL: usize, const PR: usize, const D: usize, const H: usize, const W: usize, const CING: usize, const BIAS: bool> { weight, bias });
+clone_in_place!(Conv2dGeneral<const CIN: usize, const COUT: usize, const G: usize, const KH: usize, const KW: usize, const SH: usize, const SW: usize, const PT: usize, const PB: usize, const PL: usize, const PR: usize, const DH: usize, const DW: usize, const H: usize, const W: usize, const CING: usize, const BIAS: bool> { weight, bias });
 
 use bytemuck::Zeroable;
 
@@ -113,23 +116,23 @@ general!([] impl {
             "`Conv2d`'s channels in and out must both be multiples of its groups `G`"
         );
         assert!(CING * G == CIN, "`CING` must be `CIN / G`");
-        assert!(KH > 0 && KW > 0 && SH > 0 && SW > 0 && D > 0, "`Conv2d` has a size of 0");
+        assert!(KH > 0 && KW > 0 && SH > 0 && SW > 0 && DH > 0 && DW > 0, "`Conv2d` has a size of 0");
         assert!(H > 0 && W > 0, "`Conv2d` needs an input of at least 1×1");
         assert!(
-            D * (KH - 1) < H + PT + PB && D * (KW - 1) < W + PL + PR,
+            DH * (KH - 1) < H + PT + PB && DW * (KW - 1) < W + PL + PR,
             "`Conv2d`'s kernel is larger than the padded input"
         );
     };
 
-    /// Output height, `(H + PT + PB − D·(KH − 1) − 1) / SH + 1`.
+    /// Output height, `(H + PT + PB − DH·(KH − 1) − 1) / SH + 1`.
     pub const OH: usize = {
         let () = Self::CHECK;
-        (H + PT + PB - D * (KH - 1) - 1) / SH + 1
+        (H + PT + PB - DH * (KH - 1) - 1) / SH + 1
     };
-    /// Output width, `(W + PL + PR − D·(KW − 1) − 1) / SW + 1`.
+    /// Output width, `(W + PL + PR − DW·(KW − 1) − 1) / SW + 1`.
     pub const OW: usize = {
         let () = Self::CHECK;
-        (W + PL + PR - D * (KW - 1) - 1) / SW + 1
+        (W + PL + PR - DW * (KW - 1) - 1) / SW + 1
     };
 
     const GEOM: Grouped = Grouped {
@@ -144,7 +147,8 @@ general!([] impl {
         sw: SW,
         pt: PT,
         pl: PL,
-        d: D,
+        dh: DH,
+        dw: DW,
         oh: Self::OH,
         ow: Self::OW,
     };
@@ -189,8 +193,9 @@ general!(
                 f.write_str(", padding = ")?;
                 pair(f, PT, PL)?;
             }
-            if D != 1 {
-                write!(f, ", dilation = {D}")?;
+            if DH != 1 || DW != 1 {
+                f.write_str(", dilation = ")?;
+                pair(f, DH, DW)?;
             }
             if G != 1 {
                 write!(f, ", groups = {G}")?;

@@ -211,7 +211,8 @@ impl<
         sw: S,
         pt: P,
         pl: P,
-        d: 1,
+        dh: 1,
+        dw: 1,
         oh: Self::OH,
         ow: Self::OW,
     };

@@ -125,7 +125,8 @@ conv1d!([] impl {
         sw: S,
         pt: 0,
         pl: PL,
-        d: D,
+        dh: 1,
+        dw: D,
         oh: 1,
         ow: Self::OL,
     };

@@ -61,6 +61,7 @@ impl<const N: usize> Layer for BatchNorm<N> {
     const IN: usize = N;
     const OUT: usize = N;
     const PARAMS: usize = 2 * N;
+    const IN_PLACE: bool = true;
     const MACS: usize = Self::PARAMS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -71,6 +72,13 @@ impl<const N: usize> Layer for BatchNorm<N> {
         for (j, (y, x)) in y.iter_mut().zip(x).enumerate() {
             let (s, t) = self.eval_affine(j);
             *y = x * s + t;
+        }
+    }
+
+    fn forward_in_place(&self, xy: &mut [f32]) {
+        for (j, v) in xy[..N].iter_mut().enumerate() {
+            let (s, t) = self.eval_affine(j);
+            *v = *v * s + t;
         }
     }
 

@@ -100,6 +100,7 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
     const IN_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
     const OUT_IMAGE: Option<[usize; 3]> = Some([C, H, W]);
     const PARAMS: usize = 2 * C;
+    const IN_PLACE: bool = true;
     const MACS: usize = Self::PARAMS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -114,6 +115,15 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
             let (s, t) = self.eval_affine(c);
             for (y, x) in y.iter_mut().zip(x) {
                 *y = x * s + t;
+            }
+        }
+    }
+
+    fn forward_in_place(&self, xy: &mut [f32]) {
+        for (c, plane) in xy[..Self::OUT].chunks_exact_mut(Self::PLANE).enumerate() {
+            let (s, t) = self.eval_affine(c);
+            for v in plane {
+                *v = *v * s + t;
             }
         }
     }

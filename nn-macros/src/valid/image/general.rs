@@ -38,11 +38,17 @@ pub(super) fn side(
     };
     let Some(p) = p else {
         let Some(v) = lits(&[n, k, s, d]) else {
-            return Err(
-                "`padding = same` needs the image's sizes, kernel, stride and dilation \
-                 as numbers; give the padding as sizes"
-                    .to_string(),
-            );
+            // Sizes known as constants only (an image a network of its own produces, before
+            // a template's use): the same arithmetic, evaluated by the compiler.
+            let (ne, ke, se, de) = (n.expr(), k.expr(), s.expr(), d.expr());
+            let same = |i: usize| {
+                Size::Expr(quote!(::nn::__private::same_padding(#ne, #ke, #se, #de)[#i]))
+            };
+            return Ok(Side {
+                before: same(0),
+                after: same(1),
+                out: same(2),
+            });
         };
         let [n, k, s, d] = [v[0], v[1], v[2], v[3]];
         let span = d.saturating_mul(k.saturating_sub(1)).saturating_add(1);
@@ -120,8 +126,8 @@ pub(super) fn conv(
         Padding::Same | Padding::Causal => [None, None],
         Padding::Pad(p) => [Some(&p.h), Some(&p.w)],
     };
-    let fits = |n: &Size, k: &Size, s: &Size, p: Option<&Size>, name: &str| {
-        side(n, k, s, p, &conv.dilation).map_err(|why| {
+    let fits = |n: &Size, k: &Size, s: &Size, p: Option<&Size>, d: &Size, name: &str| {
+        side(n, k, s, p, d).map_err(|why| {
             format!(
                 "`{shown}` slides a {} kernel, but `{prev}` before it produces an image of {} \
                  (its {name}: {why}); use a smaller kernel or more padding",
@@ -131,8 +137,9 @@ pub(super) fn conv(
         })
     };
     let (k, s) = (&conv.kernel, &conv.stride);
-    let rows = fits(&x.h, &k.h, &s.h, pads[0], "height")?;
-    let cols = fits(&x.w, &k.w, &s.w, pads[1], "width")?;
+    let d = &conv.dilation;
+    let rows = fits(&x.h, &k.h, &s.h, pads[0], &d.h, "height")?;
+    let cols = fits(&x.w, &k.w, &s.w, pads[1], &d.w, "width")?;
     let e = |s: &Size| s.expr();
     // `padding = same` that pads evenly, on a layer `Conv2d`'s fast type takes otherwise.
     let even = [&rows.after, &cols.before, &cols.after]
@@ -140,7 +147,8 @@ pub(super) fn conv(
         .all(|p| p.show() == rows.before.show());
     let plain = conv.kernel.is_square()
         && conv.stride.is_square()
-        && matches!((&conv.groups, &conv.dilation), (Size::Lit(1), Size::Lit(1)));
+        && matches!(conv.groups, Size::Lit(1))
+        && conv.dilation.is(1);
     if even && plain {
         let (cin, cout, k, s, p) = (
             e(&conv.cin),
@@ -161,11 +169,12 @@ pub(super) fn conv(
             checks,
         });
     }
-    let (cin, cout, g, d) = (
+    let (cin, cout, g, dh, dw) = (
         e(&conv.cin),
         e(&conv.cout),
         e(&conv.groups),
-        e(&conv.dilation),
+        e(&conv.dilation.h),
+        e(&conv.dilation.w),
     );
     let (kh, kw, sh, sw) = (e(&k.h), e(&k.w), e(&s.h), e(&s.w));
     let (pt, pb, pl, pr) = (
@@ -176,7 +185,7 @@ pub(super) fn conv(
     );
     let (h, w, cing, bias) = (e(&x.h), e(&x.w), e(&cing), conv.bias);
     let field_ty: TokenStream = quote!(
-        ::nn::Conv2dGeneral<#cin, #cout, #g, #kh, #kw, #sh, #sw, #pt, #pb, #pl, #pr, #d, #h, #w, #cing, #bias>
+        ::nn::Conv2dGeneral<#cin, #cout, #g, #kh, #kw, #sh, #sw, #pt, #pb, #pl, #pr, #dh, #dw, #h, #w, #cing, #bias>
     );
     Ok(Step {
         field_ty,

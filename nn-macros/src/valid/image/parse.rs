@@ -24,7 +24,7 @@ pub struct Conv {
     pub kernel: Pair,
     pub stride: Pair,
     pub padding: Padding,
-    pub dilation: Size,
+    pub dilation: Pair,
     pub groups: Size,
     /// `false` for `bias = false`, PyTorch's `bias=False`.
     pub bias: bool,
@@ -37,7 +37,7 @@ impl Conv {
         self.kernel.is_square()
             && self.stride.is_square()
             && matches!(&self.padding, Padding::Pad(p) if p.is_square())
-            && matches!(self.dilation, Size::Lit(1))
+            && self.dilation.is(1)
             && matches!(self.groups, Size::Lit(1))
     }
 
@@ -66,7 +66,7 @@ impl Conv {
             Padding::Pad(p) if !p.is(0) => out += &format!(", padding = {}", p.show()),
             Padding::Pad(_) => {}
         }
-        if !matches!(self.dilation, Size::Lit(1)) {
+        if !self.dilation.is(1) {
             out += &format!(", dilation = {}", self.dilation.show());
         }
         if !matches!(self.groups, Size::Lit(1)) {
@@ -199,7 +199,8 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
         }));
     }
     let strides = args.stride.iter().flat_map(|p| [&p.h, &p.w]);
-    let more = args.dilation.iter().chain(&args.groups);
+    let dilations = args.dilation.iter().flat_map(|p| [&p.h, &p.w]);
+    let more = dilations.chain(&args.groups);
     for s in args.sizes.iter().chain(strides).chain(more) {
         if let Size::Lit(0) = s {
             return Err(err(format!(
@@ -251,7 +252,7 @@ fn parse(ty: &Type, name: &str, usage: &str, args: &PathArguments) -> syn::Resul
                     Padding::Same | Padding::Causal => Size::Lit(0),
                 },
                 padding,
-                dilation: args.dilation.unwrap_or(Size::Lit(1)),
+                dilation: args.dilation.unwrap_or_else(|| Pair::square(Size::Lit(1))),
                 groups: args.groups.unwrap_or(Size::Lit(1)),
                 bias: args.bias,
             };

@@ -72,7 +72,7 @@ fn conv1d(
     };
     let cing = groups(&conv.cin, "input")?;
     groups(&conv.cout, "output")?;
-    let (k, s, d) = (&conv.k, &conv.s, &conv.dilation);
+    let (k, s, d) = (&conv.k, &conv.s, &conv.dilation.h);
     let too_long = |why: String| {
         format!(
             "`{shown}` slides a kernel of {}, but `{prev}` before it produces a sequence of {} \

@@ -156,7 +156,7 @@ impl Grouped {
         }
         // Where tap `(ki, kj)` reads a spread channel.
         let tap_at = |tap: usize| {
-            let (r, c) = ((tap / self.kw) * self.d, (tap % self.kw) * self.d);
+            let (r, c) = ((tap / self.kw) * self.dh, (tap % self.kw) * self.dw);
             let phase = (r % self.sh) * self.sw + c % self.sw;
             phase * cols + (r / self.sh) * l.wq + c / self.sw
         };

@@ -13,8 +13,8 @@ fn reference(g: &Grouped, w: &[f32], b: &[f32], x: &[f32]) -> Vec<f64> {
                     let c = (o / coutg) * cing + ci;
                     for ki in 0..g.kh {
                         for kj in 0..g.kw {
-                            let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
-                            let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                            let r = (i * g.sh + ki * g.dh) as isize - g.pt as isize;
+                            let q = (j * g.sw + kj * g.dw) as isize - g.pl as isize;
                             if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
                                 continue;
                             }
@@ -60,7 +60,8 @@ fn geom(
         sw,
         pt,
         pl,
-        d,
+        dh: d,
+        dw: d,
         oh: (h + pt + pb - d * (kh - 1) - 1) / sh + 1,
         ow: (w + pl + pr - d * (kw - 1) - 1) / sw + 1,
     }
@@ -137,8 +138,8 @@ fn reference_backward(
                         let c = (o / coutg) * cing + ci;
                         for ki in 0..g.kh {
                             for kj in 0..g.kw {
-                                let r = (i * g.sh + ki * g.d) as isize - g.pt as isize;
-                                let q = (j * g.sw + kj * g.d) as isize - g.pl as isize;
+                                let r = (i * g.sh + ki * g.dh) as isize - g.pt as isize;
+                                let q = (j * g.sw + kj * g.dw) as isize - g.pl as isize;
                                 if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
                                     continue;
                                 }
