@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example mnist_int8
+//! cargo run --release --example mnist_int8 -- --save data/weights
 //! ```
 //!
 //! Loads `data/weights/mnist.safetensors` (784-128 ReLU BatchNorm 128-10) and
@@ -10,6 +11,10 @@
 //! the 8,000 / 2,000 split `examples/mnist.rs` trains on, and prints the accuracy of both
 //! forms on the 2,000 held-out images, the bytes of their weights, and the time of one sample
 //! and of a batch of 64 in each form (medians of rounds alternating the two).
+//!
+//! With `--save DIR`, it also writes the two int8 networks as `DIR/mnist_int8.safetensors`
+//! and `DIR/cnn_int8.safetensors` (the int8 file the README describes), which
+//! `examples/embedded_int8` bakes into a Cortex-M0 and a Cortex-M4F build.
 
 use std::error::Error;
 use std::path::Path;
@@ -51,6 +56,7 @@ fn compare<N: Layer>(
     net: &N,
     f32_forward: impl Fn(&[f32; 784]) -> [f32; 10],
     data: &nn::data::Mnist,
+    save: Option<&Path>,
 ) -> Result<(), Box<dyn Error>> {
     let calibration: Vec<f32> = data.train.inputs()[..CALIBRATION]
         .iter()
@@ -58,6 +64,10 @@ fn compare<N: Layer>(
         .copied()
         .collect();
     let q = Quantized::quantize(net, &calibration)?;
+    if let Some(path) = save {
+        q.save(path)?;
+        println!("{name}: int8 network written to {}", path.display());
+    }
     let test = &data.test;
     let (mut f32_right, mut int8_right, mut agree) = (0, 0, 0);
     for (x, &label) in test.inputs().iter().zip(test.targets()) {
@@ -117,6 +127,13 @@ fn compare<N: Layer>(
 
 fn main() -> Result<(), Box<dyn Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let save = match args.as_slice() {
+        [] => None,
+        [flag, dir] if flag == "--save" => Some(Path::new(dir).to_path_buf()),
+        _ => return Err("usage: mnist_int8 [--save DIR]".into()),
+    };
+    let file = |name: &str| save.as_ref().map(|dir| dir.join(name));
     let data = nn::data::Mnist::load_t10k_split(root.join("data/mnist"))?;
     println!(
         "calibrated on the first {CALIBRATION} of {} training images; tested on the {} held out",
@@ -125,9 +142,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     let mut mlp = Mnist::new(0);
     mlp.load(root.join("data/weights/mnist.safetensors"))?;
-    compare("MLP 784-128-10", &*mlp, |x| mlp.forward(x), &data)?;
+    compare(
+        "MLP 784-128-10",
+        &*mlp,
+        |x| mlp.forward(x),
+        &data,
+        file("mnist_int8.safetensors").as_deref(),
+    )?;
     let mut cnn = Cnn::new(0);
     cnn.load(root.join("data/weights/cnn.safetensors"))?;
-    compare("CNN", &*cnn, |x| cnn.forward(x), &data)?;
+    compare(
+        "CNN",
+        &*cnn,
+        |x| cnn.forward(x),
+        &data,
+        file("cnn_int8.safetensors").as_deref(),
+    )?;
     Ok(())
 }
