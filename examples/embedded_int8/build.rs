@@ -89,7 +89,8 @@ fn main() {
 /// int8 value of each pixel value `p` (the input `p / 255`, quantised).
 fn model(code: &mut String, module: &str, path: &Path, layers: Layers) {
     let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let file = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file =
+        SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let tensor = |name: &str| {
         file.tensor(name)
             .unwrap_or_else(|e| panic!("{}: tensor `{name}`: {e}", path.display()))
@@ -109,15 +110,27 @@ fn model(code: &mut String, module: &str, path: &Path, layers: Layers) {
             .collect()
     };
     let list = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<_>>().join(",");
-    writeln!(code, "#[allow(dead_code)] pub mod {module} {{ use super::*;").unwrap();
+    writeln!(
+        code,
+        "#[allow(dead_code)] pub mod {module} {{ use super::*;"
+    )
+    .unwrap();
     for &(name, activation) in layers {
         let weight = tensor(&format!("{name}.weight"));
         let bias = i32s(&format!("{name}.bias"));
         let scales = f32s(&format!("{name}.weight_scale"));
-        let [s_in] = f32s(&format!("{name}.input_scale"))[..] else { panic!("input scale") };
-        let [s_out] = f32s(&format!("{name}.output_scale"))[..] else { panic!("output scale") };
-        let [zp_in] = i32s(&format!("{name}.input_zero_point"))[..] else { panic!("zero point") };
-        let [zp_out] = i32s(&format!("{name}.output_zero_point"))[..] else { panic!("zero point") };
+        let [s_in] = f32s(&format!("{name}.input_scale"))[..] else {
+            panic!("input scale")
+        };
+        let [s_out] = f32s(&format!("{name}.output_scale"))[..] else {
+            panic!("output scale")
+        };
+        let [zp_in] = i32s(&format!("{name}.input_zero_point"))[..] else {
+            panic!("zero point")
+        };
+        let [zp_out] = i32s(&format!("{name}.output_zero_point"))[..] else {
+            panic!("zero point")
+        };
         let requant = scales.iter().map(|&s| Requant::product(s_in, s, s_out));
         let out = Output::new(s_out, zp_out, activation);
         writeln!(
@@ -153,8 +166,12 @@ fn model(code: &mut String, module: &str, path: &Path, layers: Layers) {
         .unwrap();
     }
     let first = layers[0].0;
-    let [scale] = f32s(&format!("{first}.input_scale"))[..] else { panic!("input scale") };
-    let [zero_point] = i32s(&format!("{first}.input_zero_point"))[..] else { panic!("zero point") };
+    let [scale] = f32s(&format!("{first}.input_scale"))[..] else {
+        panic!("input scale")
+    };
+    let [zero_point] = i32s(&format!("{first}.input_zero_point"))[..] else {
+        panic!("zero point")
+    };
     let quant = Quant { scale, zero_point };
     writeln!(
         code,

@@ -53,6 +53,10 @@ run() { # target, name, qemu arguments...
     sed -n 's/^calibration: a loop of \([0-9]*\) instructions counted as \([0-9]*\) .* one tick is \([0-9]*\) instructions.*/\1 \2 \3/p' \
         "$work/$name.txt" | awk '{ d = $2 - $1; if (d < 0) d = -d; ok = d <= 2 * ($3 + 1) }
             END { if (!ok) { print "FAIL: the instruction count is off on the calibration loop"; exit 1 } }'
+    grep -q '^kernel check: nn::int8::linear equals the reference loop' "$work/$name.txt" || {
+        echo "FAIL: no kernel check on the $name" >&2
+        exit 1
+    }
     grep -E '^(mlp|cnn) [0-9]+: ' "$work/$name.txt" >"$work/$name-int8.txt" || true
     if ! diff "$work/host.txt" "$work/$name-int8.txt" >"$work/diff.txt"; then
         cat "$work/diff.txt"

@@ -112,7 +112,10 @@ struct Laps {
 
 impl Laps {
     fn new() -> Laps {
-        let mut laps = Laps { marks: [0; 8], n: 0 };
+        let mut laps = Laps {
+            marks: [0; 8],
+            n: 0,
+        };
         laps.lap();
         laps
     }
@@ -142,16 +145,32 @@ macro_rules! weights {
 }
 macro_rules! paste_weights {
     ($m:ident, 0) => {
-        Weights { weight: &$m::WEIGHT_0.0, bias: Some(&$m::BIAS_0), requant: &$m::REQUANT_0 }
+        Weights {
+            weight: &$m::WEIGHT_0.0,
+            bias: Some(&$m::BIAS_0),
+            requant: &$m::REQUANT_0,
+        }
     };
     ($m:ident, 2) => {
-        Weights { weight: &$m::WEIGHT_2.0, bias: Some(&$m::BIAS_2), requant: &$m::REQUANT_2 }
+        Weights {
+            weight: &$m::WEIGHT_2.0,
+            bias: Some(&$m::BIAS_2),
+            requant: &$m::REQUANT_2,
+        }
     };
     ($m:ident, 3) => {
-        Weights { weight: &$m::WEIGHT_3.0, bias: Some(&$m::BIAS_3), requant: &$m::REQUANT_3 }
+        Weights {
+            weight: &$m::WEIGHT_3.0,
+            bias: Some(&$m::BIAS_3),
+            requant: &$m::REQUANT_3,
+        }
     };
     ($m:ident, 7) => {
-        Weights { weight: &$m::WEIGHT_7.0, bias: Some(&$m::BIAS_7), requant: &$m::REQUANT_7 }
+        Weights {
+            weight: &$m::WEIGHT_7.0,
+            bias: Some(&$m::BIAS_7),
+            requant: &$m::REQUANT_7,
+        }
     };
 }
 
@@ -160,14 +179,33 @@ macro_rules! paste_weights {
 #[inline(never)]
 fn mlp_int8(x: &[i8; 784], laps: &mut Laps) -> [i8; 10] {
     let mut h = [0i8; 128];
-    linear(x, mlp::INPUT_ZERO_POINT_0, weights!(mlp, 0), mlp::OUTPUT_0, &mut h);
+    linear(
+        x,
+        mlp::INPUT_ZERO_POINT_0,
+        weights!(mlp, 0),
+        mlp::OUTPUT_0,
+        &mut h,
+    );
     laps.lap();
     let mut g = [0i8; 128];
     let bn = Conv2dShape::tflite([128, 1, 1], 128, [1, 1], [1, 1], [1, 1], Padding::Valid);
-    depthwise_conv2d(&bn, &h, mlp::INPUT_ZERO_POINT_2, weights!(mlp, 2), mlp::OUTPUT_2, &mut g);
+    depthwise_conv2d(
+        &bn,
+        &h,
+        mlp::INPUT_ZERO_POINT_2,
+        weights!(mlp, 2),
+        mlp::OUTPUT_2,
+        &mut g,
+    );
     laps.lap();
     let mut y = [0i8; 10];
-    linear(&g, mlp::INPUT_ZERO_POINT_3, weights!(mlp, 3), mlp::OUTPUT_3, &mut y);
+    linear(
+        &g,
+        mlp::INPUT_ZERO_POINT_3,
+        weights!(mlp, 3),
+        mlp::OUTPUT_3,
+        &mut y,
+    );
     laps.lap();
     y
 }
@@ -183,10 +221,21 @@ const MLP_LAYERS: [(&str, u64); 3] = [
 /// then `Linear` 400→10.
 #[inline(never)]
 fn cnn_int8(x: &[i8; 784], laps: &mut Laps) -> [i8; 10] {
-    let same = |zero_point| Output { zero_point, min: -128, max: 127 };
+    let same = |zero_point| Output {
+        zero_point,
+        min: -128,
+        max: 127,
+    };
     let c1 = Conv2dShape::tflite([1, 28, 28], 8, [3, 3], [1, 1], [1, 1], Padding::Valid);
     let mut a = [0i8; 8 * 26 * 26];
-    conv2d(&c1, x, cnn::INPUT_ZERO_POINT_0, weights!(cnn, 0), cnn::OUTPUT_0, &mut a);
+    conv2d(
+        &c1,
+        x,
+        cnn::INPUT_ZERO_POINT_0,
+        weights!(cnn, 0),
+        cnn::OUTPUT_0,
+        &mut a,
+    );
     laps.lap();
     let p1 = Pool2dShape::tflite([8, 26, 26], [2, 2], [2, 2], Padding::Valid);
     let mut b = [0i8; 8 * 13 * 13];
@@ -194,14 +243,27 @@ fn cnn_int8(x: &[i8; 784], laps: &mut Laps) -> [i8; 10] {
     laps.lap();
     let c2 = Conv2dShape::tflite([8, 13, 13], 16, [3, 3], [1, 1], [1, 1], Padding::Valid);
     let mut c = [0i8; 16 * 11 * 11];
-    conv2d(&c2, &b, cnn::INPUT_ZERO_POINT_3, weights!(cnn, 3), cnn::OUTPUT_3, &mut c);
+    conv2d(
+        &c2,
+        &b,
+        cnn::INPUT_ZERO_POINT_3,
+        weights!(cnn, 3),
+        cnn::OUTPUT_3,
+        &mut c,
+    );
     laps.lap();
     let p2 = Pool2dShape::tflite([16, 11, 11], [2, 2], [2, 2], Padding::Valid);
     let mut d = [0i8; 400];
     max_pool2d(&p2, &c, same(cnn::OUTPUT_3.zero_point), &mut d);
     laps.lap();
     let mut y = [0i8; 10];
-    linear(&d, cnn::INPUT_ZERO_POINT_7, weights!(cnn, 7), cnn::OUTPUT_7, &mut y);
+    linear(
+        &d,
+        cnn::INPUT_ZERO_POINT_7,
+        weights!(cnn, 7),
+        cnn::OUTPUT_7,
+        &mut y,
+    );
     laps.lap();
     y
 }
@@ -277,6 +339,7 @@ fn main() -> ! {
     start_systick();
     hprintln!("nn int8 on a {}", BOARD);
     calibrate();
+    check_kernels();
     let mlp_bytes = core::mem::size_of_val(&mlp::WEIGHT_0)
         + core::mem::size_of_val(&mlp::BIAS_0)
         + core::mem::size_of_val(&mlp::REQUANT_0)
@@ -349,14 +412,26 @@ fn main() -> ! {
     report("int8 mlp", mlp_bytes, mlp.0, mlp.1, mlp_macs);
     report("int8 cnn", cnn_bytes, cnn.0, cnn.1, cnn_macs);
     #[cfg(not(cortex_m0))]
-    report("f32 mlp", core::mem::size_of::<Mnist>(), mlp32.0, mlp32.1, 784 * 128 + 128 * 10);
+    report(
+        "f32 mlp",
+        core::mem::size_of::<Mnist>(),
+        mlp32.0,
+        mlp32.1,
+        784 * 128 + 128 * 10,
+    );
     #[cfg(cortex_m0)]
     hprintln!(
         "f32 mlp: not built: its {} bytes of f32 weights do not fit the 256 KB of flash",
         4 * (784 * 128 + 128 + 4 * 128 + 128 * 10 + 10)
     );
     #[cfg(not(cortex_m0))]
-    report("f32 cnn", core::mem::size_of::<Cnn>(), cnn32.0, cnn32.1, cnn_macs);
+    report(
+        "f32 cnn",
+        core::mem::size_of::<Cnn>(),
+        cnn32.0,
+        cnn32.1,
+        cnn_macs,
+    );
     #[cfg(cortex_m0)]
     hprintln!("f32 cnn: not built: its forward takes 44 KB of stack (the Cortex-M4F's measure), more than the 32 KB of RAM");
     debug::exit(debug::EXIT_SUCCESS);
@@ -367,7 +442,13 @@ fn main() -> ! {
 /// One int8 layer's instructions.
 fn print_layer(model: &str, k: usize, name: &str, instructions: u64, macs: u64) {
     if macs == 0 {
-        hprintln!("{} layer {} ({}): {} instructions", model, k, name, instructions);
+        hprintln!(
+            "{} layer {} ({}): {} instructions",
+            model,
+            k,
+            name,
+            instructions
+        );
     } else {
         hprintln!(
             "{} layer {} ({}): {} instructions, {} multiply-adds, {}.{:02} per multiply-add",
@@ -401,6 +482,80 @@ fn print_int8(model: &str, i: usize, label: u8, l: &[i8; 10]) {
         l[7],
         l[8],
         l[9]
+    );
+}
+
+/// A reproducible int8 pattern covering the whole range (xorshift).
+fn pattern(v: &mut [i8], seed: u32) {
+    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    for v in v {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        *v = s as u8 as i8;
+    }
+}
+
+/// Checks `nn::int8::linear`, as compiled for this target, against the plain loop of TFLite
+/// Micro's reference on every remainder the kernels handle apart: input widths 1..=40 and
+/// around the pieces they prepare at a time, row counts odd and even, weights starting at each
+/// byte of a word, input zero points at both ends. Panics (and so fails the run) on the first
+/// difference.
+#[inline(never)]
+fn check_kernels() {
+    const WIDTHS: [usize; 8] = [63, 64, 65, 127, 128, 129, 255, 300];
+    const ROWS: [usize; 7] = [1, 2, 3, 4, 5, 16, 17];
+    let mut buffer = [0i8; 17 * 300 + 3];
+    let mut x = [0i8; 300];
+    let (mut cases, mut values) = (0, 0);
+    let requant: [Requant; 17] = core::array::from_fn(|k| Requant {
+        multiplier: (1 << 30) + 40_000_000 * k as i32,
+        shift: -6 - (k as i32 % 5),
+    });
+    let bias: [i32; 17] = core::array::from_fn(|k| 1000 * k as i32 - 7000);
+    let out = Output {
+        zero_point: 3,
+        min: -128,
+        max: 127,
+    };
+    for n in (1..=40).chain(WIDTHS) {
+        for rows in ROWS {
+            let zp = [-128, 5, 127][cases % 3];
+            let offset = cases % 4;
+            let w = &mut buffer[offset..offset + rows * n];
+            pattern(w, (n * 31 + rows) as u32);
+            w[0] = -128;
+            let x = &mut x[..n];
+            pattern(x, (n * 7 + rows * 3) as u32);
+            x[0] = 127;
+            let (w, x) = (&*w, &*x);
+            let mut got = [0i8; 17];
+            let weights = Weights {
+                weight: w,
+                bias: Some(&bias[..rows]),
+                requant: &requant[..rows],
+            };
+            linear(x, zp, weights, out, &mut got[..rows]);
+            for r in 0..rows {
+                let mut acc = bias[r];
+                for i in 0..n {
+                    acc += w[r * n + i] as i32 * (x[i] as i32 - zp);
+                }
+                let want = out.write(requant[r].apply(acc));
+                assert_eq!(
+                    got[r], want,
+                    "linear of {} inputs, row {} of {}, zero point {}",
+                    n, r, rows, zp
+                );
+                values += 1;
+            }
+            cases += 1;
+        }
+    }
+    hprintln!(
+        "kernel check: nn::int8::linear equals the reference loop on {} shapes ({} outputs)",
+        cases,
+        values
     );
 }
 

@@ -159,7 +159,10 @@ mod imp {
         let rows = acc.len();
         let mut r = 0;
         while r + 2 <= rows {
-            let (w0, w1) = (&w[r * stride..][..x.len()], &w[(r + 1) * stride..][..x.len()]);
+            let (w0, w1) = (
+                &w[r * stride..][..x.len()],
+                &w[(r + 1) * stride..][..x.len()],
+            );
             let (a0, a1) = two(w0.as_ptr(), stride, &pairs[..2 * groups]);
             acc[r] = acc[r].wrapping_add(a0).wrapping_add(tail(w0));
             acc[r + 1] = acc[r + 1].wrapping_add(a1).wrapping_add(tail(w1));
