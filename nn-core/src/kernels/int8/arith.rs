@@ -24,9 +24,10 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
         return i32::MAX;
     }
     let ab = a as i64 * b as i64;
-    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Division (truncating toward zero) as gemmlowp has it, not a shift.
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // gemmlowp's `(ab + nudge) / 2^31`, the nudge `2^30` for `ab >= 0` and `1 − 2^30` below,
+    // the division truncating toward zero, is `(ab + 2^30) >> 31` in both cases: below zero,
+    // truncating adds `2^31 − 1` before the shift, and `1 − 2^30 + 2^31 − 1 = 2^30`.
+    ((ab + (1 << 30)) >> 31) as i32
 }
 
 /// `x / 2^exponent`, rounded to nearest with halves away from zero; `exponent` in `0..=31`.
@@ -40,7 +41,8 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 #[inline(always)]
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
     debug_assert!((0..=31).contains(&exponent), "exponent {exponent}");
-    let mask = ((1i64 << exponent) - 1) as i32;
+    // `2^exponent − 1` in 32 bits (for 31, `2^31` wraps to `i32::MIN`, less one is `i32::MAX`).
+    let mask = ((1u32 << exponent) as i32).wrapping_sub(1);
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
     (x >> exponent) + i32::from(remainder > threshold)
@@ -111,6 +113,54 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0); // -0.5 → 0
         assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1); // -1.5 → -1
         assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2); // 1.5 → 2
+    }
+
+    /// gemmlowp's `SaturatingRoundingDoublingHighMul` as written there: the nudge chosen by
+    /// the product's sign, then a division that truncates toward zero.
+    fn high_mul_gemmlowp(a: i32, b: i32) -> i32 {
+        if a == i32::MIN && b == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = a as i64 * b as i64;
+        let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+
+    #[test]
+    fn high_mul_is_gemmlowps_on_a_sweep() {
+        // Products of every sign and size, halves and their neighbours included.
+        let mut s = 0x9E37_79B9u32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        for k in 0..200_000 {
+            let (a, b) = (next(), next());
+            let a = if k % 3 == 0 { a >> (k % 31) } else { a };
+            assert_eq!(
+                saturating_rounding_doubling_high_mul(a, b),
+                high_mul_gemmlowp(a, b),
+                "{a} · {b}"
+            );
+        }
+        for a in -70..=70 {
+            for b in [
+                1 << 30,
+                -(1 << 30),
+                (1 << 30) + 1,
+                (1 << 29) + 3,
+                i32::MIN,
+                i32::MAX,
+            ] {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    high_mul_gemmlowp(a, b),
+                    "{a} · {b}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -14,18 +14,29 @@
 //! `build.rs` picks one by the target's name (stable Rust does not give `cfg` the `dsp`
 //! feature).
 
-/// Inputs whose offsets are prepared at a time, on the stack.
+/// Inputs whose offsets are prepared at a time, on the stack (512 bytes of them).
+#[cfg(nn_arm_thumb)]
 const CHUNK: usize = 128;
+#[cfg(nn_arm_dsp)]
+const CHUNK: usize = 256;
 
 /// `acc[r] += Σ_i w[r · stride + i] · (x[i] − zp)`; the lengths are [`super::dot::dot_rows`]'s,
 /// checked there.
 #[inline]
 pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i32]) {
+    // A buffer no larger than needed: it is cleared on each call (a convolution calls this
+    // once per output position, on a patch of a few values).
+    if x.len() <= 16 {
+        return imp::rows::<16, 8>(w, stride, x, zp, acc);
+    }
+    if x.len() <= 64 {
+        return imp::rows::<64, 32>(w, stride, x, zp, acc);
+    }
     let mut k0 = 0;
     while k0 < x.len() {
         let len = CHUNK.min(x.len() - k0);
         let x = &x[k0..k0 + len];
-        imp::rows(&w[k0..], stride, x, zp, acc);
+        imp::rows::<CHUNK, { CHUNK / 2 }>(&w[k0..], stride, x, zp, acc);
         k0 += len;
     }
 }
@@ -33,12 +44,16 @@ pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i3
 /// Armv6-M's Thumb instructions: Cortex-M0 and every Cortex-M.
 #[cfg(nn_arm_thumb)]
 mod imp {
-    use super::CHUNK;
-
-    /// Up to `CHUNK` inputs against every row.
+    /// Up to `N` inputs against every row (`H` is unused here).
     #[inline(always)]
-    pub(super) fn rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i32]) {
-        let mut offsets = [0i32; CHUNK];
+    pub(super) fn rows<const N: usize, const H: usize>(
+        w: &[i8],
+        stride: usize,
+        x: &[i8],
+        zp: i32,
+        acc: &mut [i32],
+    ) {
+        let mut offsets = [0i32; N];
         let xs = &mut offsets[..x.len()];
         for (o, &v) in xs.iter_mut().zip(x) {
             *o = v as i32 - zp;
@@ -132,14 +147,19 @@ mod imp {
 /// The DSP extension: Cortex-M4 and M7.
 #[cfg(nn_arm_dsp)]
 mod imp {
-    use super::CHUNK;
-
-    /// Up to `CHUNK` inputs against every row, two rows at a time.
+    /// Up to `N` inputs against every row, two rows at a time; `H` is `N / 2`.
     #[inline(always)]
-    pub(super) fn rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i32]) {
+    pub(super) fn rows<const N: usize, const H: usize>(
+        w: &[i8],
+        stride: usize,
+        x: &[i8],
+        zp: i32,
+        acc: &mut [i32],
+    ) {
         // Each four inputs `x0 x1 x2 x3` as two words of `i16` pairs: (x0, x2) and (x1, x3),
         // offsets by the zero point (within `i16`: exact).
-        let mut pairs = [0u32; CHUNK / 2];
+        debug_assert!(2 * H == N && x.len() <= N);
+        let mut pairs = [0u32; H];
         let groups = x.len() / 4;
         let pack = |lo: i8, hi: i8| {
             (lo as i32 - zp) as u16 as u32 | ((hi as i32 - zp) as u16 as u32) << 16

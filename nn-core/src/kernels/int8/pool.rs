@@ -83,29 +83,10 @@ impl Pool2dShape {
 /// # Panics
 /// If a slice's length is not the shape's.
 pub fn max_pool2d(shape: &Pool2dShape, input: &[i8], out: Output, output: &mut [i8]) {
-    let [ih, iw] = shape.input;
-    let [oh, ow] = shape.output;
-    assert_eq!(input.len(), shape.channels * ih * iw, "input length");
-    assert_eq!(output.len(), shape.channels * oh * ow, "output length");
-    // The windows' taps read in place, row by row (a loop a microcontroller runs quickly).
-    for c in 0..shape.channels {
-        let plane = &input[c * ih * iw..][..ih * iw];
-        let outs = &mut output[c * oh * ow..][..oh * ow];
-        for oy in 0..oh {
-            let rows = shape.span(0, oy);
-            for ox in 0..ow {
-                let cols = shape.span(1, ox);
-                // An empty window (all padding) gives -128, as the largest of nothing.
-                let mut m = i32::from(i8::MIN);
-                for y in rows.clone() {
-                    for &v in &plane[y * iw..][cols.clone()] {
-                        m = m.max(i32::from(v));
-                    }
-                }
-                outs[oy * ow + ox] = m.clamp(out.min, out.max) as i8;
-            }
-        }
-    }
+    shape.run(input, output, |taps| {
+        let m = taps.map(i32::from).max().unwrap_or(-128);
+        m.clamp(out.min, out.max) as i8
+    });
 }
 
 /// The average of each window's values inside the image, rounded half away from zero
