@@ -150,6 +150,9 @@ pub fn conv2d(
         "weight length"
     );
     weights.check(s.out_channels);
+    if [kh, kw] == [1, 1] && s.stride == [1, 1] && s.pad == [0, 0] && s.input == s.output {
+        return pointwise(s, input, input_zero_point, weights, out, output);
+    }
     // For each output position, its patch `[in, kH, kW]` is packed (in pieces of `PATCH`,
     // positions in the padding holding the zero point, so they add nothing) and dotted with
     // the filters of a block of output channels through the shared inner product.
@@ -212,6 +215,55 @@ pub fn conv2d(
                     let oc = oc0 + k;
                     output[(oc * oh + oy) * ow + ox] = out.write(weights.channel(oc).1.apply(a));
                 }
+            }
+        }
+    }
+}
+
+/// A 1×1 convolution at stride 1 without padding: each position's input channels gathered
+/// from their planes (in pieces of `PIECE`), dotted with every filter through the shared
+/// inner product.
+fn pointwise(
+    s: &Conv2dShape,
+    input: &[i8],
+    input_zero_point: i32,
+    weights: Weights,
+    out: Output,
+    output: &mut [i8],
+) {
+    const PIECE: usize = 256;
+    const BLOCK: usize = 64;
+    let plane = s.output[0] * s.output[1];
+    let cin = s.in_channels;
+    let mut column = [0i8; PIECE];
+    let mut acc = [0i32; BLOCK];
+    for p in 0..plane {
+        for oc0 in (0..s.out_channels).step_by(BLOCK) {
+            let g = BLOCK.min(s.out_channels - oc0);
+            let acc = &mut acc[..g];
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = weights.channel(oc0 + k).0;
+            }
+            for k0 in (0..cin).step_by(PIECE) {
+                let len = PIECE.min(cin - k0);
+                let piece = &mut column[..len];
+                if oc0 == 0 || cin > PIECE {
+                    for (ic, v) in piece.iter_mut().enumerate() {
+                        *v = input[(k0 + ic) * plane + p];
+                    }
+                }
+                dot_rows(
+                    &weights.weight[oc0 * cin + k0..],
+                    cin,
+                    piece,
+                    input_zero_point,
+                    acc,
+                    None,
+                );
+            }
+            for (k, &a) in acc.iter().enumerate() {
+                let oc = oc0 + k;
+                output[oc * plane + p] = out.write(weights.channel(oc).1.apply(a));
             }
         }
     }
