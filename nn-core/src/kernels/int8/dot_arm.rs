@@ -176,28 +176,35 @@ mod imp {
             }
             s
         };
-        let rows = acc.len();
+        let n = x.len();
+        // Every row read lies within `w` (one check here instead of one per row).
+        assert!(acc.is_empty() || w.len() >= (acc.len() - 1) * stride + n);
+        let pairs = &pairs[..2 * groups];
+        let mut row = w.as_ptr();
         let mut r = 0;
-        while r + 2 <= rows {
-            let (w0, w1) = (
-                &w[r * stride..][..x.len()],
-                &w[(r + 1) * stride..][..x.len()],
-            );
-            let (a0, a1) = two(w0.as_ptr(), stride, &pairs[..2 * groups]);
-            acc[r] = acc[r].wrapping_add(a0).wrapping_add(tail(w0));
-            acc[r + 1] = acc[r + 1].wrapping_add(a1).wrapping_add(tail(w1));
+        let mut pair_acc = acc.chunks_exact_mut(2);
+        for a in &mut pair_acc {
+            // Rows `r` and `r + 1`, within `w` by the check above.
+            let (a0, a1) = two(row, stride, pairs);
+            a[0] = a[0].wrapping_add(a0);
+            a[1] = a[1].wrapping_add(a1);
+            if body < n {
+                a[0] = a[0].wrapping_add(tail(&w[r * stride..][..n]));
+                a[1] = a[1].wrapping_add(tail(&w[(r + 1) * stride..][..n]));
+            }
+            row = row.wrapping_add(2 * stride);
             r += 2;
         }
-        if r < rows {
-            let w0 = &w[r * stride..][..x.len()];
-            acc[r] = acc[r]
-                .wrapping_add(one(w0.as_ptr(), &pairs[..2 * groups]))
-                .wrapping_add(tail(w0));
+        if let [a] = pair_acc.into_remainder() {
+            *a = a.wrapping_add(one(row, pairs));
+            if body < n {
+                *a = a.wrapping_add(tail(&w[r * stride..][..n]));
+            }
         }
     }
 
     /// The two rows at `w` and `w + stride` dotted with the packed groups `pairs` (their
-    /// first `2 · pairs.len()` weights each).
+    /// first `2 · pairs.len()` weights each); both rows must be readable there.
     #[inline(always)]
     fn two(w: *const i8, stride: usize, pairs: &[u32]) -> (i32, i32) {
         let (mut a0, mut a1) = (0i32, 0i32);
@@ -269,7 +276,7 @@ mod imp {
         (a0, a1)
     }
 
-    /// One row at `w` dotted with the packed groups `pairs`.
+    /// One row at `w` dotted with the packed groups `pairs`; the row must be readable there.
     #[inline(always)]
     fn one(w: *const i8, pairs: &[u32]) -> i32 {
         let mut a = 0i32;
