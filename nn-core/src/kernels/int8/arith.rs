@@ -69,6 +69,46 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
     )
 }
 
+/// A multiplier and shift prepared for many [`multiply_by_quantized_multiplier`] calls (a
+/// convolution's channel, applied at every position): the left shift's factor, the right
+/// shift and its rounding mask computed once. The same bits.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Prepared {
+    multiplier: i32,
+    /// `2^left`, which multiplies (wrapping) as TFLite's left shift.
+    left: i32,
+    right: i32,
+    /// `2^right − 1`, and half of it (rounded down).
+    mask: i32,
+    half: i32,
+}
+
+impl Prepared {
+    /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Prepared {
+        let left = if shift > 0 { shift } else { 0 };
+        let right = if shift > 0 { 0 } else { -shift };
+        let mask = ((1u32 << right) as i32).wrapping_sub(1);
+        Prepared {
+            multiplier,
+            left: 1 << left,
+            right,
+            mask,
+            half: mask >> 1,
+        }
+    }
+
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i32) -> i32 {
+        let y = saturating_rounding_doubling_high_mul(x.wrapping_mul(self.left), self.multiplier);
+        // `rounding_divide_by_pot(y, right)` with its mask prepared.
+        let remainder = y & self.mask;
+        let threshold = self.half + i32::from(y < 0);
+        (y >> self.right) + i32::from(remainder > threshold)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +199,49 @@ mod tests {
                     high_mul_gemmlowp(a, b),
                     "{a} · {b}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn prepared_multiplier_is_the_same_function() {
+        let mut s = 0x1234_5678u32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        for shift in -31..=8 {
+            for multiplier in [
+                0,
+                1 << 30,
+                (1 << 30) + 12345,
+                i32::MAX,
+                i32::MIN,
+                1_649_267_442,
+            ] {
+                let p = Prepared::new(multiplier, shift);
+                let edges = [
+                    i32::MIN,
+                    i32::MIN + 1,
+                    -1,
+                    0,
+                    1,
+                    i32::MAX,
+                    1 << 20,
+                    -(1 << 20),
+                ];
+                for x in edges
+                    .into_iter()
+                    .chain((0..200).map(|k| next() >> (k % 31)))
+                {
+                    assert_eq!(
+                        p.apply(x),
+                        multiply_by_quantized_multiplier(x, multiplier, shift),
+                        "{x} · {multiplier} · 2^{shift}"
+                    );
+                }
             }
         }
     }
