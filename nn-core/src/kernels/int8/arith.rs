@@ -23,11 +23,36 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let ab = a as i64 * b as i64;
     // gemmlowp's `(ab + nudge) / 2^31`, the nudge `2^30` for `ab >= 0` and `1 − 2^30` below,
     // the division truncating toward zero, is `(ab + 2^30) >> 31` in both cases: below zero,
     // truncating adds `2^31 − 1` before the shift, and `1 − 2^30 + 2^31 − 1 = 2^30`.
-    ((ab + (1 << 30)) >> 31) as i32
+    #[cfg(nn_arm_thumb)]
+    return high_mul_halves(a, b);
+    #[cfg(not(nn_arm_thumb))]
+    {
+        let ab = a as i64 * b as i64;
+        ((ab + (1 << 30)) >> 31) as i32
+    }
+}
+
+/// `(a · b + 2^30) >> 31` from 16-bit halves with 32-bit multiplies only, for a Cortex-M0,
+/// which has no 64-bit product: `a · b = ah·bh·2^32 + (ah·bl + al·bh)·2^16 + al·bl`, each
+/// partial product exact in 32 bits (`al`, `bl` unsigned halves, `ah`, `bh` signed).
+#[cfg(any(test, nn_arm_thumb))]
+#[inline(always)]
+fn high_mul_halves(a: i32, b: i32) -> i32 {
+    let (al, ah) = (a & 0xFFFF, a >> 16);
+    let (bl, bh) = (b & 0xFFFF, b >> 16);
+    let lo = (al as u32).wrapping_mul(bl as u32);
+    let (m1, m2) = (ah * bl, al * bh);
+    let hi = ah * bh;
+    // The low word of the sum with its carries, then the high word.
+    let low = lo as u64 + ((m1 as u32) << 16) as u64 + ((m2 as u32) << 16) as u64 + (1 << 30);
+    let high = hi
+        .wrapping_add(m1 >> 16)
+        .wrapping_add(m2 >> 16)
+        .wrapping_add((low >> 32) as i32);
+    ((high as u32) << 1 | (low as u32) >> 31) as i32
 }
 
 /// `x / 2^exponent`, rounded to nearest with halves away from zero; `exponent` in `0..=31`.
@@ -201,6 +226,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn high_mul_from_halves_is_the_64_bit_product() {
+        let mut s = 0xDEAD_BEEFu32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        let edges = [
+            i32::MIN + 1,
+            -(1 << 30) - 1,
+            -65537,
+            -65536,
+            -1,
+            0,
+            1,
+            65535,
+            65536,
+            i32::MAX,
+        ];
+        let pairs = edges
+            .iter()
+            .flat_map(|&a| edges.iter().map(move |&b| (a, b)))
+            .chain((0..200_000).map(|k| (next() >> (k % 29), next())));
+        for (a, b) in pairs {
+            let want = ((a as i64 * b as i64 + (1 << 30)) >> 31) as i32;
+            assert_eq!(high_mul_halves(a, b), want, "{a} · {b}");
+        }
+        assert_eq!(
+            high_mul_halves(i32::MIN, i32::MAX),
+            high_mul_gemmlowp(i32::MIN, i32::MAX)
+        );
     }
 
     #[test]
