@@ -23,10 +23,36 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let ab = a as i64 * b as i64;
-    let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // Division (truncating toward zero) as gemmlowp has it, not a shift.
-    ((ab + nudge) / (1i64 << 31)) as i32
+    // gemmlowp's `(ab + nudge) / 2^31`, the nudge `2^30` for `ab >= 0` and `1 − 2^30` below,
+    // the division truncating toward zero, is `(ab + 2^30) >> 31` in both cases: below zero,
+    // truncating adds `2^31 − 1` before the shift, and `1 − 2^30 + 2^31 − 1 = 2^30`.
+    #[cfg(nn_arm_thumb)]
+    return high_mul_halves(a, b);
+    #[cfg(not(nn_arm_thumb))]
+    {
+        let ab = a as i64 * b as i64;
+        ((ab + (1 << 30)) >> 31) as i32
+    }
+}
+
+/// `(a · b + 2^30) >> 31` from 16-bit halves with 32-bit multiplies only, for a Cortex-M0,
+/// which has no 64-bit product: `a · b = ah·bh·2^32 + (ah·bl + al·bh)·2^16 + al·bl`, each
+/// partial product exact in 32 bits (`al`, `bl` unsigned halves, `ah`, `bh` signed).
+#[cfg(any(test, nn_arm_thumb))]
+#[inline(always)]
+fn high_mul_halves(a: i32, b: i32) -> i32 {
+    let (al, ah) = (a & 0xFFFF, a >> 16);
+    let (bl, bh) = (b & 0xFFFF, b >> 16);
+    let lo = (al as u32).wrapping_mul(bl as u32);
+    let (m1, m2) = (ah * bl, al * bh);
+    let hi = ah * bh;
+    // The low word of the sum with its carries, then the high word.
+    let low = lo as u64 + ((m1 as u32) << 16) as u64 + ((m2 as u32) << 16) as u64 + (1 << 30);
+    let high = hi
+        .wrapping_add(m1 >> 16)
+        .wrapping_add(m2 >> 16)
+        .wrapping_add((low >> 32) as i32);
+    ((high as u32) << 1 | (low as u32) >> 31) as i32
 }
 
 /// `x / 2^exponent`, rounded to nearest with halves away from zero; `exponent` in `0..=31`.
@@ -40,7 +66,8 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 #[inline(always)]
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
     debug_assert!((0..=31).contains(&exponent), "exponent {exponent}");
-    let mask = ((1i64 << exponent) - 1) as i32;
+    // `2^exponent − 1` in 32 bits (for 31, `2^31` wraps to `i32::MIN`, less one is `i32::MAX`).
+    let mask = ((1u32 << exponent) as i32).wrapping_sub(1);
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
     (x >> exponent) + i32::from(remainder > threshold)
@@ -65,6 +92,46 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
         saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
         right,
     )
+}
+
+/// A multiplier and shift prepared for many [`multiply_by_quantized_multiplier`] calls (a
+/// convolution's channel, applied at every position): the left shift's factor, the right
+/// shift and its rounding mask computed once. The same bits.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Prepared {
+    multiplier: i32,
+    /// `2^left`, which multiplies (wrapping) as TFLite's left shift.
+    left: i32,
+    right: i32,
+    /// `2^right − 1`, and half of it (rounded down).
+    mask: i32,
+    half: i32,
+}
+
+impl Prepared {
+    /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Prepared {
+        let left = if shift > 0 { shift } else { 0 };
+        let right = if shift > 0 { 0 } else { -shift };
+        let mask = ((1u32 << right) as i32).wrapping_sub(1);
+        Prepared {
+            multiplier,
+            left: 1 << left,
+            right,
+            mask,
+            half: mask >> 1,
+        }
+    }
+
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i32) -> i32 {
+        let y = saturating_rounding_doubling_high_mul(x.wrapping_mul(self.left), self.multiplier);
+        // `rounding_divide_by_pot(y, right)` with its mask prepared.
+        let remainder = y & self.mask;
+        let threshold = self.half + i32::from(y < 0);
+        (y >> self.right) + i32::from(remainder > threshold)
+    }
 }
 
 #[cfg(test)]
@@ -111,6 +178,132 @@ mod tests {
         assert_eq!(saturating_rounding_doubling_high_mul(-1, 1 << 30), 0); // -0.5 → 0
         assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1); // -1.5 → -1
         assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2); // 1.5 → 2
+    }
+
+    /// gemmlowp's `SaturatingRoundingDoublingHighMul` as written there: the nudge chosen by
+    /// the product's sign, then a division that truncates toward zero.
+    fn high_mul_gemmlowp(a: i32, b: i32) -> i32 {
+        if a == i32::MIN && b == i32::MIN {
+            return i32::MAX;
+        }
+        let ab = a as i64 * b as i64;
+        let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        ((ab + nudge) / (1i64 << 31)) as i32
+    }
+
+    #[test]
+    fn high_mul_is_gemmlowps_on_a_sweep() {
+        // Products of every sign and size, halves and their neighbours included.
+        let mut s = 0x9E37_79B9u32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        for k in 0..200_000 {
+            let (a, b) = (next(), next());
+            let a = if k % 3 == 0 { a >> (k % 31) } else { a };
+            assert_eq!(
+                saturating_rounding_doubling_high_mul(a, b),
+                high_mul_gemmlowp(a, b),
+                "{a} · {b}"
+            );
+        }
+        for a in -70..=70 {
+            for b in [
+                1 << 30,
+                -(1 << 30),
+                (1 << 30) + 1,
+                (1 << 29) + 3,
+                i32::MIN,
+                i32::MAX,
+            ] {
+                assert_eq!(
+                    saturating_rounding_doubling_high_mul(a, b),
+                    high_mul_gemmlowp(a, b),
+                    "{a} · {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn high_mul_from_halves_is_the_64_bit_product() {
+        let mut s = 0xDEAD_BEEFu32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        let edges = [
+            i32::MIN + 1,
+            -(1 << 30) - 1,
+            -65537,
+            -65536,
+            -1,
+            0,
+            1,
+            65535,
+            65536,
+            i32::MAX,
+        ];
+        let pairs = edges
+            .iter()
+            .flat_map(|&a| edges.iter().map(move |&b| (a, b)))
+            .chain((0..200_000).map(|k| (next() >> (k % 29), next())));
+        for (a, b) in pairs {
+            let want = ((a as i64 * b as i64 + (1 << 30)) >> 31) as i32;
+            assert_eq!(high_mul_halves(a, b), want, "{a} · {b}");
+        }
+        assert_eq!(
+            high_mul_halves(i32::MIN, i32::MAX),
+            high_mul_gemmlowp(i32::MIN, i32::MAX)
+        );
+    }
+
+    #[test]
+    fn prepared_multiplier_is_the_same_function() {
+        let mut s = 0x1234_5678u32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        for shift in -31..=8 {
+            for multiplier in [
+                0,
+                1 << 30,
+                (1 << 30) + 12345,
+                i32::MAX,
+                i32::MIN,
+                1_649_267_442,
+            ] {
+                let p = Prepared::new(multiplier, shift);
+                let edges = [
+                    i32::MIN,
+                    i32::MIN + 1,
+                    -1,
+                    0,
+                    1,
+                    i32::MAX,
+                    1 << 20,
+                    -(1 << 20),
+                ];
+                for x in edges
+                    .into_iter()
+                    .chain((0..200).map(|k| next() >> (k % 31)))
+                {
+                    assert_eq!(
+                        p.apply(x),
+                        multiply_by_quantized_multiplier(x, multiplier, shift),
+                        "{x} · {multiplier} · 2^{shift}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

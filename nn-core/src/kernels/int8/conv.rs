@@ -1,6 +1,7 @@
 //! Convolution, TFLite Micro's `ConvPerChannel`, and the geometry convolutions and pools
 //! share: TFLite's `SAME` and `VALID` padding.
 
+use super::arith::Prepared;
 use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
@@ -150,6 +151,9 @@ pub fn conv2d(
         "weight length"
     );
     weights.check(s.out_channels);
+    if [kh, kw] == [1, 1] && s.stride == [1, 1] && s.pad == [0, 0] && s.input == s.output {
+        return pointwise(s, input, input_zero_point, weights, out, output);
+    }
     // For each output position, its patch `[in, kH, kW]` is packed (in pieces of `PATCH`,
     // positions in the padding holding the zero point, so they add nothing) and dotted with
     // the filters of a block of output channels through the shared inner product.
@@ -159,6 +163,15 @@ pub fn conv2d(
     let [dy, dx] = s.dilation;
     let mut patch = [0i8; PATCH];
     let mut acc = [0i32; BLOCK];
+    // With one block of channels, each channel's multiplier prepared once for every position.
+    let one_block = s.out_channels <= BLOCK;
+    let mut prepared = [Prepared::default(); BLOCK];
+    if one_block {
+        for (k, p) in prepared.iter_mut().enumerate().take(s.out_channels) {
+            let r = weights.channel(k).1;
+            *p = Prepared::new(r.multiplier, r.shift);
+        }
+    }
     for oy in 0..oh {
         let (kys, y0) = s.taps(0, oy);
         for ox in 0..ow {
@@ -210,8 +223,65 @@ pub fn conv2d(
                 }
                 for (k, &a) in acc.iter().enumerate() {
                     let oc = oc0 + k;
-                    output[(oc * oh + oy) * ow + ox] = out.write(weights.channel(oc).1.apply(a));
+                    let y = if one_block {
+                        prepared[k].apply(a)
+                    } else {
+                        weights.channel(oc).1.apply(a)
+                    };
+                    output[(oc * oh + oy) * ow + ox] = out.write(y);
                 }
+            }
+        }
+    }
+}
+
+/// A 1×1 convolution at stride 1 without padding: each position's input channels gathered
+/// from their planes (in pieces of `PIECE`), dotted with every filter through the shared
+/// inner product.
+fn pointwise(
+    s: &Conv2dShape,
+    input: &[i8],
+    input_zero_point: i32,
+    weights: Weights,
+    out: Output,
+    output: &mut [i8],
+) {
+    const PIECE: usize = 256;
+    const BLOCK: usize = 64;
+    let plane = s.output[0] * s.output[1];
+    let cin = s.in_channels;
+    let mut column = [0i8; PIECE];
+    let mut acc = [0i32; BLOCK];
+    let mut bias = [0i32; BLOCK];
+    let mut requant = [Prepared::default(); BLOCK];
+    for oc0 in (0..s.out_channels).step_by(BLOCK) {
+        let g = BLOCK.min(s.out_channels - oc0);
+        // Each channel's bias and multiplier, prepared once for every position.
+        for k in 0..g {
+            let (b, r) = weights.channel(oc0 + k);
+            bias[k] = b;
+            requant[k] = Prepared::new(r.multiplier, r.shift);
+        }
+        for p in 0..plane {
+            let acc = &mut acc[..g];
+            acc.copy_from_slice(&bias[..g]);
+            for k0 in (0..cin).step_by(PIECE) {
+                let len = PIECE.min(cin - k0);
+                let piece = &mut column[..len];
+                for (ic, v) in piece.iter_mut().enumerate() {
+                    *v = input[(k0 + ic) * plane + p];
+                }
+                dot_rows(
+                    &weights.weight[oc0 * cin + k0..],
+                    cin,
+                    piece,
+                    input_zero_point,
+                    acc,
+                    None,
+                );
+            }
+            for (k, (&a, r)) in acc.iter().zip(&requant).enumerate() {
+                output[(oc0 + k) * plane + p] = out.write(r.apply(a));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! int8 vector with its zero point, `acc[r] += Σ_i w[r · stride + i] · (x[i] − zp)`, summed
 //! exactly in `i32` (the same integer in any order, so every kernel here gives TFLite Micro's
 //! bits). Portable loop; on x86-64 with `std`, an AVX-512 VNNI or AVX2 kernel chosen once at
-//! run time.
+//! run time; on Cortex-M, the kernels of `dot_arm`.
 
 /// `acc[r] += Σ_i w[r · stride + i] · (x[i] − zp)` for `r < acc.len()`, `i < x.len()`.
 /// `sums`, if given, holds each row's `Σ_i w[r · stride + i]` (then not computed).
@@ -32,11 +32,15 @@ pub(crate) fn dot_rows(
             Simd::None => {}
         }
     }
+    #[cfg(any(nn_arm_thumb, nn_arm_dsp))]
+    return super::dot_arm::dot_rows(w, stride, x, zp, acc);
+    #[cfg(not(any(nn_arm_thumb, nn_arm_dsp)))]
     dot_rows_portable(w, stride, x, zp, acc)
 }
 
 /// The portable loop of [`dot_rows`].
 #[inline]
+#[cfg_attr(any(nn_arm_thumb, nn_arm_dsp), allow(dead_code))]
 pub(crate) fn dot_rows_portable(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i32]) {
     for (r, a) in acc.iter_mut().enumerate() {
         let row = &w[r * stride..][..x.len()];

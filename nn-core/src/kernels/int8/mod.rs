@@ -16,6 +16,8 @@ mod clamp;
 mod conv;
 mod depthwise;
 mod dot;
+#[cfg(any(nn_arm_thumb, nn_arm_dsp))]
+mod dot_arm;
 mod linear;
 mod pool;
 
