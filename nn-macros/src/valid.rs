@@ -419,6 +419,17 @@ fn step_layer<'a>(
             return None;
         }
     };
+    // `BatchNorm1d<C>` on a sequence normalises its channels over the batch and the length,
+    // as PyTorch's does on `(N, C, L)`.
+    let on_sequence = up
+        .produced
+        .as_ref()
+        .and_then(|p| p.image.as_ref())
+        .is_some_and(|s| s.seq);
+    let kind = match kind {
+        Kind::BatchNorm { width } if on_sequence => Kind::Image(ImageKind::BatchNorm1d(width)),
+        kind => kind,
+    };
     let shown = match &entry.decl.template {
         Some(u) => u.shown.clone(),
         None => show(&kind, ty),
