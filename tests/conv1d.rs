@@ -224,3 +224,57 @@ fn a_forward_written_as_code_takes_a_sequence() {
     assert_close!(y, want, rel = 1e-6, abs = 1e-6, "block");
     assert_eq!(<Block as Layer>::IN_IMAGE, Some([4, 1, 16]));
 }
+
+nn::network! {
+    /// The network of `tests/fixtures/sequences_conv_bn.safetensors` (PyTorch's
+    /// `nn.Sequential`), its weights baked in, `BatchNorm1d`'s among them.
+    #[weights("tests/fixtures/sequences_conv_bn.safetensors")]
+    #[input(2, 16)]
+    struct BakedConvBn<
+        Conv1d<2, 6, 3, padding = 1, bias = false>,
+        BatchNorm1d<6>,
+        ReLU,
+        Conv1d<6, 4, 3, bias = false>,
+        BatchNorm1d<4>,
+        Tanh,
+        AdaptiveAvgPool1d<1>,
+        Flatten,
+        Linear<4, 2>,
+    >
+}
+
+nn::network! {
+    #[input(2, 16)]
+    struct LoadedConvBn<
+        Conv1d<2, 6, 3, padding = 1, bias = false>,
+        BatchNorm1d<6>,
+        ReLU,
+        Conv1d<6, 4, 3, bias = false>,
+        BatchNorm1d<4>,
+        Tanh,
+        AdaptiveAvgPool1d<1>,
+        Flatten,
+        Linear<4, 2>,
+    >
+}
+
+#[test]
+fn batch_norm_over_a_sequence_bakes_as_loaded() {
+    static BAKED: BakedConvBn = BakedConvBn::WEIGHTS;
+    let mut loaded = LoadedConvBn::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("sequences_conv_bn.safetensors"),
+    )
+    .unwrap();
+    let (mut baked_bits, mut loaded_bits) = (Vec::new(), Vec::new());
+    BAKED.named_params(&mut |_, _, _, v| baked_bits.extend(common::bits::bits(v)));
+    loaded.named_params(&mut |_, _, _, v| loaded_bits.extend(common::bits::bits(v)));
+    assert_eq!(baked_bits.len(), LoadedConvBn::PARAMS);
+    assert_eq!(baked_bits, loaded_bits);
+    let x: [f32; 32] = core::array::from_fn(|t| (t as f32 * 0.3).sin());
+    assert_eq!(
+        common::bits::bits(&BAKED.forward(&x)),
+        common::bits::bits(&loaded.forward(&x))
+    );
+}

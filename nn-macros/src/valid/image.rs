@@ -161,6 +161,10 @@ pub fn step(
                 ImageKind::MaxPool(_) => "; use `MaxPool1d`",
                 ImageKind::AvgPool(_) => "; use `AvgPool1d`",
                 ImageKind::AdaptiveAvgPool => "; use `AdaptiveAvgPool1d<1>`",
+                ImageKind::BatchNorm2d(_) => {
+                    "; use `BatchNorm1d`, which normalises each \
+                                              channel over the batch and the length"
+                }
                 _ => "",
             };
             return Err(format!(
