@@ -1,8 +1,8 @@
 //! The 1-D layers in use: a network of sequences declared with `#[input(C, L)]`, its lengths
 //! computed by the macro, PyTorch's state-dict names and shapes; and a causal convolution
 //! streamed one step at a time, which gives the whole-sequence pass's bits exactly; PyTorch's
-//! weights baked in with `#[weights]`, bit for bit as `nn::io::load` reads them; `BatchNorm1d` on a sequence,
-//! each channel normalised over the batch and the length.
+//! weights baked in with `#[weights]`, bit for bit as `nn::io::load` reads them; `BatchNorm1d`
+//! on a sequence, each channel normalised over the batch and the length.
 
 #[macro_use]
 mod common;
