@@ -1,7 +1,8 @@
 //! The 1-D layers in use: a network of sequences declared with `#[input(C, L)]`, its lengths
 //! computed by the macro, PyTorch's state-dict names and shapes; and a causal convolution
 //! streamed one step at a time, which gives the whole-sequence pass's bits exactly; PyTorch's
-//! weights baked in with `#[weights]`, bit for bit as `nn::io::load` reads them.
+//! weights baked in with `#[weights]`, bit for bit as `nn::io::load` reads them; `BatchNorm1d`
+//! on a sequence, each channel normalised over the batch and the length.
 
 #[macro_use]
 mod common;
@@ -223,4 +224,96 @@ fn a_forward_written_as_code_takes_a_sequence() {
     let want: Vec<f32> = x.iter().zip(&m).map(|(x, m)| x + m).collect();
     assert_close!(y, want, rel = 1e-6, abs = 1e-6, "block");
     assert_eq!(<Block as Layer>::IN_IMAGE, Some([4, 1, 16]));
+}
+
+nn::network! {
+    /// The network of `tests/fixtures/sequences_conv_bn.safetensors` (PyTorch's
+    /// `nn.Sequential`), its weights baked in, `BatchNorm1d`'s among them.
+    #[weights("tests/fixtures/sequences_conv_bn.safetensors")]
+    #[input(2, 16)]
+    struct BakedConvBn<
+        Conv1d<2, 6, 3, padding = 1, bias = false>,
+        BatchNorm1d<6>,
+        ReLU,
+        Conv1d<6, 4, 3, bias = false>,
+        BatchNorm1d<4>,
+        Tanh,
+        AdaptiveAvgPool1d<1>,
+        Flatten,
+        Linear<4, 2>,
+    >
+}
+
+nn::network! {
+    #[input(2, 16)]
+    struct LoadedConvBn<
+        Conv1d<2, 6, 3, padding = 1, bias = false>,
+        BatchNorm1d<6>,
+        ReLU,
+        Conv1d<6, 4, 3, bias = false>,
+        BatchNorm1d<4>,
+        Tanh,
+        AdaptiveAvgPool1d<1>,
+        Flatten,
+        Linear<4, 2>,
+    >
+}
+
+#[test]
+fn batch_norm_over_a_sequence_bakes_as_loaded() {
+    static BAKED: BakedConvBn = BakedConvBn::WEIGHTS;
+    let mut loaded = LoadedConvBn::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("sequences_conv_bn.safetensors"),
+    )
+    .unwrap();
+    let (mut baked_bits, mut loaded_bits) = (Vec::new(), Vec::new());
+    BAKED.named_params(&mut |_, _, _, v| baked_bits.extend(common::bits::bits(v)));
+    loaded.named_params(&mut |_, _, _, v| loaded_bits.extend(common::bits::bits(v)));
+    assert_eq!(baked_bits.len(), LoadedConvBn::PARAMS);
+    assert_eq!(baked_bits, loaded_bits);
+    let x: [f32; 32] = core::array::from_fn(|t| (t as f32 * 0.3).sin());
+    assert_eq!(
+        common::bits::bits(&BAKED.forward(&x)),
+        common::bits::bits(&loaded.forward(&x))
+    );
+}
+
+nn::network! {
+    /// `BatchNorm1d` first, on the network's input sequence.
+    #[input(3, 10)]
+    struct NormFirst<BatchNorm1d<3>, Conv1d<3, 2, 3>>
+}
+
+#[test]
+fn batch_norm_first_normalises_each_channel_over_batch_and_length() {
+    let mut net = NormFirst::new(0);
+    assert_eq!(<NormFirst as Layer>::IN, 30);
+    // Two samples of 3 channels × 10, each channel on its own scale and offset.
+    let x: Vec<f32> = (0..60)
+        .map(|i| {
+            let c = (i / 10) % 3;
+            (c as f32 + 1.0) * ((i as f32 * 0.7).sin() + 3.0 * c as f32)
+        })
+        .collect();
+    let mut y = vec![0.0; 60];
+    let mut cache = vec![0.0; <NormFirst as Layer>::cache_len(2)];
+    net.0.forward_train(&x, &mut y, 2, &mut cache).unwrap();
+    // Each value normalised with its channel's mean and biased variance over both samples'
+    // ten steps (γ = 1 and β = 0 as initialised), not with statistics per position.
+    for c in 0..3 {
+        let at = |s: usize, t: usize| s * 30 + c * 10 + t;
+        let xs: Vec<f64> = (0..20).map(|i| x[at(i / 10, i % 10)] as f64).collect();
+        let mean = xs.iter().sum::<f64>() / 20.0;
+        let var = xs.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 20.0;
+        for (i, xi) in xs.iter().enumerate() {
+            let want = (xi - mean) / (var + 1e-5).sqrt();
+            let got = y[at(i / 10, i % 10)] as f64;
+            assert!(
+                (got - want).abs() < 1e-4,
+                "channel {c}, value {i}: {got}, want {want}"
+            );
+        }
+    }
 }

@@ -5,7 +5,9 @@
 //! `tests/fixtures/sequences.json` (the strict load of PyTorch's state dict, outputs, loss,
 //! every gradient, the input's gradient, three Adam steps, eval outputs after them): a keyword
 //! spotter's strided, dilated and grouped convolutions with pools, RTNeural's causal stack,
-//! and a convolution into a GRU through `Transpose` (PyTorch's `x.transpose(1, 2)`). Both
+//! a convolution into a GRU through `Transpose` (PyTorch's `x.transpose(1, 2)`), and
+//! convolutions with `BatchNorm1d` over `(N, C, L)` (statistics per channel over the batch
+//! and the length; the eval outputs read the running statistics the steps moved). Both
 //! files are written by `tools/make_sequence_fixtures.py` with PyTorch; no Python runs here.
 //!
 //! Tolerances as in `tests/parity_image.rs` (layers) and `tests/parity_mlperf.rs` (networks):
@@ -95,6 +97,23 @@ nn::network! {
     }
 }
 
+nn::network! {
+    /// PyTorch's `nn.Sequential`: `BatchNorm1d` after a `Conv1d` normalises each channel
+    /// over the batch and the length.
+    #[input(2, 16)]
+    struct ConvBn<
+        Conv1d<2, 6, 3, padding = 1, bias = false>,
+        BatchNorm1d<6>,
+        ReLU,
+        Conv1d<6, 4, 3, bias = false>,
+        BatchNorm1d<4>,
+        Tanh,
+        AdaptiveAvgPool1d<1>,
+        Flatten,
+        Linear<4, 2>,
+    >
+}
+
 /// Runs model `name` of `sequences.json` through the shared network checks.
 fn model<N: nn::Network>(net: Box<N>, name: &'static str) {
     let m = Model::new("sequences", name);
@@ -122,4 +141,9 @@ fn a_causal_stack_matches_pytorch() {
 #[test]
 fn a_convolution_into_a_gru_matches_pytorch() {
     model(ConvGru::new(0), "conv_gru");
+}
+
+#[test]
+fn batch_norm_over_sequences_matches_pytorch() {
+    model(ConvBn::new(0), "conv_bn");
 }

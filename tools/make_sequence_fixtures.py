@@ -36,6 +36,12 @@ What it writes:
                dilation=2), Conv1d(16, 1, 1) (a Linear(16, 1) on every step); x [3, 1, 48]
     "conv_gru" Conv1d(3, 6, 3, padding=1), Tanh, x.transpose(1, 2), GRU(6, 8, batch_first=True),
                its last step, Linear(8, 2); x [4, 3, 20]
+    "conv_bn"  Conv1d(2, 6, 3, padding=1, bias=False), BatchNorm1d(6), ReLU,
+               Conv1d(6, 4, 3, bias=False), BatchNorm1d(4), Tanh, AdaptiveAvgPool1d(1), Flatten, Linear(4, 2); x [5, 2, 16]
+               (BatchNorm1d on (N, C, L): each channel's statistics over the batch and the
+               length; the eval outputs use the running statistics the three steps moved; the
+               convolutions have no bias, which the norm after them would cancel, leaving
+               its gradient rounding noise that Adam's steps would magnify)
 """
 
 import os
@@ -153,6 +159,20 @@ def spotter():
     )
 
 
+def conv_bn():
+    return nn.Sequential(
+        nn.Conv1d(2, 6, 3, padding=1, bias=False),
+        nn.BatchNorm1d(6),
+        nn.ReLU(),
+        nn.Conv1d(6, 4, 3, bias=False),
+        nn.BatchNorm1d(4),
+        nn.Tanh(),
+        nn.AdaptiveAvgPool1d(1),
+        nn.Flatten(),
+        nn.Linear(4, 2),
+    )
+
+
 class Stack(nn.Module):
     """RTNeural's Conv1D stack, causal, with a dense layer on every step as a 1 × 1
     convolution."""
@@ -200,6 +220,7 @@ MODELS = [
     model("spotter", spotter, 60, (4, 2, 40), (4, 3)),
     model("stack", Stack, 61, (3, 1, 48), (3, 48)),
     model("conv_gru", ConvGru, 62, (4, 3, 20), (4, 2)),
+    model("conv_bn", conv_bn, 63, (5, 2, 16), (5, 2)),
 ]
 
 

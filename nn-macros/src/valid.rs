@@ -420,6 +420,33 @@ fn step_layer<'a>(
             return None;
         }
     };
+    // `BatchNorm1d<C>` on a sequence normalises its channels over the batch and the length,
+    // as PyTorch's does on `(N, C, L)`.
+    let on_sequence = up
+        .produced
+        .as_ref()
+        .and_then(|p| p.image.as_ref())
+        .is_some_and(|s| s.seq);
+    // After `Transpose` the sequence is steps of features, for a recurrent layer.
+    if let (Kind::BatchNorm { .. }, Some((l, c)), Some(_)) = (&kind, &steps, &up.produced) {
+        let shown = show(&kind, ty).replacen("BatchNorm<", "BatchNorm1d<", 1);
+        let (l, c) = (l.show(), c.show());
+        cx.errors.push(syn::Error::new_spanned(
+            ty,
+            format!(
+                "`{shown}` normalises channels, but `{}` before it produces {l} steps of {c} \
+                 features, which a recurrent layer reads; put the norm before `Transpose`, \
+                 where the sequence is {c} channels × {l}",
+                up.shown
+            ),
+        ));
+        up.lose(shown);
+        return None;
+    }
+    let kind = match kind {
+        Kind::BatchNorm { width } if on_sequence => Kind::Image(ImageKind::BatchNorm1d(width)),
+        kind => kind,
+    };
     let shown = match &entry.decl.template {
         Some(u) => u.shown.clone(),
         None => show(&kind, ty),

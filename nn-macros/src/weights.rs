@@ -291,7 +291,7 @@ fn layer_value<'w, 'f: 'w, 'a: 'f>(
         Kind::Image(ImageKind::ConvTranspose(..)) => {
             quote_spanned!(span=> ::nn::ConvTranspose2d { #(#inits),* })
         }
-        Kind::Image(ImageKind::BatchNorm2d(_)) => {
+        Kind::Image(ImageKind::BatchNorm2d(_) | ImageKind::BatchNorm1d(_)) => {
             quote_spanned!(span=> ::nn::BatchNorm2d { #(#inits),* })
         }
         Kind::User | Kind::Sequence(_) | Kind::Image(ImageKind::Conv1d(_)) => {

@@ -39,6 +39,10 @@ pub enum ImageKind {
     /// PyTorch's `AdaptiveAvgPool2d(1)`, the global average pool.
     AdaptiveAvgPool,
     BatchNorm2d(Size),
+    /// `BatchNorm1d<C>` (or `BatchNorm<C>`) on a sequence of `C × L`: PyTorch's
+    /// `nn.BatchNorm1d(C)` on `(N, C, L)`, each channel's statistics over the batch and the
+    /// length, as `BatchNorm2d` over an image of one row.
+    BatchNorm1d(Size),
     /// Nearest-neighbour upsampling by an integer scale.
     Upsample(Size),
     Flatten,
@@ -80,6 +84,7 @@ impl ImageKind {
             ImageKind::Conv(_)
                 | ImageKind::ConvTranspose(..)
                 | ImageKind::BatchNorm2d(_)
+                | ImageKind::BatchNorm1d(_)
                 | ImageKind::Conv1d(_)
         )
     }
@@ -93,6 +98,7 @@ impl ImageKind {
             ImageKind::AvgPool(pool) => pool.show("AvgPool2d"),
             ImageKind::AdaptiveAvgPool => "AdaptiveAvgPool2d<1>".to_string(),
             ImageKind::BatchNorm2d(c) => format!("BatchNorm2d<{}>", c.show()),
+            ImageKind::BatchNorm1d(c) => format!("BatchNorm1d<{}>", c.show()),
             ImageKind::Upsample(s) => format!("Upsample<{}>", s.show()),
             ImageKind::Flatten => "Flatten".to_string(),
             ImageKind::Conv1d(conv) => conv.show("Conv1d", None),
@@ -112,6 +118,7 @@ impl ImageKind {
             | ImageKind::MaxPool1d(_)
             | ImageKind::AvgPool1d(_)
             | ImageKind::AdaptiveAvgPool1d
+            | ImageKind::BatchNorm1d(_)
             | ImageKind::Transpose => Some(true),
             _ => Some(false),
         }
@@ -154,6 +161,10 @@ pub fn step(
                 ImageKind::MaxPool(_) => "; use `MaxPool1d`",
                 ImageKind::AvgPool(_) => "; use `AvgPool1d`",
                 ImageKind::AdaptiveAvgPool => "; use `AdaptiveAvgPool1d<1>`",
+                ImageKind::BatchNorm2d(_) => {
+                    "; use `BatchNorm1d`, which normalises each \
+                                              channel over the batch and the length"
+                }
                 _ => "",
             };
             return Err(format!(
@@ -312,6 +323,14 @@ pub fn step(
             }),
             checks: Vec::new(),
         }),
+        ImageKind::BatchNorm1d(n) => {
+            channels(n, "channels", &|have| format!("BatchNorm1d<{have}>"))?;
+            Ok(Step {
+                field_ty: quote!(::nn::BatchNorm2d<#c, 1, #w>),
+                out: Some(x.clone()),
+                checks,
+            })
+        }
         ImageKind::BatchNorm2d(n) => {
             channels(n, "channels", &|have| format!("BatchNorm2d<{have}>"))?;
             Ok(Step {

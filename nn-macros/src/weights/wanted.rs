@@ -56,7 +56,8 @@ pub fn tensors<'a>(layers: &'a [Resolved<'a>]) -> Vec<ExpectedTensor<'a>> {
                     want("bias", Dtype::F32, vec![outputs.clone()]);
                 }
             }
-            Kind::BatchNorm { width } | Kind::Image(ImageKind::BatchNorm2d(width)) => {
+            Kind::BatchNorm { width }
+            | Kind::Image(ImageKind::BatchNorm2d(width) | ImageKind::BatchNorm1d(width)) => {
                 for name in ["weight", "bias", "running_mean", "running_var"] {
                     want(name, Dtype::F32, vec![width.clone()]);
                 }
