@@ -6,8 +6,8 @@
 //! cargo run --release --example embedded_int8_host
 //! ```
 //!
-//! The networks are the int8 files `cargo run --release --example mnist_int8 -- --save
-//! data/weights` writes, loaded with `nn::int8::Quantized::load` and run by
+//! The networks are the int8 files `cargo run --release --example mnist_int8 -- --save`
+//! writes, loaded with `nn::int8::Quantized::load` and run by
 //! `Quantized::forward_int8` (the host's kernels: AVX-512 VNNI or AVX2 where the CPU has
 //! them); the microcontroller runs the same files laid down as `static` arrays by its build
 //! script, through the same kernels compiled for it.
