@@ -66,7 +66,6 @@ clone_in_place!(Linear<const IN: usize, const OUT: usize, const BIAS: bool> { we
 const BIAS_PART_MIN: usize = 1 << 15;
 
 #[diagnostic::do_not_recommend]
-
 impl<const IN: usize, const OUT: usize, const BIAS: bool> Layer for Linear<IN, OUT, BIAS> {
     const IN: usize = IN;
     const OUT: usize = OUT;
