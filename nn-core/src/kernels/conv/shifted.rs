@@ -142,13 +142,36 @@ impl Grouped {
     /// sums; the caller then runs the direct loops.
     #[inline(always)]
     pub fn forward_shifted(&self, weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) -> bool {
+        self.forward_shifted_on(Isa::detect(), weight, bias, x, y)
+    }
+
+    /// Whether [`Grouped::forward_shifted`] takes this geometry: one channel and `ROWS`
+    /// channels of the wide output grid fit their stack buffers, and one pass sums the
+    /// kernel's taps.
+    #[inline(always)]
+    fn fits_shifted(&self) -> bool {
+        let l = self.layout();
+        let wide = l.wide.next_multiple_of(LANES);
+        l.channel + l.slack <= ROOM && self.kh * self.kw <= MAX_TAPS && ROWS * wide <= OUT_ROOM
+    }
+
+    /// [`Grouped::forward_shifted`] on the instruction set `isa`.
+    #[inline(always)]
+    fn forward_shifted_on(
+        &self,
+        isa: Isa,
+        weight: &[f32],
+        bias: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+    ) -> bool {
+        if !self.fits_shifted() {
+            return false;
+        }
         let l = self.layout();
         let kk = self.kh * self.kw;
         // The wide grid of `ROWS` output channels, whole tiles each.
         let wide = l.wide.next_multiple_of(LANES);
-        if l.channel + l.slack > ROOM || kk > MAX_TAPS || ROWS * wide > OUT_ROOM {
-            return false;
-        }
         let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
         // Input channels of one pass: as many as the buffer and the tap count allow.
         let per = cing.min((ROOM - l.slack) / l.channel).min(MAX_TAPS / kk);
@@ -156,7 +179,6 @@ impl Grouped {
         // one per row of a tile.
         let depthwise = cing == 1 && coutg == 1;
         let per_dw = ROWS.min((ROOM - l.slack) / l.channel);
-        let isa = Isa::detect();
         let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
         let room = if depthwise { per_dw } else { per };
         let buf = zeroed(&mut spread_store, room * l.channel + l.slack);
@@ -354,8 +376,9 @@ fn tile_portable<const R: usize>(
                 .try_into()
                 .expect("LANES floats");
             let wv = w[r * w_row + t];
+            // Fused, as the vector units fuse: the same bits on every instruction set.
             for (a, x) in a.iter_mut().zip(x) {
-                *a += wv * x;
+                *a = wv.mul_add(*x, *a);
             }
         }
     }
@@ -443,5 +466,6 @@ unsafe fn tile_avx2<const R: usize>(
 }
 
 mod backward;
+mod gradients;
 #[cfg(test)]
 mod tests;
