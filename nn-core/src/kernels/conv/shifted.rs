@@ -66,10 +66,14 @@ enum Isa {
 }
 
 impl Isa {
+    /// The widest the CPU has, but AVX2 where the products run on AVX2 (`NN_KERNEL=avx2`,
+    /// or [`crate::gemm::set_kernel`]), so that an AVX-512 machine can run what an AVX2
+    /// machine runs.
     fn detect() -> Self {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         {
-            if std::is_x86_feature_detected!("avx512f") {
+            let avx2 = crate::gemm::kernel() == crate::gemm::Kernel::Avx2;
+            if !avx2 && std::is_x86_feature_detected!("avx512f") {
                 return Isa::Avx512;
             }
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {

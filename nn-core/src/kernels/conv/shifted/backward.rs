@@ -21,6 +21,14 @@ impl Scratch {
         v.resize(n, 0.0);
         Scratch(v)
     }
+
+    /// `n` floats of the thread's block whose values are left as they were (zeros where it
+    /// grows): for a caller that writes every float it reads.
+    pub(super) fn take_written(n: usize) -> Self {
+        let mut v = SCRATCH.take();
+        v.resize(n, 0.0);
+        Scratch(v)
+    }
 }
 
 impl core::ops::Deref for Scratch {

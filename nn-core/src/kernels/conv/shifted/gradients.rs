@@ -282,10 +282,12 @@ impl Grouped {
         let n_x = batch * x_step + l.slack;
         let n_d = batch * d_step;
         let n_w = if dx.is_some() { taps * self.cout } else { 0 };
-        let mut scratch = Scratch::take(n_x + n_d + n_w + self.cin);
+        // Every float read is written below: the block's old values are left in place.
+        let mut scratch = Scratch::take_written(n_x + n_d + n_w + self.cin);
         let (xs, rest) = scratch.split_at_mut(n_x);
         let (ds, rest) = rest.split_at_mut(n_d);
         let (turned, zeros) = rest.split_at_mut(n_w);
+        zeros.fill(0.0);
         // In order of samples: each spread zeros the slack after it, the next sample's start.
         for (s, x) in x.chunks_exact(in_size).take(batch).enumerate() {
             self.spread(&l, x, 0, self.cin, &mut xs[s * x_step..]);
@@ -293,9 +295,12 @@ impl Grouped {
         for (s, dy) in dy.chunks_exact(out_size).take(batch).enumerate() {
             for (o, dy) in dy.chunks_exact(out_plane).enumerate() {
                 let d = &mut ds[s * d_step + o * wide..][..wide];
-                for (run, row) in d.chunks_mut(l.wq).zip(dy.chunks_exact(self.ow)) {
+                let (rows, tail) = d.split_at_mut(l.wide);
+                for (run, row) in rows.chunks_exact_mut(l.wq).zip(dy.chunks_exact(self.ow)) {
                     run[..self.ow].copy_from_slice(row);
+                    run[self.ow..].fill(0.0);
                 }
+                tail.fill(0.0);
             }
         }
         let (tr, tt) = tile_shape(isa);
