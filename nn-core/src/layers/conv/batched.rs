@@ -241,7 +241,8 @@ impl<
     ) {
         #[cfg(feature = "std")]
         let mut dx = dx;
-        // Stride 1: the direct kernels, no patch matrix (`kernels/conv/shifted/gradients.rs`).
+        // Stride 1 on AVX-512: the direct kernels, no patch matrix
+        // (`kernels/conv/shifted/gradients.rs`).
         #[cfg(feature = "std")]
         if S == 1 {
             let (gw, gb) = grad.split_at_mut(COUT * Self::TAPS);

@@ -351,7 +351,8 @@ fn direct_gradients_match_a_float64_reference_with_the_same_bits_on_every_isa() 
             // Without the input gradient, the same parameter gradients.
             let mut gw = vec![1.0f32; w.len()];
             let mut gb = vec![1.0f32; g.cout];
-            assert!(g.backward_direct(&w, &x, &dy, None, &mut gw, &mut gb));
+            let isa = *isas().last().expect("the portable loops at least");
+            assert!(g.backward_direct_on(isa, &w, &x, &dy, None, &mut gw, &mut gb));
             let first = first.expect("the portable loops at least");
             assert!(gw.iter().map(|f| f.to_bits()).eq(first[0].iter().copied()));
             assert!(gb.iter().map(|f| f.to_bits()).eq(first[1].iter().copied()));
@@ -371,6 +372,10 @@ fn direct_gradients_refuse_strides_groups_dilation_and_wide_padding() {
         let x = values(g.cin * g.h * g.w, 2);
         let dy = values(g.cout * g.oh * g.ow, 3);
         let (mut gw, mut gb) = (vec![0.0; w.len()], vec![0.0; g.cout]);
+        for isa in isas() {
+            let taken = g.backward_direct_on(isa, &w, &x, &dy, None, &mut gw, &mut gb);
+            assert!(!taken, "{isa:?}, {g:?}");
+        }
         assert!(
             !g.backward_direct(&w, &x, &dy, None, &mut gw, &mut gb),
             "{g:?}"
