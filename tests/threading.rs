@@ -18,7 +18,11 @@ nn::network! {
 
 /// Every parameter after three SGD steps on `batch` random rows, then the logits of a
 /// batch, in a pool of `threads` threads.
-fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u32>) {
+fn train_and_infer<N: Network>(
+    threads: usize,
+    batch: usize,
+    new: fn(u64) -> Box<N>,
+) -> (Vec<u32>, Vec<u32>) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -28,8 +32,8 @@ fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u
             let mut rng = Rng::seed(3);
             let x: Vec<f32> = (0..batch * N::IN).map(|_| rng.uniform(0.0, 1.0)).collect();
             let y: Vec<usize> = (0..batch).map(|i| i % N::OUT).collect();
-            let mut net = Box::new(N::zeroed());
-            net.init_from_seed(1);
+            // Built on the heap: the wide network's 1.6 MB would not fit a pool thread's stack.
+            let mut net = new(1);
             let (mut tape, mut grads) = (Tape::<N>::new(), Gradients::<N>::new());
             let mut opt = Sgd::new(0.05).momentum(0.9);
             for _ in 0..3 {
@@ -52,20 +56,20 @@ fn two_threads_train_and_infer_as_one_thread_does() {
     // 256 rows: the first layer's products (256 × 784 × 128) split over the threads, and so
     // do BatchNorm's features, in pools of two to four; the wider network's SGD update
     // (407,050 parameters) and its activations and Linear layers' bias passes split too.
-    let mnist = train_and_infer::<Mnist>(1, 256);
-    let wide = train_and_infer::<Wide>(1, 256);
-    let cnn = train_and_infer::<Cnn>(1, 64);
+    let mnist = train_and_infer(1, 256, Mnist::new);
+    let wide = train_and_infer(1, 256, Wide::new);
+    let cnn = train_and_infer(1, 64, Cnn::new);
     for threads in [2, 3, 4] {
         assert!(
-            train_and_infer::<Mnist>(threads, 256) == mnist,
+            train_and_infer(threads, 256, Mnist::new) == mnist,
             "{threads} threads, MLP"
         );
         assert!(
-            train_and_infer::<Wide>(threads, 256) == wide,
+            train_and_infer(threads, 256, Wide::new) == wide,
             "{threads} threads, wide MLP"
         );
         assert!(
-            train_and_infer::<Cnn>(threads, 64) == cnn,
+            train_and_infer(threads, 64, Cnn::new) == cnn,
             "{threads} threads, CNN"
         );
     }

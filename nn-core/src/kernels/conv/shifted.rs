@@ -159,7 +159,7 @@ impl Grouped {
         l.channel + l.slack <= ROOM && self.kh * self.kw <= MAX_TAPS && ROWS * wide <= OUT_ROOM
     }
 
-    /// [`Grouped::forward_shifted`] on the instruction set `isa`.
+    /// [`Grouped::forward_shifted`] on the instruction set `isa`, its buffers on the stack.
     #[inline(always)]
     fn forward_shifted_on(
         &self,
@@ -168,6 +168,25 @@ impl Grouped {
         bias: &[f32],
         x: &[f32],
         y: &mut [f32],
+    ) -> bool {
+        let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
+        let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
+        self.forward_shifted_in(isa, weight, bias, x, y, &mut spread_store, &mut out_store)
+    }
+
+    /// [`Grouped::forward_shifted_on`] with its buffers given: `spread_store` of at least
+    /// `ROOM` floats, `out_store` of at least `OUT_ROOM` (only written, never read before).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn forward_shifted_in(
+        &self,
+        isa: Isa,
+        weight: &[f32],
+        bias: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+        spread_store: &mut [MaybeUninit<f32>],
+        out_store: &mut [MaybeUninit<f32>],
     ) -> bool {
         if !self.fits_shifted() {
             return false;
@@ -183,11 +202,9 @@ impl Grouped {
         // one per row of a tile.
         let depthwise = cing == 1 && coutg == 1;
         let per_dw = ROWS.min((ROOM - l.slack) / l.channel);
-        let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
         let room = if depthwise { per_dw } else { per };
-        let buf = zeroed(&mut spread_store, room * l.channel + l.slack);
-        let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
-        let out = zeroed(&mut out_store, ROWS * wide);
+        let buf = zeroed(spread_store, room * l.channel + l.slack);
+        let out = zeroed(out_store, ROWS * wide);
         // A tile's sums, written whole by each tile.
         let mut acc = [[0.0f32; LANES]; ROWS];
         let mut offs = [0usize; MAX_TAPS];

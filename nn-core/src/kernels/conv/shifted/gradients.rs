@@ -290,10 +290,15 @@ impl Grouped {
         let n_d = batch * d_step;
         let n_w = if dx.is_some() { taps * self.cout } else { 0 };
         // Every float read is written below: the block's old values are left in place.
-        let mut scratch = Scratch::take_written(n_x + n_d + n_w + self.cin);
+        // The input gradient's spread and wide grid here too, rather than on the stack: a
+        // pool's thread may run several chunks' backward passes nested on its stack.
+        let n_in = if dx.is_some() { ROOM + OUT_ROOM } else { 0 };
+        let mut scratch = Scratch::take_written(n_x + n_d + n_w + self.cin + n_in);
         let (xs, rest) = scratch.split_at_mut(n_x);
         let (ds, rest) = rest.split_at_mut(n_d);
-        let (turned, zeros) = rest.split_at_mut(n_w);
+        let (turned, rest) = rest.split_at_mut(n_w);
+        let (zeros, rest) = rest.split_at_mut(self.cin);
+        let (spread_store, out_store) = rest.split_at_mut(n_in.min(ROOM));
         zeros.fill(0.0);
         // In order of samples: each spread zeros the slack after it, the next sample's start.
         for (s, x) in x.chunks_exact(in_size).take(batch).enumerate() {
@@ -354,9 +359,18 @@ impl Grouped {
                 }
             }
         }
+        // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and the one-sample pass only
+        // writes initialised floats into these buffers, so they stay initialised.
+        let (spread_store, out_store) = unsafe {
+            (
+                &mut *(core::ptr::from_mut(spread_store) as *mut [MaybeUninit<f32>]),
+                &mut *(core::ptr::from_mut(out_store) as *mut [MaybeUninit<f32>]),
+            )
+        };
         let dys = dy.chunks_exact(out_size).take(batch);
         for (dy, dx) in dys.zip(dx.chunks_exact_mut(in_size)) {
-            let done = adjoint.forward_shifted_on(isa, turned, zeros, dy, dx);
+            let done =
+                adjoint.forward_shifted_in(isa, turned, zeros, dy, dx, spread_store, out_store);
             debug_assert!(done, "the adjoint geometry was checked to fit");
         }
         true
