@@ -10,6 +10,7 @@ use nn::optim::{Adam, Optimizer, Sgd};
 use nn::{Gradients, Network, Rng, Tape};
 
 nn::network! { struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>> }
+nn::network! { struct Wide<Linear<784, 512>, ReLU, BatchNorm<512>, Linear<512, 10>> }
 nn::network! {
     #[input(1, 28, 28)]
     struct Cnn<Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>, Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>, Flatten, Linear<400, 10>>
@@ -17,7 +18,11 @@ nn::network! {
 
 /// Every parameter after three SGD steps on `batch` random rows, then the logits of a
 /// batch, in a pool of `threads` threads.
-fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u32>) {
+fn train_and_infer<N: Network>(
+    threads: usize,
+    batch: usize,
+    new: fn(u64) -> Box<N>,
+) -> (Vec<u32>, Vec<u32>) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -27,8 +32,8 @@ fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u
             let mut rng = Rng::seed(3);
             let x: Vec<f32> = (0..batch * N::IN).map(|_| rng.uniform(0.0, 1.0)).collect();
             let y: Vec<usize> = (0..batch).map(|i| i % N::OUT).collect();
-            let mut net = Box::new(N::zeroed());
-            net.init_from_seed(1);
+            // Built on the heap: the wide network's 1.6 MB would not fit a pool thread's stack.
+            let mut net = new(1);
             let (mut tape, mut grads) = (Tape::<N>::new(), Gradients::<N>::new());
             let mut opt = Sgd::new(0.05).momentum(0.9);
             for _ in 0..3 {
@@ -49,16 +54,22 @@ fn train_and_infer<N: Network>(threads: usize, batch: usize) -> (Vec<u32>, Vec<u
 #[test]
 fn two_threads_train_and_infer_as_one_thread_does() {
     // 256 rows: the first layer's products (256 × 784 × 128) split over the threads, and so
-    // do SGD's update (101,770 parameters) and BatchNorm's features, in pools of two to four.
-    let mnist = train_and_infer::<Mnist>(1, 256);
-    let cnn = train_and_infer::<Cnn>(1, 64);
+    // do BatchNorm's features, in pools of two to four; the wider network's SGD update
+    // (407,050 parameters) and its activations and Linear layers' bias passes split too.
+    let mnist = train_and_infer(1, 256, Mnist::new);
+    let wide = train_and_infer(1, 256, Wide::new);
+    let cnn = train_and_infer(1, 64, Cnn::new);
     for threads in [2, 3, 4] {
         assert!(
-            train_and_infer::<Mnist>(threads, 256) == mnist,
+            train_and_infer(threads, 256, Mnist::new) == mnist,
             "{threads} threads, MLP"
         );
         assert!(
-            train_and_infer::<Cnn>(threads, 64) == cnn,
+            train_and_infer(threads, 256, Wide::new) == wide,
+            "{threads} threads, wide MLP"
+        );
+        assert!(
+            train_and_infer(threads, 64, Cnn::new) == cnn,
             "{threads} threads, CNN"
         );
     }
@@ -215,6 +226,64 @@ fn losses_of_each_element_sum_to_the_same_bits_on_one_to_four_threads() {
             out.push(bits(&g));
         }
         out
+    };
+    let alone = run();
+    for threads in [1, 2, 3, 4] {
+        assert!(
+            in_pool(threads, run) == alone,
+            "{threads} threads against none"
+        );
+    }
+}
+
+/// Cross-entropy (class indices and probabilities, with and without smoothing) and NLL over
+/// 3,000 rows of 100 classes, their gradients and terms under every reduction: the same
+/// bits in pools of one to four threads as outside any pool, the rows' blocks summed in the
+/// same order whoever computes them.
+#[test]
+fn losses_over_rows_sum_to_the_same_bits_on_one_to_four_threads() {
+    use nn::loss::NllLoss;
+    let (rows, width) = (3000, 100);
+    let mut rng = Rng::seed(11);
+    let out: Vec<f32> = (0..rows * width).map(|_| rng.uniform(-4.0, 4.0)).collect();
+    let classes: Vec<usize> = (0..rows).map(|i| (i * 37) % width).collect();
+    let probs: Vec<f32> = (0..rows * width)
+        .map(|i| {
+            if i % width == (i / width) % width {
+                0.7
+            } else {
+                0.3 / 99.0
+            }
+        })
+        .collect();
+    let run = || {
+        let mut got = Vec::new();
+        for r in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+            for eps in [0.0, 0.1] {
+                let ce = CrossEntropyLoss {
+                    label_smoothing: eps,
+                }
+                .reduction(r);
+                let mut g = vec![0.0; rows * width];
+                got.push(vec![ce
+                    .loss(&out, width, &classes[..], Some(&mut g))
+                    .to_bits()]);
+                got.push(bits(&g));
+                got.push(vec![ce
+                    .loss(&out, width, &probs[..], Some(&mut g))
+                    .to_bits()]);
+                got.push(bits(&g));
+                got.push(bits(&ce.losses(&out, width, &classes[..], None)));
+            }
+            let nll = NllLoss.reduction(r);
+            let mut g = vec![1.0; rows * width];
+            got.push(vec![nll
+                .loss(&out, width, &classes[..], Some(&mut g))
+                .to_bits()]);
+            got.push(bits(&g));
+            got.push(bits(&nll.losses(&out, width, &classes[..], None)));
+        }
+        got
     };
     let alone = run();
     for threads in [1, 2, 3, 4] {

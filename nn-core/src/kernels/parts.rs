@@ -144,27 +144,55 @@ fn run<S: Split>(s: S, n: usize, align: usize, f: &(impl Fn(S) + Sync)) {
 /// threads when `s` has at least `min` elements per thread; the sum is the same bits
 /// either way.
 pub(crate) fn tree_sum<S: Split>(s: S, min: usize, leaf: &(impl Fn(S) -> f32 + Sync)) -> f32 {
-    let n = parts(s.len(), min);
-    tree(s, n, leaf)
+    tree_sum_by(s, BLOCK, min, leaf)
 }
 
-fn tree<S: Split>(s: S, n: usize, leaf: &(impl Fn(S) -> f32 + Sync)) -> f32 {
-    let blocks = s.len().div_ceil(BLOCK);
+/// [`tree_sum`] over blocks of `block` elements (rows, for a [`Rows`] split): `leaf` on each
+/// block, the blocks added pairwise over a tree fixed by the length and `block`.
+pub(crate) fn tree_sum_by<S: Split>(
+    s: S,
+    block: usize,
+    min: usize,
+    leaf: &(impl Fn(S) -> f32 + Sync),
+) -> f32 {
+    let n = parts(s.len(), min);
+    tree(s, block.max(1), n, leaf)
+}
+
+fn tree<S: Split>(s: S, block: usize, n: usize, leaf: &(impl Fn(S) -> f32 + Sync)) -> f32 {
+    let blocks = s.len().div_ceil(block);
     if blocks <= 1 {
         return leaf(s);
     }
-    let (a, b) = s.split_at(blocks / 2 * BLOCK);
+    let (a, b) = s.split_at(blocks / 2 * block);
     if n < 2 {
-        return tree(a, 1, leaf) + tree(b, 1, leaf);
+        return tree(a, block, 1, leaf) + tree(b, block, 1, leaf);
     }
     #[cfg(feature = "threading")]
     {
-        let (x, y) = rayon::join(|| tree(a, n / 2, leaf), || tree(b, n - n / 2, leaf));
+        let (x, y) = rayon::join(
+            || tree(a, block, n / 2, leaf),
+            || tree(b, block, n - n / 2, leaf),
+        );
         x + y
     }
     #[cfg(not(feature = "threading"))]
     {
-        tree(a, 1, leaf) + tree(b, 1, leaf)
+        tree(a, block, 1, leaf) + tree(b, block, 1, leaf)
+    }
+}
+
+/// A slice (or any [`Split`]) of rows `width` elements long, cut only between rows: its
+/// length is its rows.
+pub(crate) struct Rows<S>(pub(crate) S, pub(crate) usize);
+
+impl<S: Split> Split for Rows<S> {
+    fn len(&self) -> usize {
+        self.0.len() / self.1.max(1)
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.0.split_at(mid * self.1);
+        (Rows(a, self.1), Rows(b, self.1))
     }
 }
 

@@ -1,8 +1,12 @@
 //! `Linear<IN, OUT, BIAS>`: PyTorch's `nn.Linear`, `y = x Wᵀ + b`.
 
 use core::fmt;
+use core::ops::Range;
 
 use crate::kernels::matvec;
+#[cfg(feature = "alloc")]
+use crate::kernels::parts::for_parts;
+use crate::kernels::parts::{for_n_parts, parts};
 use crate::{Backward, Layer, Rng};
 
 /// A fully connected layer, `y = x Wᵀ + b`, as PyTorch's `nn.Linear(IN, OUT)`; with
@@ -58,6 +62,9 @@ unsafe impl<const IN: usize, const OUT: usize, const BIAS: bool> bytemuck::Zeroa
 
 clone_in_place!(Linear<const IN: usize, const OUT: usize, const BIAS: bool> { weight, bias });
 
+/// Elements (batch × features) per thread, at least, of a bias pass split over the pool.
+const BIAS_PART_MIN: usize = 1 << 15;
+
 #[diagnostic::do_not_recommend]
 impl<const IN: usize, const OUT: usize, const BIAS: bool> Layer for Linear<IN, OUT, BIAS> {
     const IN: usize = IN;
@@ -99,9 +106,12 @@ impl<const IN: usize, const OUT: usize, const BIAS: bool> Layer for Linear<IN, O
     fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
         use crate::gemm::{gemm, MatMut, MatRef};
         let y = &mut y[..batch * OUT];
-        for row in y.chunks_exact_mut(OUT) {
-            row.copy_from_slice(&self.bias);
-        }
+        // The bias in every row, the rows over the pool's threads when there are many.
+        for_parts(&mut *y, BIAS_PART_MIN, OUT, &|y: &mut [f32]| {
+            for row in y.chunks_exact_mut(OUT) {
+                row.copy_from_slice(&self.bias);
+            }
+        });
         // Y ← X Wᵀ + Y, with Y pre-filled with the bias.
         gemm(
             1.0,
@@ -117,11 +127,19 @@ impl<const IN: usize, const OUT: usize, const BIAS: bool> Layer for Linear<IN, O
         // `gb` is empty without a bias.
         let (gw, gb) = grad[..Self::PARAMS].split_at_mut(IN * OUT);
         let dy = &io.dy[..batch * OUT];
-        for row in dy.chunks_exact(OUT) {
-            for (g, d) in gb.iter_mut().zip(row) {
-                *g += d;
+        // Each feature's sum runs down its column in row order, whichever thread has the
+        // column: the same bits on any number of threads.
+        let n = parts(batch * gb.len(), BIAS_PART_MIN);
+        for_n_parts((0..gb.len(), gb), n, 16, &|(cols, gb): (
+            Range<usize>,
+            &mut [f32],
+        )| {
+            for row in dy.chunks_exact(OUT) {
+                for (g, d) in gb.iter_mut().zip(&row[cols.clone()]) {
+                    *g += d;
+                }
             }
-        }
+        });
         #[cfg(feature = "alloc")]
         {
             use crate::gemm::{gemm, MatMut, MatRef};

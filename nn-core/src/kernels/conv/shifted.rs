@@ -66,10 +66,14 @@ enum Isa {
 }
 
 impl Isa {
+    /// The widest the CPU has, but AVX2 where the products run on AVX2 (`NN_KERNEL=avx2`,
+    /// or [`crate::gemm::set_kernel`]), so that an AVX-512 machine can run what an AVX2
+    /// machine runs.
     fn detect() -> Self {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         {
-            if std::is_x86_feature_detected!("avx512f") {
+            let avx2 = crate::gemm::kernel() == crate::gemm::Kernel::Avx2;
+            if !avx2 && std::is_x86_feature_detected!("avx512f") {
                 return Isa::Avx512;
             }
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
@@ -142,13 +146,55 @@ impl Grouped {
     /// sums; the caller then runs the direct loops.
     #[inline(always)]
     pub fn forward_shifted(&self, weight: &[f32], bias: &[f32], x: &[f32], y: &mut [f32]) -> bool {
+        self.forward_shifted_on(Isa::detect(), weight, bias, x, y)
+    }
+
+    /// Whether [`Grouped::forward_shifted`] takes this geometry: one channel and `ROWS`
+    /// channels of the wide output grid fit their stack buffers, and one pass sums the
+    /// kernel's taps.
+    #[inline(always)]
+    fn fits_shifted(&self) -> bool {
+        let l = self.layout();
+        let wide = l.wide.next_multiple_of(LANES);
+        l.channel + l.slack <= ROOM && self.kh * self.kw <= MAX_TAPS && ROWS * wide <= OUT_ROOM
+    }
+
+    /// [`Grouped::forward_shifted`] on the instruction set `isa`, its buffers on the stack.
+    #[inline(always)]
+    fn forward_shifted_on(
+        &self,
+        isa: Isa,
+        weight: &[f32],
+        bias: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+    ) -> bool {
+        let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
+        let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
+        self.forward_shifted_in(isa, weight, bias, x, y, &mut spread_store, &mut out_store)
+    }
+
+    /// [`Grouped::forward_shifted_on`] with its buffers given: `spread_store` of at least
+    /// `ROOM` floats, `out_store` of at least `OUT_ROOM` (only written, never read before).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn forward_shifted_in(
+        &self,
+        isa: Isa,
+        weight: &[f32],
+        bias: &[f32],
+        x: &[f32],
+        y: &mut [f32],
+        spread_store: &mut [MaybeUninit<f32>],
+        out_store: &mut [MaybeUninit<f32>],
+    ) -> bool {
+        if !self.fits_shifted() {
+            return false;
+        }
         let l = self.layout();
         let kk = self.kh * self.kw;
         // The wide grid of `ROWS` output channels, whole tiles each.
         let wide = l.wide.next_multiple_of(LANES);
-        if l.channel + l.slack > ROOM || kk > MAX_TAPS || ROWS * wide > OUT_ROOM {
-            return false;
-        }
         let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
         // Input channels of one pass: as many as the buffer and the tap count allow.
         let per = cing.min((ROOM - l.slack) / l.channel).min(MAX_TAPS / kk);
@@ -156,12 +202,9 @@ impl Grouped {
         // one per row of a tile.
         let depthwise = cing == 1 && coutg == 1;
         let per_dw = ROWS.min((ROOM - l.slack) / l.channel);
-        let isa = Isa::detect();
-        let mut spread_store = [MaybeUninit::<f32>::uninit(); ROOM];
         let room = if depthwise { per_dw } else { per };
-        let buf = zeroed(&mut spread_store, room * l.channel + l.slack);
-        let mut out_store = [MaybeUninit::<f32>::uninit(); OUT_ROOM];
-        let out = zeroed(&mut out_store, ROWS * wide);
+        let buf = zeroed(spread_store, room * l.channel + l.slack);
+        let out = zeroed(out_store, ROWS * wide);
         // A tile's sums, written whole by each tile.
         let mut acc = [[0.0f32; LANES]; ROWS];
         let mut offs = [0usize; MAX_TAPS];
@@ -354,8 +397,9 @@ fn tile_portable<const R: usize>(
                 .try_into()
                 .expect("LANES floats");
             let wv = w[r * w_row + t];
+            // Fused, as the vector units fuse: the same bits on every instruction set.
             for (a, x) in a.iter_mut().zip(x) {
-                *a += wv * x;
+                *a = wv.mul_add(*x, *a);
             }
         }
     }
@@ -443,5 +487,6 @@ unsafe fn tile_avx2<const R: usize>(
 }
 
 mod backward;
+mod gradients;
 #[cfg(test)]
 mod tests;

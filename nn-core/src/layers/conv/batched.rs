@@ -239,6 +239,18 @@ impl<
         grad: &mut [f32],
         block: &mut [f32],
     ) {
+        #[cfg(feature = "std")]
+        let mut dx = dx;
+        // Stride 1 on AVX-512: the direct kernels, no patch matrix
+        // (`kernels/conv/shifted/gradients.rs`).
+        #[cfg(feature = "std")]
+        if S == 1 {
+            let (gw, gb) = grad.split_at_mut(COUT * Self::TAPS);
+            let w = self.weight_matrix();
+            if Self::GROUPED.backward_direct(w, x, dy, dx.as_deref_mut(), gw, gb) {
+                return;
+            }
+        }
         match Plan::new(&<Self as Shape>::GEOM, COUT, block.len()) {
             Plan::Grouped { group, cols_per } => {
                 self.backward_grouped(x, dy, dx, grad, block, group, cols_per)

@@ -2,6 +2,7 @@
 //! log-likelihood on log-probabilities.
 
 use super::*;
+use crate::kernels::parts::{tree_sum_by, Rows, Split, BLOCK};
 
 /// PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)` on logits `[batch, classes]`, with
 /// mean reduction (`.reduction(..)` for the others, one term per row). Uses a stable log-sum-exp, so logits of ±1e4 give finite values.
@@ -63,7 +64,7 @@ impl CrossEntropyLoss {
 }
 
 /// A class index as a target holds it: `usize`, or PyTorch's `int64`.
-trait ClassIndex: Copy {
+trait ClassIndex: Copy + Sync {
     /// The index, wide enough for a negative `i64` and any `usize`.
     fn index(self) -> i128;
 }
@@ -126,8 +127,8 @@ impl CrossEntropyLoss {
         width: usize,
         target: &[impl ClassIndex],
         reduction: Reduction,
-        mut each: Option<&mut [f32]>,
-        mut grad: Option<&mut [f32]>,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
     ) -> f32 {
         if let Err(e) = self.check() {
             panic!("{e}");
@@ -138,32 +139,43 @@ impl CrossEntropyLoss {
         let eps = self.label_smoothing;
         let inv_b = reduction.scale(batch);
         let off = eps / width as f32;
-        let mut total = 0.0f32;
-        for (i, row) in out.chunks_exact(width).enumerate() {
-            let class = class_index("CrossEntropyLoss", target[i].index(), i, width);
-            let g = grad
-                .as_deref_mut()
-                .map(|g| &mut g[i * width..(i + 1) * width]);
-            let has_grad = g.is_some();
-            let (max, log_sum) = log_sum_exp(row, g);
-            let nll = log_sum - (row[class] - max);
-            let loss = if eps == 0.0 {
-                nll
-            } else {
-                let mean_nll = row.iter().map(|v| log_sum - (v - max)).sum::<f32>() / width as f32;
-                (1.0 - eps) * nll + eps * mean_nll
-            };
-            total += loss;
-            if let Some(e) = each.as_deref_mut() {
-                e[i] = loss;
-            }
-            if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
-                for (k, g) in g[i * width..(i + 1) * width].iter_mut().enumerate() {
-                    let t = if k == class { 1.0 - eps + off } else { off };
-                    *g = (*g - t) * inv_b;
+        let rows = (0..batch, Rows(out, width), target, Rows(grad, width), each);
+        let total = row_blocks(rows, width, &|(
+            is,
+            Rows(out, _),
+            target,
+            Rows(mut grad, _),
+            mut each,
+        )| {
+            let mut total = 0.0f32;
+            for ((j, i), row) in is.enumerate().zip(out.chunks_exact(width)) {
+                let class = class_index("CrossEntropyLoss", target[j].index(), i, width);
+                let g = grad
+                    .as_deref_mut()
+                    .map(|g| &mut g[j * width..(j + 1) * width]);
+                let has_grad = g.is_some();
+                let (max, log_sum) = log_sum_exp(row, g);
+                let nll = log_sum - (row[class] - max);
+                let loss = if eps == 0.0 {
+                    nll
+                } else {
+                    let mean_nll =
+                        row.iter().map(|v| log_sum - (v - max)).sum::<f32>() / width as f32;
+                    (1.0 - eps) * nll + eps * mean_nll
+                };
+                total += loss;
+                if let Some(e) = each.as_deref_mut() {
+                    e[j] = loss;
+                }
+                if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
+                    for (k, g) in g[j * width..(j + 1) * width].iter_mut().enumerate() {
+                        let t = if k == class { 1.0 - eps + off } else { off };
+                        *g = (*g - t) * inv_b;
+                    }
                 }
             }
-        }
+            total
+        });
         total * inv_b
     }
 
@@ -174,8 +186,8 @@ impl CrossEntropyLoss {
         width: usize,
         target: &[f32],
         reduction: Reduction,
-        mut each: Option<&mut [f32]>,
-        mut grad: Option<&mut [f32]>,
+        each: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
     ) -> f32 {
         if let Err(e) = self.check() {
             panic!("{e}");
@@ -186,42 +198,68 @@ impl CrossEntropyLoss {
         let eps = self.label_smoothing;
         let inv_b = reduction.scale(batch);
         let off = eps / width as f32;
-        let mut total = 0.0f32;
-        let rows = out.chunks_exact(width).zip(target.chunks_exact(width));
-        for (i, (row, t)) in rows.enumerate() {
-            let g = grad
-                .as_deref_mut()
-                .map(|g| &mut g[i * width..(i + 1) * width]);
-            let has_grad = g.is_some();
-            let (max, log_sum) = log_sum_exp(row, g);
-            // PyTorch: −Σ t' · logp with the smoothed target t' = (1 − ε) t + ε / C, formed
-            // first, so that a class of zero probability and −∞ logit is 0 · ∞ (NaN) only
-            // where PyTorch's is: without smoothing.
-            let mut loss = 0.0f32;
-            let mut mass = 0.0f32;
-            for (v, t) in row.iter().zip(t) {
-                let t_smooth = if eps == 0.0 {
-                    *t
-                } else {
-                    (1.0 - eps) * t + off
-                };
-                loss += t_smooth * (log_sum - (v - max));
-                mass += t;
-            }
-            total += loss;
-            if let Some(e) = each.as_deref_mut() {
-                e[i] = loss;
-            }
-            if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
-                // d/dx_k = (1 − ε)(p_k Σt − t_k) + ε (p_k − 1/C)
-                for (g, t) in g[i * width..(i + 1) * width].iter_mut().zip(t) {
-                    let p = *g;
-                    *g = ((1.0 - eps) * (p * mass - t) + (eps * p - off)) * inv_b;
+        let rows = (
+            Rows(out, width),
+            Rows(target, width),
+            Rows(grad, width),
+            each,
+        );
+        let total = row_blocks(rows, width, &|(
+            Rows(out, _),
+            Rows(target, _),
+            Rows(mut grad, _),
+            mut each,
+        )| {
+            let mut total = 0.0f32;
+            let rows = out.chunks_exact(width).zip(target.chunks_exact(width));
+            for (i, (row, t)) in rows.enumerate() {
+                let g = grad
+                    .as_deref_mut()
+                    .map(|g| &mut g[i * width..(i + 1) * width]);
+                let has_grad = g.is_some();
+                let (max, log_sum) = log_sum_exp(row, g);
+                // PyTorch: −Σ t' · logp with the smoothed target t' = (1 − ε) t + ε / C,
+                // formed first, so that a class of zero probability and −∞ logit is 0 · ∞
+                // (NaN) only where PyTorch's is: without smoothing.
+                let mut loss = 0.0f32;
+                let mut mass = 0.0f32;
+                for (v, t) in row.iter().zip(t) {
+                    let t_smooth = if eps == 0.0 {
+                        *t
+                    } else {
+                        (1.0 - eps) * t + off
+                    };
+                    loss += t_smooth * (log_sum - (v - max));
+                    mass += t;
+                }
+                total += loss;
+                if let Some(e) = each.as_deref_mut() {
+                    e[i] = loss;
+                }
+                if let (true, Some(g)) = (has_grad, grad.as_deref_mut()) {
+                    // d/dx_k = (1 − ε)(p_k Σt − t_k) + ε (p_k − 1/C)
+                    for (g, t) in g[i * width..(i + 1) * width].iter_mut().zip(t) {
+                        let p = *g;
+                        *g = ((1.0 - eps) * (p * mass - t) + (eps * p - off)) * inv_b;
+                    }
                 }
             }
-        }
+            total
+        });
         total * inv_b
     }
+}
+
+/// Elements (rows × classes) per thread, at least, of a loss over rows split over the pool.
+const PART_MIN: usize = 1 << 14;
+
+/// `leaf` on blocks of about [`BLOCK`] elements of whole rows of `rows` (at least one row
+/// each), its sums added over a tree fixed by the number of rows and `width`: the rows over
+/// the pool's threads when there are many, with the same bits on any number of threads. A
+/// batch of up to `BLOCK / width` rows is one block, summed in row order.
+fn row_blocks<S: Split>(rows: S, width: usize, leaf: &(impl Fn(S) -> f32 + Sync)) -> f32 {
+    let width = width.max(1);
+    tree_sum_by(rows, BLOCK / width, PART_MIN.div_ceil(width), leaf)
 }
 
 /// The number of rows of `out`, each `width` wide.
@@ -303,28 +341,37 @@ impl NllLoss {
         width: usize,
         target: &[impl ClassIndex],
         reduction: Reduction,
-        mut each: Option<&mut [f32]>,
+        each: Option<&mut [f32]>,
         grad: Option<&mut [f32]>,
     ) -> f32 {
         let batch = target.len();
         check_len("NLLLoss", out.len(), batch * width);
         check_terms("NLLLoss", &each, batch);
         let inv_b = reduction.scale(batch);
-        let mut grad = grad;
-        if let Some(g) = grad.as_deref_mut() {
-            g.fill(0.0);
-        }
-        let mut total = 0.0f32;
-        for (i, row) in out.chunks_exact(width).enumerate() {
-            let c = class_index("NLLLoss", target[i].index(), i, width);
-            total -= row[c];
-            if let Some(e) = each.as_deref_mut() {
-                e[i] = -row[c];
-            }
+        let rows = (0..batch, Rows(out, width), target, Rows(grad, width), each);
+        let total = row_blocks(rows, width, &|(
+            is,
+            Rows(out, _),
+            target,
+            Rows(mut grad, _),
+            mut each,
+        )| {
             if let Some(g) = grad.as_deref_mut() {
-                g[i * width + c] = -inv_b;
+                g.fill(0.0);
             }
-        }
+            let mut total = 0.0f32;
+            for ((j, i), row) in is.enumerate().zip(out.chunks_exact(width)) {
+                let c = class_index("NLLLoss", target[j].index(), i, width);
+                total -= row[c];
+                if let Some(e) = each.as_deref_mut() {
+                    e[j] = -row[c];
+                }
+                if let Some(g) = grad.as_deref_mut() {
+                    g[j * width + c] = -inv_b;
+                }
+            }
+            total
+        });
         total * inv_b
     }
 }

@@ -10,8 +10,12 @@ use crate::error::Range;
 use crate::kernels::parts::for_parts;
 use crate::{Gradients, Network, SettingError, StateDict, StateError};
 
-/// Elements per thread, at least, of an update split over the pool.
-const PART_MIN: usize = 1 << 15;
+/// Elements per thread, at least, of an update split over the pool. The update is a few
+/// loads and stores per element: a part smaller than this (its three arrays, 1.5 MB, about a
+/// core's second-level cache) gains less than it costs to wake a thread and to move the
+/// parameters' lines between the cores' caches, which the next forward pass reads again.
+/// So a network of about a hundred thousand parameters updates on one thread.
+const PART_MIN: usize = 1 << 17;
 
 /// One tensor's momentum SGD update, with every branch decided outside the loop.
 struct SgdUpdate<'a> {

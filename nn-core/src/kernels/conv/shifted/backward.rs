@@ -6,7 +6,7 @@ use super::*;
 
 /// A block of zeroed floats kept by the thread between calls, so that a training step
 /// does not map fresh pages for it each time; given back when dropped.
-struct Scratch(alloc::vec::Vec<f32>);
+pub(super) struct Scratch(alloc::vec::Vec<f32>);
 
 std::thread_local! {
     static SCRATCH: core::cell::Cell<alloc::vec::Vec<f32>> =
@@ -15,9 +15,17 @@ std::thread_local! {
 
 impl Scratch {
     /// `n` zeros: the thread's block (an empty one if it is in use further up the stack).
-    fn take(n: usize) -> Self {
+    pub(super) fn take(n: usize) -> Self {
         let mut v = SCRATCH.take();
         v.clear();
+        v.resize(n, 0.0);
+        Scratch(v)
+    }
+
+    /// `n` floats of the thread's block whose values are left as they were (zeros where it
+    /// grows): for a caller that writes every float it reads.
+    pub(super) fn take_written(n: usize) -> Self {
+        let mut v = SCRATCH.take();
         v.resize(n, 0.0);
         Scratch(v)
     }

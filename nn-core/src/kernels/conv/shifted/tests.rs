@@ -251,3 +251,139 @@ fn a_channel_too_large_for_the_buffer_is_refused() {
     let x = vec![0.0; g.h * g.w];
     assert!(!g.forward_shifted(&[0.0; 9], &[0.0], &x, &mut y));
 }
+
+/// Every instruction set this CPU has.
+fn isas() -> Vec<Isa> {
+    #[allow(unused_mut)]
+    let mut isas = vec![Isa::Portable];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            isas.push(Isa::Avx2);
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            isas.push(Isa::Avx512);
+        }
+    }
+    isas
+}
+
+/// Stride-1 geometries of one group for the direct gradient kernels: output channels 1 to 9
+/// (every remainder of tiles of 4 and 3 rows), weights per output channel not a multiple of
+/// 6 or 3 (1, 2, 4, 5, 7, 8, 10, 13 …), wide grids of every remainder of 16 lanes, padding
+/// from none to the kernel's size less one, rectangular kernels and padding that differs by
+/// side.
+fn stride1_cases() -> Vec<Grouped> {
+    let mut v = vec![
+        // The example CNN's layers, and ResNet-8's 3 × 3 same.
+        geom((1, 8, 1), (28, 28), (3, 3), (1, 1), (0, 0, 0, 0), 1),
+        geom((8, 16, 1), (13, 13), (3, 3), (1, 1), (0, 0, 0, 0), 1),
+        geom((16, 16, 1), (32, 32), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((5, 7, 1), (9, 11), (2, 3), (1, 1), (1, 0, 2, 1), 1),
+        geom((3, 5, 1), (6, 6), (5, 5), (1, 1), (4, 4, 4, 4), 1),
+        geom((130, 5, 1), (4, 4), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((2, 3, 1), (40, 90), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((4, 6, 1), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ];
+    for cout in 1..=9 {
+        for (cin, k) in [(1, 1), (2, 1), (1, 2), (5, 1), (7, 1), (13, 1), (1, 3)] {
+            // Output widths 1 to 22: wide grids of most remainders of 16.
+            let w = cout + 2 * cin + k - 1;
+            v.push(geom(
+                (cin, cout, 1),
+                (3, w),
+                (k, k),
+                (1, 1),
+                (k - 1, 0, 0, k - 1),
+                1,
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn direct_gradients_match_a_float64_reference_with_the_same_bits_on_every_isa() {
+    for batch in [1, 3] {
+        for (n, g) in stride1_cases().into_iter().enumerate() {
+            let w = values(g.cout * g.cin * g.kh * g.kw, n);
+            let x = values(batch * g.cin * g.h * g.w, n + 300);
+            let dy = values(batch * g.cout * g.oh * g.ow, n + 400);
+            let (want_w, want_b, want_x) = reference_backward(&g, &w, &x, &dy, batch);
+            let mut first: Option<Vec<Vec<u32>>> = None;
+            for isa in isas() {
+                // Gradients are added to what is there, the input gradient overwritten.
+                let mut gw = vec![1.0f32; w.len()];
+                let mut gb = vec![1.0f32; g.cout];
+                let mut dx = vec![f32::NAN; x.len()];
+                assert!(
+                    g.backward_direct_on(isa, &w, &x, &dy, Some(&mut dx), &mut gw, &mut gb),
+                    "{g:?} is taken"
+                );
+                // A weight's sum has `batch · oh · ow` terms, an input's `cout · kh · kw`, a
+                // bias's `batch · oh · ow`; each below 1 in magnitude, with the 1 added.
+                let n_w = (batch * g.oh * g.ow) as f64;
+                let n_x = (g.cout * g.kh * g.kw) as f64;
+                for (what, got, want, plus, terms) in [
+                    ("weight", &gw, &want_w, 1.0, n_w),
+                    ("bias", &gb, &want_b, 1.0, n_w),
+                    ("input", &dx, &want_x, 0.0, n_x),
+                ] {
+                    // As `backward_matches_a_float64_reference` bounds it.
+                    let tol =
+                        |e: f64| 32.0 * terms.sqrt() * f64::from(f32::EPSILON) * (1.0 + e.abs());
+                    for (k, (a, e)) in got.iter().zip(want.iter()).enumerate() {
+                        let e = e + plus;
+                        assert!(
+                            (f64::from(*a) - e).abs() <= tol(e),
+                            "{isa:?}, {g:?}, batch {batch}: {what} gradient at {k}: {a} != {e}"
+                        );
+                    }
+                }
+                let got: Vec<Vec<u32>> = [&gw, &gb, &dx]
+                    .iter()
+                    .map(|v| v.iter().map(|f| f.to_bits()).collect())
+                    .collect();
+                match &first {
+                    None => first = Some(got),
+                    Some(f) => assert!(*f == got, "{isa:?}, {g:?}: other bits than the first"),
+                }
+            }
+            // Without the input gradient, the same parameter gradients.
+            let mut gw = vec![1.0f32; w.len()];
+            let mut gb = vec![1.0f32; g.cout];
+            let isa = *isas().last().expect("the portable loops at least");
+            assert!(g.backward_direct_on(isa, &w, &x, &dy, None, &mut gw, &mut gb));
+            let first = first.expect("the portable loops at least");
+            assert!(gw.iter().map(|f| f.to_bits()).eq(first[0].iter().copied()));
+            assert!(gb.iter().map(|f| f.to_bits()).eq(first[1].iter().copied()));
+        }
+    }
+}
+
+#[test]
+fn direct_gradients_refuse_strides_groups_dilation_and_wide_padding() {
+    for g in [
+        geom((2, 2, 1), (8, 8), (3, 3), (2, 2), (1, 1, 1, 1), 1),
+        geom((2, 2, 2), (8, 8), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((2, 2, 1), (8, 8), (3, 3), (1, 1), (2, 2, 2, 2), 2),
+        geom((2, 2, 1), (8, 8), (3, 3), (1, 1), (3, 0, 0, 0), 1),
+    ] {
+        let w = values(g.cout * g.cin / g.groups * g.kh * g.kw, 1);
+        let x = values(g.cin * g.h * g.w, 2);
+        let dy = values(g.cout * g.oh * g.ow, 3);
+        let (mut gw, mut gb) = (vec![0.0; w.len()], vec![0.0; g.cout]);
+        for isa in isas() {
+            let taken = g.backward_direct_on(isa, &w, &x, &dy, None, &mut gw, &mut gb);
+            assert!(!taken, "{isa:?}, {g:?}");
+        }
+        assert!(
+            !g.backward_direct(&w, &x, &dy, None, &mut gw, &mut gb),
+            "{g:?}"
+        );
+        assert!(
+            gw.iter().chain(&gb).all(|v| *v == 0.0),
+            "{g:?} wrote nothing"
+        );
+    }
+}
