@@ -87,8 +87,10 @@ pub(crate) struct Dense {
     pub name: String,
     /// `Some` for a convolution, `None` for a linear layer.
     pub conv: Option<Conv2dShape>,
-    /// A depthwise convolution (a batch norm of its own), weight `[C, 1, kH, kW]`.
+    /// A depthwise convolution, weight `[C · M, 1, kH, kW]`.
     pub depthwise: bool,
+    /// A batch norm of its own (a depthwise 1×1 whose f32 weight is `[C]`).
+    pub affine: bool,
     pub outputs: usize,
     pub inputs: usize,
     pub activation: Activation,
@@ -123,7 +125,7 @@ pub(crate) fn plan<N: Layer>(
         let head = kind.split('<').next().unwrap_or("");
         let args: Vec<&str> = kind
             .split_once('<')
-            .map(|(_, a)| a.trim_end_matches('>').split(',').map(str::trim).collect())
+            .map(|(_, a)| top_level(a.strip_suffix('>').unwrap_or(a)))
             .unwrap_or_default();
         let tensor = |t: &str, len: usize| -> Vec<f32> {
             match state {
@@ -146,6 +148,7 @@ pub(crate) fn plan<N: Layer>(
                     name,
                     conv: None,
                     depthwise: false,
+                    affine: false,
                     outputs: o,
                     inputs: i,
                     activation: Activation::None,
@@ -158,41 +161,22 @@ pub(crate) fn plan<N: Layer>(
                 let (Some(inp), Some(out)) = (image, info.image) else {
                     return Err(unsupported("its input image is not known"));
                 };
-                let mut stride = 1;
-                let mut pad = 0;
-                for a in &args[3..] {
-                    match a.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
-                        Some(("stride", v)) => {
-                            stride = v.parse().map_err(|_| unsupported("a pair stride"))?
-                        }
-                        Some(("padding", v)) => {
-                            pad = v
-                                .parse()
-                                .map_err(|_| unsupported("a padding that is not one number"))?
-                        }
-                        Some(("bias", "false")) => {}
-                        _ => {
-                            return Err(unsupported(
-                                "groups, dilation and pair kernels have no int8 layer yet",
-                            ))
-                        }
-                    }
+                let conv = ConvArgs::parse(&args).map_err(|why| unsupported(&why))?;
+                let shape = conv.shape(inp, out[0]);
+                if [shape.out_channels, shape.output[0], shape.output[1]] != out {
+                    return Err(unsupported("its output is not the int8 geometry's"));
                 }
-                let k: usize = args
-                    .get(2)
-                    .and_then(|k| k.parse().ok())
-                    .ok_or_else(|| unsupported("a pair kernel"))?;
-                let shape = Conv2dShape {
-                    in_channels: inp[0],
-                    input: [inp[1], inp[2]],
-                    out_channels: out[0],
-                    output: [out[1], out[2]],
-                    kernel: [k, k],
-                    stride: [stride; 2],
-                    dilation: [1, 1],
-                    pad: [pad; 2],
+                let depthwise = match conv.groups {
+                    1 => false,
+                    g if g == inp[0] && out[0].is_multiple_of(g) => true,
+                    _ => {
+                        return Err(unsupported(
+                            "grouped convolutions other than depthwise have no int8 layer",
+                        ))
+                    }
                 };
-                let per = inp[0] * k * k;
+                let taps = conv.kernel[0] * conv.kernel[1];
+                let per = if depthwise { taps } else { inp[0] * taps };
                 let weight = tensor("weight", out[0] * per);
                 let bias = match state {
                     Some(s) => s
@@ -204,7 +188,8 @@ pub(crate) fn plan<N: Layer>(
                 steps.push(Step::Dense(Dense {
                     name,
                     conv: Some(shape),
-                    depthwise: false,
+                    depthwise,
+                    affine: false,
                     outputs: out[0],
                     inputs: per,
                     activation: Activation::None,
@@ -257,6 +242,7 @@ pub(crate) fn plan<N: Layer>(
                                 super::Padding::Valid,
                             )),
                             depthwise: true,
+                            affine: true,
                             outputs: c,
                             inputs: 1,
                             activation: Activation::None,
@@ -277,22 +263,53 @@ pub(crate) fn plan<N: Layer>(
                     _ => steps.push(Step::Clamp(act)),
                 }
             }
-            "MaxPool2d" | "AvgPool2d" => {
+            "MaxPool2d" | "AvgPool2d" | "AdaptiveAvgPool2d" => {
                 let (Some(inp), Some(out)) = (image, info.image) else {
                     return Err(unsupported("its input image is not known"));
                 };
-                let k: usize = args
-                    .first()
-                    .and_then(|k| k.parse().ok())
-                    .ok_or_else(|| unsupported("a pair window"))?;
-                let shape = Pool2dShape {
-                    channels: inp[0],
-                    input: [inp[1], inp[2]],
-                    output: [out[1], out[2]],
-                    window: [k, k],
-                    stride: [k, k],
-                    pad: [0, 0],
+                let shape = if head == "AdaptiveAvgPool2d" {
+                    // The global average pool: one window over the whole image.
+                    Pool2dShape::tflite(
+                        inp,
+                        [inp[1], inp[2]],
+                        [inp[1], inp[2]],
+                        super::Padding::Valid,
+                    )
+                } else {
+                    let window = pair(args.first().copied().unwrap_or(""))
+                        .ok_or_else(|| unsupported("a window that is not read"))?;
+                    let mut stride = window;
+                    let mut pad = [0, 0];
+                    for a in args.iter().skip(1) {
+                        match a.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                            Some(("stride", v)) => {
+                                stride = pair(v).ok_or_else(|| unsupported("a stride"))?
+                            }
+                            Some(("padding", v)) => {
+                                pad = pair(v).ok_or_else(|| unsupported("a padding"))?
+                            }
+                            _ => return Err(unsupported("an argument that is not read")),
+                        }
+                    }
+                    if head == "AvgPool2d" && pad != [0, 0] {
+                        // PyTorch counts the padding in the average, TFLite does not.
+                        return Err(unsupported(
+                            "an average pool with padding has no int8 layer (TFLite's \
+                             average leaves the padding out, PyTorch's counts it)",
+                        ));
+                    }
+                    Pool2dShape {
+                        channels: inp[0],
+                        input: [inp[1], inp[2]],
+                        output: [out[1], out[2]],
+                        window,
+                        stride,
+                        pad,
+                    }
                 };
+                if [shape.channels, shape.output[0], shape.output[1]] != out {
+                    return Err(unsupported("its output is not the int8 geometry's"));
+                }
                 steps.push(if head == "MaxPool2d" {
                     Step::MaxPool(shape)
                 } else {
@@ -306,6 +323,124 @@ pub(crate) fn plan<N: Layer>(
         }
     }
     Ok(steps)
+}
+
+/// The arguments of a layer as declared (`1, 64, (10, 4), stride = 2`), split at the commas
+/// outside parentheses.
+fn top_level(args: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0usize, 0);
+    for (i, c) in args.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = args[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
+}
+
+/// `3` as `[3, 3]`, `(10, 4)` as `[10, 4]`.
+fn pair(v: &str) -> Option<[usize; 2]> {
+    let v = v.trim();
+    match v.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+        Some(inner) => {
+            let (a, b) = inner.split_once(',')?;
+            Some([a.trim().parse().ok()?, b.trim().parse().ok()?])
+        }
+        None => {
+            let n = v.parse().ok()?;
+            Some([n, n])
+        }
+    }
+}
+
+/// A `Conv2d` as declared: kernel, stride, padding, dilation and groups.
+struct ConvArgs {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    /// `None` for `padding = same` (TensorFlow's, the odd row or column after).
+    pad: Option<[usize; 2]>,
+    dilation: usize,
+    groups: usize,
+}
+
+impl ConvArgs {
+    fn parse(args: &[&str]) -> Result<ConvArgs, String> {
+        let kernel = args
+            .get(2)
+            .and_then(|k| pair(k))
+            .ok_or("a kernel that is not read")?;
+        let mut conv = ConvArgs {
+            kernel,
+            stride: [1, 1],
+            pad: Some([0, 0]),
+            dilation: 1,
+            groups: 1,
+        };
+        for a in args.iter().skip(3) {
+            let (k, v) = a
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .unwrap_or((a, ""));
+            let bad = || format!("`{a}` is not read");
+            match k {
+                "stride" => conv.stride = pair(v).ok_or_else(bad)?,
+                "padding" if v == "same" => conv.pad = None,
+                "padding" => conv.pad = Some(pair(v).ok_or_else(bad)?),
+                "dilation" => conv.dilation = v.parse().map_err(|_| bad())?,
+                "groups" => conv.groups = v.parse().map_err(|_| bad())?,
+                "bias" => {}
+                _ => return Err(bad()),
+            }
+        }
+        Ok(conv)
+    }
+
+    /// The int8 geometry on an input `[C, H, W]`.
+    fn shape(&self, input: [usize; 3], out_channels: usize) -> Conv2dShape {
+        let dilation = [self.dilation; 2];
+        match self.pad {
+            None => Conv2dShape::tflite(
+                input,
+                out_channels,
+                self.kernel,
+                self.stride,
+                dilation,
+                super::Padding::Same,
+            ),
+            Some(pad) => {
+                let axis = |i: usize| {
+                    let extent = (self.kernel[i] - 1) * self.dilation + 1;
+                    (input[i + 1] + 2 * pad[i]).saturating_sub(extent) / self.stride[i] + 1
+                };
+                Conv2dShape {
+                    in_channels: input[0],
+                    input: [input[1], input[2]],
+                    out_channels,
+                    output: [axis(0), axis(1)],
+                    kernel: self.kernel,
+                    stride: self.stride,
+                    dilation,
+                    pad,
+                }
+            }
+        }
+    }
+}
+
+/// The input rows (or columns) of pool window `o` along `axis`, clipped to the image.
+fn span(s: &Pool2dShape, axis: usize, o: usize) -> core::ops::Range<usize> {
+    let start = (o * s.stride[axis]) as isize - s.pad[axis] as isize;
+    let end = (start + s.window[axis] as isize).min(s.input[axis] as isize);
+    start.max(0) as usize..end.max(0) as usize
 }
 
 /// The state dict of `net` by full name.
@@ -363,7 +498,8 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
                             for ox in 0..ow {
                                 let mut acc = d.bias[oc];
                                 let channels = if d.depthwise {
-                                    oc..oc + 1
+                                    let m = s.out_channels / s.in_channels;
+                                    oc / m..oc / m + 1
                                 } else {
                                     0..s.in_channels
                                 };
@@ -391,18 +527,20 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
             Step::MaxPool(s) | Step::AvgPool(s) => {
                 let [oh, ow] = s.output;
                 let [ih, iw] = s.input;
-                let k = s.window[0];
                 let mut y = vec![0.0; s.channels * oh * ow];
                 for c in 0..s.channels {
                     for oy in 0..oh {
+                        let rows = span(s, 0, oy);
                         for ox in 0..ow {
-                            let taps = (0..k).flat_map(|dy| (0..k).map(move |dx| (dy, dx)));
-                            let vals =
-                                taps.map(|(dy, dx)| x[(c * ih + oy * k + dy) * iw + ox * k + dx]);
+                            let cols = span(s, 1, ox);
+                            let taps = rows.clone().flat_map(|r| {
+                                x[(c * ih + r) * iw..][cols.clone()].iter().copied()
+                            });
                             y[(c * oh + oy) * ow + ox] = if matches!(step, Step::MaxPool(_)) {
-                                vals.fold(f32::NEG_INFINITY, f32::max)
+                                taps.fold(f32::NEG_INFINITY, f32::max)
                             } else {
-                                vals.sum::<f32>() / (k * k) as f32
+                                let n = rows.len() * cols.len();
+                                taps.sum::<f32>() / n.max(1) as f32
                             };
                         }
                     }
