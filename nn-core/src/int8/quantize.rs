@@ -533,9 +533,9 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
                         let rows = span(s, 0, oy);
                         for ox in 0..ow {
                             let cols = span(s, 1, ox);
-                            let taps = rows.clone().flat_map(|r| {
-                                x[(c * ih + r) * iw..][cols.clone()].iter().copied()
-                            });
+                            let taps = rows
+                                .clone()
+                                .flat_map(|r| x[(c * ih + r) * iw..][cols.clone()].iter().copied());
                             y[(c * oh + oy) * ow + ox] = if matches!(step, Step::MaxPool(_)) {
                                 taps.fold(f32::NEG_INFINITY, f32::max)
                             } else {
