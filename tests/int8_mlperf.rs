@@ -62,7 +62,7 @@ const SETTLE: usize = 25;
 #[test]
 fn ds_cnn_quantises_from_its_declaration_and_follows_the_f32_network() {
     let net = ds_cnn();
-    let q = Quantized::quantize(&*net, &inputs(1, 36).0).unwrap();
+    let q = Quantized::quantize(&*net, &inputs(1, 24).0).unwrap();
     // Written and read back: the same network, bit for bit.
     let path =
         std::env::temp_dir().join(format!("nn-int8-ds-cnn-{}.safetensors", std::process::id()));
@@ -74,7 +74,7 @@ fn ds_cnn_quantises_from_its_declaration_and_follows_the_f32_network() {
     let (mut same_class, mut worst, mut total, mut sum) = (0, 0.0f32, 0, 0.0f32);
     let mut range = 0.0f32;
     let mut classes = [0usize; 12];
-    let (held_out, _) = inputs(2, 96);
+    let (held_out, _) = inputs(2, 48);
     for x in held_out.chunks_exact(DsCnn::IN) {
         let x: &[f32; 490] = x.try_into().unwrap();
         let want: [f32; 12] = net.forward(x);
