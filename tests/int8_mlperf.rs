@@ -1,63 +1,26 @@
 //! MLPerf Tiny's keyword-spotting DS-CNN (`examples/mlperf/models.rs`) quantised from its
 //! declaration by `nn::int8::Quantized`: the 10 × 4 stride-2 convolution with TensorFlow's
-//! `SAME` padding, the 3 × 3 depthwise layers, the 1 × 1 layers (each without bias where the
-//! declaration says so), every `BatchNorm2d` folded into its convolution, the 25 × 5 average
-//! pool. The int8 file is written and read back, and the int8 network follows the f32 one on
-//! seeded inputs.
+//! `SAME` padding, the 3 × 3 depthwise layers, the 1 × 1 layers, every `BatchNorm2d` folded
+//! into its convolution, the 25 × 5 average pool. The int8 file is written and read back, and
+//! the int8 network follows the f32 one on seeded inputs. The int8 file baked
+//! (`data/weights/ds_cnn_int8.safetensors`, written by `cargo run --release --example
+//! mlperf_int8 -- --save`) gives exactly `Quantized::load`'s outputs.
 
 #[path = "../examples/mlperf/models.rs"]
 #[allow(dead_code)]
 mod models;
 
+#[path = "../examples/mlperf/synthetic.rs"]
+mod synthetic;
+
 use models::DsCnn;
 use nn::int8::Quantized;
-use nn::loss::CrossEntropyLoss;
-use nn::optim::{Adam, Optimizer};
-use nn::{Gradients, Rng, Tape};
+use nn::Layer;
+use synthetic::{ds_cnn, inputs};
 
 fn argmax(v: &[f32]) -> usize {
     (0..v.len()).fold(0, |b, k| if v[k] > v[b] { k } else { b })
 }
-
-/// Twelve seeded templates, one per class, and `n` inputs around them (noise of a third of
-/// the templates' spread), side by side, with their classes.
-fn inputs(seed: u64, n: usize) -> (Vec<f32>, Vec<usize>) {
-    let mut templates = Rng::seed(7);
-    let templates: Vec<f32> = (0..12 * DsCnn::IN).map(|_| templates.randn()).collect();
-    let mut rng = Rng::seed(seed);
-    let (mut x, mut classes) = (Vec::with_capacity(n * DsCnn::IN), Vec::with_capacity(n));
-    for i in 0..n {
-        let class = i % 12;
-        let t = &templates[class * DsCnn::IN..][..DsCnn::IN];
-        x.extend(t.iter().map(|t| t + 0.33 * rng.randn()));
-        classes.push(class);
-    }
-    (x, classes)
-}
-
-/// The DS-CNN from a seed, trained briefly on those synthetic classes (its batch norms'
-/// running statistics move off 0 and 1, so the folding is exercised).
-fn ds_cnn() -> Box<DsCnn> {
-    let mut net = DsCnn::new(3);
-    let (x, y) = inputs(5, 24);
-    let (mut tape, mut grads) = (Tape::<DsCnn>::new(), Gradients::<DsCnn>::new());
-    let mut adam = Adam::new(3e-3);
-    for _ in 0..STEPS {
-        grads.zero();
-        tape.forward(&mut net, &x).expect("finite activations");
-        tape.loss(&CrossEntropyLoss::default(), &y[..]);
-        tape.backward(&net, &x, &mut grads);
-        adam.step(&mut *net, &grads);
-    }
-    // Forward passes alone, so that the running statistics settle on the trained weights'.
-    for _ in 0..SETTLE {
-        tape.forward(&mut net, &x).expect("finite activations");
-    }
-    net
-}
-
-const STEPS: usize = 25;
-const SETTLE: usize = 25;
 
 #[test]
 fn ds_cnn_quantises_from_its_declaration_and_follows_the_f32_network() {
@@ -105,4 +68,47 @@ fn ds_cnn_quantises_from_its_declaration_and_follows_the_f32_network() {
         worst <= 0.1 * range,
         "largest difference {worst} for logits up to {range}"
     );
+}
+
+nn::network! {
+    /// The DS-CNN's int8 form, baked: `examples/mlperf/models.rs`'s declaration with
+    /// `dtype = int8`.
+    #[input(1, 49, 10)]
+    #[weights("data/weights/ds_cnn_int8.safetensors", dtype = int8)]
+    pub struct DsCnnInt8<
+        Conv2d<1, 64, (10, 4), stride = 2, padding = same>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+        Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+        AvgPool2d<(25, 5)>, Flatten, Linear<64, 12>,
+    >
+}
+
+#[test]
+fn baked_ds_cnn_equals_the_loaded_file_bit_for_bit() {
+    let q = Quantized::<DsCnn>::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/weights/ds_cnn_int8.safetensors"
+    ))
+    .unwrap();
+    static BAKED: DsCnnInt8 = DsCnnInt8::WEIGHTS;
+    let baked = &BAKED;
+    assert_eq!(DsCnnInt8::INPUT, q.input_quant());
+    let (x, _) = inputs(3, 24);
+    let (mut differing, mut classes) = (0, std::collections::BTreeSet::new());
+    for x in x.chunks_exact(DsCnn::IN) {
+        let x: &[f32; 490] = x.try_into().unwrap();
+        let xq = DsCnnInt8::quantize(x);
+        let (want, got): ([i8; 12], [i8; 12]) = (q.forward_int8(&xq), baked.forward(&xq));
+        differing += usize::from(want != got);
+        classes.insert((0..12).fold(0, |b, k| if want[k] > want[b] { k } else { b }));
+    }
+    // The inputs reach the classes: the outputs compared are not one answer repeated.
+    assert_eq!(classes.len(), 12);
+    assert_eq!(differing, 0, "{differing} of 24 inputs differ");
 }
