@@ -344,6 +344,10 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
                     }
                 }
                 if !steps.iter().any(|s| matches!(s, Step::Dense { .. })) {
+                    if !errors.is_empty() {
+                        // A layer before it was refused: that error is the news.
+                        continue;
+                    }
                     errors.push(refuse(format!(
                         "`{shown}` before any layer with weights has no int8 form: the int8 \
                          input is quantised as the first such layer takes it; clamp the input \
