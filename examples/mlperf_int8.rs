@@ -17,7 +17,6 @@ mod synthetic;
 
 use models::DsCnn;
 use nn::int8::Quantized;
-use nn::Layer;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let net = synthetic::ds_cnn();

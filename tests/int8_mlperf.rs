@@ -15,7 +15,6 @@ mod synthetic;
 
 use models::DsCnn;
 use nn::int8::Quantized;
-use nn::Layer;
 use synthetic::{ds_cnn, inputs};
 
 fn argmax(v: &[f32]) -> usize {

@@ -5,7 +5,7 @@
 use crate::models::DsCnn;
 use nn::loss::CrossEntropyLoss;
 use nn::optim::{Adam, Optimizer};
-use nn::{Gradients, Layer, Rng, Tape};
+use nn::{Gradients, Rng, Tape};
 
 /// Twelve seeded templates, one per class, and `n` inputs around them (noise of a third of
 /// the templates' spread), side by side, with their classes.
