@@ -14,6 +14,11 @@ impl Ctxt {
         }
     }
 
+    /// Whether no error was found so far.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Every error collected, or `Ok` when there was none.
     pub fn finish(self) -> syn::Result<()> {
         match self.0 {

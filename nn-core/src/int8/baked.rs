@@ -148,7 +148,7 @@ impl<const PER: usize, const OUT: usize> Conv2d<PER, OUT> {
     ) -> Self {
         // Padding reads the zero point where the image ends: only a convolution without it
         // takes the zero point into its biases.
-        let fold = shape.pad[0] == 0 && shape.pad[1] == 0;
+        let fold = !reads_padding(&shape);
         let zero_point = if fold { input.zero_point } else { 0 };
         Conv2d {
             bias: folded(&weight, bias, zero_point),
@@ -169,6 +169,76 @@ impl<const PER: usize, const OUT: usize> Conv2d<PER, OUT> {
             requant: &self.requant,
         };
         conv2d(
+            &self.shape,
+            input,
+            self.input_zero_point,
+            weights,
+            self.out,
+            output,
+        );
+    }
+}
+
+/// Whether a window of `s` reaches past the image on any side (TensorFlow's `SAME` at a
+/// stride of 2 pads after the image only).
+const fn reads_padding(s: &Conv2dShape) -> bool {
+    let mut axis = 0;
+    while axis < 2 {
+        let extent = (s.kernel[axis] - 1) * s.dilation[axis] + 1;
+        let end = s.output[axis].saturating_sub(1) * s.stride[axis] + extent;
+        if s.pad[axis] > 0 || end > s.input[axis] + s.pad[axis] {
+            return true;
+        }
+        axis += 1;
+    }
+    false
+}
+
+/// A baked int8 depthwise `Conv2d` (`groups` equal to its input channels): `OUT` filters of
+/// `TAPS` (`kH · kW`) weights, output channel `c` reading input channel `c / (OUT / in)`.
+#[derive(Clone, Copy, Debug)]
+pub struct DepthwiseConv2d<const TAPS: usize, const OUT: usize> {
+    weight: [[i8; TAPS]; OUT],
+    bias: [i32; OUT],
+    requant: [Requant; OUT],
+    shape: Conv2dShape,
+    input_zero_point: i32,
+    out: Output,
+}
+
+impl<const TAPS: usize, const OUT: usize> DepthwiseConv2d<TAPS, OUT> {
+    /// The layer from its int8 file's tensors (see [`Linear::new`]) and its geometry.
+    pub const fn new(
+        shape: Conv2dShape,
+        weight: [[i8; TAPS]; OUT],
+        bias: [i32; OUT],
+        weight_scale: &[f32; OUT],
+        input: Quant,
+        output: Quant,
+        activation: Activation,
+    ) -> Self {
+        // As `Conv2d`'s: the zero point goes into the biases only without padding.
+        let fold = !reads_padding(&shape);
+        let zero_point = if fold { input.zero_point } else { 0 };
+        DepthwiseConv2d {
+            bias: folded(&weight, bias, zero_point),
+            weight,
+            requant: requants(weight_scale, input, output),
+            shape,
+            input_zero_point: input.zero_point - zero_point,
+            out: Output::new(output.scale, output.zero_point, activation),
+        }
+    }
+
+    /// One sample: an image `[in, H, W]` into `[OUT, H', W']`.
+    #[inline]
+    pub fn forward(&self, input: &[i8], output: &mut [i8]) {
+        let weights = Weights {
+            weight: self.weight.as_flattened(),
+            bias: Some(&self.bias),
+            requant: &self.requant,
+        };
+        depthwise_conv2d(
             &self.shape,
             input,
             self.input_zero_point,

@@ -147,7 +147,8 @@ fn weight_shape(d: &DenseInt8) -> Vec<usize> {
     match (&d.layer.conv, d.layer.depthwise) {
         (None, _) => vec![d.layer.outputs, d.layer.inputs],
         (Some(s), false) => vec![s.out_channels, s.in_channels, s.kernel[0], s.kernel[1]],
-        (Some(s), true) => vec![s.out_channels],
+        (Some(s), true) if d.layer.affine => vec![s.out_channels],
+        (Some(s), true) => vec![s.out_channels, 1, s.kernel[0], s.kernel[1]],
     }
 }
 

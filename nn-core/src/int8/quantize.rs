@@ -17,6 +17,7 @@ use core::fmt;
 
 use super::{Activation, Conv2dShape, Pool2dShape, Quant};
 use crate::{Buffer, Layer, Path};
+use args::{pair, top_level, ConvArgs};
 
 /// Why a network could not be quantised.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,8 +88,10 @@ pub(crate) struct Dense {
     pub name: String,
     /// `Some` for a convolution, `None` for a linear layer.
     pub conv: Option<Conv2dShape>,
-    /// A depthwise convolution (a batch norm of its own), weight `[C, 1, kH, kW]`.
+    /// A depthwise convolution, weight `[C · M, 1, kH, kW]`.
     pub depthwise: bool,
+    /// A batch norm of its own (a depthwise 1×1 whose f32 weight is `[C]`).
+    pub affine: bool,
     pub outputs: usize,
     pub inputs: usize,
     pub activation: Activation,
@@ -123,7 +126,7 @@ pub(crate) fn plan<N: Layer>(
         let head = kind.split('<').next().unwrap_or("");
         let args: Vec<&str> = kind
             .split_once('<')
-            .map(|(_, a)| a.trim_end_matches('>').split(',').map(str::trim).collect())
+            .map(|(_, a)| top_level(a.strip_suffix('>').unwrap_or(a)))
             .unwrap_or_default();
         let tensor = |t: &str, len: usize| -> Vec<f32> {
             match state {
@@ -146,6 +149,7 @@ pub(crate) fn plan<N: Layer>(
                     name,
                     conv: None,
                     depthwise: false,
+                    affine: false,
                     outputs: o,
                     inputs: i,
                     activation: Activation::None,
@@ -158,41 +162,22 @@ pub(crate) fn plan<N: Layer>(
                 let (Some(inp), Some(out)) = (image, info.image) else {
                     return Err(unsupported("its input image is not known"));
                 };
-                let mut stride = 1;
-                let mut pad = 0;
-                for a in &args[3..] {
-                    match a.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
-                        Some(("stride", v)) => {
-                            stride = v.parse().map_err(|_| unsupported("a pair stride"))?
-                        }
-                        Some(("padding", v)) => {
-                            pad = v
-                                .parse()
-                                .map_err(|_| unsupported("a padding that is not one number"))?
-                        }
-                        Some(("bias", "false")) => {}
-                        _ => {
-                            return Err(unsupported(
-                                "groups, dilation and pair kernels have no int8 layer yet",
-                            ))
-                        }
-                    }
+                let conv = ConvArgs::parse(&args).map_err(|why| unsupported(&why))?;
+                let shape = conv.shape(inp, out[0]);
+                if [shape.out_channels, shape.output[0], shape.output[1]] != out {
+                    return Err(unsupported("its output is not the int8 geometry's"));
                 }
-                let k: usize = args
-                    .get(2)
-                    .and_then(|k| k.parse().ok())
-                    .ok_or_else(|| unsupported("a pair kernel"))?;
-                let shape = Conv2dShape {
-                    in_channels: inp[0],
-                    input: [inp[1], inp[2]],
-                    out_channels: out[0],
-                    output: [out[1], out[2]],
-                    kernel: [k, k],
-                    stride: [stride; 2],
-                    dilation: [1, 1],
-                    pad: [pad; 2],
+                let depthwise = match conv.groups {
+                    1 => false,
+                    g if g == inp[0] && out[0].is_multiple_of(g) => true,
+                    _ => {
+                        return Err(unsupported(
+                            "grouped convolutions other than depthwise have no int8 layer",
+                        ))
+                    }
                 };
-                let per = inp[0] * k * k;
+                let taps = conv.kernel[0] * conv.kernel[1];
+                let per = if depthwise { taps } else { inp[0] * taps };
                 let weight = tensor("weight", out[0] * per);
                 let bias = match state {
                     Some(s) => s
@@ -204,7 +189,8 @@ pub(crate) fn plan<N: Layer>(
                 steps.push(Step::Dense(Dense {
                     name,
                     conv: Some(shape),
-                    depthwise: false,
+                    depthwise,
+                    affine: false,
                     outputs: out[0],
                     inputs: per,
                     activation: Activation::None,
@@ -257,6 +243,7 @@ pub(crate) fn plan<N: Layer>(
                                 super::Padding::Valid,
                             )),
                             depthwise: true,
+                            affine: true,
                             outputs: c,
                             inputs: 1,
                             activation: Activation::None,
@@ -277,22 +264,53 @@ pub(crate) fn plan<N: Layer>(
                     _ => steps.push(Step::Clamp(act)),
                 }
             }
-            "MaxPool2d" | "AvgPool2d" => {
+            "MaxPool2d" | "AvgPool2d" | "AdaptiveAvgPool2d" => {
                 let (Some(inp), Some(out)) = (image, info.image) else {
                     return Err(unsupported("its input image is not known"));
                 };
-                let k: usize = args
-                    .first()
-                    .and_then(|k| k.parse().ok())
-                    .ok_or_else(|| unsupported("a pair window"))?;
-                let shape = Pool2dShape {
-                    channels: inp[0],
-                    input: [inp[1], inp[2]],
-                    output: [out[1], out[2]],
-                    window: [k, k],
-                    stride: [k, k],
-                    pad: [0, 0],
+                let shape = if head == "AdaptiveAvgPool2d" {
+                    // The global average pool: one window over the whole image.
+                    Pool2dShape::tflite(
+                        inp,
+                        [inp[1], inp[2]],
+                        [inp[1], inp[2]],
+                        super::Padding::Valid,
+                    )
+                } else {
+                    let window = pair(args.first().copied().unwrap_or(""))
+                        .ok_or_else(|| unsupported("a window that is not read"))?;
+                    let mut stride = window;
+                    let mut pad = [0, 0];
+                    for a in args.iter().skip(1) {
+                        match a.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                            Some(("stride", v)) => {
+                                stride = pair(v).ok_or_else(|| unsupported("a stride"))?
+                            }
+                            Some(("padding", v)) => {
+                                pad = pair(v).ok_or_else(|| unsupported("a padding"))?
+                            }
+                            _ => return Err(unsupported("an argument that is not read")),
+                        }
+                    }
+                    if head == "AvgPool2d" && pad != [0, 0] {
+                        // PyTorch counts the padding in the average, TFLite does not.
+                        return Err(unsupported(
+                            "an average pool with padding has no int8 layer (TFLite's \
+                             average leaves the padding out, PyTorch's counts it)",
+                        ));
+                    }
+                    Pool2dShape {
+                        channels: inp[0],
+                        input: [inp[1], inp[2]],
+                        output: [out[1], out[2]],
+                        window,
+                        stride,
+                        pad,
+                    }
                 };
+                if [shape.channels, shape.output[0], shape.output[1]] != out {
+                    return Err(unsupported("its output is not the int8 geometry's"));
+                }
                 steps.push(if head == "MaxPool2d" {
                     Step::MaxPool(shape)
                 } else {
@@ -306,6 +324,13 @@ pub(crate) fn plan<N: Layer>(
         }
     }
     Ok(steps)
+}
+
+/// The input rows (or columns) of pool window `o` along `axis`, clipped to the image.
+fn span(s: &Pool2dShape, axis: usize, o: usize) -> core::ops::Range<usize> {
+    let start = (o * s.stride[axis]) as isize - s.pad[axis] as isize;
+    let end = (start + s.window[axis] as isize).min(s.input[axis] as isize);
+    start.max(0) as usize..end.max(0) as usize
 }
 
 /// The state dict of `net` by full name.
@@ -363,7 +388,8 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
                             for ox in 0..ow {
                                 let mut acc = d.bias[oc];
                                 let channels = if d.depthwise {
-                                    oc..oc + 1
+                                    let m = s.out_channels / s.in_channels;
+                                    oc / m..oc / m + 1
                                 } else {
                                     0..s.in_channels
                                 };
@@ -391,18 +417,20 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
             Step::MaxPool(s) | Step::AvgPool(s) => {
                 let [oh, ow] = s.output;
                 let [ih, iw] = s.input;
-                let k = s.window[0];
                 let mut y = vec![0.0; s.channels * oh * ow];
                 for c in 0..s.channels {
                     for oy in 0..oh {
+                        let rows = span(s, 0, oy);
                         for ox in 0..ow {
-                            let taps = (0..k).flat_map(|dy| (0..k).map(move |dx| (dy, dx)));
-                            let vals =
-                                taps.map(|(dy, dx)| x[(c * ih + oy * k + dy) * iw + ox * k + dx]);
+                            let cols = span(s, 1, ox);
+                            let taps = rows
+                                .clone()
+                                .flat_map(|r| x[(c * ih + r) * iw..][cols.clone()].iter().copied());
                             y[(c * oh + oy) * ow + ox] = if matches!(step, Step::MaxPool(_)) {
-                                vals.fold(f32::NEG_INFINITY, f32::max)
+                                taps.fold(f32::NEG_INFINITY, f32::max)
                             } else {
-                                vals.sum::<f32>() / (k * k) as f32
+                                let n = rows.len() * cols.len();
+                                taps.sum::<f32>() / n.max(1) as f32
                             };
                         }
                     }
@@ -416,5 +444,6 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
     x
 }
 
+mod args;
 #[cfg(test)]
 mod tests;

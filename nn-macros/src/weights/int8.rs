@@ -49,9 +49,13 @@ enum Dense {
     Conv {
         input: [usize; 3],
         cout: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        /// Rows above and columns left; `None` for `padding = same` (TensorFlow's).
+        pad: Option<[usize; 2]>,
+        dilation: usize,
+        /// `groups` equal to the input channels: weight `[cout, 1, kH, kW]`.
+        depthwise: bool,
     },
     /// A batch norm after an activation: a per-channel scale on `[C, H, W]`.
     Depthwise {
@@ -72,7 +76,16 @@ impl Dense {
     fn weight_shape(&self) -> Vec<usize> {
         match self {
             Dense::Linear { inputs, outputs } => vec![*outputs, *inputs],
-            Dense::Conv { input, cout, k, .. } => vec![*cout, input[0], *k, *k],
+            Dense::Conv {
+                input,
+                cout,
+                kernel,
+                depthwise,
+                ..
+            } => {
+                let per = if *depthwise { 1 } else { input[0] };
+                vec![*cout, per, kernel[0], kernel[1]]
+            }
             Dense::Depthwise { image } => vec![image[0]],
         }
     }
@@ -92,18 +105,44 @@ impl Dense {
     fn out_image(&self) -> [usize; 3] {
         match self {
             Dense::Linear { outputs, .. } => [*outputs, 1, 1],
-            Dense::Conv {
-                input,
-                cout,
-                k,
-                stride,
-                pad,
-            } => {
-                let side = |n: usize| (n + 2 * pad - k) / stride + 1;
-                [*cout, side(input[1]), side(input[2])]
+            Dense::Conv { cout, .. } => {
+                let ([oh, ow], _) = self.geometry();
+                [*cout, oh, ow]
             }
             Dense::Depthwise { image } => *image,
         }
+    }
+}
+
+impl Dense {
+    /// A convolution's output rows and columns and its padding above and left, as
+    /// `nn::int8::Conv2dShape` holds them.
+    fn geometry(&self) -> ([usize; 2], [usize; 2]) {
+        let Dense::Conv {
+            input,
+            kernel,
+            stride,
+            pad,
+            dilation,
+            ..
+        } = self
+        else {
+            return ([1, 1], [0, 0]);
+        };
+        let axis = |i: usize| {
+            let (n, s) = (input[i + 1], stride[i]);
+            let extent = (kernel[i] - 1) * dilation + 1;
+            match pad {
+                None => {
+                    let out = n.div_ceil(s);
+                    let needed = (out - 1) * s + extent;
+                    (out, needed.saturating_sub(n) / 2)
+                }
+                Some(p) => ((n + 2 * p[i] - extent) / s + 1, p[i]),
+            }
+        };
+        let ((oh, ph), (ow, pw)) = (axis(0), axis(1));
+        ([oh, ow], [ph, pw])
     }
 }
 
@@ -117,7 +156,9 @@ enum Step<'a> {
     Pool {
         average: bool,
         input: [usize; 3],
-        k: usize,
+        window: [usize; 2],
+        stride: [usize; 2],
+        pad: [usize; 2],
     },
     Clamp(Act),
 }
@@ -179,9 +220,9 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
         let no_form = || {
             refuse(format!(
                 "`{shown}` has no int8 form: an int8 network is made of `Linear`, `Conv2d`, \
-                 `BatchNorm`/`BatchNorm2d`, `ReLU`/`ReLU6`, `MaxPool2d`/`AvgPool2d` (window \
-                 and stride alike, no padding), `Flatten`, `Dropout` and `Identity`; bake \
-                 this network as float32 (remove `dtype = int8`)"
+                 `BatchNorm`/`BatchNorm2d`, `ReLU`/`ReLU6`, `MaxPool2d`/`AvgPool2d` (an \
+                 average pool without padding), `AdaptiveAvgPool2d<1>`, `Flatten`, `Dropout` \
+                 and `Identity`; bake this network as float32 (remove `dtype = int8`)"
             ))
         };
         match &layer.kind {
@@ -203,21 +244,43 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
                 image = None;
             }
             Kind::Image(ImageKind::Conv(conv)) => {
-                let plain = conv.is_plain() && matches!(conv.padding, Padding::Pad(_));
-                let Some(input) = image.filter(|_| plain) else {
-                    errors.push(refuse(format!(
-                        "`{shown}` has no int8 form here: an int8 `Conv2d` takes a square \
-                         kernel, stride and padding, no dilation, one group, on an image of \
-                         `#[input(C, H, W)]`"
-                    )));
+                let refuse_conv = || {
+                    refuse(format!(
+                        "`{shown}` has no int8 form here: an int8 `Conv2d` has `groups` 1 or \
+                         its input channels (depthwise), padding as numbers or `same`, on an \
+                         image of `#[input(C, H, W)]`"
+                    ))
+                };
+                let Some(input) = image else {
+                    errors.push(refuse_conv());
                     continue;
                 };
-                let Padding::Pad(p) = &conv.padding else {
-                    continue;
+                let pad = match &conv.padding {
+                    Padding::Pad(p) => match (lit(&p.h, layer), lit(&p.w, layer)) {
+                        (Ok(h), Ok(w)) => Some([h, w]),
+                        (Err(e), _) | (_, Err(e)) => {
+                            errors.push(e);
+                            continue;
+                        }
+                    },
+                    Padding::Same => None,
+                    Padding::Causal => {
+                        errors.push(refuse_conv());
+                        continue;
+                    }
                 };
-                let sizes = [&conv.cout, &conv.k, &conv.s, &p.h].map(|s| lit(s, layer));
-                let [cout, k, stride, pad] = match sizes {
-                    [Ok(c), Ok(k), Ok(s), Ok(p)] => [c, k, s, p],
+                let sizes = [
+                    &conv.cout,
+                    &conv.kernel.h,
+                    &conv.kernel.w,
+                    &conv.stride.h,
+                    &conv.stride.w,
+                    &conv.dilation,
+                    &conv.groups,
+                ]
+                .map(|s| lit(s, layer));
+                let [cout, kh, kw, sh, sw, dilation, groups] = match sizes {
+                    [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g)] => [a, b, c, d, e, f, g],
                     sizes => {
                         if let Some(e) = sizes.into_iter().find_map(Result::err) {
                             errors.push(e);
@@ -225,12 +288,19 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
                         continue;
                     }
                 };
+                let depthwise = groups != 1;
+                if depthwise && (groups != input[0] || cout % groups != 0) {
+                    errors.push(refuse_conv());
+                    continue;
+                }
                 let dense = Dense::Conv {
                     input,
                     cout,
-                    k,
-                    stride,
+                    kernel: [kh, kw],
+                    stride: [sh, sw],
                     pad,
+                    dilation,
+                    depthwise,
                 };
                 image = Some(dense.out_image());
                 steps.push(Step::Dense {
@@ -274,6 +344,10 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
                     }
                 }
                 if !steps.iter().any(|s| matches!(s, Step::Dense { .. })) {
+                    if !errors.is_empty() {
+                        // A layer before it was refused: that error is the news.
+                        continue;
+                    }
                     errors.push(refuse(format!(
                         "`{shown}` before any layer with weights has no int8 form: the int8 \
                          input is quantised as the first such layer takes it; clamp the input \
@@ -286,21 +360,54 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
             Kind::Activation(Keeps {
                 alias, width: None, ..
             }) if *alias == "Dropout" || *alias == "Identity" => {}
-            Kind::Image(ImageKind::MaxPool(pool) | ImageKind::AvgPool(pool)) => {
-                let average = matches!(layer.kind, Kind::Image(ImageKind::AvgPool(_)));
-                let (Some(input), true) = (image, pool.is_plain()) else {
+            Kind::Image(ImageKind::AdaptiveAvgPool) => {
+                let Some(input) = image else {
                     errors.push(no_form());
                     continue;
                 };
-                let k = match lit(&pool.k.h, layer) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        errors.push(e);
+                // The global average pool: one window over the whole image.
+                let window = [input[1], input[2]];
+                steps.push(Step::Pool {
+                    average: true,
+                    input,
+                    window,
+                    stride: window,
+                    pad: [0, 0],
+                });
+                image = Some([input[0], 1, 1]);
+            }
+            Kind::Image(ImageKind::MaxPool(pool) | ImageKind::AvgPool(pool)) => {
+                let average = matches!(layer.kind, Kind::Image(ImageKind::AvgPool(_)));
+                let Some(input) = image.filter(|_| !average || pool.p.is(0)) else {
+                    errors.push(no_form());
+                    continue;
+                };
+                let sizes = [
+                    &pool.k.h, &pool.k.w, &pool.s.h, &pool.s.w, &pool.p.h, &pool.p.w,
+                ]
+                .map(|s| lit(s, layer));
+                let [kh, kw, sh, sw, ph, pw] = match sizes {
+                    [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)] => [a, b, c, d, e, f],
+                    sizes => {
+                        if let Some(e) = sizes.into_iter().find_map(Result::err) {
+                            errors.push(e);
+                        }
                         continue;
                     }
                 };
-                steps.push(Step::Pool { average, input, k });
-                image = Some([input[0], (input[1] - k) / k + 1, (input[2] - k) / k + 1]);
+                let side = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
+                steps.push(Step::Pool {
+                    average,
+                    input,
+                    window: [kh, kw],
+                    stride: [sh, sw],
+                    pad: [ph, pw],
+                });
+                image = Some([
+                    input[0],
+                    side(input[1], kh, sh, ph),
+                    side(input[2], kw, sw, pw),
+                ]);
             }
             Kind::Image(ImageKind::Flatten) => image = None,
             _ => errors.push(no_form()),
@@ -602,23 +709,40 @@ pub fn bake(
                     Dense::Conv {
                         input,
                         cout,
-                        k,
-                        stride,
-                        pad,
+                        kernel: [kh, kw],
+                        stride: [sh, sw],
+                        dilation,
+                        depthwise,
+                        ..
                     } => {
-                        let per = input[0] * k * k;
                         let [cin, h, w] = *input;
-                        let [_, oh, ow] = dense.out_image();
+                        let ([oh, ow], [ph, pw]) = dense.geometry();
+                        let shape = quote! {
+                            ::nn::int8::Conv2dShape {
+                                in_channels: #cin, input: [#h, #w], out_channels: #cout,
+                                output: [#oh, #ow], kernel: [#kh, #kw],
+                                stride: [#sh, #sw], dilation: [#dilation, #dilation],
+                                pad: [#ph, #pw],
+                            }
+                        };
+                        let (ty, ctor) = if *depthwise {
+                            let taps = kh * kw;
+                            (
+                                quote!(::nn::int8::baked::DepthwiseConv2d<#taps, #cout>),
+                                quote!(::nn::int8::baked::DepthwiseConv2d::new),
+                            )
+                        } else {
+                            let per = cin * kh * kw;
+                            (
+                                quote!(::nn::int8::baked::Conv2d<#per, #cout>),
+                                quote!(::nn::int8::baked::Conv2d::new),
+                            )
+                        };
                         (
-                            quote!(::nn::int8::baked::Conv2d<#per, #cout>),
+                            ty,
                             quote_spanned! {span=>
-                                ::nn::int8::baked::Conv2d::new(
-                                    ::nn::int8::Conv2dShape {
-                                        in_channels: #cin, input: [#h, #w], out_channels: #cout,
-                                        output: [#oh, #ow], kernel: [#k, #k],
-                                        stride: [#stride, #stride], dilation: [1, 1],
-                                        pad: [#pad, #pad],
-                                    },
+                                #ctor(
+                                    #shape,
                                     ::nn::int8::baked::rows(#bytes), [#(#bias),*], &#scales,
                                     #qi, #qo, #a)
                             },
@@ -641,9 +765,16 @@ pub fn bake(
                     }
                 }
             }
-            Step::Pool { average, input, k } => {
+            Step::Pool {
+                average,
+                input,
+                window: [kh, kw],
+                stride: [sh, sw],
+                pad: [ph, pw],
+            } => {
                 let [c, h, w] = *input;
-                let (oh, ow) = ((h - k) / k + 1, (w - k) / k + 1);
+                let side = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
+                let (oh, ow) = (side(h, *kh, *sh, *ph), side(w, *kw, *sw, *pw));
                 let q = quant.tokens();
                 (
                     quote!(::nn::int8::baked::Pool2d),
@@ -651,7 +782,7 @@ pub fn bake(
                         ::nn::int8::baked::Pool2d::new(
                             ::nn::int8::Pool2dShape {
                                 channels: #c, input: [#h, #w], output: [#oh, #ow],
-                                window: [#k, #k], stride: [#k, #k], pad: [0, 0],
+                                window: [#kh, #kw], stride: [#sh, #sw], pad: [#ph, #pw],
                             },
                             #average, #q)
                     },

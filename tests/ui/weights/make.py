@@ -203,5 +203,24 @@ save_file(
     HERE / "tiny-int8-f32-bias.safetensors",
 )
 
+# `dw-int8.safetensors`: #[input(4, 5, 5)] Net<Conv2d<4, 4, 3, padding = same, groups = 4,
+# bias = false>, ReLU, AdaptiveAvgPool2d<1>, Flatten, Linear<4, 2>> in int8 (the depthwise
+# weight [4, 1, 3, 3]); and variants with one mistake each.
+dw_weight = f32(4, 9)
+dw_int8 = {
+    **int8_layer("0", dw_weight, np.zeros(4, dtype=np.float32), (-1.0, 1.0), (0.0, 2.0)),
+    **int8_layer("4", f32(2, 4), f32(2), (0.0, 2.0), (-1.5, 1.5)),
+}
+dw_int8["0.weight"] = dw_int8["0.weight"].reshape(4, 1, 3, 3)
+save_file(dw_int8, HERE / "dw-int8.safetensors")
+save_file(
+    {**dw_int8, "0.weight_scale": dw_int8["0.weight_scale"][:3].copy()},
+    HERE / "dw-int8-scale-count.safetensors",
+)
+save_file(
+    {**dw_int8, "0.weight": np.zeros((4, 4, 3, 3), dtype=np.int8)},
+    HERE / "dw-int8-full-weight.safetensors",
+)
+
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files
