@@ -53,7 +53,7 @@ enum Dense {
         stride: [usize; 2],
         /// Rows above and columns left; `None` for `padding = same` (TensorFlow's).
         pad: Option<[usize; 2]>,
-        dilation: usize,
+        dilation: [usize; 2],
         /// `groups` equal to the input channels: weight `[cout, 1, kH, kW]`.
         depthwise: bool,
     },
@@ -131,7 +131,7 @@ impl Dense {
         };
         let axis = |i: usize| {
             let (n, s) = (input[i + 1], stride[i]);
-            let extent = (kernel[i] - 1) * dilation + 1;
+            let extent = (kernel[i] - 1) * dilation[i] + 1;
             match pad {
                 None => {
                     let out = n.div_ceil(s);
@@ -275,12 +275,15 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
                     &conv.kernel.w,
                     &conv.stride.h,
                     &conv.stride.w,
-                    &conv.dilation,
+                    &conv.dilation.h,
+                    &conv.dilation.w,
                     &conv.groups,
                 ]
                 .map(|s| lit(s, layer));
-                let [cout, kh, kw, sh, sw, dilation, groups] = match sizes {
-                    [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g)] => [a, b, c, d, e, f, g],
+                let [cout, kh, kw, sh, sw, dh, dw, groups] = match sizes {
+                    [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g), Ok(h)] => {
+                        [a, b, c, d, e, f, g, h]
+                    }
                     sizes => {
                         if let Some(e) = sizes.into_iter().find_map(Result::err) {
                             errors.push(e);
@@ -299,7 +302,7 @@ fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'
                     kernel: [kh, kw],
                     stride: [sh, sw],
                     pad,
-                    dilation,
+                    dilation: [dh, dw],
                     depthwise,
                 };
                 image = Some(dense.out_image());
@@ -711,7 +714,7 @@ pub fn bake(
                         cout,
                         kernel: [kh, kw],
                         stride: [sh, sw],
-                        dilation,
+                        dilation: [dh, dw],
                         depthwise,
                         ..
                     } => {
@@ -721,7 +724,7 @@ pub fn bake(
                             ::nn::int8::Conv2dShape {
                                 in_channels: #cin, input: [#h, #w], out_channels: #cout,
                                 output: [#oh, #ow], kernel: [#kh, #kw],
-                                stride: [#sh, #sw], dilation: [#dilation, #dilation],
+                                stride: [#sh, #sw], dilation: [#dh, #dw],
                                 pad: [#ph, #pw],
                             }
                         };

@@ -50,7 +50,7 @@ pub(super) struct ConvArgs {
     pub stride: [usize; 2],
     /// `None` for `padding = same` (TensorFlow's, the odd row or column after).
     pub pad: Option<[usize; 2]>,
-    pub dilation: usize,
+    pub dilation: [usize; 2],
     pub groups: usize,
 }
 
@@ -64,7 +64,7 @@ impl ConvArgs {
             kernel,
             stride: [1, 1],
             pad: Some([0, 0]),
-            dilation: 1,
+            dilation: [1, 1],
             groups: 1,
         };
         for a in args.iter().skip(3) {
@@ -77,7 +77,7 @@ impl ConvArgs {
                 "stride" => conv.stride = pair(v).ok_or_else(bad)?,
                 "padding" if v == "same" => conv.pad = None,
                 "padding" => conv.pad = Some(pair(v).ok_or_else(bad)?),
-                "dilation" => conv.dilation = v.parse().map_err(|_| bad())?,
+                "dilation" => conv.dilation = pair(v).ok_or_else(bad)?,
                 "groups" => conv.groups = v.parse().map_err(|_| bad())?,
                 "bias" => {}
                 _ => return Err(bad()),
@@ -88,7 +88,7 @@ impl ConvArgs {
 
     /// The int8 geometry on an input `[C, H, W]`.
     pub fn shape(&self, input: [usize; 3], out_channels: usize) -> Conv2dShape {
-        let dilation = [self.dilation; 2];
+        let dilation = self.dilation;
         match self.pad {
             None => Conv2dShape::tflite(
                 input,
@@ -100,7 +100,7 @@ impl ConvArgs {
             ),
             Some(pad) => {
                 let axis = |i: usize| {
-                    let extent = (self.kernel[i] - 1) * self.dilation + 1;
+                    let extent = (self.kernel[i] - 1) * self.dilation[i] + 1;
                     (input[i + 1] + 2 * pad[i]).saturating_sub(extent) / self.stride[i] + 1
                 };
                 Conv2dShape {

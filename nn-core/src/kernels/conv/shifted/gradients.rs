@@ -206,7 +206,8 @@ impl Grouped {
     /// The geometry whose forward pass is this one's input gradient, when this is a
     /// stride-1 convolution of one group without dilation.
     fn adjoint(&self) -> Option<Grouped> {
-        let plain = self.groups == 1 && self.sh == 1 && self.sw == 1 && self.d == 1;
+        let plain =
+            self.groups == 1 && self.sh == 1 && self.sw == 1 && self.dh == 1 && self.dw == 1;
         if !plain || self.pt >= self.kh || self.pl >= self.kw {
             return None;
         }
@@ -222,7 +223,8 @@ impl Grouped {
             sw: 1,
             pt: self.kh - 1 - self.pt,
             pl: self.kw - 1 - self.pl,
-            d: 1,
+            dh: 1,
+            dw: 1,
             oh: self.h,
             ow: self.w,
         })
