@@ -124,9 +124,10 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     }
 }
 
-/// A baked int8 `Conv2d`: `OUT` filters of `PER` (`in · kH · kW`) weights.
+/// What a baked convolution holds, plain or depthwise: `OUT` filters of `PER` weights each,
+/// prepared at compile time.
 #[derive(Clone, Copy, Debug)]
-pub struct Conv2d<const PER: usize, const OUT: usize> {
+struct Filters<const PER: usize, const OUT: usize> {
     weight: [[i8; PER]; OUT],
     bias: [i32; OUT],
     requant: [Requant; OUT],
@@ -135,9 +136,8 @@ pub struct Conv2d<const PER: usize, const OUT: usize> {
     out: Output,
 }
 
-impl<const PER: usize, const OUT: usize> Conv2d<PER, OUT> {
-    /// The layer from its int8 file's tensors (see [`Linear::new`]) and its geometry.
-    pub const fn new(
+impl<const PER: usize, const OUT: usize> Filters<PER, OUT> {
+    const fn new(
         shape: Conv2dShape,
         weight: [[i8; PER]; OUT],
         bias: [i32; OUT],
@@ -150,7 +150,7 @@ impl<const PER: usize, const OUT: usize> Conv2d<PER, OUT> {
         // takes the zero point into its biases.
         let fold = !reads_padding(&shape);
         let zero_point = if fold { input.zero_point } else { 0 };
-        Conv2d {
+        Filters {
             bias: folded(&weight, bias, zero_point),
             weight,
             requant: requants(weight_scale, input, output),
@@ -160,20 +160,52 @@ impl<const PER: usize, const OUT: usize> Conv2d<PER, OUT> {
         }
     }
 
-    /// One sample: an image `[in, H, W]` into `[OUT, H', W']`.
     #[inline]
-    pub fn forward(&self, input: &[i8], output: &mut [i8]) {
-        let weights = Weights {
+    fn weights(&self) -> Weights<'_> {
+        Weights {
             weight: self.weight.as_flattened(),
             bias: Some(&self.bias),
             requant: &self.requant,
-        };
-        conv2d(
-            &self.shape,
+        }
+    }
+}
+
+/// A baked int8 `Conv2d`: `OUT` filters of `PER` (`in · kH · kW`) weights.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv2d<const PER: usize, const OUT: usize>(Filters<PER, OUT>);
+
+impl<const PER: usize, const OUT: usize> Conv2d<PER, OUT> {
+    /// The layer from its int8 file's tensors (see [`Linear::new`]) and its geometry.
+    pub const fn new(
+        shape: Conv2dShape,
+        weight: [[i8; PER]; OUT],
+        bias: [i32; OUT],
+        weight_scale: &[f32; OUT],
+        input: Quant,
+        output: Quant,
+        activation: Activation,
+    ) -> Self {
+        Conv2d(Filters::new(
+            shape,
+            weight,
+            bias,
+            weight_scale,
             input,
-            self.input_zero_point,
-            weights,
-            self.out,
+            output,
+            activation,
+        ))
+    }
+
+    /// One sample: an image `[in, H, W]` into `[OUT, H', W']`.
+    #[inline]
+    pub fn forward(&self, input: &[i8], output: &mut [i8]) {
+        let f = &self.0;
+        conv2d(
+            &f.shape,
+            input,
+            f.input_zero_point,
+            f.weights(),
+            f.out,
             output,
         );
     }
@@ -197,14 +229,7 @@ const fn reads_padding(s: &Conv2dShape) -> bool {
 /// A baked int8 depthwise `Conv2d` (`groups` equal to its input channels): `OUT` filters of
 /// `TAPS` (`kH · kW`) weights, output channel `c` reading input channel `c / (OUT / in)`.
 #[derive(Clone, Copy, Debug)]
-pub struct DepthwiseConv2d<const TAPS: usize, const OUT: usize> {
-    weight: [[i8; TAPS]; OUT],
-    bias: [i32; OUT],
-    requant: [Requant; OUT],
-    shape: Conv2dShape,
-    input_zero_point: i32,
-    out: Output,
-}
+pub struct DepthwiseConv2d<const TAPS: usize, const OUT: usize>(Filters<TAPS, OUT>);
 
 impl<const TAPS: usize, const OUT: usize> DepthwiseConv2d<TAPS, OUT> {
     /// The layer from its int8 file's tensors (see [`Linear::new`]) and its geometry.
@@ -217,33 +242,27 @@ impl<const TAPS: usize, const OUT: usize> DepthwiseConv2d<TAPS, OUT> {
         output: Quant,
         activation: Activation,
     ) -> Self {
-        // As `Conv2d`'s: the zero point goes into the biases only without padding.
-        let fold = !reads_padding(&shape);
-        let zero_point = if fold { input.zero_point } else { 0 };
-        DepthwiseConv2d {
-            bias: folded(&weight, bias, zero_point),
-            weight,
-            requant: requants(weight_scale, input, output),
+        DepthwiseConv2d(Filters::new(
             shape,
-            input_zero_point: input.zero_point - zero_point,
-            out: Output::new(output.scale, output.zero_point, activation),
-        }
+            weight,
+            bias,
+            weight_scale,
+            input,
+            output,
+            activation,
+        ))
     }
 
     /// One sample: an image `[in, H, W]` into `[OUT, H', W']`.
     #[inline]
     pub fn forward(&self, input: &[i8], output: &mut [i8]) {
-        let weights = Weights {
-            weight: self.weight.as_flattened(),
-            bias: Some(&self.bias),
-            requant: &self.requant,
-        };
+        let f = &self.0;
         depthwise_conv2d(
-            &self.shape,
+            &f.shape,
             input,
-            self.input_zero_point,
-            weights,
-            self.out,
+            f.input_zero_point,
+            f.weights(),
+            f.out,
             output,
         );
     }
