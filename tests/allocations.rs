@@ -184,6 +184,16 @@ fn streaming_steps_allocate_nothing() {
     let (g, l, p): (nn::GruState<32>, nn::LstmState<32>, nn::GruState<32>) = (g, l, p);
     assert!(g.h.iter().any(|&v| v != 0.0) && l.c.iter().any(|&v| v != 0.0));
     assert_eq!(g, p);
+    // A stack of three layers, every layer's state carried.
+    let mut stack: nn::GRU<1, 8, 1, false, 2> = nn::Zeroable::zeroed();
+    nn::Layer::init(&mut stack, &mut Rng::seed(3));
+    let mut s = nn::GruState::default();
+    let a = allocations(|| (1..100).for_each(|t| _ = stack.step(&[t as f32 * 0.1], &mut s)));
+    assert_eq!(
+        a.count, 0,
+        "100 steps of a stack allocated {} times",
+        a.count
+    );
 }
 
 /// Five steady-state training steps of `Mlp` under `opt`, one of them on a smaller batch,

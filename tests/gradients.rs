@@ -188,6 +188,16 @@ fn lstm_gradients() {
     check_layer(zeroed::<nn::LSTM<2, 3, 6, true>>(), 3, 18, 0.0);
 }
 
+/// Stacks (`num_layers`): a gradient reaches the first layer's weights and the input through
+/// every layer above, each layer's input gradient the upstream of the one below.
+#[test]
+fn stacked_recurrent_gradients() {
+    check_layer(zeroed::<nn::GRU<3, 4, 5, false, 1>>(), 2, 20, 0.0);
+    check_layer(zeroed::<nn::GRU<2, 3, 4, true, 2>>(), 3, 21, 0.0);
+    check_layer(zeroed::<nn::LSTM<3, 4, 5, false, 1>>(), 2, 22, 0.0);
+    check_layer(zeroed::<nn::LSTM<2, 3, 4, true, 2>>(), 3, 23, 0.0);
+}
+
 nn::network! {
     /// Recurrent layers between others: the GRU's input gradient flows back into a `Linear`.
     struct Recurrent<Linear<4, 6>, GRU<2, 3, 3>, LSTM<3, 2, 3, last = true>, Linear<2, 2>>

@@ -1,4 +1,5 @@
-//! Parity with PyTorch for `GRU`, `LSTM` and `Embedding`: outputs (every step and the last),
+//! Parity with PyTorch for `GRU`, `LSTM` (one layer and stacked, `num_layers`) and
+//! `Embedding`: outputs (every step and the last),
 //! the last state, every parameter gradient, the input gradient and the parameters after three
 //! Adam steps, against `tests/fixtures/recurrent.json`, which `tools/make_recurrent_fixtures.py`
 //! wrote with PyTorch (see its header for how to rerun it). No Python runs here.
@@ -56,14 +57,17 @@ trait Recurrent: Layer + Clone {
 
 macro_rules! recurrent {
     ($ty:ident) => {
-        impl<const I: usize, const H: usize, const T: usize> Recurrent for $ty<I, H, T> {
-            type Last = $ty<I, H, T, true>;
+        impl<const I: usize, const H: usize, const T: usize, const A: usize> Recurrent
+            for $ty<I, H, T, false, A>
+        {
+            type Last = $ty<I, H, T, true, A>;
             fn last(&self) -> Self::Last {
                 $ty {
                     weight_ih_l0: self.weight_ih_l0,
                     weight_hh_l0: self.weight_hh_l0,
                     bias_ih_l0: self.bias_ih_l0,
                     bias_hh_l0: self.bias_hh_l0,
+                    above: self.above.clone(),
                 }
             }
         }
@@ -131,8 +135,17 @@ fn check_case<L: Recurrent>(case: &Value) {
     let mut cache = vec![0.0; <L::Last as Layer>::cache_len(batch)];
     last.forward_batch(&x, &mut y_last, batch, &mut cache);
     check(&y_last, &case["last"], &format!("{ctx}: last step"));
-    // PyTorch's h_n is the last step's output.
-    check(&y_last, &case["h_n"], &format!("{ctx}: h_n"));
+    // PyTorch's h_n (its top layer's, in a stack) is the last step's output.
+    let h_n = tensor(&case["h_n"]).1;
+    let top = &h_n[h_n.len() - y_last.len()..];
+    let want = tensor(&case["last"]).1;
+    assert_close!(
+        &y_last,
+        top,
+        rel = REL,
+        abs = REL * max_abs(&want),
+        "{ctx}: h_n"
+    );
 
     // Training: every step's output.
     let dy = tensor(&case["upstream"]).1;
@@ -178,17 +191,27 @@ impl<L: Layer> std::fmt::Display for Describe<L> {
     }
 }
 
-fn cases(kind: &str) -> Vec<Value> {
+/// The fixture's cases of `kind` with `layers` layers.
+fn cases_of(kind: &str, layers: u64) -> Vec<Value> {
     let fx = fixture("recurrent.json");
     let cases: Vec<Value> = fx["recurrent"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["kind"] == kind)
+        .filter(|c| c["kind"] == kind && c["layers"] == layers)
         .cloned()
         .collect();
-    assert_eq!(cases.len(), 2, "{kind} cases");
+    assert_eq!(cases.len(), 1 + (layers == 1) as usize, "{kind} cases");
     cases
+}
+
+fn cases(kind: &str) -> Vec<Value> {
+    cases_of(kind, 1)
+}
+
+/// The fixture's stacked cases of `kind`: two layers, then three.
+fn stacked(kind: &str) -> Vec<Value> {
+    [2, 3].into_iter().flat_map(|l| cases_of(kind, l)).collect()
 }
 
 #[test]
@@ -203,6 +226,79 @@ fn lstm_matches_pytorch() {
     let cases = cases("lstm");
     check_case::<LSTM<3, 5, 4>>(&cases[0]);
     check_case::<LSTM<8, 16, 12>>(&cases[1]);
+}
+
+/// `num_layers = 2` and `3`: PyTorch's `_l1` and `_l2` tensors by name, outputs, gradients.
+#[test]
+fn stacked_gru_matches_pytorch() {
+    let cases = stacked("gru");
+    check_case::<GRU<3, 5, 4, false, 1>>(&cases[0]);
+    check_case::<GRU<4, 6, 5, false, 2>>(&cases[1]);
+}
+
+#[test]
+fn stacked_lstm_matches_pytorch() {
+    let cases = stacked("lstm");
+    check_case::<LSTM<3, 5, 4, false, 1>>(&cases[0]);
+    check_case::<LSTM<4, 6, 5, false, 2>>(&cases[1]);
+}
+
+/// A stack stepped one input at a time carries every layer's state: each step's output is
+/// the whole-sequence forward's, bit for bit, and the states after the last step are
+/// PyTorch's `h_n` (and `c_n`), `[layers, batch, H]`.
+#[test]
+fn stacked_steps_carry_every_layer_as_pytorch() {
+    let case = &stacked("gru")[1];
+    let mut gru: GRU<4, 6, 5, false, 2> = nn::Zeroable::zeroed();
+    load(&mut gru, &case["params"]);
+    let x = tensor(&case["input"]).1;
+    let mut states = Vec::new();
+    for sample in x.chunks(4 * 5) {
+        let mut y = [f32::NAN; 30];
+        gru.forward(sample, &mut y);
+        let mut state = nn::GruState::<6, 2>::default();
+        for (t, step) in sample.chunks(4).enumerate() {
+            let h = gru.step(step.try_into().unwrap(), &mut state);
+            assert_eq!(h[..], y[6 * t..6 * t + 6], "GRU stack: step {t}");
+        }
+        states.push(state);
+    }
+    let layer = |s: &nn::GruState<6, 2>, l: usize| match l {
+        0 => s.h,
+        _ => s.above_h[l - 1],
+    };
+    let h_n: Vec<f32> = (0..3)
+        .flat_map(|l| states.iter().flat_map(move |s| layer(s, l)))
+        .collect();
+    check(&h_n, &case["h_n"], "GRU stack h_n");
+
+    let case = &stacked("lstm")[1];
+    let mut lstm: LSTM<4, 6, 5, false, 2> = nn::Zeroable::zeroed();
+    load(&mut lstm, &case["params"]);
+    let x = tensor(&case["input"]).1;
+    let mut states = Vec::new();
+    for sample in x.chunks(4 * 5) {
+        let mut y = [f32::NAN; 30];
+        lstm.forward(sample, &mut y);
+        let mut state = nn::LstmState::<6, 2>::default();
+        for (t, step) in sample.chunks(4).enumerate() {
+            let h = lstm.step(step.try_into().unwrap(), &mut state);
+            assert_eq!(h[..], y[6 * t..6 * t + 6], "LSTM stack: step {t}");
+        }
+        states.push(state);
+    }
+    let layer = |s: &nn::LstmState<6, 2>, l: usize| match l {
+        0 => (s.h, s.c),
+        _ => (s.above_h[l - 1], s.above_c[l - 1]),
+    };
+    let h_n: Vec<f32> = (0..3)
+        .flat_map(|l| states.iter().flat_map(move |s| layer(s, l).0))
+        .collect();
+    let c_n: Vec<f32> = (0..3)
+        .flat_map(|l| states.iter().flat_map(move |s| layer(s, l).1))
+        .collect();
+    check(&h_n, &case["h_n"], "LSTM stack h_n");
+    check(&c_n, &case["c_n"], "LSTM stack c_n");
 }
 
 /// The LSTM's last cell state, which no output shows, from a cell stepped through each sample.
@@ -232,10 +328,19 @@ nn::network! {
     /// An LSTM alone, its last step's output the network's.
     struct LstmNet<nn::LSTM<3, 5, 4, true>>
 }
+nn::network! {
+    /// A GRU of two layers, as declared in `network!`.
+    struct GruStackNet<GRU<3, 5, 4, last = true, num_layers = 2>>
+}
+nn::network! {
+    /// An LSTM of two layers, as declared in `network!`.
+    struct LstmStackNet<LSTM<3, 5, 4, last = true, num_layers = 2>>
+}
 
 /// Three Adam steps on `L = MSE(out[:, -1], y)` from the fixture's parameters, as PyTorch
 /// took them: each step's loss and the parameters after.
 fn check_adam<N: Network>(case: &Value, what: &str) {
+    let tensors = case["params"].as_object().unwrap().len();
     let mut net = N::zeroed();
     net.walk_state_mut(&nn::Path::ROOT, &mut |_, name, value| {
         let nn::BufferMut::F32(values) = value else {
@@ -273,7 +378,7 @@ fn check_adam<N: Network>(case: &Value, what: &str) {
         );
         compared += 1;
     });
-    assert_eq!(compared, 4);
+    assert_eq!(compared, tensors);
 }
 
 #[test]
@@ -284,6 +389,12 @@ fn gru_trains_as_pytorch_with_adam() {
 #[test]
 fn lstm_trains_as_pytorch_with_adam() {
     check_adam::<LstmNet>(&cases("lstm")[0], "LSTM");
+}
+
+#[test]
+fn stacks_train_as_pytorch_with_adam() {
+    check_adam::<GruStackNet>(&stacked("gru")[0], "GRU, num_layers = 2");
+    check_adam::<LstmStackNet>(&stacked("lstm")[0], "LSTM, num_layers = 2");
 }
 
 nn::network! {
@@ -393,4 +504,35 @@ fn baked_recurrent_weights_match_pytorch() {
     assert_eq!(loaded.gru, NET.gru);
     assert_eq!(loaded.fc, NET.fc);
     assert_eq!(CELL, NET.gru.cell());
+}
+
+nn::network! {
+    /// PyTorch's `StackedBaked` of `tools/make_recurrent_fixtures.py`, its weights baked in.
+    #[weights("tests/fixtures/recurrent_stacked.safetensors")]
+    struct StackedBaked {
+        lstm: LSTM<3, 6, 4, num_layers = 2>,
+        gru: GRU<6, 5, 4, last = true, num_layers = 3>,
+        fc: Linear<5, 2>,
+    }
+}
+
+#[test]
+fn baked_stacks_match_pytorch() {
+    static NET: StackedBaked = StackedBaked::WEIGHTS;
+    let case = &fixture("recurrent.json")["stacked_baked"];
+    let x = tensor(&case["input"]).1;
+    let mut y = Vec::new();
+    for sample in x.chunks(12) {
+        y.extend(NET.forward(sample.try_into().unwrap()));
+    }
+    check(&y, &case["output"], "baked stacks");
+    let mut loaded = StackedBaked::new(0);
+    nn::io::load(
+        &mut *loaded,
+        common::fixture::path("recurrent_stacked.safetensors"),
+    )
+    .unwrap();
+    assert_eq!(loaded.lstm, NET.lstm);
+    assert_eq!(loaded.gru, NET.gru);
+    assert_eq!(loaded.fc, NET.fc);
 }

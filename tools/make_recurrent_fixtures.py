@@ -11,14 +11,17 @@ Deterministic (fixed seeds, float32, one thread).
 
 What it writes into tests/fixtures/recurrent.json:
 
-"recurrent": one case per layer and size, nn.GRU or nn.LSTM(IN, H, batch_first=True) with
-PyTorch's own initialisation, on a batch x of [B, T, IN] standard normals:
-    "kind", "in", "hidden", "steps", "batch"
-    "params"       the initial state_dict: weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
+"recurrent": one case per layer and size, nn.GRU or nn.LSTM(IN, H, num_layers=L,
+batch_first=True) with PyTorch's own initialisation, on a batch x of [B, T, IN] standard
+normals:
+    "kind", "in", "hidden", "steps", "batch", "layers"
+    "params"       the initial state_dict: weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
+                   and weight_ih_l1, ... for the layers above the first
     "input"        x
     "output"       out, [B, T, H], every step's hidden state
     "last"         out[:, -1], [B, H]
-    "h_n"          the last hidden state, [B, H] (and "c_n", the last cell state, for an LSTM)
+    "h_n"          the last hidden state, [B, H] (and "c_n", the last cell state, for an LSTM);
+                   in a stack every layer's, [L, B, H]
     "upstream"     c, [B, T, H]: the gradient of L = sum(c * out) with respect to out
     "grads"        dL/dparam for each parameter, and "input_grad" dL/dx
     "upstream_last", "grads_last", "input_grad_last"   the same for L = sum(c' * out[:, -1])
@@ -32,6 +35,10 @@ initialisation (normal, the padding row zero), on indices [B, L] that include P 
     "weight", "indices" (as float32, the way the Rust layer takes them), "output" [B, L, D],
     "upstream", "weight_grad" (the padding row's gradient is zero), and "adam" as above with
     L = MSELoss(embedding(indices), y) over the whole output
+
+"stacked_baked": a network of PyTorch's, LSTM(3, 6, num_layers=2) → GRU(6, 5, num_layers=3)
+→ Linear(5, 2) on the GRU's last step, saved as tests/fixtures/recurrent_stacked.safetensors
+(`lstm.weight_ih_l1`, `gru.bias_hh_l2`, ...), with "input" [B, 4, 3] and its "output" [B, 2].
 
 "baked": a network of PyTorch's, Embedding(10, 4) → LSTM(4, 6) → GRU(6, 5) → Linear(5, 2) on
 the GRU's last step, its state_dict saved as tests/fixtures/recurrent_baked.safetensors (the
@@ -62,12 +69,16 @@ REL = 1e-5
 ADAM_STEPS = 3
 LR = 0.01
 
-# (kind, IN, H, T, B, seed)
+# (kind, IN, H, T, B, seed, num_layers)
 RECURRENT = [
-    ("gru", 3, 5, 4, 2, 1),
-    ("gru", 8, 16, 12, 3, 2),
-    ("lstm", 3, 5, 4, 2, 3),
-    ("lstm", 8, 16, 12, 3, 4),
+    ("gru", 3, 5, 4, 2, 1, 1),
+    ("gru", 8, 16, 12, 3, 2, 1),
+    ("lstm", 3, 5, 4, 2, 3, 1),
+    ("lstm", 8, 16, 12, 3, 4, 1),
+    ("gru", 3, 5, 4, 2, 8, 2),
+    ("gru", 4, 6, 5, 3, 9, 3),
+    ("lstm", 3, 5, 4, 2, 10, 2),
+    ("lstm", 4, 6, 5, 3, 11, 3),
 ]
 
 # (V, D, L, B, padding_idx, seed)
@@ -100,8 +111,12 @@ def recurrent_run(kind, module, x, upstream, upstream_last, target, dtype):
     y, state = m(xs)
     out["output"] = y
     out["last"] = y[:, -1]
-    if kind == "lstm":
+    if kind == "lstm" and m.num_layers > 1:
+        out["h_n"], out["c_n"] = state[0], state[1]
+    elif kind == "lstm":
         out["h_n"], out["c_n"] = state[0][0], state[1][0]
+    elif m.num_layers > 1:
+        out["h_n"] = state
     else:
         out["h_n"] = state[0]
     (y * upstream.to(dtype)).sum().backward()
@@ -128,16 +143,18 @@ def recurrent_run(kind, module, x, upstream, upstream_last, target, dtype):
     return out
 
 
-def recurrent_case(kind, n_in, hidden, steps, batch, seed):
+def recurrent_case(kind, n_in, hidden, steps, batch, seed, layers):
     torch.manual_seed(seed)
-    module = (nn.GRU if kind == "gru" else nn.LSTM)(n_in, hidden, batch_first=True)
+    module = (nn.GRU if kind == "gru" else nn.LSTM)(
+        n_in, hidden, num_layers=layers, batch_first=True
+    )
     x = torch.randn(batch, steps, n_in)
     upstream = torch.randn(batch, steps, hidden)
     upstream_last = torch.randn(batch, hidden)
     target = torch.randn(batch, hidden)
     r32 = recurrent_run(kind, module, x, upstream, upstream_last, target, torch.float32)
     r64 = recurrent_run(kind, module, x, upstream, upstream_last, target, torch.float64)
-    name = f"{kind} {n_in}→{hidden} × {steps}"
+    name = f"{kind} {n_in}→{hidden} × {steps}, {layers} layers"
     for key in ("output", "last", "h_n", "c_n", "input_grad", "input_grad_last", "losses"):
         if key in r32:
             check(f"{name} {key}", r32[key], r64[key])
@@ -150,6 +167,7 @@ def recurrent_case(kind, n_in, hidden, steps, batch, seed):
         "hidden": hidden,
         "steps": steps,
         "batch": batch,
+        "layers": layers,
         "params": {k: tensor(v) for k, v in module.state_dict().items()},
         "input": tensor(x),
         "upstream": tensor(upstream),
@@ -235,6 +253,35 @@ class Baked(nn.Module):
         return self.fc(y[:, -1])
 
 
+class StackedBaked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 6, num_layers=2, batch_first=True)
+        self.gru = nn.GRU(6, 5, num_layers=3, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        y, _ = self.gru(y)
+        return self.fc(y[:, -1])
+
+
+def stacked_baked_case():
+    from safetensors.torch import save_file
+
+    torch.manual_seed(12)
+    model = StackedBaked()
+    x = torch.randn(3, 4, 3)
+    out = model(x)
+    out64 = copy.deepcopy(model).double()(x.double())
+    check("stacked baked output", out, out64)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
+                        "recurrent_stacked.safetensors")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+    print(f"wrote {os.path.relpath(path)}")
+    return {"input": tensor(x), "output": tensor(out)}
+
+
 def baked_case():
     from safetensors.torch import save_file
 
@@ -261,6 +308,7 @@ def main():
             "recurrent": [recurrent_case(*c) for c in RECURRENT],
             "embedding": [embedding_case(*c) for c in EMBEDDING],
             "baked": baked_case(),
+            "stacked_baked": stacked_baked_case(),
         },
     )
 

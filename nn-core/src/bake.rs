@@ -12,8 +12,9 @@ use core::marker::PhantomData;
 use crate::{AdaptiveAvgPool1d, AvgPool1d, Conv1d, MaxPool1d, Transpose};
 use crate::{
     AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, BatchNorm, BatchNorm2d, Conv2d, Conv2dGeneral,
-    ConvTranspose2d, Dropout, Elementwise, Embedding, Flatten, Identity, LayerNorm, Linear,
-    LogSoftmax, MaxPool2d, MaxPool2dGeneral, Path, Residual, Softmax, Upsample, GRU, LSTM,
+    ConvTranspose2d, Dropout, Elementwise, Embedding, Flatten, GruLayer, Identity, LayerNorm,
+    Linear, LogSoftmax, LstmLayer, MaxPool2d, MaxPool2dGeneral, Path, Residual, Softmax, Upsample,
+    GRU, LSTM,
 };
 
 /// The tensors of a weights file, as constants, and the path of the module being filled.
@@ -316,27 +317,56 @@ impl<T: Table, const IN: usize, const OUT: usize, const BIAS: bool> Bake<T>
     const TENSORS: usize = 1 + BIAS as usize;
 }
 
-/// The recurrent layers: `$g` gates of `H` units, PyTorch's four tensors.
+/// The recurrent layers: `$g` gates of `H` units, PyTorch's four tensors per layer, the
+/// layers above the first (`$layer`) under the names `_l1` on.
 macro_rules! bake_recurrent {
-    ($($ty:ident => $g:literal),* $(,)?) => {$(
+    ($($ty:ident, $layer:ident => $g:literal),* $(,)?) => {$(
         #[diagnostic::do_not_recommend]
-        impl<T: Table, const IN: usize, const H: usize, const S: usize, const LAST: bool> Bake<T>
-            for $ty<IN, H, S, LAST>
+        impl<
+                T: Table,
+                const IN: usize,
+                const H: usize,
+                const S: usize,
+                const LAST: bool,
+                const ABOVE: usize,
+            > Bake<T> for $ty<IN, H, S, LAST, ABOVE>
         {
             const BAKED: Self = $ty {
                 weight_ih_l0: gates::<T, $g, H, IN>("weight_ih_l0"),
                 weight_hh_l0: gates::<T, $g, H, H>("weight_hh_l0"),
                 bias_ih_l0: gate_bias::<T, $g, H>("bias_ih_l0"),
                 bias_hh_l0: gate_bias::<T, $g, H>("bias_hh_l0"),
+                above: {
+                    let mut above = [const {
+                        $layer {
+                            weight_ih: [[[0.0; H]; H]; $g],
+                            weight_hh: [[[0.0; H]; H]; $g],
+                            bias_ih: [[0.0; H]; $g],
+                            bias_hh: [[0.0; H]; $g],
+                        }
+                    }; ABOVE];
+                    let mut l = 0;
+                    while l < ABOVE {
+                        let [ih, hh, b_ih, b_hh] = crate::layers::RECURRENT_NAMES[l + 1];
+                        above[l] = $layer {
+                            weight_ih: gates::<T, $g, H, H>(ih),
+                            weight_hh: gates::<T, $g, H, H>(hh),
+                            bias_ih: gate_bias::<T, $g, H>(b_ih),
+                            bias_hh: gate_bias::<T, $g, H>(b_hh),
+                        };
+                        l += 1;
+                    }
+                    above
+                },
             };
-            const TENSORS: usize = 4;
+            const TENSORS: usize = 4 * (ABOVE + 1);
         }
     )*};
 }
 
 bake_recurrent! {
-    GRU => 3,
-    LSTM => 4,
+    GRU, GruLayer => 3,
+    LSTM, LstmLayer => 4,
 }
 
 #[diagnostic::do_not_recommend]

@@ -54,7 +54,8 @@ pub use noise::RandnLike;
 pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use pool_general::{AdaptiveAvgPool2d, AvgPool2dGeneral, MaxPool2dGeneral};
-pub use recurrent::{GruCell, GruState, LstmCell, LstmState, GRU, LSTM};
+pub(crate) use recurrent::NAMES as RECURRENT_NAMES;
+pub use recurrent::{GruCell, GruLayer, GruState, LstmCell, LstmLayer, LstmState, GRU, LSTM};
 pub use residual::Residual;
 pub use upsample::Upsample;
 

@@ -1,5 +1,6 @@
 //! The sequence layers, whose flat widths the macro computes from their sizes:
-//! `GRU<IN, H, T>` and `LSTM<IN, H, T>` (`T · IN` in, `T · H` out, or `H` with `last = true`),
+//! `GRU<IN, H, T>` and `LSTM<IN, H, T>` (`T · IN` in, `T · H` out, or `H` with `last = true`;
+//! stacked with `num_layers = L`),
 //! and `Embedding<V, D>` and `Embedding<V, D, L>` (`L` indices in, `L · D` out), with
 //! `padding_idx = P`.
 
@@ -8,6 +9,9 @@ use quote::quote;
 use syn::{Expr, GenericArgument, Lit, PathArguments, Type};
 
 use crate::size::{mul, size_arg, Size};
+
+/// The most layers a recurrent stack has: PyTorch's names `_l0` to `_l7`.
+const MAX_LAYERS: u64 = 8;
 
 /// A sequence layer as declared.
 pub struct Sequence {
@@ -106,7 +110,9 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
         "Embedding" => "`Embedding<V, D>` or `Embedding<V, D, L>`, optionally with \
                         `padding_idx = P`"
             .to_string(),
-        _ => format!("`{alias}<IN, H, T>`, optionally with `last = true`"),
+        _ => format!(
+            "`{alias}<IN, H, T>`, optionally with `last = true` and `num_layers = L` (1 to {MAX_LAYERS})"
+        ),
     };
     let list: Vec<&GenericArgument> = match args {
         PathArguments::AngleBracketed(a) => a.args.iter().collect(),
@@ -124,7 +130,7 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
         }
     };
     let mut sizes = Vec::new();
-    let (mut last, mut padding) = (None, None);
+    let (mut last, mut padding, mut layers) = (None, None, None);
     for arg in list {
         match arg {
             GenericArgument::AssocConst(a) if a.ident == "last" && alias != "Embedding" => {
@@ -134,6 +140,22 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
                         format!("`last` is `true` or `false`; write {usage}"),
                     )
                 })?);
+            }
+            GenericArgument::AssocConst(a) if a.ident == "num_layers" && alias != "Embedding" => {
+                let n = size_arg(&GenericArgument::Const(a.value.clone()))?;
+                if let Size::Lit(n) = n {
+                    if n == 0 || n > MAX_LAYERS {
+                        return Err(syn::Error::new_spanned(
+                            &a.value,
+                            format!(
+                                "`{alias}` stacks 1 to {MAX_LAYERS} layers, not {n}; change it to \
+                                 `num_layers = {}`",
+                                n.clamp(1, MAX_LAYERS)
+                            ),
+                        ));
+                    }
+                }
+                layers = Some(n);
             }
             GenericArgument::AssocConst(a) if a.ident == "padding_idx" && alias == "Embedding" => {
                 padding = Some(size_arg(&GenericArgument::Const(a.value.clone()))?);
@@ -203,7 +225,15 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
         });
     }
     let last = last.unwrap_or(false);
-    let keyword = if last { ", last = true" } else { "" };
+    let mut keyword = if last { ", last = true" } else { "" }.to_string();
+    let above = match &layers {
+        None | Some(Size::Lit(1)) => quote!(0),
+        Some(n) => {
+            keyword += &format!(", num_layers = {}", n.show());
+            let n = n.expr();
+            quote!({ #n - 1 })
+        }
+    };
     let (n_in, hidden, steps) = (&sizes[0], &sizes[1], &sizes[2]);
     Ok(Sequence {
         alias,
@@ -212,6 +242,7 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
             exprs[1].clone(),
             exprs[2].clone(),
             quote!(#last),
+            above,
         ],
         inputs: mul(steps, n_in),
         outputs: if last {
@@ -220,7 +251,7 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
             mul(steps, hidden)
         },
         shown: format!("{alias}<{}{keyword}>", shown_sizes.join(", ")),
-        keyword: keyword.to_string(),
+        keyword,
         sizes,
     })
 }

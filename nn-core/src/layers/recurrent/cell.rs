@@ -9,40 +9,70 @@ use crate::{GRU, LSTM};
 use super::gru::{GruRun, GruStep};
 use super::lstm::{LstmRun, LstmStep};
 
-/// A GRU's state between steps: its hidden state `h`, PyTorch's `h_n` for one sample.
+/// A GRU's state between steps: its hidden state `h`, PyTorch's `h_n` for one sample; in a
+/// stack of `1 + ABOVE` layers, `h` is the first layer's and `above_h` the others', as
+/// PyTorch's `h_n[0]`, `h_n[1]`, ...
 ///
 /// Starts at zero ([`GruState::default`]), as PyTorch's GRU does without `h0`; set `h` to
 /// start from another state.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GruState<const H: usize> {
-    /// The hidden state, which is also the last step's output.
+pub struct GruState<const H: usize, const ABOVE: usize = 0> {
+    /// The (first layer's) hidden state, which in one layer is also the last step's output.
     pub h: [f32; H],
+    /// The hidden states of the layers above the first, `_l1` on.
+    pub above_h: [[f32; H]; ABOVE],
 }
 
-impl<const H: usize> Default for GruState<H> {
+impl<const H: usize, const ABOVE: usize> Default for GruState<H, ABOVE> {
     fn default() -> Self {
-        GruState { h: [0.0; H] }
+        GruState {
+            h: [0.0; H],
+            above_h: [[0.0; H]; ABOVE],
+        }
+    }
+}
+
+impl<const H: usize, const ABOVE: usize> GruState<H, ABOVE> {
+    /// The top layer's hidden state: the last step's output.
+    pub fn top(&self) -> &[f32; H] {
+        self.above_h.last().unwrap_or(&self.h)
     }
 }
 
 /// An LSTM's state between steps: its hidden state `h` and cell state `c`, PyTorch's
 /// `(h_n, c_n)` for one sample.
 ///
+/// In a stack of `1 + ABOVE` layers, `h` and `c` are the first layer's and `above_h` and
+/// `above_c` the others', as PyTorch's `h_n[0]`, `h_n[1]`, ...
+///
 /// Starts at zero ([`LstmState::default`]), as PyTorch's LSTM does without `(h0, c0)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LstmState<const H: usize> {
-    /// The hidden state, which is also the last step's output.
+pub struct LstmState<const H: usize, const ABOVE: usize = 0> {
+    /// The (first layer's) hidden state, which in one layer is also the last step's output.
     pub h: [f32; H],
-    /// The cell state.
+    /// The (first layer's) cell state.
     pub c: [f32; H],
+    /// The hidden states of the layers above the first, `_l1` on.
+    pub above_h: [[f32; H]; ABOVE],
+    /// The cell states of the layers above the first.
+    pub above_c: [[f32; H]; ABOVE],
 }
 
-impl<const H: usize> Default for LstmState<H> {
+impl<const H: usize, const ABOVE: usize> Default for LstmState<H, ABOVE> {
     fn default() -> Self {
         LstmState {
             h: [0.0; H],
             c: [0.0; H],
+            above_h: [[0.0; H]; ABOVE],
+            above_c: [[0.0; H]; ABOVE],
         }
+    }
+}
+
+impl<const H: usize, const ABOVE: usize> LstmState<H, ABOVE> {
+    /// The top layer's hidden state: the last step's output.
+    pub fn top(&self) -> &[f32; H] {
+        self.above_h.last().unwrap_or(&self.h)
     }
 }
 
@@ -129,6 +159,14 @@ impl<const IN: usize, const H: usize> GruCell<IN, H> {
 
     /// Takes `gru`'s weights, in place (after a training step, or on the heap).
     pub fn load<const T: usize, const LAST: bool>(&mut self, gru: &GRU<IN, H, T, LAST>) {
+        self.load_first(gru);
+    }
+
+    /// Takes the first layer's weights of `gru`, in place: all of them in one layer.
+    pub(super) fn load_first<const T: usize, const LAST: bool, const ABOVE: usize>(
+        &mut self,
+        gru: &GRU<IN, H, T, LAST, ABOVE>,
+    ) {
         for g in 0..3 {
             for j in 0..H {
                 for k in 0..IN {
@@ -267,6 +305,14 @@ impl<const IN: usize, const H: usize> LstmCell<IN, H> {
 
     /// Takes `lstm`'s weights, in place (after a training step, or on the heap).
     pub fn load<const T: usize, const LAST: bool>(&mut self, lstm: &LSTM<IN, H, T, LAST>) {
+        self.load_first(lstm);
+    }
+
+    /// Takes the first layer's weights of `lstm`, in place: all of them in one layer.
+    pub(super) fn load_first<const T: usize, const LAST: bool, const ABOVE: usize>(
+        &mut self,
+        lstm: &LSTM<IN, H, T, LAST, ABOVE>,
+    ) {
         for g in 0..4 {
             for j in 0..H {
                 self.b[g][j] = lstm.bias_ih_l0[g][j] + lstm.bias_hh_l0[g][j];
@@ -295,7 +341,8 @@ impl<const IN: usize, const H: usize> LstmCell<IN, H> {
         LstmStep {
             w: self.weights(),
             x,
-            state,
+            h: &mut state.h,
+            c: &mut state.c,
         }
         .go();
         &state.h

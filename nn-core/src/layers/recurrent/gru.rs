@@ -3,8 +3,9 @@
 use core::fmt;
 
 use crate::kernels::recurrent::{gru_step, run, GruWeights, Mat, Steps, GRU_KEEP};
-use crate::{Backward, GruCell, GruState, Layer, Rng};
+use crate::{Backward, GruCell, GruLayer, GruState, Layer, Rng};
 
+use super::stack::{kept_per_layer, GruStackRun, MAX_LAYERS, NAMES};
 use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
 
 /// A gated recurrent unit over `T` steps of `IN` features, as PyTorch's
@@ -22,11 +23,17 @@ use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose
 /// classifier passes to its `Linear`. In `network!`: `GRU<IN, H, T>` and
 /// `GRU<IN, H, T, last = true>`.
 ///
+/// Stacked, as PyTorch's `nn.GRU(IN, H, num_layers=L, batch_first=True)`: `ABOVE = L - 1`
+/// layers ([`GruLayer`]) run above the first, each reading the hidden state of the one below;
+/// the output is the top layer's. In `network!`: `GRU<IN, H, T, num_layers = L>`, up to 8.
+///
 /// # Shapes
 /// - input `[batch, T · IN]`: `T` steps of `IN` features, row-major (`batch_first`)
 /// - output `[batch, T · H]`, or `[batch, H]` with `LAST`
 /// - `weight_ih_l0`: `[3H, IN]`, `weight_hh_l0`: `[3H, H]`, `bias_ih_l0` and `bias_hh_l0`:
 ///   `[3H]`, PyTorch's names and layouts; the fields are `[3][H]…`, the same memory
+/// - layer `K` of a stack, `above[K - 1]`: `weight_ih_lK` and `weight_hh_lK` `[3H, H]`,
+///   `bias_ih_lK` and `bias_hh_lK` `[3H]`
 ///
 /// Initialised as PyTorch does: every parameter uniform in `±1/sqrt(H)`.
 ///
@@ -52,7 +59,13 @@ use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose
 #[derive(Debug, PartialEq)]
 #[repr(C)]
 #[allow(clippy::upper_case_acronyms)] // PyTorch's name
-pub struct GRU<const IN: usize, const H: usize, const T: usize, const LAST: bool = false> {
+pub struct GRU<
+    const IN: usize,
+    const H: usize,
+    const T: usize,
+    const LAST: bool = false,
+    const ABOVE: usize = 0,
+> {
     /// `[3H, IN]`: `W_ir`, `W_iz`, `W_in`.
     pub weight_ih_l0: [[[f32; IN]; H]; 3],
     /// `[3H, H]`: `W_hr`, `W_hz`, `W_hn`.
@@ -61,24 +74,35 @@ pub struct GRU<const IN: usize, const H: usize, const T: usize, const LAST: bool
     pub bias_ih_l0: [[f32; H]; 3],
     /// `[3H]`: `b_hr`, `b_hz`, `b_hn`.
     pub bias_hh_l0: [[f32; H]; 3],
+    /// The layers above the first, `_l1` on, in a stack; none in one layer.
+    pub above: [GruLayer<H>; ABOVE],
 }
 
-// SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
-unsafe impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> bytemuck::Zeroable
-    for GRU<IN, H, T, LAST>
+// SAFETY: the fields are `f32` arrays and layers of them, and all-zero bits are the valid
+// value 0.0.
+unsafe impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize>
+    bytemuck::Zeroable for GRU<IN, H, T, LAST, ABOVE>
 {
 }
 
-clone_in_place!(GRU<const IN: usize, const H: usize, const T: usize, const LAST: bool> {
-    weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
+clone_in_place!(GRU<const IN: usize, const H: usize, const T: usize, const LAST: bool,
+    const ABOVE: usize> {
+    weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, above
 });
 
-impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, H, T, LAST> {
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize>
+    GRU<IN, H, T, LAST, ABOVE>
+{
+    /// Refuses a stack taller than PyTorch's names here reach.
+    const FITS: () = assert!(ABOVE < MAX_LAYERS, "a GRU stacks at most 8 layers");
+
     /// Floats of a cell, the transposed weights.
     const CELL: usize = 3 * H * (IN + H + 2);
     /// Floats a training pass keeps per sample: the gates of every step and the state
     /// before it.
     const KEPT: usize = T * (GRU_KEEP + 1) * H;
+    /// Floats a stack's training pass keeps per sample: each layer's record.
+    const KEPT_STACK: usize = (ABOVE + 1) * kept_per_layer(T, GRU_KEEP, H);
 
     /// The weights as PyTorch lays them out, read in place.
     fn weights(&self) -> GruWeights<'_> {
@@ -90,23 +114,54 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
         }
     }
 
-    /// The weights laid out for streaming: [`GruCell::new`].
-    pub fn cell(&self) -> GruCell<IN, H> {
-        GruCell::new(self)
-    }
-
     /// One step, reading the weights in place: the input `x` of this step moves `state` on;
     /// returns the new hidden state. No heap, no copy of the weights (a microcontroller
     /// streams from weights in flash this way); a [`GruCell`] runs a step faster, with the
     /// same result bit for bit.
-    pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut GruState<H>) -> &'s [f32; H] {
-        GruStep {
-            w: self.weights(),
+    ///
+    /// A stack carries every layer's state in `state` and returns the top layer's.
+    pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut GruState<H, ABOVE>) -> &'s [f32; H] {
+        if ABOVE == 0 {
+            GruStep {
+                w: self.weights(),
+                x,
+                h: &mut state.h,
+            }
+            .go();
+        } else {
+            self.stack(x, &mut [], 1, state, None);
+        }
+        state.top()
+    }
+
+    /// The weights of the layers above the first, read in place.
+    fn above_weights(&self) -> [GruWeights<'_>; ABOVE] {
+        core::array::from_fn(|l| self.above[l].weights())
+    }
+
+    /// `steps` steps of every sample in `x` through the stack, each sample from `state`
+    /// (left as the last sample's last); `keep` as in [`GruStackRun`].
+    fn stack(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        steps: usize,
+        state: &mut GruState<H, ABOVE>,
+        keep: Option<&mut [f32]>,
+    ) {
+        let () = Self::FITS;
+        GruStackRun::<H, ABOVE> {
+            first: self.weights(),
+            above: self.above_weights(),
+            n_in: IN,
             x,
-            h: &mut state.h,
+            y,
+            steps,
+            last: LAST,
+            state,
+            keep,
         }
         .go();
-        &state.h
     }
 
     /// The transposed weights written into `out` (`CELL` floats), as a cell holds them.
@@ -144,7 +199,8 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
     }
 
     /// `batch` samples from a zero state, through the transposed weights when `cache` has
-    /// room for them, else through PyTorch's layout in place; `keep` as in [`GruRun`].
+    /// room for them, else through PyTorch's layout in place; `keep` as in [`GruRun`]. A
+    /// stack reads PyTorch's layout in place.
     fn sequences(
         &self,
         x: &[f32],
@@ -154,6 +210,9 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
         keep: Option<(&mut [f32], &mut [f32])>,
     ) {
         let (x, y) = (&x[..batch * T * IN], &mut y[..batch * <Self as Layer>::OUT]);
+        if ABOVE > 0 {
+            return self.stack(x, y, T, &mut GruState::default(), None);
+        }
         let packed = cache.len() >= Self::CELL;
         if packed {
             self.pack(&mut cache[..Self::CELL]);
@@ -179,7 +238,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
     fn forward_packed(&self, x: &[f32], y: &mut [f32]) {
         // Filled in place: `GruCell::new` returns its value, which an unoptimised build copies.
         let mut cell: GruCell<IN, H> = bytemuck::Zeroable::zeroed();
-        cell.load(self);
+        cell.load_first(self);
         GruRun::<IN, H> {
             w: cell.weights(),
             x: &x[..T * IN],
@@ -194,16 +253,22 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
 }
 
 #[diagnostic::do_not_recommend]
-impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
-    for GRU<IN, H, T, LAST>
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize> Layer
+    for GRU<IN, H, T, LAST, ABOVE>
 {
     const IN: usize = T * IN;
     const OUT: usize = if LAST { H } else { T * H };
-    const PARAMS: usize = 3 * H * (IN + H + 2);
+    const PARAMS: usize = 3 * H * (IN + H + 2) + ABOVE * 3 * H * (2 * H + 2);
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "GRU<{IN}, {H}, {T}")?;
-        f.write_str(if LAST { ", last = true>" } else { ">" })
+        if LAST {
+            f.write_str(", last = true")?;
+        }
+        if ABOVE > 0 {
+            write!(f, ", num_layers = {}", ABOVE + 1)?;
+        }
+        f.write_str(">")
     }
 
     fn init(&mut self, rng: &mut Rng) {
@@ -216,11 +281,16 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
             ],
             rng,
         );
+        for layer in &mut self.above {
+            init_uniform::<H>(layer.tensors_mut(), rng);
+        }
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32]) {
         let y = &mut y[..<Self as Layer>::OUT];
-        if core::mem::size_of::<GruCell<IN, H>>() <= STACK_CELL {
+        if ABOVE > 0 {
+            self.stack(&x[..T * IN], y, T, &mut GruState::default(), None);
+        } else if core::mem::size_of::<GruCell<IN, H>>() <= STACK_CELL {
             self.forward_packed(x, y);
         } else {
             self.sequences(x, y, 1, &mut [], None);
@@ -233,9 +303,13 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
     }
 
     /// The cell, then what backward reads for every sample (the gates and the state before
-    /// each step), then backward's own gradients of the gates, `[batch · T, 3H]` twice.
+    /// each step), then backward's own gradients of the gates, `[batch · T, 3H]` twice. A
+    /// stack keeps each layer's record instead of the cell.
     fn cache_len(batch: usize) -> usize {
-        Self::CELL + batch * Self::KEPT + 2 * batch * T * 3 * H
+        match ABOVE {
+            0 => Self::CELL + batch * Self::KEPT + 2 * batch * T * 3 * H,
+            _ => batch * Self::KEPT_STACK + 2 * batch * T * 3 * H,
+        }
     }
 
     #[cfg(feature = "alloc")]
@@ -246,6 +320,12 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         batch: usize,
         cache: &mut [f32],
     ) -> Result<(), crate::TrainError> {
+        if ABOVE > 0 {
+            let (x, y) = (&x[..batch * T * IN], &mut y[..batch * <Self as Layer>::OUT]);
+            let keep = &mut cache[..batch * Self::KEPT_STACK];
+            self.stack(x, y, T, &mut GruState::default(), Some(keep));
+            return Ok(());
+        }
         let (cell, rest) = cache.split_at_mut(Self::CELL);
         let (gates, rest) = rest.split_at_mut(batch * T * GRU_KEEP * H);
         let before = &mut rest[..batch * T * H];
@@ -254,6 +334,9 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
     }
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        if ABOVE > 0 {
+            return self.backward_stack(io, dx, grad);
+        }
         let (batch, n) = (io.batch, io.batch * T);
         let rest = &mut io.cache[Self::CELL..];
         let (kept, rest) = rest.split_at_mut(batch * Self::KEPT);
@@ -261,46 +344,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         let (dgi, rest) = rest.split_at_mut(n * 3 * H);
         let dgh = &mut rest[..n * 3 * H];
         let w_hh = self.weight_hh_l0.as_flattened().as_flattened();
-        for s in 0..batch {
-            let dy = &io.dy[s * <Self as Layer>::OUT..][..<Self as Layer>::OUT];
-            let mut dh = [0.0f32; H];
-            for t in (0..T).rev() {
-                let at = s * T + t;
-                let upstream = match LAST {
-                    false => Some(&dy[t * H..(t + 1) * H]),
-                    true => (t == T - 1).then_some(dy),
-                };
-                if let Some(up) = upstream {
-                    for (d, u) in dh.iter_mut().zip(up) {
-                        *d += u;
-                    }
-                }
-                let g = &gates[at * GRU_KEEP * H..][..GRU_KEEP * H];
-                let (r, z, nn, ghn) = (&g[..H], &g[H..2 * H], &g[2 * H..3 * H], &g[3 * H..]);
-                let hp = &before[at * H..][..H];
-                let (gi, gh) = (
-                    &mut dgi[at * 3 * H..][..3 * H],
-                    &mut dgh[at * 3 * H..][..3 * H],
-                );
-                let mut next = [0.0f32; H];
-                for j in 0..H {
-                    let dn = dh[j] * (1.0 - z[j]);
-                    let dz = dh[j] * (hp[j] - nn[j]);
-                    let da_n = dn * (1.0 - nn[j] * nn[j]);
-                    let da_r = da_n * ghn[j] * r[j] * (1.0 - r[j]);
-                    let da_z = dz * z[j] * (1.0 - z[j]);
-                    gi[j] = da_r;
-                    gi[H + j] = da_z;
-                    gi[2 * H + j] = da_n;
-                    gh[j] = da_r;
-                    gh[H + j] = da_z;
-                    gh[2 * H + j] = da_n * r[j];
-                    next[j] = dh[j] * z[j];
-                }
-                add_back(&mut next, w_hh, gh);
-                dh = next;
-            }
-        }
+        gru_back::<H>(w_hh, gates, before, io.dy, LAST, (batch, T), dgi, dgh);
         let (g_ih, rest) = grad.split_at_mut(3 * H * IN);
         let (g_hh, rest) = rest.split_at_mut(3 * H * H);
         let (g_bih, g_bhh) = rest.split_at_mut(3 * H);
@@ -327,6 +371,12 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         );
         f("bias_ih_l0", &[3 * H], self.bias_ih_l0.as_flattened());
         f("bias_hh_l0", &[3 * H], self.bias_hh_l0.as_flattened());
+        for (layer, names) in self.above.iter().zip(&NAMES[1..]) {
+            let shapes: [&[usize]; 4] = [&[3 * H, H], &[3 * H, H], &[3 * H], &[3 * H]];
+            for ((name, shape), values) in names.iter().zip(shapes).zip(layer.tensors()) {
+                f(name, shape, values);
+            }
+        }
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
@@ -340,6 +390,137 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         );
         f("bias_ih_l0", self.bias_ih_l0.as_flattened_mut());
         f("bias_hh_l0", self.bias_hh_l0.as_flattened_mut());
+        for (layer, names) in self.above.iter_mut().zip(&NAMES[1..]) {
+            for (name, values) in names.iter().zip(layer.tensors_mut()) {
+                f(name, values);
+            }
+        }
+    }
+}
+
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize>
+    GRU<IN, H, T, LAST, ABOVE>
+{
+    /// Backpropagation through a stack, from the top layer down: each layer's gradient
+    /// with respect to its input becomes the upstream gradient of the layer below, written
+    /// over the record of that layer's outputs once the layer above has read them.
+    fn backward_stack(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        let (batch, n) = (io.batch, io.batch * T);
+        let per_layer = kept_per_layer(n, GRU_KEEP, H);
+        let (kept, rest) = io.cache.split_at_mut((ABOVE + 1) * per_layer);
+        let (dgi, rest) = rest.split_at_mut(n * 3 * H);
+        let dgh = &mut rest[..n * 3 * H];
+        let (g_first, g_above) = grad.split_at_mut(3 * H * (IN + H + 2));
+        let mut dx = dx;
+        for l in (0..=ABOVE).rev() {
+            let (below, this) = kept.split_at_mut(l * per_layer);
+            let (gates, rest) = this[..per_layer].split_at(n * GRU_KEEP * H);
+            let (before, out) = rest.split_at(n * H);
+            let (w_ih, w_hh, n_in, g) = match l {
+                0 => (
+                    self.weight_ih_l0.as_flattened().as_flattened(),
+                    self.weight_hh_l0.as_flattened().as_flattened(),
+                    IN,
+                    &mut *g_first,
+                ),
+                _ => {
+                    let [w_ih, w_hh, ..] = self.above[l - 1].tensors();
+                    let size = 3 * H * (2 * H + 2);
+                    (w_ih, w_hh, H, &mut g_above[(l - 1) * size..l * size])
+                }
+            };
+            match l {
+                _ if l == ABOVE => {
+                    gru_back::<H>(w_hh, gates, before, io.dy, LAST, (batch, T), dgi, dgh)
+                }
+                _ => gru_back::<H>(w_hh, gates, before, out, false, (batch, T), dgi, dgh),
+            }
+            // The layer's input: the network's, or the outputs of the layer below.
+            let x: &[f32] = match l {
+                0 => io.x,
+                _ => &below[(l - 1) * per_layer + n * (GRU_KEEP + 1) * H..][..n * H],
+            };
+            let (g_ih, rest) = g.split_at_mut(3 * H * n_in);
+            let (g_hh, rest) = rest.split_at_mut(3 * H * H);
+            let (g_bih, g_bhh) = rest.split_at_mut(3 * H);
+            add_outer(g_ih, dgi, x, n, 3 * H, n_in);
+            add_outer(g_hh, dgh, before, n, 3 * H, H);
+            add_rows(g_bih, dgi, 3 * H);
+            add_rows(&mut g_bhh[..3 * H], dgh, 3 * H);
+            let dx = match l {
+                0 => dx.as_deref_mut(),
+                _ => Some(&mut below[(l - 1) * per_layer + n * (GRU_KEEP + 1) * H..][..n * H]),
+            };
+            if let Some(dx) = dx {
+                times_weight(dx, dgi, w_ih, n, 3 * H, n_in);
+            }
+        }
+    }
+}
+
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, H, T, LAST> {
+    /// The weights laid out for streaming: [`GruCell::new`].
+    pub fn cell(&self) -> GruCell<IN, H> {
+        GruCell::new(self)
+    }
+}
+
+/// Backpropagation through time of one GRU layer, `batch` samples of `steps` steps
+/// (`shape`): from the gradient `dy` of its outputs (every step's, or with `last` the last
+/// step's alone, per sample) and what the training pass kept (`gates`, the state `before`
+/// each step), the gradients of the gates' sums at every step, `[batch · steps, 3H]`: on the
+/// input side `dgi`, on the hidden side `dgh`.
+#[allow(clippy::too_many_arguments)]
+fn gru_back<const H: usize>(
+    w_hh: &[f32],
+    gates: &[f32],
+    before: &[f32],
+    dy: &[f32],
+    last: bool,
+    (batch, steps): (usize, usize),
+    dgi: &mut [f32],
+    dgh: &mut [f32],
+) {
+    let out = if last { H } else { steps * H };
+    for s in 0..batch {
+        let dy = &dy[s * out..][..out];
+        let mut dh = [0.0f32; H];
+        for t in (0..steps).rev() {
+            let at = s * steps + t;
+            let upstream = match last {
+                false => Some(&dy[t * H..(t + 1) * H]),
+                true => (t == steps - 1).then_some(dy),
+            };
+            if let Some(up) = upstream {
+                for (d, u) in dh.iter_mut().zip(up) {
+                    *d += u;
+                }
+            }
+            let g = &gates[at * GRU_KEEP * H..][..GRU_KEEP * H];
+            let (r, z, nn, ghn) = (&g[..H], &g[H..2 * H], &g[2 * H..3 * H], &g[3 * H..]);
+            let hp = &before[at * H..][..H];
+            let (gi, gh) = (
+                &mut dgi[at * 3 * H..][..3 * H],
+                &mut dgh[at * 3 * H..][..3 * H],
+            );
+            let mut next = [0.0f32; H];
+            for j in 0..H {
+                let dn = dh[j] * (1.0 - z[j]);
+                let dz = dh[j] * (hp[j] - nn[j]);
+                let da_n = dn * (1.0 - nn[j] * nn[j]);
+                let da_r = da_n * ghn[j] * r[j] * (1.0 - r[j]);
+                let da_z = dz * z[j] * (1.0 - z[j]);
+                gi[j] = da_r;
+                gi[H + j] = da_z;
+                gi[2 * H + j] = da_n;
+                gh[j] = da_r;
+                gh[H + j] = da_z;
+                gh[2 * H + j] = da_n * r[j];
+                next[j] = dh[j] * z[j];
+            }
+            add_back(&mut next, w_hh, gh);
+            dh = next;
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 use core::fmt;
 
 use crate::kernels::recurrent::{lstm_step, run, LstmWeights, Mat, Steps, LSTM_KEEP};
-use crate::{Backward, Layer, LstmCell, LstmState, Rng};
+use crate::{Backward, Layer, LstmCell, LstmLayer, LstmState, Rng};
 
+use super::stack::{kept_per_layer, LstmStackRun, MAX_LAYERS, NAMES};
 use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
 
 /// A long short-term memory over `T` steps of `IN` features, as PyTorch's
@@ -21,11 +22,18 @@ use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose
 /// PyTorch's `out`; with `LAST = true` it is the last step's alone, `out[:, -1]`. In
 /// `network!`: `LSTM<IN, H, T>` and `LSTM<IN, H, T, last = true>`.
 ///
+/// Stacked, as PyTorch's `nn.LSTM(IN, H, num_layers=L, batch_first=True)`: `ABOVE = L - 1`
+/// layers ([`LstmLayer`]) run above the first, each reading the hidden state of the one
+/// below; the output is the top layer's. In `network!`: `LSTM<IN, H, T, num_layers = L>`, up
+/// to 8.
+///
 /// # Shapes
 /// - input `[batch, T · IN]`: `T` steps of `IN` features, row-major (`batch_first`)
 /// - output `[batch, T · H]`, or `[batch, H]` with `LAST`
 /// - `weight_ih_l0`: `[4H, IN]`, `weight_hh_l0`: `[4H, H]`, `bias_ih_l0` and `bias_hh_l0`:
 ///   `[4H]`, PyTorch's names and layouts; the fields are `[4][H]…`, the same memory
+/// - layer `K` of a stack, `above[K - 1]`: `weight_ih_lK` and `weight_hh_lK` `[4H, H]`,
+///   `bias_ih_lK` and `bias_hh_lK` `[4H]`
 ///
 /// Initialised as PyTorch does: every parameter uniform in `±1/sqrt(H)`.
 ///
@@ -49,7 +57,13 @@ use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose
 #[derive(Debug, PartialEq)]
 #[repr(C)]
 #[allow(clippy::upper_case_acronyms)] // PyTorch's name
-pub struct LSTM<const IN: usize, const H: usize, const T: usize, const LAST: bool = false> {
+pub struct LSTM<
+    const IN: usize,
+    const H: usize,
+    const T: usize,
+    const LAST: bool = false,
+    const ABOVE: usize = 0,
+> {
     /// `[4H, IN]`: `W_ii`, `W_if`, `W_ig`, `W_io`.
     pub weight_ih_l0: [[[f32; IN]; H]; 4],
     /// `[4H, H]`: `W_hi`, `W_hf`, `W_hg`, `W_ho`.
@@ -58,19 +72,30 @@ pub struct LSTM<const IN: usize, const H: usize, const T: usize, const LAST: boo
     pub bias_ih_l0: [[f32; H]; 4],
     /// `[4H]`: `b_hi`, `b_hf`, `b_hg`, `b_ho`.
     pub bias_hh_l0: [[f32; H]; 4],
+    /// The layers above the first, `_l1` on, in a stack; none in one layer.
+    pub above: [LstmLayer<H>; ABOVE],
 }
 
-// SAFETY: the fields are `f32` arrays, and all-zero bits are the valid value 0.0.
-unsafe impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> bytemuck::Zeroable
-    for LSTM<IN, H, T, LAST>
+// SAFETY: the fields are `f32` arrays and layers of them, and all-zero bits are the valid
+// value 0.0.
+unsafe impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize>
+    bytemuck::Zeroable for LSTM<IN, H, T, LAST, ABOVE>
 {
 }
 
-clone_in_place!(LSTM<const IN: usize, const H: usize, const T: usize, const LAST: bool> {
-    weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0
+clone_in_place!(LSTM<const IN: usize, const H: usize, const T: usize, const LAST: bool,
+    const ABOVE: usize> {
+    weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, above
 });
 
-impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN, H, T, LAST> {
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize>
+    LSTM<IN, H, T, LAST, ABOVE>
+{
+    /// Refuses a stack taller than PyTorch's names here reach.
+    const FITS: () = assert!(ABOVE < MAX_LAYERS, "an LSTM stacks at most 8 layers");
+    /// Floats a stack's training pass keeps per sample: each layer's record.
+    const KEPT_STACK: usize = (ABOVE + 1) * kept_per_layer(T, LSTM_KEEP, H);
+
     /// Floats of a cell, the transposed weights and the summed bias.
     const CELL: usize = 4 * H * (IN + H + 1);
     /// Floats a training pass keeps per sample: what every step keeps and the hidden state
@@ -93,23 +118,53 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
         }
     }
 
-    /// The weights laid out for streaming: [`LstmCell::new`].
-    pub fn cell(&self) -> LstmCell<IN, H> {
-        LstmCell::new(self)
-    }
-
     /// One step, reading the weights in place: the input `x` of this step moves `state` on;
     /// returns the new hidden state. No heap, no copy of the weights; an [`LstmCell`] runs a
     /// step faster, with the same result bit for bit.
-    pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut LstmState<H>) -> &'s [f32; H] {
+    ///
+    /// A stack carries every layer's state in `state` and returns the top layer's.
+    pub fn step<'s>(&self, x: &[f32; IN], state: &'s mut LstmState<H, ABOVE>) -> &'s [f32; H] {
+        if ABOVE == 0 {
+            let b = self.bias();
+            let LstmState { h, c, .. } = state;
+            LstmStep {
+                w: self.weights(&b),
+                x,
+                h,
+                c,
+            }
+            .go();
+        } else {
+            self.stack(x, &mut [], 1, state, None);
+        }
+        state.top()
+    }
+
+    /// `steps` steps of every sample in `x` through the stack, each sample from `state`
+    /// (left as the last sample's last); `keep` as in [`LstmStackRun`].
+    fn stack(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        steps: usize,
+        state: &mut LstmState<H, ABOVE>,
+        keep: Option<&mut [f32]>,
+    ) {
+        let () = Self::FITS;
         let b = self.bias();
-        LstmStep {
-            w: self.weights(&b),
+        let biases: [[[f32; H]; 4]; ABOVE] = core::array::from_fn(|l| self.above[l].bias());
+        LstmStackRun::<H, ABOVE> {
+            first: self.weights(&b),
+            above: core::array::from_fn(|l| self.above[l].weights(&biases[l])),
+            n_in: IN,
             x,
+            y,
+            steps,
+            last: LAST,
             state,
+            keep,
         }
         .go();
-        &state.h
     }
 
     /// The transposed weights and summed bias written into `out` (`CELL` floats).
@@ -143,7 +198,8 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
     }
 
     /// `batch` samples from a zero state, through the transposed weights when `cache` has
-    /// room for them, else through PyTorch's layout in place; `keep` as in [`LstmRun`].
+    /// room for them, else through PyTorch's layout in place; `keep` as in [`LstmRun`]. A
+    /// stack reads PyTorch's layout in place.
     fn sequences(
         &self,
         x: &[f32],
@@ -153,6 +209,9 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
         keep: Option<(&mut [f32], &mut [f32])>,
     ) {
         let (x, y) = (&x[..batch * T * IN], &mut y[..batch * <Self as Layer>::OUT]);
+        if ABOVE > 0 {
+            return self.stack(x, y, T, &mut LstmState::default(), None);
+        }
         let packed = cache.len() >= Self::CELL;
         if packed {
             self.pack(&mut cache[..Self::CELL]);
@@ -179,7 +238,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
     fn forward_packed(&self, x: &[f32], y: &mut [f32]) {
         // Filled in place: `LstmCell::new` returns its value, which an unoptimised build copies.
         let mut cell: LstmCell<IN, H> = bytemuck::Zeroable::zeroed();
-        cell.load(self);
+        cell.load_first(self);
         LstmRun::<IN, H> {
             w: cell.weights(),
             x: &x[..T * IN],
@@ -194,16 +253,22 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
 }
 
 #[diagnostic::do_not_recommend]
-impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
-    for LSTM<IN, H, T, LAST>
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize> Layer
+    for LSTM<IN, H, T, LAST, ABOVE>
 {
     const IN: usize = T * IN;
     const OUT: usize = if LAST { H } else { T * H };
-    const PARAMS: usize = 4 * H * (IN + H + 2);
+    const PARAMS: usize = 4 * H * (IN + H + 2) + ABOVE * 4 * H * (2 * H + 2);
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "LSTM<{IN}, {H}, {T}")?;
-        f.write_str(if LAST { ", last = true>" } else { ">" })
+        if LAST {
+            f.write_str(", last = true")?;
+        }
+        if ABOVE > 0 {
+            write!(f, ", num_layers = {}", ABOVE + 1)?;
+        }
+        f.write_str(">")
     }
 
     fn init(&mut self, rng: &mut Rng) {
@@ -216,11 +281,16 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
             ],
             rng,
         );
+        for layer in &mut self.above {
+            init_uniform::<H>(layer.tensors_mut(), rng);
+        }
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32]) {
         let y = &mut y[..<Self as Layer>::OUT];
-        if core::mem::size_of::<LstmCell<IN, H>>() <= STACK_CELL {
+        if ABOVE > 0 {
+            self.stack(&x[..T * IN], y, T, &mut LstmState::default(), None);
+        } else if core::mem::size_of::<LstmCell<IN, H>>() <= STACK_CELL {
             self.forward_packed(x, y);
         } else {
             self.sequences(x, y, 1, &mut [], None);
@@ -233,9 +303,13 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
     }
 
     /// The cell, then what backward reads for every sample (what each step keeps and the
-    /// hidden state before it), then backward's gradients of the gates, `[batch · T, 4H]`.
+    /// hidden state before it), then backward's gradients of the gates, `[batch · T, 4H]`. A
+    /// stack keeps each layer's record instead of the cell.
     fn cache_len(batch: usize) -> usize {
-        Self::CELL + batch * Self::KEPT + batch * T * 4 * H
+        match ABOVE {
+            0 => Self::CELL + batch * Self::KEPT + batch * T * 4 * H,
+            _ => batch * Self::KEPT_STACK + batch * T * 4 * H,
+        }
     }
 
     #[cfg(feature = "alloc")]
@@ -246,6 +320,12 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         batch: usize,
         cache: &mut [f32],
     ) -> Result<(), crate::TrainError> {
+        if ABOVE > 0 {
+            let (x, y) = (&x[..batch * T * IN], &mut y[..batch * <Self as Layer>::OUT]);
+            let keep = &mut cache[..batch * Self::KEPT_STACK];
+            self.stack(x, y, T, &mut LstmState::default(), Some(keep));
+            return Ok(());
+        }
         let (cell, rest) = cache.split_at_mut(Self::CELL);
         let (kept, rest) = rest.split_at_mut(batch * T * LSTM_KEEP * H);
         let before = &mut rest[..batch * T * H];
@@ -254,48 +334,16 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
     }
 
     fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        if ABOVE > 0 {
+            return self.backward_stack(io, dx, grad);
+        }
         let (batch, n) = (io.batch, io.batch * T);
         let rest = &mut io.cache[Self::CELL..];
         let (kept, rest) = rest.split_at_mut(batch * Self::KEPT);
         let (steps, before) = kept.split_at(n * LSTM_KEEP * H);
         let da = &mut rest[..n * 4 * H];
         let w_hh = self.weight_hh_l0.as_flattened().as_flattened();
-        for s in 0..batch {
-            let dy = &io.dy[s * <Self as Layer>::OUT..][..<Self as Layer>::OUT];
-            let (mut dh, mut dc) = ([0.0f32; H], [0.0f32; H]);
-            for t in (0..T).rev() {
-                let at = s * T + t;
-                let upstream = match LAST {
-                    false => Some(&dy[t * H..(t + 1) * H]),
-                    true => (t == T - 1).then_some(dy),
-                };
-                if let Some(up) = upstream {
-                    for (d, u) in dh.iter_mut().zip(up) {
-                        *d += u;
-                    }
-                }
-                let k = &steps[at * LSTM_KEEP * H..][..LSTM_KEEP * H];
-                let (i, f, g, o) = (&k[..H], &k[H..2 * H], &k[2 * H..3 * H], &k[3 * H..4 * H]);
-                let tc = &k[5 * H..6 * H];
-                // The cell state before this step: the one the step before kept, or zero.
-                let zero = [0.0f32; H];
-                let cp = match t {
-                    0 => &zero[..],
-                    _ => &steps[(at - 1) * LSTM_KEEP * H + 4 * H..][..H],
-                };
-                let d = &mut da[at * 4 * H..][..4 * H];
-                for j in 0..H {
-                    let c_grad = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
-                    d[j] = c_grad * g[j] * i[j] * (1.0 - i[j]);
-                    d[H + j] = c_grad * cp[j] * f[j] * (1.0 - f[j]);
-                    d[2 * H + j] = c_grad * i[j] * (1.0 - g[j] * g[j]);
-                    d[3 * H + j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
-                    dc[j] = c_grad * f[j];
-                }
-                dh = [0.0; H];
-                add_back(&mut dh, w_hh, d);
-            }
-        }
+        lstm_back::<H>(w_hh, steps, io.dy, LAST, (batch, T), da);
         let (g_ih, rest) = grad.split_at_mut(4 * H * IN);
         let (g_hh, rest) = rest.split_at_mut(4 * H * H);
         let (g_bih, g_bhh) = rest.split_at_mut(4 * H);
@@ -322,6 +370,12 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         );
         f("bias_ih_l0", &[4 * H], self.bias_ih_l0.as_flattened());
         f("bias_hh_l0", &[4 * H], self.bias_hh_l0.as_flattened());
+        for (layer, names) in self.above.iter().zip(&NAMES[1..]) {
+            let shapes: [&[usize]; 4] = [&[4 * H, H], &[4 * H, H], &[4 * H], &[4 * H]];
+            for ((name, shape), values) in names.iter().zip(shapes).zip(layer.tensors()) {
+                f(name, shape, values);
+            }
+        }
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&'static str, &mut [f32])) {
@@ -335,6 +389,126 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> Layer
         );
         f("bias_ih_l0", self.bias_ih_l0.as_flattened_mut());
         f("bias_hh_l0", self.bias_hh_l0.as_flattened_mut());
+        for (layer, names) in self.above.iter_mut().zip(&NAMES[1..]) {
+            for (name, values) in names.iter().zip(layer.tensors_mut()) {
+                f(name, values);
+            }
+        }
+    }
+}
+
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const ABOVE: usize>
+    LSTM<IN, H, T, LAST, ABOVE>
+{
+    /// Backpropagation through a stack, from the top layer down: each layer's gradient
+    /// with respect to its input becomes the upstream gradient of the layer below, written
+    /// over the record of that layer's outputs once the layer above has read them.
+    fn backward_stack(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
+        let (batch, n) = (io.batch, io.batch * T);
+        let per_layer = kept_per_layer(n, LSTM_KEEP, H);
+        let (kept, rest) = io.cache.split_at_mut((ABOVE + 1) * per_layer);
+        let da = &mut rest[..n * 4 * H];
+        let (g_first, g_above) = grad.split_at_mut(4 * H * (IN + H + 2));
+        let mut dx = dx;
+        for l in (0..=ABOVE).rev() {
+            let (below, this) = kept.split_at_mut(l * per_layer);
+            let (steps, rest) = this[..per_layer].split_at(n * LSTM_KEEP * H);
+            let (before, out) = rest.split_at(n * H);
+            let (w_ih, w_hh, n_in, g) = match l {
+                0 => (
+                    self.weight_ih_l0.as_flattened().as_flattened(),
+                    self.weight_hh_l0.as_flattened().as_flattened(),
+                    IN,
+                    &mut *g_first,
+                ),
+                _ => {
+                    let [w_ih, w_hh, ..] = self.above[l - 1].tensors();
+                    let size = 4 * H * (2 * H + 2);
+                    (w_ih, w_hh, H, &mut g_above[(l - 1) * size..l * size])
+                }
+            };
+            match l {
+                _ if l == ABOVE => lstm_back::<H>(w_hh, steps, io.dy, LAST, (batch, T), da),
+                _ => lstm_back::<H>(w_hh, steps, out, false, (batch, T), da),
+            }
+            // The layer's input: the network's, or the outputs of the layer below.
+            let x: &[f32] = match l {
+                0 => io.x,
+                _ => &below[(l - 1) * per_layer + n * (LSTM_KEEP + 1) * H..][..n * H],
+            };
+            let (g_ih, rest) = g.split_at_mut(4 * H * n_in);
+            let (g_hh, rest) = rest.split_at_mut(4 * H * H);
+            let (g_bih, g_bhh) = rest.split_at_mut(4 * H);
+            add_outer(g_ih, da, x, n, 4 * H, n_in);
+            add_outer(g_hh, da, before, n, 4 * H, H);
+            add_rows(g_bih, da, 4 * H);
+            add_rows(&mut g_bhh[..4 * H], da, 4 * H);
+            let dx = match l {
+                0 => dx.as_deref_mut(),
+                _ => Some(&mut below[(l - 1) * per_layer + n * (LSTM_KEEP + 1) * H..][..n * H]),
+            };
+            if let Some(dx) = dx {
+                times_weight(dx, da, w_ih, n, 4 * H, n_in);
+            }
+        }
+    }
+}
+
+impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN, H, T, LAST> {
+    /// The weights laid out for streaming: [`LstmCell::new`].
+    pub fn cell(&self) -> LstmCell<IN, H> {
+        LstmCell::new(self)
+    }
+}
+
+/// Backpropagation through time of one LSTM layer, `batch` samples of `steps` steps
+/// (`shape`): from the gradient `dy` of its outputs (every step's, or with `last` the last
+/// step's alone, per sample) and what each step kept (`kept`), the gradients of the gates'
+/// sums at every step, `da`, `[batch · steps, 4H]`.
+fn lstm_back<const H: usize>(
+    w_hh: &[f32],
+    kept: &[f32],
+    dy: &[f32],
+    last: bool,
+    (batch, steps): (usize, usize),
+    da: &mut [f32],
+) {
+    let out = if last { H } else { steps * H };
+    for s in 0..batch {
+        let dy = &dy[s * out..][..out];
+        let (mut dh, mut dc) = ([0.0f32; H], [0.0f32; H]);
+        for t in (0..steps).rev() {
+            let at = s * steps + t;
+            let upstream = match last {
+                false => Some(&dy[t * H..(t + 1) * H]),
+                true => (t == steps - 1).then_some(dy),
+            };
+            if let Some(up) = upstream {
+                for (d, u) in dh.iter_mut().zip(up) {
+                    *d += u;
+                }
+            }
+            let k = &kept[at * LSTM_KEEP * H..][..LSTM_KEEP * H];
+            let (i, f, g, o) = (&k[..H], &k[H..2 * H], &k[2 * H..3 * H], &k[3 * H..4 * H]);
+            let tc = &k[5 * H..6 * H];
+            // The cell state before this step: the one the step before kept, or zero.
+            let zero = [0.0f32; H];
+            let cp = match t {
+                0 => &zero[..],
+                _ => &kept[(at - 1) * LSTM_KEEP * H + 4 * H..][..H],
+            };
+            let d = &mut da[at * 4 * H..][..4 * H];
+            for j in 0..H {
+                let c_grad = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
+                d[j] = c_grad * g[j] * i[j] * (1.0 - i[j]);
+                d[H + j] = c_grad * cp[j] * f[j] * (1.0 - f[j]);
+                d[2 * H + j] = c_grad * i[j] * (1.0 - g[j] * g[j]);
+                d[3 * H + j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
+                dc[j] = c_grad * f[j];
+            }
+            dh = [0.0; H];
+            add_back(&mut dh, w_hh, d);
+        }
     }
 }
 
@@ -392,7 +566,7 @@ impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
                 self.y[s * out..(s + 1) * out].copy_from_slice(&h);
             }
         }
-        *self.state = LstmState { h, c };
+        (self.state.h, self.state.c) = (h, c);
     }
 }
 
@@ -400,7 +574,8 @@ impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
 pub(super) struct LstmStep<'a, const IN: usize, const H: usize> {
     pub w: LstmWeights<'a>,
     pub x: &'a [f32; IN],
-    pub state: &'a mut LstmState<H>,
+    pub h: &'a mut [f32; H],
+    pub c: &'a mut [f32; H],
 }
 
 impl<const IN: usize, const H: usize> LstmStep<'_, IN, H> {
@@ -413,7 +588,6 @@ impl<const IN: usize, const H: usize> LstmStep<'_, IN, H> {
 impl<const IN: usize, const H: usize> Steps for LstmStep<'_, IN, H> {
     #[inline(always)]
     fn run<const FMA: bool, const WIDE: bool>(self) {
-        let LstmState { h, c } = self.state;
-        lstm_step::<FMA, WIDE, H>(&self.w, self.x, h, c, None);
+        lstm_step::<FMA, WIDE, H>(&self.w, self.x, self.h, self.c, None);
     }
 }

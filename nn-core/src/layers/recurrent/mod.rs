@@ -1,6 +1,7 @@
-//! The recurrent layers, PyTorch's `nn.GRU` and `nn.LSTM` (one layer, `batch_first=True`):
-//! [`GRU`] and [`LSTM`] in a file each, their one-step forms ([`GruCell`], [`LstmCell`]) and
-//! carried states ([`GruState`], [`LstmState`]) in `cell`, and here what they share: how a
+//! The recurrent layers, PyTorch's `nn.GRU` and `nn.LSTM` (`batch_first=True`): [`GRU`] and
+//! [`LSTM`] in a file each, their one-step forms ([`GruCell`], [`LstmCell`]) and carried
+//! states ([`GruState`], [`LstmState`]) in `cell`, the layers of a stack (`num_layers`) in
+//! `stack`, and here what they share: how a
 //! one-sample pass chooses its weights' layout, PyTorch's initialisation, and the products
 //! of backpropagation through time.
 //!
@@ -16,10 +17,13 @@
 mod cell;
 mod gru;
 mod lstm;
+mod stack;
 
 pub use cell::{GruCell, GruState, LstmCell, LstmState};
 pub use gru::GRU;
 pub use lstm::LSTM;
+pub(crate) use stack::NAMES;
+pub use stack::{GruLayer, LstmLayer};
 
 use crate::Rng;
 
