@@ -7,7 +7,8 @@
 //! spotter's strided, dilated and grouped convolutions with pools, RTNeural's causal stack,
 //! a convolution into a GRU through `Transpose` (PyTorch's `x.transpose(1, 2)`), and
 //! convolutions with `BatchNorm1d` over `(N, C, L)` (statistics per channel over the batch
-//! and the length; the eval outputs read the running statistics the steps moved). Both
+//! and the length; the eval outputs read the running statistics the steps moved), in a chain
+//! and in a residual block whose forward is written as code. Both
 //! files are written by `tools/make_sequence_fixtures.py` with PyTorch; no Python runs here.
 //!
 //! Tolerances as in `tests/parity_image.rs` (layers) and `tests/parity_mlperf.rs` (networks):
@@ -114,6 +115,17 @@ nn::network! {
     >
 }
 
+nn::network! {
+    /// PyTorch's `BnBlock`: `BatchNorm1d` in a forward written as code, in a residual block.
+    struct BnBlock {
+        conv: Conv1d<3, 3, 3, padding = 1, bias = false>,
+        bn: BatchNorm1d<3>,
+    }
+    fn forward(x: Sequence<3, 12>) -> out {
+        x + tanh(self.bn(self.conv(x)))
+    }
+}
+
 /// Runs model `name` of `sequences.json` through the shared network checks.
 fn model<N: nn::Network>(net: Box<N>, name: &'static str) {
     let m = Model::new("sequences", name);
@@ -146,4 +158,9 @@ fn a_convolution_into_a_gru_matches_pytorch() {
 #[test]
 fn batch_norm_over_sequences_matches_pytorch() {
     model(ConvBn::new(0), "conv_bn");
+}
+
+#[test]
+fn batch_norm_in_a_forward_written_as_code_matches_pytorch() {
+    model(BnBlock::new(0), "bn_block");
 }

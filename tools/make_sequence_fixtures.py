@@ -42,6 +42,8 @@ What it writes:
                length; the eval outputs use the running statistics the three steps moved; the
                convolutions have no bias, which the norm after them would cancel, leaving
                its gradient rounding noise that Adam's steps would magnify)
+    "bn_block" a residual block written as code, x + tanh(BatchNorm1d(3)(Conv1d(3, 3, 3,
+               padding=1, bias=False)(x))), flattened; x [4, 3, 12]
 """
 
 import os
@@ -200,6 +202,18 @@ class ConvGru(nn.Module):
         return self.fc(out[:, -1])
 
 
+class BnBlock(nn.Module):
+    """A residual block with a norm over (N, C, L), its forward written as code."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 3, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm1d(3)
+
+    def forward(self, x):
+        return x + torch.tanh(self.bn(self.conv(x)))
+
+
 ADAM = {"kind": "adam", "lr": 0.01}
 
 
@@ -221,6 +235,7 @@ MODELS = [
     model("stack", Stack, 61, (3, 1, 48), (3, 48)),
     model("conv_gru", ConvGru, 62, (4, 3, 20), (4, 2)),
     model("conv_bn", conv_bn, 63, (5, 2, 16), (5, 2)),
+    model("bn_block", BnBlock, 64, (4, 3, 12), (4, 36)),
 ]
 
 
