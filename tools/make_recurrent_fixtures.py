@@ -36,6 +36,12 @@ initialisation (normal, the padding row zero), on indices [B, L] that include P 
     "upstream", "weight_grad" (the padding row's gradient is zero), and "adam" as above with
     L = MSELoss(embedding(indices), y) over the whole output
 
+"from_state": nn.GRU and nn.LSTM called with their initial state, gru(x, h0) and
+lstm(x, (h0, c0)), h0 and c0 [L, B, H] standard normals, one layer and two:
+    "kind", "in", "hidden", "steps", "batch", "layers", "params", "input", "h0" (and "c0"),
+    "upstream" c [B, T, H], "output", and for L = sum(c * out): "grads", "input_grad",
+    "h0_grad" (and "c0_grad"), [L, B, H]
+
 "stacked_baked": a network of PyTorch's, LSTM(3, 6, num_layers=2) → GRU(6, 5, num_layers=3)
 → Linear(5, 2) on the GRU's last step, saved as tests/fixtures/recurrent_stacked.safetensors
 (`lstm.weight_ih_l1`, `gru.bias_hh_l2`, ...), with "input" [B, 4, 3] and its "output" [B, 2].
@@ -187,6 +193,74 @@ def recurrent_case(kind, n_in, hidden, steps, batch, seed, layers):
     return case
 
 
+def from_state_run(kind, module, x, h0, c0, upstream, dtype):
+    m = copy.deepcopy(module).to(dtype)
+    xs = x.to(dtype).detach().clone().requires_grad_()
+    hs = h0.to(dtype).detach().clone().requires_grad_()
+    if kind == "lstm":
+        cs = c0.to(dtype).detach().clone().requires_grad_()
+        y, _ = m(xs, (hs, cs))
+    else:
+        y, _ = m(xs, hs)
+    (y * upstream.to(dtype)).sum().backward()
+    out = {
+        "output": y,
+        "input_grad": xs.grad.clone(),
+        "h0_grad": hs.grad.clone(),
+        "grads": {k: p.grad.clone() for k, p in m.named_parameters()},
+    }
+    if kind == "lstm":
+        out["c0_grad"] = cs.grad.clone()
+    return out
+
+
+def from_state_case(kind, n_in, hidden, steps, batch, seed, layers):
+    torch.manual_seed(seed)
+    module = (nn.GRU if kind == "gru" else nn.LSTM)(
+        n_in, hidden, num_layers=layers, batch_first=True
+    )
+    x = torch.randn(batch, steps, n_in)
+    h0 = torch.randn(layers, batch, hidden)
+    c0 = torch.randn(layers, batch, hidden)
+    upstream = torch.randn(batch, steps, hidden)
+    r32 = from_state_run(kind, module, x, h0, c0, upstream, torch.float32)
+    r64 = from_state_run(kind, module, x, h0, c0, upstream, torch.float64)
+    name = f"{kind} {n_in}→{hidden} × {steps}, {layers} layers, from a given state"
+    for key in ("output", "input_grad", "h0_grad", "c0_grad"):
+        if key in r32:
+            check(f"{name} {key}", r32[key], r64[key])
+    for k in r32["grads"]:
+        check(f"{name} grads {k}", r32["grads"][k], r64["grads"][k])
+    case = {
+        "kind": kind,
+        "in": n_in,
+        "hidden": hidden,
+        "steps": steps,
+        "batch": batch,
+        "layers": layers,
+        "params": {k: tensor(v) for k, v in module.state_dict().items()},
+        "input": tensor(x),
+        "h0": tensor(h0),
+        "upstream": tensor(upstream),
+        "grads": {k: tensor(v) for k, v in r32["grads"].items()},
+    }
+    if kind == "lstm":
+        case["c0"] = tensor(c0)
+    for key in ("output", "input_grad", "h0_grad", "c0_grad"):
+        if key in r32:
+            case[key] = tensor(r32[key])
+    return case
+
+
+# (kind, IN, H, T, B, seed, num_layers)
+FROM_STATE = [
+    ("gru", 3, 5, 4, 2, 13, 1),
+    ("gru", 3, 5, 4, 2, 14, 2),
+    ("lstm", 3, 5, 4, 2, 15, 1),
+    ("lstm", 3, 5, 4, 2, 16, 2),
+]
+
+
 def embedding_run(module, idx, upstream, target, dtype):
     m = copy.deepcopy(module).to(dtype)
     y = m(idx)
@@ -309,6 +383,7 @@ def main():
             "embedding": [embedding_case(*c) for c in EMBEDDING],
             "baked": baked_case(),
             "stacked_baked": stacked_baked_case(),
+            "from_state": [from_state_case(*c) for c in FROM_STATE],
         },
     )
 

@@ -55,7 +55,9 @@ pub use norm::{BatchNorm, BatchNorm2d, LayerNorm};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use pool_general::{AdaptiveAvgPool2d, AvgPool2dGeneral, MaxPool2dGeneral};
 pub(crate) use recurrent::NAMES as RECURRENT_NAMES;
-pub use recurrent::{GruCell, GruLayer, GruState, LstmCell, LstmLayer, LstmState, GRU, LSTM};
+pub use recurrent::{
+    FromState, GruCell, GruLayer, GruState, LstmCell, LstmLayer, LstmState, GRU, LSTM,
+};
 pub use residual::Residual;
 pub use upsample::Upsample;
 

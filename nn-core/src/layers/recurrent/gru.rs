@@ -141,7 +141,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const AB
 
     /// `steps` steps of every sample in `x` through the stack, each sample from `state`
     /// (left as the last sample's last); `keep` as in [`GruStackRun`].
-    fn stack(
+    pub(super) fn stack(
         &self,
         x: &[f32],
         y: &mut [f32],
@@ -344,7 +344,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const AB
         let (dgi, rest) = rest.split_at_mut(n * 3 * H);
         let dgh = &mut rest[..n * 3 * H];
         let w_hh = self.weight_hh_l0.as_flattened().as_flattened();
-        gru_back::<H>(w_hh, gates, before, io.dy, LAST, (batch, T), dgi, dgh);
+        gru_back::<H>(w_hh, gates, before, io.dy, LAST, (batch, T), dgi, dgh, None);
         let (g_ih, rest) = grad.split_at_mut(3 * H * IN);
         let (g_hh, rest) = rest.split_at_mut(3 * H * H);
         let (g_bih, g_bhh) = rest.split_at_mut(3 * H);
@@ -431,9 +431,9 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const AB
             };
             match l {
                 _ if l == ABOVE => {
-                    gru_back::<H>(w_hh, gates, before, io.dy, LAST, (batch, T), dgi, dgh)
+                    gru_back::<H>(w_hh, gates, before, io.dy, LAST, (batch, T), dgi, dgh, None)
                 }
-                _ => gru_back::<H>(w_hh, gates, before, out, false, (batch, T), dgi, dgh),
+                _ => gru_back::<H>(w_hh, gates, before, out, false, (batch, T), dgi, dgh, None),
             }
             // The layer's input: the network's, or the outputs of the layer below.
             let x: &[f32] = match l {
@@ -469,9 +469,10 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
 /// (`shape`): from the gradient `dy` of its outputs (every step's, or with `last` the last
 /// step's alone, per sample) and what the training pass kept (`gates`, the state `before`
 /// each step), the gradients of the gates' sums at every step, `[batch · steps, 3H]`: on the
-/// input side `dgi`, on the hidden side `dgh`.
+/// input side `dgi`, on the hidden side `dgh`; with `d_start`, the gradient with respect to
+/// the state each sample started from, `[batch, H]`.
 #[allow(clippy::too_many_arguments)]
-fn gru_back<const H: usize>(
+pub(super) fn gru_back<const H: usize>(
     w_hh: &[f32],
     gates: &[f32],
     before: &[f32],
@@ -480,6 +481,7 @@ fn gru_back<const H: usize>(
     (batch, steps): (usize, usize),
     dgi: &mut [f32],
     dgh: &mut [f32],
+    mut d_start: Option<&mut [f32]>,
 ) {
     let out = if last { H } else { steps * H };
     for s in 0..batch {
@@ -520,6 +522,9 @@ fn gru_back<const H: usize>(
             }
             add_back(&mut next, w_hh, gh);
             dh = next;
+        }
+        if let Some(d) = d_start.as_deref_mut() {
+            d[s * H..(s + 1) * H].copy_from_slice(&dh);
         }
     }
 }

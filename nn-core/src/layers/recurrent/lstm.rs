@@ -142,7 +142,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const AB
 
     /// `steps` steps of every sample in `x` through the stack, each sample from `state`
     /// (left as the last sample's last); `keep` as in [`LstmStackRun`].
-    fn stack(
+    pub(super) fn stack(
         &self,
         x: &[f32],
         y: &mut [f32],
@@ -343,7 +343,7 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const AB
         let (steps, before) = kept.split_at(n * LSTM_KEEP * H);
         let da = &mut rest[..n * 4 * H];
         let w_hh = self.weight_hh_l0.as_flattened().as_flattened();
-        lstm_back::<H>(w_hh, steps, io.dy, LAST, (batch, T), da);
+        lstm_back::<H>(w_hh, steps, io.dy, LAST, (batch, T), da, None, None);
         let (g_ih, rest) = grad.split_at_mut(4 * H * IN);
         let (g_hh, rest) = rest.split_at_mut(4 * H * H);
         let (g_bih, g_bhh) = rest.split_at_mut(4 * H);
@@ -428,8 +428,10 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool, const AB
                 }
             };
             match l {
-                _ if l == ABOVE => lstm_back::<H>(w_hh, steps, io.dy, LAST, (batch, T), da),
-                _ => lstm_back::<H>(w_hh, steps, out, false, (batch, T), da),
+                _ if l == ABOVE => {
+                    lstm_back::<H>(w_hh, steps, io.dy, LAST, (batch, T), da, None, None)
+                }
+                _ => lstm_back::<H>(w_hh, steps, out, false, (batch, T), da, None, None),
             }
             // The layer's input: the network's, or the outputs of the layer below.
             let x: &[f32] = match l {
@@ -464,14 +466,19 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
 /// Backpropagation through time of one LSTM layer, `batch` samples of `steps` steps
 /// (`shape`): from the gradient `dy` of its outputs (every step's, or with `last` the last
 /// step's alone, per sample) and what each step kept (`kept`), the gradients of the gates'
-/// sums at every step, `da`, `[batch · steps, 4H]`.
-fn lstm_back<const H: usize>(
+/// sums at every step, `da`, `[batch · steps, 4H]`. Each sample's cell state starts at zero,
+/// or at its row of `c0`, `[batch, H]`; with `d_start`, the gradients with respect to the
+/// hidden and cell states each sample started from, `[batch, H]` each.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn lstm_back<const H: usize>(
     w_hh: &[f32],
     kept: &[f32],
     dy: &[f32],
     last: bool,
     (batch, steps): (usize, usize),
     da: &mut [f32],
+    c0: Option<&[f32]>,
+    mut d_start: Option<(&mut [f32], &mut [f32])>,
 ) {
     let out = if last { H } else { steps * H };
     for s in 0..batch {
@@ -493,8 +500,9 @@ fn lstm_back<const H: usize>(
             let tc = &k[5 * H..6 * H];
             // The cell state before this step: the one the step before kept, or zero.
             let zero = [0.0f32; H];
-            let cp = match t {
-                0 => &zero[..],
+            let cp = match (t, c0) {
+                (0, None) => &zero[..],
+                (0, Some(c0)) => &c0[s * H..(s + 1) * H],
                 _ => &kept[(at - 1) * LSTM_KEEP * H + 4 * H..][..H],
             };
             let d = &mut da[at * 4 * H..][..4 * H];
@@ -508,6 +516,10 @@ fn lstm_back<const H: usize>(
             }
             dh = [0.0; H];
             add_back(&mut dh, w_hh, d);
+        }
+        if let Some((d_h, d_c)) = d_start.as_mut() {
+            d_h[s * H..(s + 1) * H].copy_from_slice(&dh);
+            d_c[s * H..(s + 1) * H].copy_from_slice(&dc);
         }
     }
 }

@@ -15,11 +15,13 @@
 //! order, so that a step, a sequence, a batch and a training pass agree bit for bit.
 
 mod cell;
+mod from_state;
 mod gru;
 mod lstm;
 mod stack;
 
 pub use cell::{GruCell, GruState, LstmCell, LstmState};
+pub use from_state::FromState;
 pub use gru::GRU;
 pub use lstm::LSTM;
 pub(crate) use stack::NAMES;
