@@ -155,3 +155,123 @@ fn lstm_from_a_given_state_matches_pytorch() {
     check_case::<LSTM<3, 5, 4>>(&case("lstm", 1), true);
     check_case::<LSTM<3, 5, 4, false, 1>>(&case("lstm", 2), true);
 }
+
+nn::network! {
+    /// A stacked GRU fed its initial state, a second input: PyTorch's `self.gru(x, h0)`.
+    #[derive(Clone)]
+    struct GruFrom {
+        gru: GRU<3, 5, 4, num_layers = 2>,
+    }
+    fn forward(x: Features<12>, h0: Features<10>) -> out {
+        self.gru(x, h0)
+    }
+}
+
+nn::network! {
+    /// An LSTM fed its initial state: PyTorch's `self.lstm(x, (h0, c0))`.
+    #[derive(Clone)]
+    struct LstmFrom {
+        lstm: LSTM<3, 5, 4>,
+    }
+    fn forward(x: Features<12>, h0: Features<5>, c0: Features<5>) -> out {
+        self.lstm(x, (h0, c0))
+    }
+}
+
+/// The network's passes, as a layer over rows of its inputs side by side (`x`, then the
+/// state), give the bits of the recurrent layer's own `FromState` passes.
+fn same_as_layer<N: Layer + Clone, L: Layer + Clone>(net: &N, layer: &L, seed: u64)
+where
+    FromState<L>: Layer,
+{
+    let batch = 3;
+    assert_eq!(N::IN, <FromState<L> as Layer>::IN);
+    let x = common::random::random(&mut nn::Rng::seed(seed), batch * N::IN);
+    let dy = common::random::random(&mut nn::Rng::seed(seed + 1), batch * N::OUT);
+    let mut outs = Vec::new();
+    for which in 0..2 {
+        let (len, params) = match which {
+            0 => (N::cache_len(batch), N::PARAMS),
+            _ => (<FromState<L> as Layer>::cache_len(batch), L::PARAMS),
+        };
+        let mut cache = vec![0.0; len];
+        let mut y = vec![f32::NAN; batch * N::OUT];
+        let mut grad = vec![0.0; params];
+        let mut dx = vec![f32::NAN; x.len()];
+        let (mut n, mut l) = (net.clone(), layer.clone());
+        match which {
+            0 => n.forward_train(&x, &mut y, batch, &mut cache).unwrap(),
+            _ => FromState::of_mut(&mut l)
+                .forward_train(&x, &mut y, batch, &mut cache)
+                .unwrap(),
+        }
+        let io = Backward {
+            x: &x,
+            y: &y,
+            dy: &dy,
+            batch,
+            cache: &mut cache,
+        };
+        match which {
+            0 => n.backward(io, Some(&mut dx), &mut grad),
+            _ => FromState::of(&l).backward(io, Some(&mut dx), &mut grad),
+        }
+        let mut one = vec![f32::NAN; N::OUT];
+        match which {
+            0 => net.forward(&x[..N::IN], &mut one),
+            _ => FromState::of(layer).forward(&x[..N::IN], &mut one),
+        }
+        assert_eq!(one, y[..N::OUT], "one sample and the batch");
+        outs.push((y, grad, dx));
+    }
+    assert_eq!(outs[0], outs[1], "the network and the layer");
+}
+
+#[test]
+fn a_forward_written_as_code_feeds_the_initial_state() {
+    let net = GruFrom::new(3);
+    same_as_layer(&*net, &net.gru, 4);
+    let net = LstmFrom::new(5);
+    same_as_layer(&*net, &net.lstm, 6);
+    // PyTorch's numbers through the network.
+    let case = case("gru", 2);
+    let mut net = GruFrom::new(0);
+    net.gru.visit_params_mut(&mut |name, values| {
+        values.copy_from_slice(&tensor(&case["params"][name]).1);
+    });
+    let x = tensor(&case["input"]).1;
+    let h0 = per_sample(&tensor(&case["h0"]).1, 2, 2, 5);
+    let mut y = Vec::new();
+    for s in 0..2 {
+        let (x, h0): (&[f32; 12], &[f32; 10]) = (
+            x[s * 12..(s + 1) * 12].try_into().unwrap(),
+            h0[s][..].try_into().unwrap(),
+        );
+        y.extend(net.forward_parts(x, h0));
+    }
+    check(&y, &case["output"], "GruFrom: output");
+}
+
+nn::network! {
+    /// An initial state made by layers from a second input: the gradient reaches them
+    /// through the state.
+    #[derive(Clone)]
+    struct Encoded {
+        init: Linear<4, 10>,
+        gru: GRU<2, 5, 3, last = true, num_layers = 2>,
+        fc: Linear<5, 2>,
+    }
+    fn forward(x: Features<6>, ctx: Features<4>) -> out {
+        self.fc(self.gru(x, tanh(self.init(ctx))))
+    }
+}
+
+/// The gradients through the state input and into the layers before it, against finite
+/// differences.
+#[test]
+fn gradients_through_the_initial_state_match_finite_differences() {
+    for seed in 0..2 {
+        common::gradcheck::check_network::<Encoded>(seed, 3);
+        common::gradcheck::check_input_grad::<Encoded>(seed, 3);
+    }
+}

@@ -96,6 +96,29 @@ pub struct Field {
     pub index: usize,
     /// Its state-dict name, for a training error.
     pub name: String,
+    /// Whether the call feeds a recurrent layer its initial state (`self.gru(x, h0)`): the
+    /// layer is then seen as `nn::FromState` of it, whose input is the sequence and the state.
+    pub from_state: bool,
+}
+
+impl Field {
+    /// The layer as the call reads it.
+    pub fn this(&self) -> TokenStream {
+        let acc = &self.access;
+        match self.from_state {
+            true => quote::quote!(::nn::FromState::of(&self.#acc)),
+            false => quote::quote!(&self.#acc),
+        }
+    }
+
+    /// The layer as a training pass changes it.
+    pub fn this_mut(&self) -> TokenStream {
+        let acc = &self.access;
+        match self.from_state {
+            true => quote::quote!(::nn::FromState::of_mut(&mut self.#acc)),
+            false => quote::quote!(&mut self.#acc),
+        }
+    }
 }
 
 /// The objective written from the outputs: a sum of terms, each with a coefficient.

@@ -175,13 +175,13 @@ impl<'a> Plan<'a> {
                     let c = format_ident!("__c{n}");
                     match (field, train) {
                         (Some(f), true) => {
-                            let (acc, name) = (&f.access, &f.name);
-                            quote!(#l::forward_train(&mut self.#acc, #a, #dst, batch, &mut *#c)
+                            let (this, name) = (f.this_mut(), &f.name);
+                            quote!(#l::forward_train(#this, #a, #dst, batch, &mut *#c)
                                 .map_err(|e| e.in_layer(#name))?;)
                         }
                         (Some(f), false) => {
-                            let acc = &f.access;
-                            quote!(#l::forward_batch(&self.#acc, #a, #dst, batch, &mut *#c);)
+                            let this = f.this();
+                            quote!(#l::forward_batch(#this, #a, #dst, batch, &mut *#c);)
                         }
                         (None, _) => quote!(
                             #l::forward_batch(&::nn::__private::zeroed::<#ty>(), #a, #dst, batch, &mut *#c);

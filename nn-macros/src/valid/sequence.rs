@@ -28,6 +28,8 @@ pub struct Sequence {
     /// (`, last = true`), for the fix of a mismatch.
     sizes: Vec<Size>,
     keyword: String,
+    /// `num_layers`, as declared.
+    layers: Option<Size>,
 }
 
 impl Sequence {
@@ -35,6 +37,23 @@ impl Sequence {
     /// holds.
     pub fn takes_indices(&self) -> bool {
         self.alias == "Embedding"
+    }
+
+    /// The floats per sample of one part of the initial state (`h0`, or an LSTM's `c0`): every
+    /// layer's hidden size, `num_layers · H`, and how it reads (`2 · 8`, or `8`); `None` for an
+    /// `Embedding`, which has no state.
+    pub fn state_width(&self) -> Option<(Size, String)> {
+        if self.takes_indices() {
+            return None;
+        }
+        let hidden = &self.sizes[1];
+        Some(match &self.layers {
+            Some(l) if !matches!(l, Size::Lit(1)) => (
+                mul(l, hidden),
+                format!("`num_layers · H`, {} · {}", l.show(), hidden.show()),
+            ),
+            _ => (hidden.clone(), format!("`H`, {}", hidden.show())),
+        })
     }
 
     /// Why the layer does not read `l` steps of `c` features (what `Transpose` made of a
@@ -222,6 +241,7 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
             shown: shown + ">",
             sizes,
             keyword,
+            layers: None,
         });
     }
     let last = last.unwrap_or(false);
@@ -253,6 +273,7 @@ fn parse(ty: &Type, alias: &'static str, args: &PathArguments) -> syn::Result<Se
         shown: format!("{alias}<{}{keyword}>", shown_sizes.join(", ")),
         keyword,
         sizes,
+        layers,
     })
 }
 

@@ -222,7 +222,7 @@ impl Plan<'_> {
                 // A layer called more than once: this call's parameter gradient apart, added
                 // to the later calls' (which ran their backward already), as PyTorch sums a
                 // tensor's incoming gradients; the sum reaches `grad` after the last.
-                let (acc, q) = (&f.access, format_ident!("__q{}", f.index));
+                let q = format_ident!("__q{}", f.index);
                 let target = if shared.insert(f.index) {
                     before = quote!(#q.fill(0.0););
                     quote!(&mut *#q)
@@ -231,11 +231,11 @@ impl Plan<'_> {
                     gathered = quote!(#g::grad(&*__tq, &mut *#q, true););
                     quote!(&mut *__tq)
                 };
-                (quote!(&self.#acc), target)
+                (f.this(), target)
             }
             Some(f) => {
-                let (acc, p) = (&f.access, format_ident!("__p{}", f.index));
-                (quote!(&self.#acc), quote!(&mut grad[#p..#p + #l::PARAMS]))
+                let p = format_ident!("__p{}", f.index);
+                (f.this(), quote!(&mut grad[#p..#p + #l::PARAMS]))
             }
             None => (quote!(&::nn::__private::zeroed::<#ty>()), quote!(&mut [])),
         };

@@ -128,8 +128,8 @@ impl Plan<'_> {
                     let (l, a) = (layer(ty), &read[0]);
                     match field {
                         Some(f) => {
-                            let acc = &f.access;
-                            quote!(#l::forward(&self.#acc, #a, __o);)
+                            let this = f.this();
+                            quote!(#l::forward(#this, #a, __o);)
                         }
                         None => quote!(#l::forward(&::nn::__private::zeroed::<#ty>(), #a, __o);),
                     }

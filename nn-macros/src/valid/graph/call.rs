@@ -5,11 +5,11 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::Expr;
 
-use super::{shape_text, Body, Operand, Val};
+use super::{add, shape_text, Body, Operand, Val};
 use crate::ast::LayerDecl;
 use crate::graph::{Field, Needs, Node, Op};
-use crate::size::pretty;
-use crate::valid::{block, step_layer, Kind, ListedLayer, Resolved, Upstream, Walk};
+use crate::size::{pretty, Size};
+use crate::valid::{block, step_layer, Kind, ListedLayer, Produced, Resolved, Upstream, Walk};
 
 impl<'a> Body<'a> {
     /// `self.name(arg)`: the field, validated as the one layer of a chain from `arg`.
@@ -36,10 +36,15 @@ impl<'a> Body<'a> {
             return None;
         };
         self.called[index] = true;
-        let arg = match m.args.iter().collect::<Vec<_>>()[..] {
-            [a] => a,
+        let (arg, state) = match m.args.iter().collect::<Vec<_>>()[..] {
+            [a] => (a, None),
+            [a, s] => (a, Some(s)),
             _ => {
-                self.error(m, "a layer takes one value: `self.fc1(x)`");
+                self.error(
+                    m,
+                    "a layer takes one value, `self.fc1(x)`, and a recurrent layer its initial \
+                     state after it, `self.gru(x, h0)`",
+                );
                 return None;
             }
         };
@@ -119,6 +124,17 @@ impl<'a> Body<'a> {
         };
         let mut produced = up.produced.clone()?;
         produced.source = format!("self.{name}");
+        // An initial state goes in beside the sequence, to the layer seen as `FromState`.
+        let (arg, layer) = match state {
+            None => (a, layer),
+            Some(s) => {
+                let joined = self.initial_state(&resolved, a, s, &name)?;
+                (
+                    joined,
+                    quote_spanned!(decl.ty.span()=> ::nn::FromState<#layer>),
+                )
+            }
+        };
         let out = self.vals.len();
         self.vals.push(Val {
             up: Upstream {
@@ -134,6 +150,7 @@ impl<'a> Body<'a> {
             access: resolved.field.clone(),
             index,
             name: resolved.name.clone(),
+            from_state: state.is_some(),
         };
         if self.resolved[index].is_none() {
             self.resolved[index] = Some(resolved);
@@ -142,12 +159,121 @@ impl<'a> Body<'a> {
             op: Op::Call {
                 field: Some(field),
                 ty: layer,
-                arg: a,
+                arg,
             },
             out,
             span: m.span(),
         });
         Some(Operand::Value(out))
+    }
+
+    /// The initial state of `self.name(x, h0)` (`(h0, c0)` for an LSTM), checked against
+    /// the layer's `num_layers · H` and joined after the sequence `x`, row by row: the value
+    /// the layer reads as `nn::FromState`.
+    fn initial_state(
+        &mut self,
+        resolved: &Resolved,
+        x: usize,
+        s: &Expr,
+        name: &str,
+    ) -> Option<usize> {
+        let seq = match &resolved.kind {
+            Kind::Sequence(seq) => seq.state_width().map(|w| (seq.alias, seq.shown.clone(), w)),
+            _ => None,
+        };
+        let Some((alias, shown, (width, how))) = seq else {
+            self.error(
+                s,
+                format!(
+                    "only a `GRU` or an `LSTM` takes a second value, its initial state; call \
+                     `self.{name}(x)`"
+                ),
+            );
+            return None;
+        };
+        let parts: Vec<&Expr> = match (alias, s) {
+            ("LSTM", Expr::Tuple(t)) if t.elems.len() == 2 => t.elems.iter().collect(),
+            ("LSTM", _) => {
+                self.error(
+                    s,
+                    format!("an `LSTM`'s initial state is a pair, as PyTorch's; write `self.{name}(x, (h0, c0))`"),
+                );
+                return None;
+            }
+            (_, Expr::Tuple(_)) => {
+                self.error(
+                    s,
+                    format!(
+                        "a `GRU`'s initial state is one value, as PyTorch's; write `self.{name}(x, h0)`"
+                    ),
+                );
+                return None;
+            }
+            _ => vec![s],
+        };
+        let mut vals = vec![x];
+        let mut size = self.vals[x].up.produced.clone()?.size;
+        for p in parts {
+            let Operand::Value(v) = self.expr(p)? else {
+                self.error(p, "an initial state is a value of the forward");
+                return None;
+            };
+            let produced = self.vals[v].up.produced.clone()?;
+            let given = pretty(&p.to_token_stream());
+            if produced.image.is_some() {
+                self.error(
+                    p,
+                    format!("the initial state of `{shown}` is features, but `{given}` is an image; flatten it first, `flatten({given})`"),
+                );
+                return None;
+            }
+            match (&produced.size, &width) {
+                (Size::Lit(have), Size::Lit(want)) if have != want => {
+                    self.error(
+                        p,
+                        format!(
+                            "the initial state of `{shown}` is {want} features per sample ({how}), \
+                             but `{given}` has {have}; give it {want}"
+                        ),
+                    );
+                    return None;
+                }
+                (Size::Lit(_), Size::Lit(_)) => {}
+                (have, want) => {
+                    let (have, want) = (have.expr(), want.expr());
+                    let msg = format!(
+                        "the initial state `{given}` of `{shown}` is not {how} features per sample"
+                    );
+                    let span = p.span();
+                    self.cx.asserts.push(quote_spanned!(span=> const _: () = ::core::assert!(#have == #want, "{}", #msg);));
+                }
+            }
+            size = add(&size, &produced.size);
+            vals.push(v);
+        }
+        let needs = vals
+            .iter()
+            .map(|v| self.vals[*v].needs)
+            .max()
+            .unwrap_or(Needs::Never);
+        let shown = pretty(&s.to_token_stream());
+        let joined = self.value(
+            shown.clone(),
+            Produced {
+                size,
+                source: shown,
+                image: None,
+                detail: None,
+            },
+            needs,
+            None,
+        );
+        self.nodes.push(Node {
+            op: Op::Cat(vals),
+            out: joined,
+            span: s.span(),
+        });
+        Some(joined)
     }
 
     /// `randn_like(a)`: a layer of its own, after the fields.
@@ -191,6 +317,7 @@ impl<'a> Body<'a> {
             access: quote!(#ident),
             index,
             name: String::new(),
+            from_state: false,
         };
         self.nodes.push(Node {
             op: Op::Call {
