@@ -9,6 +9,10 @@
 
 #[macro_use]
 mod common;
+// The counting allocator, of which this binary uses one function.
+#[allow(dead_code)]
+#[path = "common/counting.rs"]
+mod counting;
 use common::fixture::{fixture, tensor};
 use common::max_abs;
 
@@ -274,4 +278,18 @@ fn gradients_through_the_initial_state_match_finite_differences() {
         common::gradcheck::check_network::<Encoded>(seed, 3);
         common::gradcheck::check_input_grad::<Encoded>(seed, 3);
     }
+}
+
+/// One sample through a network that feeds the state, as on a microcontroller: no heap.
+#[test]
+fn one_sample_from_a_given_state_allocates_nothing() {
+    let (gru, lstm) = (GruFrom::new(1), LstmFrom::new(2));
+    let (x, h, c) = ([0.5f32; 12], [0.25f32; 10], [-0.5f32; 5]);
+    let (h5, mut sum) = (&h[..5].try_into().unwrap(), 0.0);
+    let a = counting::allocations(|| {
+        sum += gru.forward_parts(&x, &h).iter().sum::<f32>();
+        sum += lstm.forward_parts(&x, h5, &c).iter().sum::<f32>();
+    });
+    assert_eq!(a.count, 0, "{} allocations", a.count);
+    assert!(sum.is_finite());
 }
