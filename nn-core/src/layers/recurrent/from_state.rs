@@ -12,9 +12,8 @@ use core::fmt;
 use crate::kernels::recurrent::{GRU_KEEP, LSTM_KEEP};
 use crate::{Backward, GruState, Layer, LstmState, Rng, GRU, LSTM};
 
-use super::gru::gru_back;
-use super::lstm::lstm_back;
 use super::stack::kept_per_layer;
+use super::through_time::{gru_back, lstm_back};
 use super::{add_outer, add_rows, times_weight};
 
 /// A recurrent layer fed its initial state with each sample: PyTorch's `gru(x, h0)` and

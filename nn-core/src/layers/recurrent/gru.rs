@@ -6,7 +6,8 @@ use crate::kernels::recurrent::{gru_step, run, GruWeights, Mat, Steps, GRU_KEEP}
 use crate::{Backward, GruCell, GruLayer, GruState, Layer, Rng};
 
 use super::stack::{kept_per_layer, GruStackRun, MAX_LAYERS, NAMES};
-use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
+use super::through_time::gru_back;
+use super::{add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
 
 /// A gated recurrent unit over `T` steps of `IN` features, as PyTorch's
 /// `nn.GRU(IN, H, batch_first=True)`: gates in PyTorch's order (r, z, n),
@@ -462,70 +463,6 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> GRU<IN, 
     /// The weights laid out for streaming: [`GruCell::new`].
     pub fn cell(&self) -> GruCell<IN, H> {
         GruCell::new(self)
-    }
-}
-
-/// Backpropagation through time of one GRU layer, `batch` samples of `steps` steps
-/// (`shape`): from the gradient `dy` of its outputs (every step's, or with `last` the last
-/// step's alone, per sample) and what the training pass kept (`gates`, the state `before`
-/// each step), the gradients of the gates' sums at every step, `[batch · steps, 3H]`: on the
-/// input side `dgi`, on the hidden side `dgh`; with `d_start`, the gradient with respect to
-/// the state each sample started from, `[batch, H]`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn gru_back<const H: usize>(
-    w_hh: &[f32],
-    gates: &[f32],
-    before: &[f32],
-    dy: &[f32],
-    last: bool,
-    (batch, steps): (usize, usize),
-    dgi: &mut [f32],
-    dgh: &mut [f32],
-    mut d_start: Option<&mut [f32]>,
-) {
-    let out = if last { H } else { steps * H };
-    for s in 0..batch {
-        let dy = &dy[s * out..][..out];
-        let mut dh = [0.0f32; H];
-        for t in (0..steps).rev() {
-            let at = s * steps + t;
-            let upstream = match last {
-                false => Some(&dy[t * H..(t + 1) * H]),
-                true => (t == steps - 1).then_some(dy),
-            };
-            if let Some(up) = upstream {
-                for (d, u) in dh.iter_mut().zip(up) {
-                    *d += u;
-                }
-            }
-            let g = &gates[at * GRU_KEEP * H..][..GRU_KEEP * H];
-            let (r, z, nn, ghn) = (&g[..H], &g[H..2 * H], &g[2 * H..3 * H], &g[3 * H..]);
-            let hp = &before[at * H..][..H];
-            let (gi, gh) = (
-                &mut dgi[at * 3 * H..][..3 * H],
-                &mut dgh[at * 3 * H..][..3 * H],
-            );
-            let mut next = [0.0f32; H];
-            for j in 0..H {
-                let dn = dh[j] * (1.0 - z[j]);
-                let dz = dh[j] * (hp[j] - nn[j]);
-                let da_n = dn * (1.0 - nn[j] * nn[j]);
-                let da_r = da_n * ghn[j] * r[j] * (1.0 - r[j]);
-                let da_z = dz * z[j] * (1.0 - z[j]);
-                gi[j] = da_r;
-                gi[H + j] = da_z;
-                gi[2 * H + j] = da_n;
-                gh[j] = da_r;
-                gh[H + j] = da_z;
-                gh[2 * H + j] = da_n * r[j];
-                next[j] = dh[j] * z[j];
-            }
-            add_back(&mut next, w_hh, gh);
-            dh = next;
-        }
-        if let Some(d) = d_start.as_deref_mut() {
-            d[s * H..(s + 1) * H].copy_from_slice(&dh);
-        }
     }
 }
 

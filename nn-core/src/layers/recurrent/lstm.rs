@@ -6,7 +6,8 @@ use crate::kernels::recurrent::{lstm_step, run, LstmWeights, Mat, Steps, LSTM_KE
 use crate::{Backward, Layer, LstmCell, LstmLayer, LstmState, Rng};
 
 use super::stack::{kept_per_layer, LstmStackRun, MAX_LAYERS, NAMES};
-use super::{add_back, add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
+use super::through_time::lstm_back;
+use super::{add_outer, add_rows, init_uniform, times_weight, transpose, STACK_CELL};
 
 /// A long short-term memory over `T` steps of `IN` features, as PyTorch's
 /// `nn.LSTM(IN, H, batch_first=True)`: gates in PyTorch's order (i, f, g, o),
@@ -460,67 +461,6 @@ impl<const IN: usize, const H: usize, const T: usize, const LAST: bool> LSTM<IN,
     /// The weights laid out for streaming: [`LstmCell::new`].
     pub fn cell(&self) -> LstmCell<IN, H> {
         LstmCell::new(self)
-    }
-}
-
-/// Backpropagation through time of one LSTM layer, `batch` samples of `steps` steps
-/// (`shape`): from the gradient `dy` of its outputs (every step's, or with `last` the last
-/// step's alone, per sample) and what each step kept (`kept`), the gradients of the gates'
-/// sums at every step, `da`, `[batch · steps, 4H]`. Each sample's cell state starts at zero,
-/// or at its row of `c0`, `[batch, H]`; with `d_start`, the gradients with respect to the
-/// hidden and cell states each sample started from, `[batch, H]` each.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn lstm_back<const H: usize>(
-    w_hh: &[f32],
-    kept: &[f32],
-    dy: &[f32],
-    last: bool,
-    (batch, steps): (usize, usize),
-    da: &mut [f32],
-    c0: Option<&[f32]>,
-    mut d_start: Option<(&mut [f32], &mut [f32])>,
-) {
-    let out = if last { H } else { steps * H };
-    for s in 0..batch {
-        let dy = &dy[s * out..][..out];
-        let (mut dh, mut dc) = ([0.0f32; H], [0.0f32; H]);
-        for t in (0..steps).rev() {
-            let at = s * steps + t;
-            let upstream = match last {
-                false => Some(&dy[t * H..(t + 1) * H]),
-                true => (t == steps - 1).then_some(dy),
-            };
-            if let Some(up) = upstream {
-                for (d, u) in dh.iter_mut().zip(up) {
-                    *d += u;
-                }
-            }
-            let k = &kept[at * LSTM_KEEP * H..][..LSTM_KEEP * H];
-            let (i, f, g, o) = (&k[..H], &k[H..2 * H], &k[2 * H..3 * H], &k[3 * H..4 * H]);
-            let tc = &k[5 * H..6 * H];
-            // The cell state before this step: the one the step before kept, or zero.
-            let zero = [0.0f32; H];
-            let cp = match (t, c0) {
-                (0, None) => &zero[..],
-                (0, Some(c0)) => &c0[s * H..(s + 1) * H],
-                _ => &kept[(at - 1) * LSTM_KEEP * H + 4 * H..][..H],
-            };
-            let d = &mut da[at * 4 * H..][..4 * H];
-            for j in 0..H {
-                let c_grad = dc[j] + dh[j] * o[j] * (1.0 - tc[j] * tc[j]);
-                d[j] = c_grad * g[j] * i[j] * (1.0 - i[j]);
-                d[H + j] = c_grad * cp[j] * f[j] * (1.0 - f[j]);
-                d[2 * H + j] = c_grad * i[j] * (1.0 - g[j] * g[j]);
-                d[3 * H + j] = dh[j] * tc[j] * o[j] * (1.0 - o[j]);
-                dc[j] = c_grad * f[j];
-            }
-            dh = [0.0; H];
-            add_back(&mut dh, w_hh, d);
-        }
-        if let Some((d_h, d_c)) = d_start.as_mut() {
-            d_h[s * H..(s + 1) * H].copy_from_slice(&dh);
-            d_c[s * H..(s + 1) * H].copy_from_slice(&dc);
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The recurrent layers, PyTorch's `nn.GRU` and `nn.LSTM` (`batch_first=True`): [`GRU`] and
 //! [`LSTM`] in a file each, their one-step forms ([`GruCell`], [`LstmCell`]) and carried
 //! states ([`GruState`], [`LstmState`]) in `cell`, the layers of a stack (`num_layers`) in
-//! `stack`, and here what they share: how a
+//! `stack`, backpropagation through time in `through_time`, and here what they share: how a
 //! one-sample pass chooses its weights' layout, PyTorch's initialisation, and the products
 //! of backpropagation through time.
 //!
@@ -19,6 +19,7 @@ mod from_state;
 mod gru;
 mod lstm;
 mod stack;
+mod through_time;
 
 pub use cell::{GruCell, GruState, LstmCell, LstmState};
 pub use from_state::FromState;
