@@ -1,0 +1,68 @@
+//! int8 networks whose forward is written as code, with residual adds and networks nested in
+//! them: a model TFLite quantised gives TFLite Micro's outputs here exactly, and a network
+//! quantised here is saved under the f32 names, loaded back and runs.
+
+mod common;
+
+use nn::int8::Quantized;
+
+nn::network! {
+    /// A stack with an identity shortcut, declared once for any image (no batch norm: TFLite
+    /// folds it into the convolution before it, so the converted model has none).
+    pub struct Stack<const PLANES: usize> {
+        conv1: Conv2d<C, PLANES, 3, padding = same>,
+        conv2: Conv2d<PLANES, PLANES, 3, padding = same>,
+    }
+    fn forward(x: Image<C, H, W>) -> out {
+        let y = relu(self.conv1(x));
+        relu(x + self.conv2(y))
+    }
+}
+
+nn::network! {
+    /// A stack that halves the image, its shortcut a 1 × 1 projection at the same stride.
+    pub struct DownStack<const PLANES: usize, const STRIDE: usize> {
+        conv1: Conv2d<C, PLANES, 3, stride = STRIDE, padding = same>,
+        conv2: Conv2d<PLANES, PLANES, 3, padding = same>,
+        shortcut: Conv2d<C, PLANES, 1, stride = STRIDE>,
+    }
+    fn forward(x: Image<C, H, W>) -> out {
+        let y = relu(self.conv1(x));
+        let y = self.conv2(y);
+        relu(self.shortcut(x) + y)
+    }
+}
+
+nn::network! {
+    /// The fixture's residual network (`tools/make_int8_fixtures.py`, case `residual`).
+    pub struct Residual {
+        conv: Conv2d<3, 8, 3, padding = same>,
+        stack1: Stack!<8>,
+        stack2: DownStack!<16, 2>,
+        pool: AvgPool2d<4>,
+        fc: Linear<16, 10>,
+    }
+    fn forward(x: Image<3, 8, 8>) -> out {
+        let h = relu(self.conv(x));
+        let h = self.stack2(self.stack1(h));
+        self.fc(flatten(self.pool(h)))
+    }
+}
+
+#[test]
+fn a_residual_model_tflite_quantised_gives_tflite_micro_outputs() {
+    let q = Quantized::<Residual>::load(common::fixture::path("int8/residual_file.safetensors"))
+        .unwrap();
+    let bytes = common::fixture::bytes("int8/residual.safetensors");
+    let file = nn_safetensors::File::parse(&bytes).unwrap();
+    let (x, want) = (
+        common::int8_graph::i8s(&file, "input0"),
+        common::int8_graph::i8s(&file, "output"),
+    );
+    assert_eq!(x.len(), 4 * 192);
+    for (x, want) in x.chunks_exact(192).zip(want.chunks_exact(10)) {
+        let x: &[i8; 192] = x.try_into().unwrap();
+        let got: [i8; 10] = q.forward_int8(x);
+        assert_eq!(got.as_slice(), want);
+    }
+}
