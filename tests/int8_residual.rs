@@ -66,3 +66,50 @@ fn a_residual_model_tflite_quantised_gives_tflite_micro_outputs() {
         assert_eq!(got.as_slice(), want);
     }
 }
+
+/// The file with one tensor's int32 value changed by `f`.
+fn rewritten(bytes: &[u8], tensor: &str, f: impl Fn(i32) -> i32) -> std::path::PathBuf {
+    let file = nn_safetensors::File::parse(bytes).unwrap();
+    let tensors: Vec<(&str, &str, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .iter()
+        .map(|t| {
+            let mut data = t.data().to_vec();
+            if t.name() == tensor {
+                let v = i32::from_le_bytes(data[..4].try_into().unwrap());
+                data.copy_from_slice(&f(v).to_le_bytes());
+            }
+            (t.name(), t.dtype().name(), t.shape().to_vec(), data)
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!(
+        "nn-int8-residual-{}-{tensor}.safetensors",
+        std::process::id()
+    ));
+    common::int8_graph::write_safetensors(&path, &tensors);
+    path
+}
+
+#[test]
+fn a_layer_reading_an_add_is_checked_against_the_adds_quantisation() {
+    let bytes = common::fixture::bytes("int8/residual_file.safetensors");
+    // The shortcut reads the first stack's output, kept while the second stack's convolutions
+    // run: its input zero point must be the add's output zero point.
+    let path = rewritten(&bytes, "stack2.shortcut.input_zero_point", |z| z + 1);
+    let err = Quantized::<Residual>::load(&path).err().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        matches!(&err, nn::int8::Int8FileError::Quantization { tensor, source, .. }
+        if tensor == "stack2.shortcut.input_zero_point" && source == "stack1.add.output_zero_point"),
+        "{err}"
+    );
+    // And an add's output read by the next layer.
+    let path = rewritten(&bytes, "stack2.add.output_zero_point", |z| z + 1);
+    let err = Quantized::<Residual>::load(&path).err().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        matches!(&err, nn::int8::Int8FileError::Quantization { tensor, source, .. }
+        if tensor == "fc.input_zero_point" && source == "stack2.add.output_zero_point"),
+        "{err}"
+    );
+}

@@ -84,6 +84,20 @@ pub enum Int8FileError {
         /// The file's.
         found: Vec<usize>,
     },
+    /// A layer's input quantisation is not the one of the value it reads: the output
+    /// quantisation of the layer (or add) that makes it.
+    Quantization {
+        /// The file.
+        path: PathBuf,
+        /// The layer's tensor (`fc.input_zero_point`).
+        tensor: String,
+        /// Its value, as text.
+        found: String,
+        /// The tensor of the layer that makes the value read (`stack3.add.output_zero_point`).
+        source: String,
+        /// That tensor's value, as text.
+        expected: String,
+    },
     /// A zero point outside int8, or a scale that is not a positive finite number.
     Value {
         /// The file.
@@ -125,6 +139,19 @@ impl core::fmt::Display for Int8FileError {
             } => write!(
                 f,
                 "{}: tensor `{tensor}` has shape {found:?}, but the int8 network's is {expected:?}",
+                path.display()
+            ),
+            Quantization {
+                path,
+                tensor,
+                found,
+                source,
+                expected,
+            } => write!(
+                f,
+                "{}: tensor `{tensor}` holds {found}, but the value the layer reads is \
+                 quantised by `{source}`, which holds {expected}; a layer's input quantisation \
+                 is the output quantisation of the layer before it: write both the same",
                 path.display()
             ),
             Value {
@@ -238,7 +265,8 @@ impl<N: Layer> Quantized<N> {
 
     /// Reads a file [`Quantized::save`] wrote (or a converter from TFLite): every tensor's
     /// dtype and shape is checked against `N`, every scale count against its layer's output
-    /// channels, every zero point against int8's range.
+    /// channels, every zero point against int8's range, every layer's input quantisation
+    /// against the output quantisation of the layer that makes what it reads.
     pub fn load(path: impl AsRef<Path>) -> Result<Quantized<N>, Int8FileError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Int8FileError::Io {
@@ -324,29 +352,32 @@ impl<N: Layer> Quantized<N> {
             dense_weight_shape(first),
         )?;
         let input = quant(&first.name, "input")?;
-        // The quantisation of the value at hand and of each kept one.
+        // The quantisation of the value at hand and of each kept one, with the name of the
+        // layer that made it (none for the network's input).
         let mut last = input;
-        let mut slots: Vec<Quant> = Vec::new();
+        let mut made_by: Option<String> = None;
+        let mut slots: Vec<(Quant, Option<String>)> = Vec::new();
         for step in steps {
             let layer = match step {
                 Step::Dense(layer) => layer,
                 Step::Add(a) => {
                     let output = quant(&a.name, "output")?;
-                    let kept = slots[a.slot];
+                    let kept = slots[a.slot].0;
+                    made_by = Some(a.name.clone());
                     out.push(StepInt8::Add(AddInt8::new(a, last, kept, output)));
                     last = output;
                     continue;
                 }
                 Step::Save(k) => {
                     if slots.len() <= k {
-                        slots.resize(k + 1, last);
+                        slots.resize(k + 1, (last, None));
                     }
-                    slots[k] = last;
+                    slots[k] = (last, made_by.clone());
                     out.push(StepInt8::Float(step));
                     continue;
                 }
                 Step::Load(k) => {
-                    last = slots[k];
+                    (last, made_by) = slots[k].clone();
                     out.push(StepInt8::Float(step));
                     continue;
                 }
@@ -379,7 +410,31 @@ impl<N: Layer> Quantized<N> {
                 .map(|&b| b as i8)
                 .collect();
             d.input = quant(&n, "input")?;
+            if let Some(source) = &made_by {
+                let (a, b) = (d.input, last);
+                let differs = if a.zero_point != b.zero_point {
+                    Some((
+                        "zero_point",
+                        a.zero_point.to_string(),
+                        b.zero_point.to_string(),
+                    ))
+                } else if a.scale.to_bits() != b.scale.to_bits() {
+                    Some(("scale", format!("{:e}", a.scale), format!("{:e}", b.scale)))
+                } else {
+                    None
+                };
+                if let Some((what, found, expected)) = differs {
+                    return Err(Int8FileError::Quantization {
+                        path: path.to_path_buf(),
+                        tensor: format!("{n}.input_{what}"),
+                        found,
+                        source: format!("{source}.output_{what}"),
+                        expected,
+                    });
+                }
+            }
             d.output = quant(&n, "output")?;
+            made_by = Some(n.clone());
             d.weight_scale = f32s(get(format!("{n}.weight_scale"), Dtype::F32, vec![o])?);
             if let Some(s) = d
                 .weight_scale
