@@ -24,7 +24,7 @@ use crate::valid::Net;
 mod checks;
 mod plan;
 
-use checks::{read_layer, Tensors};
+use checks::{check_quantisation, read_layer, Tensors};
 use plan::{plan, Dense, Step};
 
 /// The baked int8 struct, or the errors that stop it.
@@ -90,6 +90,7 @@ pub fn bake(
     }
     errors.finish()?;
     let tensors: Vec<Tensors> = read.into_iter().map(|t| t.expect("checked")).collect();
+    check_quantisation(&steps, &tensors, &path)?;
 
     // The values, the step types and each writing step's output length.
     let ident = &input.ident;

@@ -1,7 +1,7 @@
 //! Every tensor of an int8 file checked against the layer that reads it: dtype, shape, one
 //! scale per output channel, scales positive and finite, zero points in int8's range.
 
-use super::plan::*;
+use super::plan::{Dense, Quant, Step};
 use nn_safetensors::{Dtype, File, Tensor};
 
 use crate::ctxt::Ctxt;
@@ -190,4 +190,49 @@ pub(super) fn read_layer(
         input: quants[0],
         output: quants[1],
     })
+}
+
+/// Each layer's input quantisation against the output quantisation of the layer before it
+/// (pools and clamps keep theirs): an error at the layer that reads, naming both tensors.
+pub(super) fn check_quantisation(
+    steps: &[Step<'_>],
+    tensors: &[Tensors],
+    path: &str,
+) -> syn::Result<()> {
+    let mut before: Option<(&str, Quant)> = None;
+    let mut next = tensors.iter();
+    for step in steps {
+        let Step::Dense { layer, .. } = step else {
+            continue;
+        };
+        let t = next.next().expect("one per dense step");
+        if let Some((source, q)) = before {
+            let (a, b) = (t.input, q);
+            let differs = if a.zero_point != b.zero_point {
+                Some((
+                    "zero_point",
+                    a.zero_point.to_string(),
+                    b.zero_point.to_string(),
+                ))
+            } else if a.scale.to_bits() != b.scale.to_bits() {
+                Some(("scale", format!("{:e}", a.scale), format!("{:e}", b.scale)))
+            } else {
+                None
+            };
+            if let Some((what, found, expected)) = differs {
+                return Err(syn::Error::new_spanned(
+                    &layer.decl.ty,
+                    format!(
+                        "`{path}`: tensor `{}.input_{what}` holds {found}, but the value the \
+                         layer reads is quantised by `{source}.output_{what}`, which holds \
+                         {expected}; a layer's input quantisation is the output quantisation \
+                         of the layer before it: write both the same",
+                        layer.name
+                    ),
+                ));
+            }
+        }
+        before = Some((layer.name.as_str(), t.output));
+    }
+    Ok(())
 }
