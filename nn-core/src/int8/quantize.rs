@@ -1,6 +1,8 @@
-//! Post-training quantisation of a trained chain of layers into TFLite's int8 scheme.
+//! Post-training quantisation of a trained network into TFLite's int8 scheme.
 //!
-//! The chain is read from the network's [`Layer::LAYERS`] and its state dict: each
+//! The network is read from its [`Layer::LAYERS`], its forward written as code where it has
+//! one ([`Layer::FORWARD`], followed by `graph`: nested networks, residual adds) and its
+//! state dict: each
 //! `Linear` or `Conv2d` becomes an int8 layer with one symmetric weight scale per output
 //! channel and int32 biases at `s_in · s_w`; a `BatchNorm`/`BatchNorm2d` is folded into the
 //! layer before it (or, after a ReLU, into the `Linear` after it, which is exact there); a
@@ -90,7 +92,9 @@ pub(crate) struct Dense {
     pub conv: Option<Conv2dShape>,
     /// A depthwise convolution, weight `[C · M, 1, kH, kW]`.
     pub depthwise: bool,
-    /// A batch norm of its own (a depthwise 1×1 whose f32 weight is `[C]`).
+    /// A batch norm of its own (a depthwise 1×1 whose f32 weight is `[C]`; read by the int8
+    /// file).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub affine: bool,
     pub outputs: usize,
     pub inputs: usize,
