@@ -94,16 +94,25 @@ fn resnet8_quantises_from_its_declaration_and_follows_the_f32_network() {
     let (mut same_class, mut worst, mut total, mut sum) = (0, 0.0f32, 0, 0.0f32);
     // The logits' size before the centring (what all logits share, most of it, added back):
     // the quantisation error is the network's, the same with or without the shift.
-    let (mut range, mut drawn) = (0.0f32, 0.0f32);
+    let (mut range, mut drawn, mut tie) = (0.0f32, 0.0f32, 0.0f32);
     let mut classes = [0usize; 10];
-    for x in images(100, 40).chunks_exact(ResNet8::IN) {
+    for (k, x) in images(100, 40).chunks_exact(ResNet8::IN).enumerate() {
         let x: &[f32; 3072] = x.try_into().unwrap();
         let want: [f32; 10] = net.forward(x);
         let got: [f32; 10] = q.forward(x);
-        let again: [f32; 10] = back.forward(x);
-        assert_eq!(got, again, "the int8 file read back differs");
+        if k < 8 {
+            let again: [f32; 10] = back.forward(x);
+            assert_eq!(got, again, "the int8 file read back differs");
+        }
         classes[argmax(&want)] += 1;
-        same_class += usize::from(argmax(&want) == argmax(&got));
+        if argmax(&want) == argmax(&got) {
+            same_class += 1;
+        } else {
+            // How close f32's own top two were where int8 picks another class.
+            let mut sorted = want;
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            tie = tie.max(sorted[0] - sorted[1]);
+        }
         for (w, g) in want.iter().zip(&got) {
             worst = worst.max((w - g).abs());
             sum += (w - g).abs();
@@ -115,8 +124,8 @@ fn resnet8_quantises_from_its_declaration_and_follows_the_f32_network() {
         total += 1;
     }
     println!(
-        "ResNet-8 int8 against f32 on {total} seeded inputs: top class equal on {same_class}, \
-         largest logit difference {worst:.4} ({:.1} output steps of {step:.5}), mean {:.4}; \
+        "ResNet-8 int8 against f32 on {total} seeded inputs: top class equal on {same_class} \
+         (where not, f32's top two within {tie:.4}), largest logit difference {worst:.4} ({:.1} output steps of {step:.5}), mean {:.4}; \
          logits up to {range:.3} ({drawn:.3} before the centring); f32 classes {classes:?}",
         worst / step,
         sum / (10 * total) as f32
