@@ -113,3 +113,42 @@ fn a_layer_reading_an_add_is_checked_against_the_adds_quantisation() {
         "{err}"
     );
 }
+
+nn::network! {
+    /// A chain with a residual block inline (`x + block(x)`).
+    pub struct ResidualMlp<
+        Linear<6, 16>, ReLU,
+        Residual<Linear<16, 16>, ReLU, Linear<16, 16>>, ReLU,
+        Linear<16, 3>,
+    >
+}
+
+#[test]
+fn a_residual_block_in_a_chain_quantises_as_an_add() {
+    let net = ResidualMlp::new(5);
+    let inputs = |first: usize, n: usize| -> Vec<f32> {
+        (first * 6..(first + n) * 6)
+            .map(|j| ((j * 7919) % 2000) as f32 / 1000.0 - 1.0)
+            .collect()
+    };
+    let q = Quantized::quantize(&*net, &inputs(0, 64)).unwrap();
+    let step = q.output_quant().scale;
+    let (mut worst, mut range) = (0.0f32, 0.0f32);
+    for x in inputs(100, 32).chunks_exact(6) {
+        let x: &[f32; 6] = x.try_into().unwrap();
+        let (want, got): ([f32; 3], [f32; 3]) = (net.forward(x), q.forward(x));
+        for (w, g) in want.iter().zip(&got) {
+            worst = worst.max((w - g).abs());
+            range = range.max(w.abs());
+        }
+    }
+    // Each value rounds to half a step of its own range, wider inside than at the output, and
+    // each layer carries its input's error on: within 5% of the logits, as the MLP's (a sum
+    // `x + x` for the block, its input kept and not the block's output, is off by the block's
+    // whole output).
+    assert!(
+        worst <= 0.05 * range,
+        "largest difference {worst} ({} output steps of {step}) for logits up to {range}",
+        worst / step
+    );
+}

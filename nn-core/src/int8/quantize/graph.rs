@@ -79,19 +79,32 @@ impl Walk<'_> {
         image: &mut Option<[usize; 3]>,
     ) -> Result<(), QuantizeError> {
         let name = format!("{prefix}{}", info.name);
-        if let Some(f) = info.forward {
-            return self.forward(f, &format!("{name}."), &name, image);
-        }
-        if info.kind().to_string().starts_with("Residual<") {
+        let kind = info.kind().to_string();
+        if kind.starts_with("Residual<") {
             // `x + block(x)`, the block's layers named as its own.
+            if info.children.is_empty() {
+                return Err(QuantizeError::Unsupported {
+                    layer: name,
+                    kind,
+                    why: "a residual around one layer has no int8 form yet; wrap a \
+                          sequence of layers or a network"
+                        .into(),
+                });
+            }
             let slot = self.save();
-            self.chain(info.children, &format!("{name}."), image)?;
+            match info.forward {
+                Some(f) => self.forward(f, &format!("{name}."), &name, image)?,
+                None => self.chain(info.children, &format!("{name}."), image)?,
+            }
             self.steps.push(Step::Add(AddStep {
                 name: format!("{name}.add"),
                 slot,
                 activation: Activation::None,
             }));
             return Ok(());
+        }
+        if let Some(f) = info.forward {
+            return self.forward(f, &format!("{name}."), &name, image);
         }
         if !info.children.is_empty() {
             return self.chain(info.children, &format!("{name}."), image);
