@@ -39,6 +39,7 @@ cases!(
     add_relu,
     mlp,
     cnn,
+    residual,
 );
 
 cases!(cnn_chain);

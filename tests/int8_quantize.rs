@@ -4,6 +4,8 @@
 //! refused with the layer named; the int8 file round-trips, and a wrong file is refused with
 //! the file, the tensor and both shapes or types named.
 
+mod common;
+
 use std::path::Path;
 
 use nn::int8::{Int8FileError, QuantizeError, Quantized};
@@ -124,28 +126,6 @@ fn a_layer_without_an_int8_form_is_named() {
 /// A change to one tensor of a file: its name, shape and bytes.
 type Change = dyn Fn(&str, &mut Vec<usize>, &mut Vec<u8>);
 
-/// A safetensors file of `(name, dtype, shape, bytes)`, written by hand.
-fn write_safetensors(path: &Path, tensors: &[(&str, &str, Vec<usize>, Vec<u8>)]) {
-    let mut header = serde_json::Map::new();
-    let mut data = Vec::new();
-    for (name, dtype, shape, bytes) in tensors {
-        let start = data.len();
-        data.extend_from_slice(bytes);
-        header.insert(
-            name.to_string(),
-            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [start, data.len()]}),
-        );
-    }
-    let mut json = serde_json::to_vec(&header).unwrap();
-    while !json.len().is_multiple_of(8) {
-        json.push(b' ');
-    }
-    let mut out = (json.len() as u64).to_le_bytes().to_vec();
-    out.extend(json);
-    out.extend(data);
-    std::fs::write(path, out).unwrap();
-}
-
 #[test]
 fn the_int8_file_round_trips_and_is_checked() {
     let mut net = Cnn::new(0);
@@ -197,7 +177,7 @@ fn the_int8_file_round_trips_and_is_checked() {
             })
             .collect();
         let bad = dir.join("bad.safetensors");
-        write_safetensors(&bad, &tensors);
+        common::int8_graph::write_safetensors(&bad, &tensors);
         Quantized::<Cnn>::load(&bad).err().unwrap()
     };
     let err = rewrite(&|name, shape, data| {
@@ -219,5 +199,44 @@ fn the_int8_file_round_trips_and_is_checked() {
     assert!(err.to_string().ends_with(
         "bad.safetensors: tensor `7.output_zero_point` holds 200, which is not a valid int8 zero point (-128..=127)"
     ), "{err}");
+
+    // A layer whose input quantisation is not what the layer before it wrote: its zero point,
+    // then its scale, named with the tensor it should equal and both values.
+    let zero_point = |name: &str| {
+        let t = file.tensor(name).unwrap();
+        i32::from_le_bytes(t.data().try_into().unwrap())
+    };
+    let made = zero_point("3.output_zero_point");
+    let err = rewrite(&move |name, _, data| {
+        if name == "7.input_zero_point" {
+            data.copy_from_slice(&(made + 1).to_le_bytes());
+        }
+    });
+    assert!(
+        matches!(&err, Int8FileError::Quantization { tensor, source, found, expected, .. }
+        if tensor == "7.input_zero_point" && source == "3.output_zero_point"
+            && *found == (made + 1).to_string() && *expected == made.to_string()),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with(&format!(
+            "bad.safetensors: tensor `7.input_zero_point` holds {}, but the value the layer \
+             reads is quantised by `3.output_zero_point`, which holds {made}; a layer's input \
+             quantisation is the output quantisation of the layer before it: write both the same",
+            made + 1
+        )),
+        "{err}"
+    );
+    let err = rewrite(&|name, _, data| {
+        if name == "7.input_scale" {
+            let s = f32::from_le_bytes(data[..4].try_into().unwrap());
+            data.copy_from_slice(&(s * 2.0).to_le_bytes());
+        }
+    });
+    assert!(
+        matches!(&err, Int8FileError::Quantization { tensor, source, .. }
+        if tensor == "7.input_scale" && source == "3.output_scale"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -158,6 +158,14 @@ def read_graph(model_bytes):
     return graph, arrays
 
 
+def op_output_names(model_bytes):
+    """The name of each operator's output tensor, in the order of the graph's ops (TFLite names
+    it after the Keras layers fused into the operator)."""
+    m = schema.ModelT.InitFromPackedBuf(model_bytes, 0)
+    sg = m.subgraphs[0]
+    return [sg.tensors[op.outputs[0]].name.decode() for op in sg.operators]
+
+
 def to_project_layout(x):
     """A batch of TFLite activations ([N, H, W, C] or [N, F]) in this project's layout."""
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2) if x.ndim == 4 else x)

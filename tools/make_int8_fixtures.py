@@ -98,6 +98,14 @@ def main():
         if names:
             # The same model as the int8 file of a declaration (tools/tflite_to_int8.py).
             tensors = tflite_to_int8.convert(tfl, names)
+            # Keras layers named as the declaration's (`stack1_conv1` for `stack1.conv1`):
+            # TFLite names each operator's output after them, so the order is checked.
+            ops = [o for o in int8_tflite.op_output_names(tfl)]
+            kinds = ("FULLY_CONNECTED", "CONV_2D", "ADD")
+            taken = [k for k, op in enumerate(cases[name]["ops"]) if op["op"] in kinds]
+            for n, k in zip(names, taken):
+                keras = "/" + n.replace(".", "_") + "_"
+                assert not n.startswith("stack") or keras in ops[k], (n, ops[k])
             save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, os.path.join(OUT, f"{name}_file.safetensors"))
 
     # One layer each.
@@ -159,6 +167,26 @@ def main():
         return L.Dense(10)(h)
 
     add("cnn_chain", [(12, 12, 1)], cnn_chain, 19, names=["0", "3", "7"])
+
+    # A residual network a `network!` with its forward written as code declares
+    # (tests/int8_residual.rs): a convolution, a stack with an identity shortcut and one that
+    # halves the image with a 1x1 projection (ResNet-8's two stacks), nested networks.
+    def residual(x):
+        h = L.Conv2D(8, 3, padding="same", activation="relu", name="conv")(x)
+        y = L.Conv2D(8, 3, padding="same", activation="relu", name="stack1_conv1")(h)
+        y = L.Conv2D(8, 3, padding="same", name="stack1_conv2")(y)
+        h = L.ReLU()(L.Add(name="stack1_add")([h, y]))
+        y = L.Conv2D(16, 3, strides=2, padding="same", activation="relu", name="stack2_conv1")(h)
+        y = L.Conv2D(16, 3, padding="same", name="stack2_conv2")(y)
+        s = L.Conv2D(16, 1, strides=2, name="stack2_shortcut")(h)
+        h = L.ReLU()(L.Add(name="stack2_add")([s, y]))
+        h = L.AveragePooling2D(4, name="pool")(h)
+        h = L.Flatten()(h)
+        return L.Dense(10, name="fc")(h)
+
+    add("residual", [(8, 8, 3)], residual, 20, names=[
+        "conv", "stack1.conv1", "stack1.conv2", "stack1.add",
+        "stack2.conv1", "stack2.conv2", "stack2.shortcut", "stack2.add", "fc"])
 
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1, sort_keys=True)

@@ -5,9 +5,11 @@ TFLite quantised, unchanged.
 
   python tools/tflite_to_int8.py MODEL.tflite OUT.safetensors NAME [NAME ...]
 
-NAME is the declaration's name of each layer with weights, in order: the field name (`fc1`),
-or the index in an unnamed network (`0`, `2`, ...). TFLite's fully-connected and convolution
-operators are taken in order, one per name; pools, reshapes and the final softmax carry no
+NAME is the declaration's name of each layer with weights and of each residual add, in order:
+the field name (`fc1`, `stack1.conv1` in a nested network), the index in an unnamed network
+(`0`, `2`, ...), an add's name (`stack1.add`: `add`, `add_1`, ... in each forward). TFLite's
+fully-connected, convolution and ADD operators are taken in order, one per name (an ADD
+keeps its output's scale and zero point); pools, reshapes and the final softmax carry no
 tensors. Images are transposed from TFLite's NHWC to this crate's NCHW (a convolution's
 weight [out, kH, kW, in] becomes [out, in, kH, kW]; a fully-connected layer after a flattened
 image has its columns permuted to channel-major order). The format is in the README (int8
@@ -26,16 +28,20 @@ import int8_tflite  # noqa: E402
 
 def convert(model_bytes, names):
     graph, arrays = int8_tflite.read_graph(model_bytes)
-    dense = [(k, op) for k, op in enumerate(graph["ops"]) if op["op"] in ("FULLY_CONNECTED", "CONV_2D")]
-    others = {op["op"] for op in graph["ops"]} - {"FULLY_CONNECTED", "CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE"}
+    dense = [(k, op) for k, op in enumerate(graph["ops"]) if op["op"] in ("FULLY_CONNECTED", "CONV_2D", "ADD")]
+    others = {op["op"] for op in graph["ops"]} - {"FULLY_CONNECTED", "CONV_2D", "ADD", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE"}
     if others:
         raise SystemExit(f"operators without an int8 layer here: {sorted(others)}")
     if len(dense) != len(names):
-        raise SystemExit(f"the model has {len(dense)} layers with weights, {len(names)} names were given")
+        raise SystemExit(f"the model has {len(dense)} layers with weights and adds, {len(names)} names were given")
     out = {}
     for name, (k, op) in zip(names, dense):
         x = graph["tensors"][op["inputs"][0]]
         y = graph["tensors"][op["output"]]
+        if op["op"] == "ADD":
+            out[f"{name}.output_scale"] = np.array([y["scale"]], np.float32)
+            out[f"{name}.output_zero_point"] = np.array([y["zero_point"]], np.int32)
+            continue
         w = arrays[f"{k}.weight"]
         n_out = w.shape[0]
         scale = arrays[f"{k}.weight_scale"].astype(np.float32)

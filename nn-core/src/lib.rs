@@ -70,8 +70,9 @@ pub use train::{loss, optim};
 pub use bytemuck::Zeroable;
 pub use error::{SettingError, TrainError};
 pub use layer::{
-    Backward, Buffer, BufferMut, BufferVisitor, Features, FitsAfter, Image, KeepsWidth, Layer,
-    LayerInfo, NetworkParamVisitor, ParamVisitor, Parameters, Path, StateVisitor, StateVisitorMut,
+    Backward, Buffer, BufferMut, BufferVisitor, Features, FitsAfter, Forward, ForwardNode,
+    ForwardOp, Image, KeepsWidth, Layer, LayerInfo, NetworkParamVisitor, ParamVisitor, Parameters,
+    Path, StateVisitor, StateVisitorMut,
 };
 pub use layers::{
     Activation, AdaptiveAvgPool2d, AvgPool2d, AvgPool2dGeneral, BatchNorm, BatchNorm2d, Conv2d,

@@ -10,6 +10,11 @@
 //! | `NAME.bias` | I32 | `[out]`, at the scale `input_scale · weight_scale` |
 //! | `NAME.input_scale`, `NAME.output_scale` | F32 | `[1]` |
 //! | `NAME.input_zero_point`, `NAME.output_zero_point` | I32 | `[1]`, in `-128..=127` |
+//!
+//! A residual add (`x + y` in a forward written as code, named `add`, `add_1`, ... in each
+//! forward as PyTorch's FX names them, under the network's name: `stack1.add`) keeps its
+//! output's quantisation, `NAME.output_scale` and `NAME.output_zero_point`; its inputs' are
+//! the values added.
 
 use std::format;
 use std::path::{Path, PathBuf};
@@ -20,8 +25,8 @@ use std::vec::Vec;
 use nn_safetensors::{Dtype, File};
 use safetensors::tensor::TensorView;
 
-use super::network::{DenseInt8, StepInt8};
-use super::quantize::{plan, Step};
+use super::network::{AddInt8, DenseInt8, StepInt8};
+use super::quantize::{plan, Dense, Step};
 use super::{Quant, Quantized};
 use crate::Layer;
 
@@ -79,6 +84,20 @@ pub enum Int8FileError {
         /// The file's.
         found: Vec<usize>,
     },
+    /// A layer's input quantisation is not the one of the value it reads: the output
+    /// quantisation of the layer (or add) that makes it.
+    Quantization {
+        /// The file.
+        path: PathBuf,
+        /// The layer's tensor (`fc.input_zero_point`).
+        tensor: String,
+        /// Its value, as text.
+        found: String,
+        /// The tensor of the layer that makes the value read (`stack3.add.output_zero_point`).
+        source: String,
+        /// That tensor's value, as text.
+        expected: String,
+    },
     /// A zero point outside int8, or a scale that is not a positive finite number.
     Value {
         /// The file.
@@ -122,6 +141,19 @@ impl core::fmt::Display for Int8FileError {
                 "{}: tensor `{tensor}` has shape {found:?}, but the int8 network's is {expected:?}",
                 path.display()
             ),
+            Quantization {
+                path,
+                tensor,
+                found,
+                source,
+                expected,
+            } => write!(
+                f,
+                "{}: tensor `{tensor}` holds {found}, but the value the layer reads is \
+                 quantised by `{source}`, which holds {expected}; a layer's input quantisation \
+                 is the output quantisation of the layer before it: write both the same",
+                path.display()
+            ),
             Value {
                 path,
                 tensor,
@@ -144,10 +176,14 @@ impl std::error::Error for Int8FileError {}
 
 /// The f32 layer's weight shape of an int8 layer.
 fn weight_shape(d: &DenseInt8) -> Vec<usize> {
-    match (&d.layer.conv, d.layer.depthwise) {
-        (None, _) => vec![d.layer.outputs, d.layer.inputs],
+    dense_weight_shape(&d.layer)
+}
+
+fn dense_weight_shape(d: &Dense) -> Vec<usize> {
+    match (&d.conv, d.depthwise) {
+        (None, _) => vec![d.outputs, d.inputs],
         (Some(s), false) => vec![s.out_channels, s.in_channels, s.kernel[0], s.kernel[1]],
-        (Some(s), true) if d.layer.affine => vec![s.out_channels],
+        (Some(s), true) if d.affine => vec![s.out_channels],
         (Some(s), true) => vec![s.out_channels, 1, s.kernel[0], s.kernel[1]],
     }
 }
@@ -157,6 +193,21 @@ impl<N: Layer> Quantized<N> {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Int8FileError> {
         let path = path.as_ref();
         let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+        for a in self.adds() {
+            let n = &a.step.name;
+            tensors.push((
+                format!("{n}.output_scale"),
+                safetensors::Dtype::F32,
+                vec![1],
+                a.output.scale.to_le_bytes().to_vec(),
+            ));
+            tensors.push((
+                format!("{n}.output_zero_point"),
+                safetensors::Dtype::I32,
+                vec![1],
+                a.output.zero_point.to_le_bytes().to_vec(),
+            ));
+        }
         for d in self.dense() {
             let n = &d.layer.name;
             let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
@@ -214,7 +265,8 @@ impl<N: Layer> Quantized<N> {
 
     /// Reads a file [`Quantized::save`] wrote (or a converter from TFLite): every tensor's
     /// dtype and shape is checked against `N`, every scale count against its layer's output
-    /// channels, every zero point against int8's range.
+    /// channels, every zero point against int8's range, every layer's input quantisation
+    /// against the output quantisation of the layer that makes what it reads.
     pub fn load(path: impl AsRef<Path>) -> Result<Quantized<N>, Int8FileError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Int8FileError::Io {
@@ -283,11 +335,56 @@ impl<N: Layer> Quantized<N> {
             Ok(Quant { scale, zero_point })
         };
         let mut out = Vec::with_capacity(steps.len());
-        let (mut first, mut last) = (None, None);
+        // The network's input: the first layer with weights reads it. Its weight is read
+        // first, so that an f32 file fails on its type.
+        let Some(first) = steps.iter().find_map(|s| match s {
+            Step::Dense(d) => Some(d),
+            _ => None,
+        }) else {
+            return Err(Int8FileError::Unsupported {
+                path: path.to_path_buf(),
+                reason: "the network has no layer with weights".into(),
+            });
+        };
+        get(
+            format!("{}.weight", first.name),
+            Dtype::I8,
+            dense_weight_shape(first),
+        )?;
+        let input = quant(&first.name, "input")?;
+        // The quantisation of the value at hand and of each kept one, with the name of the
+        // layer that made it (none for the network's input).
+        let mut last = input;
+        let mut made_by: Option<String> = None;
+        let mut slots: Vec<(Quant, Option<String>)> = Vec::new();
         for step in steps {
-            let Step::Dense(layer) = step else {
-                out.push(StepInt8::Float(step));
-                continue;
+            let layer = match step {
+                Step::Dense(layer) => layer,
+                Step::Add(a) => {
+                    let output = quant(&a.name, "output")?;
+                    let kept = slots[a.slot].0;
+                    made_by = Some(a.name.clone());
+                    out.push(StepInt8::Add(AddInt8::new(a, last, kept, output)));
+                    last = output;
+                    continue;
+                }
+                Step::Save(k) => {
+                    if slots.len() <= k {
+                        slots.resize(k + 1, (last, None));
+                    }
+                    slots[k] = (last, made_by.clone());
+                    out.push(StepInt8::Float(step));
+                    continue;
+                }
+                Step::Load(k) => {
+                    (last, made_by) = slots[k].clone();
+                    out.push(StepInt8::Float(step));
+                    continue;
+                }
+                other => {
+                    out.push(StepInt8::Float(other));
+                    continue;
+                }
             };
             let n = layer.name.clone();
             let o = layer.outputs;
@@ -313,7 +410,31 @@ impl<N: Layer> Quantized<N> {
                 .map(|&b| b as i8)
                 .collect();
             d.input = quant(&n, "input")?;
+            if let Some(source) = &made_by {
+                let (a, b) = (d.input, last);
+                let differs = if a.zero_point != b.zero_point {
+                    Some((
+                        "zero_point",
+                        a.zero_point.to_string(),
+                        b.zero_point.to_string(),
+                    ))
+                } else if a.scale.to_bits() != b.scale.to_bits() {
+                    Some(("scale", format!("{:e}", a.scale), format!("{:e}", b.scale)))
+                } else {
+                    None
+                };
+                if let Some((what, found, expected)) = differs {
+                    return Err(Int8FileError::Quantization {
+                        path: path.to_path_buf(),
+                        tensor: format!("{n}.input_{what}"),
+                        found,
+                        source: format!("{source}.output_{what}"),
+                        expected,
+                    });
+                }
+            }
             d.output = quant(&n, "output")?;
+            made_by = Some(n.clone());
             d.weight_scale = f32s(get(format!("{n}.weight_scale"), Dtype::F32, vec![o])?);
             if let Some(s) = d
                 .weight_scale
@@ -324,16 +445,9 @@ impl<N: Layer> Quantized<N> {
             }
             d.bias = i32s(get(format!("{n}.bias"), Dtype::I32, vec![o])?);
             d.prepare();
-            first.get_or_insert(d.input);
-            last = Some(d.output);
+            last = d.output;
             out.push(StepInt8::Dense(d));
         }
-        let (Some(input), Some(output)) = (first, last) else {
-            return Err(Int8FileError::Unsupported {
-                path: path.to_path_buf(),
-                reason: "the network has no layer with weights".into(),
-            });
-        };
-        Ok(Quantized::from_steps(out, input, output))
+        Ok(Quantized::from_steps(out, input, last))
     }
 }

@@ -4,10 +4,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 
-use super::quantize::{plan, run_f32, state_of, Dense, QuantizeError, Step};
+use super::quantize::{plan, run_f32, state_of, AddStep, Dense, QuantizeError, Step};
 use super::{
-    avg_pool2d, clamp, conv2d, depthwise_conv2d, max_pool2d, Activation, Output, Quant, Requant,
-    Weights,
+    add, avg_pool2d, clamp, conv2d, depthwise_conv2d, max_pool2d, Activation, AddParams, Output,
+    Quant, Requant, Weights,
 };
 use crate::kernels::int8::linear_with_sums;
 use crate::Layer;
@@ -53,9 +53,36 @@ impl DenseInt8 {
     }
 }
 
+/// A residual add in int8: TFLite's ADD of the value at hand and a slot's.
+#[derive(Clone, Debug)]
+pub(crate) struct AddInt8 {
+    pub step: AddStep,
+    pub output: Quant,
+    pub params: AddParams,
+}
+
+impl AddInt8 {
+    /// The add of `input` (the value at hand) and `slot` (the value kept) into `output`.
+    pub(crate) fn new(step: AddStep, input: Quant, slot: Quant, output: Quant) -> AddInt8 {
+        let params = AddParams::new(
+            (input.scale, input.zero_point),
+            (slot.scale, slot.zero_point),
+            (output.scale, output.zero_point),
+            step.activation,
+        );
+        AddInt8 {
+            step,
+            output,
+            params,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum StepInt8 {
     Dense(DenseInt8),
+    Add(AddInt8),
+    /// A step that keeps its input's quantisation (a pool, a clamp, a slot's save or load).
     Float(Step),
 }
 
@@ -123,12 +150,30 @@ impl<N: Layer> Quantized<N> {
         let mut quant = Quant::of_range(ranges[0].0, ranges[0].1);
         let input = quant;
         let mut out = Vec::with_capacity(steps.len());
+        let mut slots = Vec::new();
         for (i, step) in steps.into_iter().enumerate() {
             match step {
                 Step::Dense(layer) => {
                     let output = Quant::of_range(ranges[i + 1].0, ranges[i + 1].1);
                     out.push(StepInt8::Dense(quantize_dense(layer, quant, output)));
                     quant = output;
+                }
+                Step::Add(a) => {
+                    let output = Quant::of_range(ranges[i + 1].0, ranges[i + 1].1);
+                    let kept = slots[a.slot];
+                    out.push(StepInt8::Add(AddInt8::new(a, quant, kept, output)));
+                    quant = output;
+                }
+                Step::Save(k) => {
+                    if slots.len() <= k {
+                        slots.resize(k + 1, quant);
+                    }
+                    slots[k] = quant;
+                    out.push(StepInt8::Float(step));
+                }
+                Step::Load(k) => {
+                    quant = slots[k];
+                    out.push(StepInt8::Float(step));
                 }
                 // Pools and clamps keep their input's quantisation, as TFLite's.
                 other => out.push(StepInt8::Float(other)),
@@ -258,10 +303,18 @@ impl<N: Layer> Quantized<N> {
             .sum()
     }
 
+    #[cfg(feature = "std")]
+    pub(crate) fn adds(&self) -> impl Iterator<Item = &AddInt8> {
+        self.steps.iter().filter_map(|s| match s {
+            StepInt8::Add(a) => Some(a),
+            _ => None,
+        })
+    }
+
     pub(crate) fn dense(&self) -> impl Iterator<Item = &DenseInt8> {
         self.steps.iter().filter_map(|s| match s {
             StepInt8::Dense(d) => Some(d),
-            StepInt8::Float(_) => None,
+            StepInt8::Add(_) | StepInt8::Float(_) => None,
         })
     }
 
@@ -326,7 +379,28 @@ impl<N: Layer> Quantized<N> {
                     clamp(x, Output::new(quant.scale, quant.zero_point, *act));
                     continue;
                 }
-                StepInt8::Float(Step::Dense(_)) => unreachable!("dense steps are quantised"),
+                StepInt8::Float(Step::Save(k)) => {
+                    if ws.slots.len() <= *k {
+                        ws.slots.resize(k + 1, (Vec::new(), quant));
+                    }
+                    ws.slots[*k].0.clone_from(x);
+                    ws.slots[*k].1 = quant;
+                    continue;
+                }
+                StepInt8::Float(Step::Load(k)) => {
+                    let (saved, q) = &ws.slots[*k];
+                    x.clone_from(saved);
+                    quant = *q;
+                    continue;
+                }
+                StepInt8::Add(a) => {
+                    y.resize(x.len(), 0);
+                    add(x, &ws.slots[a.step.slot].0, &a.params, y);
+                    quant = a.output;
+                }
+                StepInt8::Float(Step::Dense(_) | Step::Add(_)) => {
+                    unreachable!("dense steps and adds are quantised")
+                }
             }
             core::mem::swap(&mut ws.a, &mut ws.b);
         }
@@ -340,6 +414,8 @@ pub struct Workspace {
     a: Vec<i8>,
     b: Vec<i8>,
     input: Vec<i8>,
+    /// The values a forward reads again later (a residual's input), with their quantisation.
+    slots: Vec<(Vec<i8>, Quant)>,
 }
 
 /// Quantises one folded layer: per-output-channel symmetric weights, int32 biases.

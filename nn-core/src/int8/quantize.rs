@@ -1,6 +1,8 @@
-//! Post-training quantisation of a trained chain of layers into TFLite's int8 scheme.
+//! Post-training quantisation of a trained network into TFLite's int8 scheme.
 //!
-//! The chain is read from the network's [`Layer::LAYERS`] and its state dict: each
+//! The network is read from its [`Layer::LAYERS`], its forward written as code where it has
+//! one ([`Layer::FORWARD`], followed by `graph`: nested networks, residual adds) and its
+//! state dict: each
 //! `Linear` or `Conv2d` becomes an int8 layer with one symmetric weight scale per output
 //! channel and int32 biases at `s_in · s_w`; a `BatchNorm`/`BatchNorm2d` is folded into the
 //! layer before it (or, after a ReLU, into the `Linear` after it, which is exact there); a
@@ -16,7 +18,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::{Activation, Conv2dShape, Pool2dShape, Quant};
-use crate::{Buffer, Layer, Path};
+use crate::{Buffer, Layer, LayerInfo, Path};
 use args::{pair, top_level, ConvArgs};
 
 /// Why a network could not be quantised.
@@ -90,7 +92,9 @@ pub(crate) struct Dense {
     pub conv: Option<Conv2dShape>,
     /// A depthwise convolution, weight `[C · M, 1, kH, kW]`.
     pub depthwise: bool,
-    /// A batch norm of its own (a depthwise 1×1 whose f32 weight is `[C]`).
+    /// A batch norm of its own (a depthwise 1×1 whose f32 weight is `[C]`; read by the int8
+    /// file).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub affine: bool,
     pub outputs: usize,
     pub inputs: usize,
@@ -106,18 +110,45 @@ pub(crate) enum Step {
     MaxPool(Pool2dShape),
     AvgPool(Pool2dShape),
     Clamp(Activation),
+    /// Keeps the value at hand in slot `k`, for a step that reads it later.
+    Save(usize),
+    /// The value in slot `k` becomes the one at hand.
+    Load(usize),
+    /// The value at hand plus the one in slot `slot`, TFLite's ADD.
+    Add(AddStep),
 }
 
-/// The chain of `N`, its BatchNorms and ReLUs folded, in floats. With `state` `None`, the
-/// structure alone (weights zero), for reading an int8 file into.
+/// A residual add: `activation(x + slot)`, `x` the value at hand.
+#[derive(Clone, Debug)]
+pub(crate) struct AddStep {
+    /// Its name in the int8 file: `add`, `add_1`, ... in each forward, as PyTorch's FX
+    /// names the operations it traces (`stack1.add`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub name: String,
+    pub slot: usize,
+    pub activation: Activation,
+}
+
+/// The steps of `N` (a chain, a forward written as code, networks nested in either), its
+/// BatchNorms and ReLUs folded, in floats. With `state` `None`, the structure alone (weights
+/// zero), for reading an int8 file into.
 pub(crate) fn plan<N: Layer>(
     state: Option<&BTreeMap<String, Vec<f32>>>,
 ) -> Result<Vec<Step>, QuantizeError> {
-    let mut steps: Vec<Step> = Vec::new();
-    let mut image = N::IN_IMAGE;
-    for info in N::LAYERS {
+    graph::plan(N::LAYERS, N::FORWARD, N::IN_IMAGE, state)
+}
+
+/// One declared layer `info`, named `name` in the state dict, appended to `steps`; `image`
+/// is the image it reads (`None` for features), updated to the one it makes.
+pub(super) fn layer(
+    steps: &mut Vec<Step>,
+    info: &LayerInfo,
+    name: String,
+    image: &mut Option<[usize; 3]>,
+    state: Option<&BTreeMap<String, Vec<f32>>>,
+) -> Result<(), QuantizeError> {
+    {
         let kind = info.kind().to_string();
-        let name = info.name.to_string();
         let unsupported = |why: &str| QuantizeError::Unsupported {
             layer: name.clone(),
             kind: kind.clone(),
@@ -156,10 +187,10 @@ pub(crate) fn plan<N: Layer>(
                     weight,
                     bias,
                 }));
-                image = None;
+                *image = None;
             }
             "Conv2d" => {
-                let (Some(inp), Some(out)) = (image, info.image) else {
+                let (Some(inp), Some(out)) = (*image, info.image) else {
                     return Err(unsupported("its input image is not known"));
                 };
                 let conv = ConvArgs::parse(&args).map_err(|why| unsupported(&why))?;
@@ -197,7 +228,7 @@ pub(crate) fn plan<N: Layer>(
                     weight,
                     bias,
                 }));
-                image = Some(out);
+                *image = Some(out);
             }
             "BatchNorm" | "BatchNorm2d" => {
                 let n: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(0);
@@ -261,11 +292,12 @@ pub(crate) fn plan<N: Layer>(
                 };
                 match steps.last_mut() {
                     Some(Step::Dense(d)) if d.activation == Activation::None => d.activation = act,
+                    Some(Step::Add(a)) if a.activation == Activation::None => a.activation = act,
                     _ => steps.push(Step::Clamp(act)),
                 }
             }
             "MaxPool2d" | "AvgPool2d" | "AdaptiveAvgPool2d" => {
-                let (Some(inp), Some(out)) = (image, info.image) else {
+                let (Some(inp), Some(out)) = (*image, info.image) else {
                     return Err(unsupported("its input image is not known"));
                 };
                 let shape = if head == "AdaptiveAvgPool2d" {
@@ -316,14 +348,14 @@ pub(crate) fn plan<N: Layer>(
                 } else {
                     Step::AvgPool(shape)
                 });
-                image = Some(out);
+                *image = Some(out);
             }
-            "Flatten" => image = None,
+            "Flatten" => *image = None,
             "Dropout" | "Identity" => {}
             _ => return Err(unsupported("no int8 layer of this kind")),
         }
     }
-    Ok(steps)
+    Ok(())
 }
 
 /// The input rows (or columns) of pool window `o` along `axis`, clipped to the image.
@@ -364,8 +396,22 @@ fn relu(x: f32, act: Activation) -> f32 {
 /// output. Its results equal the network's own forward but for rounding.
 pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f32])) -> Vec<f32> {
     let mut x = x.to_vec();
+    let mut slots: Vec<Vec<f32>> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         x = match step {
+            Step::Save(k) => {
+                if slots.len() <= *k {
+                    slots.resize(k + 1, Vec::new());
+                }
+                slots[*k].clone_from(&x);
+                x
+            }
+            Step::Load(k) => slots[*k].clone(),
+            Step::Add(a) => x
+                .iter()
+                .zip(&slots[a.slot])
+                .map(|(x, y)| relu(x + y, a.activation))
+                .collect(),
             Step::Dense(d) => match &d.conv {
                 None => d
                     .weight
@@ -445,5 +491,6 @@ pub(crate) fn run_f32(steps: &[Step], x: &[f32], mut seen: impl FnMut(usize, &[f
 }
 
 mod args;
+mod graph;
 #[cfg(test)]
 mod tests;

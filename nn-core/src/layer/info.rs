@@ -30,6 +30,9 @@ pub struct LayerInfo {
     /// The layers inside this one ([`Layer::LAYERS`]): a nested network's or a residual
     /// block's.
     pub children: &'static [LayerInfo],
+    /// A nested network's forward written as code ([`Layer::FORWARD`]); `None` for a chain
+    /// or a plain layer.
+    pub forward: Option<&'static super::Forward>,
 }
 
 impl LayerInfo {

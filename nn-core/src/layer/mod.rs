@@ -4,12 +4,14 @@
 //! (`path`), the size checks between layers (`shape`), and the derive's side of a user
 //! layer's parameters (`parameters`).
 
+mod forward;
 mod info;
 pub(crate) mod parameters;
 mod path;
 mod shape;
 mod visit;
 
+pub use forward::{Forward, ForwardNode, ForwardOp};
 pub use info::LayerInfo;
 pub use parameters::Parameters;
 pub use path::Path;
@@ -185,6 +187,10 @@ pub trait Layer: bytemuck::Zeroable {
     /// The layers inside this one, for a network or a residual block (shown nested by
     /// the summary); empty for a plain layer.
     const LAYERS: &'static [LayerInfo] = &[];
+
+    /// A network's forward written as code, as a table of its operations; `None` for a
+    /// chain (its [`Layer::LAYERS`] in order) and for a plain layer.
+    const FORWARD: Option<&'static Forward> = None;
 
     /// Floats of activations the one-sample [`Layer::forward`] keeps on the stack besides
     /// its input and output: a network's values between its layers, laid out at compile

@@ -48,6 +48,7 @@ impl<B: Layer> Layer for Residual<B> {
     const PARAMS: usize = B::PARAMS;
     const MACS: usize = B::MACS;
     const LAYERS: &'static [LayerInfo] = B::LAYERS;
+    const FORWARD: Option<&'static crate::Forward> = B::FORWARD;
     const ACTIVATIONS: usize = B::ACTIVATIONS;
 
     fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -246,3 +246,52 @@ pub(super) fn binary_fn(op: &Op) -> syn::Ident {
 pub(super) fn spanned(span: Span, tokens: TokenStream) -> TokenStream {
     quote_spanned!(span=> #tokens)
 }
+
+/// `const FORWARD`: the forward as a table of its operations ([`nn::Forward`]), for tools
+/// that read the network without running it (the int8 quantiser).
+pub fn forward_table(g: &Graph) -> TokenStream {
+    let values = g.values.len();
+    let nodes = g.nodes.iter().map(|node| {
+        let out = node.out;
+        let op = match &node.op {
+            Op::Input => quote!(::nn::ForwardOp::Input),
+            Op::Call { field, ty, arg } => {
+                let l = layer(ty);
+                let name = field.as_ref().map_or(String::new(), |f| f.name.clone());
+                quote!(::nn::ForwardOp::Call {
+                    layer: ::nn::LayerInfo {
+                        name: #name,
+                        inputs: #l::IN,
+                        outputs: #l::OUT,
+                        params: #l::PARAMS,
+                        macs: #l::MACS,
+                        describe: #l::describe,
+                        cache_len: #l::cache_len,
+                        image: #l::OUT_IMAGE,
+                        children: #l::LAYERS,
+                        forward: #l::FORWARD,
+                    },
+                    arg: #arg,
+                })
+            }
+            Op::Add(a, b) => quote!(::nn::ForwardOp::Add(#a, #b)),
+            Op::Sub(a, b) => quote!(::nn::ForwardOp::Sub(#a, #b)),
+            Op::Mul(a, b) => quote!(::nn::ForwardOp::Mul(#a, #b)),
+            Op::Alias => {
+                let s = g.values[out].storage;
+                quote!(::nn::ForwardOp::View(#s))
+            }
+            Op::Affine { .. } | Op::Cat(_) | Op::Chunk { .. } => quote!(::nn::ForwardOp::Other),
+        };
+        quote!(::nn::ForwardNode { out: #out, op: #op })
+    });
+    let outputs = g.outputs.iter().map(|p| p.value);
+    quote! {
+        const FORWARD: ::core::option::Option<&'static ::nn::Forward> =
+            ::core::option::Option::Some(&::nn::Forward {
+                values: #values,
+                nodes: &[#(#nodes),*],
+                outputs: &[#(#outputs),*],
+            });
+    }
+}

@@ -70,6 +70,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
         activations = plan.activations();
         passes = graph_passes(&plan, layers);
     }
+    let forward = def.graph.map(super::graph::forward_table);
     let walks = walks(def, &lp);
     quote! {
         #[allow(clippy::needless_update, unused_mut, unused_variables)]
@@ -92,7 +93,9 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
                 cache_len: #lp::cache_len,
                 image: #images,
                 children: #lp::LAYERS,
+                forward: #lp::FORWARD,
             }),*];
+            #forward
 
             fn describe(f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 #describe

@@ -198,6 +198,11 @@ save_file(
     {**tiny_int8, "2.input_zero_point": np.array([200], dtype=np.int32)},
     HERE / "tiny-int8-zero-point.safetensors",
 )
+# The second layer reads the first's output (zero point -128) as if its zero point were -100.
+save_file(
+    {**tiny_int8, "2.input_zero_point": np.array([-100], dtype=np.int32)},
+    HERE / "tiny-int8-input-quantisation.safetensors",
+)
 save_file(
     {**tiny_int8, "0.bias": tiny_int8["0.bias"].astype(np.float32)},
     HERE / "tiny-int8-f32-bias.safetensors",
