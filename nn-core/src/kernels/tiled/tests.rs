@@ -249,8 +249,11 @@ fn every_row_remainder() {
     for m in 1..=2 * most + 1 {
         check_all(&mut rng, m, 9, 35);
     }
-    // More rows than a block of rows holds.
-    check_all(&mut rng, 131, 5, 7);
+    // More rows than a block of rows (`MC`, 384) holds: a short second block, two whole
+    // ones and a third.
+    for m in [131, 400, 768, 1000] {
+        check_all(&mut rng, m, 5, 7);
+    }
 }
 
 #[test]
