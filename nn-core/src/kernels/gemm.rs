@@ -245,6 +245,35 @@ pub fn gemm_with(
     beta: f32,
     c: MatMut<'_>,
 ) {
+    gemm_split(kernel, None, alpha, a, b, beta, c)
+}
+
+/// [`gemm_with`] cut into exactly `parts` parts over the pool's threads whatever its size,
+/// as a large product is: so that small products can test every remainder of every part.
+#[cfg(all(test, feature = "threading"))]
+pub(crate) fn gemm_in_parts(
+    kernel: Kernel,
+    parts: usize,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) {
+    gemm_split(kernel, Some(parts), alpha, a, b, beta, c)
+}
+
+/// [`gemm_with`], in `parts` parts when given (else as many as its size and the pool call
+/// for).
+fn gemm_split(
+    kernel: Kernel,
+    parts: Option<usize>,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) {
     assert!(
         kernel.available(),
         "gemm: this CPU cannot run the `{}` kernel",
@@ -279,6 +308,15 @@ pub fn gemm_with(
         rsc: stride(c.rs),
         csc: stride(c.cs),
     };
+    #[cfg(feature = "threading")]
+    if let Some(parts) = parts {
+        // SAFETY: as for `raw.run()` below; `run_parts` splits C into parts that share no
+        // memory and joins them all before returning.
+        unsafe { raw.run_parts(parts) };
+        return;
+    }
+    #[cfg(not(feature = "threading"))]
+    let _ = parts;
     #[cfg(feature = "threading")]
     // The thread index first: outside a pool, asking for the thread count would build
     // rayon's global pool, threads and all, for a program that never asked for one.

@@ -66,6 +66,9 @@ fn kernels() -> Vec<Micro> {
         None,
     ));
     all.retain(|m| m.kernel.available());
+    // NEON is part of every aarch64 CPU: its kernel is always tested there.
+    #[cfg(target_arch = "aarch64")]
+    assert!(!all.is_empty(), "NEON was not detected on an aarch64 CPU");
     all
 }
 
@@ -137,6 +140,11 @@ impl Case {
     }
 
     fn run(&self, kernel: Kernel) -> Vec<f32> {
+        self.run_in(kernel, None)
+    }
+
+    /// [`Case::run`], in `parts` parts over the pool's threads when given.
+    fn run_in(&self, kernel: Kernel, parts: Option<usize>) -> Vec<f32> {
         let (m, n) = (self.a.rows, self.b.cols);
         let mut c = self.c.clone();
         if self.beta == 0.0 {
@@ -148,14 +156,16 @@ impl Case {
         } else {
             MatMut::row_major(&mut c, m, n)
         };
-        gemm_with(
-            kernel,
-            self.alpha,
-            self.a.view(),
-            self.b.view(),
-            self.beta,
-            out,
-        );
+        let (a, b) = (self.a.view(), self.b.view());
+        match parts {
+            None => gemm_with(kernel, self.alpha, a, b, self.beta, out),
+            #[cfg(feature = "threading")]
+            Some(parts) => {
+                crate::gemm::gemm_in_parts(kernel, parts, self.alpha, a, b, self.beta, out)
+            }
+            #[cfg(not(feature = "threading"))]
+            Some(_) => unreachable!("parts need the `threading` feature"),
+        }
         c
     }
 
@@ -239,8 +249,11 @@ fn every_row_remainder() {
     for m in 1..=2 * most + 1 {
         check_all(&mut rng, m, 9, 35);
     }
-    // More rows than a block of rows holds.
-    check_all(&mut rng, 131, 5, 7);
+    // More rows than a block of rows (`MC`, 384) holds: a short second block, two whole
+    // ones and a third.
+    for m in [131, 400, 768, 1000] {
+        check_all(&mut rng, m, 5, 7);
+    }
 }
 
 #[test]
@@ -307,6 +320,114 @@ fn split_products_give_the_same_bits_in_pools_of_two_three_and_four() {
                 );
             }
         }
+    }
+}
+
+/// Every microkernel on products cut into as many parts as a pool of two, three or four
+/// threads has: the sizes run over enough values that every part of each takes every
+/// remainder of the tile's rows (parts along `m`) and of its columns (parts along `n`),
+/// and the sum one block and two. Each against float64, and the same bits as on one thread.
+#[cfg(feature = "threading")]
+#[test]
+fn every_remainder_of_every_part_in_pools_of_two_three_and_four() {
+    let mut rng = Rng::seed(5);
+    let ks = kernels();
+    let most_mr = ks.iter().map(|k| k.mr).max().unwrap_or(1);
+    let most_nr = ks.iter().map(|k| k.nr).max().unwrap_or(1);
+    for threads in [2, 3, 4] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        // A product is cut along the larger of `m` and `n`; each part has about a
+        // `threads`-th of it, so `threads · 2 · tile` consecutive sizes give every
+        // remainder to every part.
+        let (rows, cols) = (threads * 2 * most_mr, threads * 2 * most_nr);
+        let mut shapes: Vec<(usize, usize, usize)> = (0..=rows).map(|i| (7 + i, 9, 7)).collect();
+        shapes.extend((0..=cols).map(|j| (7, 9, 8 + j)));
+        shapes.extend([(40, KC + 1, 37), (37, 2 * KC + 7, 70)]);
+        for (m, k, n) in shapes {
+            for (ta, tb, tc) in LAYOUTS {
+                let case = Case::new(&mut rng, m, k, n, ta, tb, tc);
+                for micro in &ks {
+                    let one = micro.run(&case);
+                    pool.broadcast(|_| FORCE_NARROW.with(|f| f.set(micro.narrow)));
+                    let split = pool.install(|| case.run_in(micro.kernel, Some(threads)));
+                    pool.broadcast(|_| FORCE_NARROW.with(|f| f.set(None)));
+                    let what = std::format!("{} in {threads} parts", micro.name());
+                    case.check(&split, &what);
+                    assert!(
+                        one.iter()
+                            .zip(&split)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{what}: {m}×{k}×{n} differs in bits from one thread"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Every packing of a panel (the AVX transposes of eight by eight and their remainders,
+/// the copies and the strided gathers), for every depth up to three transposes and a whole
+/// block and every column count up to the tile's: the panel holds B's elements exactly,
+/// zeros past its columns.
+#[test]
+fn every_panel_packs_exactly() {
+    fn check<K: Microkernel>(name: &str) {
+        let mut rng = Rng::seed(6);
+        let mut out = alloc::vec![f32::NAN; KC * K::NR];
+        for kc in (1..=25).chain([KC - 1, KC]) {
+            for nr in 1..=K::NR {
+                // B as `kc × nr` of a larger matrix: row-major (rows 3 past), its transpose
+                // (columns contiguous) and a gather with neither stride 1.
+                let data: Vec<f32> = (0..(kc + 3) * (nr + 3) * 2)
+                    .map(|_| rng.uniform(-1.0, 1.0))
+                    .collect();
+                for (rsb, csb) in [(nr + 3, 1), (1, kc + 3), (2 * (nr + 3), 2)] {
+                    out.fill(f32::NAN);
+                    // SAFETY: the CPU has the kernel's features (checked by the caller);
+                    // every `(p, j)`, `p < kc`, `j < nr`, lies in `data`; `out` holds
+                    // `KC · NR ≥ kc · NR` floats.
+                    unsafe {
+                        K::pack(
+                            out.as_mut_ptr(),
+                            data.as_ptr(),
+                            kc,
+                            nr,
+                            rsb as isize,
+                            csb as isize,
+                        )
+                    };
+                    for p in 0..kc {
+                        for j in 0..K::NR {
+                            let want = if j < nr { data[p * rsb + j * csb] } else { 0.0 };
+                            let got = out[p * K::NR + j];
+                            assert!(
+                                got.to_bits() == want.to_bits(),
+                                "{name}: {kc} × {nr} panel, strides ({rsb}, {csb}): \
+                                 ({p}, {j}) is {got}, B's element is {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::x86::{Avx2, Avx512, Avx512Narrow};
+        if Kernel::Avx512.available() {
+            check::<Avx512>("avx512 8×32");
+            check::<Avx512Narrow>("avx512 8×16");
+        }
+        if Kernel::Avx2.available() {
+            check::<Avx2>("avx2 6×16");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if Kernel::Neon.available() {
+        check::<super::neon::Neon>("neon 8×8");
     }
 }
 

@@ -157,8 +157,8 @@ impl<
 
 #[cfg(test)]
 mod tests {
-    //! The chunked passes against the unchunked ones, in a pool of two threads and outside
-    //! any pool, on a batch whose last chunk is short, with gradients that already hold a
+    //! The chunked passes against the unchunked ones, in pools of two, three and four threads
+    //! and outside any pool, on a batch whose last chunk is short, with gradients that already hold a
     //! sum (they must be added to, not overwritten).
 
     extern crate std;
@@ -180,7 +180,7 @@ mod tests {
         }
     }
 
-    fn check(in_pool: bool) {
+    fn check(threads: usize) {
         let batch = 2 * CHUNK + 5;
         let mut rng = Rng::seed(11);
         let mut conv = C::zeroed();
@@ -200,7 +200,7 @@ mod tests {
 
         let run = || {
             #[cfg(feature = "threading")]
-            assert_eq!(super::in_pool(), in_pool);
+            assert_eq!(super::in_pool(), threads > 1);
             let mut y = vec![f32::NAN; batch * C::OUT];
             conv.forward_batch(&x, &mut y, batch, &mut []);
             let mut dx = vec![f32::NAN; batch * C::IN];
@@ -217,7 +217,7 @@ mod tests {
             conv.backward(io(&dy), None, &mut g_alone);
             (y, dx, g, g_alone)
         };
-        let (y, dx, g, g_alone) = in_pool_of(in_pool, run);
+        let (y, dx, g, g_alone) = in_pool_of(threads, run);
         close(&y, &want_y, "output");
         close(&dx, &want_dx, "input gradient");
         close(&g, &want_g, "parameter gradient");
@@ -225,25 +225,29 @@ mod tests {
         assert_ne!(g, start, "the gradient was added to");
     }
 
-    /// `f` in a pool of two threads when `pool` (the `threading` feature), else on this thread.
-    fn in_pool_of<R: Send>(pool: bool, f: impl FnOnce() -> R + Send) -> R {
+    /// `f` in a pool of `threads` threads when more than one (the `threading` feature), else
+    /// on this thread.
+    fn in_pool_of<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
         #[cfg(feature = "threading")]
-        if pool {
+        if threads > 1 {
             return rayon::ThreadPoolBuilder::new()
-                .num_threads(2)
+                .num_threads(threads)
                 .build()
-                .expect("a pool of two threads")
+                .expect("a thread pool")
                 .install(f);
         }
-        assert!(!pool, "a pool of threads needs the `threading` feature");
+        assert!(
+            threads < 2,
+            "a pool of threads needs the `threading` feature"
+        );
         f()
     }
 
     /// The parameter gradient of a batch of more than one chunk is, bit for bit, the chunks'
     /// sums added in order (the first chunk's straight into the gradient): in the default
-    /// build, and in the `threading` build outside a pool and in a pool of two threads. The
-    /// default build and the threaded one therefore train to the same bits.
-    fn exact(in_pool: bool) {
+    /// build, and in the `threading` build outside a pool and in pools of two, three and four
+    /// threads. The default build and the threaded one therefore train to the same bits.
+    fn exact(threads: usize) {
         let batch = 3 * CHUNK + 7;
         let mut rng = Rng::seed(12);
         let mut conv = C::zeroed();
@@ -275,7 +279,7 @@ mod tests {
                 *g += v;
             }
         }
-        let (g, dx) = in_pool_of(in_pool, || {
+        let (g, dx) = in_pool_of(threads, || {
             let y = vec![0.0f32; batch * C::OUT];
             let mut g = start.clone();
             let mut dx = vec![f32::NAN; batch * C::IN];
@@ -296,23 +300,27 @@ mod tests {
 
     #[test]
     fn backward_sums_chunks_in_order_on_this_thread() {
-        exact(false);
+        exact(1);
     }
 
     #[cfg(feature = "threading")]
     #[test]
-    fn backward_sums_chunks_in_order_in_two_threads() {
-        exact(true);
+    fn backward_sums_chunks_in_order_in_two_three_and_four_threads() {
+        for threads in [2, 3, 4] {
+            exact(threads);
+        }
     }
 
     #[cfg(feature = "threading")]
     #[test]
-    fn chunks_in_two_threads_match_one_pass() {
-        check(true);
+    fn chunks_in_two_three_and_four_threads_match_one_pass() {
+        for threads in [2, 3, 4] {
+            check(threads);
+        }
     }
 
     #[test]
     fn chunks_outside_a_pool_match_one_pass() {
-        check(false);
+        check(1);
     }
 }
