@@ -2,6 +2,7 @@
 //! share: TFLite's `SAME` and `VALID` padding.
 
 use super::arith::Prepared;
+use super::columns::{conv_columns, MAX_INPUTS};
 use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
@@ -154,12 +155,19 @@ pub fn conv2d(
     if [kh, kw] == [1, 1] && s.stride == [1, 1] && s.pad == [0, 0] && s.input == s.output {
         return pointwise(s, input, input_zero_point, weights, out, output);
     }
+    let patch_len = s.in_channels * kh * kw;
+    if cfg!(nn_arm_dsp) && patch_len <= MAX_INPUTS && oh * ow > 0 {
+        // Two positions' patches at a time against two filters at a time.
+        let positions = oh * ow;
+        let zp = input_zero_point;
+        let fill = |p: usize, piece: &mut [i8]| patch(s, input, zp, [p / ow, p % ow], piece);
+        return conv_columns(&weights, patch_len, zp, positions, out, output, fill);
+    }
     // For each output position, its patch `[in, kH, kW]` is packed (in pieces of `PATCH`,
     // positions in the padding holding the zero point, so they add nothing) and dotted with
     // the filters of a block of output channels through the shared inner product.
     const PATCH: usize = 512;
     const BLOCK: usize = 64;
-    let patch_len = s.in_channels * kh * kw;
     let [dy, dx] = s.dilation;
     let mut patch = [0i8; PATCH];
     let mut acc = [0i32; BLOCK];
@@ -235,6 +243,40 @@ pub fn conv2d(
     }
 }
 
+/// Writes the patch `[in, kH, kW]` of output position `[oy, ox]`, the zero point where the
+/// window lies in the padding.
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+pub(super) fn patch(
+    s: &Conv2dShape,
+    input: &[i8],
+    zp: i32,
+    [oy, ox]: [usize; 2],
+    piece: &mut [i8],
+) {
+    let [kh, kw] = s.kernel;
+    let [ih, iw] = s.input;
+    let [dy, dx] = s.dilation;
+    let (kys, y0) = s.taps(0, oy);
+    let (kxs, x0) = s.taps(1, ox);
+    if kys.len() < kh || kxs.len() < kw {
+        piece.fill(zp as i8);
+    }
+    for (ic, filter) in piece.chunks_exact_mut(kh * kw).enumerate() {
+        let plane = &input[ic * ih * iw..][..ih * iw];
+        for (j, ky) in kys.clone().enumerate() {
+            let row = &plane[(y0 + j * dy) * iw..][..iw];
+            let taps = &mut filter[ky * kw..][..kw];
+            if dx == 1 {
+                taps[kxs.clone()].copy_from_slice(&row[x0..x0 + kxs.len()]);
+            } else {
+                for (i, kx) in kxs.clone().enumerate() {
+                    taps[kx] = row[x0 + i * dx];
+                }
+            }
+        }
+    }
+}
+
 /// A 1×1 convolution at stride 1 without padding: each position's input channels gathered
 /// from their planes (in pieces of `PIECE`), dotted with every filter through the shared
 /// inner product.
@@ -250,6 +292,16 @@ fn pointwise(
     const BLOCK: usize = 64;
     let plane = s.output[0] * s.output[1];
     let cin = s.in_channels;
+    if cfg!(nn_arm_dsp) && cin <= MAX_INPUTS && plane > 0 {
+        // Two positions' channels at a time against two filters at a time.
+        let fill = |p: usize, column: &mut [i8]| {
+            for (ic, v) in column.iter_mut().enumerate() {
+                *v = input[ic * plane + p];
+            }
+        };
+        let zp = input_zero_point;
+        return conv_columns(&weights, cin, zp, plane, out, output, fill);
+    }
     let mut column = [0i8; PIECE];
     let mut acc = [0i32; BLOCK];
     let mut bias = [0i32; BLOCK];

@@ -41,6 +41,26 @@ pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i3
     }
 }
 
+/// `acc + lo(a) · lo(b) + hi(a) · hi(b)` of the signed 16-bit halves: the DSP extension's
+/// `SMLAD` (the sum exact in these kernels: two products of at most 2^15 · 2^7).
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+    let out: i32;
+    // SAFETY: registers only.
+    unsafe {
+        core::arch::asm!(
+            "smlad {out}, {a}, {b}, {acc}",
+            out = lateout(reg) out,
+            a = in(reg) a,
+            b = in(reg) b,
+            acc = in(reg) acc,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    out
+}
+
 /// Armv6-M's Thumb instructions: Cortex-M0 and every Cortex-M.
 #[cfg(nn_arm_thumb)]
 mod imp {

@@ -13,6 +13,9 @@
 mod add;
 mod arith;
 mod clamp;
+mod columns;
+#[cfg(nn_arm_dsp)]
+mod columns_arm;
 mod conv;
 mod depthwise;
 mod dot;

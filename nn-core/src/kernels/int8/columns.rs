@@ -1,0 +1,283 @@
+//! Convolution as a matrix product two output positions and two channels at a time, for the
+//! DSP extension (Cortex-M4, M7): CMSIS-NN's `arm_nn_mat_mult_kernel_s8_s16` in this crate's
+//! layouts. Each position's inputs (a 1×1 convolution's channels, or a patch) are written
+//! once as `i16` offsets `x − zp`, and each word of four weights, split into two pairs by
+//! `SXTB16`, meets both positions' inputs: eight `SMLAD`s for four weight-input pairs of two
+//! channels at two positions, one instruction per multiply-add in the loop.
+//!
+//! The driver, its column layout and its edges (an odd channel or position, inputs past the
+//! last four, the requantisation) are portable Rust, tested on every host against the plain
+//! convolution; only the inner block is assembly (`columns_arm.rs`), with a portable twin
+//! here that computes the same sums.
+
+use super::arith::{Fused, Prepared};
+use crate::int8::{Output, Weights};
+
+/// The most inputs per position (a 1×1 convolution's input channels, or a patch
+/// `in · kH · kW`) the columns hold: 2 KB of them on the stack, and 1 KB of patches.
+pub(crate) const MAX_INPUTS: usize = 512;
+
+/// Output channels whose multipliers are prepared at a time.
+const BLOCK: usize = 64;
+
+/// A channel's requantisation, prepared: [`Fused`] where it applies, else [`Prepared`].
+trait Scale: Copy {
+    fn apply(self, x: i32) -> i32;
+}
+
+impl Scale for Fused {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Fused::apply(self, x)
+    }
+}
+
+impl Scale for Prepared {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Prepared::apply(self, x)
+    }
+}
+
+/// `output[c · positions + p] = clamp(zp_out + requant[c](bias[c] + Σ_i w[c · k + i] ·
+/// (x_p[i] − zp)))`, where `fill(p, x)` writes position `p`'s `k` inputs `x_p` and
+/// `weights.weight` is `[channels, k]` (`channels = output.len() / positions`).
+///
+/// # Panics
+/// If `k` is above [`MAX_INPUTS`] or the lengths disagree.
+pub(crate) fn conv_columns(
+    weights: &Weights,
+    k: usize,
+    zp: i32,
+    positions: usize,
+    out: Output,
+    output: &mut [i8],
+    mut fill: impl FnMut(usize, &mut [i8]),
+) {
+    assert!(k <= MAX_INPUTS && positions > 0);
+    let weight = weights.weight;
+    let channels = output.len() / positions;
+    assert!(output.len() == channels * positions && weight.len() == channels * k);
+    let groups = k / 4;
+    // Per four inputs `x0..x3` of positions `p` and `p + 1`: the words (x0, x2), (x1, x3)
+    // of `p`, then of `p + 1`, each an `i16` pair, the first in the low half.
+    let mut columns = [0u32; MAX_INPUTS];
+    let mut patches = [[0i8; MAX_INPUTS]; 2];
+    let mut bias = [0i32; BLOCK];
+    let mut fused = [None; BLOCK];
+    let mut prepared = [Prepared::default(); BLOCK];
+    for c0 in (0..channels).step_by(BLOCK) {
+        let g = BLOCK.min(channels - c0);
+        for c in 0..g {
+            let (b, r) = weights.channel(c0 + c);
+            bias[c] = b;
+            fused[c] = Fused::new(r.multiplier, r.shift);
+            prepared[c] = Prepared::new(r.multiplier, r.shift);
+        }
+        let all_fused = fused[..g].iter().all(Option::is_some);
+        let fused: [Fused; BLOCK] = core::array::from_fn(|c| {
+            fused[c].unwrap_or(Fused::new(i32::MAX, -2).expect("a multiplier above 2^30"))
+        });
+        for p in (0..positions).step_by(2) {
+            let two = p + 1 < positions;
+            let [first, second] = &mut patches;
+            let (first, second) = (&mut first[..k], &mut second[..k]);
+            fill(p, first);
+            if two {
+                fill(p + 1, second);
+            } else {
+                second.copy_from_slice(first);
+            }
+            let pack = |lo: i8, hi: i8| {
+                (lo as i32 - zp) as u16 as u32 | ((hi as i32 - zp) as u16 as u32) << 16
+            };
+            for ((c, a), b) in columns
+                .chunks_exact_mut(4)
+                .zip(first.chunks_exact(4))
+                .zip(second.chunks_exact(4))
+            {
+                c[0] = pack(a[0], a[2]);
+                c[1] = pack(a[1], a[3]);
+                c[2] = pack(b[0], b[2]);
+                c[3] = pack(b[1], b[3]);
+            }
+            let columns = &columns[..4 * groups];
+            let tails = [&first[4 * groups..], &second[4 * groups..]];
+            let block = Block {
+                weight: &weight[c0 * k..(c0 + g) * k],
+                k,
+                columns,
+                tails,
+                zp,
+                bias: &bias[..g],
+                out,
+            };
+            let at = c0 * positions + p;
+            let count = if two { 2 } else { 1 };
+            if all_fused {
+                block.run(&fused[..g], &mut output[at..], positions, count);
+            } else {
+                block.run(&prepared[..g], &mut output[at..], positions, count);
+            }
+        }
+    }
+}
+
+/// Two positions' columns against a block of channels.
+struct Block<'a> {
+    /// `[g, k]`.
+    weight: &'a [i8],
+    k: usize,
+    columns: &'a [u32],
+    /// Each position's inputs past the last four.
+    tails: [&'a [i8]; 2],
+    zp: i32,
+    bias: &'a [i32],
+    out: Output,
+}
+
+impl Block<'_> {
+    /// Writes channel `c`'s outputs of the `count` positions at `output[c · positions]`.
+    #[inline(always)]
+    fn run<R: Scale>(&self, requant: &[R], output: &mut [i8], positions: usize, count: usize) {
+        let (k, g) = (self.k, self.bias.len());
+        let body = self.columns.len();
+        for c in (0..g).step_by(2) {
+            // A last odd channel reads its own row twice.
+            let d = if c + 1 < g { 1 } else { 0 };
+            let rows = [&self.weight[c * k..][..k], &self.weight[(c + d) * k..][..k]];
+            let mut acc = [
+                self.bias[c],
+                self.bias[c],
+                self.bias[c + d],
+                self.bias[c + d],
+            ];
+            if body > 0 {
+                block_2x2(rows, self.columns, &mut acc);
+            }
+            if body < k {
+                for (r, row) in rows.iter().enumerate() {
+                    for (q, tail) in self.tails.iter().enumerate() {
+                        for (&w, &x) in row[body..].iter().zip(*tail) {
+                            acc[2 * r + q] += w as i32 * (x as i32 - self.zp);
+                        }
+                    }
+                }
+            }
+            for r in 0..=d {
+                let scale = requant[c + r];
+                let ys = &mut output[(c + r) * positions..];
+                for q in 0..count {
+                    ys[q] = self.out.write(scale.apply(acc[2 * r + q]));
+                }
+            }
+        }
+    }
+}
+
+/// `acc[2r + q] += Σ_i rows[r][i] · x_q[i]` over the columns' inputs (two rows, two
+/// positions): the assembly block on the DSP extension.
+#[inline(always)]
+fn block_2x2(rows: [&[i8]; 2], columns: &[u32], acc: &mut [i32; 4]) {
+    debug_assert!(rows[0].len() >= columns.len() && rows[1].len() >= columns.len());
+    #[cfg(nn_arm_dsp)]
+    {
+        // The row's distance may be negative or zero (an odd channel reads its row twice).
+        let stride = (rows[1].as_ptr() as usize).wrapping_sub(rows[0].as_ptr() as usize);
+        // SAFETY: the columns are a whole number of groups of four words (`columns.len()`
+        // a multiple of 4, at least 4: `body > 0` above), and each row holds a weight per
+        // input the columns hold (`rows[r].len() >= columns.len()`), which is all the block
+        // reads.
+        unsafe { super::columns_arm::block_2x2(rows[0].as_ptr(), stride, columns, acc) }
+    }
+    #[cfg(not(nn_arm_dsp))]
+    {
+        let half = |w: u32, hi: bool| (if hi { w >> 16 } else { w } as u16 as i16) as i32;
+        for (j, group) in columns.chunks_exact(4).enumerate() {
+            for (r, row) in rows.iter().enumerate() {
+                let w = &row[4 * j..][..4];
+                for q in 0..2 {
+                    let (even, odd) = (group[2 * q], group[2 * q + 1]);
+                    acc[2 * r + q] += w[0] as i32 * half(even, false)
+                        + w[2] as i32 * half(even, true)
+                        + w[1] as i32 * half(odd, false)
+                        + w[3] as i32 * half(odd, true);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::int8::{conv2d, Activation, Conv2dShape, Padding, Requant};
+
+    /// Values from a xorshift generator, the same on every run.
+    fn values<const N: usize>(seed: u32) -> [i8; N] {
+        let mut s = seed;
+        core::array::from_fn(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as i8
+        })
+    }
+
+    #[test]
+    fn columns_equal_the_convolution() {
+        let x = values::<8192>(3);
+        let weight = values::<8192>(4);
+        let bias: [i32; 80] = core::array::from_fn(|i| (i as i32 * 7919) % 40001 - 20000);
+        // Multipliers the fused rounding takes, and below them some it does not (a shift of
+        // −1, a multiplier of exactly 2^30, one above 1).
+        let mut requant: [Requant; 80] =
+            core::array::from_fn(|i| Requant::new(0.0004 + i as f64 * 0.00003));
+        let others = [Requant::new(0.3), Requant::new(0.5), Requant::new(1.5)];
+        // Input channels, image, output channels, kernel, stride, padding, zero point, with
+        // the multipliers all fused or not.
+        let cases = [
+            (64, [25, 5], 64, [1, 1], [1, 1], Padding::Valid, 0, true),
+            (7, [3, 9], 5, [1, 1], [1, 1], Padding::Valid, 4, false),
+            (13, [5, 3], 80, [1, 1], [1, 1], Padding::Valid, -7, true),
+            (1, [49, 10], 64, [10, 4], [2, 2], Padding::Same, -5, true),
+            (3, [8, 7], 9, [3, 3], [1, 1], Padding::Same, 12, false),
+            (2, [9, 9], 3, [3, 2], [2, 3], Padding::Valid, -128, true),
+            (6, [1, 1], 3, [1, 1], [1, 1], Padding::Valid, 127, false),
+        ];
+        for (n, &(cin, image, cout, kernel, stride, padding, zp, fused)) in cases.iter().enumerate()
+        {
+            if !fused {
+                for (i, r) in requant.iter_mut().enumerate().step_by(3) {
+                    *r = others[i % 3];
+                }
+            }
+            let s = Conv2dShape::tflite(
+                [cin, image[0], image[1]],
+                cout,
+                kernel,
+                stride,
+                [1, 1],
+                padding,
+            );
+            let k = cin * kernel[0] * kernel[1];
+            let weights = Weights {
+                weight: &weight[..cout * k],
+                bias: Some(&bias[..cout]),
+                requant: &requant[..cout],
+            };
+            let out = Output::new(0.5, n as i32 - 3, Activation::Relu);
+            let input = &x[..s.input_len()];
+            let len = s.output_len();
+            let mut want = [0i8; 8000];
+            conv2d(&s, input, zp, weights, out, &mut want[..len]);
+            let mut got = [0i8; 8000];
+            let [oh, ow] = s.output;
+            let fill = |p: usize, piece: &mut [i8]| {
+                super::super::conv::patch(&s, input, zp, [p / ow, p % ow], piece)
+            };
+            conv_columns(&weights, k, zp, oh * ow, out, &mut got[..len], fill);
+            assert_eq!(got[..len], want[..len], "case {n}");
+        }
+    }
+}
