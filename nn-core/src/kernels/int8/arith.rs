@@ -165,6 +165,12 @@ impl Fused {
         })
     }
 
+    /// The multiplier, the high word `2^(r − 2)` and the shift `r − 1`, for assembly.
+    #[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+    pub(crate) fn parts(self) -> [i32; 3] {
+        [self.multiplier, self.high, self.shift as i32]
+    }
+
     /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
     #[inline(always)]
     pub(crate) fn apply(self, x: i32) -> i32 {

@@ -78,6 +78,13 @@ pub(crate) fn conv_columns(
         let fused: [Fused; BLOCK] = core::array::from_fn(|c| {
             fused[c].unwrap_or(Fused::new(i32::MAX, -2).expect("a multiplier above 2^30"))
         });
+        // Per pair of channels, the biases and both multipliers, as the assembly reads them.
+        #[cfg(nn_arm_dsp)]
+        let records: [[i32; 8]; BLOCK / 2] = core::array::from_fn(|j| {
+            let (a, b) = (2 * j, (2 * j + 1).min(BLOCK - 1));
+            let ([ma, ha, sa], [mb, hb, sb]) = (fused[a].parts(), fused[b].parts());
+            [bias[a], bias[b], ma, ha, sa, mb, hb, sb]
+        });
         for p in (0..positions).step_by(2) {
             let two = p + 1 < positions;
             let [first, second] = &mut patches;
@@ -114,10 +121,37 @@ pub(crate) fn conv_columns(
             };
             let at = c0 * positions + p;
             let count = if two { 2 } else { 1 };
+            let mut from = 0;
+            #[cfg(nn_arm_dsp)]
+            if all_fused && two && groups > 0 && 4 * groups == k && g >= 2 {
+                // Every pair of channels in assembly, requantisation included (no inputs
+                // past the last four).
+                let mut pairs = super::columns_arm::Pairs {
+                    weight: block.weight.as_ptr(),
+                    k,
+                    columns: columns.as_ptr(),
+                    end: columns.as_ptr_range().end,
+                    params: records.as_ptr(),
+                    output: output[at..].as_mut_ptr(),
+                    positions,
+                    pairs: g / 2,
+                    zero_point: out.zero_point,
+                    min: out.min,
+                    max: out.max,
+                };
+                // Every pair's outputs lie within `output`: channel `c0 + c` at
+                // position `p + 1` is `at + c · positions + 1`, below its length.
+                assert!(at + (2 * (g / 2) - 1) * positions + 1 < output.len());
+                // SAFETY: the columns are `groups > 0` whole groups; the block's `g` rows
+                // of `k` weights, `g / 2` records and the outputs (checked above) are
+                // what it reads and writes.
+                unsafe { super::columns_arm::pairs(&mut pairs) };
+                from = g / 2 * 2;
+            }
             if all_fused {
-                block.run(&fused[..g], &mut output[at..], positions, count);
+                block.run(&fused[..g], &mut output[at..], positions, count, from);
             } else {
-                block.run(&prepared[..g], &mut output[at..], positions, count);
+                block.run(&prepared[..g], &mut output[at..], positions, count, from);
             }
         }
     }
@@ -137,12 +171,20 @@ struct Block<'a> {
 }
 
 impl Block<'_> {
-    /// Writes channel `c`'s outputs of the `count` positions at `output[c · positions]`.
+    /// Writes channel `c`'s outputs of the `count` positions at `output[c · positions]`, for
+    /// the channels from `from` on.
     #[inline(always)]
-    fn run<R: Scale>(&self, requant: &[R], output: &mut [i8], positions: usize, count: usize) {
+    fn run<R: Scale>(
+        &self,
+        requant: &[R],
+        output: &mut [i8],
+        positions: usize,
+        count: usize,
+        from: usize,
+    ) {
         let (k, g) = (self.k, self.bias.len());
         let body = self.columns.len();
-        for c in (0..g).step_by(2) {
+        for c in (from..g).step_by(2) {
             // A last odd channel reads its own row twice.
             let d = if c + 1 < g { 1 } else { 0 };
             let rows = [&self.weight[c * k..][..k], &self.weight[(c + d) * k..][..k]];
