@@ -121,6 +121,7 @@ pub(crate) fn conv_columns(
             };
             let at = c0 * positions + p;
             let count = if two { 2 } else { 1 };
+            #[cfg_attr(not(nn_arm_dsp), allow(unused_mut))]
             let mut from = 0;
             #[cfg(nn_arm_dsp)]
             if all_fused && two && groups > 0 && 4 * groups == k && g >= 2 {
