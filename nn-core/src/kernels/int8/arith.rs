@@ -156,8 +156,12 @@ pub(crate) struct Fused {
 impl Fused {
     /// `multiply_by_quantized_multiplier(·, multiplier, shift)` in one rounding, where it
     /// applies: `multiplier > 2^30` and `shift <= −2`.
-    #[cfg_attr(nn_arm_thumb, allow(dead_code))]
+    /// Never on Armv6-M and the like (`nn_arm_thumb`), where a 64-bit product is a library
+    /// call and [`Prepared`]'s 16-bit halves are quicker.
     pub(crate) fn new(multiplier: i32, shift: i32) -> Option<Fused> {
+        if cfg!(nn_arm_thumb) {
+            return None;
+        }
         (multiplier > 1 << 30 && (-31..=-2).contains(&shift)).then(|| Fused {
             multiplier,
             high: 1 << (-shift - 2),
@@ -176,8 +180,45 @@ impl Fused {
     pub(crate) fn apply(self, x: i32) -> i32 {
         let low = 1u32 << 30 | (x as u32 & 1 << 31);
         let high = self.high.wrapping_add(x >> 31);
+        #[cfg(nn_arm_dsp)]
+        return super::dot_arm::smlal_high(low, high, x, self.multiplier) >> self.shift;
+        #[cfg(not(nn_arm_dsp))]
         let sum = ((high as i64) << 32 | low as i64) + x as i64 * self.multiplier as i64;
-        ((sum >> 32) as i32) >> self.shift
+        #[cfg(not(nn_arm_dsp))]
+        return ((sum >> 32) as i32) >> self.shift;
+    }
+}
+
+/// A channel's requantisation, prepared: [`Fused`] where it applies, else [`Prepared`].
+pub(crate) trait Scale: Copy {
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    fn apply(self, x: i32) -> i32;
+
+    /// The [`Fused`] parts and the output's zero point and range, for assembly, if fused.
+    #[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+    fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]>;
+}
+
+impl Scale for Fused {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Fused::apply(self, x)
+    }
+
+    fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]> {
+        let [m, high, shift] = self.parts();
+        Some([m, high, shift, out.zero_point, out.min, out.max])
+    }
+}
+
+impl Scale for Prepared {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Prepared::apply(self, x)
+    }
+
+    fn fused(self, _: crate::int8::Output) -> Option<[i32; 6]> {
+        None
     }
 }
 

@@ -10,7 +10,7 @@
 //! convolution; only the inner block is assembly (`columns_arm.rs`), with a portable twin
 //! here that computes the same sums.
 
-use super::arith::{Fused, Prepared};
+use super::arith::{Fused, Prepared, Scale};
 use crate::int8::{Output, Weights};
 
 /// The most inputs per position (a 1×1 convolution's input channels, or a patch
@@ -19,25 +19,6 @@ pub(crate) const MAX_INPUTS: usize = 512;
 
 /// Output channels whose multipliers are prepared at a time.
 const BLOCK: usize = 64;
-
-/// A channel's requantisation, prepared: [`Fused`] where it applies, else [`Prepared`].
-trait Scale: Copy {
-    fn apply(self, x: i32) -> i32;
-}
-
-impl Scale for Fused {
-    #[inline(always)]
-    fn apply(self, x: i32) -> i32 {
-        Fused::apply(self, x)
-    }
-}
-
-impl Scale for Prepared {
-    #[inline(always)]
-    fn apply(self, x: i32) -> i32 {
-        Prepared::apply(self, x)
-    }
-}
 
 /// `output[c · positions + p] = clamp(zp_out + requant[c](bias[c] + Σ_i w[c · k + i] ·
 /// (x_p[i] − zp)))`, where `fill(p, x)` writes position `p`'s `k` inputs `x_p` and

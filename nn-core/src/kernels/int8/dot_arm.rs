@@ -41,24 +41,53 @@ pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i3
     }
 }
 
-/// `acc + lo(a) · lo(b) + hi(a) · hi(b)` of the signed 16-bit halves: the DSP extension's
-/// `SMLAD` (the sum exact in these kernels: two products of at most 2^15 · 2^7).
+/// The high word of `(high · 2^32 + low) + a · b` (signed 64-bit): one `SMLAL`.
 #[cfg(nn_arm_dsp)]
 #[inline(always)]
-pub(crate) fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+pub(crate) fn smlal_high(low: u32, high: i32, a: i32, b: i32) -> i32 {
     let out: i32;
     // SAFETY: registers only.
     unsafe {
         core::arch::asm!(
-            "smlad {out}, {a}, {b}, {acc}",
-            out = lateout(reg) out,
+            "smlal {lo}, {hi}, {a}, {b}",
+            lo = inout(reg) low => _,
+            hi = inout(reg) high => out,
             a = in(reg) a,
             b = in(reg) b,
-            acc = in(reg) acc,
             options(pure, nomem, nostack, preserves_flags),
         );
     }
     out
+}
+
+/// A 3 × 3 window's row at two neighbouring outputs: the row's bytes `x0 x1 x2 x3` in
+/// `word` (little-endian), its weights' outer pair `(w0, w2)` in `outer` and `w1` in the
+/// low half of `middle`: `acc[0] + w0·x0 + w1·x1 + w2·x2` and `acc[1] + w0·x1 + w1·x2 + w2·x3`.
+/// `SXTB16` splits the word into `(x0, x2)` and `(x1, x3)`, each an outer pair of one of
+/// the two outputs and the other's middle value.
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn window3(word: u32, outer: u32, middle: i32, acc: [i32; 2]) -> [i32; 2] {
+    let [mut a0, mut a1] = acc;
+    // SAFETY: registers only.
+    unsafe {
+        core::arch::asm!(
+            "sxtb16 {o}, {w}, ror #8",
+            "sxtb16 {w}, {w}",
+            "smlad {a0}, {w}, {outer}, {a0}",
+            "smlabb {a0}, {o}, {middle}, {a0}",
+            "smlad {a1}, {o}, {outer}, {a1}",
+            "smlatb {a1}, {w}, {middle}, {a1}",
+            w = inout(reg) word => _,
+            o = out(reg) _,
+            outer = in(reg) outer,
+            middle = in(reg) middle,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    [a0, a1]
 }
 
 /// Armv6-M's Thumb instructions: Cortex-M0 and every Cortex-M.

@@ -18,6 +18,8 @@ mod columns;
 mod columns_arm;
 mod conv;
 mod depthwise;
+#[cfg(nn_arm_dsp)]
+mod depthwise_arm;
 mod dot;
 #[cfg(any(nn_arm_thumb, nn_arm_dsp))]
 mod dot_arm;
