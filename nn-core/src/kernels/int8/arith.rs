@@ -144,7 +144,7 @@ impl Prepared {
 /// sum shifted by `r − 1`; and with `m > 2^30`, `y < 0` exactly when `x < 0`. The constant's
 /// low word is `2^30`, or `2^30 + 2^31` for `x < 0`, and its high word `2^(r−2)`, one less
 /// for `x < 0`: a Cortex-M4's `SMLAL` and four more instructions.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Fused {
     multiplier: i32,
     /// `2^(r − 2)`: the high word of `h · 2^31`.

@@ -20,8 +20,17 @@ pub(crate) const MAX_INPUTS: usize = 512;
 /// Output channels whose multipliers are prepared at a time.
 const BLOCK: usize = 64;
 
+/// Where each position's `k` inputs come from.
+pub(crate) enum Inputs<'a, F: FnMut(usize, &mut [i8])> {
+    /// `fill(p, x)` writes position `p`'s inputs into `x` (a patch).
+    Each(F),
+    /// A 1×1 convolution's image `[k, positions]`: position `p`'s inputs are
+    /// `image[i · positions + p]`.
+    Planes(&'a [i8]),
+}
+
 /// `output[c · positions + p] = clamp(zp_out + requant[c](bias[c] + Σ_i w[c · k + i] ·
-/// (x_p[i] − zp)))`, where `fill(p, x)` writes position `p`'s `k` inputs `x_p` and
+/// (x_p[i] − zp)))`, where `inputs` gives position `p`'s `k` inputs `x_p` and
 /// `weights.weight` is `[channels, k]` (`channels = output.len() / positions`).
 ///
 /// # Panics
@@ -33,7 +42,7 @@ pub(crate) fn conv_columns(
     positions: usize,
     out: Output,
     output: &mut [i8],
-    mut fill: impl FnMut(usize, &mut [i8]),
+    mut inputs: Inputs<impl FnMut(usize, &mut [i8])>,
 ) {
     assert!(k <= MAX_INPUTS && positions > 0);
     let weight = weights.weight;
@@ -57,7 +66,8 @@ pub(crate) fn conv_columns(
         }
         let all_fused = fused[..g].iter().all(Option::is_some);
         let fused: [Fused; BLOCK] = core::array::from_fn(|c| {
-            fused[c].unwrap_or(Fused::new(i32::MAX, -2).expect("a multiplier above 2^30"))
+            // Unused where not all are fused.
+            fused[c].unwrap_or_default()
         });
         // Per pair of channels, the biases and both multipliers, as the assembly reads them.
         #[cfg(nn_arm_dsp)]
@@ -70,24 +80,45 @@ pub(crate) fn conv_columns(
             let two = p + 1 < positions;
             let [first, second] = &mut patches;
             let (first, second) = (&mut first[..k], &mut second[..k]);
-            fill(p, first);
-            if two {
-                fill(p + 1, second);
-            } else {
-                second.copy_from_slice(first);
-            }
+            let direct = match &mut inputs {
+                #[cfg(nn_arm_dsp)]
+                Inputs::Planes(image) if two && 4 * groups == k => {
+                    // Straight from the image's planes, both positions in one halfword.
+                    planes_columns(image, positions, p, zp, &mut columns[..k]);
+                    true
+                }
+                Inputs::Planes(image) => {
+                    for (i, (a, b)) in first.iter_mut().zip(second.iter_mut()).enumerate() {
+                        let row = &image[i * positions..];
+                        *a = row[p];
+                        *b = row[if two { p + 1 } else { p }];
+                    }
+                    false
+                }
+                Inputs::Each(fill) => {
+                    fill(p, first);
+                    if two {
+                        fill(p + 1, second);
+                    } else {
+                        second.copy_from_slice(first);
+                    }
+                    false
+                }
+            };
             let pack = |lo: i8, hi: i8| {
                 (lo as i32 - zp) as u16 as u32 | ((hi as i32 - zp) as u16 as u32) << 16
             };
-            for ((c, a), b) in columns
+            let pairs = columns
                 .chunks_exact_mut(4)
                 .zip(first.chunks_exact(4))
-                .zip(second.chunks_exact(4))
-            {
-                c[0] = pack(a[0], a[2]);
-                c[1] = pack(a[1], a[3]);
-                c[2] = pack(b[0], b[2]);
-                c[3] = pack(b[1], b[3]);
+                .zip(second.chunks_exact(4));
+            if !direct {
+                for ((c, a), b) in pairs {
+                    c[0] = pack(a[0], a[2]);
+                    c[1] = pack(a[1], a[3]);
+                    c[2] = pack(b[0], b[2]);
+                    c[3] = pack(b[1], b[3]);
+                }
             }
             let columns = &columns[..4 * groups];
             let tails = [&first[4 * groups..], &second[4 * groups..]];
@@ -136,6 +167,24 @@ pub(crate) fn conv_columns(
                 block.run(&prepared[..g], &mut output[at..], positions, count, from);
             }
         }
+    }
+}
+
+/// The columns of positions `p` and `p + 1` of a 1×1 convolution's image `[k, positions]`
+/// (`columns.len() == k`, a multiple of 4): each channel's two values are one halfword, and
+/// `SXTB16` of two channels' halfwords gives both positions' pairs.
+#[cfg(nn_arm_dsp)]
+fn planes_columns(image: &[i8], positions: usize, p: usize, zp: i32, columns: &mut [u32]) {
+    let zp = (zp as u16 as u32) * 0x1_0001;
+    for (g, c) in columns.chunks_exact_mut(4).enumerate() {
+        let both = |j: usize| {
+            let x = &image[(4 * g + j) * positions + p..][..2];
+            x[0] as u8 as u32 | (x[1] as u8 as u32) << 8
+        };
+        // Bytes (x0 at p, x0 at p + 1, x2 at p, x2 at p + 1), and the same of x1, x3.
+        let [even_p, even_q] = super::dot_arm::split_pairs(both(0) | both(2) << 16, zp);
+        let [odd_p, odd_q] = super::dot_arm::split_pairs(both(1) | both(3) << 16, zp);
+        c.copy_from_slice(&[even_p, odd_p, even_q, odd_q]);
     }
 }
 
@@ -300,7 +349,12 @@ mod tests {
             let fill = |p: usize, piece: &mut [i8]| {
                 super::super::conv::patch(&s, input, zp, [p / ow, p % ow], piece)
             };
-            conv_columns(&weights, k, zp, oh * ow, out, &mut got[..len], fill);
+            let inputs = if kernel == [1, 1] && stride == [1, 1] && oh * ow == image[0] * image[1] {
+                Inputs::Planes(input)
+            } else {
+                Inputs::Each(fill)
+            };
+            conv_columns(&weights, k, zp, oh * ow, out, &mut got[..len], inputs);
             assert_eq!(got[..len], want[..len], "case {n}");
         }
     }

@@ -2,7 +2,7 @@
 //! share: TFLite's `SAME` and `VALID` padding.
 
 use super::arith::Prepared;
-use super::columns::{conv_columns, MAX_INPUTS};
+use super::columns::{conv_columns, Inputs, MAX_INPUTS};
 use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
@@ -161,7 +161,8 @@ pub fn conv2d(
         let positions = oh * ow;
         let zp = input_zero_point;
         let fill = |p: usize, piece: &mut [i8]| patch(s, input, zp, [p / ow, p % ow], piece);
-        return conv_columns(&weights, patch_len, zp, positions, out, output, fill);
+        let inputs = Inputs::Each(fill);
+        return conv_columns(&weights, patch_len, zp, positions, out, output, inputs);
     }
     // For each output position, its patch `[in, kH, kW]` is packed (in pieces of `PATCH`,
     // positions in the padding holding the zero point, so they add nothing) and dotted with
@@ -243,6 +244,34 @@ pub fn conv2d(
     }
 }
 
+/// `dst = src` for rows of a few bytes, a word at a time where they are at least four long
+/// (a loop the compiler would make into a `memcpy` call).
+#[inline(always)]
+pub(super) fn copy(dst: &mut [i8], src: &[i8]) {
+    let n = dst.len().min(src.len());
+    if n < 4 {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+        return;
+    }
+    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut i = 0;
+    loop {
+        // The last word overlaps the one before where `n` is not a multiple of four.
+        let at = i.min(n - 4);
+        // SAFETY: `at + 4 <= n`, within both slices; unaligned reads and writes of a word.
+        unsafe {
+            let w = (s.add(at) as *const u32).read_unaligned();
+            (d.add(at) as *mut u32).write_unaligned(w);
+        }
+        i += 4;
+        if i >= n {
+            break;
+        }
+    }
+}
+
 /// Writes the patch `[in, kH, kW]` of output position `[oy, ox]`, the zero point where the
 /// window lies in the padding.
 #[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
@@ -267,7 +296,7 @@ pub(super) fn patch(
             let row = &plane[(y0 + j * dy) * iw..][..iw];
             let taps = &mut filter[ky * kw..][..kw];
             if dx == 1 {
-                taps[kxs.clone()].copy_from_slice(&row[x0..x0 + kxs.len()]);
+                copy(&mut taps[kxs.clone()], &row[x0..x0 + kxs.len()]);
             } else {
                 for (i, kx) in kxs.clone().enumerate() {
                     taps[kx] = row[x0 + i * dx];
@@ -294,13 +323,9 @@ fn pointwise(
     let cin = s.in_channels;
     if cfg!(nn_arm_dsp) && cin <= MAX_INPUTS && plane > 0 {
         // Two positions' channels at a time against two filters at a time.
-        let fill = |p: usize, column: &mut [i8]| {
-            for (ic, v) in column.iter_mut().enumerate() {
-                *v = input[ic * plane + p];
-            }
-        };
+        let inputs = Inputs::<fn(usize, &mut [i8])>::Planes(input);
         let zp = input_zero_point;
-        return conv_columns(&weights, cin, zp, plane, out, output, fill);
+        return conv_columns(&weights, cin, zp, plane, out, output, inputs);
     }
     let mut column = [0i8; PIECE];
     let mut acc = [0i32; BLOCK];

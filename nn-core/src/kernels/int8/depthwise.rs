@@ -1,7 +1,7 @@
 //! Depthwise convolution, TFLite Micro's `DepthwiseConvPerChannel`.
 
 use super::arith::{Fused, Prepared, Scale};
-use super::conv::Conv2dShape;
+use super::conv::{copy, Conv2dShape};
 use crate::int8::{Output, Weights};
 
 /// A depthwise convolution of one int8 image: output channel `c` is input channel
@@ -175,34 +175,6 @@ const ACC: usize = 256;
 
 /// Bytes past a band's rows that its windows may read.
 const SLACK: usize = 4;
-
-/// `dst = src` for rows of a few bytes, a word at a time where they are at least four long
-/// (a loop the compiler would make into a `memcpy` call).
-#[inline(always)]
-fn copy(dst: &mut [i8], src: &[i8]) {
-    let n = dst.len().min(src.len());
-    if n < 4 {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
-        }
-        return;
-    }
-    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
-    let mut i = 0;
-    loop {
-        // The last word overlaps the one before where `n` is not a multiple of four.
-        let at = i.min(n - 4);
-        // SAFETY: `at + 4 <= n`, within both slices; unaligned reads and writes of a word.
-        unsafe {
-            let w = (s.add(at) as *const u32).read_unaligned();
-            (d.add(at) as *mut u32).write_unaligned(w);
-        }
-        i += 4;
-        if i >= n {
-            break;
-        }
-    }
-}
 
 /// One band of a channel's rows, padded.
 struct Band<'a> {

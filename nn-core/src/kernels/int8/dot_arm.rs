@@ -41,6 +41,29 @@ pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i3
     }
 }
 
+/// The bytes `b0 b1 b2 b3` of `word` as the `i16` pairs `(b0, b2) − zp` and `(b1, b3) − zp`
+/// (`zp` a pair too): `SXTB16` and `SSUB16` (exact: each half within `i16`).
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn split_pairs(word: u32, zp: u32) -> [u32; 2] {
+    let (even, odd): (u32, u32);
+    // SAFETY: registers only.
+    unsafe {
+        core::arch::asm!(
+            "sxtb16 {o}, {w}, ror #8",
+            "sxtb16 {e}, {w}",
+            "ssub16 {o}, {o}, {zp}",
+            "ssub16 {e}, {e}, {zp}",
+            w = in(reg) word,
+            zp = in(reg) zp,
+            e = out(reg) even,
+            o = out(reg) odd,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    [even, odd]
+}
+
 /// The high word of `(high · 2^32 + low) + a · b` (signed 64-bit): one `SMLAL`.
 #[cfg(nn_arm_dsp)]
 #[inline(always)]
