@@ -233,12 +233,10 @@ mod imp {
         debug_assert!(2 * H == N && x.len() <= N);
         let mut pairs = [0u32; H];
         let groups = x.len() / 4;
-        let pack = |lo: i8, hi: i8| {
-            (lo as i32 - zp) as u16 as u32 | ((hi as i32 - zp) as u16 as u32) << 16
-        };
+        let zps = (zp as u16 as u32) * 0x1_0001;
         for (p, q) in pairs.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
-            p[0] = pack(q[0], q[2]);
-            p[1] = pack(q[1], q[3]);
+            let word = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
+            p.copy_from_slice(&super::split_pairs(word, zps));
         }
         let body = groups * 4;
         let tail = |row: &[i8]| {
