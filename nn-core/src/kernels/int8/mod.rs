@@ -5,7 +5,7 @@
 //! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`). On the Cortex-M4/M7's DSP
 //! extension, convolutions run as a matrix product of two positions and two channels at a
 //! time (`columns`), and depthwise 3 × 3 windows two outputs at a time; their assembly is in
-//! the `*_arm` files, each checked on the boards against the plain loops.
+//! the `*_arm` files.
 //!
 //! Each kernel is the portable reference, a loop as short as TFLite Micro's
 //! (`reference/integer_ops/`), on one sample in this crate's layouts (images `[C, H, W]`,
