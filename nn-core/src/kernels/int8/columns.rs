@@ -14,8 +14,8 @@ use super::arith::{Fused, Prepared, Scale};
 use crate::int8::{Output, Weights};
 
 /// The most inputs per position (a 1×1 convolution's input channels, or a patch
-/// `in · kH · kW`) the columns hold: 2 KB of them on the stack, and 1 KB of patches.
-pub(crate) const MAX_INPUTS: usize = 512;
+/// `in · kH · kW`) the columns hold: 1 KB of them on the stack, and 512 bytes of patches.
+pub(crate) const MAX_INPUTS: usize = 256;
 
 /// Output channels whose multipliers are prepared at a time.
 const BLOCK: usize = 64;
@@ -54,21 +54,20 @@ pub(crate) fn conv_columns(
     let mut columns = [0u32; MAX_INPUTS];
     let mut patches = [[0i8; MAX_INPUTS]; 2];
     let mut bias = [0i32; BLOCK];
-    let mut fused = [None; BLOCK];
+    let mut fused = [Fused::default(); BLOCK];
     let mut prepared = [Prepared::default(); BLOCK];
     for c0 in (0..channels).step_by(BLOCK) {
         let g = BLOCK.min(channels - c0);
+        let mut all_fused = true;
         for c in 0..g {
             let (b, r) = weights.channel(c0 + c);
             bias[c] = b;
-            fused[c] = Fused::new(r.multiplier, r.shift);
+            // Unused where not all are fused.
+            let f = Fused::new(r.multiplier, r.shift);
+            all_fused &= f.is_some();
+            fused[c] = f.unwrap_or_default();
             prepared[c] = Prepared::new(r.multiplier, r.shift);
         }
-        let all_fused = fused[..g].iter().all(Option::is_some);
-        let fused: [Fused; BLOCK] = core::array::from_fn(|c| {
-            // Unused where not all are fused.
-            fused[c].unwrap_or_default()
-        });
         // Per pair of channels, the biases and both multipliers, as the assembly reads them.
         #[cfg(nn_arm_dsp)]
         let records: [[i32; 8]; BLOCK / 2] = core::array::from_fn(|j| {
