@@ -134,6 +134,94 @@ impl Prepared {
     }
 }
 
+/// [`multiply_by_quantized_multiplier`] for a multiplier above `2^30` and a right shift of
+/// at least 2 (a real multiplier below 1/2, as a layer's usually is), in one 64-bit
+/// multiply-add and one shift: the same bits.
+///
+/// TFLite rounds twice: `y = ⌊(x·m + 2^30) / 2^31⌋`, then `⌊(y + h + s) / 2^r⌋` with
+/// `h = 2^(r−1)` and `s = −1` for `y < 0` (halves away from zero). Floors of integer sums
+/// nest, so this is `⌊(x·m + 2^30 + (h + s)·2^31) / 2^(31 + r)⌋`, the high word of a 64-bit
+/// sum shifted by `r − 1`; and with `m > 2^30`, `y < 0` exactly when `x < 0`. The constant's
+/// low word is `2^30`, or `2^30 + 2^31` for `x < 0`, and its high word `2^(r−2)`, one less
+/// for `x < 0`: a Cortex-M4's `SMLAL` and four more instructions.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Fused {
+    multiplier: i32,
+    /// `2^(r − 2)`: the high word of `h · 2^31`.
+    high: i32,
+    /// `r − 1`.
+    shift: u32,
+}
+
+impl Fused {
+    /// `multiply_by_quantized_multiplier(·, multiplier, shift)` in one rounding, where it
+    /// applies: `multiplier > 2^30` and `shift <= −2`.
+    /// Never on Armv6-M and the like (`nn_arm_thumb`), where a 64-bit product is a library
+    /// call and [`Prepared`]'s 16-bit halves are quicker.
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Option<Fused> {
+        if cfg!(nn_arm_thumb) {
+            return None;
+        }
+        (multiplier > 1 << 30 && (-31..=-2).contains(&shift)).then(|| Fused {
+            multiplier,
+            high: 1 << (-shift - 2),
+            shift: (-shift - 1) as u32,
+        })
+    }
+
+    /// The multiplier, the high word `2^(r − 2)` and the shift `r − 1`, for assembly.
+    #[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+    pub(crate) fn parts(self) -> [i32; 3] {
+        [self.multiplier, self.high, self.shift as i32]
+    }
+
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i32) -> i32 {
+        let low = 1u32 << 30 | (x as u32 & 1 << 31);
+        let high = self.high.wrapping_add(x >> 31);
+        #[cfg(nn_arm_dsp)]
+        return super::dot_arm::smlal_high(low, high, x, self.multiplier) >> self.shift;
+        #[cfg(not(nn_arm_dsp))]
+        let sum = ((high as i64) << 32 | low as i64) + x as i64 * self.multiplier as i64;
+        #[cfg(not(nn_arm_dsp))]
+        return ((sum >> 32) as i32) >> self.shift;
+    }
+}
+
+/// A channel's requantisation, prepared: [`Fused`] where it applies, else [`Prepared`].
+pub(crate) trait Scale: Copy {
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    fn apply(self, x: i32) -> i32;
+
+    /// The [`Fused`] parts and the output's zero point and range, for assembly, if fused.
+    #[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+    fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]>;
+}
+
+impl Scale for Fused {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Fused::apply(self, x)
+    }
+
+    fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]> {
+        let [m, high, shift] = self.parts();
+        Some([m, high, shift, out.zero_point, out.min, out.max])
+    }
+}
+
+impl Scale for Prepared {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Prepared::apply(self, x)
+    }
+
+    fn fused(self, _: crate::int8::Output) -> Option<[i32; 6]> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +391,54 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn fused_rounding_is_tflites_two() {
+        let mut s = 0x2545_F491u32;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i32
+        };
+        // Where it applies and where it does not.
+        assert!(Fused::new(1 << 30, -5).is_none());
+        assert!(Fused::new((1 << 30) + 1, -1).is_none());
+        assert!(Fused::new((1 << 30) + 1, -2).is_some());
+        for shift in -31..=-2 {
+            for k in 0..40 {
+                let multiplier = match k {
+                    0 => (1 << 30) + 1,
+                    1 => i32::MAX,
+                    _ => (1 << 30) | (next() as u32 >> 2) as i32,
+                };
+                let f = Fused::new(multiplier, shift).expect("a multiplier above 2^30");
+                // Every sign and size, and the values around each rounding's halves.
+                let half = 1i32 << (-shift - 1);
+                let edges = [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX, half, -half];
+                for x in edges
+                    .into_iter()
+                    .chain((0..300).map(|j| next() >> (j % 32)))
+                    .chain((-3..=3).flat_map(|d| [half.wrapping_add(d), d - half]))
+                {
+                    assert_eq!(
+                        f.apply(x),
+                        multiply_by_quantized_multiplier(x, multiplier, shift),
+                        "{x} · {multiplier} · 2^{shift}"
+                    );
+                }
+            }
+        }
+        // Exact halves of both roundings: y = 2^30 · x / 2^31 with m = 2^30 + 1 near them.
+        let f = Fused::new((1 << 30) + 1, -2).unwrap();
+        for x in -4000..4000 {
+            assert_eq!(
+                f.apply(x),
+                multiply_by_quantized_multiplier(x, (1 << 30) + 1, -2),
+                "{x}"
+            );
         }
     }
 

@@ -2,6 +2,7 @@
 //! share: TFLite's `SAME` and `VALID` padding.
 
 use super::arith::Prepared;
+use super::columns::{conv_columns, Inputs, MAX_INPUTS};
 use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
@@ -154,12 +155,20 @@ pub fn conv2d(
     if [kh, kw] == [1, 1] && s.stride == [1, 1] && s.pad == [0, 0] && s.input == s.output {
         return pointwise(s, input, input_zero_point, weights, out, output);
     }
+    let patch_len = s.in_channels * kh * kw;
+    if cfg!(nn_arm_dsp) && patch_len <= MAX_INPUTS && oh * ow > 0 {
+        // Two positions' patches at a time against two filters at a time.
+        let positions = oh * ow;
+        let zp = input_zero_point;
+        let fill = |p: usize, piece: &mut [i8]| patch(s, input, zp, [p / ow, p % ow], piece);
+        let inputs = Inputs::Each(fill);
+        return conv_columns(&weights, patch_len, zp, positions, out, output, inputs);
+    }
     // For each output position, its patch `[in, kH, kW]` is packed (in pieces of `PATCH`,
     // positions in the padding holding the zero point, so they add nothing) and dotted with
     // the filters of a block of output channels through the shared inner product.
     const PATCH: usize = 512;
     const BLOCK: usize = 64;
-    let patch_len = s.in_channels * kh * kw;
     let [dy, dx] = s.dilation;
     let mut patch = [0i8; PATCH];
     let mut acc = [0i32; BLOCK];
@@ -235,6 +244,68 @@ pub fn conv2d(
     }
 }
 
+/// `dst = src` for rows of a few bytes, a word at a time where they are at least four long
+/// (a loop the compiler would make into a `memcpy` call).
+#[inline(always)]
+pub(super) fn copy(dst: &mut [i8], src: &[i8]) {
+    let n = dst.len().min(src.len());
+    if n < 4 {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+        return;
+    }
+    let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+    let mut i = 0;
+    loop {
+        // The last word overlaps the one before where `n` is not a multiple of four.
+        let at = i.min(n - 4);
+        // SAFETY: `at + 4 <= n`, within both slices; unaligned reads and writes of a word.
+        unsafe {
+            let w = (s.add(at) as *const u32).read_unaligned();
+            (d.add(at) as *mut u32).write_unaligned(w);
+        }
+        i += 4;
+        if i >= n {
+            break;
+        }
+    }
+}
+
+/// Writes the patch `[in, kH, kW]` of output position `[oy, ox]`, the zero point where the
+/// window lies in the padding.
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+pub(super) fn patch(
+    s: &Conv2dShape,
+    input: &[i8],
+    zp: i32,
+    [oy, ox]: [usize; 2],
+    piece: &mut [i8],
+) {
+    let [kh, kw] = s.kernel;
+    let [ih, iw] = s.input;
+    let [dy, dx] = s.dilation;
+    let (kys, y0) = s.taps(0, oy);
+    let (kxs, x0) = s.taps(1, ox);
+    if kys.len() < kh || kxs.len() < kw {
+        piece.fill(zp as i8);
+    }
+    for (ic, filter) in piece.chunks_exact_mut(kh * kw).enumerate() {
+        let plane = &input[ic * ih * iw..][..ih * iw];
+        for (j, ky) in kys.clone().enumerate() {
+            let row = &plane[(y0 + j * dy) * iw..][..iw];
+            let taps = &mut filter[ky * kw..][..kw];
+            if dx == 1 {
+                copy(&mut taps[kxs.clone()], &row[x0..x0 + kxs.len()]);
+            } else {
+                for (i, kx) in kxs.clone().enumerate() {
+                    taps[kx] = row[x0 + i * dx];
+                }
+            }
+        }
+    }
+}
+
 /// A 1×1 convolution at stride 1 without padding: each position's input channels gathered
 /// from their planes (in pieces of `PIECE`), dotted with every filter through the shared
 /// inner product.
@@ -250,6 +321,12 @@ fn pointwise(
     const BLOCK: usize = 64;
     let plane = s.output[0] * s.output[1];
     let cin = s.in_channels;
+    if cfg!(nn_arm_dsp) && cin <= MAX_INPUTS && plane > 0 {
+        // Two positions' channels at a time against two filters at a time.
+        let inputs = Inputs::<fn(usize, &mut [i8])>::Planes(input);
+        let zp = input_zero_point;
+        return conv_columns(&weights, cin, zp, plane, out, output, inputs);
+    }
     let mut column = [0i8; PIECE];
     let mut acc = [0i32; BLOCK];
     let mut bias = [0i32; BLOCK];

@@ -41,6 +41,78 @@ pub(crate) fn dot_rows(w: &[i8], stride: usize, x: &[i8], zp: i32, acc: &mut [i3
     }
 }
 
+/// The bytes `b0 b1 b2 b3` of `word` as the `i16` pairs `(b0, b2) − zp` and `(b1, b3) − zp`
+/// (`zp` a pair too): `SXTB16` and `SSUB16` (exact: each half within `i16`).
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn split_pairs(word: u32, zp: u32) -> [u32; 2] {
+    let (even, odd): (u32, u32);
+    // SAFETY: registers only.
+    unsafe {
+        core::arch::asm!(
+            "sxtb16 {o}, {w}, ror #8",
+            "sxtb16 {e}, {w}",
+            "ssub16 {o}, {o}, {zp}",
+            "ssub16 {e}, {e}, {zp}",
+            w = in(reg) word,
+            zp = in(reg) zp,
+            e = out(reg) even,
+            o = out(reg) odd,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    [even, odd]
+}
+
+/// The high word of `(high · 2^32 + low) + a · b` (signed 64-bit): one `SMLAL`.
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn smlal_high(low: u32, high: i32, a: i32, b: i32) -> i32 {
+    let out: i32;
+    // SAFETY: registers only.
+    unsafe {
+        core::arch::asm!(
+            "smlal {lo}, {hi}, {a}, {b}",
+            lo = inout(reg) low => _,
+            hi = inout(reg) high => out,
+            a = in(reg) a,
+            b = in(reg) b,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    out
+}
+
+/// A 3 × 3 window's row at two neighbouring outputs: the row's bytes `x0 x1 x2 x3` in
+/// `word` (little-endian), its weights' outer pair `(w0, w2)` in `outer` and `w1` in the
+/// low half of `middle`: `acc[0] + w0·x0 + w1·x1 + w2·x2` and `acc[1] + w0·x1 + w1·x2 + w2·x3`.
+/// `SXTB16` splits the word into `(x0, x2)` and `(x1, x3)`, each an outer pair of one of
+/// the two outputs and the other's middle value.
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn window3(word: u32, outer: u32, middle: i32, acc: [i32; 2]) -> [i32; 2] {
+    let [mut a0, mut a1] = acc;
+    // SAFETY: registers only.
+    unsafe {
+        core::arch::asm!(
+            "sxtb16 {o}, {w}, ror #8",
+            "sxtb16 {w}, {w}",
+            "smlad {a0}, {w}, {outer}, {a0}",
+            "smlabb {a0}, {o}, {middle}, {a0}",
+            "smlad {a1}, {o}, {outer}, {a1}",
+            "smlatb {a1}, {w}, {middle}, {a1}",
+            w = inout(reg) word => _,
+            o = out(reg) _,
+            outer = in(reg) outer,
+            middle = in(reg) middle,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    [a0, a1]
+}
+
 /// Armv6-M's Thumb instructions: Cortex-M0 and every Cortex-M.
 #[cfg(nn_arm_thumb)]
 mod imp {
@@ -161,12 +233,10 @@ mod imp {
         debug_assert!(2 * H == N && x.len() <= N);
         let mut pairs = [0u32; H];
         let groups = x.len() / 4;
-        let pack = |lo: i8, hi: i8| {
-            (lo as i32 - zp) as u16 as u32 | ((hi as i32 - zp) as u16 as u32) << 16
-        };
+        let zps = (zp as u16 as u32) * 0x1_0001;
         for (p, q) in pairs.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
-            p[0] = pack(q[0], q[2]);
-            p[1] = pack(q[1], q[3]);
+            let word = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
+            p.copy_from_slice(&super::split_pairs(word, zps));
         }
         let body = groups * 4;
         let tail = |row: &[i8]| {

@@ -1,5 +1,6 @@
 //! Fully connected, TFLite Micro's `FullyConnected` (per-tensor or per-channel).
 
+use super::arith::Fused;
 use super::dot::dot_rows;
 use crate::int8::{Output, Weights};
 
@@ -69,7 +70,12 @@ pub(crate) fn linear_with_sums(
             row_sums.get(o0..o0 + ys.len()),
         );
         for (k, (y, &a)) in ys.iter_mut().zip(acc.iter()).enumerate() {
-            *y = out.write(weights.channel(o0 + k).1.apply(a));
+            let r = weights.channel(o0 + k).1;
+            let scaled = match Fused::new(r.multiplier, r.shift) {
+                Some(f) => f.apply(a),
+                None => r.apply(a),
+            };
+            *y = out.write(scaled);
         }
     }
 }

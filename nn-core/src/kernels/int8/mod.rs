@@ -2,7 +2,10 @@
 //! requantisation (`arith`), the inner product `Linear` and `Conv2d` share
 //! (`dot`: portable, AVX2 on x86-64 hosts), fully connected (`linear`), convolution (`conv`), depthwise
 //! convolution (`depthwise`), pools and the global average (`pool`), the residual add
-//! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`).
+//! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`). On the Cortex-M4/M7's DSP
+//! extension, convolutions run as a matrix product of two positions and two channels at a
+//! time (`columns`), and depthwise 3 × 3 windows two outputs at a time; their assembly is in
+//! the `*_arm` files.
 //!
 //! Each kernel is the portable reference, a loop as short as TFLite Micro's
 //! (`reference/integer_ops/`), on one sample in this crate's layouts (images `[C, H, W]`,
@@ -13,8 +16,13 @@
 mod add;
 mod arith;
 mod clamp;
+mod columns;
+#[cfg(nn_arm_dsp)]
+mod columns_arm;
 mod conv;
 mod depthwise;
+#[cfg(nn_arm_dsp)]
+mod depthwise_arm;
 mod dot;
 #[cfg(any(nn_arm_thumb, nn_arm_dsp))]
 mod dot_arm;
