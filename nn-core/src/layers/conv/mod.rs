@@ -11,6 +11,8 @@
 mod batched;
 mod general;
 #[cfg(feature = "alloc")]
+mod pointwise;
+#[cfg(feature = "alloc")]
 mod threads;
 mod transpose;
 
@@ -259,6 +261,9 @@ impl<
                 direct::forward::<Self>(self.weight_matrix(), &self.bias, x, y);
             }
             return;
+        }
+        if Self::POINTWISE {
+            return self.forward_pointwise(x, y);
         }
         let mut block = [0.0f32; batched::BLOCK];
         self.forward_blocks(x, y, x.len() / Self::IN, &mut block);
