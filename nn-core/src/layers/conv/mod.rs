@@ -265,6 +265,18 @@ impl<
         if Self::POINTWISE {
             return self.forward_pointwise(x, y);
         }
+        // Padded layers: the one-sample tiles over each sample spread with its zeros, where
+        // a sample fits them; they beat the patch matrices' products there.
+        #[cfg(feature = "std")]
+        if P > 0 {
+            let w = self.weight_matrix();
+            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+                if !Self::GROUPED.forward_shifted(w, &self.bias, x, y) {
+                    return self.forward_blocks(x, y, 1, &mut [0.0f32; batched::BLOCK]);
+                }
+            }
+            return;
+        }
         let mut block = [0.0f32; batched::BLOCK];
         self.forward_blocks(x, y, x.len() / Self::IN, &mut block);
     }
