@@ -487,6 +487,7 @@ unsafe fn tile_avx2<const R: usize>(
 }
 
 mod backward;
+mod depthwise;
 mod gradients;
 #[cfg(test)]
 mod tests;

@@ -239,6 +239,9 @@ impl<
         grad: &mut [f32],
         block: &mut [f32],
     ) {
+        if Self::POINTWISE {
+            return self.backward_pointwise(x, dy, dx, grad);
+        }
         #[cfg(feature = "std")]
         let mut dx = dx;
         // Stride 1 on AVX-512: the direct kernels, no patch matrix

@@ -243,6 +243,19 @@ general!(
             );
         }
 
+        #[cfg(feature = "alloc")]
+        fn forward_batch(&self, x: &[f32], y: &mut [f32], batch: usize, _cache: &mut [f32]) {
+            let (x, y) = (&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
+            // A depthwise layer channel by channel over the batch, with `std`.
+            #[cfg(feature = "std")]
+            if Self::GEOM.forward_depthwise(self.weight_flat(), &self.bias, x, y) {
+                return;
+            }
+            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+                self.forward(x, y);
+            }
+        }
+
         fn backward(&self, io: Backward<'_>, dx: Option<&mut [f32]>, grad: &mut [f32]) {
             let (gw, gb) = grad[..Self::PARAMS].split_at_mut(COUT * CING * KH * KW);
             // Matrix products over the spread batch (`shifted.rs`) with `std`, the direct
@@ -250,8 +263,12 @@ general!(
             #[cfg(feature = "std")]
             {
                 let (x, dy) = (&io.x[..io.batch * Self::IN], &io.dy[..io.batch * Self::OUT]);
-                let dx = dx.map(|d| &mut d[..io.batch * Self::IN]);
-                Self::GEOM.backward_shifted(self.weight_flat(), x, dy, dx, gw, gb);
+                let mut dx = dx.map(|d| &mut d[..io.batch * Self::IN]);
+                // Stride-1 depthwise layers by direct kernels, no patch matrix.
+                let w = self.weight_flat();
+                if !Self::GEOM.backward_direct(w, x, dy, dx.as_deref_mut(), gw, gb) {
+                    Self::GEOM.backward_shifted(w, x, dy, dx, gw, gb);
+                }
             }
             #[cfg(not(feature = "std"))]
             {

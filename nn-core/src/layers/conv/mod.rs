@@ -11,6 +11,8 @@
 mod batched;
 mod general;
 #[cfg(feature = "alloc")]
+mod pointwise;
+#[cfg(feature = "alloc")]
 mod threads;
 mod transpose;
 
@@ -257,6 +259,21 @@ impl<
         if S == 1 && P == 0 && Self::OW.is_multiple_of(8) && COUT >= 16 && direct::available() {
             for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
                 direct::forward::<Self>(self.weight_matrix(), &self.bias, x, y);
+            }
+            return;
+        }
+        if Self::POINTWISE {
+            return self.forward_pointwise(x, y);
+        }
+        // Padded layers: the one-sample tiles over each sample spread with its zeros, where
+        // a sample fits them; they beat the patch matrices' products there.
+        #[cfg(feature = "std")]
+        if P > 0 {
+            let w = self.weight_matrix();
+            for (x, y) in x.chunks_exact(Self::IN).zip(y.chunks_exact_mut(Self::OUT)) {
+                if !Self::GROUPED.forward_shifted(w, &self.bias, x, y) {
+                    return self.forward_blocks(x, y, 1, &mut [0.0f32; batched::BLOCK]);
+                }
             }
             return;
         }

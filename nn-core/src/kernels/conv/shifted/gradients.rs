@@ -24,21 +24,22 @@ const WIDE: (usize, usize) = (4, 6);
 /// The same on AVX2: 9 sums of two vectors each, in 16 registers with their operands.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 const NARROW: (usize, usize) = (3, 3);
-/// The most output channels or weights of a tile, for its stack arrays.
-const TILE_MAX: usize = 6;
+/// The most output channels or weights of a tile, for its stack arrays: a depthwise
+/// layer's tiles take one channel and up to 9 of its taps (a 3 × 3 kernel in one pass).
+pub(super) const TILE_MAX: usize = 9;
 
 /// The runs one weight-gradient tile adds: output channel rows `rows` of the output
 /// gradient, input runs from `offs` (both offsets within a sample), over `samples` samples
 /// `x_step` and `d_step` floats apart, `vectors` vectors of 16 each.
-struct GradTile<'a> {
-    d: &'a [f32],
-    rows: [usize; TILE_MAX],
-    x: &'a [f32],
-    offs: [usize; TILE_MAX],
-    samples: usize,
-    d_step: usize,
-    x_step: usize,
-    vectors: usize,
+pub(super) struct GradTile<'a> {
+    pub(super) d: &'a [f32],
+    pub(super) rows: [usize; TILE_MAX],
+    pub(super) x: &'a [f32],
+    pub(super) offs: [usize; TILE_MAX],
+    pub(super) samples: usize,
+    pub(super) d_step: usize,
+    pub(super) x_step: usize,
+    pub(super) vectors: usize,
 }
 
 /// The lanes' sum in the order every instruction set takes: `i + 8`, `i + 4`, `i + 2`,
@@ -192,6 +193,52 @@ impl GradTile<'_> {
     }
 }
 
+/// A depthwise tile: one output channel (`rows[0]`) and its first `taps` weights (at most
+/// [`TILE_MAX`]), in registers on every instruction set.
+impl GradTile<'_> {
+    pub(super) fn run_depthwise(
+        &self,
+        isa: Isa,
+        taps: usize,
+        out: &mut [[f32; TILE_MAX]; TILE_MAX],
+    ) {
+        macro_rules! taps {
+            ($f:ident) => {
+                match taps {
+                    1 => $f::<1>(self, isa, out),
+                    2 => $f::<2>(self, isa, out),
+                    3 => $f::<3>(self, isa, out),
+                    4 => $f::<4>(self, isa, out),
+                    5 => $f::<5>(self, isa, out),
+                    6 => $f::<6>(self, isa, out),
+                    7 => $f::<7>(self, isa, out),
+                    8 => $f::<8>(self, isa, out),
+                    _ => $f::<9>(self, isa, out),
+                }
+            };
+        }
+        /// The tile of one row and `T` weights on `isa`.
+        fn one_row<const T: usize>(
+            tile: &GradTile<'_>,
+            isa: Isa,
+            out: &mut [[f32; TILE_MAX]; TILE_MAX],
+        ) {
+            let _ = isa;
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            match isa {
+                // SAFETY: `Isa::detect` (or the test that chose it) found AVX-512F.
+                Isa::Avx512 => return unsafe { tile.avx512::<1, T>(out) },
+                // SAFETY: `Isa::detect` (or the test that chose it) found AVX2 and FMA.
+                Isa::Avx2 => return unsafe { tile.avx2::<1, T>(out) },
+                Isa::Portable => {}
+            }
+            tile.portable::<1, T>(out)
+        }
+        assert!((1..=TILE_MAX).contains(&taps), "1 to 9 taps a tile");
+        taps!(one_row)
+    }
+}
+
 /// A tile's shape on `isa`: output channels, weights.
 fn tile_shape(isa: Isa) -> (usize, usize) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -203,18 +250,25 @@ fn tile_shape(isa: Isa) -> (usize, usize) {
 }
 
 impl Grouped {
+    /// Whether this is a depthwise layer: one input and one output channel per group.
+    #[inline(always)]
+    pub(super) fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.groups == self.cin && self.groups == self.cout
+    }
+
     /// The geometry whose forward pass is this one's input gradient, when this is a
-    /// stride-1 convolution of one group without dilation.
+    /// stride-1 convolution of one group or a depthwise one, without dilation.
+    #[inline(always)]
     fn adjoint(&self) -> Option<Grouped> {
-        let plain =
-            self.groups == 1 && self.sh == 1 && self.sw == 1 && self.dh == 1 && self.dw == 1;
+        let groups = self.groups == 1 || self.is_depthwise();
+        let plain = groups && self.sh == 1 && self.sw == 1 && self.dh == 1 && self.dw == 1;
         if !plain || self.pt >= self.kh || self.pl >= self.kw {
             return None;
         }
         Some(Grouped {
             cin: self.cout,
             cout: self.cin,
-            groups: 1,
+            groups: self.groups,
             h: self.oh,
             w: self.ow,
             kh: self.kh,
@@ -233,10 +287,12 @@ impl Grouped {
     /// The backward pass of the samples of `x` (and `dy`) by the direct kernels: adds the
     /// weight gradient into `gw` and the bias gradient into `gb` (when not empty), and
     /// writes the input gradient into `dx` when given. Returns `false`, having written
-    /// nothing, for a geometry they do not take (strides, groups, dilation, padding of a
-    /// kernel's size or more, or a sample too large for the one-sample tiles), and on CPUs
-    /// without AVX-512 (or with the products on AVX2): there the patch matrices' products
-    /// measured faster on the example CNN.
+    /// nothing, for a geometry they do not take (strides, groups other than depthwise,
+    /// dilation, padding of a kernel's size or more, or a sample too large for the
+    /// one-sample tiles), and, but for depthwise layers, on CPUs without AVX-512 (or with the
+    /// products on AVX2): there the patch matrices' products measured faster on the example
+    /// CNN. A depthwise layer's tiles take one channel and its taps.
+    #[inline(always)]
     pub fn backward_direct(
         &self,
         weight: &[f32],
@@ -247,14 +303,18 @@ impl Grouped {
         gb: &mut [f32],
     ) -> bool {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if Isa::detect() == Isa::Avx512 {
-            return self.backward_direct_on(Isa::Avx512, weight, x, dy, dx, gw, gb);
+        {
+            let isa = Isa::detect();
+            if isa == Isa::Avx512 || (isa == Isa::Avx2 && self.is_depthwise()) {
+                return self.backward_direct_on(isa, weight, x, dy, dx, gw, gb);
+            }
         }
         let _ = (weight, x, dy, dx, gw, gb);
         false
     }
 
     /// [`Grouped::backward_direct`] on the instruction set `isa`.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn backward_direct_on(
         &self,
@@ -271,6 +331,9 @@ impl Grouped {
         };
         if dx.is_some() && !adjoint.fits_shifted() {
             return false;
+        }
+        if self.is_depthwise() {
+            return self.backward_depthwise(isa, &adjoint, weight, x, dy, dx, gw, gb);
         }
         let l = self.layout();
         let kk = self.kh * self.kw;
@@ -317,8 +380,8 @@ impl Grouped {
                 tail.fill(0.0);
             }
         }
-        let (tr, tt) = tile_shape(isa);
         let mut out = [[0.0f32; TILE_MAX]; TILE_MAX];
+        let (tr, tt) = tile_shape(isa);
         for o0 in (0..self.cout).step_by(tr) {
             let rows_real = tr.min(self.cout - o0);
             for t0 in (0..taps).step_by(tt) {

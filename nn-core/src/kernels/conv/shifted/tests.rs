@@ -365,7 +365,8 @@ fn direct_gradients_match_a_float64_reference_with_the_same_bits_on_every_isa() 
 fn direct_gradients_refuse_strides_groups_dilation_and_wide_padding() {
     for g in [
         geom((2, 2, 1), (8, 8), (3, 3), (2, 2), (1, 1, 1, 1), 1),
-        geom((2, 2, 2), (8, 8), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((4, 4, 2), (8, 8), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((2, 2, 2), (8, 8), (3, 3), (2, 2), (1, 1, 1, 1), 1),
         geom((2, 2, 1), (8, 8), (3, 3), (1, 1), (2, 2, 2, 2), 2),
         geom((2, 2, 1), (8, 8), (3, 3), (1, 1), (3, 0, 0, 0), 1),
     ] {
@@ -385,5 +386,125 @@ fn direct_gradients_refuse_strides_groups_dilation_and_wide_padding() {
             gw.iter().chain(&gb).all(|v| *v == 0.0),
             "{g:?} wrote nothing"
         );
+    }
+}
+
+/// Depthwise geometries: kernels of 1, 4, 9, 10 and 25 taps (every remainder of tiles of 9
+/// taps: 1, 4, 9, 9 + 1, 9 + 9 + 7), wide grids of several remainders of 16 lanes, padding
+/// from none to the kernel's size less one, padding that differs by side; strides for the
+/// forward pass.
+fn depthwise_cases(strides: bool) -> Vec<Grouped> {
+    let mut v = vec![
+        // DS-CNN's and MobileNetV1's 3 × 3 same.
+        geom((64, 64, 64), (25, 5), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((8, 8, 8), (48, 48), (3, 3), (1, 1), (1, 1, 1, 1), 1),
+        geom((3, 3, 3), (4, 7), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+        geom((2, 2, 2), (5, 6), (2, 2), (1, 1), (1, 0, 0, 1), 1),
+        geom((5, 5, 5), (9, 3), (2, 5), (1, 1), (1, 0, 2, 2), 1),
+        geom((2, 2, 2), (7, 19), (5, 5), (1, 1), (4, 4, 4, 4), 1),
+        geom((3, 3, 3), (6, 33), (5, 5), (1, 1), (0, 2, 2, 0), 1),
+        geom((2, 2, 2), (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ];
+    if strides {
+        v.extend([
+            geom((16, 16, 16), (12, 12), (3, 3), (2, 2), (0, 1, 0, 1), 1),
+            geom((3, 3, 3), (11, 9), (3, 2), (2, 1), (1, 1, 0, 1), 1),
+            geom((2, 2, 2), (9, 9), (3, 3), (1, 1), (2, 2, 2, 2), 2),
+        ]);
+    }
+    v
+}
+
+#[test]
+fn depthwise_batches_match_a_float64_reference_with_the_same_bits_on_every_isa() {
+    // Batches of every remainder of tiles of `ROWS` samples.
+    for batch in [1, 3, 8, 9, 17] {
+        for (n, g) in depthwise_cases(true).into_iter().enumerate() {
+            let kk = g.kh * g.kw;
+            let w = values(g.cout * kk, n);
+            let b = values(g.cout, n + 100);
+            let x = values(batch * g.cin * g.h * g.w, n + 200);
+            let out = g.cout * g.oh * g.ow;
+            let mut first: Option<Vec<u32>> = None;
+            for isa in isas() {
+                let mut y = vec![f32::NAN; batch * out];
+                assert!(g.forward_depthwise_on(isa, &w, &b, &x, &mut y), "{g:?}");
+                for (s, y) in y.chunks_exact(out).enumerate() {
+                    let want = reference(&g, &w, &b, &x[s * g.cin * g.h * g.w..]);
+                    for (k, (a, e)) in y.iter().zip(&want).enumerate() {
+                        let tol = 4.0 * kk as f64 * f64::from(f32::EPSILON) * (1.0 + e.abs());
+                        assert!(
+                            (f64::from(*a) - e).abs() <= tol,
+                            "{isa:?}, {g:?}, sample {s}: output {k}: {a} != {e}"
+                        );
+                    }
+                }
+                let got: Vec<u32> = y.iter().map(|v| v.to_bits()).collect();
+                match &first {
+                    None => first = Some(got),
+                    Some(f) => assert!(*f == got, "{isa:?}, {g:?}: other bits than the first"),
+                }
+            }
+        }
+    }
+    // Not depthwise: refused, nothing written.
+    let g = geom((4, 4, 2), (6, 6), (3, 3), (1, 1), (1, 1, 1, 1), 1);
+    let mut y = vec![0.0; g.cout * g.oh * g.ow];
+    let x = values(g.cin * g.h * g.w, 1);
+    assert!(!g.forward_depthwise(&values(36, 2), &[0.0; 4], &x, &mut y));
+    assert!(y.iter().all(|v| *v == 0.0));
+}
+
+#[test]
+fn depthwise_gradients_match_a_float64_reference_with_the_same_bits_on_every_isa() {
+    for batch in [1, 3, 8, 9, 17] {
+        for (n, g) in depthwise_cases(false).into_iter().enumerate() {
+            let kk = g.kh * g.kw;
+            let w = values(g.cout * kk, n);
+            let x = values(batch * g.cin * g.h * g.w, n + 300);
+            let dy = values(batch * g.cout * g.oh * g.ow, n + 400);
+            let (want_w, want_b, want_x) = reference_backward(&g, &w, &x, &dy, batch);
+            let mut first: Option<Vec<Vec<u32>>> = None;
+            for isa in isas() {
+                // Gradients are added to what is there, the input gradient overwritten.
+                let mut gw = vec![1.0f32; w.len()];
+                let mut gb = vec![1.0f32; g.cout];
+                let mut dx = vec![f32::NAN; x.len()];
+                assert!(
+                    g.backward_direct_on(isa, &w, &x, &dy, Some(&mut dx), &mut gw, &mut gb),
+                    "{g:?} is taken"
+                );
+                // A weight's and a bias's sum have `batch · oh · ow` terms, an input's `kk`.
+                let n_w = (batch * g.oh * g.ow) as f64;
+                for (what, got, want, plus, terms) in [
+                    ("weight", &gw, &want_w, 1.0, n_w),
+                    ("bias", &gb, &want_b, 1.0, n_w),
+                    ("input", &dx, &want_x, 0.0, kk as f64),
+                ] {
+                    let tol =
+                        |e: f64| 32.0 * terms.sqrt() * f64::from(f32::EPSILON) * (1.0 + e.abs());
+                    for (k, (a, e)) in got.iter().zip(want.iter()).enumerate() {
+                        let e = e + plus;
+                        assert!(
+                            (f64::from(*a) - e).abs() <= tol(e),
+                            "{isa:?}, {g:?}, batch {batch}: {what} gradient at {k}: {a} != {e}"
+                        );
+                    }
+                }
+                let got: Vec<Vec<u32>> = [&gw, &gb, &dx]
+                    .iter()
+                    .map(|v| v.iter().map(|f| f.to_bits()).collect())
+                    .collect();
+                // Without the input gradient, the same parameter gradients.
+                let (mut gw, mut gb) = (vec![1.0f32; w.len()], vec![1.0f32; g.cout]);
+                assert!(g.backward_direct_on(isa, &w, &x, &dy, None, &mut gw, &mut gb));
+                assert!(gw.iter().map(|f| f.to_bits()).eq(got[0].iter().copied()));
+                assert!(gb.iter().map(|f| f.to_bits()).eq(got[1].iter().copied()));
+                match &first {
+                    None => first = Some(got),
+                    Some(f) => assert!(*f == got, "{isa:?}, {g:?}: other bits than the first"),
+                }
+            }
+        }
     }
 }

@@ -112,3 +112,125 @@ fn plans() {
     let g = <Conv2d<512, 16, 3, 1, 1, 64, 64> as Shape>::GEOM;
     assert!(matches!(Plan::new(&g, 16, BLOCK), Plan::Blocked(_)));
 }
+
+/// `Conv2d`'s definition in float64: the output, and for the output gradient `dy` the
+/// weight, bias and input gradients, of the samples of `x`.
+#[allow(clippy::type_complexity)]
+fn reference<L: Shape>(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    cout: usize,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let g = L::GEOM;
+    let (k, plane) = (g.k, g.oh * g.ow);
+    let (n_in, n_out) = (g.cin * g.h * g.w, cout * plane);
+    let (mut y, mut gw, mut gb) = (
+        vec![0.0; x.len() / n_in * n_out],
+        vec![0.0; w.len()],
+        vec![0.0; cout],
+    );
+    let mut dx = vec![0.0; x.len()];
+    for s in 0..x.len() / n_in {
+        for o in 0..cout {
+            for p in 0..plane {
+                let at = s * n_out + o * plane + p;
+                let d = f64::from(dy[at]);
+                y[at] = f64::from(b[o]);
+                gb[o] += d;
+                for c in 0..g.cin {
+                    for t in 0..k * k {
+                        let r = ((p / g.ow) * g.s + t / k) as isize - g.p as isize;
+                        let q = ((p % g.ow) * g.s + t % k) as isize - g.p as isize;
+                        if r < 0 || q < 0 || r >= g.h as isize || q >= g.w as isize {
+                            continue;
+                        }
+                        let xi = s * n_in + (c * g.h + r as usize) * g.w + q as usize;
+                        let wi = (o * g.cin + c) * k * k + t;
+                        y[at] += f64::from(w[wi]) * f64::from(x[xi]);
+                        gw[wi] += d * f64::from(x[xi]);
+                        dx[xi] += d * f64::from(w[wi]);
+                    }
+                }
+            }
+        }
+    }
+    (y, gw, gb, dx)
+}
+
+/// Within a few roundings of a sum of `terms` terms below 1 in magnitude.
+fn near(got: &[f32], want: &[f64], terms: usize, what: &str) {
+    let tol = 8.0 * (terms as f64).sqrt() * f64::from(f32::EPSILON);
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (f64::from(*g) - w).abs() <= tol * (1.0 + w.abs()),
+            "{what}: element {i}: {g} against {w}"
+        );
+    }
+}
+
+/// The batched forward (1 × 1 layers as products, padded ones by the one-sample tiles) and
+/// the 1 × 1 layers' backward against the float64 definition, over batches of several
+/// chunks' remainders.
+fn against_float64<L: Layer + Clone + Shape>(
+    forward: impl Fn(&L, &[f32], &mut [f32]),
+    backward: impl Fn(&L, &[f32], &[f32], Option<&mut [f32]>, &mut [f32]),
+    params: impl Fn(&L) -> (&[f32], &[f32]),
+    cout: usize,
+) {
+    for batch in [1, 5] {
+        let mut rng = Rng::seed(5);
+        let mut layer = L::zeroed();
+        layer.init(&mut rng);
+        let x: Vec<f32> = (0..batch * L::IN).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let dy: Vec<f32> = (0..batch * L::OUT)
+            .map(|_| rng.uniform(-1.0, 1.0))
+            .collect();
+        let (w, b) = params(&layer);
+        let (y_want, gw_want, gb_want, dx_want) = reference::<L>(w, b, &x, &dy, cout);
+        let mut y = vec![f32::NAN; batch * L::OUT];
+        forward(&layer, &x, &mut y);
+        let taps = L::GEOM.cin * L::GEOM.k * L::GEOM.k;
+        near(&y, &y_want, taps, "output");
+        let mut dx = vec![f32::NAN; batch * L::IN];
+        let mut g = vec![0.0; L::PARAMS];
+        backward(&layer, &x, &dy, Some(&mut dx), &mut g);
+        let positions = batch * L::GEOM.oh * L::GEOM.ow;
+        near(&g[..w.len()], &gw_want, positions, "weight gradient");
+        near(
+            &g[w.len()..],
+            &gb_want[..g.len() - w.len()],
+            positions,
+            "bias gradient",
+        );
+        near(
+            &dx,
+            &dx_want,
+            cout * L::GEOM.k * L::GEOM.k,
+            "input gradient",
+        );
+    }
+}
+
+macro_rules! float64_cases {
+    ($($name:ident: $t:ty, $cout:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            against_float64::<$t>(
+                |l, x, y| l.forward_samples(x, y),
+                |l, x, dy, dx, g| l.backward_blocks(x, dy, dx, g, &mut vec![0.0; BLOCK]),
+                |l| (l.weight_matrix(), &l.bias[..]),
+                $cout,
+            );
+        }
+    )*};
+}
+
+float64_cases! {
+    pointwise: Conv2d<4, 2, 1, 1, 0, 5, 6>, 2,
+    pointwise_many_channels: Conv2d<17, 19, 1, 1, 0, 3, 7>, 19,
+    pointwise_without_bias: Conv2d<3, 5, 1, 1, 0, 4, 4, false>, 5,
+    padded_by_tiles: Conv2d<3, 17, 3, 1, 1, 6, 5>, 17,
+    padded_strided_by_tiles: Conv2d<2, 5, 3, 2, 1, 9, 7, false>, 5,
+}
