@@ -52,6 +52,17 @@ fn ds_cnn_input(i: usize) -> ([i8; 490], u8) {
     (core::array::from_fn(|j| x[j] as i8), (i % 12) as u8)
 }
 
+/// Value `j` of seeded input `k`, in `[-1, 1)`: `examples/mlperf/seeded.rs`'s `input_value`,
+/// integer arithmetic and one division by a power of two, so the same on every machine.
+#[cfg(not(cortex_m0))]
+fn input_value(j: usize, k: usize) -> f32 {
+    ((j * 7919 + k * 104_729) % 2048) as f32 / 1024.0 - 1.0
+}
+
+/// The seeded inputs the MobileNet and the autoencoder run (the host's).
+#[cfg(not(cortex_m0))]
+const SEEDED_INPUTS: usize = 2;
+
 /// A baked int8 network as `run_int8` drives it: `IN` inputs, `OUT` outputs, `S` bytes of
 /// scratch.
 struct Int8<const IN: usize, const OUT: usize, const S: usize> {
@@ -140,7 +151,10 @@ fn written<const IN: usize, const OUT: usize, const S: usize>(
     net: &Int8<IN, OUT, S>,
     x: &[i8; IN],
 ) -> usize {
+    #[cfg(cortex_m0)]
     const WORDS: usize = 512;
+    #[cfg(not(cortex_m0))]
+    const WORDS: usize = 2048;
     assert!(S <= 32 * WORDS, "a larger scratch than this check holds");
     let mut seen = [0u32; WORDS];
     let mut scratch = [0i8; S];
@@ -198,7 +212,7 @@ fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
 }
 
 /// One line per input and model, the same as the host's `cargo run --example
-/// embedded_int8_host`.
+/// embedded_int8_host`: past 16 outputs, the first 12 and a checksum of all.
 fn print_int8(model: &str, i: usize, label: u8, y: &[i8]) {
     hprint!(
         "{} {}: label {} predicted {} int8 logits",
@@ -207,8 +221,13 @@ fn print_int8(model: &str, i: usize, label: u8, y: &[i8]) {
         label,
         argmax(y)
     );
-    for v in y {
+    let shown = if y.len() > 16 { &y[..12] } else { y };
+    for v in shown {
         hprint!(" {}", v);
+    }
+    if y.len() > 16 {
+        let sum: i64 = (0..y.len()).map(|k| (k as i64 + 1) * i64::from(y[k])).sum();
+        hprint!(" ... checksum {}", sum);
     }
     hprintln!();
 }
@@ -246,10 +265,42 @@ fn main() -> ! {
         forward_layers: |x, s, after| DS_CNN.forward_layers(x, s, after),
     };
     run_int8(&ds_cnn, DS_CNN_LEN, ds_cnn_input);
+    #[cfg(not(cortex_m0))]
+    seeded_models();
     f32_models();
     debug::exit(debug::EXIT_SUCCESS);
     #[allow(clippy::empty_loop)]
     loop {}
+}
+
+/// MLPerf Tiny's MobileNetV1 and autoencoder, with seeded weights, on seeded inputs.
+#[cfg(not(cortex_m0))]
+fn seeded_models() {
+    use models::{AutoEncoderInt8, MobileNetInt8, AUTOENCODER, MOBILENET};
+    let mobilenet = Int8 {
+        name: "mobilenet",
+        flash: core::mem::size_of::<MobileNetInt8>(),
+        layers: &MobileNetInt8::LAYERS,
+        forward: |x| MOBILENET.forward(x),
+        forward_in: |x, s| MOBILENET.forward_in(x, s),
+        forward_layers: |x, s, after| MOBILENET.forward_layers(x, s, after),
+    };
+    run_int8(&mobilenet, SEEDED_INPUTS, |k| {
+        let q = MobileNetInt8::INPUT;
+        (core::array::from_fn(|j| q.quantize(input_value(j, k))), 0)
+    });
+    let autoencoder = Int8 {
+        name: "autoencoder",
+        flash: core::mem::size_of::<AutoEncoderInt8>(),
+        layers: &AutoEncoderInt8::LAYERS,
+        forward: |x| AUTOENCODER.forward(x),
+        forward_in: |x, s| AUTOENCODER.forward_in(x, s),
+        forward_layers: |x, s, after| AUTOENCODER.forward_layers(x, s, after),
+    };
+    run_int8(&autoencoder, SEEDED_INPUTS, |k| {
+        let q = AutoEncoderInt8::INPUT;
+        (core::array::from_fn(|j| q.quantize(input_value(j, k))), 0)
+    });
 }
 
 /// The f32 networks on the same inputs, for their figures beside the int8 ones.

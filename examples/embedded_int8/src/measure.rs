@@ -46,14 +46,14 @@ pub fn instructions(from: u32, to: u32) -> u64 {
 
 /// SysTick readings after each layer of one inference.
 pub struct Laps {
-    marks: [u32; 16],
+    marks: [u32; 32],
     n: usize,
 }
 
 impl Laps {
     pub fn new() -> Laps {
         let mut laps = Laps {
-            marks: [0; 16],
+            marks: [0; 32],
             n: 0,
         };
         laps.lap();

@@ -61,6 +61,74 @@ pub static MLP_PIXELS: [i8; 256] = pixels(MnistInt8::INPUT);
 pub static CNN_PIXELS: [i8; 256] = pixels(CnnInt8::INPUT);
 
 #[cfg(not(cortex_m0))]
+pub use seeded::*;
+
+/// MLPerf Tiny's MobileNetV1 0.25 and anomaly autoencoder in int8, with weights drawn from
+/// their seeds (`examples/mlperf/seeded.rs`) and quantised on seeded inputs by `cargo run
+/// --release --example embedded_int8_host` into `generated/` (not in the repository;
+/// `run.sh` runs the host first). On the Cortex-M4F only: their 220 and 270 KB of weights
+/// do not fit the Cortex-M0's flash beside the others.
+#[cfg(not(cortex_m0))]
+mod seeded {
+    nn::network! {
+        /// Visual wake words, MobileNetV1 at width 0.25 (`examples/mlperf/models.rs`).
+        #[input(3, 96, 96)]
+        #[weights("generated/mobilenet_v1_int8.safetensors", dtype = int8)]
+        pub struct MobileNetInt8<
+            Conv2d<3, 8, 3, stride = 2, padding = same>, BatchNorm2d<8>, ReLU,
+            Conv2d<8, 8, 3, padding = same, groups = 8>, BatchNorm2d<8>, ReLU,
+            Conv2d<8, 16, 1>, BatchNorm2d<16>, ReLU,
+            Conv2d<16, 16, 3, stride = 2, padding = same, groups = 16>, BatchNorm2d<16>, ReLU,
+            Conv2d<16, 32, 1>, BatchNorm2d<32>, ReLU,
+            Conv2d<32, 32, 3, padding = same, groups = 32>, BatchNorm2d<32>, ReLU,
+            Conv2d<32, 32, 1>, BatchNorm2d<32>, ReLU,
+            Conv2d<32, 32, 3, stride = 2, padding = same, groups = 32>, BatchNorm2d<32>, ReLU,
+            Conv2d<32, 64, 1>, BatchNorm2d<64>, ReLU,
+            Conv2d<64, 64, 3, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+            Conv2d<64, 64, 1>, BatchNorm2d<64>, ReLU,
+            Conv2d<64, 64, 3, stride = 2, padding = same, groups = 64>, BatchNorm2d<64>, ReLU,
+            Conv2d<64, 128, 1>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 3, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 1>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 128, 3, stride = 2, padding = same, groups = 128>, BatchNorm2d<128>, ReLU,
+            Conv2d<128, 256, 1>, BatchNorm2d<256>, ReLU,
+            Conv2d<256, 256, 3, padding = same, groups = 256>, BatchNorm2d<256>, ReLU,
+            Conv2d<256, 256, 1>, BatchNorm2d<256>, ReLU,
+            AdaptiveAvgPool2d<1>, Flatten, Linear<256, 2>,
+        >
+    }
+
+    nn::network! {
+        /// Anomaly detection, the autoencoder of 640 log-mel features
+        /// (`examples/mlperf/models.rs`).
+        #[weights("generated/autoencoder_int8.safetensors", dtype = int8)]
+        pub struct AutoEncoderInt8<
+            Linear<640, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 8>, BatchNorm<8>, ReLU,
+            Linear<8, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 128>, BatchNorm<128>, ReLU,
+            Linear<128, 640>,
+        >
+    }
+
+    pub static MOBILENET: MobileNetInt8 = MobileNetInt8::WEIGHTS;
+    pub static AUTOENCODER: AutoEncoderInt8 = AutoEncoderInt8::WEIGHTS;
+}
+
+#[cfg(not(cortex_m0))]
 pub use f32_models::*;
 
 /// The f32 forms, for their figures beside the int8 ones; not on the Cortex-M0 (`main.rs`
