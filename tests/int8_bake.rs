@@ -197,3 +197,38 @@ fn baked_int8_mlp_is_a_quarter_of_the_f32_one() {
     let (int8, f32) = (size_of::<MnistInt8>(), size_of::<Mnist>());
     assert!(int8 * 3 < f32, "int8 {int8} bytes, f32 {f32}");
 }
+
+#[test]
+fn layers_are_listed_and_reported_one_at_a_time() {
+    // A `ReLU` after a layer is folded into it; a batch norm after one is a step of its own.
+    assert_eq!(
+        MnistInt8::LAYERS,
+        [
+            ("Linear<784, 128> + ReLU", 784 * 128),
+            ("BatchNorm<128>", 128),
+            ("Linear<128, 10>", 128 * 10),
+        ]
+    );
+    assert_eq!(
+        CnnInt8::LAYERS,
+        [
+            ("Conv2d<1, 8, 3> + ReLU", 8 * 26 * 26 * 9),
+            ("MaxPool2d 2x2", 0),
+            ("Conv2d<8, 16, 3> + ReLU", 16 * 11 * 11 * 8 * 9),
+            ("MaxPool2d 2x2", 0),
+            ("Linear<400, 10>", 400 * 10),
+        ]
+    );
+    let x = held_out(CnnInt8::INPUT)[2];
+    let mut scratch = [0i8; CnnInt8::SCRATCH_BYTES];
+    let mut after = Vec::new();
+    let y = CNN.forward_layers(&x, &mut scratch, |k| after.push(k));
+    assert_eq!(after, [0, 1, 2, 3, 4]);
+    assert_eq!(y, CNN.forward(&x));
+}
+
+#[test]
+fn an_input_table_is_quantised_by_the_compiler() {
+    const HALF: i8 = MnistInt8::INPUT.quantize(0.5);
+    assert_eq!(HALF, MnistInt8::INPUT.quantize(std::hint::black_box(0.5)));
+}

@@ -1,66 +1,35 @@
-//! The MNIST MLP and CNN in int8 beside their f32 forms, on a Cortex-M0 (QEMU's microbit,
-//! `thumbv6m-none-eabi`, no FPU, no DSP) and a Cortex-M4F (QEMU's mps2-an386,
-//! `thumbv7em-none-eabihf`, with the DSP extension): one-sample inference with no heap on a
-//! few held-out test digits, the int8 logits printed for `run.sh` to compare with the host's,
+//! The int8 MNIST MLP and CNN and MLPerf Tiny's keyword-spotting DS-CNN beside their f32
+//! forms, on a Cortex-M0 (QEMU's microbit, `thumbv6m-none-eabi`, no FPU, no DSP) and a
+//! Cortex-M4F (QEMU's mps2-an386, `thumbv7em-none-eabihf`, with the DSP extension): one-sample
+//! inference with no heap, the int8 outputs printed for `run.sh` to compare with the host's,
 //! and for each model its flash, stack and instructions per inference, layer by layer.
 //!
-//! The int8 networks are laid down as `static` arrays by `build.rs` from the int8 files the
-//! host writes, and run layer by layer through `nn::int8`'s kernels, integer only. The f32
-//! networks are baked with `#[weights]` (the f32 MLP only on the Cortex-M4F: its 408 KB of
-//! weights do not fit the Cortex-M0's 256 KB of flash).
-//!
-//! Instructions are counted by QEMU: run with `-icount shift=0`, every guest instruction
-//! advances the virtual clock by exactly 1 ns, and SysTick, clocked from that virtual clock at
-//! the board's CPU frequency, is read around each layer. A loop of known length calibrates it.
+//! The int8 networks are baked by `#[weights(.., dtype = int8)]` (`models.rs`) and run
+//! integer only; the f32 networks by `#[weights]`, on the Cortex-M4F only.
 #![no_std]
 #![no_main]
 
+mod check;
+mod measure;
+mod models;
+
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
-use nn::int8::{
-    conv2d, depthwise_conv2d, linear, max_pool2d, Conv2dShape, Output, Padding, Pool2dShape,
-    Requant, Weights,
-};
+use cortex_m_semihosting::{debug, hprint, hprintln};
 use panic_semihosting as _;
 
-/// A `static` array on a word boundary, so that kernels may read it a word at a time.
-#[repr(C, align(4))]
-pub struct Aligned<T>(pub T);
-
-// `mlp` and `cnn`: each layer's `WEIGHT_N`, `BIAS_N`, `REQUANT_N`, `INPUT_ZERO_POINT_N`,
-// `OUTPUT_N`, and the pixel → int8 table `INPUT` (see build.rs).
-include!(concat!(env!("OUT_DIR"), "/int8_models.rs"));
-
-#[cfg(not(cortex_m0))]
-nn::network! {
-    /// The MNIST network with the weights `cargo run --release --example mnist -- --save
-    /// data/weights/mnist.safetensors` trained, baked in by the macro.
-    #[weights("../../data/weights/mnist.safetensors")]
-    pub struct Mnist<Linear<784, 128>, ReLU, BatchNorm<128>, Linear<128, 10>>
-}
-
-#[cfg(not(cortex_m0))]
-nn::network! {
-    /// `examples/cnn.rs`'s network, with the weights `cargo run --release --example cnn --
-    /// --save data/weights/cnn.safetensors` trained.
-    #[weights("../../data/weights/cnn.safetensors")]
-    #[input(1, 28, 28)]
-    pub struct Cnn<
-        Conv2d<1, 8, 3>, ReLU, MaxPool2d<2>,
-        Conv2d<8, 16, 3>, ReLU, MaxPool2d<2>,
-        Flatten, Linear<400, 10>,
-    >
-}
-
-#[cfg(not(cortex_m0))]
-static MLP_F32: Mnist = Mnist::WEIGHTS;
-#[cfg(not(cortex_m0))]
-static CNN_F32: Cnn = Cnn::WEIGHTS;
+use measure::{measured, Laps};
+use models::{CnnInt8, DsCnnInt8, MnistInt8, CNN, CNN_PIXELS, DS_CNN, MLP, MLP_PIXELS};
 
 /// Held-out MNIST test images 8,000..8,007 and their labels (`examples/embedded`'s).
 static DIGITS: &[u8; DIGITS_LEN * 784] = include_bytes!("../../embedded/digits.u8");
 static LABELS: &[u8; DIGITS_LEN] = include_bytes!("../../embedded/labels.u8");
 const DIGITS_LEN: usize = 8;
+
+/// Twelve int8 inputs of the DS-CNN, one of each of its synthetic classes, quantised as
+/// `DsCnnInt8::INPUT`: written by `cargo run --release --example embedded_int8_host --
+/// --save`, which checks on every run that they are still what it draws.
+static DS_CNN_INPUTS: &[u8; DS_CNN_LEN * 490] = include_bytes!("../ds_cnn_inputs.i8");
+const DS_CNN_LEN: usize = 12;
 
 /// The board.
 #[cfg(cortex_m0)]
@@ -68,264 +37,146 @@ const BOARD: &str = "Cortex-M0 (QEMU microbit, nRF51, 32 KB RAM)";
 #[cfg(not(cortex_m0))]
 const BOARD: &str = "Cortex-M4F (QEMU mps2-an386)";
 
-/// SysTick's clock, the CPU's: 16 MHz on the nRF51, 25 MHz on the MPS2.
-#[cfg(cortex_m0)]
-const CPU_HZ: u64 = 16_000_000;
+/// Digit `i`, its pixels quantised through `table`, and its label.
+fn digit(i: usize, table: &[i8; 256]) -> ([i8; 784], u8) {
+    let pixels = &DIGITS[i * 784..][..784];
+    (
+        core::array::from_fn(|j| table[pixels[j] as usize]),
+        LABELS[i],
+    )
+}
+
+/// The DS-CNN's input `i` and its class.
+fn ds_cnn_input(i: usize) -> ([i8; 490], u8) {
+    let x = &DS_CNN_INPUTS[i * 490..][..490];
+    (core::array::from_fn(|j| x[j] as i8), (i % 12) as u8)
+}
+
+/// Value `j` of seeded input `k`, in `[-1, 1)`: `examples/mlperf/seeded.rs`'s `input_value`,
+/// integer arithmetic and one division by a power of two, so the same on every machine.
 #[cfg(not(cortex_m0))]
-const CPU_HZ: u64 = 25_000_000;
-
-/// SysTick's registers: control and status, reload value, current value.
-const SYST_CSR: *mut u32 = 0xE000_E010 as *mut u32;
-const SYST_RVR: *mut u32 = 0xE000_E014 as *mut u32;
-const SYST_CVR: *mut u32 = 0xE000_E018 as *mut u32;
-
-/// Starts SysTick counting down from 2^24 − 1 on the CPU clock, without interrupts.
-fn start_systick() {
-    // SAFETY: SysTick's architectural registers, present on every Cortex-M QEMU models;
-    // nothing else in this program uses them.
-    unsafe {
-        core::ptr::write_volatile(SYST_RVR, 0x00FF_FFFF);
-        core::ptr::write_volatile(SYST_CVR, 0);
-        core::ptr::write_volatile(SYST_CSR, 0b101);
-    }
+fn input_value(j: usize, k: usize) -> f32 {
+    ((j * 7919 + k * 104_729) % 2048) as f32 / 1024.0 - 1.0
 }
 
-/// SysTick's current value.
-#[inline(always)]
-fn ticks() -> u32 {
-    // SAFETY: a read of SysTick's current-value register.
-    unsafe { core::ptr::read_volatile(SYST_CVR) }
-}
-
-/// Instructions between two SysTick readings (it counts down, 24 bits), under
-/// `-icount shift=0`: one instruction per nanosecond.
-fn instructions(from: u32, to: u32) -> u64 {
-    let elapsed = from.wrapping_sub(to) & 0x00FF_FFFF;
-    elapsed as u64 * 1_000_000_000 / CPU_HZ
-}
-
-/// SysTick readings after each layer of one inference.
-struct Laps {
-    marks: [u32; 8],
-    n: usize,
-}
-
-impl Laps {
-    fn new() -> Laps {
-        let mut laps = Laps {
-            marks: [0; 8],
-            n: 0,
-        };
-        laps.lap();
-        laps
-    }
-
-    #[inline(always)]
-    fn lap(&mut self) {
-        self.marks[self.n] = ticks();
-        self.n += 1;
-    }
-
-    /// Instructions of layer `k`.
-    fn layer(&self, k: usize) -> u64 {
-        instructions(self.marks[k], self.marks[k + 1])
-    }
-
-    /// Instructions of the whole inference.
-    fn total(&self) -> u64 {
-        instructions(self.marks[0], self.marks[self.n - 1])
-    }
-}
-
-/// Per-channel weights of layer `N` of a model module.
-macro_rules! weights {
-    ($m:ident, $n:tt) => {
-        paste_weights!($m, $n)
-    };
-}
-macro_rules! paste_weights {
-    ($m:ident, 0) => {
-        Weights {
-            weight: &$m::WEIGHT_0.0,
-            bias: Some(&$m::BIAS_0),
-            requant: &$m::REQUANT_0,
-        }
-    };
-    ($m:ident, 2) => {
-        Weights {
-            weight: &$m::WEIGHT_2.0,
-            bias: Some(&$m::BIAS_2),
-            requant: &$m::REQUANT_2,
-        }
-    };
-    ($m:ident, 3) => {
-        Weights {
-            weight: &$m::WEIGHT_3.0,
-            bias: Some(&$m::BIAS_3),
-            requant: &$m::REQUANT_3,
-        }
-    };
-    ($m:ident, 7) => {
-        Weights {
-            weight: &$m::WEIGHT_7.0,
-            bias: Some(&$m::BIAS_7),
-            requant: &$m::REQUANT_7,
-        }
-    };
-}
-
-/// The int8 MLP: `Linear` 784→128 with its ReLU as the output's clamp, the batch norm as a
-/// per-channel scale, `Linear` 128→10.
-#[inline(never)]
-fn mlp_int8(x: &[i8; 784], laps: &mut Laps) -> [i8; 10] {
-    let mut h = [0i8; 128];
-    linear(
-        x,
-        mlp::INPUT_ZERO_POINT_0,
-        weights!(mlp, 0),
-        mlp::OUTPUT_0,
-        &mut h,
-    );
-    laps.lap();
-    let mut g = [0i8; 128];
-    let bn = Conv2dShape::tflite([128, 1, 1], 128, [1, 1], [1, 1], [1, 1], Padding::Valid);
-    depthwise_conv2d(
-        &bn,
-        &h,
-        mlp::INPUT_ZERO_POINT_2,
-        weights!(mlp, 2),
-        mlp::OUTPUT_2,
-        &mut g,
-    );
-    laps.lap();
-    let mut y = [0i8; 10];
-    linear(
-        &g,
-        mlp::INPUT_ZERO_POINT_3,
-        weights!(mlp, 3),
-        mlp::OUTPUT_3,
-        &mut y,
-    );
-    laps.lap();
-    y
-}
-
-/// The MLP's layers: name and multiply-adds.
-const MLP_LAYERS: [(&str, u64); 3] = [
-    ("Linear 784->128 + ReLU", 784 * 128),
-    ("BatchNorm 128 (per-channel scale)", 128),
-    ("Linear 128->10", 128 * 10),
-];
-
-/// The int8 CNN: two 3×3 convolutions with their ReLUs, each followed by a 2×2 max pool,
-/// then `Linear` 400→10.
-#[inline(never)]
-fn cnn_int8(x: &[i8; 784], laps: &mut Laps) -> [i8; 10] {
-    let same = |zero_point| Output {
-        zero_point,
-        min: -128,
-        max: 127,
-    };
-    let c1 = Conv2dShape::tflite([1, 28, 28], 8, [3, 3], [1, 1], [1, 1], Padding::Valid);
-    let mut a = [0i8; 8 * 26 * 26];
-    conv2d(
-        &c1,
-        x,
-        cnn::INPUT_ZERO_POINT_0,
-        weights!(cnn, 0),
-        cnn::OUTPUT_0,
-        &mut a,
-    );
-    laps.lap();
-    let p1 = Pool2dShape::tflite([8, 26, 26], [2, 2], [2, 2], Padding::Valid);
-    let mut b = [0i8; 8 * 13 * 13];
-    max_pool2d(&p1, &a, same(cnn::OUTPUT_0.zero_point), &mut b);
-    laps.lap();
-    let c2 = Conv2dShape::tflite([8, 13, 13], 16, [3, 3], [1, 1], [1, 1], Padding::Valid);
-    let mut c = [0i8; 16 * 11 * 11];
-    conv2d(
-        &c2,
-        &b,
-        cnn::INPUT_ZERO_POINT_3,
-        weights!(cnn, 3),
-        cnn::OUTPUT_3,
-        &mut c,
-    );
-    laps.lap();
-    let p2 = Pool2dShape::tflite([16, 11, 11], [2, 2], [2, 2], Padding::Valid);
-    let mut d = [0i8; 400];
-    max_pool2d(&p2, &c, same(cnn::OUTPUT_3.zero_point), &mut d);
-    laps.lap();
-    let mut y = [0i8; 10];
-    linear(
-        &d,
-        cnn::INPUT_ZERO_POINT_7,
-        weights!(cnn, 7),
-        cnn::OUTPUT_7,
-        &mut y,
-    );
-    laps.lap();
-    y
-}
-
-/// The CNN's layers: name and multiply-adds.
-const CNN_LAYERS: [(&str, u64); 5] = [
-    ("Conv2d 1->8 3x3 + ReLU", 26 * 26 * 8 * 9),
-    ("MaxPool2d 2", 0),
-    ("Conv2d 8->16 3x3 + ReLU", 11 * 11 * 16 * 72),
-    ("MaxPool2d 2", 0),
-    ("Linear 400->10", 400 * 10),
-];
-
+/// The seeded inputs the MobileNet and the autoencoder run (the host's).
 #[cfg(not(cortex_m0))]
+const SEEDED_INPUTS: usize = 2;
+
+/// A baked int8 network as `run_int8` drives it: `IN` inputs, `OUT` outputs, `S` bytes of
+/// scratch.
+struct Int8<const IN: usize, const OUT: usize, const S: usize> {
+    name: &'static str,
+    /// The network's bytes in flash (its baked struct, and its input table if it has one).
+    flash: usize,
+    layers: &'static [(&'static str, u64)],
+    forward: fn(&[i8; IN]) -> [i8; OUT],
+    forward_in: fn(&[i8; IN], &mut [i8; S]) -> [i8; OUT],
+    forward_layers: ForwardLayers<IN, OUT, S>,
+}
+
+/// A network's `forward_layers`: the input, the scratch, what to call after each layer.
+type ForwardLayers<const IN: usize, const OUT: usize, const S: usize> =
+    fn(&[i8; IN], &mut [i8; S], &mut dyn FnMut(usize)) -> [i8; OUT];
+
+/// Runs `net` on `samples` inputs, printing its int8 outputs, then its figures: the most
+/// stack and instructions of any input, each layer's instructions, and the scratch measured
+/// three ways (the bytes an inference writes in it, and the painted stack of `forward`,
+/// which holds the scratch, and of `forward_in`, which does not).
 #[inline(never)]
-fn mlp_f32(x: &[f32; 784]) -> [f32; 10] {
-    MLP_F32.forward(x)
+fn run_int8<const IN: usize, const OUT: usize, const S: usize>(
+    net: &Int8<IN, OUT, S>,
+    samples: usize,
+    sample: impl Fn(usize) -> ([i8; IN], u8),
+) {
+    let (mut stack, mut count) = (0, 0);
+    for i in 0..samples {
+        let (x, label) = sample(i);
+        let (y, used, n) = measured(|| (net.forward)(&x));
+        (stack, count) = (stack.max(used), count.max(n));
+        print_int8(net.name, i, label, &y);
+    }
+    let (x, _) = sample(0);
+    let laps = layer_by_layer(net, &x);
+    let mut macs = 0;
+    for (k, &(layer, n)) in net.layers.iter().enumerate() {
+        print_layer(net.name, k, layer, laps.layer(k), n);
+        macs += n;
+    }
+    hprintln!(
+        "int8 {}: its layers' instructions add up to {} (SysTick read after each)",
+        net.name,
+        laps.total()
+    );
+    report(&["int8 ", net.name], net.flash, stack, count, macs);
+    let frames = frames(net, &x);
+    hprintln!(
+        "int8 {} scratch: SCRATCH_BYTES {}, written by an inference {}; painted stack of forward {} (the scratch on it), of forward_in {} (the scratch the caller's), difference {}",
+        net.name,
+        S,
+        written(net, &x),
+        stack,
+        frames,
+        stack as isize - frames as isize
+    );
 }
 
-#[cfg(not(cortex_m0))]
+/// One inference with SysTick read after each layer.
 #[inline(never)]
-fn cnn_f32(x: &[f32; 784]) -> [f32; 10] {
-    CNN_F32.forward(x)
+fn layer_by_layer<const IN: usize, const OUT: usize, const S: usize>(
+    net: &Int8<IN, OUT, S>,
+    x: &[i8; IN],
+) -> Laps {
+    let mut scratch = [0i8; S];
+    let mut laps = Laps::new();
+    (net.forward_layers)(x, &mut scratch, &mut |_| laps.lap());
+    laps
 }
 
-/// The index of the largest value (the first of equals).
-fn argmax<T: PartialOrd + Copy>(v: &[T; 10]) -> usize {
-    (0..10).fold(0, |b, k| if v[k] > v[b] { k } else { b })
-}
-
-/// What the stack is painted with before inference; a word still holding it afterwards
-/// was never written.
-const PAINT: u32 = 0xDEAD_BEEF;
-
-extern "C" {
-    /// The end of the program's static data (cortex-m-rt's link.x): the stack may grow down
-    /// to here.
-    static __sheap: u32;
-}
-
-/// Runs `infer`, returning its result, the stack it took (the painted words below this
-/// frame that it overwrote) and the instructions it executed.
+/// The painted stack of `forward_in`, its scratch in this frame, above the painted region.
 #[inline(never)]
-fn measured<T>(infer: impl FnOnce() -> T) -> (T, usize, u64) {
-    let top = (stack_pointer() - 64) & !3;
-    let bottom = (core::ptr::addr_of!(__sheap) as usize + 3) & !3;
-    // SAFETY: `bottom..top` lies between the end of the static data and 64 bytes below this
-    // frame's stack pointer: no live value is there; `paint` is inlined, so has no frame in it.
-    unsafe { paint(bottom, top) };
-    let start = ticks();
-    let y = infer();
-    let end = ticks();
-    // SAFETY: the same region; `infer` has returned, so no frame is in it.
-    let untouched = unsafe { untouched_words(bottom, top) };
-    (y, top - bottom - 4 * untouched, instructions(start, end))
+fn frames<const IN: usize, const OUT: usize, const S: usize>(
+    net: &Int8<IN, OUT, S>,
+    x: &[i8; IN],
+) -> usize {
+    let mut scratch = [0i8; S];
+    measured(|| (net.forward_in)(x, &mut scratch)).1
+}
+
+/// The scratch bytes one inference writes: run twice, over two different fills, a byte is
+/// written if it differs from the fill after either run (the same inference writes the same
+/// values both times).
+#[inline(never)]
+fn written<const IN: usize, const OUT: usize, const S: usize>(
+    net: &Int8<IN, OUT, S>,
+    x: &[i8; IN],
+) -> usize {
+    #[cfg(cortex_m0)]
+    const WORDS: usize = 512;
+    #[cfg(not(cortex_m0))]
+    const WORDS: usize = 2048;
+    assert!(S <= 32 * WORDS, "a larger scratch than this check holds");
+    let mut seen = [0u32; WORDS];
+    let mut scratch = [0i8; S];
+    for fill in [0x5a, -0x5b] {
+        scratch.fill(fill);
+        (net.forward_in)(x, &mut scratch);
+        for (k, &b) in scratch.iter().enumerate() {
+            if b != fill {
+                seen[k / 32] |= 1 << (k % 32);
+            }
+        }
+    }
+    seen.iter().map(|w| w.count_ones() as usize).sum()
 }
 
 /// Prints one model's figures.
-fn report(name: &str, flash: usize, stack: usize, instructions: u64, macs: u64) {
+fn report(name: &[&str], flash: usize, stack: usize, instructions: u64, macs: u64) {
+    for part in name {
+        hprint!("{}", part);
+    }
     hprintln!(
-        "{}: {} bytes of model in flash, stack {} bytes, {} instructions per inference, {}.{:02} per multiply-add",
-        name,
+        ": {} bytes of model in flash, stack {} bytes, {} instructions per inference, {}.{:02} per multiply-add",
         flash,
         stack,
         instructions,
@@ -334,128 +185,20 @@ fn report(name: &str, flash: usize, stack: usize, instructions: u64, macs: u64) 
     );
 }
 
-#[entry]
-fn main() -> ! {
-    start_systick();
-    hprintln!("nn int8 on a {}", BOARD);
-    calibrate();
-    check_kernels();
-    let mlp_bytes = core::mem::size_of_val(&mlp::WEIGHT_0)
-        + core::mem::size_of_val(&mlp::BIAS_0)
-        + core::mem::size_of_val(&mlp::REQUANT_0)
-        + core::mem::size_of_val(&mlp::WEIGHT_2)
-        + core::mem::size_of_val(&mlp::BIAS_2)
-        + core::mem::size_of_val(&mlp::REQUANT_2)
-        + core::mem::size_of_val(&mlp::WEIGHT_3)
-        + core::mem::size_of_val(&mlp::BIAS_3)
-        + core::mem::size_of_val(&mlp::REQUANT_3)
-        + core::mem::size_of_val(&mlp::INPUT);
-    let cnn_bytes = core::mem::size_of_val(&cnn::WEIGHT_0)
-        + core::mem::size_of_val(&cnn::BIAS_0)
-        + core::mem::size_of_val(&cnn::REQUANT_0)
-        + core::mem::size_of_val(&cnn::WEIGHT_3)
-        + core::mem::size_of_val(&cnn::BIAS_3)
-        + core::mem::size_of_val(&cnn::REQUANT_3)
-        + core::mem::size_of_val(&cnn::WEIGHT_7)
-        + core::mem::size_of_val(&cnn::BIAS_7)
-        + core::mem::size_of_val(&cnn::REQUANT_7)
-        + core::mem::size_of_val(&cnn::INPUT);
-    let mlp_macs: u64 = MLP_LAYERS.iter().map(|l| l.1).sum();
-    let cnn_macs: u64 = CNN_LAYERS.iter().map(|l| l.1).sum();
-    // The most stack and instructions of any digit, and the layers of the last.
-    let (mut mlp, mut cnn) = ((0, 0), (0, 0));
-    let (mut mlp_laps, mut cnn_laps) = (Laps::new(), Laps::new());
-    #[cfg(not(cortex_m0))]
-    let mut mlp32 = (0, 0);
-    #[cfg(not(cortex_m0))]
-    let mut cnn32 = (0, 0);
-    for (i, (pixels, &label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
-        let x: [i8; 784] = core::array::from_fn(|j| mlp::INPUT[pixels[j] as usize]);
-        let ((y, laps), stack, n) = measured(|| {
-            let mut laps = Laps::new();
-            (mlp_int8(&x, &mut laps), laps)
-        });
-        mlp = (mlp.0.max(stack), mlp.1.max(n));
-        mlp_laps = laps;
-        print_int8("mlp", i, label, &y);
-        let x: [i8; 784] = core::array::from_fn(|j| cnn::INPUT[pixels[j] as usize]);
-        let ((y, laps), stack, n) = measured(|| {
-            let mut laps = Laps::new();
-            (cnn_int8(&x, &mut laps), laps)
-        });
-        cnn = (cnn.0.max(stack), cnn.1.max(n));
-        cnn_laps = laps;
-        print_int8("cnn", i, label, &y);
-        // The f32 networks on the same digit, scaled as `nn::data` scales MNIST.
-        #[cfg(not(cortex_m0))]
-        {
-            let x: [f32; 784] = core::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
-            let (y, stack, n) = measured(|| mlp_f32(&x));
-            mlp32 = (mlp32.0.max(stack), mlp32.1.max(n));
-            hprintln!("f32 mlp {}: label {} predicted {}", i, label, argmax(&y));
-            let (y, stack, n) = measured(|| cnn_f32(&x));
-            cnn32 = (cnn32.0.max(stack), cnn32.1.max(n));
-            hprintln!("f32 cnn {}: label {} predicted {}", i, label, argmax(&y));
-        }
-    }
-    for (k, (name, macs)) in MLP_LAYERS.iter().enumerate() {
-        print_layer("int8 mlp", k, name, mlp_laps.layer(k), *macs);
-    }
-    for (k, (name, macs)) in CNN_LAYERS.iter().enumerate() {
-        print_layer("int8 cnn", k, name, cnn_laps.layer(k), *macs);
-    }
-    hprintln!(
-        "int8 mlp: {} instructions in its layers, {} with the readings",
-        mlp_laps.total(),
-        mlp.1
-    );
-    report("int8 mlp", mlp_bytes, mlp.0, mlp.1, mlp_macs);
-    report("int8 cnn", cnn_bytes, cnn.0, cnn.1, cnn_macs);
-    #[cfg(not(cortex_m0))]
-    report(
-        "f32 mlp",
-        core::mem::size_of::<Mnist>(),
-        mlp32.0,
-        mlp32.1,
-        784 * 128 + 128 * 10,
-    );
-    #[cfg(cortex_m0)]
-    hprintln!(
-        "f32 mlp: not built: its {} bytes of f32 weights do not fit the 256 KB of flash",
-        4 * (784 * 128 + 128 + 4 * 128 + 128 * 10 + 10)
-    );
-    #[cfg(not(cortex_m0))]
-    report(
-        "f32 cnn",
-        core::mem::size_of::<Cnn>(),
-        cnn32.0,
-        cnn32.1,
-        cnn_macs,
-    );
-    #[cfg(cortex_m0)]
-    hprintln!("f32 cnn: not built: its forward takes 44 KB of stack (the Cortex-M4F's measure), more than the 32 KB of RAM");
-    debug::exit(debug::EXIT_SUCCESS);
-    #[allow(clippy::empty_loop)]
-    loop {}
-}
-
 /// One int8 layer's instructions.
 fn print_layer(model: &str, k: usize, name: &str, instructions: u64, macs: u64) {
+    hprint!(
+        "int8 {} layer {} ({}): {} instructions",
+        model,
+        k,
+        name,
+        instructions
+    );
     if macs == 0 {
-        hprintln!(
-            "{} layer {} ({}): {} instructions",
-            model,
-            k,
-            name,
-            instructions
-        );
+        hprintln!();
     } else {
         hprintln!(
-            "{} layer {} ({}): {} instructions, {} multiply-adds, {}.{:02} per multiply-add",
-            model,
-            k,
-            name,
-            instructions,
+            ", {} multiply-adds, {}.{:02} per multiply-add",
             macs,
             instructions / macs,
             instructions * 100 / macs % 100
@@ -463,169 +206,158 @@ fn print_layer(model: &str, k: usize, name: &str, instructions: u64, macs: u64) 
     }
 }
 
-/// One line per digit and model, the same as the host's `cargo run --example
-/// embedded_int8_host`.
-fn print_int8(model: &str, i: usize, label: u8, l: &[i8; 10]) {
-    hprintln!(
-        "{} {}: label {} predicted {} int8 logits {} {} {} {} {} {} {} {} {} {}",
+/// The index of the largest value (the first of equals).
+fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
+    (0..v.len()).fold(0, |b, k| if v[k] > v[b] { k } else { b })
+}
+
+/// One line per input and model, the same as the host's `cargo run --example
+/// embedded_int8_host`: past 16 outputs, the first 12 and a checksum of all.
+fn print_int8(model: &str, i: usize, label: u8, y: &[i8]) {
+    hprint!(
+        "{} {}: label {} predicted {} int8 logits",
         model,
         i,
         label,
-        argmax(l),
-        l[0],
-        l[1],
-        l[2],
-        l[3],
-        l[4],
-        l[5],
-        l[6],
-        l[7],
-        l[8],
-        l[9]
+        argmax(y)
     );
-}
-
-/// A reproducible int8 pattern covering the whole range (xorshift).
-fn pattern(v: &mut [i8], seed: u32) {
-    let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
-    for v in v {
-        s ^= s << 13;
-        s ^= s >> 17;
-        s ^= s << 5;
-        *v = s as u8 as i8;
+    let shown = if y.len() > 16 { &y[..12] } else { y };
+    for v in shown {
+        hprint!(" {}", v);
     }
+    if y.len() > 16 {
+        let sum: i64 = (0..y.len()).map(|k| (k as i64 + 1) * i64::from(y[k])).sum();
+        hprint!(" ... checksum {}", sum);
+    }
+    hprintln!();
 }
 
-/// Checks `nn::int8::linear`, as compiled for this target, against the plain loop of TFLite
-/// Micro's reference on every remainder the kernels handle apart: input widths 1..=40 and
-/// around the pieces they prepare at a time, row counts odd and even, weights starting at each
-/// byte of a word, input zero points at both ends. Panics (and so fails the run) on the first
-/// difference.
-#[inline(never)]
-fn check_kernels() {
-    const WIDTHS: [usize; 8] = [63, 64, 65, 127, 128, 129, 255, 300];
-    const ROWS: [usize; 7] = [1, 2, 3, 4, 5, 16, 17];
-    let mut buffer = [0i8; 17 * 300 + 3];
-    let mut x = [0i8; 300];
-    let (mut cases, mut values) = (0, 0);
-    let requant: [Requant; 17] = core::array::from_fn(|k| Requant {
-        multiplier: (1 << 30) + 40_000_000 * k as i32,
-        shift: -6 - (k as i32 % 5),
+#[entry]
+fn main() -> ! {
+    measure::start_systick();
+    hprintln!("nn int8 on a {}", BOARD);
+    measure::calibrate();
+    check::check_kernels();
+    let mlp = Int8 {
+        name: "mlp",
+        flash: core::mem::size_of::<MnistInt8>() + MLP_PIXELS.len(),
+        layers: &MnistInt8::LAYERS,
+        forward: |x| MLP.forward(x),
+        forward_in: |x, s| MLP.forward_in(x, s),
+        forward_layers: |x, s, after| MLP.forward_layers(x, s, after),
+    };
+    run_int8(&mlp, DIGITS_LEN, |i| digit(i, &MLP_PIXELS));
+    let cnn = Int8 {
+        name: "cnn",
+        flash: core::mem::size_of::<CnnInt8>() + CNN_PIXELS.len(),
+        layers: &CnnInt8::LAYERS,
+        forward: |x| CNN.forward(x),
+        forward_in: |x, s| CNN.forward_in(x, s),
+        forward_layers: |x, s, after| CNN.forward_layers(x, s, after),
+    };
+    run_int8(&cnn, DIGITS_LEN, |i| digit(i, &CNN_PIXELS));
+    let ds_cnn = Int8 {
+        name: "ds_cnn",
+        flash: core::mem::size_of::<DsCnnInt8>(),
+        layers: &DsCnnInt8::LAYERS,
+        forward: |x| DS_CNN.forward(x),
+        forward_in: |x, s| DS_CNN.forward_in(x, s),
+        forward_layers: |x, s, after| DS_CNN.forward_layers(x, s, after),
+    };
+    run_int8(&ds_cnn, DS_CNN_LEN, ds_cnn_input);
+    #[cfg(not(cortex_m0))]
+    seeded_models();
+    f32_models();
+    debug::exit(debug::EXIT_SUCCESS);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// MLPerf Tiny's MobileNetV1 and autoencoder, with seeded weights, on seeded inputs.
+#[cfg(not(cortex_m0))]
+fn seeded_models() {
+    use models::{AutoEncoderInt8, MobileNetInt8, AUTOENCODER, MOBILENET};
+    let mobilenet = Int8 {
+        name: "mobilenet",
+        flash: core::mem::size_of::<MobileNetInt8>(),
+        layers: &MobileNetInt8::LAYERS,
+        forward: |x| MOBILENET.forward(x),
+        forward_in: |x, s| MOBILENET.forward_in(x, s),
+        forward_layers: |x, s, after| MOBILENET.forward_layers(x, s, after),
+    };
+    run_int8(&mobilenet, SEEDED_INPUTS, |k| {
+        let q = MobileNetInt8::INPUT;
+        (core::array::from_fn(|j| q.quantize(input_value(j, k))), 0)
     });
-    let bias: [i32; 17] = core::array::from_fn(|k| 1000 * k as i32 - 7000);
-    let out = Output {
-        zero_point: 3,
-        min: -128,
-        max: 127,
+    let autoencoder = Int8 {
+        name: "autoencoder",
+        flash: core::mem::size_of::<AutoEncoderInt8>(),
+        layers: &AutoEncoderInt8::LAYERS,
+        forward: |x| AUTOENCODER.forward(x),
+        forward_in: |x, s| AUTOENCODER.forward_in(x, s),
+        forward_layers: |x, s, after| AUTOENCODER.forward_layers(x, s, after),
     };
-    for n in (1..=40).chain(WIDTHS) {
-        for rows in ROWS {
-            let zp = [-128, 5, 127][cases % 3];
-            let offset = cases % 4;
-            let w = &mut buffer[offset..offset + rows * n];
-            pattern(w, (n * 31 + rows) as u32);
-            w[0] = -128;
-            let x = &mut x[..n];
-            pattern(x, (n * 7 + rows * 3) as u32);
-            x[0] = 127;
-            let (w, x) = (&*w, &*x);
-            let mut got = [0i8; 17];
-            let weights = Weights {
-                weight: w,
-                bias: Some(&bias[..rows]),
-                requant: &requant[..rows],
-            };
-            linear(x, zp, weights, out, &mut got[..rows]);
-            for r in 0..rows {
-                let mut acc = bias[r];
-                for i in 0..n {
-                    acc += w[r * n + i] as i32 * (x[i] as i32 - zp);
-                }
-                let want = out.write(requant[r].apply(acc));
-                assert_eq!(
-                    got[r], want,
-                    "linear of {} inputs, row {} of {}, zero point {}",
-                    n, r, rows, zp
-                );
-                values += 1;
-            }
-            cases += 1;
-        }
+    run_int8(&autoencoder, SEEDED_INPUTS, |k| {
+        let q = AutoEncoderInt8::INPUT;
+        (core::array::from_fn(|j| q.quantize(input_value(j, k))), 0)
+    });
+}
+
+/// The f32 networks on the same inputs, for their figures beside the int8 ones.
+#[cfg(not(cortex_m0))]
+fn f32_models() {
+    use core::mem::size_of_val as size;
+    use models::{CNN_F32, DS_CNN_F32, MLP_F32};
+    let macs = |layers: &[(&str, u64)]| layers.iter().map(|l| l.1).sum::<u64>();
+    let (mut mlp, mut cnn, mut ds_cnn) = ((0, 0), (0, 0), (0, 0));
+    for (i, (pixels, &label)) in DIGITS.chunks_exact(784).zip(LABELS).enumerate() {
+        // Scaled as `nn::data` scales MNIST.
+        let x: [f32; 784] = core::array::from_fn(|j| f32::from(pixels[j]) / 255.0);
+        let (y, stack, n) = measured(|| MLP_F32.forward(&x));
+        mlp = (mlp.0.max(stack), mlp.1.max(n));
+        hprintln!("f32 mlp {}: label {} predicted {}", i, label, argmax(&y));
+        let (y, stack, n) = measured(|| CNN_F32.forward(&x));
+        cnn = (cnn.0.max(stack), cnn.1.max(n));
+        hprintln!("f32 cnn {}: label {} predicted {}", i, label, argmax(&y));
     }
-    hprintln!(
-        "kernel check: nn::int8::linear equals the reference loop on {} shapes ({} outputs)",
-        cases,
-        values
+    for i in 0..DS_CNN_LEN {
+        // The int8 inputs as reals (the f32 network's weights are other than the int8 file's,
+        // so its classes are not compared).
+        let x = ds_cnn_input(i).0.map(|v| DsCnnInt8::INPUT.dequantize(v));
+        let (_, stack, n) = measured(|| DS_CNN_F32.forward(&x));
+        ds_cnn = (ds_cnn.0.max(stack), ds_cnn.1.max(n));
+    }
+    report(
+        &["f32 mlp"],
+        size(&MLP_F32),
+        mlp.0,
+        mlp.1,
+        macs(&MnistInt8::LAYERS),
+    );
+    report(
+        &["f32 cnn"],
+        size(&CNN_F32),
+        cnn.0,
+        cnn.1,
+        macs(&CnnInt8::LAYERS),
+    );
+    let ds_cnn_macs = macs(&DsCnnInt8::LAYERS);
+    report(
+        &["f32 ds_cnn"],
+        size(&DS_CNN_F32),
+        ds_cnn.0,
+        ds_cnn.1,
+        ds_cnn_macs,
     );
 }
 
-/// Checks the count on a loop of known length, `subs` and `bne` a million times: two million
-/// instructions, and the two readings' own instructions.
-fn calibrate() {
-    let empty = {
-        let a = ticks();
-        let b = ticks();
-        instructions(a, b)
-    };
-    let start = ticks();
-    let n: u32 = 1_000_000;
-    // SAFETY: a register-only countdown loop.
-    unsafe {
-        core::arch::asm!(
-            "2:",
-            "subs {n}, #1",
-            "bne 2b",
-            n = inout(reg) n => _,
-            options(nomem, nostack)
-        )
-    };
-    let end = ticks();
+/// The f32 networks do not fit the Cortex-M0 beside the int8 ones.
+#[cfg(cortex_m0)]
+fn f32_models() {
     hprintln!(
-        "calibration: a loop of {} instructions counted as {} (two readings alone: {}; one tick is {} instructions)",
-        2 * n,
-        instructions(start, end),
-        empty,
-        1_000_000_000 / CPU_HZ
+        "f32 mlp: not built: its {} bytes of f32 weights do not fit the 256 KB of flash",
+        4 * (784 * 128 + 128 + 4 * 128 + 128 * 10 + 10)
     );
-}
-
-/// The stack pointer of the calling function.
-#[inline(always)]
-fn stack_pointer() -> usize {
-    let sp: usize;
-    // SAFETY: copies the stack pointer into a register; touches no memory.
-    unsafe {
-        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    sp
-}
-
-/// Fills the words of `bottom..top` with `PAINT`.
-///
-/// # Safety
-/// `bottom..top` must be word-aligned RAM that holds no live value, and stays so because
-/// this is inlined into its caller (a frame of its own could lie in the range).
-#[inline(always)]
-unsafe fn paint(bottom: usize, top: usize) {
-    for a in (bottom..top).step_by(4) {
-        // SAFETY: in the range the caller guarantees; volatile, so the writes happen.
-        unsafe { core::ptr::write_volatile(a as *mut u32, PAINT) };
-    }
-}
-
-/// Counts the words of `bottom..top` that still hold `PAINT`, from `bottom` up to the first
-/// one that was written.
-///
-/// # Safety
-/// `bottom..top` must be word-aligned RAM that no live frame uses.
-unsafe fn untouched_words(bottom: usize, top: usize) -> usize {
-    let mut n = 0;
-    for a in (bottom..top).step_by(4) {
-        // SAFETY: in the range the caller guarantees is readable RAM.
-        if unsafe { core::ptr::read_volatile(a as *const u32) } != PAINT {
-            break;
-        }
-        n += 1;
-    }
-    n
+    hprintln!("f32 cnn: not built: its forward's 28 KB of stack (the Cortex-M4F's measure) and the program's own overflow the 32 KB of RAM");
+    hprintln!("f32 ds_cnn: not built: its forward takes 64 KB of stack (the Cortex-M4F's measure), more than the 32 KB of RAM");
 }

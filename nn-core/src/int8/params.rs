@@ -232,17 +232,25 @@ impl Quant {
         Quant { scale, zero_point }
     }
 
-    /// `x` quantised: `clamp(round(x / scale) + zero_point)`.
+    /// `x` quantised: `clamp(round(x / scale) + zero_point)`. A `const fn`, so that a
+    /// table of quantised inputs can be made when the program compiles (a microcontroller
+    /// without an FPU then runs no floating point).
     #[inline(always)]
-    pub fn quantize(self, x: f32) -> i8 {
+    pub const fn quantize(self, x: f32) -> i8 {
         // `roundf` (halves away from zero) in operations that vectorise: the truncation and
         // the fraction it leaves, exact for |v| <= 512; beyond, the result saturates either
         // way (a NaN gives 0, as `roundf(NaN) as i32` does).
         let v = (x / self.scale).clamp(-512.0, 512.0);
         let t = v as i32;
         let f = v - t as f32;
-        let r = t + i32::from(f >= 0.5) - i32::from(f <= -0.5);
-        (r + self.zero_point).clamp(-128, 127) as i8
+        let r = t + (f >= 0.5) as i32 - (f <= -0.5) as i32 + self.zero_point;
+        (if r < -128 {
+            -128
+        } else if r > 127 {
+            127
+        } else {
+            r
+        }) as i8
     }
 
     /// `q` as a real value.

@@ -27,6 +27,42 @@ mod plan;
 use checks::{check_quantisation, read_layer, Tensors};
 use plan::{plan, Dense, Step};
 
+/// What an int8 step computes, for `LAYERS`: the declared layer with the activation folded
+/// into it, and its multiply-adds (torchinfo's count: none for pools and clamps).
+fn describe(step: &Step<'_>) -> (String, u64) {
+    match step {
+        Step::Dense { layer, dense, act } => {
+            let shown = valid::show(&layer.kind, &layer.decl.ty);
+            let act = match act {
+                Act::None => "",
+                Act::Relu => " + ReLU",
+                Act::Relu6 => " + ReLU6",
+            };
+            let per = match dense {
+                Dense::Linear { inputs, .. } => *inputs,
+                Dense::Conv {
+                    input,
+                    kernel: [kh, kw],
+                    depthwise,
+                    ..
+                } => kh * kw * if *depthwise { 1 } else { input[0] },
+                Dense::Depthwise { .. } => 1,
+            };
+            (format!("{shown}{act}"), (dense.out_len() * per) as u64)
+        }
+        Step::Pool {
+            average,
+            window: [kh, kw],
+            ..
+        } => {
+            let kind = if *average { "AvgPool2d" } else { "MaxPool2d" };
+            (format!("{kind} {kh}x{kw}"), 0)
+        }
+        Step::Clamp(Act::Relu6) => ("ReLU6".into(), 0),
+        Step::Clamp(_) => ("ReLU".into(), 0),
+    }
+}
+
 /// The baked int8 struct, or the errors that stop it.
 pub fn bake(
     input: &Input,
@@ -101,9 +137,13 @@ pub fn bake(
     let mut values = Vec::new();
     // (field, output length, whether it writes a new activation)
     let mut runs: Vec<(syn::Ident, usize, bool)> = Vec::new();
+    let (mut names, mut macs) = (Vec::new(), Vec::new());
     let mut next = tensors.iter();
     for (i, step) in steps.iter().enumerate() {
         let field = syn::Ident::new(&format!("__{i}"), Span::call_site());
+        let (name, n) = describe(step);
+        names.push(name);
+        macs.push(n);
         let (ty, value, len, writes) = match step {
             Step::Dense { layer, dense, act } => {
                 let t = next.next().expect("one per dense step");
@@ -260,11 +300,11 @@ pub fn bake(
     };
     let mut body = Vec::new();
     let mut k = 0usize;
-    for (field, len, write) in &runs {
+    for (step, (field, len, write)) in runs.iter().enumerate() {
         if !*write {
             // A clamp in place, on the last write's output.
             let at = region(k - 1, writes[k - 1]);
-            body.push(quote!(self.#field.forward(#at);));
+            body.push(quote!(self.#field.forward(#at); after(#step);));
             continue;
         }
         let out = *len;
@@ -295,9 +335,10 @@ pub fn bake(
                 }}
             }
         };
-        body.push(code);
+        body.push(quote!(#code after(#step);));
         k += 1;
     }
+    let n_steps = runs.len();
 
     let out_q = quant.tokens();
     let in_q = first_in.tokens();
@@ -343,6 +384,10 @@ pub fn bake(
             pub const INPUT: ::nn::int8::Quant = #in_q;
             /// The output's quantisation: `y = scale · (y_i8 − zero_point)`.
             pub const OUTPUT: ::nn::int8::Quant = #out_q;
+            /// The layers as the int8 forward runs them, each with its multiply-adds: a
+            /// `BatchNorm` right after a layer and a `ReLU`/`ReLU6` after one are folded into
+            /// it. [`Self::forward_layers`] reports each as it finishes.
+            pub const LAYERS: [(&'static str, u64); #n_steps] = [#((#names, #macs)),*];
 
             /// One sample in int8, integer arithmetic only, no heap: `x` quantised as
             /// [`Self::INPUT`], the result as [`Self::OUTPUT`].
@@ -353,6 +398,18 @@ pub fn bake(
 
             /// [`Self::forward`] with the activations in `scratch`, the caller's.
             pub fn forward_in(&self, x: &[i8; #n_in], scratch: &mut [i8; #scratch]) -> [i8; #n_out] {
+                self.forward_layers(x, scratch, |_| {})
+            }
+
+            /// [`Self::forward_in`], calling `after(k)` as soon as layer `k` of
+            /// [`Self::LAYERS`] has written its output: to time or inspect the layers one at
+            /// a time.
+            pub fn forward_layers(
+                &self,
+                x: &[i8; #n_in],
+                scratch: &mut [i8; #scratch],
+                mut after: impl FnMut(usize),
+            ) -> [i8; #n_out] {
                 #unused
                 let mut y = [0i8; #n_out];
                 #(#body)*
