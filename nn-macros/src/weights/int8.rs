@@ -19,13 +19,13 @@ use crate::ast::Input;
 use crate::attr::Attr;
 use crate::ctxt::Ctxt;
 
-use crate::valid::Net;
+use crate::valid::{self, Net};
 
 mod checks;
 mod plan;
 
 use checks::{check_quantisation, read_layer, Tensors};
-use plan::{plan, Dense, Step};
+use plan::{plan, Act, Dense, Step};
 
 /// What an int8 step computes, for `LAYERS`: the declared layer with the activation folded
 /// into it, and its multiply-adds (torchinfo's count: none for pools and clamps).
