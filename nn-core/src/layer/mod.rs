@@ -213,6 +213,30 @@ pub trait Layer: bytemuck::Zeroable {
     /// [`Layer::ACTIVATIONS`] in bytes: the stack array of one inference's values.
     const ACTIVATION_BYTES: usize = Self::ACTIVATIONS * core::mem::size_of::<f32>();
 
+    /// Floats of the region a network gives this layer's one-sample call in its own stack
+    /// array ([`Layer::__forward_region`]): the layer's output and, for a network written as
+    /// code, its own values, laid out by its own plan in the floats the calling network's
+    /// plan leaves free while it runs. The output alone for any other layer.
+    #[doc(hidden)]
+    const __REGION: usize = Self::OUT;
+    /// Where the output lies in [`Layer::__REGION`].
+    #[doc(hidden)]
+    const __REGION_OUT: usize = 0;
+    /// Floats of activations the call through [`Layer::__forward_region`] keeps on the stack
+    /// outside its region: all of [`Layer::ACTIVATIONS`] for a layer that lays out nothing in
+    /// the region.
+    #[doc(hidden)]
+    const __BESIDE: usize = Self::ACTIVATIONS;
+
+    /// The one-sample forward within `region` ([`Layer::__REGION`] floats of the calling
+    /// network's stack array, apart from `x`): the output at [`Layer::__REGION_OUT`], the same
+    /// bits as [`Layer::forward`].
+    #[doc(hidden)]
+    fn __forward_region(&self, x: &[f32], region: &mut [f32]) {
+        let at = Self::__REGION_OUT;
+        self.forward(x, &mut region[at..at + Self::OUT]);
+    }
+
     /// Whether [`Layer::forward_in_place`] computes the one-sample forward over its input,
     /// exactly as [`Layer::forward`] does (an elementwise layer whose output has its
     /// input's size); a chain then lays out its output in its input's floats. A layer that

@@ -16,18 +16,30 @@
 /// first (TensorFlow Lite Micro's greedy planner's order); the shorter array is kept, the
 /// first order on a tie. Returns each value's offset and the floats of the whole array.
 ///
+/// A value tied to another, `ties[i] == (a, s)` with `a != i`, lies `s` floats before value
+/// `a` and is placed with it: a nested network's region (its own values, laid out by its own
+/// plan, and its output among them at `s`) around the output it makes for the network that
+/// calls it. An untied value is `ties[i] == (i, 0)`.
+///
 /// ```
+/// use nn::__private::graph::plan;
+/// let free = [(0, 0), (1, 0), (2, 0)];
 /// // `a` is read while `b` is made; `c` is made after `a` is dead, in `a`'s place.
-/// let (offsets, len) = nn::__private::graph::plan([4, 4, 4], [0, 1, 2], [1, 2, 3]);
+/// let (offsets, len) = plan([4, 4, 4], [0, 1, 2], [1, 2, 3], free);
 /// assert_eq!((offsets, len), ([0, 4, 0], 8));
 /// // A narrow value between two wide ones: widest first, the wide ones share floats.
-/// let (offsets, len) = nn::__private::graph::plan([2, 4, 4], [0, 1, 2], [1, 2, 3]);
+/// let (offsets, len) = plan([2, 4, 4], [0, 1, 2], [1, 2, 3], free);
 /// assert_eq!((offsets, len), ([4, 0, 4], 8));
+/// // `b` made by a nested network that needs 6 floats while it runs, its output 2 floats
+/// // into them: the region (value 2) lies around `b`, beside `a`, which it reads.
+/// let (offsets, len) = plan([4, 4, 6], [0, 1, 1], [1, 2, 1], [(0, 0), (1, 0), (1, 2)]);
+/// assert_eq!((offsets, len), ([0, 6, 4], 10));
 /// ```
 pub const fn plan<const M: usize>(
     widths: [usize; M],
     births: [usize; M],
     deaths: [usize; M],
+    ties: [(usize, usize); M],
 ) -> ([usize; M], usize) {
     let mut made = [0usize; M];
     let mut i = 0;
@@ -35,8 +47,8 @@ pub const fn plan<const M: usize>(
         made[i] = i;
         i += 1;
     }
-    let first = place(&widths, &births, &deaths, made);
-    let second = place(&widths, &births, &deaths, widest_first(&widths));
+    let first = place(&widths, &births, &deaths, &ties, made);
+    let second = place(&widths, &births, &deaths, &ties, widest_first(&widths, &ties));
     if second.1 < first.1 {
         second
     } else {
@@ -44,8 +56,21 @@ pub const fn plan<const M: usize>(
     }
 }
 
-/// The indices of `widths`, widest first, in order of index among equals.
-const fn widest_first<const M: usize>(widths: &[usize; M]) -> [usize; M] {
+/// The indices of `widths`, widest first, in order of index among equals; a value tied to
+/// another counts as the widest of the values tied to the same one.
+const fn widest_first<const M: usize>(
+    widths: &[usize; M],
+    ties: &[(usize, usize); M],
+) -> [usize; M] {
+    let mut group = [0usize; M];
+    let mut i = 0;
+    while i < M {
+        let a = ties[i].0;
+        if widths[i] > group[a] {
+            group[a] = widths[i];
+        }
+        i += 1;
+    }
     let mut order = [0usize; M];
     let mut taken = [false; M];
     let mut k = 0;
@@ -53,7 +78,8 @@ const fn widest_first<const M: usize>(widths: &[usize; M]) -> [usize; M] {
         let mut best = M;
         let mut i = 0;
         while i < M {
-            if !taken[i] && (best == M || widths[i] > widths[best]) {
+            let wider = best == M || group[ties[i].0] > group[ties[best].0];
+            if !taken[i] && wider {
                 best = i;
             }
             i += 1;
@@ -65,58 +91,106 @@ const fn widest_first<const M: usize>(widths: &[usize; M]) -> [usize; M] {
     order
 }
 
-/// [`plan`]'s placement, the values taken in `order`.
+/// Whether values `i` and `j` are alive together.
+const fn meet(births: &[usize], deaths: &[usize], i: usize, j: usize) -> bool {
+    births[j] <= deaths[i] && births[i] <= deaths[j]
+}
+
+/// [`plan`]'s placement, the values taken in `order`, each with the values tied to it.
 const fn place<const M: usize>(
     widths: &[usize; M],
     births: &[usize; M],
     deaths: &[usize; M],
+    ties: &[(usize, usize); M],
     order: [usize; M],
 ) -> ([usize; M], usize) {
     let mut offsets = [0usize; M];
+    let mut placed = [false; M];
     let mut total = 0;
     let mut k = 0;
     while k < M {
-        let i = order[k];
-        // Candidates: the start, and the end of every placed value alive with this one.
+        let a = order[k];
+        k += 1;
+        if ties[a].0 != a {
+            // Placed with the value it is tied to.
+            continue;
+        }
+        // The lowest offset of `a` that keeps every value tied to it in the array.
+        let mut low = 0;
+        let mut m = 0;
+        while m < M {
+            if ties[m].0 == a && ties[m].1 > low {
+                low = ties[m].1;
+            }
+            m += 1;
+        }
+        // Candidates: the lowest, and every offset that puts a value of the group just past
+        // a placed value alive with it.
         let mut best = usize::MAX;
-        let mut c = 0;
-        while c <= k {
-            let candidate = if c == 0 {
-                0
-            } else {
-                let p = order[c - 1];
-                if births[p] <= deaths[i] && births[i] <= deaths[p] {
-                    offsets[p] + widths[p]
-                } else {
-                    usize::MAX
-                }
-            };
-            if candidate < best {
-                let mut fits = true;
-                let mut q = 0;
-                while q < k {
-                    let j = order[q];
-                    let alive = births[j] <= deaths[i] && births[i] <= deaths[j];
-                    let apart =
-                        candidate + widths[i] <= offsets[j] || offsets[j] + widths[j] <= candidate;
-                    if alive && !apart && widths[i] > 0 && widths[j] > 0 {
-                        fits = false;
+        let mut m = 0;
+        while m < M {
+            if ties[m].0 == a {
+                let mut c = 0;
+                while c <= M {
+                    let candidate = if c == M {
+                        low
+                    } else if placed[c] && meet(births, deaths, m, c) {
+                        offsets[c] + widths[c] + ties[m].1
+                    } else {
+                        usize::MAX
+                    };
+                    if candidate < best && candidate >= low && fits(widths, births, deaths, ties, &offsets, &placed, a, candidate) {
+                        best = candidate;
                     }
-                    q += 1;
-                }
-                if fits {
-                    best = candidate;
+                    c += 1;
                 }
             }
-            c += 1;
+            m += 1;
         }
-        offsets[i] = best;
-        if best + widths[i] > total {
-            total = best + widths[i];
+        let mut m = 0;
+        while m < M {
+            if ties[m].0 == a {
+                offsets[m] = best - ties[m].1;
+                placed[m] = true;
+                if offsets[m] + widths[m] > total {
+                    total = offsets[m] + widths[m];
+                }
+            }
+            m += 1;
         }
-        k += 1;
     }
     (offsets, total)
+}
+
+/// Whether the values tied to `a` fit with `a` at `at`, apart from every placed value alive
+/// with them.
+#[allow(clippy::too_many_arguments)]
+const fn fits<const M: usize>(
+    widths: &[usize; M],
+    births: &[usize; M],
+    deaths: &[usize; M],
+    ties: &[(usize, usize); M],
+    offsets: &[usize; M],
+    placed: &[bool; M],
+    a: usize,
+    at: usize,
+) -> bool {
+    let mut m = 0;
+    while m < M {
+        if ties[m].0 == a && widths[m] > 0 {
+            let start = at - ties[m].1;
+            let mut q = 0;
+            while q < M {
+                let apart = start + widths[m] <= offsets[q] || offsets[q] + widths[q] <= start;
+                if placed[q] && widths[q] > 0 && meet(births, deaths, m, q) && !apart {
+                    return false;
+                }
+                q += 1;
+            }
+        }
+        m += 1;
+    }
+    true
 }
 
 /// Lays out a chain's one-sample values: `widths[i]` floats made by layer `i` and read by
@@ -206,8 +280,9 @@ mod tests {
         // widest first, it shares the first one's floats.
         let widths = [18_432, 18_432, 36_864, 9_216, 18_432];
         let (births, deaths) = ([0, 1, 2, 3, 4], [1, 2, 3, 4, 5]);
-        assert_eq!(plan(widths, births, deaths).1, 18_432 + 36_864);
-        let in_order = place(&widths, &births, &deaths, [0, 1, 2, 3, 4]);
+        let free = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)];
+        assert_eq!(plan(widths, births, deaths, free).1, 18_432 + 36_864);
+        let in_order = place(&widths, &births, &deaths, &free, [0, 1, 2, 3, 4]);
         assert_eq!(in_order.1, 2 * 18_432 + 36_864);
         let planned = chain(widths, [false; 5]);
         check(widths, births, deaths, planned);
@@ -218,7 +293,7 @@ mod tests {
         let planned = chain(widths, [false; 5]);
         check(widths, births, deaths, planned);
         assert_eq!(planned.1, 256);
-        assert_eq!(plan(widths, births, deaths).1, 264);
+        assert_eq!(plan(widths, births, deaths, free).1, 264);
     }
 
     #[test]

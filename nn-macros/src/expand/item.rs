@@ -20,16 +20,27 @@ pub fn expand_net(def: NetStruct<'_>) -> TokenStream {
     let bake = bake::bake_impl(def);
     let lp = layer_paths(def.layers);
     let layer = layer_impl::layer_impl(def);
-    // A concrete chain's one-sample layout; a generic one keeps a buffer per layer, and a
-    // forward written as code lays out its own values.
-    let layout = (def.generics.params.is_empty() && def.graph.is_none()).then(|| {
-        let layout = layer_impl::chain_layout(&lp);
-        let m = lp.len().saturating_sub(1);
-        quote! {
-            #[doc(hidden)]
-            pub const __LAYOUT: ([usize; #m], usize) = #layout;
+    // The one-sample layout: a forward written as code lays out its values (and the
+    // regions of the networks it calls), a concrete chain its layers' outputs; a generic
+    // chain keeps a buffer per layer.
+    let layout = match def.graph {
+        Some(g) => {
+            let plan = super::graph::Plan::new(g);
+            let (layout, m) = (plan.plan(), plan.slots());
+            Some(quote! {
+                #[doc(hidden)]
+                pub const __LAYOUT: ([usize; #m], usize) = #layout;
+            })
         }
-    });
+        None => def.generics.params.is_empty().then(|| {
+            let layout = layer_impl::chain_layout(&lp);
+            let m = lp.len().saturating_sub(1);
+            quote! {
+                #[doc(hidden)]
+                pub const __LAYOUT: ([usize; #m], usize) = #layout;
+            }
+        }),
+    };
     quote! {
         #(#attrs)*
         #vis struct #ident #generics #body

@@ -53,6 +53,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
         batch
     ));
     let mut activations = chain_activations(def, &lp);
+    let mut region = quote!();
     if let Some(g) = def.graph {
         // A forward written as code: its own sizes and passes, the rest as a chain's.
         let plan = super::graph::Plan::new(g);
@@ -68,6 +69,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
         (buffers, one) = (quote!(), vec![plan.one_sample()]);
         cache_len = plan.cache_len();
         activations = plan.activations();
+        region = plan.region();
         passes = graph_passes(&plan, layers);
     }
     let forward = def.graph.map(super::graph::forward_table);
@@ -96,6 +98,7 @@ pub fn layer_impl(def: NetStruct<'_>) -> TokenStream {
                 forward: #lp::FORWARD,
             }),*];
             #forward
+            #region
 
             fn describe(f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 #describe

@@ -30,8 +30,30 @@ impl Plan<'_> {
             .collect()
     }
 
-    /// `plan(widths, births, deaths)` for the stack array, as a constant expression: the
-    /// storages' offsets and the array's length.
+    /// The layer calls, each with the slot of the value it makes: each call's region (the
+    /// layer's `__REGION`, its output inside) takes the slot after the storages'.
+    fn calls(&self) -> Vec<(usize, usize)> {
+        let arena = self.arena();
+        let mut calls = Vec::new();
+        for (n, node) in self.g.nodes.iter().enumerate() {
+            if let Op::Call { .. } = node.op {
+                let s = self.storage(node.out);
+                if let Some(k) = arena.iter().position(|&a| a == s) {
+                    calls.push((n, k));
+                }
+            }
+        }
+        calls
+    }
+
+    /// The number of values the plan lays out: the storages and the calls' regions.
+    pub fn slots(&self) -> usize {
+        self.arena().len() + self.calls().len()
+    }
+
+    /// `plan(widths, births, deaths, ties)` for the stack array, as a constant expression:
+    /// the storages' offsets, then the calls' regions', and the array's length. A call's
+    /// region is alive only while the call runs, tied around the value it makes.
     pub fn plan(&self) -> TokenStream {
         let g = G();
         let nodes = &self.g.nodes;
@@ -57,35 +79,103 @@ impl Plan<'_> {
                 deaths[k] = nodes.len();
             }
         }
-        let widths: Vec<&TokenStream> = arena.iter().map(|&s| &self.widths[s]).collect();
-        quote!(#g::plan([#((#widths)),*], [#(#births),*], [#(#deaths),*]))
+        let mut widths: Vec<TokenStream> = arena.iter().map(|&s| self.widths[s].clone()).collect();
+        let mut ties: Vec<TokenStream> = (0..arena.len()).map(|k| quote!((#k, 0))).collect();
+        for (n, k) in self.calls() {
+            let Op::Call { ty, .. } = &nodes[n].op else {
+                unreachable!("a call")
+            };
+            let l = layer(ty);
+            widths.push(quote!(#l::__REGION));
+            ties.push(quote!((#k, #l::__REGION_OUT)));
+            births.push(n);
+            deaths.push(n);
+        }
+        quote!(#g::plan([#((#widths)),*], [#(#births),*], [#(#deaths),*], [#(#ties),*]))
     }
 
-    /// `Layer::ACTIVATIONS`: the stack array, and the most a layer called keeps.
-    pub fn activations(&self) -> TokenStream {
-        let plan = self.plan();
+    /// The slot of the single output, where the network has one output and it is in the
+    /// stack array: a network that calls this one then lays out this one's values in its
+    /// own array.
+    fn region_out(&self) -> Option<usize> {
+        let arena = self.arena();
+        match &self.g.outputs[..] {
+            [only] => arena.iter().position(|&a| a == self.storage(only.value)),
+            _ => None,
+        }
+    }
+
+    /// The most a layer called keeps on the stack outside the region it is given.
+    fn beside(&self) -> TokenStream {
         let inner = self.g.nodes.iter().filter_map(|n| match &n.op {
             Op::Call { ty, .. } => {
                 let l = layer(ty);
-                Some(quote!(#l::ACTIVATIONS))
+                Some(quote!(#l::__BESIDE))
             }
             _ => None,
         });
-        quote!(#plan.1 + ::nn::__private::max_width(&[#(#inner),*]))
+        quote!(::nn::__private::max_width(&[#(#inner),*]))
     }
 
-    /// The one-sample forward.
+    /// `Layer::ACTIVATIONS`: the stack array (the values of the networks it calls inside),
+    /// and the most a layer called keeps beside it.
+    pub fn activations(&self) -> TokenStream {
+        let beside = self.beside();
+        quote!(<Self>::__LAYOUT.1 + #beside)
+    }
+
+    /// The items by which a network that calls this one lays out this one's values in its
+    /// own stack array, where this one has a single output there: its region, the output's
+    /// place in it, and the forward within it.
+    pub fn region(&self) -> TokenStream {
+        let Some(k) = self.region_out() else {
+            return quote!();
+        };
+        let beside = self.beside();
+        let steps = self.steps();
+        quote! {
+            const __REGION: usize = <Self>::__LAYOUT.1;
+            const __REGION_OUT: usize = <Self>::__LAYOUT.0[#k];
+            const __BESIDE: usize = #beside;
+
+            fn __forward_region(&self, x: &[f32], region: &mut [f32]) {
+                let __arena = &mut region[..Self::__LAYOUT.1];
+                #steps
+            }
+        }
+    }
+
+    /// The one-sample forward: in its own stack array, then the outputs copied to `y`, or,
+    /// with a single output in the array, through `__forward_region`.
     pub fn one_sample(&self) -> TokenStream {
+        let arena = self.arena();
+        let slot = |s: usize| arena.iter().position(|&a| a == s);
+        let array = quote!(let mut __arena = [0.0f32; Self::__LAYOUT.1];);
+        let steps = if self.region_out().is_some() {
+            quote!(<Self as ::nn::Layer>::__forward_region(self, x, &mut __arena);)
+        } else {
+            let steps = self.steps();
+            quote!(let __arena = &mut __arena[..]; #steps)
+        };
+        let mut out = vec![array, steps];
+        for (i, p) in self.g.outputs.iter().enumerate() {
+            let s = self.storage(p.value);
+            let k = slot(s).expect("an output is in the stack array");
+            let (off, w) = (self.offset(&self.g.outputs, i), &self.widths[s]);
+            out.push(quote!(y[#off..#off + #w].copy_from_slice(&__arena[Self::__LAYOUT.0[#k]..Self::__LAYOUT.0[#k] + #w]);));
+        }
+        quote!(#(#out)*)
+    }
+
+    /// The operations in turn over `__arena` (`&mut [f32]`, laid out by `Self::__LAYOUT`),
+    /// reading the inputs from `x`: a layer call within its region.
+    fn steps(&self) -> TokenStream {
         let g = G();
         let nodes = &self.g.nodes;
         let arena = self.arena();
         let slot = |s: usize| arena.iter().position(|&a| a == s);
-        let m = arena.len();
-        let plan = self.plan();
-        let mut out = vec![quote! {
-            const __PLAN: ([usize; #m], usize) = #plan;
-            let mut __arena = [0.0f32; __PLAN.1];
-        }];
+        let calls = self.calls();
+        let mut out = Vec::new();
         // Where a value is: in the stack array (its slot) or in `x`.
         let place = |v: usize| -> Result<(usize, &TokenStream), TokenStream> {
             let s = self.storage(v);
@@ -103,11 +193,19 @@ impl Plan<'_> {
                 }
             }
         };
-        for node in nodes {
+        for (n, node) in nodes.iter().enumerate() {
             if matches!(node.op, Op::Input | Op::Alias) {
                 continue;
             }
             let (k, wk) = place(node.out).expect("an operation makes a value of the stack array");
+            // What the operation writes: a layer call its region, another its value.
+            let made = match (&node.op, calls.iter().position(|&(c, _)| c == n)) {
+                (Op::Call { ty, .. }, Some(r)) => {
+                    let (r, l) = (arena.len() + r, layer(ty));
+                    quote!((Self::__LAYOUT.0[#r], #l::__REGION))
+                }
+                _ => quote!((Self::__LAYOUT.0[#k], #wk)),
+            };
             // The values read: from the stack array through `parts`, or from `x`.
             let mut ins = Vec::new();
             let mut read = Vec::new();
@@ -115,7 +213,7 @@ impl Plan<'_> {
                 match place(v) {
                     Ok((kv, wv)) => {
                         let i = format_ident!("__i{}", ins.len());
-                        ins.push(quote!((__PLAN.0[#kv], #wv)));
+                        ins.push(quote!((Self::__LAYOUT.0[#kv], #wv)));
                         read.push(quote!(#i));
                     }
                     Err(from_x) => read.push(from_x),
@@ -129,9 +227,11 @@ impl Plan<'_> {
                     match field {
                         Some(f) => {
                             let this = f.this();
-                            quote!(#l::forward(#this, #a, __o);)
+                            quote!(#l::__forward_region(#this, #a, __o);)
                         }
-                        None => quote!(#l::forward(&::nn::__private::zeroed::<#ty>(), #a, __o);),
+                        None => {
+                            quote!(#l::__forward_region(&::nn::__private::zeroed::<#ty>(), #a, __o);)
+                        }
                     }
                 }
                 Op::Add(..) | Op::Sub(..) | Op::Mul(..) => {
@@ -159,16 +259,10 @@ impl Plan<'_> {
             out.push(spanned(
                 node.span,
                 quote!({
-                    let (__o, [#(#names),*]) =
-                        #g::parts(&mut __arena, (__PLAN.0[#k], #wk), [#(#ins),*]);
+                    let (__o, [#(#names),*]) = #g::parts(&mut *__arena, #made, [#(#ins),*]);
                     #step
                 }),
             ));
-        }
-        for (i, p) in self.g.outputs.iter().enumerate() {
-            let (k, w) = place(p.value).expect("an output is in the stack array");
-            let off = self.offset(&self.g.outputs, i);
-            out.push(quote!(y[#off..#off + #w].copy_from_slice(&__arena[__PLAN.0[#k]..__PLAN.0[#k] + #w]);));
         }
         quote!(#(#out)*)
     }
