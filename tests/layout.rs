@@ -2,7 +2,8 @@
 //! stack array the forward actually uses (layers of the test's own record where they read and
 //! write), elementwise layers write over their input, values alive together never share
 //! floats, and the outputs are those of the layers called one at a time, bit for bit, for
-//! MLPerf Tiny's three chains.
+//! MLPerf Tiny's three chains and ResNet-8. A network called by a forward written as code
+//! lays out its values in its caller's array, in the floats the caller leaves free.
 
 #[macro_use]
 mod common;
@@ -14,8 +15,8 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use common::bits::bits;
-use common::by_hand::call;
-use models::{AutoEncoder, DsCnn, MobileNetV1};
+use common::by_hand::{call, stateless};
+use models::{AutoEncoder, DsCnn, MobileNetV1, ResNet8};
 use nn::{Backward, Layer, Network, Rng};
 
 /// One call of a probe: the addresses it read and wrote (one range for a call in place).
@@ -166,6 +167,103 @@ fn the_constant_is_the_stack_array_the_forward_uses() {
     }
 }
 
+nn::network! {
+    /// ResNet-8's stack in shape, of probes: two layers, added to the input.
+    struct Block {
+        a: Probe<16, 16>,
+        b: Probe<16, 16>,
+    }
+    fn forward(x: Features<16>) -> out {
+        let y = self.b(self.a(x));
+        x + y
+    }
+}
+
+nn::network! {
+    /// ResNet-8's stack that changes size, of probes: two layers, added to a projection of
+    /// the input.
+    struct DownBlock {
+        a: Probe<16, 8>,
+        b: Probe<8, 8>,
+        shortcut: Probe<16, 8>,
+    }
+    fn forward(x: Features<16>) -> out {
+        let y = self.b(self.a(x));
+        self.shortcut(x) + y
+    }
+}
+
+nn::network! {
+    /// ResNet-8 in shape, of probes: a layer, the two stacks, a layer.
+    struct Nested {
+        first: Probe<4, 16>,
+        block1: Block,
+        block2: DownBlock,
+        last: Probe<8, 2>,
+    }
+    fn forward(x: Features<4>) -> out {
+        let h = self.first(x);
+        let h = self.block2(self.block1(h));
+        self.last(h)
+    }
+}
+
+#[test]
+fn a_nested_network_lays_out_its_values_in_its_callers_array() {
+    // A block alone: two values of 16 alive together (the input is its caller's); the
+    // sum goes where the first was.
+    assert_eq!(Block::ACTIVATIONS, 2 * 16);
+    // Its widest moment: the first block's input, kept for the sum, and the block's two
+    // values, where two arrays of their own would take 16 + 16 + 32.
+    assert_eq!(Nested::ACTIVATIONS, 3 * 16);
+    let net = Nested::new(0);
+    let x = [0.5, 1.5, 2.5, 3.5];
+    CALLS.with(|c| c.borrow_mut().clear());
+    let mut y = [0.0; 2];
+    Layer::forward(&*net, &x, &mut y);
+    let calls = CALLS.with(|c| c.borrow().clone());
+    // first, block1.a, block1.b, block2.a, block2.b, block2.shortcut, last.
+    assert_eq!(calls.len(), 7);
+    // Each probe adds one; a block adds its input to what its layers made.
+    let h: Vec<f32> = (0..16).map(|j| x[j % 4] + 1.0).collect();
+    let h: Vec<f32> = h.iter().map(|v| v + (v + 2.0)).collect();
+    let h: Vec<f32> = (0..8).map(|j| (h[j] + 1.0) + (h[j] + 2.0)).collect();
+    let expect: Vec<f32> = (0..2).map(|j| h[j] + 1.0).collect();
+    assert_eq!(bits(&y), bits(&expect));
+    // Every value read or written but the input and the output lies in one array of
+    // exactly `ACTIVATION_BYTES`.
+    let (x_at, y_at) = (span(&x), span(&y));
+    let inner: Vec<&Range<usize>> = calls
+        .iter()
+        .flat_map(|c| [&c.read, &c.written])
+        .filter(|r| **r != x_at && **r != y_at)
+        .collect();
+    let low = inner.iter().map(|r| r.start).min().unwrap();
+    let high = inner.iter().map(|r| r.end).max().unwrap();
+    assert_eq!(high - low, Nested::ACTIVATION_BYTES);
+    let apart = |a: &Range<usize>, b: &Range<usize>| a.end <= b.start || b.end <= a.start;
+    for (i, c) in calls.iter().enumerate() {
+        assert!(apart(&c.read, &c.written), "call {i} reads what it writes");
+    }
+    // Each block's input stays whole while its layers run, and its shortcut reads it.
+    let block1_in = &calls[1].read;
+    assert_eq!(block1_in, &calls[0].written);
+    for (i, c) in calls.iter().enumerate().take(3).skip(1) {
+        assert!(
+            apart(&c.written, block1_in),
+            "call {i} writes over block1's input"
+        );
+    }
+    let block2_in = &calls[3].read;
+    assert_eq!(&calls[5].read, block2_in);
+    for (i, c) in calls.iter().enumerate().take(6).skip(3) {
+        assert!(
+            apart(&c.written, block2_in),
+            "call {i} writes over block2's input"
+        );
+    }
+}
+
 /// The layers of `$net` (by index) called one at a time on `$x`, each into a buffer of its
 /// own.
 macro_rules! by_hand {
@@ -242,4 +340,47 @@ fn the_autoencoder_computes_what_its_layers_do() {
     let hand = by_hand!(net, x;
         0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27);
     assert_eq!(bits(&y), bits(&hand));
+}
+
+/// One of ResNet-8's stacks called one layer at a time: `relu(shortcut(x) + bn2(conv2(relu(
+/// bn1(conv1(x))))))`, the shortcut the identity where there is none, `$n` features wide.
+macro_rules! stack_by_hand {
+    ($s:expr, $x:expr, $shortcut:expr, $n:expr) => {{
+        let x: &[f32] = $x;
+        let y = call(&$s.bn1, &call(&$s.conv1, x));
+        let y = stateless::<nn::ReLU<{ $n }>>(&y);
+        let y = call(&$s.bn2, &call(&$s.conv2, &y));
+        let s: Vec<f32> = $shortcut(x);
+        let sum: Vec<f32> = s.iter().zip(&y).map(|(a, b)| a + b).collect();
+        stateless::<nn::ReLU<{ $n }>>(&sum)
+    }};
+}
+
+#[test]
+fn resnet8_computes_what_its_layers_do() {
+    let net = drawn::<ResNet8>(9);
+    // Its widest moment, in its first stack: the stack's input, kept for the shortcut, the
+    // second convolution's input and its output, each 16 × 32 × 32 (two arrays of their
+    // own, the network's and the stack's, took 4 × 16 × 32 × 32).
+    assert_eq!(ResNet8::ACTIVATIONS, 3 * 16 * 32 * 32);
+    let x = input(ResNet8::IN, 10);
+    let mut y = vec![0.0; ResNet8::OUT];
+    Layer::forward(&*net, &x, &mut y);
+    let h = call(&net.bn1, &call(&net.conv1, &x));
+    let h = stateless::<nn::ReLU<{ 16 * 32 * 32 }>>(&h);
+    let h = stack_by_hand!(net.stack1, &h, |x: &[f32]| x.to_vec(), 16 * 32 * 32);
+    let h = stack_by_hand!(
+        net.stack2,
+        &h,
+        |x: &[f32]| call(&net.stack2.shortcut, x),
+        32 * 16 * 16
+    );
+    let h = stack_by_hand!(
+        net.stack3,
+        &h,
+        |x: &[f32]| call(&net.stack3.shortcut, x),
+        64 * 8 * 8
+    );
+    let h = call(&net.fc, &call(&net.pool, &h));
+    assert_eq!(bits(&y), bits(&h));
 }

@@ -48,7 +48,13 @@ pub const fn plan<const M: usize>(
         i += 1;
     }
     let first = place(&widths, &births, &deaths, &ties, made);
-    let second = place(&widths, &births, &deaths, &ties, widest_first(&widths, &ties));
+    let second = place(
+        &widths,
+        &births,
+        &deaths,
+        &ties,
+        widest_first(&widths, &ties),
+    );
     if second.1 < first.1 {
         second
     } else {
@@ -139,7 +145,12 @@ const fn place<const M: usize>(
                     } else {
                         usize::MAX
                     };
-                    if candidate < best && candidate >= low && fits(widths, births, deaths, ties, &offsets, &placed, a, candidate) {
+                    if candidate < best
+                        && candidate >= low
+                        && fits(
+                            widths, births, deaths, ties, &offsets, &placed, a, candidate,
+                        )
+                    {
                         best = candidate;
                     }
                     c += 1;
@@ -294,6 +305,42 @@ mod tests {
         check(widths, births, deaths, planned);
         assert_eq!(planned.1, 256);
         assert_eq!(plan(widths, births, deaths, free).1, 264);
+    }
+
+    #[test]
+    fn a_nested_network_runs_in_the_floats_left_free() {
+        // ResNet-8's first values, `U` floats each: the first convolution's output (0), its
+        // batch norm's (1), the ReLU's (2), the first stack's output (3), made in a region
+        // of 2U (5) with the output at U, read by the second stack, which makes 4 in a region
+        // of 3U / 2 (6), its output at U; the second stack's input is alive while it runs.
+        const U: usize = 16 * 32 * 32;
+        let widths = [U, U, U, U, U / 2, 2 * U, 3 * U / 2];
+        let births = [1, 2, 3, 4, 5, 4, 5];
+        let deaths = [2, 3, 4, 5, 6, 4, 5];
+        let ties = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (3, U), (4, U)];
+        let (offsets, len) = plan(widths, births, deaths, ties);
+        // The widest moment: the stack's input and its region, its output inside.
+        assert_eq!(len, 3 * U);
+        assert_eq!(offsets[5] + U, offsets[3]);
+        assert_eq!(offsets[6] + U, offsets[4]);
+        for i in 0..7 {
+            for j in 0..i {
+                let alive = births[j] <= deaths[i] && births[i] <= deaths[j];
+                let tied = ties[i].0 == ties[j].0;
+                let apart =
+                    offsets[i] + widths[i] <= offsets[j] || offsets[j] + widths[j] <= offsets[i];
+                assert!(
+                    !alive || tied || apart,
+                    "values {i} and {j} overlap: {offsets:?}"
+                );
+            }
+            assert!(offsets[i] + widths[i] <= len);
+        }
+        // Without the regions, each stack's values in an array of its own: 2U here, and 2U
+        // in the stack.
+        let free = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)];
+        let alone = plan([U, U, U, U, U / 2], [1, 2, 3, 4, 5], [2, 3, 4, 5, 6], free);
+        assert_eq!(alone.1 + 2 * U, 4 * U);
     }
 
     #[test]

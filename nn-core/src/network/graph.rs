@@ -207,7 +207,7 @@ mod tests {
         let widths = [3, 5, 2, 4];
         let births = [0, 1, 3, 1];
         let deaths = [1, 3, 4, 4];
-        let (offsets, len) = plan(widths, births, deaths);
+        let (offsets, len) = plan(widths, births, deaths, [(0, 0), (1, 0), (2, 0), (3, 0)]);
         for i in 0..4 {
             for j in 0..i {
                 let alive = births[j] <= deaths[i] && births[i] <= deaths[j];
