@@ -196,8 +196,9 @@ pub trait Layer: bytemuck::Zeroable {
     /// its input and output: a network's values between its layers, laid out at compile
     /// time in one stack array as TensorFlow Lite Micro's arena planner lays out tensors at
     /// run time (a value's floats reused once its last reader has run; in a chain, an
-    /// elementwise layer, [`Layer::IN_PLACE`], writing over its input), and the most any
-    /// layer inside it keeps, at any depth. Zero for a plain layer, whose own scratch (a
+    /// elementwise layer, [`Layer::IN_PLACE`], writing over its input; in a forward written
+    /// as code, a network it calls keeping its values in the floats left free while it
+    /// runs), and the most any other layer inside it keeps, at any depth. Zero for a plain layer, whose own scratch (a
     /// batch norm's scales, a convolution's spread input on a host with `std`) is not
     /// counted. An embedded build can check its stack against it:
     /// [`Layer::ACTIVATION_BYTES`].

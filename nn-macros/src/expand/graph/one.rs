@@ -1,7 +1,9 @@
 //! The one-sample forward of a network written as code: its values in one stack array laid
 //! out at compile time (`nn::__private::graph::plan`), a value's floats reused once the
 //! last operation that reads it has run, so that a deep network needs the stack of its
-//! widest moment, not of all its values.
+//! widest moment, not of all its values. A network it calls (written as code too, with one
+//! output) lays out its own values in a region of this array, around the value it makes,
+//! in the floats this plan leaves free while it runs (`Layer::__forward_region`).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
