@@ -216,7 +216,7 @@ const DIGITS_LEN: usize = 8;
 /// was never written.
 const PAINT: u32 = 0xDEAD_BEEF;
 /// How far below the measuring function's frame the stack is painted: far more than one
-/// inference needs (ResNet-8 keeps 256 KB of values), far less than the 4 MiB of RAM above
+/// inference needs (MobileNetV1 keeps 216 KB of values), far less than the 4 MiB of RAM above
 /// the program's data.
 const PAINT_BYTES: usize = 1024 * 1024;
 
