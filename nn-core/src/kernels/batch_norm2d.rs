@@ -72,6 +72,7 @@ impl Planes {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// `Σ (v[k] − m)²` over 16 lanes, then the rest in order.
 #[inline(always)]
 fn centered_squares(v: &[f32], m: f32) -> f32 {
@@ -99,6 +100,7 @@ fn centered_dot(x: &[f32], dy: &[f32], m: f32) -> f32 {
     acc.iter().sum::<f32>() + xt.iter().zip(dt).map(|(x, d)| d * (x - m)).sum::<f32>()
 }
 
+#[cfg(feature = "alloc")]
 /// Per channel `c`, `sums[c] += Σ x` over the batch's planes of `c`, each plane's sum
 /// ([`lane_sum`]) added in float64.
 struct Sums<'a> {
@@ -107,6 +109,7 @@ struct Sums<'a> {
     sums: &'a mut [f64],
 }
 
+#[cfg(feature = "alloc")]
 impl Pass for Sums<'_> {
     #[inline(always)]
     fn go(self) {
@@ -118,6 +121,7 @@ impl Pass for Sums<'_> {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// Per channel `c`, `sums[c] += Σ (x − mean[c])²` over the batch's planes of `c`, each
 /// plane's sum added in float64.
 struct Squares<'a> {
@@ -127,6 +131,7 @@ struct Squares<'a> {
     sums: &'a mut [f64],
 }
 
+#[cfg(feature = "alloc")]
 impl Pass for Squares<'_> {
     #[inline(always)]
     fn go(self) {
@@ -139,6 +144,7 @@ impl Pass for Squares<'_> {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// `y = (x − mean[c])·invstd[c]·weight[c] + bias[c]` on every plane of channel `c`.
 struct Normalize<'a> {
     x: &'a [f32],
@@ -148,6 +154,7 @@ struct Normalize<'a> {
     at: Planes,
 }
 
+#[cfg(feature = "alloc")]
 impl Pass for Normalize<'_> {
     #[inline(always)]
     fn go(self) {
@@ -236,18 +243,21 @@ impl Pass for InputGrad<'_> {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// Per channel, `Σ x` over the batch's planes into `sums`, in float64.
 #[inline(always)]
 pub(crate) fn sums(x: &[f32], at: Planes, sums: &mut [f64]) {
     run(Sums { x, at, sums });
 }
 
+#[cfg(feature = "alloc")]
 /// Per channel `c`, `Σ (x − mean[c])²` over the batch's planes into `sums`, in float64.
 #[inline(always)]
 pub(crate) fn squares(x: &[f32], mean: &[f32], at: Planes, sums: &mut [f64]) {
     run(Squares { x, mean, at, sums });
 }
 
+#[cfg(feature = "alloc")]
 /// `y = (x − mean)·invstd·weight + bias`, channel by channel: `stats` is `(mean, invstd)`,
 /// `affine` `(weight, bias)`.
 #[inline(always)]
