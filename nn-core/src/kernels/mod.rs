@@ -6,6 +6,7 @@
 //! and TFLite Micro's int8 arithmetic and kernels (`int8`).
 //! A layer of a new family adds its kernels here, one file per kernel.
 
+pub(crate) mod batch_norm2d;
 pub(crate) mod conv;
 #[cfg(feature = "alloc")]
 pub mod gemm;

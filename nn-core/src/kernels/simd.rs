@@ -27,6 +27,30 @@ pub(crate) fn vectorized<K: Kernel>(k: K) {
     k.run()
 }
 
+/// Runs `k` on instruction set `isa` (0: the build's baseline, 1: AVX2, 2: AVX-512), for
+/// tests that compare their bits; `false`, having run nothing, where the CPU lacks it.
+#[cfg(test)]
+pub(crate) fn forced<K: Kernel>(isa: usize, k: K) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        if isa == 1 && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU was just found to support AVX2.
+            unsafe { x86::avx2(k) };
+            return true;
+        }
+        if isa == 2 && std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU was just found to support AVX-512F.
+            unsafe { x86::avx512(k) };
+            return true;
+        }
+    }
+    if isa == 0 {
+        k.run();
+        return true;
+    }
+    false
+}
+
 /// `√x`, correctly rounded: the vector unit's square root with `std`, `libm`'s without (the
 /// same bits, as both round correctly; `libm`'s does not vectorise).
 #[inline(always)]

@@ -491,3 +491,5 @@ mod depthwise;
 mod gradients;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blocks;

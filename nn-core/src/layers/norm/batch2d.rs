@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::kernels::lane_sum;
+use crate::kernels::batch_norm2d::{self as norm2d, Planes};
 #[cfg(feature = "alloc")]
 use crate::TrainError;
 use crate::{Backward, Layer};
@@ -75,21 +75,13 @@ impl<const C: usize, const H: usize, const W: usize> BatchNorm2d<C, H, W> {
         H * W
     };
 
-    /// Per channel, `Σ f(plane, c)` over the batch's planes, accumulated in f64 so that a
-    /// large batch of large planes loses nothing to rounding.
-    #[cfg(feature = "alloc")]
-    fn channel_sums(x: &[f32], batch: usize, mut f: impl FnMut(&[f32], usize) -> f32) -> [f64; C] {
-        let mut sums = [0.0f64; C];
-        for sample in x.chunks_exact(C * Self::PLANE).take(batch) {
-            for (c, (s, plane)) in sums
-                .iter_mut()
-                .zip(sample.chunks_exact(Self::PLANE))
-                .enumerate()
-            {
-                *s += f(plane, c) as f64;
-            }
+    /// The batch's shape, for the kernels.
+    const fn planes(batch: usize) -> Planes {
+        Planes {
+            batch,
+            channels: C,
+            plane: Self::PLANE,
         }
-        sums
     }
 }
 
@@ -158,22 +150,14 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
         }
         let (x, y) = (&x[..batch * Self::IN], &mut y[..batch * Self::OUT]);
         let (mean, invstd) = cache[..2 * C].split_at_mut(C);
-        let sums = Self::channel_sums(x, batch, |plane, _| lane_sum(plane));
+        // Two passes for the variance: stable where E[x²] − E[x]² is not.
+        let mut sums = [0.0f64; C];
+        norm2d::sums(x, Self::planes(batch), &mut sums);
         for (m, s) in mean.iter_mut().zip(sums) {
             *m = (s / n as f64) as f32;
         }
-        // Two passes for the variance: stable where E[x²] − E[x]² is not.
-        let squares = Self::channel_sums(x, batch, |plane, c| {
-            let m = mean[c];
-            let (chunks, tail) = plane.as_chunks::<16>();
-            let mut acc = [0.0f32; 16];
-            for ch in chunks {
-                for i in 0..16 {
-                    acc[i] += (ch[i] - m) * (ch[i] - m);
-                }
-            }
-            acc.iter().sum::<f32>() + tail.iter().map(|v| (v - m) * (v - m)).sum::<f32>()
-        });
+        let mut squares = [0.0f64; C];
+        norm2d::squares(x, mean, Self::planes(batch), &mut squares);
         let unbias = n as f64 / (n - 1) as f64;
         let mo = Self::MOMENTUM;
         for c in 0..C {
@@ -183,17 +167,8 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
             invstd[c] = (1.0 / libm::sqrt(biased + Self::EPS as f64)) as f32;
         }
         self.num_batches_tracked += 1;
-        for (ys, xs) in y.chunks_exact_mut(Self::OUT).zip(x.chunks_exact(Self::IN)) {
-            let planes = ys
-                .chunks_exact_mut(Self::PLANE)
-                .zip(xs.chunks_exact(Self::PLANE));
-            for (c, (y, x)) in planes.enumerate() {
-                let (m, s, w, b) = (mean[c], invstd[c], self.weight[c], self.bias[c]);
-                for (y, x) in y.iter_mut().zip(x) {
-                    *y = (x - m) * s * w + b;
-                }
-            }
-        }
+        let affine = (&self.weight[..], &self.bias[..]);
+        norm2d::normalize(x, y, (mean, invstd), affine, Self::planes(batch));
         Ok(())
     }
 
@@ -205,53 +180,26 @@ impl<const C: usize, const H: usize, const W: usize> Layer for BatchNorm2d<C, H,
         // input gradient needs.
         let mut sum_dy = [0.0f32; C];
         let mut sum_dy_xhat = [0.0f32; C];
-        let samples =
-            io.x.chunks_exact(Self::IN)
-                .zip(io.dy.chunks_exact(Self::OUT));
-        for (xs, dys) in samples.take(batch) {
-            let planes = xs
-                .chunks_exact(Self::PLANE)
-                .zip(dys.chunks_exact(Self::PLANE));
-            for (c, (x, dy)) in planes.enumerate() {
-                let m = mean[c];
-                let (xc, xt) = x.as_chunks::<16>();
-                let (dc, dt) = dy.as_chunks::<16>();
-                let mut acc = [0.0f32; 16];
-                for (x, d) in xc.iter().zip(dc) {
-                    for i in 0..16 {
-                        acc[i] += d[i] * (x[i] - m);
-                    }
-                }
-                let tail: f32 = xt.iter().zip(dt).map(|(x, d)| d * (x - m)).sum();
-                sum_dy[c] += lane_sum(dy);
-                sum_dy_xhat[c] += (acc.iter().sum::<f32>() + tail) * invstd[c];
-            }
-        }
+        let (x, dy) = (&io.x[..batch * Self::IN], &io.dy[..batch * Self::OUT]);
+        let sums = (&mut sum_dy[..], &mut sum_dy_xhat[..]);
+        norm2d::grad_sums(x, dy, (mean, invstd), Self::planes(batch), sums);
         for c in 0..C {
             gw[c] += sum_dy_xhat[c];
             gb[c] += sum_dy[c];
         }
         let Some(dx) = dx else { return };
         let inv_n = 1.0 / (batch * Self::PLANE) as f32;
-        let samples = dx
-            .chunks_exact_mut(Self::IN)
-            .zip(io.x.chunks_exact(Self::IN))
-            .zip(io.dy.chunks_exact(Self::OUT));
-        for ((dxs, xs), dys) in samples.take(batch) {
-            let planes = dxs
-                .chunks_exact_mut(Self::PLANE)
-                .zip(xs.chunks_exact(Self::PLANE))
-                .zip(dys.chunks_exact(Self::PLANE));
-            for (c, ((dx, x), dy)) in planes.enumerate() {
-                let (m, s) = (mean[c], invstd[c]);
-                let scale = self.weight[c] * s;
-                let (mean_dy, mean_dy_xhat) = (sum_dy[c] * inv_n, sum_dy_xhat[c] * inv_n);
-                for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
-                    let xhat = (x - m) * s;
-                    *dx = scale * (dy - mean_dy - xhat * mean_dy_xhat);
-                }
-            }
-        }
+        let mean_dy: [f32; C] = core::array::from_fn(|c| sum_dy[c] * inv_n);
+        let mean_dy_xhat: [f32; C] = core::array::from_fn(|c| sum_dy_xhat[c] * inv_n);
+        let dx = &mut dx[..batch * Self::IN];
+        let means = (&mean_dy[..], &mean_dy_xhat[..]);
+        norm2d::input_grad(
+            (x, dy, dx),
+            (mean, invstd),
+            &self.weight,
+            means,
+            Self::planes(batch),
+        );
     }
 
     batch_norm_state!(layer C);

@@ -14,16 +14,9 @@ std::thread_local! {
 }
 
 impl Scratch {
-    /// `n` zeros: the thread's block (an empty one if it is in use further up the stack).
-    pub(super) fn take(n: usize) -> Self {
-        let mut v = SCRATCH.take();
-        v.clear();
-        v.resize(n, 0.0);
-        Scratch(v)
-    }
-
-    /// `n` floats of the thread's block whose values are left as they were (zeros where it
-    /// grows): for a caller that writes every float it reads.
+    /// `n` floats of the thread's block (an empty one if it is in use further up the stack)
+    /// whose values are left as they were (zeros where it grows): for a caller that writes
+    /// every float it reads.
     pub(super) fn take_written(n: usize) -> Self {
         let mut v = SCRATCH.take();
         v.resize(n, 0.0);
@@ -94,8 +87,56 @@ impl Grouped {
     /// of a group's patch matrix are these runs, and the weight gradient (`dY · Pᵀ`) and the
     /// patch matrix's gradient (`Wᵀ · dY`, added back run by run) are one product each. A
     /// depthwise layer (one channel per group) takes dot products and `axpy` runs instead.
+    ///
+    /// The batch goes through in blocks of [`Grouped::backward_block`] samples, so that a
+    /// block's spread input, patch matrix and their gradients stay in the core's cache.
     #[inline(always)]
     pub fn backward_shifted(
+        &self,
+        weight: &[f32],
+        x: &[f32],
+        dy: &[f32],
+        mut dx: Option<&mut [f32]>,
+        gw: &mut [f32],
+        gb: &mut [f32],
+    ) {
+        let (in_size, out_size) = (self.cin * self.h * self.w, self.cout * self.oh * self.ow);
+        let batch = x.len() / in_size;
+        let block = self.backward_block();
+        let mut s0 = 0;
+        while s0 < batch {
+            let n = block.min(batch - s0);
+            let x = &x[s0 * in_size..][..n * in_size];
+            let dy = &dy[s0 * out_size..][..n * out_size];
+            let dx = dx
+                .as_deref_mut()
+                .map(|d| &mut d[s0 * in_size..][..n * in_size]);
+            self.backward_shifted_block(weight, x, dy, dx, gw, gb);
+            s0 += n;
+        }
+    }
+
+    /// Samples per block of [`Grouped::backward_shifted`]: as many as keep a block's buffers
+    /// (spread input and its gradient, output gradient, patch matrix and its gradient)
+    /// within `BLOCK_FLOATS`, and at least one.
+    pub fn backward_block(&self) -> usize {
+        /// Floats of one block's buffers: 384 KB, within a core's second-level cache.
+        const BLOCK_FLOATS: usize = 96 * 1024;
+        let l = self.layout();
+        let plane = l.hq * l.wq;
+        let (cing, coutg) = (self.cin / self.groups, self.cout / self.groups);
+        let taps = if cing == 1 && coutg == 1 {
+            0
+        } else {
+            cing * self.kh * self.kw
+        };
+        let per_sample = (2 * self.cin * self.sh * self.sw + self.cout + 2 * taps) * plane;
+        (BLOCK_FLOATS / per_sample.max(1)).max(1)
+    }
+
+    /// [`Grouped::backward_shifted`] on all the samples of `x` at once.
+    #[inline(always)]
+    fn backward_shifted_block(
         &self,
         weight: &[f32],
         x: &[f32],
@@ -123,8 +164,9 @@ impl Grouped {
         let cs = phases * cols;
         // Reads of a tap's view beyond the last plane (unused positions) stay inside.
         let tail = plane + l.slack;
-        // Every buffer from one scratch block, zeroed: the spread batch, the output
-        // gradient, the spread input gradient, a group's patch matrix and its gradient.
+        // Every buffer from one scratch block: the spread batch, the output gradient and the
+        // spread input gradient zeroed; a group's patch matrix and its gradient, which are
+        // written whole before they are read, left as they were.
         let depthwise = cing == 1 && coutg == 1;
         let (n_dx, n_p) = (
             if dx.is_some() {
@@ -137,7 +179,8 @@ impl Grouped {
         let n_dp = if dx.is_some() { n_p } else { 0 };
         let n_x = self.cin * cs + tail;
         let n_dy = self.cout * cols + tail;
-        let mut scratch = Scratch::take(n_x + n_dy + n_dx + n_p + n_dp);
+        let mut scratch = Scratch::take_written(n_x + n_dy + n_dx + n_p + n_dp);
+        scratch[..n_x + n_dy + n_dx].fill(0.0);
         let (xs, rest) = scratch.split_at_mut(n_x);
         let (dys, rest) = rest.split_at_mut(n_dy);
         let (dxs, rest) = rest.split_at_mut(n_dx);

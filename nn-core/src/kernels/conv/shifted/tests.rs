@@ -32,7 +32,7 @@ fn reference(g: &Grouped, w: &[f32], b: &[f32], x: &[f32]) -> Vec<f64> {
 }
 
 /// Values in −1..1 from a seed, without a generator.
-fn values(n: usize, seed: usize) -> Vec<f32> {
+pub(super) fn values(n: usize, seed: usize) -> Vec<f32> {
     (0..n)
         .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5) - 1.0)
         .collect()
@@ -40,7 +40,7 @@ fn values(n: usize, seed: usize) -> Vec<f32> {
 
 /// A geometry with `pb`, `pr` rows and columns of padding below and right.
 #[allow(clippy::too_many_arguments)]
-fn geom(
+pub(super) fn geom(
     (cin, cout, groups): (usize, usize, usize),
     (h, w): (usize, usize),
     (kh, kw): (usize, usize),
@@ -116,7 +116,7 @@ fn forward_matches_a_float64_reference() {
 
 /// The backward pass in float64: the weight, bias and input gradients of `batch`
 /// samples.
-fn reference_backward(
+pub(super) fn reference_backward(
     g: &Grouped,
     w: &[f32],
     x: &[f32],
