@@ -8,7 +8,7 @@
 //! ```
 
 use super::math::{sigmoid_all, tanh_all};
-use super::{affine, Mat};
+use super::{affine, as_rows, in_registers, sum_rows, Mat};
 
 /// An LSTM's weights as a step reads them: `W_ih` `[4H, IN]` and `W_hh` `[4H, H]` in either
 /// layout, and the two biases added, `b_ih + b_hh`, `[4H]`.
@@ -37,6 +37,45 @@ pub(crate) fn lstm_step<const FMA: bool, const WIDE: bool, const H: usize>(
     a.as_flattened_mut().copy_from_slice(&w.b[..4 * H]);
     affine::<FMA, WIDE>(a.as_flattened_mut(), w.ih, x);
     affine::<FMA, WIDE>(a.as_flattened_mut(), w.hh, h);
+    gates::<FMA, H>(a, h, c, keep);
+}
+
+/// [`lstm_step`] for a cell's transposed weights, `IN` inputs: every sum held in registers
+/// from the bias to the last term where the registers hold all `4 · H` of a product, else
+/// through [`lstm_step`]. The same sums in the same order, so the same bits.
+#[inline(always)]
+pub(crate) fn lstm_step_fixed<
+    const FMA: bool,
+    const WIDE: bool,
+    const IN: usize,
+    const H: usize,
+>(
+    w: &LstmWeights<'_>,
+    x: &[f32],
+    h: &mut [f32; H],
+    c: &mut [f32; H],
+    keep: Option<&mut [f32]>,
+) {
+    if let (true, Mat::Cols(ih), Mat::Cols(hh)) = (in_registers::<FMA, WIDE>(4 * H), w.ih, w.hh) {
+        let ih: &[[[f32; H]; 4]; IN] = as_rows(ih);
+        let hh: &[[[f32; H]; 4]; H] = as_rows(hh);
+        let mut a: [[f32; H]; 4] = *as_rows(&w.b[..4 * H]);
+        sum_rows::<FMA, IN, 4, H>(&mut a, ih, as_rows(x));
+        sum_rows::<FMA, H, 4, H>(&mut a, hh, h);
+        gates::<FMA, H>(a, h, c, keep);
+    } else {
+        lstm_step::<FMA, WIDE, H>(w, x, h, c, keep);
+    }
+}
+
+/// The gates from the sums `a = b + W_ih x + W_hh h`, and `h'` and `c'`.
+#[inline(always)]
+fn gates<const FMA: bool, const H: usize>(
+    a: [[f32; H]; 4],
+    h: &mut [f32; H],
+    c: &mut [f32; H],
+    keep: Option<&mut [f32]>,
+) {
     let [mut i, mut f, mut g, mut o] = a;
     sigmoid_all::<FMA>(&mut i);
     sigmoid_all::<FMA>(&mut f);

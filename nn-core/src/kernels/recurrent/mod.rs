@@ -12,8 +12,8 @@ mod gru;
 mod lstm;
 pub(crate) mod math;
 
-pub(crate) use gru::{gru_step, GruWeights, GRU_KEEP};
-pub(crate) use lstm::{lstm_step, LstmWeights, LSTM_KEEP};
+pub(crate) use gru::{gru_step, gru_step_fixed, GruWeights, GRU_KEEP};
+pub(crate) use lstm::{lstm_step, lstm_step_fixed, LstmWeights, LSTM_KEEP};
 
 /// A matrix of gate weights.
 #[derive(Clone, Copy)]
@@ -47,6 +47,40 @@ pub(crate) fn affine<const FMA: bool, const WIDE: bool>(acc: &mut [f32], w: Mat<
                     s = madd::<FMA>(*w, *v, s);
                 }
                 *a = s;
+            }
+        }
+    }
+}
+
+/// Whether a product of `gates` sums fits the vector registers whole (sixteen AVX-512
+/// registers, twelve AVX2 ones), so that [`sum_rows`] keeps every sum there; only where
+/// products fuse, so that the baseline build keeps [`affine`]'s blocks.
+#[inline(always)]
+pub(crate) const fn in_registers<const FMA: bool, const WIDE: bool>(gates: usize) -> bool {
+    FMA && gates <= if WIDE { 256 } else { 96 }
+}
+
+/// `s` as an array of `N` rows of `R`: `s` holds `N` of them exactly.
+#[inline(always)]
+pub(crate) fn as_rows<R: bytemuck::Pod, const N: usize>(s: &[f32]) -> &[R; N] {
+    bytemuck::cast_slice::<f32, R>(s)
+        .try_into()
+        .expect("the weights of a cell of these sizes")
+}
+
+/// `acc ← acc + Σ_k w[k] · v[k]` over gate groups `[G][H]`, each sum in input order, as
+/// [`affine`] adds them: sizes known to the compiler, so that the sums stay in registers.
+#[inline(always)]
+pub(crate) fn sum_rows<const FMA: bool, const K: usize, const G: usize, const H: usize>(
+    acc: &mut [[f32; H]; G],
+    w: &[[[f32; H]; G]; K],
+    v: &[f32; K],
+) {
+    for k in 0..K {
+        let vk = v[k];
+        for g in 0..G {
+            for j in 0..H {
+                acc[g][j] = madd::<FMA>(w[k][g][j], vk, acc[g][j]);
             }
         }
     }
@@ -114,14 +148,19 @@ pub(crate) trait Steps {
 }
 
 /// Runs `s` compiled for AVX-512 or AVX2 with FMA when the CPU has them (with `std` on
-/// x86-64), else for the build's baseline without fused products. Every pass of a layer
-/// (step, sequence, batch, training) goes through here, so all of them take the same choice
-/// and give the same bits.
+/// x86-64), else for the build's baseline without fused products; AVX2 on an AVX-512 CPU
+/// where the products run on AVX2 (`NN_KERNEL=avx2`, or [`crate::gemm::set_kernel`]), so
+/// that such a machine can run what an AVX2 machine runs. Every pass of a layer (step,
+/// sequence, batch, training) goes through here, so all of them take the same choice and
+/// give the same bits; AVX-512 and AVX2 give the same bits too, both fusing the same
+/// products in the same order.
 #[inline(always)]
 pub(crate) fn run<S: Steps>(s: S) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
-        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+        let avx2 = crate::gemm::kernel() == crate::gemm::Kernel::Avx2;
+        if !avx2 && std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the CPU was just found to support AVX-512F and FMA.
             return unsafe { x86::avx512(s) };
         }

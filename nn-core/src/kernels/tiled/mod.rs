@@ -111,11 +111,18 @@ static CHOSEN: AtomicU8 = AtomicU8::new(0);
 /// The kernel that computes products: the one [`set_kernel`] set, else the one the
 /// `NN_KERNEL` environment variable names (`avx512`, `avx2`, `neon`, `matrixmultiply`)
 /// where the CPU has it, else the widest the CPU has. Chosen once, at the first product.
+#[inline]
 pub fn kernel() -> Kernel {
     let code = CHOSEN.load(Ordering::Relaxed);
     if let Some(k) = Kernel::ALL.into_iter().find(|k| k.code() == code) {
         return k;
     }
+    choose()
+}
+
+/// The first call's choice for [`kernel`], kept.
+#[cold]
+fn choose() -> Kernel {
     let named = std::env::var("NN_KERNEL").ok();
     let k = Kernel::ALL
         .into_iter()

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::kernels::recurrent::{gru_step, run, GruWeights, Mat, Steps, GRU_KEEP};
+use crate::kernels::recurrent::{gru_step_fixed, run, GruWeights, Mat, Steps, GRU_KEEP};
 use crate::{Backward, GruCell, GruLayer, GruState, Layer, Rng};
 
 use super::stack::{kept_per_layer, GruStackRun, MAX_LAYERS, NAMES};
@@ -511,7 +511,7 @@ impl<const IN: usize, const H: usize> Steps for GruRun<'_, IN, H> {
                     }
                     None => None,
                 };
-                gru_step::<FMA, WIDE, H>(&self.w, x, &mut h, slot);
+                gru_step_fixed::<FMA, WIDE, IN, H>(&self.w, x, &mut h, slot);
                 if !self.last && !self.y.is_empty() {
                     self.y[at * H..(at + 1) * H].copy_from_slice(&h);
                 }
@@ -533,6 +533,7 @@ pub(super) struct GruStep<'a, const IN: usize, const H: usize> {
 
 impl<const IN: usize, const H: usize> GruStep<'_, IN, H> {
     /// Runs the step.
+    #[inline]
     pub fn go(self) {
         run(self)
     }
@@ -541,6 +542,6 @@ impl<const IN: usize, const H: usize> GruStep<'_, IN, H> {
 impl<const IN: usize, const H: usize> Steps for GruStep<'_, IN, H> {
     #[inline(always)]
     fn run<const FMA: bool, const WIDE: bool>(self) {
-        gru_step::<FMA, WIDE, H>(&self.w, self.x, self.h, None);
+        gru_step_fixed::<FMA, WIDE, IN, H>(&self.w, self.x, self.h, None);
     }
 }

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::kernels::recurrent::{lstm_step, run, LstmWeights, Mat, Steps, LSTM_KEEP};
+use crate::kernels::recurrent::{lstm_step_fixed, run, LstmWeights, Mat, Steps, LSTM_KEEP};
 use crate::{Backward, Layer, LstmCell, LstmLayer, LstmState, Rng};
 
 use super::stack::{kept_per_layer, LstmStackRun, MAX_LAYERS, NAMES};
@@ -509,7 +509,7 @@ impl<const IN: usize, const H: usize> Steps for LstmRun<'_, IN, H> {
                     }
                     None => None,
                 };
-                lstm_step::<FMA, WIDE, H>(&self.w, x, &mut h, &mut c, slot);
+                lstm_step_fixed::<FMA, WIDE, IN, H>(&self.w, x, &mut h, &mut c, slot);
                 if !self.last && !self.y.is_empty() {
                     self.y[at * H..(at + 1) * H].copy_from_slice(&h);
                 }
@@ -532,6 +532,7 @@ pub(super) struct LstmStep<'a, const IN: usize, const H: usize> {
 
 impl<const IN: usize, const H: usize> LstmStep<'_, IN, H> {
     /// Runs the step.
+    #[inline]
     pub fn go(self) {
         run(self)
     }
@@ -540,6 +541,6 @@ impl<const IN: usize, const H: usize> LstmStep<'_, IN, H> {
 impl<const IN: usize, const H: usize> Steps for LstmStep<'_, IN, H> {
     #[inline(always)]
     fn run<const FMA: bool, const WIDE: bool>(self) {
-        lstm_step::<FMA, WIDE, H>(&self.w, self.x, self.h, self.c, None);
+        lstm_step_fixed::<FMA, WIDE, IN, H>(&self.w, self.x, self.h, self.c, None);
     }
 }
