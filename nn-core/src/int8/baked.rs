@@ -90,6 +90,9 @@ pub struct Linear<const IN: usize, const OUT: usize> {
     weight: [[i8; IN]; OUT],
     bias: [i32; OUT],
     requant: [Requant; OUT],
+    /// Each row's rescaling, fused or not, chosen here rather than at each inference.
+    #[cfg(nn_arm_dsp)]
+    rescale: [crate::kernels::int8::Rescale; OUT],
     out: Output,
 }
 
@@ -104,10 +107,13 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
         output: Quant,
         activation: Activation,
     ) -> Self {
+        let requant = requants(weight_scale, input, output);
         Linear {
             bias: folded(&weight, bias, input.zero_point),
             weight,
-            requant: requants(weight_scale, input, output),
+            #[cfg(nn_arm_dsp)]
+            rescale: rescales(&requant),
+            requant,
             out: Output::new(output.scale, output.zero_point, activation),
         }
     }
@@ -115,6 +121,17 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     /// One sample: `input` of `IN` values into `output` of `OUT`.
     #[inline]
     pub fn forward(&self, input: &[i8], output: &mut [i8]) {
+        #[cfg(nn_arm_dsp)]
+        if IN <= crate::kernels::int8::MAX_PACKED_INPUTS {
+            return crate::kernels::int8::linear_packed(
+                input,
+                self.weight.as_flattened(),
+                &self.bias,
+                &self.rescale,
+                self.out,
+                output,
+            );
+        }
         let weights = Weights {
             weight: self.weight.as_flattened(),
             bias: Some(&self.bias),
@@ -122,6 +139,21 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
         };
         linear(input, 0, weights, self.out, output);
     }
+}
+
+/// Each row's [`Requant`] as the kernels apply it.
+#[cfg(nn_arm_dsp)]
+const fn rescales<const OUT: usize>(
+    requant: &[Requant; OUT],
+) -> [crate::kernels::int8::Rescale; OUT] {
+    use crate::kernels::int8::Rescale;
+    let mut out = [Rescale::new(0, 0); OUT];
+    let mut c = 0;
+    while c < OUT {
+        out[c] = Rescale::new(requant[c].multiplier, requant[c].shift);
+        c += 1;
+    }
+    out
 }
 
 /// What a baked convolution holds, plain or depthwise: `OUT` filters of `PER` weights each,

@@ -110,7 +110,7 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
-    pub(crate) fn new(multiplier: i32, shift: i32) -> Prepared {
+    pub(crate) const fn new(multiplier: i32, shift: i32) -> Prepared {
         let left = if shift > 0 { shift } else { 0 };
         let right = if shift > 0 { 0 } else { -shift };
         let mask = ((1u32 << right) as i32).wrapping_sub(1);
@@ -158,11 +158,11 @@ impl Fused {
     /// applies: `multiplier > 2^30` and `shift <= −2`.
     /// Never on Armv6-M and the like (`nn_arm_thumb`), where a 64-bit product is a library
     /// call and [`Prepared`]'s 16-bit halves are quicker.
-    pub(crate) fn new(multiplier: i32, shift: i32) -> Option<Fused> {
-        if cfg!(nn_arm_thumb) {
+    pub(crate) const fn new(multiplier: i32, shift: i32) -> Option<Fused> {
+        if cfg!(nn_arm_thumb) || multiplier <= 1 << 30 || shift < -31 || shift > -2 {
             return None;
         }
-        (multiplier > 1 << 30 && (-31..=-2).contains(&shift)).then(|| Fused {
+        Some(Fused {
             multiplier,
             high: 1 << (-shift - 2),
             shift: (-shift - 1) as u32,
@@ -186,6 +186,35 @@ impl Fused {
         let sum = ((high as i64) << 32 | low as i64) + x as i64 * self.multiplier as i64;
         #[cfg(not(nn_arm_dsp))]
         return ((sum >> 32) as i32) >> self.shift;
+    }
+}
+
+/// A channel's requantisation prepared when a layer is baked (a `const fn`): [`Fused`] where
+/// it applies, else [`Prepared`].
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+pub(crate) enum Rescale {
+    Fused(Fused),
+    Prepared(Prepared),
+}
+
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+impl Rescale {
+    /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
+    pub(crate) const fn new(multiplier: i32, shift: i32) -> Rescale {
+        match Fused::new(multiplier, shift) {
+            Some(f) => Rescale::Fused(f),
+            None => Rescale::Prepared(Prepared::new(multiplier, shift)),
+        }
+    }
+
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i32) -> i32 {
+        match self {
+            Rescale::Fused(f) => f.apply(x),
+            Rescale::Prepared(p) => p.apply(x),
+        }
     }
 }
 

@@ -27,6 +27,8 @@ mod dot;
 #[cfg(any(nn_arm_thumb, nn_arm_dsp))]
 mod dot_arm;
 mod linear;
+#[cfg(nn_arm_dsp)]
+mod linear_arm;
 mod pool;
 
 pub use add::add;
@@ -37,6 +39,10 @@ pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
+#[cfg(nn_arm_dsp)]
+pub(crate) use linear_arm::{linear_packed, MAX_INPUTS as MAX_PACKED_INPUTS};
+#[cfg(nn_arm_dsp)]
+pub(crate) use arith::Rescale;
 #[cfg(feature = "alloc")]
 pub(crate) use linear::linear_with_sums;
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};
