@@ -87,12 +87,13 @@ const fn folded<const PER: usize, const OUT: usize>(
 /// A baked int8 `Linear`: `OUT` rows of `IN` weights, TFLite Micro's `FullyConnected`.
 #[derive(Clone, Copy, Debug)]
 pub struct Linear<const IN: usize, const OUT: usize> {
+    /// Row-major, or on the Cortex-M4/M7 laid out for its kernel where that runs the layer.
     weight: [[i8; IN]; OUT],
     bias: [i32; OUT],
     requant: [Requant; OUT],
     /// Each row's rescaling, fused or not, chosen here rather than at each inference.
     #[cfg(nn_arm_dsp)]
-    rescale: [crate::kernels::int8::Rescale; OUT],
+    rescale: crate::kernels::int8::Rescales<OUT>,
     out: Output,
 }
 
@@ -110,9 +111,12 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
         let requant = requants(weight_scale, input, output);
         Linear {
             bias: folded(&weight, bias, input.zero_point),
+            #[cfg(nn_arm_dsp)]
+            weight: crate::kernels::int8::interleave(weight),
+            #[cfg(not(nn_arm_dsp))]
             weight,
             #[cfg(nn_arm_dsp)]
-            rescale: rescales(&requant),
+            rescale: crate::kernels::int8::Rescales::new(&requant),
             requant,
             out: Output::new(output.scale, output.zero_point, activation),
         }
@@ -122,7 +126,7 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     #[inline]
     pub fn forward(&self, input: &[i8], output: &mut [i8]) {
         #[cfg(nn_arm_dsp)]
-        if IN <= crate::kernels::int8::MAX_PACKED_INPUTS {
+        if crate::kernels::int8::packs(IN) {
             return crate::kernels::int8::linear_packed(
                 input,
                 self.weight.as_flattened(),
@@ -139,21 +143,6 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
         };
         linear(input, 0, weights, self.out, output);
     }
-}
-
-/// Each row's [`Requant`] as the kernels apply it.
-#[cfg(nn_arm_dsp)]
-const fn rescales<const OUT: usize>(
-    requant: &[Requant; OUT],
-) -> [crate::kernels::int8::Rescale; OUT] {
-    use crate::kernels::int8::Rescale;
-    let mut out = [Rescale::new(0, 0); OUT];
-    let mut c = 0;
-    while c < OUT {
-        out[c] = Rescale::new(requant[c].multiplier, requant[c].shift);
-        c += 1;
-    }
-    out
 }
 
 /// What a baked convolution holds, plain or depthwise: `OUT` filters of `PER` weights each,

@@ -240,6 +240,58 @@ impl Scale for Fused {
     }
 }
 
+impl Scale for Rescale {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Rescale::apply(self, x)
+    }
+
+    fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]> {
+        match self {
+            Rescale::Fused(f) => f.fused(out),
+            Rescale::Prepared(_) => None,
+        }
+    }
+}
+
+/// Every channel's [`Rescale`] of a layer, held as [`Fused`] alone where every channel
+/// fuses (the usual case), so that the kernel need not ask at each channel.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+pub(crate) enum Rescales<const C: usize> {
+    Fused([Fused; C]),
+    Mixed([Rescale; C]),
+}
+
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+impl<const C: usize> Rescales<C> {
+    /// Each channel's `(multiplier, shift)`, prepared.
+    pub(crate) const fn new(requant: &[crate::int8::Requant; C]) -> Rescales<C> {
+        let mut fused = [Fused {
+            multiplier: 0,
+            high: 0,
+            shift: 0,
+        }; C];
+        let mut mixed = [Rescale::Prepared(Prepared::new(0, 0)); C];
+        let mut all = true;
+        let mut c = 0;
+        while c < C {
+            let (m, shift) = (requant[c].multiplier, requant[c].shift);
+            mixed[c] = Rescale::new(m, shift);
+            match Fused::new(m, shift) {
+                Some(f) => fused[c] = f,
+                None => all = false,
+            }
+            c += 1;
+        }
+        if all {
+            Rescales::Fused(fused)
+        } else {
+            Rescales::Mixed(mixed)
+        }
+    }
+}
+
 impl Scale for Prepared {
     #[inline(always)]
     fn apply(self, x: i32) -> i32 {
@@ -540,5 +592,58 @@ mod tests {
             -1
         );
         assert_eq!(multiply_by_quantized_multiplier(0, i32::MAX, 5), 0);
+    }
+
+    #[test]
+    fn rescales_chosen_when_baked_are_tflites() {
+        use crate::int8::Requant;
+        // Every kind of channel: fused (a multiplier above 2^30, a right shift of 2 or more),
+        // a multiplier of exactly 2^30, right shifts of 1 and 0, left shifts.
+        let channels = [
+            ((1 << 30) + 12_345, -7),
+            (1 << 30, -5),
+            ((1 << 30) + 1, -1),
+            (i32::MAX, 0),
+            ((3 << 29) + 7, 2),
+        ];
+        let requant = channels.map(|(multiplier, shift)| Requant { multiplier, shift });
+        let Rescales::Mixed(mixed) = Rescales::new(&requant) else {
+            panic!("a layer whose channels do not all fuse held as fused");
+        };
+        let fused = [requant[0]; 3];
+        let Rescales::Fused(all) = Rescales::new(&fused) else {
+            panic!("a layer whose channels all fuse not held as fused");
+        };
+        let xs = [
+            i32::MIN,
+            i32::MIN + 1,
+            -65_537,
+            -129,
+            -64,
+            -1,
+            0,
+            1,
+            63,
+            64,
+            65,
+            1 << 20,
+            i32::MAX,
+        ];
+        for x in xs.into_iter().chain(-300..300) {
+            for (c, r) in mixed.iter().enumerate() {
+                let (m, shift) = channels[c];
+                assert_eq!(
+                    r.apply(x),
+                    multiply_by_quantized_multiplier(x, m, shift),
+                    "{x} · {m} · 2^{shift}"
+                );
+            }
+            let (m, shift) = channels[0];
+            assert_eq!(
+                all[1].apply(x),
+                multiply_by_quantized_multiplier(x, m, shift),
+                "{x}"
+            );
+        }
     }
 }

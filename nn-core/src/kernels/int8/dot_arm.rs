@@ -250,26 +250,40 @@ mod imp {
 pub(crate) use imp::{one, two};
 
 /// Each four values `x0 x1 x2 x3` of `x` as the two words of `i16` pairs `(x0, x2)` and
-/// `(x1, x3)` in `pairs` (two words per four values; a tail of fewer than four is left).
+/// `(x1, x3)` in `pairs`: eight values at a time, `pairs.len()` a multiple of 4 and `x` of
+/// `2 · pairs.len()` values.
 #[cfg(nn_arm_dsp)]
 #[inline(always)]
-pub(crate) fn pack(pairs: &mut [u32], x: &[i8]) {
-    for (p, q) in pairs.chunks_exact_mut(2).zip(x.chunks_exact(4)) {
-        let word = u32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]);
-        let (even, odd): (u32, u32);
-        // SAFETY: registers only.
-        unsafe {
-            core::arch::asm!(
-                "sxtb16 {o}, {w}, ror #8",
-                "sxtb16 {e}, {w}",
-                w = in(reg) word,
-                e = out(reg) even,
-                o = out(reg) odd,
-                options(pure, nomem, nostack, preserves_flags),
-            );
-        }
-        p[0] = even;
-        p[1] = odd;
+pub(crate) fn pack(pairs: &mut [core::mem::MaybeUninit<u32>], x: &[i8]) {
+    assert!(pairs.len().is_multiple_of(4) && x.len() == 2 * pairs.len());
+    if pairs.is_empty() {
+        return;
+    }
+    let end = pairs.as_ptr().wrapping_add(pairs.len());
+    // SAFETY: reads the `2 · pairs.len()` values of `x` (a Cortex-M4 reads unaligned words)
+    // and writes the `pairs.len()` words of `pairs` (aligned), a multiple of 4 and not none;
+    // writes only the registers named besides.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldr {v}, [{x}], #4",
+            "ldr {u}, [{x}], #4",
+            "sxtb16 {o}, {v}, ror #8",
+            "sxtb16 {v}, {v}",
+            "strd {v}, {o}, [{p}], #8",
+            "sxtb16 {o}, {u}, ror #8",
+            "sxtb16 {u}, {u}",
+            "strd {u}, {o}, [{p}], #8",
+            "cmp {p}, {end}",
+            "bne 2b",
+            x = inout(reg) x.as_ptr() => _,
+            p = inout(reg) pairs.as_mut_ptr() => _,
+            end = in(reg) end,
+            v = out(reg) _,
+            u = out(reg) _,
+            o = out(reg) _,
+            options(nostack),
+        );
     }
 }
 

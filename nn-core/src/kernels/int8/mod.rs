@@ -32,6 +32,8 @@ mod linear_arm;
 mod pool;
 
 pub use add::add;
+#[cfg(nn_arm_dsp)]
+pub(crate) use arith::Rescales;
 pub use arith::{
     multiply_by_quantized_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
 };
@@ -39,10 +41,8 @@ pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
-#[cfg(nn_arm_dsp)]
-pub(crate) use linear_arm::{linear_packed, MAX_INPUTS as MAX_PACKED_INPUTS};
-#[cfg(nn_arm_dsp)]
-pub(crate) use arith::Rescale;
 #[cfg(feature = "alloc")]
 pub(crate) use linear::linear_with_sums;
+#[cfg(nn_arm_dsp)]
+pub(crate) use linear_arm::{interleave, linear_packed, packs};
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};

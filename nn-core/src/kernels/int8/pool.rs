@@ -262,7 +262,11 @@ mod tests {
         global_avg_pool(&input, 0, Requant::new(1.0 / 175.0), plain, &mut got);
         for (c, &g) in got.iter().enumerate() {
             let sum: i32 = input[c * 175..][..175].iter().map(|&v| v as i32).sum();
-            assert_eq!(g, plain.write(Requant::new(1.0 / 175.0).apply(sum)), "channel {c}");
+            assert_eq!(
+                g,
+                plain.write(Requant::new(1.0 / 175.0).apply(sum)),
+                "channel {c}"
+            );
         }
     }
 }
