@@ -159,14 +159,15 @@ impl Fused {
     /// Never on Armv6-M and the like (`nn_arm_thumb`), where a 64-bit product is a library
     /// call and [`Prepared`]'s 16-bit halves are quicker.
     pub(crate) const fn new(multiplier: i32, shift: i32) -> Option<Fused> {
-        if cfg!(nn_arm_thumb) || multiplier <= 1 << 30 || shift < -31 || shift > -2 {
-            return None;
+        if !cfg!(nn_arm_thumb) && multiplier > 1 << 30 && -31 <= shift && shift <= -2 {
+            Some(Fused {
+                multiplier,
+                high: 1 << (-shift - 2),
+                shift: (-shift - 1) as u32,
+            })
+        } else {
+            None
         }
-        Some(Fused {
-            multiplier,
-            high: 1 << (-shift - 2),
-            shift: (-shift - 1) as u32,
-        })
     }
 
     /// The multiplier, the high word `2^(r − 2)` and the shift `r − 1`, for assembly.

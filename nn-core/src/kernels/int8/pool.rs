@@ -60,34 +60,52 @@ impl Pool2dShape {
         start.max(0) as usize..end.max(0) as usize
     }
 
-    /// Calls `f` on each window (the rows of one channel's plane it covers, clipped to the
-    /// image) and writes what it returns.
-    fn run(&self, input: &[i8], output: &mut [i8], mut f: impl FnMut(Window<'_>) -> i8) {
+    /// Calls `f` on each window's values one by one (clipped to the image) and writes what
+    /// it returns.
+    fn run(
+        &self,
+        input: &[i8],
+        output: &mut [i8],
+        mut f: impl FnMut(&mut dyn Iterator<Item = i8>) -> i8,
+    ) {
         let [ih, iw] = self.input;
         let [oh, ow] = self.output;
         assert_eq!(input.len(), self.channels * ih * iw, "input length");
         assert_eq!(output.len(), self.channels * oh * ow, "output length");
-        if oh * ow == 0 {
-            return;
-        }
-        for (plane, out) in input
-            .chunks_exact((ih * iw).max(1))
-            .zip(output.chunks_exact_mut(oh * ow))
-        {
-            let mut out = out.iter_mut();
+        for c in 0..self.channels {
+            let plane = &input[c * ih * iw..][..ih * iw];
             for oy in 0..oh {
                 let rows = self.span(0, oy);
                 for ox in 0..ow {
                     let cols = self.span(1, ox);
+                    let mut taps = rows
+                        .clone()
+                        .flat_map(|y| plane[y * iw..][cols.clone()].iter().copied());
+                    output[(c * oh + oy) * ow + ox] = f(&mut taps);
+                }
+            }
+        }
+    }
+
+    /// Calls `f` on each window (the rows of one channel's plane it covers, clipped to the
+    /// image) and writes what it returns: for a sum taken a run of memory at a time.
+    fn run_windows(&self, input: &[i8], output: &mut [i8], mut f: impl FnMut(Window<'_>) -> i8) {
+        let [ih, iw] = self.input;
+        let [oh, ow] = self.output;
+        assert_eq!(input.len(), self.channels * ih * iw, "input length");
+        assert_eq!(output.len(), self.channels * oh * ow, "output length");
+        for c in 0..self.channels {
+            let plane = &input[c * ih * iw..][..ih * iw];
+            for oy in 0..oh {
+                let rows = self.span(0, oy);
+                for ox in 0..ow {
                     let window = Window {
                         plane,
                         width: iw,
                         rows: rows.clone(),
-                        cols,
+                        cols: self.span(1, ox),
                     };
-                    if let Some(y) = out.next() {
-                        *y = f(window);
-                    }
+                    output[(c * oh + oy) * ow + ox] = f(window);
                 }
             }
         }
@@ -104,16 +122,21 @@ struct Window<'a> {
 }
 
 impl Window<'_> {
-    /// The window's values as runs of consecutive memory: one run when it spans whole rows.
-    fn runs(&self) -> impl Iterator<Item = &[i8]> + '_ {
+    /// Calls `g` on the window's values as runs of consecutive memory: one run when it
+    /// spans whole rows.
+    #[inline(always)]
+    fn for_each_run(&self, mut g: impl FnMut(&[i8])) {
         let whole = self.cols.start == 0 && self.cols.end == self.width;
         let (runs, len) = if whole {
             (1, self.rows.len() * self.width)
         } else {
             (self.rows.len(), self.cols.len())
         };
-        let first = self.rows.start * self.width + self.cols.start;
-        (0..runs).map(move |k| &self.plane[first + k * self.width..][..len])
+        let mut at = self.rows.start * self.width + self.cols.start;
+        for _ in 0..runs {
+            g(&self.plane[at..at + len]);
+            at += self.width;
+        }
     }
 
     /// How many values the window holds.
@@ -128,15 +151,8 @@ impl Window<'_> {
 /// # Panics
 /// If a slice's length is not the shape's.
 pub fn max_pool2d(shape: &Pool2dShape, input: &[i8], out: Output, output: &mut [i8]) {
-    shape.run(input, output, |window| {
-        // An empty window gives int8's least value, as every value is at least that.
-        let mut m = i8::MIN;
-        for run in window.runs() {
-            for &v in run {
-                m = m.max(v);
-            }
-        }
-        let m = i32::from(m);
+    shape.run(input, output, |taps| {
+        let m = taps.map(i32::from).max().unwrap_or(-128);
         m.clamp(out.min, out.max) as i8
     });
 }
@@ -147,8 +163,9 @@ pub fn max_pool2d(shape: &Pool2dShape, input: &[i8], out: Output, output: &mut [
 /// # Panics
 /// If a slice's length is not the shape's.
 pub fn avg_pool2d(shape: &Pool2dShape, input: &[i8], out: Output, output: &mut [i8]) {
-    shape.run(input, output, |window| {
-        let sum: i32 = window.runs().map(sum_i8).sum();
+    shape.run_windows(input, output, |window| {
+        let mut sum = 0i32;
+        window.for_each_run(|run| sum += sum_i8(run));
         let n = (window.len() as i32).max(1);
         let avg = if sum > 0 {
             (sum + n / 2) / n
