@@ -193,13 +193,11 @@ impl Fused {
 /// A channel's requantisation prepared when a layer is baked (a `const fn`): [`Fused`] where
 /// it applies, else [`Prepared`].
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
 pub(crate) enum Rescale {
     Fused(Fused),
     Prepared(Prepared),
 }
 
-#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
 impl Rescale {
     /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
     pub(crate) const fn new(multiplier: i32, shift: i32) -> Rescale {

@@ -32,6 +32,7 @@ mod linear_arm;
 mod pool;
 
 pub use add::add;
+pub(crate) use arith::Rescale;
 #[cfg(nn_arm_dsp)]
 pub(crate) use arith::Rescales;
 pub use arith::{
