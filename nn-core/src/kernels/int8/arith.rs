@@ -110,7 +110,12 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
-    pub(crate) const fn new(multiplier: i32, shift: i32) -> Prepared {
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Prepared {
+        Prepared::baked(multiplier, shift)
+    }
+
+    /// [`Prepared::new`] as a `const fn`, for layers baked at compile time.
+    pub(crate) const fn baked(multiplier: i32, shift: i32) -> Prepared {
         let left = if shift > 0 { shift } else { 0 };
         let right = if shift > 0 { 0 } else { -shift };
         let mask = ((1u32 << right) as i32).wrapping_sub(1);
@@ -158,7 +163,19 @@ impl Fused {
     /// applies: `multiplier > 2^30` and `shift <= −2`.
     /// Never on Armv6-M and the like (`nn_arm_thumb`), where a 64-bit product is a library
     /// call and [`Prepared`]'s 16-bit halves are quicker.
-    pub(crate) const fn new(multiplier: i32, shift: i32) -> Option<Fused> {
+    pub(crate) fn new(multiplier: i32, shift: i32) -> Option<Fused> {
+        if cfg!(nn_arm_thumb) {
+            return None;
+        }
+        (multiplier > 1 << 30 && (-31..=-2).contains(&shift)).then(|| Fused {
+            multiplier,
+            high: 1 << (-shift - 2),
+            shift: (-shift - 1) as u32,
+        })
+    }
+
+    /// [`Fused::new`] as a `const fn`, for layers baked at compile time.
+    pub(crate) const fn baked(multiplier: i32, shift: i32) -> Option<Fused> {
         if !cfg!(nn_arm_thumb) && multiplier > 1 << 30 && -31 <= shift && shift <= -2 {
             Some(Fused {
                 multiplier,
@@ -201,9 +218,9 @@ pub(crate) enum Rescale {
 impl Rescale {
     /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
     pub(crate) const fn new(multiplier: i32, shift: i32) -> Rescale {
-        match Fused::new(multiplier, shift) {
+        match Fused::baked(multiplier, shift) {
             Some(f) => Rescale::Fused(f),
-            None => Rescale::Prepared(Prepared::new(multiplier, shift)),
+            None => Rescale::Prepared(Prepared::baked(multiplier, shift)),
         }
     }
 
@@ -271,13 +288,13 @@ impl<const C: usize> Rescales<C> {
             high: 0,
             shift: 0,
         }; C];
-        let mut mixed = [Rescale::Prepared(Prepared::new(0, 0)); C];
+        let mut mixed = [Rescale::Prepared(Prepared::baked(0, 0)); C];
         let mut all = true;
         let mut c = 0;
         while c < C {
             let (m, shift) = (requant[c].multiplier, requant[c].shift);
             mixed[c] = Rescale::new(m, shift);
-            match Fused::new(m, shift) {
+            match Fused::baked(m, shift) {
                 Some(f) => fused[c] = f,
                 None => all = false,
             }
