@@ -4,8 +4,8 @@
 //! convolution (`depthwise`), pools and the global average (`pool`), the residual add
 //! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`). On the Cortex-M4/M7's DSP
 //! extension, convolutions run as a matrix product of two positions and two channels at a
-//! time (`columns`), and depthwise 3 × 3 windows two outputs at a time; their assembly is in
-//! the `*_arm` files.
+//! time (`columns`), depthwise 3 × 3 windows two outputs at a time, and a baked `Linear` of up
+//! to 256 inputs four rows per pass (`linear_arm`); their assembly is in the `*_arm` files.
 //!
 //! Each kernel is the portable reference, a loop as short as TFLite Micro's
 //! (`reference/integer_ops/`), on one sample in this crate's layouts (images `[C, H, W]`,
