@@ -2,7 +2,8 @@
 //! loop before the models run.
 
 use cortex_m_semihosting::hprintln;
-use nn::int8::{linear, Output, Requant, Weights};
+use nn::int8::baked::Linear;
+use nn::int8::{linear, Activation, Output, Quant, Requant, Weights};
 
 /// A reproducible int8 pattern covering the whole range (xorshift).
 fn pattern(v: &mut [i8], seed: u32) {
@@ -76,4 +77,65 @@ pub fn check_kernels() {
         cases,
         values
     );
+    let baked = [
+        baked_linear::<8, 1>(1),
+        baked_linear::<8, 3>(2),
+        baked_linear::<16, 5>(3),
+        baked_linear::<64, 7>(4),
+        baked_linear::<128, 6>(5),
+        baked_linear::<256, 9>(6),
+        baked_linear::<24, 4>(7),
+        baked_linear::<12, 5>(8),
+    ];
+    hprintln!(
+        "kernel check: baked Linear equals nn::int8::linear on {} layers ({} outputs)",
+        2 * baked.len(),
+        baked.iter().sum::<usize>()
+    );
+}
+
+/// A baked `Linear<IN, OUT>` (the weights laid out for this board's kernel where it has one)
+/// against `nn::int8::linear` on the same tensors, twice: every row's rounding fused, and
+/// some rows' not (multipliers of 1/4 or more). Returns the outputs checked.
+#[inline(never)]
+fn baked_linear<const IN: usize, const OUT: usize>(seed: u32) -> usize {
+    let mut flat = [[0i8; IN]; OUT];
+    pattern(flat.as_flattened_mut(), seed);
+    let mut x = [0i8; IN];
+    pattern(&mut x, seed + 100);
+    let bias: [i32; OUT] = core::array::from_fn(|k| 700 * k as i32 - 2000);
+    let input = Quant {
+        scale: 0.05,
+        zero_point: -7,
+    };
+    let output = Quant {
+        scale: 0.25,
+        zero_point: 5,
+    };
+    for mixed in [false, true] {
+        let scale: [f32; OUT] = core::array::from_fn(|k| {
+            let s = 0.0003 + 0.0001 * k as f32;
+            // Multipliers 0.4 (a right shift of 1) and 0.5 (2^30 exactly, no shift).
+            match (mixed, k % 4) {
+                (true, 1) => 2.0,
+                (true, 3) => 2.5,
+                _ => s,
+            }
+        });
+        let layer = Linear::new(flat, bias, &scale, input, output, Activation::Relu);
+        let mut got = [0i8; OUT];
+        layer.forward(&x, &mut got);
+        let requant: [Requant; OUT] =
+            core::array::from_fn(|k| Requant::product(input.scale, scale[k], output.scale));
+        let weights = Weights {
+            weight: flat.as_flattened(),
+            bias: Some(&bias),
+            requant: &requant,
+        };
+        let mut want = [0i8; OUT];
+        let out = Output::new(output.scale, output.zero_point, Activation::Relu);
+        linear(&x, input.zero_point, weights, out, &mut want);
+        assert_eq!(got, want, "baked Linear<{}, {}>, mixed {}", IN, OUT, mixed);
+    }
+    2 * OUT
 }

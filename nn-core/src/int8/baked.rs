@@ -25,6 +25,8 @@
 //! assert_eq!(y, [4, 0]);
 //! ```
 
+use crate::kernels::int8::Rescale;
+
 use super::{
     avg_pool2d, clamp, conv2d, depthwise_conv2d, linear, max_pool2d, Activation, Conv2dShape,
     Output, Pool2dShape, Quant, Requant, Weights,
@@ -87,9 +89,13 @@ const fn folded<const PER: usize, const OUT: usize>(
 /// A baked int8 `Linear`: `OUT` rows of `IN` weights, TFLite Micro's `FullyConnected`.
 #[derive(Clone, Copy, Debug)]
 pub struct Linear<const IN: usize, const OUT: usize> {
+    /// Row-major, or on the Cortex-M4/M7 laid out for its kernel where that runs the layer.
     weight: [[i8; IN]; OUT],
     bias: [i32; OUT],
     requant: [Requant; OUT],
+    /// Each row's rescaling, fused or not, chosen here rather than at each inference.
+    #[cfg(nn_arm_dsp)]
+    rescale: crate::kernels::int8::Rescales<OUT>,
     out: Output,
 }
 
@@ -104,10 +110,16 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
         output: Quant,
         activation: Activation,
     ) -> Self {
+        let requant = requants(weight_scale, input, output);
         Linear {
             bias: folded(&weight, bias, input.zero_point),
+            #[cfg(nn_arm_dsp)]
+            weight: crate::kernels::int8::interleave(weight),
+            #[cfg(not(nn_arm_dsp))]
             weight,
-            requant: requants(weight_scale, input, output),
+            #[cfg(nn_arm_dsp)]
+            rescale: crate::kernels::int8::Rescales::new(&requant),
+            requant,
             out: Output::new(output.scale, output.zero_point, activation),
         }
     }
@@ -115,6 +127,17 @@ impl<const IN: usize, const OUT: usize> Linear<IN, OUT> {
     /// One sample: `input` of `IN` values into `output` of `OUT`.
     #[inline]
     pub fn forward(&self, input: &[i8], output: &mut [i8]) {
+        #[cfg(nn_arm_dsp)]
+        if crate::kernels::int8::packs(IN) {
+            return crate::kernels::int8::linear_packed(
+                input,
+                self.weight.as_flattened(),
+                &self.bias,
+                &self.rescale,
+                self.out,
+                output,
+            );
+        }
         let weights = Weights {
             weight: self.weight.as_flattened(),
             bias: Some(&self.bias),
@@ -274,7 +297,8 @@ impl<const TAPS: usize, const OUT: usize> DepthwiseConv2d<TAPS, OUT> {
 pub struct Depthwise<const C: usize> {
     weight: [[i8; 1]; C],
     bias: [i32; C],
-    requant: [Requant; C],
+    /// Each channel's rescaling, fused or not, chosen here rather than at each inference.
+    rescale: [Rescale; C],
     shape: Conv2dShape,
     out: Output,
 }
@@ -290,10 +314,17 @@ impl<const C: usize> Depthwise<C> {
         input: Quant,
         output: Quant,
     ) -> Self {
+        let requant = requants(weight_scale, input, output);
+        let mut rescale = [Rescale::new(0, 0); C];
+        let mut c = 0;
+        while c < C {
+            rescale[c] = Rescale::new(requant[c].multiplier, requant[c].shift);
+            c += 1;
+        }
         Depthwise {
             bias: folded(&weight, bias, input.zero_point),
             weight,
-            requant: requants(weight_scale, input, output),
+            rescale,
             shape: Conv2dShape {
                 in_channels: C,
                 input: image,
@@ -309,14 +340,32 @@ impl<const C: usize> Depthwise<C> {
     }
 
     /// One sample: `[C, H, W]` into `[C, H, W]`.
+    ///
+    /// # Panics
+    /// If a slice is not `C · H · W` values.
     #[inline]
     pub fn forward(&self, input: &[i8], output: &mut [i8]) {
-        let weights = Weights {
-            weight: self.weight.as_flattened(),
-            bias: Some(&self.bias),
-            requant: &self.requant,
-        };
-        depthwise_conv2d(&self.shape, input, 0, weights, self.out, output);
+        // Each channel's plane scaled and shifted as a 1×1 depthwise convolution with its
+        // zero point folded into the bias (the same bits as `depthwise_conv2d`, without its
+        // windows).
+        let hw = self.shape.input[0] * self.shape.input[1];
+        assert!(
+            input.len() == C * hw && output.len() == C * hw,
+            "{} inputs and {} outputs for {C} channels of {hw} values",
+            input.len(),
+            output.len()
+        );
+        let planes = input
+            .chunks_exact(hw.max(1))
+            .zip(output.chunks_exact_mut(hw.max(1)));
+        let channels = self.weight.iter().zip(&self.bias).zip(&self.rescale);
+        for ((x, y), ((w, b), scale)) in planes.zip(channels) {
+            for (x, y) in x.iter().zip(y.iter_mut()) {
+                *y = self
+                    .out
+                    .write(scale.apply(b.wrapping_add(w[0] as i32 * *x as i32)));
+            }
+        }
     }
 }
 

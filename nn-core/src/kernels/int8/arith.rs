@@ -111,6 +111,11 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
     pub(crate) fn new(multiplier: i32, shift: i32) -> Prepared {
+        Prepared::baked(multiplier, shift)
+    }
+
+    /// [`Prepared::new`] as a `const fn`, for layers baked at compile time.
+    pub(crate) const fn baked(multiplier: i32, shift: i32) -> Prepared {
         let left = if shift > 0 { shift } else { 0 };
         let right = if shift > 0 { 0 } else { -shift };
         let mask = ((1u32 << right) as i32).wrapping_sub(1);
@@ -169,6 +174,19 @@ impl Fused {
         })
     }
 
+    /// [`Fused::new`] as a `const fn`, for layers baked at compile time.
+    pub(crate) const fn baked(multiplier: i32, shift: i32) -> Option<Fused> {
+        if !cfg!(nn_arm_thumb) && multiplier > 1 << 30 && -31 <= shift && shift <= -2 {
+            Some(Fused {
+                multiplier,
+                high: 1 << (-shift - 2),
+                shift: (-shift - 1) as u32,
+            })
+        } else {
+            None
+        }
+    }
+
     /// The multiplier, the high word `2^(r − 2)` and the shift `r − 1`, for assembly.
     #[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
     pub(crate) fn parts(self) -> [i32; 3] {
@@ -186,6 +204,33 @@ impl Fused {
         let sum = ((high as i64) << 32 | low as i64) + x as i64 * self.multiplier as i64;
         #[cfg(not(nn_arm_dsp))]
         return ((sum >> 32) as i32) >> self.shift;
+    }
+}
+
+/// A channel's requantisation prepared when a layer is baked (a `const fn`): [`Fused`] where
+/// it applies, else [`Prepared`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rescale {
+    Fused(Fused),
+    Prepared(Prepared),
+}
+
+impl Rescale {
+    /// `multiply_by_quantized_multiplier(·, multiplier, shift)`, prepared.
+    pub(crate) const fn new(multiplier: i32, shift: i32) -> Rescale {
+        match Fused::baked(multiplier, shift) {
+            Some(f) => Rescale::Fused(f),
+            None => Rescale::Prepared(Prepared::baked(multiplier, shift)),
+        }
+    }
+
+    /// `multiply_by_quantized_multiplier(x, multiplier, shift)`.
+    #[inline(always)]
+    pub(crate) fn apply(self, x: i32) -> i32 {
+        match self {
+            Rescale::Fused(f) => f.apply(x),
+            Rescale::Prepared(p) => p.apply(x),
+        }
     }
 }
 
@@ -208,6 +253,58 @@ impl Scale for Fused {
     fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]> {
         let [m, high, shift] = self.parts();
         Some([m, high, shift, out.zero_point, out.min, out.max])
+    }
+}
+
+impl Scale for Rescale {
+    #[inline(always)]
+    fn apply(self, x: i32) -> i32 {
+        Rescale::apply(self, x)
+    }
+
+    fn fused(self, out: crate::int8::Output) -> Option<[i32; 6]> {
+        match self {
+            Rescale::Fused(f) => f.fused(out),
+            Rescale::Prepared(_) => None,
+        }
+    }
+}
+
+/// Every channel's [`Rescale`] of a layer, held as [`Fused`] alone where every channel
+/// fuses (the usual case), so that the kernel need not ask at each channel.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+pub(crate) enum Rescales<const C: usize> {
+    Fused([Fused; C]),
+    Mixed([Rescale; C]),
+}
+
+#[cfg_attr(not(nn_arm_dsp), allow(dead_code))]
+impl<const C: usize> Rescales<C> {
+    /// Each channel's `(multiplier, shift)`, prepared.
+    pub(crate) const fn new(requant: &[crate::int8::Requant; C]) -> Rescales<C> {
+        let mut fused = [Fused {
+            multiplier: 0,
+            high: 0,
+            shift: 0,
+        }; C];
+        let mut mixed = [Rescale::Prepared(Prepared::baked(0, 0)); C];
+        let mut all = true;
+        let mut c = 0;
+        while c < C {
+            let (m, shift) = (requant[c].multiplier, requant[c].shift);
+            mixed[c] = Rescale::new(m, shift);
+            match Fused::baked(m, shift) {
+                Some(f) => fused[c] = f,
+                None => all = false,
+            }
+            c += 1;
+        }
+        if all {
+            Rescales::Fused(fused)
+        } else {
+            Rescales::Mixed(mixed)
+        }
     }
 }
 
@@ -511,5 +608,58 @@ mod tests {
             -1
         );
         assert_eq!(multiply_by_quantized_multiplier(0, i32::MAX, 5), 0);
+    }
+
+    #[test]
+    fn rescales_chosen_when_baked_are_tflites() {
+        use crate::int8::Requant;
+        // Every kind of channel: fused (a multiplier above 2^30, a right shift of 2 or more),
+        // a multiplier of exactly 2^30, right shifts of 1 and 0, left shifts.
+        let channels = [
+            ((1 << 30) + 12_345, -7),
+            (1 << 30, -5),
+            ((1 << 30) + 1, -1),
+            (i32::MAX, 0),
+            ((3 << 29) + 7, 2),
+        ];
+        let requant = channels.map(|(multiplier, shift)| Requant { multiplier, shift });
+        let Rescales::Mixed(mixed) = Rescales::new(&requant) else {
+            panic!("a layer whose channels do not all fuse held as fused");
+        };
+        let fused = [requant[0]; 3];
+        let Rescales::Fused(all) = Rescales::new(&fused) else {
+            panic!("a layer whose channels all fuse not held as fused");
+        };
+        let xs = [
+            i32::MIN,
+            i32::MIN + 1,
+            -65_537,
+            -129,
+            -64,
+            -1,
+            0,
+            1,
+            63,
+            64,
+            65,
+            1 << 20,
+            i32::MAX,
+        ];
+        for x in xs.into_iter().chain(-300..300) {
+            for (c, r) in mixed.iter().enumerate() {
+                let (m, shift) = channels[c];
+                assert_eq!(
+                    r.apply(x),
+                    multiply_by_quantized_multiplier(x, m, shift),
+                    "{x} · {m} · 2^{shift}"
+                );
+            }
+            let (m, shift) = channels[0];
+            assert_eq!(
+                all[1].apply(x),
+                multiply_by_quantized_multiplier(x, m, shift),
+                "{x}"
+            );
+        }
     }
 }

@@ -83,6 +83,36 @@ pub(crate) fn smlal_high(low: u32, high: i32, a: i32, b: i32) -> i32 {
     out
 }
 
+/// `Σ x[i]`, exact in `i32` (up to 2^24 values): four at a time by `USADA8`, each byte
+/// flipped to `x + 128` and the `128 · 4` taken off after.
+#[cfg(nn_arm_dsp)]
+#[inline]
+pub(crate) fn sum_i8(x: &[i8]) -> i32 {
+    let words = x.len() / 4;
+    let mut sum = 0u32;
+    let mut p = x.as_ptr();
+    for _ in 0..words {
+        // SAFETY: the next four values, within `x` (read unaligned, as a Cortex-M4 may).
+        let word = unsafe { (p as *const u32).read_unaligned() } ^ 0x8080_8080;
+        // SAFETY: registers only.
+        unsafe {
+            core::arch::asm!(
+                "usada8 {s}, {w}, {zero}, {s}",
+                s = inout(reg) sum,
+                w = in(reg) word,
+                zero = in(reg) 0u32,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        p = p.wrapping_add(4);
+    }
+    let mut sum = (sum as i32).wrapping_sub(512 * words as i32);
+    for &v in &x[4 * words..] {
+        sum += v as i32;
+    }
+    sum
+}
+
 /// A 3 × 3 window's row at two neighbouring outputs: the row's bytes `x0 x1 x2 x3` in
 /// `word` (little-endian), its weights' outer pair `(w0, w2)` in `outer` and `w1` in the
 /// low half of `middle`: `acc[0] + w0·x0 + w1·x1 + w2·x2` and `acc[1] + w0·x1 + w1·x2 + w2·x3`.
@@ -216,6 +246,47 @@ mod imp {
     }
 }
 
+#[cfg(nn_arm_dsp)]
+pub(crate) use imp::{one, two};
+
+/// Each four values `x0 x1 x2 x3` of `x` as the two words of `i16` pairs `(x0, x2)` and
+/// `(x1, x3)` in `pairs`: eight values at a time, `pairs.len()` a multiple of 4 and `x` of
+/// `2 · pairs.len()` values.
+#[cfg(nn_arm_dsp)]
+#[inline(always)]
+pub(crate) fn pack(pairs: &mut [core::mem::MaybeUninit<u32>], x: &[i8]) {
+    assert!(pairs.len().is_multiple_of(4) && x.len() == 2 * pairs.len());
+    if pairs.is_empty() {
+        return;
+    }
+    let end = pairs.as_ptr().wrapping_add(pairs.len());
+    // SAFETY: reads the `2 · pairs.len()` values of `x` (a Cortex-M4 reads unaligned words)
+    // and writes the `pairs.len()` words of `pairs` (aligned), a multiple of 4 and not none;
+    // writes only the registers named besides.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldr {v}, [{x}], #4",
+            "ldr {u}, [{x}], #4",
+            "sxtb16 {o}, {v}, ror #8",
+            "sxtb16 {v}, {v}",
+            "strd {v}, {o}, [{p}], #8",
+            "sxtb16 {o}, {u}, ror #8",
+            "sxtb16 {u}, {u}",
+            "strd {u}, {o}, [{p}], #8",
+            "cmp {p}, {end}",
+            "bne 2b",
+            x = inout(reg) x.as_ptr() => _,
+            p = inout(reg) pairs.as_mut_ptr() => _,
+            end = in(reg) end,
+            v = out(reg) _,
+            u = out(reg) _,
+            o = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
 /// The DSP extension: Cortex-M4 and M7.
 #[cfg(nn_arm_dsp)]
 mod imp {
@@ -276,7 +347,7 @@ mod imp {
     /// The two rows at `w` and `w + stride` dotted with the packed groups `pairs` (their
     /// first `2 · pairs.len()` weights each); both rows must be readable there.
     #[inline(always)]
-    fn two(w: *const i8, stride: usize, pairs: &[u32]) -> (i32, i32) {
+    pub(crate) fn two(w: *const i8, stride: usize, pairs: &[u32]) -> (i32, i32) {
         let (mut a0, mut a1) = (0i32, 0i32);
         let mut w = w;
         let mut x = pairs.as_ptr();
@@ -348,7 +419,7 @@ mod imp {
 
     /// One row at `w` dotted with the packed groups `pairs`; the row must be readable there.
     #[inline(always)]
-    fn one(w: *const i8, pairs: &[u32]) -> i32 {
+    pub(crate) fn one(w: *const i8, pairs: &[u32]) -> i32 {
         let mut a = 0i32;
         for (k, p) in pairs.chunks_exact(2).enumerate() {
             // SAFETY: the row's weights `4k..4k + 4`, within the caller's row.

@@ -4,8 +4,8 @@
 //! convolution (`depthwise`), pools and the global average (`pool`), the residual add
 //! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`). On the Cortex-M4/M7's DSP
 //! extension, convolutions run as a matrix product of two positions and two channels at a
-//! time (`columns`), and depthwise 3 × 3 windows two outputs at a time; their assembly is in
-//! the `*_arm` files.
+//! time (`columns`), depthwise 3 × 3 windows two outputs at a time, and a baked `Linear` of up
+//! to 256 inputs four rows per pass (`linear_arm`); their assembly is in the `*_arm` files.
 //!
 //! Each kernel is the portable reference, a loop as short as TFLite Micro's
 //! (`reference/integer_ops/`), on one sample in this crate's layouts (images `[C, H, W]`,
@@ -27,9 +27,14 @@ mod dot;
 #[cfg(any(nn_arm_thumb, nn_arm_dsp))]
 mod dot_arm;
 mod linear;
+#[cfg(nn_arm_dsp)]
+mod linear_arm;
 mod pool;
 
 pub use add::add;
+pub(crate) use arith::Rescale;
+#[cfg(nn_arm_dsp)]
+pub(crate) use arith::Rescales;
 pub use arith::{
     multiply_by_quantized_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
 };
@@ -39,4 +44,6 @@ pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
 #[cfg(feature = "alloc")]
 pub(crate) use linear::linear_with_sums;
+#[cfg(nn_arm_dsp)]
+pub(crate) use linear_arm::{interleave, linear_packed, packs};
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};
