@@ -9,7 +9,7 @@ use super::{
     add, avg_pool2d, clamp, conv2d, depthwise_conv2d, max_pool2d, Activation, AddParams, Output,
     Quant, Requant, Weights,
 };
-use crate::kernels::int8::{linear_batch, BatchScratch, PackedLinear};
+use crate::kernels::int8::{linear_batch, scale_channels_batch, BatchScratch, PackedLinear};
 use crate::Layer;
 
 /// An int8 `Linear` or `Conv2d`: weights, biases, scales and what is prepared from them.
@@ -365,6 +365,11 @@ impl<N: Layer> Quantized<N> {
                             let (p, sums) = (&d.packed, &d.row_sums);
                             linear_batch(x, zp, w, p, sums, d.out(), y, &mut ws.scratch);
                         }
+                        // A folded batch norm on features: the batch at once.
+                        Some(s) if batch > 1 && d.layer.depthwise && is_channel_scale(s) => {
+                            y.resize(x.len(), 0);
+                            scale_channels_batch(x, zp, w, d.out(), y, &mut ws.scratch);
+                        }
                         Some(s) => {
                             let n = s.output_len();
                             y.resize(batch * n, 0);
@@ -421,6 +426,15 @@ impl<N: Layer> Quantized<N> {
             core::mem::swap(&mut ws.a, &mut ws.b);
         }
     }
+}
+
+/// Whether a depthwise convolution is a per-channel scale of a 1 × 1 image.
+fn is_channel_scale(s: &crate::kernels::int8::Conv2dShape) -> bool {
+    s.input == [1, 1]
+        && s.kernel == [1, 1]
+        && s.stride == [1, 1]
+        && s.pad == [0, 0]
+        && s.in_channels == s.out_channels
 }
 
 /// Samples a batch runs at a time: the most the workspace's buffers hold.

@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 
 use super::arith::Fused;
 use super::linear::linear_with_sums;
-use crate::int8::{Output, Weights};
+use crate::int8::{Output, Requant, Weights};
 
 /// Output channels per block of the packed layout.
 const NR: usize = 16;
@@ -125,6 +125,68 @@ pub(crate) struct BatchScratch {
     bytes: Vec<u8>,
     words: Vec<i16>,
     acc: Vec<i32>,
+    channels: Vec<Channel>,
+}
+
+/// One output channel's requantisation, prepared once a call: what is added to its sums
+/// (the bias, less the VNNI kernels' offset), and its multiplier.
+#[derive(Clone, Copy, Debug)]
+struct Channel {
+    add: i32,
+    fused: Option<Fused>,
+    requant: Requant,
+}
+
+impl Channel {
+    #[inline(always)]
+    fn write(self, sum: i32, out: Output) -> i8 {
+        let a = self.add.wrapping_add(sum);
+        out.write(match self.fused {
+            Some(f) => f.apply(a),
+            None => self.requant.apply(a),
+        })
+    }
+}
+
+/// Each of `n` channels' [`Channel`] into `channels`: the bias less `offset · sums[c]`.
+fn prepare(channels: &mut Vec<Channel>, weights: &Weights, n: usize, offset: i32, sums: &[i32]) {
+    channels.clear();
+    channels.extend((0..n).map(|c| {
+        let (bias, requant) = weights.channel(c);
+        let correction = sums.get(c).map_or(0, |&s| offset.wrapping_mul(s));
+        Channel {
+            add: bias.wrapping_sub(correction),
+            fused: Fused::new(requant.multiplier, requant.shift),
+            requant,
+        }
+    }));
+}
+
+/// A per-channel scale (a folded batch norm: a 1 × 1 depthwise convolution of a 1 × 1 image)
+/// on a batch `[batch, channels]`: `output[s, c] = write(requant[c](bias[c] + w[c] · (x[s, c]
+/// − zp)))`, [`super::depthwise_conv2d`]'s bits.
+pub(crate) fn scale_channels_batch(
+    x: &[i8],
+    zp: i32,
+    weights: Weights,
+    out: Output,
+    output: &mut [i8],
+    scratch: &mut BatchScratch,
+) {
+    let n = weights.weight.len();
+    assert!(n > 0 && x.len() == output.len() && x.len().is_multiple_of(n));
+    weights.check(n);
+    prepare(&mut scratch.channels, &weights, n, 0, &[]);
+    for (ys, xs) in output.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+        for (((y, &x), &w), c) in ys
+            .iter_mut()
+            .zip(xs)
+            .zip(weights.weight)
+            .zip(&scratch.channels)
+        {
+            *y = c.write(w as i32 * (x as i32 - zp), out);
+        }
+    }
 }
 
 /// [`super::linear`] on `batch` samples side by side: `x` `[batch, inputs]`, `output`
@@ -255,21 +317,24 @@ pub(crate) fn linear_batch_on(
         }
         _ => unreachable!("a packed weight only where a batched kernel runs"),
     };
+    let sums = if correction.is_some() {
+        &packed.sums[..]
+    } else {
+        &[]
+    };
+    prepare(
+        &mut scratch.channels,
+        &weights,
+        n_out,
+        correction.unwrap_or(0),
+        sums,
+    );
     for (ys, acc) in output
         .chunks_exact_mut(n_out)
         .zip(scratch.acc.chunks_exact(padded))
     {
-        for (o, (y, &a)) in ys.iter_mut().zip(acc).enumerate() {
-            let (bias, r) = weights.channel(o);
-            let mut a = bias.wrapping_add(a);
-            if let Some(offset) = correction {
-                a = a.wrapping_sub(offset.wrapping_mul(packed.sums[o]));
-            }
-            let scaled = match Fused::new(r.multiplier, r.shift) {
-                Some(f) => f.apply(a),
-                None => r.apply(a),
-            };
-            *y = out.write(scaled);
+        for ((y, &a), c) in ys.iter_mut().zip(acc).zip(&scratch.channels) {
+            *y = c.write(a, out);
         }
     }
 }

@@ -37,7 +37,7 @@ pub use arith::{
     multiply_by_quantized_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
 };
 #[cfg(feature = "alloc")]
-pub(crate) use batched::{linear_batch, BatchScratch, PackedLinear};
+pub(crate) use batched::{linear_batch, scale_channels_batch, BatchScratch, PackedLinear};
 pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
