@@ -14,7 +14,6 @@
 
 use alloc::vec::Vec;
 
-use super::arith::Fused;
 use super::linear::linear_with_sums;
 use crate::int8::{Output, Requant, Weights};
 
@@ -125,41 +124,97 @@ pub(crate) struct BatchScratch {
     bytes: Vec<u8>,
     words: Vec<i16>,
     acc: Vec<i32>,
-    channels: Vec<Channel>,
+    channels: Vec<i32>,
 }
 
-/// One output channel's requantisation, prepared once a call: what is added to its sums
-/// (the bias, less the VNNI kernels' offset), and its multiplier.
-#[derive(Clone, Copy, Debug)]
-struct Channel {
-    add: i32,
-    fused: Option<Fused>,
-    requant: Requant,
+/// Each of `n` channels' requantisation, prepared once a call as six arrays of `n` for vector
+/// code: what is added to its sums (the bias less `offset · sums[c]`), its multiplier,
+/// `2^left`, the right shift, its mask `2^right − 1` and half that mask (the steps of
+/// [`super::multiply_by_quantized_multiplier`]). `None` for a multiplier of `i32::MIN`, which
+/// [`Requant`] never makes and whose doubled product would saturate.
+fn prepare(
+    arrays: &mut Vec<i32>,
+    weights: &Weights,
+    n: usize,
+    offset: i32,
+    sums: &[i32],
+) -> Option<()> {
+    arrays.clear();
+    arrays.resize(6 * n, 0);
+    for c in 0..n {
+        let (bias, r): (i32, Requant) = weights.channel(c);
+        if r.multiplier == i32::MIN {
+            return None;
+        }
+        let correction = sums.get(c).map_or(0, |&s| offset.wrapping_mul(s));
+        let (left, right) = (r.shift.max(0), (-r.shift).max(0));
+        let mask = ((1u32 << right) as i32).wrapping_sub(1);
+        let values = [
+            bias.wrapping_sub(correction),
+            r.multiplier,
+            1 << left,
+            right,
+            mask,
+            mask >> 1,
+        ];
+        for (k, v) in values.into_iter().enumerate() {
+            arrays[k * n + c] = v;
+        }
+    }
+    Some(())
 }
 
-impl Channel {
-    #[inline(always)]
-    fn write(self, sum: i32, out: Output) -> i8 {
-        let a = self.add.wrapping_add(sum);
-        out.write(match self.fused {
-            Some(f) => f.apply(a),
-            None => self.requant.apply(a),
-        })
+/// `output[s, c] = write(requant[c](acc[s, c] + add[c]))` for rows of `n` outputs (`acc`'s
+/// rows `stride` apart), `arrays` from [`prepare`]: TFLite's `MultiplyByQuantizedMultiplier`
+/// without branches, so that it vectorises.
+#[inline(always)]
+fn requantise_body(acc: &[i32], stride: usize, arrays: &[i32], out: Output, output: &mut [i8]) {
+    let n = arrays.len() / 6;
+    let a = |k: usize| &arrays[k * n..][..n];
+    let (add, mult, left, right, mask, half) = (a(0), a(1), a(2), a(3), a(4), a(5));
+    for (ys, acc) in output.chunks_exact_mut(n).zip(acc.chunks(stride)) {
+        let acc = &acc[..n];
+        for o in 0..n {
+            let x = acc[o].wrapping_add(add[o]).wrapping_mul(left[o]);
+            let high = ((x as i64 * mult[o] as i64 + (1 << 30)) >> 31) as i32;
+            let threshold = half[o] + i32::from(high < 0);
+            let r = (high >> right[o]) + i32::from(high & mask[o] > threshold);
+            ys[o] = r.wrapping_add(out.zero_point).clamp(out.min, out.max) as i8;
+        }
     }
 }
 
-/// Each of `n` channels' [`Channel`] into `channels`: the bias less `offset · sums[c]`.
-fn prepare(channels: &mut Vec<Channel>, weights: &Weights, n: usize, offset: i32, sums: &[i32]) {
-    channels.clear();
-    channels.extend((0..n).map(|c| {
-        let (bias, requant) = weights.channel(c);
-        let correction = sums.get(c).map_or(0, |&s| offset.wrapping_mul(s));
-        Channel {
-            add: bias.wrapping_sub(correction),
-            fused: Fused::new(requant.multiplier, requant.shift),
-            requant,
+/// [`requantise_body`] on `n = output.len() / rows` channels, in AVX2 where the CPU has it;
+/// for a multiplier [`prepare`] refuses, [`Requant::apply`] one value at a time.
+#[allow(clippy::too_many_arguments)]
+fn requantise(
+    acc: &[i32],
+    stride: usize,
+    weights: &Weights,
+    offset: i32,
+    sums: &[i32],
+    out: Output,
+    output: &mut [i8],
+    arrays: &mut Vec<i32>,
+) {
+    let rows = acc.len() / stride;
+    let n = output.len() / rows.max(1);
+    if prepare(arrays, weights, n, offset, sums).is_none() {
+        for (ys, acc) in output.chunks_exact_mut(n).zip(acc.chunks(stride)) {
+            for (c, (y, &a)) in ys.iter_mut().zip(acc).enumerate() {
+                let (bias, r) = weights.channel(c);
+                let correction = sums.get(c).map_or(0, |&s| offset.wrapping_mul(s));
+                *y = out.write(r.apply(bias.wrapping_sub(correction).wrapping_add(a)));
+            }
         }
-    }));
+        return;
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if isa() != Isa::Portable {
+        // SAFETY: the CPU has AVX2 (`isa()` found at least AVX2).
+        return unsafe { x86::requantise_avx2(acc, stride, arrays, out, output) };
+    }
+    requantise_body(acc, stride, arrays, out, output);
 }
 
 /// A per-channel scale (a folded batch norm: a 1 × 1 depthwise convolution of a 1 × 1 image)
@@ -176,17 +231,24 @@ pub(crate) fn scale_channels_batch(
     let n = weights.weight.len();
     assert!(n > 0 && x.len() == output.len() && x.len().is_multiple_of(n));
     weights.check(n);
-    prepare(&mut scratch.channels, &weights, n, 0, &[]);
-    for (ys, xs) in output.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
-        for (((y, &x), &w), c) in ys
-            .iter_mut()
-            .zip(xs)
+    scratch.acc.clear();
+    scratch.acc.extend(x.chunks_exact(n).flat_map(|xs| {
+        xs.iter()
             .zip(weights.weight)
-            .zip(&scratch.channels)
-        {
-            *y = c.write(w as i32 * (x as i32 - zp), out);
-        }
-    }
+            .map(|(&x, &w)| w as i32 * (x as i32 - zp))
+    }));
+    let acc = core::mem::take(&mut scratch.acc);
+    requantise(
+        &acc,
+        n,
+        &weights,
+        0,
+        &[],
+        out,
+        output,
+        &mut scratch.channels,
+    );
+    scratch.acc = acc;
 }
 
 /// [`super::linear`] on `batch` samples side by side: `x` `[batch, inputs]`, `output`
@@ -322,21 +384,18 @@ pub(crate) fn linear_batch_on(
     } else {
         &[]
     };
-    prepare(
-        &mut scratch.channels,
+    let offset = correction.unwrap_or(0);
+    let arrays = &mut scratch.channels;
+    requantise(
+        &scratch.acc,
+        padded,
         &weights,
-        n_out,
-        correction.unwrap_or(0),
+        offset,
         sums,
+        out,
+        output,
+        arrays,
     );
-    for (ys, acc) in output
-        .chunks_exact_mut(n_out)
-        .zip(scratch.acc.chunks_exact(padded))
-    {
-        for ((y, &a), c) in ys.iter_mut().zip(acc).zip(&scratch.channels) {
-            *y = c.write(a, out);
-        }
-    }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -344,6 +403,21 @@ mod x86 {
     use core::arch::x86_64::*;
 
     use super::{KG, NR};
+
+    /// [`super::requantise_body`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn requantise_avx2(
+        acc: &[i32],
+        stride: usize,
+        arrays: &[i32],
+        out: crate::int8::Output,
+        output: &mut [i8],
+    ) {
+        super::requantise_body(acc, stride, arrays, out, output);
+    }
 
     /// The bytes of one group of a block: 16 outputs × 4 inputs.
     const GROUP: usize = KG * NR;
