@@ -2,7 +2,7 @@
 //! 128-10), the CNN of `examples/cnn.rs`, pytorch/examples' MNIST `Net` and the VAE of
 //! `examples/vae.rs`, MLPerf Tiny's DS-CNN and ResNet-8 (`speed/mlperf.rs`) here, PyTorch on
 //! the same cases in the same run, and, for the MNIST network and the VAE's training step,
-//! the bare matrix products as the floor; then the recurrent layers, one step at a time and over a whole signal (`speed/recurrent.rs`).
+//! the bare matrix products as the floor, and the same network in int8 (`speed/int8.rs`); then the recurrent layers, one step at a time and over a whole signal (`speed/recurrent.rs`).
 //!
 //! ```text
 //! cargo bench --bench speed                                           # one thread
@@ -93,6 +93,8 @@ nn::network! {
     }
 }
 
+#[path = "speed/int8.rs"]
+mod int8;
 #[path = "speed/mlperf.rs"]
 mod mlperf;
 #[path = "speed/peak.rs"]
@@ -173,7 +175,7 @@ fn train_macs(layers: &[usize]) -> usize {
 fn flops(case: &str, batch: usize) -> f64 {
     let per_sample = match case {
         "train_step" => train_macs(&MLP_MACS),
-        "inference" => forward_macs(&MLP_MACS),
+        "inference" | "int8_inference" => forward_macs(&MLP_MACS),
         "cnn_train_step" => train_macs(&CNN_MACS),
         "cnn_inference" => forward_macs(&CNN_MACS),
         "net_inference" => forward_macs(&NET_MACS),
@@ -569,7 +571,7 @@ fn ours() -> Vec<Row> {
     if wanted("vae_inference") {
         push("vae_inference", 1, &mut vae_inference, f64::NAN);
     }
-    for (case, b, mut run) in mlperf::ours(wanted) {
+    for (case, b, mut run) in mlperf::ours(wanted).into_iter().chain(int8::ours(wanted)) {
         push(case, b, &mut *run, f64::NAN);
     }
     rows
@@ -823,6 +825,7 @@ fn main() {
                     .iter()
                     .chain(&recurrent::CASES)
                     .chain(&mlperf::CASES)
+                    .chain(&int8::CASES)
                     .find(|c| **c == name)?;
                 Some((
                     case,

@@ -65,6 +65,10 @@ fn a_residual_model_tflite_quantised_gives_tflite_micro_outputs() {
         let got: [i8; 10] = q.forward_int8(x);
         assert_eq!(got.as_slice(), want);
     }
+    // The four as one batch: adds and kept values on the whole batch.
+    let mut y = vec![0i8; want.len()];
+    q.forward_batch_int8(&x, &mut y, &mut nn::int8::Workspace::default());
+    assert_eq!(y, want, "one batch");
 }
 
 /// The file with one tensor's int32 value changed by `f`.

@@ -403,6 +403,7 @@ impl<N: Layer> Quantized<N> {
                 },
                 requant: Vec::new(),
                 row_sums: Vec::new(),
+                packed: Default::default(),
             };
             // The weight first: an f32 file fails here, on its type.
             d.weight = get(format!("{n}.weight"), Dtype::I8, weight_shape(&d))?

@@ -11,6 +11,10 @@
 //! layouts (`[C, H, W]` images, PyTorch's weight layouts), need no heap and no floating
 //! point, and give TFLite Micro's outputs exactly (`tests/int8.rs` checks each against
 //! fixtures that `tools/make_int8_fixtures.py` makes with TFLite Micro's interpreter).
+//! On x86-64 hosts their products run on AVX-512 VNNI or AVX2, and a [`Quantized`] network's
+//! batches use each load of a `Linear`'s weights for several samples; the instruction set
+//! follows the products' kernel ([`crate::gemm::set_kernel`], `NN_KERNEL`: `avx2` keeps to
+//! AVX2, `matrixmultiply` to the portable loops), and every choice gives the same bits.
 //!
 //! ```
 //! use nn::int8::{conv2d, Activation, Conv2dShape, Output, Padding, Requant, Weights};

@@ -9,7 +9,7 @@ use super::{
     add, avg_pool2d, clamp, conv2d, depthwise_conv2d, max_pool2d, Activation, AddParams, Output,
     Quant, Requant, Weights,
 };
-use crate::kernels::int8::linear_with_sums;
+use crate::kernels::int8::{linear_batch, scale_channels_batch, BatchScratch, PackedLinear};
 use crate::Layer;
 
 /// An int8 `Linear` or `Conv2d`: weights, biases, scales and what is prepared from them.
@@ -24,6 +24,8 @@ pub(crate) struct DenseInt8 {
     pub requant: Vec<Requant>,
     /// Each `Linear` row's weight sum, prepared for the inner product.
     pub row_sums: Vec<i32>,
+    /// A `Linear`'s weight packed for the batched kernels.
+    pub packed: PackedLinear,
 }
 
 impl DenseInt8 {
@@ -41,6 +43,10 @@ impl DenseInt8 {
                 .map(|row| row.iter().map(|&w| w as i32).sum())
                 .collect(),
             Some(_) => Vec::new(),
+        };
+        self.packed = match self.layer.conv {
+            None => PackedLinear::new(&self.weight, self.layer.inputs, self.layer.outputs),
+            Some(_) => PackedLinear::default(),
         };
     }
 
@@ -263,10 +269,10 @@ impl<N: Layer> Quantized<N> {
             N::OUT
         );
         let mut input = core::mem::take(&mut ws.input);
-        for (x, y) in x.chunks_exact(N::IN).zip(y.chunks_exact_mut(N::OUT)) {
-            input.resize(N::IN, 0);
+        for (x, y) in x.chunks(CHUNK * N::IN).zip(y.chunks_mut(CHUNK * N::OUT)) {
+            input.resize(x.len(), 0);
             self.input.quantize_slice(x, &mut input);
-            self.run_into(&input, ws);
+            self.run_into(&input, x.len() / N::IN, ws);
             for (y, &q) in y.iter_mut().zip(&ws.a) {
                 *y = self.output.dequantize(q);
             }
@@ -290,8 +296,8 @@ impl<N: Layer> Quantized<N> {
             N::IN,
             N::OUT
         );
-        for (x, y) in x.chunks_exact(N::IN).zip(y.chunks_exact_mut(N::OUT)) {
-            self.run_into(x, ws);
+        for (x, y) in x.chunks(CHUNK * N::IN).zip(y.chunks_mut(CHUNK * N::OUT)) {
+            self.run_into(x, x.len() / N::IN, ws);
             y.copy_from_slice(&ws.a);
         }
     }
@@ -330,13 +336,15 @@ impl<N: Layer> Quantized<N> {
 
     fn run(&self, x: &[i8]) -> Vec<i8> {
         let mut ws = Workspace::default();
-        self.run_into(x, &mut ws);
+        self.run_into(x, 1, &mut ws);
         core::mem::take(&mut ws.a)
     }
 
-    /// Runs the steps on one int8 sample, each step's output in one of the workspace's two
-    /// buffers (grown once, then reused); the result is left in `ws.a`.
-    fn run_into(&self, x: &[i8], ws: &mut Workspace) {
+    /// Runs the steps on `batch` int8 samples side by side, each step's output in one of the
+    /// workspace's two buffers (grown once, then reused); the result is left in `ws.a`.
+    /// A `Linear` reads its weights once for several samples ([`linear_batch`]); the other
+    /// steps run sample by sample, or on the whole buffer where they are elementwise.
+    fn run_into(&self, x: &[i8], batch: usize, ws: &mut Workspace) {
         ws.a.clear();
         ws.a.extend_from_slice(x);
         let mut quant = self.input;
@@ -353,26 +361,39 @@ impl<N: Layer> Quantized<N> {
                     quant = d.output;
                     match &d.layer.conv {
                         None => {
-                            y.resize(d.layer.outputs, 0);
-                            linear_with_sums(x, zp, w, &d.row_sums, d.out(), y);
+                            y.resize(batch * d.layer.outputs, 0);
+                            let (p, sums) = (&d.packed, &d.row_sums);
+                            linear_batch(x, zp, w, p, sums, d.out(), y, &mut ws.scratch);
+                        }
+                        // A folded batch norm on features: the batch at once.
+                        Some(s) if batch > 1 && d.layer.depthwise && is_channel_scale(s) => {
+                            y.resize(x.len(), 0);
+                            scale_channels_batch(x, zp, w, d.out(), y, &mut ws.scratch);
                         }
                         Some(s) => {
-                            y.resize(s.output_len(), 0);
-                            if d.layer.depthwise {
-                                depthwise_conv2d(s, x, zp, w, d.out(), y);
-                            } else {
-                                conv2d(s, x, zp, w, d.out(), y);
+                            let n = s.output_len();
+                            y.resize(batch * n, 0);
+                            for (x, y) in x.chunks_exact(x.len() / batch).zip(y.chunks_exact_mut(n))
+                            {
+                                if d.layer.depthwise {
+                                    depthwise_conv2d(s, x, zp, w, d.out(), y);
+                                } else {
+                                    conv2d(s, x, zp, w, d.out(), y);
+                                }
                             }
                         }
                     }
                 }
                 StepInt8::Float(Step::MaxPool(s)) | StepInt8::Float(Step::AvgPool(s)) => {
-                    y.resize(s.channels * s.output[0] * s.output[1], 0);
+                    let n = s.channels * s.output[0] * s.output[1];
+                    y.resize(batch * n, 0);
                     let keep = Output::new(quant.scale, quant.zero_point, Activation::None);
-                    if matches!(step, StepInt8::Float(Step::MaxPool(_))) {
-                        max_pool2d(s, x, keep, y);
-                    } else {
-                        avg_pool2d(s, x, keep, y);
+                    for (x, y) in x.chunks_exact(x.len() / batch).zip(y.chunks_exact_mut(n)) {
+                        if matches!(step, StepInt8::Float(Step::MaxPool(_))) {
+                            max_pool2d(s, x, keep, y);
+                        } else {
+                            avg_pool2d(s, x, keep, y);
+                        }
                     }
                 }
                 StepInt8::Float(Step::Clamp(act)) => {
@@ -407,6 +428,18 @@ impl<N: Layer> Quantized<N> {
     }
 }
 
+/// Whether a depthwise convolution is a per-channel scale of a 1 × 1 image.
+fn is_channel_scale(s: &crate::kernels::int8::Conv2dShape) -> bool {
+    s.input == [1, 1]
+        && s.kernel == [1, 1]
+        && s.stride == [1, 1]
+        && s.pad == [0, 0]
+        && s.in_channels == s.out_channels
+}
+
+/// Samples a batch runs at a time: the most the workspace's buffers hold.
+const CHUNK: usize = 64;
+
 /// Buffers [`Quantized::forward_batch`] reuses from call to call: once they have grown to
 /// the network's widest activation, a call allocates nothing.
 #[derive(Clone, Debug, Default)]
@@ -414,6 +447,8 @@ pub struct Workspace {
     a: Vec<i8>,
     b: Vec<i8>,
     input: Vec<i8>,
+    /// The batched `Linear` kernels' buffers.
+    scratch: BatchScratch,
     /// The values a forward reads again later (a residual's input), with their quantisation.
     slots: Vec<(Vec<i8>, Quant)>,
 }
@@ -443,6 +478,7 @@ fn quantize_dense(layer: Dense, input: Quant, output: Quant) -> DenseInt8 {
         output,
         requant: Vec::new(),
         row_sums: Vec::new(),
+        packed: PackedLinear::default(),
     };
     d.prepare();
     d

@@ -237,13 +237,22 @@ impl Quant {
     /// without an FPU then runs no floating point).
     #[inline(always)]
     pub const fn quantize(self, x: f32) -> i8 {
-        // `roundf` (halves away from zero) in operations that vectorise: the truncation and
-        // the fraction it leaves, exact for |v| <= 512; beyond, the result saturates either
-        // way (a NaN gives 0, as `roundf(NaN) as i32` does).
+        // `roundf` (halves away from zero) in operations that vectorise, with no float to
+        // integer cast (whose saturation does not): adding 1.5 · 2^23 rounds `v` to the
+        // nearest even integer, which the sum's low bits hold; a tie rounded towards zero is
+        // moved away from it. Exact for |v| <= 512; beyond, the result saturates either way
+        // (a NaN gives 0, as `roundf(NaN) as i32` does).
+        const MAGIC: f32 = 12_582_912.0;
         let v = (x / self.scale).clamp(-512.0, 512.0);
-        let t = v as i32;
-        let f = v - t as f32;
-        let r = t + (f >= 0.5) as i32 - (f <= -0.5) as i32 + self.zero_point;
+        let m = v + MAGIC;
+        let even = if v.is_nan() {
+            0
+        } else {
+            m.to_bits() as i32 - MAGIC.to_bits() as i32
+        };
+        let f = v - (m - MAGIC);
+        let r =
+            even + (f == 0.5 && v > 0.0) as i32 - (f == -0.5 && v < 0.0) as i32 + self.zero_point;
         (if r < -128 {
             -128
         } else if r > 127 {
@@ -406,6 +415,32 @@ mod tests {
             assert_eq!(round_to_i32(v), libm::roundf(v) as i32, "{v}");
         }
         assert_eq!(frexp(1e-310), libm::frexp(1e-310));
+    }
+
+    #[test]
+    fn quantize_rounds_as_roundf() {
+        // Every quarter and the values beside it over the range and past it, ties included.
+        let q = Quant {
+            scale: 1.0,
+            zero_point: 3,
+        };
+        let want = |v: f32| (libm::roundf(v) as i32).saturating_add(3).clamp(-128, 127) as i8;
+        for i in -4000..=4000 {
+            let v = i as f32 / 4.0;
+            for v in [v, v.next_up(), v.next_down()] {
+                assert_eq!(q.quantize(v), want(v), "{v}");
+            }
+        }
+        for v in [
+            1e10f32,
+            -1e10,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -0.0,
+        ] {
+            assert_eq!(q.quantize(v), want(v), "{v}");
+        }
     }
 
     #[test]

@@ -66,22 +66,15 @@ enum Simd {
     None,
 }
 
-/// The kernel this CPU runs, found once.
+/// The kernel this CPU runs (found once), kept to the products' choice, as the batched
+/// kernels' (`batched::isa`).
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 fn simd() -> Simd {
-    static SIMD: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
-    *SIMD.get_or_init(|| {
-        if std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512vnni")
-        {
-            Simd::Vnni
-        } else if std::is_x86_feature_detected!("avx2") {
-            Simd::Avx2
-        } else {
-            Simd::None
-        }
-    })
+    match super::batched::isa() {
+        super::batched::Isa::Vnni => Simd::Vnni,
+        super::batched::Isa::Avx2 => Simd::Avx2,
+        super::batched::Isa::Portable => Simd::None,
+    }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]

@@ -1,6 +1,7 @@
 //! int8 kernels with TFLite Micro's arithmetic, one file per layer family: the fixed-point
 //! requantisation (`arith`), the inner product `Linear` and `Conv2d` share
-//! (`dot`: portable, AVX2 on x86-64 hosts), fully connected (`linear`), convolution (`conv`), depthwise
+//! (`dot`: portable, AVX2 on x86-64 hosts), fully connected (`linear`; on a batch with
+//! AVX-512 VNNI or AVX2, `batched`), convolution (`conv`), depthwise
 //! convolution (`depthwise`), pools and the global average (`pool`), the residual add
 //! (`add`), and the clamp a ReLU or ReLU6 becomes (`clamp`). On the Cortex-M4/M7's DSP
 //! extension, convolutions run as a matrix product of two positions and two channels at a
@@ -15,6 +16,8 @@
 
 mod add;
 mod arith;
+#[cfg(feature = "alloc")]
+mod batched;
 mod clamp;
 mod columns;
 #[cfg(nn_arm_dsp)]
@@ -38,12 +41,12 @@ pub(crate) use arith::Rescales;
 pub use arith::{
     multiply_by_quantized_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
 };
+#[cfg(feature = "alloc")]
+pub(crate) use batched::{linear_batch, scale_channels_batch, BatchScratch, PackedLinear};
 pub use clamp::clamp;
 pub use conv::{conv2d, Conv2dShape, Padding};
 pub use depthwise::depthwise_conv2d;
 pub use linear::linear;
-#[cfg(feature = "alloc")]
-pub(crate) use linear::linear_with_sums;
 #[cfg(nn_arm_dsp)]
 pub(crate) use linear_arm::{interleave, linear_packed, packs};
 pub use pool::{avg_pool2d, global_avg_pool, max_pool2d, Pool2dShape};

@@ -1,0 +1,729 @@
+//! Fully connected on a batch: several samples per load of the weights.
+//!
+//! The weights are packed once ([`PackedLinear`]) in blocks of 16 output channels, four
+//! inputs at a time: block `j`, group `g` holds `w[16 j + o, 4 g + k]` at byte `64 g + 4 o + k`
+//! of the block (zero past the layer's edges), one 512-bit vector. On x86-64 two kernels read
+//! that layout: AVX-512 VNNI (`vpdpbusd`: sixteen outputs per vector, each sample's four
+//! inputs broadcast, two blocks × eight samples per pass) and AVX2 (`vpmovsxbw` then
+//! `vpmaddwd`: four outputs per vector, one block × two samples per pass). Elsewhere, and
+//! where [`crate::gemm::kernel`] is `matrixmultiply`, each sample runs through the one-sample
+//! path of [`super::linear`].
+//!
+//! The sums are exact integers (wrapping `i32`, as the one-sample path's) and the
+//! requantisation is [`super::linear`]'s, so every kernel gives its bits.
+
+use alloc::vec::Vec;
+
+use super::linear::linear_with_sums;
+use crate::int8::{Output, Requant, Weights};
+
+/// Output channels per block of the packed layout.
+const NR: usize = 16;
+/// Inputs per group of the packed layout.
+const KG: usize = 4;
+
+/// The instruction set int8 products run on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Isa {
+    /// AVX-512F, BW and VNNI (`vpdpbusd`).
+    Vnni,
+    /// AVX2 (`vpmaddwd`).
+    Avx2,
+    /// Portable loops.
+    Portable,
+}
+
+/// The instruction set int8 products run on: the widest the CPU has (found once), kept to
+/// the products' choice ([`crate::gemm::kernel`], `NN_KERNEL`): `avx2` keeps to AVX2,
+/// `matrixmultiply` to the portable loops.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) fn isa() -> Isa {
+    use crate::gemm::Kernel;
+    static CPU: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+    let cpu = *CPU.get_or_init(|| {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vnni")
+        {
+            Isa::Vnni
+        } else if std::is_x86_feature_detected!("avx2") {
+            Isa::Avx2
+        } else {
+            Isa::Portable
+        }
+    });
+    match crate::gemm::kernel() {
+        Kernel::Avx512 => cpu,
+        Kernel::Avx2 if cpu != Isa::Portable => Isa::Avx2,
+        _ => Isa::Portable,
+    }
+}
+
+/// The instruction set int8 products run on: portable loops.
+#[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+pub(crate) fn isa() -> Isa {
+    Isa::Portable
+}
+
+/// A `Linear` weight `[outputs, inputs]` packed for [`linear_batch`], with each row's sum.
+/// Holds no data where no batched kernel runs (off x86-64 or without `std`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PackedLinear {
+    inputs: usize,
+    outputs: usize,
+    data: Vec<i8>,
+    /// `Σ_i w[o, i]`, for `o` below the blocks' padded count (0 past the outputs).
+    sums: Vec<i32>,
+}
+
+impl PackedLinear {
+    /// Packs `weight`, `[outputs, inputs]` row-major.
+    pub(crate) fn new(weight: &[i8], inputs: usize, outputs: usize) -> PackedLinear {
+        assert_eq!(
+            weight.len(),
+            inputs * outputs,
+            "a weight of {inputs} × {outputs}"
+        );
+        if !cfg!(all(feature = "std", target_arch = "x86_64")) || inputs == 0 {
+            return PackedLinear {
+                inputs,
+                outputs,
+                ..PackedLinear::default()
+            };
+        }
+        let (groups, blocks) = (inputs.div_ceil(KG), outputs.div_ceil(NR));
+        let mut data = alloc::vec![0i8; blocks * groups * KG * NR];
+        let mut sums = alloc::vec![0i32; blocks * NR];
+        for (o, row) in weight.chunks_exact(inputs).enumerate() {
+            let (j, r) = (o / NR, o % NR);
+            for (i, &w) in row.iter().enumerate() {
+                data[(j * groups + i / KG) * KG * NR + r * KG + i % KG] = w;
+            }
+            sums[o] = row.iter().map(|&w| w as i32).sum();
+        }
+        PackedLinear {
+            inputs,
+            outputs,
+            data,
+            sums,
+        }
+    }
+
+    fn groups(&self) -> usize {
+        self.inputs.div_ceil(KG)
+    }
+
+    fn padded_outputs(&self) -> usize {
+        self.outputs.div_ceil(NR) * NR
+    }
+}
+
+/// Buffers [`linear_batch`] reuses: the batch's inputs in the kernel's form and its sums.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BatchScratch {
+    bytes: Vec<u8>,
+    words: Vec<i16>,
+    acc: Vec<i32>,
+    channels: Vec<i32>,
+}
+
+/// Each of `n` channels' requantisation, prepared once a call as six arrays of `n` for vector
+/// code: what is added to its sums (the bias less `offset · sums[c]`), its multiplier,
+/// `2^left`, the right shift, its mask `2^right − 1` and half that mask (the steps of
+/// [`super::multiply_by_quantized_multiplier`]). `None` for a multiplier of `i32::MIN`, which
+/// [`Requant`] never makes and whose doubled product would saturate.
+fn prepare(
+    arrays: &mut Vec<i32>,
+    weights: &Weights,
+    n: usize,
+    offset: i32,
+    sums: &[i32],
+) -> Option<()> {
+    arrays.clear();
+    arrays.resize(6 * n, 0);
+    for c in 0..n {
+        let (bias, r): (i32, Requant) = weights.channel(c);
+        if r.multiplier == i32::MIN {
+            return None;
+        }
+        let correction = sums.get(c).map_or(0, |&s| offset.wrapping_mul(s));
+        let (left, right) = (r.shift.max(0), (-r.shift).max(0));
+        let mask = ((1u32 << right) as i32).wrapping_sub(1);
+        let values = [
+            bias.wrapping_sub(correction),
+            r.multiplier,
+            1 << left,
+            right,
+            mask,
+            mask >> 1,
+        ];
+        for (k, v) in values.into_iter().enumerate() {
+            arrays[k * n + c] = v;
+        }
+    }
+    Some(())
+}
+
+/// `output[s, c] = write(requant[c](acc[s, c] + add[c]))` for rows of `n` outputs (`acc`'s
+/// rows `stride` apart), `arrays` from [`prepare`]: TFLite's `MultiplyByQuantizedMultiplier`
+/// without branches, so that it vectorises.
+#[inline(always)]
+fn requantise_body(acc: &[i32], stride: usize, arrays: &[i32], out: Output, output: &mut [i8]) {
+    let n = arrays.len() / 6;
+    let a = |k: usize| &arrays[k * n..][..n];
+    let (add, mult, left, right, mask, half) = (a(0), a(1), a(2), a(3), a(4), a(5));
+    for (ys, acc) in output.chunks_exact_mut(n).zip(acc.chunks(stride)) {
+        let acc = &acc[..n];
+        for o in 0..n {
+            let x = acc[o].wrapping_add(add[o]).wrapping_mul(left[o]);
+            let high = ((x as i64 * mult[o] as i64 + (1 << 30)) >> 31) as i32;
+            let threshold = half[o] + i32::from(high < 0);
+            let r = (high >> right[o]) + i32::from(high & mask[o] > threshold);
+            ys[o] = r.wrapping_add(out.zero_point).clamp(out.min, out.max) as i8;
+        }
+    }
+}
+
+/// [`requantise_body`] on `n = output.len() / rows` channels, in AVX2 where the CPU has it;
+/// for a multiplier [`prepare`] refuses, [`Requant::apply`] one value at a time.
+#[allow(clippy::too_many_arguments)]
+fn requantise(
+    acc: &[i32],
+    stride: usize,
+    weights: &Weights,
+    offset: i32,
+    sums: &[i32],
+    out: Output,
+    output: &mut [i8],
+    arrays: &mut Vec<i32>,
+) {
+    let rows = acc.len() / stride;
+    let n = output.len() / rows.max(1);
+    if prepare(arrays, weights, n, offset, sums).is_none() {
+        for (ys, acc) in output.chunks_exact_mut(n).zip(acc.chunks(stride)) {
+            for (c, (y, &a)) in ys.iter_mut().zip(acc).enumerate() {
+                let (bias, r) = weights.channel(c);
+                let correction = sums.get(c).map_or(0, |&s| offset.wrapping_mul(s));
+                *y = out.write(r.apply(bias.wrapping_sub(correction).wrapping_add(a)));
+            }
+        }
+        return;
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if isa() != Isa::Portable {
+        // SAFETY: the CPU has AVX2 (`isa()` found at least AVX2).
+        return unsafe { x86::requantise_avx2(acc, stride, arrays, out, output) };
+    }
+    requantise_body(acc, stride, arrays, out, output);
+}
+
+/// A per-channel scale (a folded batch norm: a 1 × 1 depthwise convolution of a 1 × 1 image)
+/// on a batch `[batch, channels]`: `output[s, c] = write(requant[c](bias[c] + w[c] · (x[s, c]
+/// − zp)))`, [`super::depthwise_conv2d`]'s bits.
+pub(crate) fn scale_channels_batch(
+    x: &[i8],
+    zp: i32,
+    weights: Weights,
+    out: Output,
+    output: &mut [i8],
+    scratch: &mut BatchScratch,
+) {
+    let n = weights.weight.len();
+    assert!(n > 0 && x.len() == output.len() && x.len().is_multiple_of(n));
+    weights.check(n);
+    scratch.acc.clear();
+    scratch.acc.extend(x.chunks_exact(n).flat_map(|xs| {
+        xs.iter()
+            .zip(weights.weight)
+            .map(|(&x, &w)| w as i32 * (x as i32 - zp))
+    }));
+    let acc = core::mem::take(&mut scratch.acc);
+    requantise(
+        &acc,
+        n,
+        &weights,
+        0,
+        &[],
+        out,
+        output,
+        &mut scratch.channels,
+    );
+    scratch.acc = acc;
+}
+
+/// [`super::linear`] on `batch` samples side by side: `x` `[batch, inputs]`, `output`
+/// `[batch, outputs]`; `weights.weight` is the unpacked weight (the portable path's),
+/// `packed` the same packed, `row_sums` each row's weight sum (or empty).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn linear_batch(
+    x: &[i8],
+    input_zero_point: i32,
+    weights: Weights,
+    packed: &PackedLinear,
+    row_sums: &[i32],
+    out: Output,
+    output: &mut [i8],
+    scratch: &mut BatchScratch,
+) {
+    linear_batch_on(
+        isa(),
+        x,
+        input_zero_point,
+        weights,
+        packed,
+        row_sums,
+        out,
+        output,
+        scratch,
+    );
+}
+
+/// [`linear_batch`] on instruction set `isa`, which the CPU must have.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn linear_batch_on(
+    isa: Isa,
+    x: &[i8],
+    zp: i32,
+    weights: Weights,
+    packed: &PackedLinear,
+    row_sums: &[i32],
+    out: Output,
+    output: &mut [i8],
+    scratch: &mut BatchScratch,
+) {
+    let (n_in, n_out) = (packed.inputs, packed.outputs);
+    if n_out == 0 {
+        assert!(output.is_empty(), "outputs of a layer without outputs");
+        return;
+    }
+    let batch = output.len() / n_out;
+    assert!(
+        output.len() == batch * n_out && x.len() == batch * n_in,
+        "{} inputs and {} outputs are not one batch of {n_in}-in, {n_out}-out samples",
+        x.len(),
+        output.len()
+    );
+    // One sample: the one-sample inner product, whose rows share the input (no broadcasts).
+    if matches!(isa, Isa::Portable) || packed.data.is_empty() || batch == 1 {
+        for (s, ys) in output.chunks_exact_mut(n_out).enumerate() {
+            linear_with_sums(&x[s * n_in..][..n_in], zp, weights, row_sums, out, ys);
+        }
+        return;
+    }
+    assert_eq!(
+        weights.weight.len(),
+        n_in * n_out,
+        "the packed weight's shape"
+    );
+    weights.check(n_out);
+    let (groups, padded) = (packed.groups(), packed.padded_outputs());
+    let stride = groups * KG;
+    scratch.acc.clear();
+    scratch.acc.resize(batch * padded, 0);
+    let correction = match isa {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Vnni => {
+            // `x + 128` as unsigned bytes (the sign bit flipped), taken back by the sums.
+            scratch.bytes.clear();
+            scratch.bytes.resize(batch * stride, 0);
+            for (d, s) in scratch
+                .bytes
+                .chunks_exact_mut(stride)
+                .zip(x.chunks_exact(n_in))
+            {
+                for (d, &s) in d.iter_mut().zip(s) {
+                    *d = s as u8 ^ 0x80;
+                }
+            }
+            // SAFETY: the CPU has AVX-512F, BW and VNNI (the caller's promise, `isa()`'s
+            // check); the buffers have the lengths `vnni` asks for, set just above.
+            unsafe {
+                x86::vnni(
+                    &packed.data,
+                    groups,
+                    &scratch.bytes,
+                    batch,
+                    &mut scratch.acc,
+                    padded,
+                )
+            };
+            Some(128 + zp)
+        }
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx2 => {
+            // `x − zp` in `i16` (within ±255).
+            scratch.words.clear();
+            scratch.words.resize(batch * stride, 0);
+            for (d, s) in scratch
+                .words
+                .chunks_exact_mut(stride)
+                .zip(x.chunks_exact(n_in))
+            {
+                for (d, &s) in d.iter_mut().zip(s) {
+                    *d = (s as i32 - zp) as i16;
+                }
+            }
+            // SAFETY: the CPU has AVX2 (the caller's promise, `isa()`'s check); the
+            // buffers have the lengths `avx2` asks for, set just above.
+            unsafe {
+                x86::avx2(
+                    &packed.data,
+                    groups,
+                    &scratch.words,
+                    batch,
+                    &mut scratch.acc,
+                    padded,
+                )
+            };
+            None
+        }
+        _ => unreachable!("a packed weight only where a batched kernel runs"),
+    };
+    let sums = if correction.is_some() {
+        &packed.sums[..]
+    } else {
+        &[]
+    };
+    let offset = correction.unwrap_or(0);
+    let arrays = &mut scratch.channels;
+    requantise(
+        &scratch.acc,
+        padded,
+        &weights,
+        offset,
+        sums,
+        out,
+        output,
+        arrays,
+    );
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    use super::{KG, NR};
+
+    /// [`super::requantise_body`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn requantise_avx2(
+        acc: &[i32],
+        stride: usize,
+        arrays: &[i32],
+        out: crate::int8::Output,
+        output: &mut [i8],
+    ) {
+        super::requantise_body(acc, stride, arrays, out, output);
+    }
+
+    /// The bytes of one group of a block: 16 outputs × 4 inputs.
+    const GROUP: usize = KG * NR;
+
+    /// `acc[s · padded + o] = Σ_i w[o, i] · x[s, i]` for every sample `s < batch` and
+    /// padded output `o`, `w` packed (`groups` groups a block), `x` unsigned bytes
+    /// `[batch, 4 · groups]`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, BW and VNNI; `w.len() == padded / 16 · groups · 64`,
+    /// `x.len() == batch · 4 · groups`, `acc.len() == batch · padded`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn vnni(
+        w: &[i8],
+        groups: usize,
+        x: &[u8],
+        batch: usize,
+        acc: &mut [i32],
+        padded: usize,
+    ) {
+        let blocks = padded / NR;
+        assert!(
+            w.len() == blocks * groups * GROUP
+                && x.len() == batch * groups * KG
+                && acc.len() == batch * padded
+        );
+        let stride = groups * KG;
+        let mut j = 0;
+        while j < blocks {
+            let two = blocks - j >= 2;
+            let wp = w[j * groups * GROUP..].as_ptr();
+            let mut s = 0;
+            while s < batch {
+                let n = (batch - s).min(8);
+                let xp = x[s * stride..].as_ptr();
+                let ap = acc[s * padded + j * NR..].as_mut_ptr();
+                macro_rules! tile {
+                    ($b:literal) => {
+                        // SAFETY: the tile reads `$b` blocks of `groups` groups from `wp`
+                        // and `n` samples of `stride` bytes from `xp`, writes `n` rows of
+                        // `16 · $b` sums at `ap`, all within the lengths asserted above
+                        // (`j + $b <= blocks`, `s + n <= batch`); the CPU is the caller's.
+                        unsafe {
+                            match n {
+                                1 => vnni_tile::<$b, 1>(wp, groups, xp, stride, ap, padded),
+                                2 => vnni_tile::<$b, 2>(wp, groups, xp, stride, ap, padded),
+                                3 => vnni_tile::<$b, 3>(wp, groups, xp, stride, ap, padded),
+                                4 => vnni_tile::<$b, 4>(wp, groups, xp, stride, ap, padded),
+                                5 => vnni_tile::<$b, 5>(wp, groups, xp, stride, ap, padded),
+                                6 => vnni_tile::<$b, 6>(wp, groups, xp, stride, ap, padded),
+                                7 => vnni_tile::<$b, 7>(wp, groups, xp, stride, ap, padded),
+                                _ => vnni_tile::<$b, 8>(wp, groups, xp, stride, ap, padded),
+                            }
+                        }
+                    };
+                }
+                if two {
+                    tile!(2)
+                } else {
+                    tile!(1)
+                }
+                s += n;
+            }
+            j += if two { 2 } else { 1 };
+        }
+    }
+
+    /// `B` blocks × `S` samples of [`vnni`]: `S × B` vectors of sums in registers.
+    ///
+    /// # Safety
+    /// [`vnni`]'s CPU; `w` has `B · groups · 64` bytes, `x` `S` rows of `stride >= 4 · groups`
+    /// bytes, `acc` `S` rows (`acc_stride` apart) of `16 · B` values.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[inline]
+    unsafe fn vnni_tile<const B: usize, const S: usize>(
+        w: *const i8,
+        groups: usize,
+        x: *const u8,
+        stride: usize,
+        acc: *mut i32,
+        acc_stride: usize,
+    ) {
+        let mut c = [[_mm512_setzero_si512(); B]; S];
+        for g in 0..groups {
+            let mut wv = [_mm512_setzero_si512(); B];
+            for (b, v) in wv.iter_mut().enumerate() {
+                // SAFETY: group `g` of block `b` is within `w`'s `B · groups · 64` bytes.
+                *v = unsafe { _mm512_loadu_epi8(w.add((b * groups + g) * GROUP)) };
+            }
+            for (s, cs) in c.iter_mut().enumerate() {
+                // SAFETY: inputs `4 g .. 4 g + 4` of sample `s`, within its row.
+                let four = unsafe { (x.add(s * stride + g * KG) as *const i32).read_unaligned() };
+                let xv = _mm512_set1_epi32(four);
+                for (c, &wv) in cs.iter_mut().zip(&wv) {
+                    *c = _mm512_dpbusd_epi32(*c, xv, wv);
+                }
+            }
+        }
+        for (s, cs) in c.iter().enumerate() {
+            for (b, &c) in cs.iter().enumerate() {
+                // SAFETY: values `16 b .. 16 b + 16` of row `s`, within `acc`'s rows.
+                unsafe { _mm512_storeu_epi32(acc.add(s * acc_stride + b * NR), c) };
+            }
+        }
+    }
+
+    /// [`vnni`] with AVX2 on `x` `[batch, 4 · groups]` in `i16`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; the lengths are [`vnni`]'s.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn avx2(
+        w: &[i8],
+        groups: usize,
+        x: &[i16],
+        batch: usize,
+        acc: &mut [i32],
+        padded: usize,
+    ) {
+        let blocks = padded / NR;
+        assert!(
+            w.len() == blocks * groups * GROUP
+                && x.len() == batch * groups * KG
+                && acc.len() == batch * padded
+        );
+        let stride = groups * KG;
+        for j in 0..blocks {
+            let wp = w[j * groups * GROUP..].as_ptr();
+            let mut s = 0;
+            while s < batch {
+                let xp = x[s * stride..].as_ptr();
+                let ap = acc[s * padded + j * NR..].as_mut_ptr();
+                // SAFETY: the tile reads block `j` (`groups` groups) from `wp`, one or two
+                // samples of `stride` values from `xp`, writes as many rows of 16 sums at
+                // `ap`, within the lengths asserted above; the CPU is the caller's.
+                unsafe {
+                    if batch - s >= 2 {
+                        avx2_tile::<2>(wp, groups, xp, stride, ap, padded);
+                    } else {
+                        avx2_tile::<1>(wp, groups, xp, stride, ap, padded);
+                    }
+                }
+                s += 2;
+            }
+        }
+    }
+
+    /// One block × `S` samples of [`avx2`]: 16 outputs as four vectors of four outputs × two
+    /// partial sums (`vpmaddwd` pairs inputs `4g, 4g + 1` and `4g + 2, 4g + 3`), added at
+    /// the end.
+    ///
+    /// # Safety
+    /// [`avx2`]'s CPU; `w` has `groups · 64` bytes, `x` `S` rows of `stride >= 4 · groups`
+    /// values, `acc` `S` rows (`acc_stride` apart) of 16 values.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn avx2_tile<const S: usize>(
+        w: *const i8,
+        groups: usize,
+        x: *const i16,
+        stride: usize,
+        acc: *mut i32,
+        acc_stride: usize,
+    ) {
+        let mut c = [[_mm256_setzero_si256(); 4]; S];
+        for g in 0..groups {
+            let mut wv = [_mm256_setzero_si256(); 4];
+            for (q, v) in wv.iter_mut().enumerate() {
+                // SAFETY: bytes `16 q .. 16 q + 16` of group `g`, within `w`.
+                let bytes = unsafe { _mm_loadu_si128(w.add(g * GROUP + 16 * q) as *const __m128i) };
+                *v = _mm256_cvtepi8_epi16(bytes);
+            }
+            for (s, cs) in c.iter_mut().enumerate() {
+                // SAFETY: inputs `4 g .. 4 g + 4` of sample `s`, within its row.
+                let four = unsafe { (x.add(s * stride + g * KG) as *const i64).read_unaligned() };
+                let xv = _mm256_set1_epi64x(four);
+                for (c, &wv) in cs.iter_mut().zip(&wv) {
+                    *c = _mm256_add_epi32(*c, _mm256_madd_epi16(wv, xv));
+                }
+            }
+        }
+        for (s, cs) in c.iter().enumerate() {
+            for (q, &c) in cs.iter().enumerate() {
+                let mut lanes = [0i32; 8];
+                // SAFETY: `lanes` has room for the 32 bytes stored.
+                unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, c) };
+                for k in 0..4 {
+                    // SAFETY: value `4 q + k` of row `s`, within `acc`'s rows of 16.
+                    unsafe {
+                        *acc.add(s * acc_stride + 4 * q + k) =
+                            lanes[2 * k].wrapping_add(lanes[2 * k + 1])
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::int8::{Activation, Requant};
+    use alloc::vec::Vec;
+
+    /// A reproducible int8 pattern covering the whole range.
+    fn pattern(n: usize, seed: u32) -> Vec<i8> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(12345);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                s as u8 as i8
+            })
+            .collect()
+    }
+
+    /// The instruction sets this CPU has.
+    fn isas() -> Vec<Isa> {
+        let mut v = Vec::from([Isa::Portable]);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                v.push(Isa::Avx2);
+            }
+            if std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vnni")
+            {
+                v.push(Isa::Vnni);
+            }
+        }
+        v
+    }
+
+    /// Every batch from 1 to 17 and 64, widths around the tiles' edges, each instruction set
+    /// against the one-sample `linear` on each sample: the same bits.
+    #[test]
+    fn every_kernel_equals_one_sample_linear() {
+        let widths = [
+            (1, 1),
+            (3, 5),
+            (4, 16),
+            (7, 17),
+            (33, 31),
+            (64, 48),
+            (70, 10),
+        ];
+        for (n_in, n_out) in widths {
+            let mut w = pattern(n_in * n_out, (n_in * 31 + n_out) as u32);
+            // Symmetric weights as quantisation makes them, the extremes at the edges.
+            for v in &mut w {
+                *v = (*v).max(-127);
+            }
+            w[0] = -127;
+            w[n_in * n_out - 1] = 127;
+            let bias: Vec<i32> = (0..n_out as i32).map(|o| o * 997 - 3000).collect();
+            let requant: Vec<Requant> = (0..n_out)
+                .map(|o| Requant::new(0.0007 + o as f64 * 0.0003))
+                .collect();
+            let weights = Weights {
+                weight: &w,
+                bias: Some(&bias),
+                requant: &requant,
+            };
+            let packed = PackedLinear::new(&w, n_in, n_out);
+            let sums: Vec<i32> = w
+                .chunks_exact(n_in)
+                .map(|r| r.iter().map(|&v| v as i32).sum())
+                .collect();
+            let mut scratch = BatchScratch::default();
+            for batch in (1..=17).chain([64]) {
+                let mut x = pattern(batch * n_in, (batch * 7 + n_in) as u32);
+                x[0] = -128;
+                for (zp, act) in [
+                    (-128, Activation::None),
+                    (5, Activation::Relu),
+                    (127, Activation::Relu6),
+                ] {
+                    let out = Output::new(0.05, -3, act);
+                    let mut want = alloc::vec![0i8; batch * n_out];
+                    for (xs, ys) in x.chunks_exact(n_in).zip(want.chunks_exact_mut(n_out)) {
+                        super::super::linear(xs, zp, weights, out, ys);
+                    }
+                    for isa in isas() {
+                        for given in [&sums[..], &[]] {
+                            let mut got = alloc::vec![0i8; batch * n_out];
+                            linear_batch_on(
+                                isa,
+                                &x,
+                                zp,
+                                weights,
+                                &packed,
+                                given,
+                                out,
+                                &mut got,
+                                &mut scratch,
+                            );
+                            assert_eq!(
+                                got, want,
+                                "{isa:?}: batch {batch} of {n_in} → {n_out}, zp {zp}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
