@@ -107,6 +107,14 @@ pub fn network(input: TokenStream) -> TokenStream {
         Ok(parsed) if template::is_template(&parsed) => {
             template::expand(&parsed, input.into()).into()
         }
+        Ok(parsed)
+            if parsed.weights.as_ref().is_some_and(|w| w.int8) && parsed.forward.is_some() =>
+        {
+            match template::request(&parsed, &input.clone().into()) {
+                Some(request) => request.into(),
+                None => expand::expand(parsed).into(),
+            }
+        }
         Ok(input) => expand::expand(input).into(),
         // The network's name still gets a stand-in, so that its uses add no errors.
         Err(e) => match ast::head(input) {
