@@ -53,9 +53,11 @@ enum IntOp<'a> {
         quant: [Quant; 3],
         index: usize,
     },
+    /// A network nested: the bytes of its scratch, and where in them it leaves its output.
     Nested {
         field: syn::Ident,
         scratch: usize,
+        out_at: usize,
         index: usize,
     },
 }
@@ -72,6 +74,8 @@ struct Built {
     input: (Quant, String),
     output: (Quant, String),
     scratch: usize,
+    /// Where in the scratch a nested network leaves its output.
+    out_at: usize,
     layers: Vec<(String, u64)>,
     /// The structs of the networks nested in it.
     items: TokenStream,
@@ -253,15 +257,15 @@ impl Cx<'_> {
         Ok(Quant { scale, zero_point })
     }
 
-    /// Network `input` (validated as `net`), its tensors under `prefix`, given `image` and
-    /// values quantised as `quant` (`None` at the top: the input's declaration, and the
-    /// quantisation of the first layer that reads it).
+    /// Network `input` (validated as `net`), its tensors under `prefix`, given an image or
+    /// features of a width, quantised as `quant` (`None` at the top: the input's
+    /// declaration, and the quantisation of the first layer that reads it).
     fn network<'a>(
         &mut self,
         input: &Input,
         net: &'a Net<'a>,
         prefix: &str,
-        image: Option<Option<[usize; 3]>>,
+        given: Option<(Option<[usize; 3]>, usize)>,
         quant: Option<(Quant, String)>,
     ) -> syn::Result<Built> {
         let graph: &Graph = net.graph.as_deref().expect("a forward written as code");
@@ -274,8 +278,8 @@ impl Cx<'_> {
                 "an int8 network takes one input and returns one value",
             ));
         };
-        let (in_image, n_in) = match image {
-            Some(image) => (image, 0),
+        let (in_image, n_in) = match given {
+            Some(given) => given,
             None => {
                 let at = &fwd.inputs[0].name;
                 match &fwd.inputs[0].declared {
@@ -419,8 +423,13 @@ impl Cx<'_> {
                             continue;
                         }
                         Kind::User if layer.decl.template.is_some() => {
-                            let built =
-                                self.nested(input, layer, &name, img[*arg], q[a].clone())?;
+                            let built = self.nested(
+                                input,
+                                layer,
+                                &name,
+                                (img[*arg], len[a]),
+                                q[a].clone(),
+                            )?;
                             let ty = format_ident!("__{}_{}", self.owner, name.replace('.', "_"));
                             let (f, v, run, inner) =
                                 (&built.fields, &built.values, &built.run, &built.items);
@@ -435,7 +444,6 @@ impl Cx<'_> {
                                     fn __run(
                                         &self,
                                         x: &[i8],
-                                        y: &mut [i8],
                                         scratch: &mut [i8],
                                         base: usize,
                                         after: &mut dyn FnMut(usize),
@@ -455,6 +463,7 @@ impl Cx<'_> {
                                 IntOp::Nested {
                                     field: fid,
                                     scratch: built.scratch,
+                                    out_at: built.out_at,
                                     index: layers.len(),
                                 },
                                 out,
@@ -637,7 +646,13 @@ impl Cx<'_> {
                 }
             }
         }
-        let places = plan_memory(&ops, &len, x, y);
+        // A nested network leaves its output in its scratch, where its caller keeps it.
+        let nested = !prefix.is_empty();
+        let places = plan_memory(&ops, &len, x, y, nested);
+        let out_at = match places.0[y] {
+            Place::Scratch(o) => o,
+            _ => 0,
+        };
         let run = run_body(&ops, &places, &len);
         Ok(Built {
             fields: quote!(#(#fields)*),
@@ -649,18 +664,20 @@ impl Cx<'_> {
             input: q[x].clone().expect("read by a layer"),
             output: q[y].clone().expect("made by a layer or an add"),
             scratch: places.1,
+            out_at,
             layers,
             items,
         })
     }
 
-    /// The network declared from a template for `layer`, its tensors under `name.`.
+    /// The network declared from a template for `layer`, its tensors under `name.`, given
+    /// `image` (or `width` features).
     fn nested(
         &mut self,
         outer: &Input,
         layer: &valid::Resolved<'_>,
         name: &str,
-        image: Option<[usize; 3]>,
+        (image, width): (Option<[usize; 3]>, usize),
         quant: Option<(Quant, String)>,
     ) -> syn::Result<Built> {
         let field = layer
@@ -677,14 +694,17 @@ impl Cx<'_> {
         let first: Input = syn::parse2(decl.clone())?;
         let mut sizes = HashMap::new();
         let given = first.forward.as_ref().and_then(|f| f.inputs.first());
-        if let (Some(p), Some(image)) = (given, image) {
-            if let Declared::Image(s) = &p.declared {
-                for (size, n) in [&s.c, &s.h, &s.w].into_iter().zip(image) {
-                    if let Size::Expr(ts) = size {
-                        if let Ok(i) = syn::parse2::<syn::Ident>(ts.clone()) {
-                            sizes.insert(i.to_string(), n);
-                        }
-                    }
+        let named: Vec<(&Size, usize)> = match (given.map(|p| &p.declared), image) {
+            (Some(Declared::Image(s)), Some(image)) => {
+                vec![(&s.c, image[0]), (&s.h, image[1]), (&s.w, image[2])]
+            }
+            (Some(Declared::Features(n)), _) => vec![(n, width)],
+            _ => Vec::new(),
+        };
+        for (size, n) in named {
+            if let Size::Expr(ts) = size {
+                if let Ok(i) = syn::parse2::<syn::Ident>(ts.clone()) {
+                    sizes.insert(i.to_string(), n);
                 }
             }
         }
@@ -694,17 +714,26 @@ impl Cx<'_> {
             ..inner
         };
         let net = valid::check(&inner)?;
-        self.network(&inner, &net, &format!("{name}."), Some(image), quant)
+        self.network(
+            &inner,
+            &net,
+            &format!("{name}."),
+            Some((image, width)),
+            quant,
+        )
     }
 }
 
-/// Each value's place and the scratch's bytes: first fit among the values alive at each
-/// operation (those read by it or after it), a nested network's scratch above its call's.
+/// Each value's place, the scratch's bytes and each nested call's scratch: first fit among
+/// the values alive at each operation (those read by it or after it); a nested network's
+/// scratch is one region, its output left in it. The output `y` is the caller's, or with
+/// `y_in_scratch` a value of the scratch too.
 fn plan_memory(
     ops: &[(IntOp<'_>, usize, Vec<usize>)],
     len: &[usize],
     x: usize,
     y: usize,
+    y_in_scratch: bool,
 ) -> (Vec<Place>, usize, Vec<usize>) {
     let n = len.len();
     let mut last = vec![0usize; n];
@@ -713,9 +742,14 @@ fn plan_memory(
             last[r] = i;
         }
     }
+    if y_in_scratch {
+        last[y] = ops.len();
+    }
     let mut place = vec![Place::Scratch(0); n];
     place[x] = Place::In;
-    place[y] = Place::Out;
+    if !y_in_scratch {
+        place[y] = Place::Out;
+    }
     let mut alive: Vec<usize> = Vec::new();
     let mut temp = vec![0usize; ops.len()];
     let mut top = 0usize;
@@ -731,26 +765,31 @@ fn plan_memory(
     };
     for (i, (op, out, _)) in ops.iter().enumerate() {
         alive.retain(|&v| last[v] >= i);
-        let mut taken: Vec<(usize, usize)> = alive
+        let taken: Vec<(usize, usize)> = alive
             .iter()
             .map(|&v| match place[v] {
                 Place::Scratch(o) => (o, len[v]),
                 _ => unreachable!("only scratch values are kept alive"),
             })
             .collect();
-        if *out != y {
-            let o = fit(&taken, len[*out]);
-            place[*out] = Place::Scratch(o);
-            taken.push((o, len[*out]));
-            top = top.max(o + len[*out]);
-            alive.push(*out);
-        }
-        if let IntOp::Nested { scratch, .. } = op {
-            if *scratch > 0 {
+        let kept = place[*out] != Place::Out;
+        let (at, need) = match op {
+            IntOp::Nested {
+                scratch, out_at, ..
+            } => {
                 let o = fit(&taken, *scratch);
                 temp[i] = o;
-                top = top.max(o + scratch);
+                (o + out_at, o + scratch)
             }
+            _ => {
+                let o = fit(&taken, if kept { len[*out] } else { 0 });
+                (o, o + if kept { len[*out] } else { 0 })
+            }
+        };
+        top = top.max(need);
+        if kept {
+            place[*out] = Place::Scratch(at);
+            alive.push(*out);
         }
     }
     (place, top, temp)
@@ -796,7 +835,10 @@ fn run_body(
             .iter()
             .map(|&r| operand(r, false, &mut parts))
             .collect();
-        let o = operand(*out, true, &mut parts);
+        let o = match op {
+            IntOp::Nested { .. } => quote!(),
+            _ => operand(*out, true, &mut parts),
+        };
         let call = match op {
             IntOp::Layer { field, index, .. } => {
                 let a = &ins[0];
@@ -809,17 +851,22 @@ fn run_body(
             IntOp::Nested {
                 field,
                 scratch,
+                out_at,
                 index,
             } => {
+                // The output is in the nested network's scratch; the caller's own is copied
+                // out of it.
                 let a = &ins[0];
-                let s = if *scratch > 0 {
-                    let id = format_ident!("p{}", parts.len());
-                    parts.push((temp[i], *scratch));
-                    quote!(&mut *#id)
-                } else {
-                    quote!(&mut [])
-                };
-                quote!(self.#field.__run(#a, #o, #s, base + #index, after);)
+                let id = format_ident!("p{}", parts.len());
+                parts.push((temp[i], *scratch));
+                let copy = (place[*out] == Place::Out).then(|| {
+                    let n = len[*out];
+                    quote!(y.copy_from_slice(&#id[#out_at..#out_at + #n]);)
+                });
+                quote! {
+                    self.#field.__run(#a, &mut *#id, base + #index, after);
+                    #copy
+                }
             }
         };
         let ids: Vec<syn::Ident> = (0..parts.len()).map(|j| format_ident!("p{j}")).collect();
