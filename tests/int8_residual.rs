@@ -210,7 +210,9 @@ fn the_baked_residual_model_equals_the_loaded_one_and_uses_its_whole_scratch() {
         differ > 32,
         "the outputs hardly depend on the input: {differ} of 64"
     );
-    // Two stacks' values beside each other: a residual keeps its input alive.
+    // Three images of 8 × 8 × 8 at the widest: a stack's input, kept for its add, beside its
+    // two convolutions' outputs (the add's output then takes the first's place).
+    assert_eq!(ResidualInt8::SCRATCH_BYTES, 3 * 8 * 8 * 8);
     let mut seen = [false; ResidualInt8::SCRATCH_BYTES];
     let x = [7i8; 192];
     for fill in [0x55u8 as i8, 0xaau8 as i8] {

@@ -7,11 +7,11 @@
 //! a number and every tensor checked here: an error in a nested network's tensors is at the
 //! template's layer, naming the tensor as the file does (`stack2.shortcut.weight`).
 //!
-//! The activations are laid out when the crate compiles, as TFLite Micro's arena planner
-//! lays them out when it starts: each value at the first offset of the scratch that no value
-//! alive beside it holds, a nested network's own scratch above the values of its call.
-//! Every value begins at 0 or where another ends, so an inference writes every byte of
-//! `SCRATCH_BYTES`.
+//! The nested networks' layers run in place, in the order the forwards call them, and the
+//! activations of the whole are laid out when the crate compiles, as TFLite Micro's arena
+//! planner lays them out when it starts: each value at the first offset of the scratch that
+//! no value alive beside it holds. Every value begins at 0 or where another ends, so an
+//! inference writes every byte of `SCRATCH_BYTES`.
 
 use std::collections::HashMap;
 
@@ -53,29 +53,35 @@ enum IntOp<'a> {
         quant: [Quant; 3],
         index: usize,
     },
-    /// A network nested: the bytes of its scratch, and where in them it leaves its output.
-    Nested {
-        field: syn::Ident,
-        scratch: usize,
-        out_at: usize,
-        index: usize,
-    },
+    /// A network nested: its operations, on this network's values.
+    Nested { field: syn::Ident, flat: Vec<Flat> },
+}
+
+/// An operation of the forward with the nested networks' operations in place: a layer or an
+/// add, reached from the network by `path` (`stack1.conv1`), writing value `out` and reading
+/// `reads`; `index` is its place in `LAYERS`.
+struct Flat {
+    path: TokenStream,
+    add: bool,
+    index: usize,
+    out: usize,
+    reads: Vec<usize>,
 }
 
 /// A network baked: what its parent needs of it.
 struct Built {
     fields: TokenStream,
     values: TokenStream,
-    /// The body of its `__run`.
-    run: TokenStream,
+    /// Its operations, on values `0..lens.len()`, from `x` to `y`.
+    flat: Vec<Flat>,
+    lens: Vec<usize>,
+    x: usize,
+    y: usize,
     n_in: usize,
     n_out: usize,
     out_image: Option<[usize; 3]>,
     input: (Quant, String),
     output: (Quant, String),
-    scratch: usize,
-    /// Where in the scratch a nested network leaves its output.
-    out_at: usize,
     layers: Vec<(String, u64)>,
     /// The structs of the networks nested in it.
     items: TokenStream,
@@ -137,10 +143,9 @@ pub(super) fn bake(
             ),
         ));
     }
-    let ident = &input.ident;
-    let (n_in, n_out, scratch) = (built.n_in, built.n_out, built.scratch);
-    let run = &built.run;
-    let nested = &built.items;
+    let (place, scratch) = plan_memory(&built.flat, &built.lens, built.x, built.y);
+    let run = run_body(&built.flat, &place, &built.lens);
+    let (n_in, n_out) = (built.n_in, built.n_out);
     emit(Emit {
         input,
         attr,
@@ -154,26 +159,15 @@ pub(super) fn bake(
         out_q: built.output.0.tokens(),
         layers: built.layers,
         body: quote! {
-            let mut y = [0i8; #n_out];
-            self.__run(&x[..], &mut y[..], &mut scratch[..], 0, &mut after);
-            y
-        },
-        items: quote! {
-            #nested
-            impl #ident {
-                #[allow(unused_variables)]
-                fn __run(
-                    &self,
-                    x: &[i8],
-                    y: &mut [i8],
-                    scratch: &mut [i8],
-                    base: usize,
-                    after: &mut dyn FnMut(usize),
-                ) {
-                    #run
-                }
+            let mut out = [0i8; #n_out];
+            {
+                let (x, y, scratch) = (&x[..], &mut out[..], &mut scratch[..]);
+                let _ = (&x, &y, &scratch);
+                #run
             }
+            out
         },
+        items: built.items,
     })
 }
 
@@ -431,8 +425,7 @@ impl Cx<'_> {
                                 q[a].clone(),
                             )?;
                             let ty = format_ident!("__{}_{}", self.owner, name.replace('.', "_"));
-                            let (f, v, run, inner) =
-                                (&built.fields, &built.values, &built.run, &built.items);
+                            let (f, v, inner) = (&built.fields, &built.values, &built.items);
                             items.extend(quote! {
                                 #inner
                                 #[doc(hidden)]
@@ -440,16 +433,6 @@ impl Cx<'_> {
                                 pub struct #ty { #f }
                                 impl #ty {
                                     const WEIGHTS: Self = #ty { #v };
-                                    #[allow(unused_variables)]
-                                    fn __run(
-                                        &self,
-                                        x: &[i8],
-                                        scratch: &mut [i8],
-                                        base: usize,
-                                        after: &mut dyn FnMut(usize),
-                                    ) {
-                                        #run
-                                    }
                                 }
                             });
                             len[out] = built.n_out;
@@ -458,17 +441,33 @@ impl Cx<'_> {
                             if q[a].is_none() {
                                 q[a] = Some(built.input);
                             }
+                            // Its values become this network's: its input the value given,
+                            // its output the call's, the others after this network's own.
+                            let first = len.len();
+                            len.extend(&built.lens);
+                            let (bx, by) = (built.x, built.y);
+                            let ours = |v: usize| match v {
+                                v if v == bx => a,
+                                v if v == by => out,
+                                v => first + v,
+                            };
+                            let at = layers.len();
+                            let flat = built
+                                .flat
+                                .into_iter()
+                                .map(|f| {
+                                    let path = &f.path;
+                                    Flat {
+                                        path: quote!(#fid.#path),
+                                        add: f.add,
+                                        index: at + f.index,
+                                        out: ours(f.out),
+                                        reads: f.reads.iter().map(|&r| ours(r)).collect(),
+                                    }
+                                })
+                                .collect();
                             writer[out] = Some(ops.len());
-                            ops.push((
-                                IntOp::Nested {
-                                    field: fid,
-                                    scratch: built.scratch,
-                                    out_at: built.out_at,
-                                    index: layers.len(),
-                                },
-                                out,
-                                vec![a],
-                            ));
+                            ops.push((IntOp::Nested { field: fid, flat }, out, vec![a]));
                             layers.extend(built.layers);
                             continue;
                         }
@@ -646,25 +645,33 @@ impl Cx<'_> {
                 }
             }
         }
-        // A nested network leaves its output in its scratch, where its caller keeps it.
-        let nested = !prefix.is_empty();
-        let places = plan_memory(&ops, &len, x, y, nested);
-        let out_at = match places.0[y] {
-            Place::Scratch(o) => o,
-            _ => 0,
-        };
-        let run = run_body(&ops, &places, &len);
+        let mut flat = Vec::new();
+        for (op, out, reads) in ops {
+            match op {
+                IntOp::Layer { field, index, .. } | IntOp::Add { field, index, .. } => {
+                    flat.push(Flat {
+                        add: reads.len() == 2,
+                        path: quote!(#field),
+                        index,
+                        out,
+                        reads,
+                    })
+                }
+                IntOp::Nested { flat: f, .. } => flat.extend(f),
+            }
+        }
         Ok(Built {
             fields: quote!(#(#fields)*),
             values: quote!(#(#values)*),
-            run,
+            flat,
+            x,
+            y,
             n_in: len[x],
             n_out: len[y],
             out_image: img[only_out.value],
             input: q[x].clone().expect("read by a layer"),
             output: q[y].clone().expect("made by a layer or an add"),
-            scratch: places.1,
-            out_at,
+            lens: len,
             layers,
             items,
         })
@@ -724,47 +731,26 @@ impl Cx<'_> {
     }
 }
 
-/// Each value's place, the scratch's bytes and each nested call's scratch: first fit among
-/// the values alive at each operation (those read by it or after it); a nested network's
-/// scratch is one region, its output left in it. The output `y` is the caller's, or with
-/// `y_in_scratch` a value of the scratch too.
-fn plan_memory(
-    ops: &[(IntOp<'_>, usize, Vec<usize>)],
-    len: &[usize],
-    x: usize,
-    y: usize,
-    y_in_scratch: bool,
-) -> (Vec<Place>, usize, Vec<usize>) {
+/// Each value's place and the scratch's bytes: each value written at the first offset that
+/// no value alive beside it holds (those read by the operation or after it).
+fn plan_memory(flat: &[Flat], len: &[usize], x: usize, y: usize) -> (Vec<Place>, usize) {
     let n = len.len();
     let mut last = vec![0usize; n];
-    for (i, (_, _, reads)) in ops.iter().enumerate() {
-        for &r in reads {
+    for (i, f) in flat.iter().enumerate() {
+        for &r in &f.reads {
             last[r] = i;
         }
     }
-    if y_in_scratch {
-        last[y] = ops.len();
-    }
     let mut place = vec![Place::Scratch(0); n];
     place[x] = Place::In;
-    if !y_in_scratch {
-        place[y] = Place::Out;
-    }
+    place[y] = Place::Out;
     let mut alive: Vec<usize> = Vec::new();
-    let mut temp = vec![0usize; ops.len()];
     let mut top = 0usize;
-    let fit = |taken: &[(usize, usize)], need: usize| -> usize {
-        let mut starts: Vec<usize> = std::iter::once(0)
-            .chain(taken.iter().map(|t| t.0 + t.1))
-            .collect();
-        starts.sort_unstable();
-        starts
-            .into_iter()
-            .find(|&s| taken.iter().all(|&(o, l)| s + need <= o || o + l <= s))
-            .expect("past every value is free")
-    };
-    for (i, (op, out, _)) in ops.iter().enumerate() {
+    for (i, f) in flat.iter().enumerate() {
         alive.retain(|&v| last[v] >= i);
+        if f.out == y {
+            continue;
+        }
         let taken: Vec<(usize, usize)> = alive
             .iter()
             .map(|&v| match place[v] {
@@ -772,57 +758,42 @@ fn plan_memory(
                 _ => unreachable!("only scratch values are kept alive"),
             })
             .collect();
-        let kept = place[*out] != Place::Out;
-        let (at, need) = match op {
-            IntOp::Nested {
-                scratch, out_at, ..
-            } => {
-                let o = fit(&taken, *scratch);
-                temp[i] = o;
-                (o + out_at, o + scratch)
-            }
-            _ => {
-                let o = fit(&taken, if kept { len[*out] } else { 0 });
-                (o, o + if kept { len[*out] } else { 0 })
-            }
-        };
-        top = top.max(need);
-        if kept {
-            place[*out] = Place::Scratch(at);
-            alive.push(*out);
-        }
+        let need = len[f.out];
+        let mut starts: Vec<usize> = std::iter::once(0)
+            .chain(taken.iter().map(|t| t.0 + t.1))
+            .collect();
+        starts.sort_unstable();
+        let at = starts
+            .into_iter()
+            .find(|&s| taken.iter().all(|&(o, l)| s + need <= o || o + l <= s))
+            .expect("past every value is free");
+        place[f.out] = Place::Scratch(at);
+        top = top.max(at + need);
+        alive.push(f.out);
     }
-    (place, top, temp)
+    (place, top)
 }
 
-/// The body of `__run`: each operation on its values' places, `after(base + k)` after layer
+/// The body of the forward: each operation on its values' places, `after(k)` after layer
 /// `k`.
-fn run_body(
-    ops: &[(IntOp<'_>, usize, Vec<usize>)],
-    places: &(Vec<Place>, usize, Vec<usize>),
-    len: &[usize],
-) -> TokenStream {
-    let (place, _, temp) = places;
+fn run_body(flat: &[Flat], place: &[Place], len: &[usize]) -> TokenStream {
     let mut body = Vec::new();
-    for (i, (op, out, reads)) in ops.iter().enumerate() {
+    for f in flat {
         // The scratch parts this operation touches, each value once.
         let mut parts: Vec<(usize, usize)> = Vec::new();
-        let mut names: Vec<(usize, syn::Ident)> = Vec::new();
-        let mut operand = |v: usize, write: bool, parts: &mut Vec<(usize, usize)>| -> TokenStream {
+        let mut names: Vec<usize> = Vec::new();
+        let mut operand = |v: usize, write: bool| -> TokenStream {
             match place[v] {
                 Place::In => quote!(x),
                 Place::Out if write => quote!(&mut *y),
                 Place::Out => quote!(&*y),
                 Place::Scratch(o) => {
-                    let id = match names.iter().find(|(w, _)| *w == v) {
-                        Some((_, id)) => id.clone(),
-                        None => {
-                            let id = format_ident!("p{}", parts.len());
-                            parts.push((o, len[v]));
-                            names.push((v, id.clone()));
-                            id
-                        }
-                    };
+                    let k = names.iter().position(|&w| w == v).unwrap_or_else(|| {
+                        parts.push((o, len[v]));
+                        names.push(v);
+                        names.len() - 1
+                    });
+                    let id = format_ident!("p{k}");
                     if write {
                         quote!(&mut *#id)
                     } else {
@@ -831,45 +802,11 @@ fn run_body(
                 }
             }
         };
-        let ins: Vec<TokenStream> = reads
-            .iter()
-            .map(|&r| operand(r, false, &mut parts))
-            .collect();
-        let o = match op {
-            IntOp::Nested { .. } => quote!(),
-            _ => operand(*out, true, &mut parts),
-        };
-        let call = match op {
-            IntOp::Layer { field, index, .. } => {
-                let a = &ins[0];
-                quote!(self.#field.forward(#a, #o); after(base + #index);)
-            }
-            IntOp::Add { field, index, .. } => {
-                let (a, b) = (&ins[0], &ins[1]);
-                quote!(self.#field.forward(#a, #b, #o); after(base + #index);)
-            }
-            IntOp::Nested {
-                field,
-                scratch,
-                out_at,
-                index,
-            } => {
-                // The output is in the nested network's scratch; the caller's own is copied
-                // out of it.
-                let a = &ins[0];
-                let id = format_ident!("p{}", parts.len());
-                parts.push((temp[i], *scratch));
-                let copy = (place[*out] == Place::Out).then(|| {
-                    let n = len[*out];
-                    quote!(y.copy_from_slice(&#id[#out_at..#out_at + #n]);)
-                });
-                quote! {
-                    self.#field.__run(#a, &mut *#id, base + #index, after);
-                    #copy
-                }
-            }
-        };
-        let ids: Vec<syn::Ident> = (0..parts.len()).map(|j| format_ident!("p{j}")).collect();
+        let ins: Vec<TokenStream> = f.reads.iter().map(|&r| operand(r, false)).collect();
+        let o = operand(f.out, true);
+        let (path, index) = (&f.path, f.index);
+        let call = quote!(self.#path.forward(#(#ins,)* #o); after(#index););
+        let ids = (0..parts.len()).map(|j| format_ident!("p{j}"));
         let ranges = parts.iter().map(|(o, l)| quote!((#o, #l)));
         body.push(if parts.is_empty() {
             quote!({ #call })
