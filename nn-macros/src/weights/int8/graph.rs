@@ -238,7 +238,7 @@ impl Cx<'_> {
         };
         let scale = f32s(get(format!("{name}_scale"), Dtype::F32)?)[0];
         let zero_point = i32s(get(format!("{name}_zero_point"), Dtype::I32)?)[0];
-        if !(scale.is_finite() && scale > 0.0) || !(-128..=127).contains(&zero_point) {
+        if !(scale.is_finite() && scale > 0.0 && (-128..=127).contains(&zero_point)) {
             return Err(syn::Error::new(
                 span,
                 format!(
