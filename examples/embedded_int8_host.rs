@@ -17,9 +17,8 @@
 //! run checks that the file still holds what the seed draws.
 //!
 //! MLPerf Tiny's MobileNetV1 0.25, ResNet-8 and anomaly autoencoder, with weights drawn from
-//! their seeds
-//! (`examples/mlperf/seeded.rs`, as `examples/embedded` draws them), are quantised here on
-//! eight seeded inputs and written to `examples/embedded_int8/generated/` (not in the
+//! their seeds (`examples/mlperf/seeded.rs`, as `examples/embedded` draws them), are quantised
+//! here on eight seeded inputs and written to `examples/embedded_int8/generated/` (not in the
 //! repository; rewritten only when they change), where the microcontroller's build bakes
 //! them; the host runs them loaded back with `Quantized::load`.
 
