@@ -69,7 +69,7 @@ run() { # target, name, the models it runs (a regular expression), qemu argument
     fi
     echo "agree: $(wc -l <"$work/$name-host.txt") int8 inferences on the $name equal the host's, logit for logit"
     # The activations' constant: an inference writes every byte of it, and no more fit.
-    sed -n 's/^int8 \([a-z_]*\) scratch: SCRATCH_BYTES \([0-9]*\), written by an inference \([0-9]*\);.*/\1 \2 \3/p' \
+    sed -n 's/^int8 \([a-z0-9_]*\) scratch: SCRATCH_BYTES \([0-9]*\), written by an inference \([0-9]*\);.*/\1 \2 \3/p' \
         "$work/$name.txt" | awk -v name="$name" -v models="$(echo "$models" | tr '|' '\n' | wc -l)" '{ n++; if ($2 != $3) { print "FAIL: " $1 " writes " $3 " bytes of its SCRATCH_BYTES " $2 " on the " name; bad = 1 } }
             END { if (n != models) { print "FAIL: " n " scratch lines for " models " models on the " name; bad = 1 } exit bad }'
     size -A "$elf" | awk -v name="$name" '
