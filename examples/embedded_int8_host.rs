@@ -16,9 +16,9 @@
 //! quantised as the network's input) are drawn from a seed; `--save` writes them, and every
 //! run checks that the file still holds what the seed draws.
 //!
-//! MLPerf Tiny's MobileNetV1 0.25 and anomaly autoencoder, with weights drawn from their seeds
-//! (`examples/mlperf/seeded.rs`, as `examples/embedded` draws them), are quantised here on
-//! eight seeded inputs and written to `examples/embedded_int8/generated/` (not in the
+//! MLPerf Tiny's MobileNetV1 0.25, ResNet-8 and anomaly autoencoder, with weights drawn from
+//! their seeds (`examples/mlperf/seeded.rs`, as `examples/embedded` draws them), are quantised
+//! here on eight seeded inputs and written to `examples/embedded_int8/generated/` (not in the
 //! repository; rewritten only when they change), where the microcontroller's build bakes
 //! them; the host runs them loaded back with `Quantized::load`.
 
@@ -111,13 +111,17 @@ fn quantised<N: nn::Layer>(net: &N, path: &Path) -> Result<Quantized<N>, Box<dyn
     Ok(Quantized::load(path)?)
 }
 
-/// MobileNetV1 and the autoencoder from their seeds, quantised, on their seeded inputs.
+/// MobileNetV1, ResNet-8 and the autoencoder from their seeds, quantised, on their seeded
+/// inputs.
 fn seeded_models(root: &Path) -> Result<(), Box<dyn Error>> {
     let dir = root.join("examples/embedded_int8/generated");
     std::fs::create_dir_all(&dir)?;
     let mut mobilenet = models::MobileNetV1::new(0);
     seeded::he_normal(&mut *mobilenet, seeded::MOBILENET_SEED);
     let mobilenet = quantised(&*mobilenet, &dir.join("mobilenet_v1_int8.safetensors"))?;
+    let mut resnet8 = models::ResNet8::new(0);
+    seeded::he_normal(&mut *resnet8, seeded::RESNET8_SEED);
+    let resnet8 = quantised(&*resnet8, &dir.join("resnet8_int8.safetensors"))?;
     let mut autoencoder = models::AutoEncoder::new(0);
     seeded::he_normal(&mut *autoencoder, seeded::AUTOENCODER_SEED);
     let autoencoder = quantised(&*autoencoder, &dir.join("autoencoder_int8.safetensors"))?;
@@ -126,6 +130,12 @@ fn seeded_models(root: &Path) -> Result<(), Box<dyn Error>> {
         let x: [i8; 3 * 96 * 96] = std::array::from_fn(|j| q.quantize(seeded::input_value(j, k)));
         let y: [i8; 2] = mobilenet.forward_int8(&x);
         print("mobilenet", k, 0, &y);
+    }
+    for k in 0..SEEDED_INPUTS {
+        let q = resnet8.input_quant();
+        let x: [i8; 3 * 32 * 32] = std::array::from_fn(|j| q.quantize(seeded::input_value(j, k)));
+        let y: [i8; 10] = resnet8.forward_int8(&x);
+        print("resnet8", k, 0, &y);
     }
     for k in 0..SEEDED_INPUTS {
         let q = autoencoder.input_quant();

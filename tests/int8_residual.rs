@@ -156,3 +156,89 @@ fn a_residual_block_in_a_chain_quantises_as_an_add() {
         worst / step
     );
 }
+
+nn::network! {
+    /// The fixture's residual network baked in int8: the same declaration, its templates'
+    /// layers baked from the same file under their fields' names.
+    #[weights("tests/fixtures/int8/residual_file.safetensors", dtype = int8)]
+    pub struct ResidualInt8 {
+        conv: Conv2d<3, 8, 3, padding = same>,
+        stack1: Stack!<8>,
+        stack2: DownStack!<16, 2>,
+        pool: AvgPool2d<4>,
+        fc: Linear<16, 10>,
+    }
+    fn forward(x: Image<3, 8, 8>) -> out {
+        let h = relu(self.conv(x));
+        let h = self.stack2(self.stack1(h));
+        self.fc(flatten(self.pool(h)))
+    }
+}
+
+static RESIDUAL: ResidualInt8 = ResidualInt8::WEIGHTS;
+
+#[test]
+fn the_residual_model_baked_gives_tflite_micro_outputs() {
+    let bytes = common::fixture::bytes("int8/residual.safetensors");
+    let file = nn_safetensors::File::parse(&bytes).unwrap();
+    let (x, want) = (
+        common::int8_graph::i8s(&file, "input0"),
+        common::int8_graph::i8s(&file, "output"),
+    );
+    for (x, want) in x.chunks_exact(192).zip(want.chunks_exact(10)) {
+        let got = RESIDUAL.forward(x.try_into().unwrap());
+        assert_eq!(got.as_slice(), want);
+    }
+}
+
+#[test]
+fn the_baked_residual_model_equals_the_loaded_one_and_uses_its_whole_scratch() {
+    let q = Quantized::<Residual>::load(common::fixture::path("int8/residual_file.safetensors"))
+        .unwrap();
+    // Seeded inputs over the whole int8 range.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut differ = 0;
+    for _ in 0..64 {
+        let x: [i8; 192] = core::array::from_fn(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as i8
+        });
+        let want: [i8; 10] = q.forward_int8(&x);
+        let got = RESIDUAL.forward(&x);
+        assert_eq!(got, want);
+        differ += usize::from(got != RESIDUAL.forward(&[0; 192]));
+    }
+    assert!(
+        differ > 32,
+        "the outputs hardly depend on the input: {differ} of 64"
+    );
+    // Three images of 8 × 8 × 8 at the widest: a stack's input, kept for its add, beside its
+    // two convolutions' outputs (the add's output then takes the first's place).
+    assert_eq!(ResidualInt8::SCRATCH_BYTES, 3 * 8 * 8 * 8);
+    let mut seen = [false; ResidualInt8::SCRATCH_BYTES];
+    let x = [7i8; 192];
+    for fill in [0x55u8 as i8, 0xaau8 as i8] {
+        let mut scratch = [fill; ResidualInt8::SCRATCH_BYTES];
+        assert_eq!(RESIDUAL.forward_in(&x, &mut scratch), RESIDUAL.forward(&x));
+        for (s, &v) in seen.iter_mut().zip(&scratch) {
+            *s |= v != fill;
+        }
+    }
+    assert!(
+        seen.iter().all(|&s| s),
+        "bytes of SCRATCH_BYTES left unused"
+    );
+    // `LAYERS` names the nested networks' layers as the file does, each reported once.
+    let names: Vec<&str> = ResidualInt8::LAYERS.iter().map(|l| l.0).collect();
+    assert!(
+        names.contains(&"stack2.shortcut: Conv2d<8, 16, 1, stride = 2>"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"stack1.add: add + ReLU"), "{names:?}");
+    let mut after = Vec::new();
+    let mut scratch = [0i8; ResidualInt8::SCRATCH_BYTES];
+    RESIDUAL.forward_layers(&x, &mut scratch, |k| after.push(k));
+    assert_eq!(after, (0..names.len()).collect::<Vec<_>>());
+}

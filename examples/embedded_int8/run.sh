@@ -6,7 +6,7 @@
 # SysTick), runs the same inputs through the host's int8 (the same int8 files), and fails
 # unless every int8 output is equal on all three, and unless an inference writes every byte
 # of each network's `SCRATCH_BYTES`. Then prints flash, static RAM, stack and instructions
-# per inference for f32 and int8 side by side, and the DS-CNN beside CMSIS-NN's.
+# per inference for f32 and int8 side by side, and the DS-CNN and ResNet-8 beside CMSIS-NN's.
 #
 #   examples/embedded_int8/run.sh        (from anywhere; installs what it needs)
 set -euo pipefail
@@ -69,7 +69,7 @@ run() { # target, name, the models it runs (a regular expression), qemu argument
     fi
     echo "agree: $(wc -l <"$work/$name-host.txt") int8 inferences on the $name equal the host's, logit for logit"
     # The activations' constant: an inference writes every byte of it, and no more fit.
-    sed -n 's/^int8 \([a-z_]*\) scratch: SCRATCH_BYTES \([0-9]*\), written by an inference \([0-9]*\);.*/\1 \2 \3/p' \
+    sed -n 's/^int8 \([a-z0-9_]*\) scratch: SCRATCH_BYTES \([0-9]*\), written by an inference \([0-9]*\);.*/\1 \2 \3/p' \
         "$work/$name.txt" | awk -v name="$name" -v models="$(echo "$models" | tr '|' '\n' | wc -l)" '{ n++; if ($2 != $3) { print "FAIL: " $1 " writes " $3 " bytes of its SCRATCH_BYTES " $2 " on the " name; bad = 1 } }
             END { if (n != models) { print "FAIL: " n " scratch lines for " models " models on the " name; bad = 1 } exit bad }'
     size -A "$elf" | awk -v name="$name" '
@@ -81,17 +81,17 @@ run() { # target, name, the models it runs (a regular expression), qemu argument
 }
 
 start=$(date +%s.%N)
-# MobileNetV1 and the autoencoder on the Cortex-M4F only: their weights do not fit the
-# Cortex-M0's 256 KB of flash beside the others.
+# MobileNetV1, ResNet-8 and the autoencoder on the Cortex-M4F only: their weights do not fit
+# the Cortex-M0's 256 KB of flash beside the others (nor ResNet-8's activations its RAM).
 run thumbv6m-none-eabi cortex-m0 'mlp|cnn|ds_cnn' -machine microbit -global nrf51-soc.sram-size=32768
-run thumbv7em-none-eabihf cortex-m4f 'mlp|cnn|ds_cnn|mobilenet|autoencoder' -machine mps2-an386
+run thumbv7em-none-eabihf cortex-m4f 'mlp|cnn|ds_cnn|mobilenet|resnet8|autoencoder' -machine mps2-an386
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "\nbuilds and runs: %.1f s\n", b - a }'
 
 step "f32 and int8 side by side"
 cat "$work/sizes.txt"
 for name in cortex-m0 cortex-m4f; do
     echo "$name:"
-    grep -E '^(int8|f32) (mlp|cnn|ds_cnn|mobilenet|autoencoder)(:| layer| scratch)' "$work/$name.txt" | sed 's/^/  /'
+    grep -E '^(int8|f32) (mlp|cnn|ds_cnn|mobilenet|resnet8|autoencoder)(:| layer| scratch)' "$work/$name.txt" | sed 's/^/  /'
 done
 
 step "the DS-CNN beside CMSIS-NN (Arm's int8 kernels, measured in the same QEMU with an instruction-counting plugin)"
@@ -129,3 +129,29 @@ for board in "cortex-m4f 7.69 2.09 7.8" "cortex-m0 28.99 7.57 -"; do
             }
         }' "$work/$1.txt"
 done
+
+step "ResNet-8 beside CMSIS-NN (29.86 M instructions on the Cortex-M4F, the same QEMU and plugin)"
+awk '
+    /^int8 resnet8: .* instructions per inference/ {
+        for (i = 1; i <= NF; i++) if ($i == "instructions" && $(i + 1) == "per") n = $(i - 1)
+    }
+    /^int8 resnet8 layer / {
+        kind = $0; sub(/^[^:]*: /, "", kind); sub(/\): .*/, "", kind); sub(/ \+ ReLU$/, "", kind)
+        if (kind ~ /^Conv2d<3, /) kind = "first 3x3 convolution"
+        else if (kind ~ /^Conv2d<.*, 3, /) kind = "3x3 convolution"
+        else if (kind ~ /^Conv2d<.*, 1, /) kind = "1x1 stride-2 shortcut"
+        for (i = 1; i <= NF; i++) {
+            if ($i == "instructions," || $i == "instructions") ins[kind] += $(i - 1)
+            if ($i == "multiply-adds,") macs[kind] += $(i - 1)
+        }
+        if (!(kind in seen)) { seen[kind] = 1; order[++k] = kind }
+    }
+    END {
+        printf "cortex-m4f: int8 %.2f M instructions per inference, CMSIS-NN 29.86 M\n", n / 1e6
+        for (j = 1; j <= k; j++) {
+            kk = order[j]
+            printf "  %-55s %9d instructions", kk, ins[kk]
+            if (macs[kk]) printf ", %.2f per multiply-add", ins[kk] / macs[kk]
+            printf "\n"
+        }
+    }' "$work/cortex-m4f.txt"

@@ -35,6 +35,10 @@ pub struct Input {
     /// How the summary names a network declared from a template (`BasicBlock<32, 2>`),
     /// from `#[shown_as("..")]`, which the template writes.
     pub shown_as: Option<String>,
+    /// The templates' declarations an int8 network bakes with its own layers, by field:
+    /// `#[__inlined(stack1, { .. })]`, which the templates write back (see
+    /// `crate::template::request`).
+    pub inlined: Vec<(Ident, proc_macro2::TokenStream)>,
 }
 
 /// One entry of the layer list: `#[attrs] name: Type` or `Type`.
@@ -155,6 +159,7 @@ impl Parse for Input {
         let (weights, attrs) = Attr::take(attrs)?;
         let (input_shape, attrs) = take_input(attrs)?;
         let (shown_as, attrs) = take_shown_as(attrs)?;
+        let (inlined, attrs) = take_inlined(attrs)?;
         let vis = input.parse()?;
         input.parse::<Token![struct]>()?;
         let ident: Ident = input.parse()?;
@@ -208,6 +213,7 @@ impl Parse for Input {
             forward,
             objective,
             shown_as,
+            inlined,
         }))
     }
 }
@@ -228,6 +234,29 @@ fn name_templates(mut input: Input) -> Input {
         }
     }
     input
+}
+
+/// Takes each `#[__inlined(field, { declaration })]` out of `attrs`.
+#[allow(clippy::type_complexity)]
+fn take_inlined(
+    attrs: Vec<Attribute>,
+) -> syn::Result<(Vec<(Ident, proc_macro2::TokenStream)>, Vec<Attribute>)> {
+    let mut found = Vec::new();
+    let mut rest = Vec::new();
+    for attr in attrs {
+        if attr.path().is_ident("__inlined") {
+            found.push(attr.parse_args_with(|input: ParseStream| {
+                let field: Ident = input.parse()?;
+                input.parse::<Token![,]>()?;
+                let content;
+                braced!(content in input);
+                Ok((field, content.parse::<proc_macro2::TokenStream>()?))
+            })?);
+        } else {
+            rest.push(attr);
+        }
+    }
+    Ok((found, rest))
 }
 
 /// Takes `#[shown_as("..")]` out of `attrs`.
@@ -295,6 +324,7 @@ pub fn head(tokens: proc_macro::TokenStream) -> Option<Input> {
             forward: None,
             objective: None,
             shown_as: None,
+            inlined: Vec::new(),
         })
     };
     syn::parse::Parser::parse(parser, tokens).ok()

@@ -101,11 +101,24 @@ use proc_macro::TokenStream;
 ///
 /// A float32 file, a missing tensor, a scale count that is not the layer's output channels,
 /// a zero point outside int8, or a layer without int8 form is a compile error at the layer.
+///
+/// A network whose forward is code bakes too: its layer calls, `relu`, `flatten` and `+`
+/// (TFLite's ADD, its output quantisation `add.output_scale`, `add_1...` in the file), with
+/// networks declared from templates nested in it, their tensors under their field's name
+/// (`stack1.conv1.weight`); the activations of the whole are laid out at compile time.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     match syn::parse::<ast::Input>(input.clone()) {
         Ok(parsed) if template::is_template(&parsed) => {
             template::expand(&parsed, input.into()).into()
+        }
+        Ok(parsed)
+            if parsed.weights.as_ref().is_some_and(|w| w.int8) && parsed.forward.is_some() =>
+        {
+            match template::request(&parsed, &input.clone().into()) {
+                Some(request) => request.into(),
+                None => expand::expand(parsed).into(),
+            }
         }
         Ok(input) => expand::expand(input).into(),
         // The network's name still gets a stand-in, so that its uses add no errors.

@@ -203,8 +203,19 @@ pub fn expand(input: &Input, raw: TokenStream) -> TokenStream {
         }
     }
     let head: TokenStream = body.drain(..).collect();
+    let rest: TokenStream = rest.collect();
+    // For an int8 network baking this template's layers with its own: the declaration at
+    // the sizes written, the sizes of its input left as names.
+    let own: Vec<(String, String)> = params.iter().map(|p| (p.clone(), p.clone())).collect();
+    let inlined = {
+        let (head, tail) = (
+            substitute(head.clone(), &own),
+            substitute(rest.clone(), &own),
+        );
+        quote!(#head #ident #tail)
+    };
     let head = substitute(head, &names);
-    let tail = substitute(rest.collect(), &names);
+    let tail = substitute(rest, &names);
     let name_var = dollar("__name");
     let shown_var = dollar("__shown");
     let matcher_params = params.iter().map(|p| {
@@ -255,10 +266,34 @@ pub fn expand(input: &Input, raw: TokenStream) -> TokenStream {
         t.extend([TokenTree::Punct(Punct::new('*', Spacing::Alone))]);
         t
     };
+    // `$($__rest:tt)*` and `$($__rest)*`: the int8 network's own declaration, given back.
+    let (rest_matcher, rest_tokens) = {
+        let repeat = |inner: TokenStream| {
+            let mut t = TokenStream::new();
+            t.extend([TokenTree::Punct(Punct::new('$', Spacing::Alone))]);
+            t.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, inner))]);
+            t.extend([TokenTree::Punct(Punct::new('*', Spacing::Alone))]);
+            t
+        };
+        let mut m = dollar("__rest");
+        m.extend(quote!(:tt));
+        (repeat(m), repeat(dollar("__rest")))
+    };
+    let field_var = dollar("__field");
+    let inline_params = params.iter().map(|p| {
+        let d = dollar(p);
+        quote!(#d:tt)
+    });
     quote! {
         #[doc = #doc]
         #[allow(unused_macros)]
         macro_rules! #ident {
+            (@int8 #field_var:ident; #(#inline_params),*; { #rest_matcher }) => {
+                ::nn::network! {
+                    #[__inlined(#field_var, { #inlined })]
+                    #rest_tokens
+                }
+            };
             (#name_var:ident, #shown_var:literal; #(#matcher_params),*; #(#image_vars),*) => {
                 ::nn::network! {
                     #[shown_as(#shown_var)]
@@ -292,4 +327,18 @@ pub fn instance(
     let args = &u.args;
     let shown = u.shown.replace('!', "");
     quote!(#mac! { #ty, #shown; #(#args),*; #c, #h, #w, #n })
+}
+
+/// For an int8 network whose forward is code: the first template among its layers whose
+/// declaration it has not been given, asked to give it back (`#[__inlined(..)]` on `raw`,
+/// the network's declaration as written), so that the network bakes the template's layers
+/// with its own, every size known. `None` when it has them all.
+pub fn request(input: &Input, raw: &TokenStream) -> Option<TokenStream> {
+    let (field, u) = input.layers.iter().find_map(|l| {
+        let u = l.template.as_ref()?;
+        let name = l.name.as_ref()?;
+        (!input.inlined.iter().any(|(f, _)| f == name)).then_some((name, u))
+    })?;
+    let (mac, args) = (&u.mac, &u.args);
+    Some(quote!(#mac! { @int8 #field; #(#args),*; { #raw } }))
 }

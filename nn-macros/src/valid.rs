@@ -29,7 +29,7 @@ mod kind;
 mod objective;
 mod sequence;
 mod walk;
-pub use image::ImageKind;
+pub use image::{Conv, ImageKind, Pool};
 pub use keeps::Keeps;
 pub use keywords::Padding;
 pub use kind::{classify, show, stated_widths, Kind};

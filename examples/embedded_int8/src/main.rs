@@ -59,7 +59,7 @@ fn input_value(j: usize, k: usize) -> f32 {
     ((j * 7919 + k * 104_729) % 2048) as f32 / 1024.0 - 1.0
 }
 
-/// The seeded inputs the MobileNet and the autoencoder run (the host's).
+/// The seeded inputs the MobileNet, ResNet-8 and the autoencoder run (the host's).
 #[cfg(not(cortex_m0))]
 const SEEDED_INPUTS: usize = 2;
 
@@ -273,10 +273,10 @@ fn main() -> ! {
     loop {}
 }
 
-/// MLPerf Tiny's MobileNetV1 and autoencoder, with seeded weights, on seeded inputs.
+/// MLPerf Tiny's MobileNetV1, ResNet-8 and autoencoder, with seeded weights, on seeded inputs.
 #[cfg(not(cortex_m0))]
 fn seeded_models() {
-    use models::{AutoEncoderInt8, MobileNetInt8, AUTOENCODER, MOBILENET};
+    use models::{AutoEncoderInt8, MobileNetInt8, ResNet8Int8, AUTOENCODER, MOBILENET, RESNET8};
     let mobilenet = Int8 {
         name: "mobilenet",
         flash: core::mem::size_of::<MobileNetInt8>(),
@@ -287,6 +287,18 @@ fn seeded_models() {
     };
     run_int8(&mobilenet, SEEDED_INPUTS, |k| {
         let q = MobileNetInt8::INPUT;
+        (core::array::from_fn(|j| q.quantize(input_value(j, k))), 0)
+    });
+    let resnet8 = Int8 {
+        name: "resnet8",
+        flash: core::mem::size_of::<ResNet8Int8>(),
+        layers: &ResNet8Int8::LAYERS,
+        forward: |x| RESNET8.forward(x),
+        forward_in: |x, s| RESNET8.forward_in(x, s),
+        forward_layers: |x, s, after| RESNET8.forward_layers(x, s, after),
+    };
+    run_int8(&resnet8, SEEDED_INPUTS, |k| {
+        let q = ResNet8Int8::INPUT;
         (core::array::from_fn(|j| q.quantize(input_value(j, k))), 0)
     });
     let autoencoder = Int8 {

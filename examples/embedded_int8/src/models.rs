@@ -63,11 +63,12 @@ pub static CNN_PIXELS: [i8; 256] = pixels(CnnInt8::INPUT);
 #[cfg(not(cortex_m0))]
 pub use seeded::*;
 
-/// MLPerf Tiny's MobileNetV1 0.25 and anomaly autoencoder in int8, with weights drawn from
-/// their seeds (`examples/mlperf/seeded.rs`) and quantised on seeded inputs by `cargo run
+/// MLPerf Tiny's MobileNetV1 0.25, ResNet-8 and anomaly autoencoder in int8, with weights
+/// drawn from their seeds (`examples/mlperf/seeded.rs`) and quantised on seeded inputs by `cargo run
 /// --release --example embedded_int8_host` into `generated/` (not in the repository;
-/// `run.sh` runs the host first). On the Cortex-M4F only: their 220 and 270 KB of weights
-/// do not fit the Cortex-M0's flash beside the others.
+/// `run.sh` runs the host first). On the Cortex-M4F only: their 220, 78 and 270 KB of
+/// weights do not fit the Cortex-M0's flash beside the others, and ResNet-8's 64 KB of
+/// activations not its 32 KB of RAM.
 #[cfg(not(cortex_m0))]
 mod seeded {
     nn::network! {
@@ -124,7 +125,61 @@ mod seeded {
         >
     }
 
+    nn::network! {
+        /// ResNet-8's stack with an identity shortcut (`examples/mlperf/models.rs`), a
+        /// template: the int8 network below bakes its layers at each use.
+        pub struct Stack<const PLANES: usize> {
+            conv1: Conv2d<C, PLANES, 3, padding = same>,
+            bn1: BatchNorm2d<PLANES>,
+            conv2: Conv2d<PLANES, PLANES, 3, padding = same>,
+            bn2: BatchNorm2d<PLANES>,
+        }
+        fn forward(x: Image<C, H, W>) -> out {
+            let y = relu(self.bn1(self.conv1(x)));
+            let y = self.bn2(self.conv2(y));
+            relu(x + y)
+        }
+    }
+
+    nn::network! {
+        /// ResNet-8's stack that changes size, its shortcut a 1 × 1 projection.
+        pub struct DownStack<const PLANES: usize, const STRIDE: usize> {
+            conv1: Conv2d<C, PLANES, 3, stride = STRIDE, padding = same>,
+            bn1: BatchNorm2d<PLANES>,
+            conv2: Conv2d<PLANES, PLANES, 3, padding = same>,
+            bn2: BatchNorm2d<PLANES>,
+            shortcut: Conv2d<C, PLANES, 1, stride = STRIDE>,
+        }
+        fn forward(x: Image<C, H, W>) -> out {
+            let y = relu(self.bn1(self.conv1(x)));
+            let y = self.bn2(self.conv2(y));
+            relu(self.shortcut(x) + y)
+        }
+    }
+
+    nn::network! {
+        /// Image classification, ResNet-8 (`examples/mlperf/models.rs`): its forward written
+        /// as code, its three stacks declared from the templates above, their residual adds
+        /// TFLite's ADD.
+        #[weights("generated/resnet8_int8.safetensors", dtype = int8)]
+        pub struct ResNet8Int8 {
+            conv1: Conv2d<3, 16, 3, padding = same>,
+            bn1: BatchNorm2d<16>,
+            stack1: Stack!<16>,
+            stack2: DownStack!<32, 2>,
+            stack3: DownStack!<64, 2>,
+            pool: AvgPool2d<8>,
+            fc: Linear<64, 10>,
+        }
+        fn forward(x: Image<3, 32, 32>) -> out {
+            let x = relu(self.bn1(self.conv1(x)));
+            let x = self.stack3(self.stack2(self.stack1(x)));
+            self.fc(flatten(self.pool(x)))
+        }
+    }
+
     pub static MOBILENET: MobileNetInt8 = MobileNetInt8::WEIGHTS;
+    pub static RESNET8: ResNet8Int8 = ResNet8Int8::WEIGHTS;
     pub static AUTOENCODER: AutoEncoderInt8 = AutoEncoderInt8::WEIGHTS;
 }
 

@@ -28,8 +28,8 @@
 use crate::kernels::int8::Rescale;
 
 use super::{
-    avg_pool2d, clamp, conv2d, depthwise_conv2d, linear, max_pool2d, Activation, Conv2dShape,
-    Output, Pool2dShape, Quant, Requant, Weights,
+    add, avg_pool2d, clamp, conv2d, depthwise_conv2d, linear, max_pool2d, Activation, AddParams,
+    Conv2dShape, Output, Pool2dShape, Quant, Requant, Weights,
 };
 
 /// `R` rows of `C` int8 values from the little-endian data of an I8 tensor, row-major.
@@ -418,4 +418,71 @@ impl Clamp {
     pub fn forward(&self, values: &mut [i8]) {
         clamp(values, self.out);
     }
+}
+
+/// A baked residual add, TFLite Micro's int8 `ADD`: both inputs rescaled to the output's
+/// quantisation, the fused activation clamped; its multipliers prepared by the compiler.
+#[derive(Clone, Copy, Debug)]
+pub struct Add {
+    params: AddParams,
+}
+
+impl Add {
+    /// The add of values quantised as `a` and `b` into values quantised as `output`.
+    pub const fn new(a: Quant, b: Quant, output: Quant, activation: Activation) -> Self {
+        Add {
+            params: AddParams::new(
+                (a.scale, a.zero_point),
+                (b.scale, b.zero_point),
+                (output.scale, output.zero_point),
+                activation,
+            ),
+        }
+    }
+
+    /// One sample: `a + b` into `output`, all of one length.
+    #[inline]
+    pub fn forward(&self, a: &[i8], b: &[i8], output: &mut [i8]) {
+        add(a, b, &self.params, output);
+    }
+}
+
+/// The `N` parts of `scratch` at `(offset, length)`, which do not overlap, in the order
+/// given: the values one step of a baked network reads and writes.
+///
+/// ```
+/// let mut scratch = [0i8; 10];
+/// let [b, a] = nn::int8::baked::regions(&mut scratch, [(6, 4), (0, 2)]);
+/// b.fill(1);
+/// a.fill(2);
+/// assert_eq!(scratch, [2, 2, 0, 0, 0, 0, 1, 1, 1, 1]);
+/// ```
+///
+/// # Panics
+/// If two parts overlap or one ends past `scratch`.
+pub fn regions<'a, const N: usize>(
+    scratch: &'a mut [i8],
+    parts: [(usize, usize); N],
+) -> [&'a mut [i8]; N] {
+    // The parts by offset, cut off the front of what is left in that order.
+    let mut order = [0usize; N];
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    order.sort_unstable_by_key(|&i| parts[i].0);
+    let mut out: [Option<&'a mut [i8]>; N] = [const { None }; N];
+    let (mut rest, mut at) = (scratch, 0usize);
+    for &i in &order {
+        let (offset, len) = parts[i];
+        assert!(
+            offset >= at,
+            "the parts of a baked network's scratch overlap"
+        );
+        let (_, tail) = rest.split_at_mut(offset - at);
+        let (part, tail) = tail.split_at_mut(len);
+        out[i] = Some(part);
+        rest = tail;
+        at = offset + len;
+    }
+    out.map(|p| p.expect("every part is cut"))
 }

@@ -194,7 +194,7 @@ pub struct AddParams {
 impl AddParams {
     /// Prepared from the three tensors' scales and zero points and the fused activation, as
     /// TFLite Micro's `PrepareGeneralSubOrAdd` for int8.
-    pub fn new(
+    pub const fn new(
         input1: (f32, i32),
         input2: (f32, i32),
         output: (f32, i32),

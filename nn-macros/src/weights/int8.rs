@@ -22,6 +22,7 @@ use crate::ctxt::Ctxt;
 use crate::valid::{self, Net};
 
 mod checks;
+mod graph;
 mod plan;
 
 use checks::{check_quantisation, read_layer, Tensors};
@@ -72,11 +73,14 @@ pub fn bake(
     bytes: &[u8],
 ) -> syn::Result<TokenStream> {
     let path = attr.path.value();
-    if !input.generics.params.is_empty() || input.forward.is_some() {
+    if input.forward.is_some() {
+        return graph::bake(input, net, attr, file_path, bytes);
+    }
+    if !input.generics.params.is_empty() {
         return Err(syn::Error::new_spanned(
             &attr.attr,
-            "`dtype = int8` bakes a chain of layers with sizes as numbers: a generic network \
-             or a forward written as code has no int8 form yet",
+            "`dtype = int8` bakes a network with sizes as numbers: a generic network has no \
+             int8 form; declare it at its sizes",
         ));
     }
     let steps = plan(input, &net.layers)?;
@@ -89,7 +93,14 @@ pub fn bake(
         if let Step::Dense { layer, dense, .. } = step {
             let weight = file.tensor(&format!("{}.weight", layer.name));
             let float_file = weight.is_some_and(|t| t.dtype() == Dtype::F32);
-            read.push(read_layer(&file, layer, dense, &path, &mut errors));
+            read.push(read_layer(
+                &file,
+                layer,
+                &layer.name,
+                dense,
+                &path,
+                &mut errors,
+            ));
             if float_file {
                 // Said once, at the first layer: the rest of a float32 file is no news.
                 return Err(errors.finish().expect_err("a float32 weight is an error"));
@@ -129,7 +140,6 @@ pub fn bake(
     check_quantisation(&steps, &tensors, &path)?;
 
     // The values, the step types and each writing step's output length.
-    let ident = &input.ident;
     let first_in = tensors[0].input;
     let mut quant = first_in;
     let mut fields = Vec::new();
@@ -144,122 +154,14 @@ pub fn bake(
         let (name, n) = describe(step);
         names.push(name);
         macs.push(n);
-        let (ty, value, len, writes) = match step {
-            Step::Dense { layer, dense, act } => {
-                let t = next.next().expect("one per dense step");
-                let span = layer.decl.ty.span();
-                let out = dense.outputs();
-                let bytes = syn::LitByteStr::new(&t.weight, span);
-                let bias = &t.bias;
-                let scales = literal::nest(&t.weight_scale, &[out], span)
-                    .map_err(|e| syn::Error::new(span, e))?;
-                let (qi, qo) = (t.input.tokens(), t.output.tokens());
-                let a = act.tokens();
-                quant = t.output;
-                match dense {
-                    Dense::Linear { inputs, outputs } => (
-                        quote!(::nn::int8::baked::Linear<#inputs, #outputs>),
-                        quote_spanned! {span=>
-                            ::nn::int8::baked::Linear::new(
-                                ::nn::int8::baked::rows(#bytes), [#(#bias),*], &#scales, #qi, #qo, #a)
-                        },
-                        dense.out_len(),
-                        true,
-                    ),
-                    Dense::Conv {
-                        input,
-                        cout,
-                        kernel: [kh, kw],
-                        stride: [sh, sw],
-                        dilation: [dh, dw],
-                        depthwise,
-                        ..
-                    } => {
-                        let [cin, h, w] = *input;
-                        let ([oh, ow], [ph, pw]) = dense.geometry();
-                        let shape = quote! {
-                            ::nn::int8::Conv2dShape {
-                                in_channels: #cin, input: [#h, #w], out_channels: #cout,
-                                output: [#oh, #ow], kernel: [#kh, #kw],
-                                stride: [#sh, #sw], dilation: [#dh, #dw],
-                                pad: [#ph, #pw],
-                            }
-                        };
-                        let (ty, ctor) = if *depthwise {
-                            let taps = kh * kw;
-                            (
-                                quote!(::nn::int8::baked::DepthwiseConv2d<#taps, #cout>),
-                                quote!(::nn::int8::baked::DepthwiseConv2d::new),
-                            )
-                        } else {
-                            let per = cin * kh * kw;
-                            (
-                                quote!(::nn::int8::baked::Conv2d<#per, #cout>),
-                                quote!(::nn::int8::baked::Conv2d::new),
-                            )
-                        };
-                        (
-                            ty,
-                            quote_spanned! {span=>
-                                #ctor(
-                                    #shape,
-                                    ::nn::int8::baked::rows(#bytes), [#(#bias),*], &#scales,
-                                    #qi, #qo, #a)
-                            },
-                            dense.out_len(),
-                            true,
-                        )
-                    }
-                    Dense::Depthwise { image } => {
-                        let [c, h, w] = *image;
-                        (
-                            quote!(::nn::int8::baked::Depthwise<#c>),
-                            quote_spanned! {span=>
-                                ::nn::int8::baked::Depthwise::new(
-                                    [#h, #w], ::nn::int8::baked::rows(#bytes), [#(#bias),*],
-                                    &#scales, #qi, #qo)
-                            },
-                            dense.out_len(),
-                            true,
-                        )
-                    }
-                }
-            }
-            Step::Pool {
-                average,
-                input,
-                window: [kh, kw],
-                stride: [sh, sw],
-                pad: [ph, pw],
-            } => {
-                let [c, h, w] = *input;
-                let side = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
-                let (oh, ow) = (side(h, *kh, *sh, *ph), side(w, *kw, *sw, *pw));
-                let q = quant.tokens();
-                (
-                    quote!(::nn::int8::baked::Pool2d),
-                    quote! {
-                        ::nn::int8::baked::Pool2d::new(
-                            ::nn::int8::Pool2dShape {
-                                channels: #c, input: [#h, #w], output: [#oh, #ow],
-                                window: [#kh, #kw], stride: [#sh, #sw], pad: [#ph, #pw],
-                            },
-                            #average, #q)
-                    },
-                    c * oh * ow,
-                    true,
-                )
-            }
-            Step::Clamp(a) => {
-                let (a, q) = (a.tokens(), quant.tokens());
-                (
-                    quote!(::nn::int8::baked::Clamp),
-                    quote!(::nn::int8::baked::Clamp::new(#a, #q)),
-                    0,
-                    false,
-                )
-            }
+        let t = match step {
+            Step::Dense { .. } => next.next(),
+            _ => None,
         };
+        let (ty, value, len, writes) = step_tokens(step, t, quant)?;
+        if let Some(t) = t {
+            quant = t.output;
+        }
         fields.push(field.clone());
         types.push(ty);
         values.push(value);
@@ -338,10 +240,78 @@ pub fn bake(
         body.push(quote!(#code after(#step);));
         k += 1;
     }
-    let n_steps = runs.len();
 
-    let out_q = quant.tokens();
-    let in_q = first_in.tokens();
+    let unused = if scratch == 0 {
+        quote!(let _ = scratch;)
+    } else {
+        quote!()
+    };
+    emit(Emit {
+        input,
+        attr,
+        file_path,
+        fields: quote!(#(#fields: #types,)*),
+        values: quote!(#(#fields: #values,)*),
+        n_in,
+        n_out,
+        scratch: quote!(#scratch),
+        in_q: first_in.tokens(),
+        out_q: quant.tokens(),
+        layers: names.into_iter().zip(macs).collect(),
+        body: quote! {
+            #unused
+            let mut y = [0i8; #n_out];
+            #(#body)*
+            y
+        },
+        items: quote!(),
+    })
+}
+
+/// What the int8 struct of a network is made of, for [`emit`].
+struct Emit<'a> {
+    pub(super) input: &'a Input,
+    pub(super) attr: &'a Attr,
+    pub(super) file_path: &'a std::path::Path,
+    /// The struct's fields, `name: Type,` each.
+    pub(super) fields: TokenStream,
+    /// Their values in `WEIGHTS`, `name: value,` each.
+    pub(super) values: TokenStream,
+    pub(super) n_in: usize,
+    pub(super) n_out: usize,
+    pub(super) scratch: TokenStream,
+    pub(super) in_q: TokenStream,
+    pub(super) out_q: TokenStream,
+    /// `LAYERS`: each layer's description and multiply-adds.
+    pub(super) layers: Vec<(String, u64)>,
+    /// `forward_layers`'s body, with `x`, `scratch` and `after` in scope; it ends with the
+    /// output.
+    pub(super) body: TokenStream,
+    /// Items beside the struct (the networks nested in it).
+    pub(super) items: TokenStream,
+}
+
+/// The baked int8 struct and its methods.
+fn emit(e: Emit<'_>) -> syn::Result<TokenStream> {
+    let Emit {
+        input,
+        attr,
+        file_path,
+        fields,
+        values,
+        n_in,
+        n_out,
+        scratch,
+        in_q,
+        out_q,
+        layers,
+        body,
+        items,
+    } = e;
+    let path = attr.path.value();
+    let ident = &input.ident;
+    let n_steps = layers.len();
+    let (names, macs): (Vec<String>, Vec<u64>) = layers.into_iter().unzip();
     let (attrs, vis) = (&input.attrs, &input.vis);
     let include = file_path.to_str().ok_or_else(|| {
         syn::Error::new_spanned(
@@ -354,16 +324,13 @@ pub fn bake(
          {ident}::WEIGHTS;` keeps it in read-only memory (flash on a microcontroller), its \
          multipliers, shifts and zero-point sums prepared by the compiler."
     );
-    let unused = if scratch == 0 {
-        quote!(let _ = scratch;)
-    } else {
-        quote!()
-    };
     Ok(quote! {
         #(#attrs)*
         #vis struct #ident {
-            #(#fields: #types,)*
+            #fields
         }
+
+        #items
 
         // Makes cargo rebuild the crate when the weights file changes.
         const _: &[u8] = ::core::include_bytes!(#include);
@@ -371,7 +338,7 @@ pub fn bake(
         #[allow(dead_code)]
         impl #ident {
             #[doc = #weights_doc]
-            pub const WEIGHTS: Self = #ident { #(#fields: #values,)* };
+            pub const WEIGHTS: Self = #ident { #values };
             /// Input values of one sample.
             pub const IN: usize = #n_in;
             /// Output values (logits) of one sample.
@@ -410,10 +377,7 @@ pub fn bake(
                 scratch: &mut [i8; #scratch],
                 mut after: impl FnMut(usize),
             ) -> [i8; #n_out] {
-                #unused
-                let mut y = [0i8; #n_out];
-                #(#body)*
-                y
+                #body
             }
 
             /// `x` quantised as [`Self::INPUT`] (floating point, for the host).
@@ -425,6 +389,131 @@ pub fn bake(
             pub fn logits(&self, x: &[f32; #n_in]) -> [f32; #n_out] {
                 self.forward(&Self::quantize(x)).map(|v| Self::OUTPUT.dequantize(v))
             }
+        }
+    })
+}
+
+/// A step's type and value in the baked struct, the length of what it writes and whether
+/// it writes a new value (a clamp works in place): `t` a dense step's tensors, `quant` the
+/// quantisation of what a pool or clamp reads.
+fn step_tokens(
+    step: &Step<'_>,
+    t: Option<&Tensors>,
+    quant: plan::Quant,
+) -> syn::Result<(TokenStream, TokenStream, usize, bool)> {
+    Ok(match step {
+        Step::Dense { layer, dense, act } => {
+            let t = t.expect("one per dense step");
+            let span = layer.decl.ty.span();
+            let out = dense.outputs();
+            let bytes = syn::LitByteStr::new(&t.weight, span);
+            let bias = &t.bias;
+            let scales = literal::nest(&t.weight_scale, &[out], span)
+                .map_err(|e| syn::Error::new(span, e))?;
+            let (qi, qo) = (t.input.tokens(), t.output.tokens());
+            let a = act.tokens();
+            match dense {
+                Dense::Linear { inputs, outputs } => (
+                    quote!(::nn::int8::baked::Linear<#inputs, #outputs>),
+                    quote_spanned! {span=>
+                        ::nn::int8::baked::Linear::new(
+                            ::nn::int8::baked::rows(#bytes), [#(#bias),*], &#scales, #qi, #qo, #a)
+                    },
+                    dense.out_len(),
+                    true,
+                ),
+                Dense::Conv {
+                    input,
+                    cout,
+                    kernel: [kh, kw],
+                    stride: [sh, sw],
+                    dilation: [dh, dw],
+                    depthwise,
+                    ..
+                } => {
+                    let [cin, h, w] = *input;
+                    let ([oh, ow], [ph, pw]) = dense.geometry();
+                    let shape = quote! {
+                        ::nn::int8::Conv2dShape {
+                            in_channels: #cin, input: [#h, #w], out_channels: #cout,
+                            output: [#oh, #ow], kernel: [#kh, #kw],
+                            stride: [#sh, #sw], dilation: [#dh, #dw],
+                            pad: [#ph, #pw],
+                        }
+                    };
+                    let (ty, ctor) = if *depthwise {
+                        let taps = kh * kw;
+                        (
+                            quote!(::nn::int8::baked::DepthwiseConv2d<#taps, #cout>),
+                            quote!(::nn::int8::baked::DepthwiseConv2d::new),
+                        )
+                    } else {
+                        let per = cin * kh * kw;
+                        (
+                            quote!(::nn::int8::baked::Conv2d<#per, #cout>),
+                            quote!(::nn::int8::baked::Conv2d::new),
+                        )
+                    };
+                    (
+                        ty,
+                        quote_spanned! {span=>
+                            #ctor(
+                                #shape,
+                                ::nn::int8::baked::rows(#bytes), [#(#bias),*], &#scales,
+                                #qi, #qo, #a)
+                        },
+                        dense.out_len(),
+                        true,
+                    )
+                }
+                Dense::Depthwise { image } => {
+                    let [c, h, w] = *image;
+                    (
+                        quote!(::nn::int8::baked::Depthwise<#c>),
+                        quote_spanned! {span=>
+                            ::nn::int8::baked::Depthwise::new(
+                                [#h, #w], ::nn::int8::baked::rows(#bytes), [#(#bias),*],
+                                &#scales, #qi, #qo)
+                        },
+                        dense.out_len(),
+                        true,
+                    )
+                }
+            }
+        }
+        Step::Pool {
+            average,
+            input,
+            window: [kh, kw],
+            stride: [sh, sw],
+            pad: [ph, pw],
+        } => {
+            let [c, h, w] = *input;
+            let side = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
+            let (oh, ow) = (side(h, *kh, *sh, *ph), side(w, *kw, *sw, *pw));
+            let q = quant.tokens();
+            (
+                quote!(::nn::int8::baked::Pool2d),
+                quote! {
+                    ::nn::int8::baked::Pool2d::new(
+                        ::nn::int8::Pool2dShape {
+                            channels: #c, input: [#h, #w], output: [#oh, #ow],
+                            window: [#kh, #kw], stride: [#sh, #sw], pad: [#ph, #pw],
+                        },
+                        #average, #q)
+                },
+                c * oh * ow,
+                true,
+            )
+        }
+        Step::Clamp(a) => {
+            let (a, q) = (a.tokens(), quant.tokens());
+            (
+                quote!(::nn::int8::baked::Clamp),
+                quote!(::nn::int8::baked::Clamp::new(#a, #q)),
+                0,
+                false,
+            )
         }
     })
 }

@@ -227,5 +227,39 @@ save_file(
     HERE / "dw-int8-full-weight.safetensors",
 )
 
+# `res-int8.safetensors`: Net { fc: Linear<2, 3>, block: Block!<4>, out: Linear<3, 1> }, the
+# template's forward `relu(x + self.fc2(relu(self.fc1(x))))`, in int8: the block's layers under
+# `block.`, its add's output quantisation as `block.add`; and variants with one mistake each.
+def int8_activation(name, lo, hi):
+    scale = np.float32((hi - lo) / 255.0)
+    zero_point = int(np.clip(-128 - np.round(lo / scale), -128, 127))
+    return {
+        f"{name}.output_scale": np.array([scale], dtype=np.float32),
+        f"{name}.output_zero_point": np.array([zero_point], dtype=np.int32),
+    }
+
+
+res_int8 = {
+    **int8_layer("fc", f32(3, 2), f32(3), (-1.0, 1.0), (0.0, 2.0)),
+    **int8_layer("block.fc1", f32(4, 3), f32(4), (0.0, 2.0), (0.0, 2.0)),
+    **int8_layer("block.fc2", f32(3, 4), f32(3), (0.0, 2.0), (-1.0, 1.0)),
+    **int8_activation("block.add", 0.0, 3.0),
+    **int8_layer("out", f32(1, 3), f32(1), (0.0, 3.0), (-1.5, 1.5)),
+}
+save_file(res_int8, HERE / "res-int8.safetensors")
+save_file(
+    {**res_int8, "block.fc2.weight_scale": res_int8["block.fc2.weight_scale"][:2].copy()},
+    HERE / "res-int8-scale-count.safetensors",
+)
+save_file(
+    {k: v for k, v in res_int8.items() if k != "block.add.output_zero_point"},
+    HERE / "res-int8-missing-add.safetensors",
+)
+# The layer after the block reads the add's output (zero point -128) as if it were -100.
+save_file(
+    {**res_int8, "out.input_zero_point": np.array([-100], dtype=np.int32)},
+    HERE / "res-int8-input-quantisation.safetensors",
+)
+
 for path in HERE.glob("*.safetensors"):
     path.chmod(0o644)  # safetensors writes 0600; these are committed files

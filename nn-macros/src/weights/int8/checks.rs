@@ -35,15 +35,16 @@ pub(super) fn show_shape(s: &[usize]) -> String {
     format!("[{}]", dims.join(", "))
 }
 
-/// The int8 tensors of layer `layer`, every mistake pushed to `errors`.
+/// The int8 tensors of layer `layer`, named `name` in the file, every mistake pushed to
+/// `errors`.
 pub(super) fn read_layer(
     file: &File<'_>,
     layer: &Resolved<'_>,
+    name: &str,
     dense: &Dense,
     path: &str,
     errors: &mut Ctxt,
 ) -> Option<Tensors> {
-    let name = &layer.name;
     let shown = valid::show(&layer.kind, &layer.decl.ty);
     let out = dense.outputs();
     let err = |msg: String| syn::Error::new_spanned(&layer.decl.ty, format!("`{path}`: {msg}"));
@@ -207,32 +208,45 @@ pub(super) fn check_quantisation(
         };
         let t = next.next().expect("one per dense step");
         if let Some((source, q)) = before {
-            let (a, b) = (t.input, q);
-            let differs = if a.zero_point != b.zero_point {
-                Some((
-                    "zero_point",
-                    a.zero_point.to_string(),
-                    b.zero_point.to_string(),
-                ))
-            } else if a.scale.to_bits() != b.scale.to_bits() {
-                Some(("scale", format!("{:e}", a.scale), format!("{:e}", b.scale)))
-            } else {
-                None
-            };
-            if let Some((what, found, expected)) = differs {
-                return Err(syn::Error::new_spanned(
-                    &layer.decl.ty,
-                    format!(
-                        "`{path}`: tensor `{}.input_{what}` holds {found}, but the value the \
-                         layer reads is quantised by `{source}.output_{what}`, which holds \
-                         {expected}; a layer's input quantisation is the output quantisation \
-                         of the layer before it: write both the same",
-                        layer.name
-                    ),
-                ));
+            let source = format!("{source}.output");
+            if let Some(e) = mismatch(&layer.decl.ty, &layer.name, t.input, &source, q, path) {
+                return Err(e);
             }
         }
         before = Some((layer.name.as_str(), t.output));
     }
     Ok(())
+}
+
+/// The error of a layer named `name` whose input quantisation `found` is not `expected`, as
+/// tensors `{source}_scale` and `{source}_zero_point` hold it (a layer's or an add's output,
+/// or the input as the first layer reading it takes it); `None` when equal.
+pub(super) fn mismatch(
+    at: &dyn quote::ToTokens,
+    name: &str,
+    found: Quant,
+    source: &str,
+    expected: Quant,
+    path: &str,
+) -> Option<syn::Error> {
+    let (a, b) = (found, expected);
+    let (what, found, expected) = if a.zero_point != b.zero_point {
+        (
+            "zero_point",
+            a.zero_point.to_string(),
+            b.zero_point.to_string(),
+        )
+    } else if a.scale.to_bits() != b.scale.to_bits() {
+        ("scale", format!("{:e}", a.scale), format!("{:e}", b.scale))
+    } else {
+        return None;
+    };
+    Some(syn::Error::new_spanned(
+        at,
+        format!(
+            "`{path}`: tensor `{name}.input_{what}` holds {found}, but the value the layer reads \
+             is quantised by `{source}_{what}`, which holds {expected}; a layer's input \
+             quantisation is the output quantisation of the layer before it: write both the same"
+        ),
+    ))
 }

@@ -8,7 +8,7 @@ use crate::ast::Input;
 use crate::ctxt::Ctxt;
 use crate::size::Size;
 
-use crate::valid::{self, ImageKind, Keeps, Kind, Padding, Resolved};
+use crate::valid::{self, Conv, ImageKind, Keeps, Kind, Padding, Pool, Resolved};
 
 /// The fused activation of an int8 layer, as `nn::int8::Activation` names it.
 #[derive(Clone, Copy, PartialEq)]
@@ -185,6 +185,108 @@ pub(super) fn lit(size: &Size, layer: &Resolved<'_>) -> syn::Result<usize> {
     }
 }
 
+/// What `layer` has no int8 form, said at it.
+pub(super) fn no_form(layer: &Resolved<'_>) -> syn::Error {
+    let shown = valid::show(&layer.kind, &layer.decl.ty);
+    syn::Error::new_spanned(
+        &layer.decl.ty,
+        format!(
+            "`{shown}` has no int8 form: an int8 network is made of `Linear`, `Conv2d`, \
+             `BatchNorm`/`BatchNorm2d`, `ReLU`/`ReLU6`, `MaxPool2d`/`AvgPool2d` (an \
+             average pool without padding), `AdaptiveAvgPool2d<1>`, `Flatten`, `Dropout` \
+             and `Identity`; bake this network as float32 (remove `dtype = int8`)"
+        ),
+    )
+}
+
+/// A convolution on `image` (`None` where what reaches it is not an image).
+pub(super) fn conv_dense(
+    layer: &Resolved<'_>,
+    conv: &Conv,
+    image: Option<[usize; 3]>,
+) -> syn::Result<Dense> {
+    let shown = valid::show(&layer.kind, &layer.decl.ty);
+    let refuse_conv = || {
+        syn::Error::new_spanned(
+            &layer.decl.ty,
+            format!(
+                "`{shown}` has no int8 form here: an int8 `Conv2d` has `groups` 1 or its input \
+                 channels (depthwise), padding as numbers or `same`, on an image of \
+                 `#[input(C, H, W)]`"
+            ),
+        )
+    };
+    let input = image.ok_or_else(refuse_conv)?;
+    let pad = match &conv.padding {
+        Padding::Pad(p) => Some([lit(&p.h, layer)?, lit(&p.w, layer)?]),
+        Padding::Same => None,
+        Padding::Causal => return Err(refuse_conv()),
+    };
+    let sizes = [
+        &conv.cout,
+        &conv.kernel.h,
+        &conv.kernel.w,
+        &conv.stride.h,
+        &conv.stride.w,
+        &conv.dilation.h,
+        &conv.dilation.w,
+        &conv.groups,
+    ];
+    let mut n = [0usize; 8];
+    for (v, s) in n.iter_mut().zip(sizes) {
+        *v = lit(s, layer)?;
+    }
+    let [cout, kh, kw, sh, sw, dh, dw, groups] = n;
+    let depthwise = groups != 1;
+    if depthwise && (groups != input[0] || cout % groups != 0) {
+        return Err(refuse_conv());
+    }
+    Ok(Dense::Conv {
+        input,
+        cout,
+        kernel: [kh, kw],
+        stride: [sh, sw],
+        pad,
+        dilation: [dh, dw],
+        depthwise,
+    })
+}
+
+/// A max or average pool on `image`, and the image it makes.
+pub(super) fn pool_step<'a>(
+    layer: &Resolved<'_>,
+    pool: &Pool,
+    image: Option<[usize; 3]>,
+) -> syn::Result<(Step<'a>, [usize; 3])> {
+    let average = matches!(layer.kind, Kind::Image(ImageKind::AvgPool(_)));
+    let input = image
+        .filter(|_| !average || pool.p.is(0))
+        .ok_or_else(|| no_form(layer))?;
+    let sizes = [
+        &pool.k.h, &pool.k.w, &pool.s.h, &pool.s.w, &pool.p.h, &pool.p.w,
+    ];
+    let mut n = [0usize; 6];
+    for (v, s) in n.iter_mut().zip(sizes) {
+        *v = lit(s, layer)?;
+    }
+    let [kh, kw, sh, sw, ph, pw] = n;
+    let side = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
+    Ok((
+        Step::Pool {
+            average,
+            input,
+            window: [kh, kw],
+            stride: [sh, sw],
+            pad: [ph, pw],
+        },
+        [
+            input[0],
+            side(input[1], kh, sh, ph),
+            side(input[2], kw, sw, pw),
+        ],
+    ))
+}
+
 /// The int8 chain of the declared layers, in `Quantized`'s reading of them.
 pub(super) fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result<Vec<Step<'a>>> {
     let mut image: Option<[usize; 3]> = match &input.input {
@@ -205,14 +307,7 @@ pub(super) fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result
     for layer in layers {
         let shown = valid::show(&layer.kind, &layer.decl.ty);
         let refuse = |why: String| syn::Error::new_spanned(&layer.decl.ty, why);
-        let no_form = || {
-            refuse(format!(
-                "`{shown}` has no int8 form: an int8 network is made of `Linear`, `Conv2d`, \
-                 `BatchNorm`/`BatchNorm2d`, `ReLU`/`ReLU6`, `MaxPool2d`/`AvgPool2d` (an \
-                 average pool without padding), `AdaptiveAvgPool2d<1>`, `Flatten`, `Dropout` \
-                 and `Identity`; bake this network as float32 (remove `dtype = int8`)"
-            ))
-        };
+        let no_form = || no_form(layer);
         match &layer.kind {
             Kind::Linear {
                 inputs, outputs, ..
@@ -231,75 +326,17 @@ pub(super) fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result
                 });
                 image = None;
             }
-            Kind::Image(ImageKind::Conv(conv)) => {
-                let refuse_conv = || {
-                    refuse(format!(
-                        "`{shown}` has no int8 form here: an int8 `Conv2d` has `groups` 1 or \
-                         its input channels (depthwise), padding as numbers or `same`, on an \
-                         image of `#[input(C, H, W)]`"
-                    ))
-                };
-                let Some(input) = image else {
-                    errors.push(refuse_conv());
-                    continue;
-                };
-                let pad = match &conv.padding {
-                    Padding::Pad(p) => match (lit(&p.h, layer), lit(&p.w, layer)) {
-                        (Ok(h), Ok(w)) => Some([h, w]),
-                        (Err(e), _) | (_, Err(e)) => {
-                            errors.push(e);
-                            continue;
-                        }
-                    },
-                    Padding::Same => None,
-                    Padding::Causal => {
-                        errors.push(refuse_conv());
-                        continue;
-                    }
-                };
-                let sizes = [
-                    &conv.cout,
-                    &conv.kernel.h,
-                    &conv.kernel.w,
-                    &conv.stride.h,
-                    &conv.stride.w,
-                    &conv.dilation.h,
-                    &conv.dilation.w,
-                    &conv.groups,
-                ]
-                .map(|s| lit(s, layer));
-                let [cout, kh, kw, sh, sw, dh, dw, groups] = match sizes {
-                    [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g), Ok(h)] => {
-                        [a, b, c, d, e, f, g, h]
-                    }
-                    sizes => {
-                        if let Some(e) = sizes.into_iter().find_map(Result::err) {
-                            errors.push(e);
-                        }
-                        continue;
-                    }
-                };
-                let depthwise = groups != 1;
-                if depthwise && (groups != input[0] || cout % groups != 0) {
-                    errors.push(refuse_conv());
-                    continue;
+            Kind::Image(ImageKind::Conv(conv)) => match conv_dense(layer, conv, image) {
+                Ok(dense) => {
+                    image = Some(dense.out_image());
+                    steps.push(Step::Dense {
+                        layer,
+                        dense,
+                        act: Act::None,
+                    });
                 }
-                let dense = Dense::Conv {
-                    input,
-                    cout,
-                    kernel: [kh, kw],
-                    stride: [sh, sw],
-                    pad,
-                    dilation: [dh, dw],
-                    depthwise,
-                };
-                image = Some(dense.out_image());
-                steps.push(Step::Dense {
-                    layer,
-                    dense,
-                    act: Act::None,
-                });
-            }
+                Err(e) => errors.push(e),
+            },
             Kind::BatchNorm { width } | Kind::Image(ImageKind::BatchNorm2d(width)) => {
                 if matches!(steps.last(), Some(Step::Dense { act: Act::None, .. })) {
                     // Folded into the layer before it: no tensors of its own in the file.
@@ -368,37 +405,13 @@ pub(super) fn plan<'a>(input: &Input, layers: &'a [Resolved<'a>]) -> syn::Result
                 image = Some([input[0], 1, 1]);
             }
             Kind::Image(ImageKind::MaxPool(pool) | ImageKind::AvgPool(pool)) => {
-                let average = matches!(layer.kind, Kind::Image(ImageKind::AvgPool(_)));
-                let Some(input) = image.filter(|_| !average || pool.p.is(0)) else {
-                    errors.push(no_form());
-                    continue;
-                };
-                let sizes = [
-                    &pool.k.h, &pool.k.w, &pool.s.h, &pool.s.w, &pool.p.h, &pool.p.w,
-                ]
-                .map(|s| lit(s, layer));
-                let [kh, kw, sh, sw, ph, pw] = match sizes {
-                    [Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)] => [a, b, c, d, e, f],
-                    sizes => {
-                        if let Some(e) = sizes.into_iter().find_map(Result::err) {
-                            errors.push(e);
-                        }
-                        continue;
+                match pool_step(layer, pool, image) {
+                    Ok((step, out)) => {
+                        steps.push(step);
+                        image = Some(out);
                     }
-                };
-                let side = |n: usize, k: usize, s: usize, p: usize| (n + 2 * p - k) / s + 1;
-                steps.push(Step::Pool {
-                    average,
-                    input,
-                    window: [kh, kw],
-                    stride: [sh, sw],
-                    pad: [ph, pw],
-                });
-                image = Some([
-                    input[0],
-                    side(input[1], kh, sh, ph),
-                    side(input[2], kw, sw, pw),
-                ]);
+                    Err(e) => errors.push(e),
+                }
             }
             Kind::Image(ImageKind::Flatten) => image = None,
             _ => errors.push(no_form()),
