@@ -12,6 +12,13 @@
 //! The sums are exact integers (wrapping `i32`, as the one-sample path's) and the
 //! requantisation is [`super::linear`]'s, so every kernel gives its bits.
 
+// Where there is no batched kernel (anything but x86-64 with `std`), every batch takes the
+// one-sample product (`Isa::Portable`): the packed path is built but never taken.
+#![cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64")),
+    allow(dead_code, unreachable_code, unused_variables)
+)]
+
 use alloc::vec::Vec;
 
 use super::linear::linear_with_sums;
@@ -320,7 +327,7 @@ pub(crate) fn linear_batch_on(
     let stride = groups * KG;
     scratch.acc.clear();
     scratch.acc.resize(batch * padded, 0);
-    let correction = match isa {
+    let correction: Option<i32> = match isa {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Vnni => {
             // `x + 128` as unsigned bytes (the sign bit flipped), taken back by the sums.
