@@ -8,8 +8,11 @@
 //! and runs unchanged. No tolerance: every value must be equal.
 
 mod common;
+#[path = "common/int8_models.rs"]
+mod int8_models;
 
 use common::int8_graph::check;
+use int8_models::{tflite_case, CnnChain, Mlp};
 
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {$(
@@ -44,35 +47,10 @@ cases!(
 
 cases!(cnn_chain);
 
-nn::network! {
-    /// The fixtures' MLP, as a declaration.
-    pub struct Mlp<Linear<49, 64>, ReLU, Linear<64, 32>, ReLU, Linear<32, 10>>
-}
-
-nn::network! {
-    /// The fixtures' chain CNN: TFLite's SAME at stride 1 and kernel 3 is `padding = 1`.
-    #[input(1, 12, 12)]
-    pub struct CnnChain<
-        Conv2d<1, 4, 3, padding = 1>, ReLU, MaxPool2d<2>,
-        Conv2d<4, 8, 3>, ReLU, AvgPool2d<2>,
-        Flatten, Linear<32, 10>,
-    >
-}
-
 /// A model TFLite quantised, written as the int8 file of a declaration by
 /// `tools/tflite_to_int8.py`, loads into `Quantized<Net>` and gives TFLite Micro's outputs.
 fn tflite_model_runs_unchanged<N: nn::Layer, const I: usize, const O: usize>(case: &str) {
-    use nn::int8::Quantized;
-    let q = Quantized::<N>::load(common::fixture::path(&format!(
-        "int8/{case}_file.safetensors"
-    )))
-    .unwrap();
-    let bytes = common::fixture::bytes(&format!("int8/{case}.safetensors"));
-    let file = nn_safetensors::File::parse(&bytes).unwrap();
-    let (x, want) = (
-        common::int8_graph::i8s(&file, "input0"),
-        common::int8_graph::i8s(&file, "output"),
-    );
+    let (q, x, want) = tflite_case::<N>(case);
     let samples = x.len() / I;
     assert!(samples > 0);
     for (x, want) in x.chunks_exact(I).zip(want.chunks_exact(O)) {

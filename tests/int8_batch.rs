@@ -5,25 +5,14 @@
 //! on the portable loops, for every batch from 1 to 17, 64 and 70 (past one chunk of 64).
 
 mod common;
+#[path = "common/int8_models.rs"]
+mod int8_models;
 
 use nn::gemm::{set_kernel, Kernel};
 use nn::int8::{Quantized, Workspace};
 use nn::Rng;
 
-nn::network! {
-    /// The fixtures' MLP, as a declaration.
-    pub struct Mlp<Linear<49, 64>, ReLU, Linear<64, 32>, ReLU, Linear<32, 10>>
-}
-
-nn::network! {
-    /// The fixtures' chain CNN: TFLite's SAME at stride 1 and kernel 3 is `padding = 1`.
-    #[input(1, 12, 12)]
-    pub struct CnnChain<
-        Conv2d<1, 4, 3, padding = 1>, ReLU, MaxPool2d<2>,
-        Conv2d<4, 8, 3>, ReLU, AvgPool2d<2>,
-        Flatten, Linear<32, 10>,
-    >
-}
+use int8_models::{tflite_case, CnnChain, Mlp};
 
 nn::network! {
     /// The MNIST MLP's shape: 784-128 ReLU BatchNorm 128-10.
@@ -32,16 +21,7 @@ nn::network! {
 
 /// A TFLite-quantised fixture model run as one batch gives TFLite Micro's outputs.
 fn tflite_model_in_one_batch<N: nn::Layer>(case: &str) {
-    let q = Quantized::<N>::load(common::fixture::path(&format!(
-        "int8/{case}_file.safetensors"
-    )))
-    .unwrap();
-    let bytes = common::fixture::bytes(&format!("int8/{case}.safetensors"));
-    let file = nn_safetensors::File::parse(&bytes).unwrap();
-    let (x, want) = (
-        common::int8_graph::i8s(&file, "input0"),
-        common::int8_graph::i8s(&file, "output"),
-    );
+    let (q, x, want) = tflite_case::<N>(case);
     assert!(
         x.len() / N::IN > 1,
         "{case}: a batch of more than one sample"

@@ -331,17 +331,7 @@ pub(crate) fn linear_batch_on(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Vnni => {
             // `x + 128` as unsigned bytes (the sign bit flipped), taken back by the sums.
-            scratch.bytes.clear();
-            scratch.bytes.resize(batch * stride, 0);
-            for (d, s) in scratch
-                .bytes
-                .chunks_exact_mut(stride)
-                .zip(x.chunks_exact(n_in))
-            {
-                for (d, &s) in d.iter_mut().zip(s) {
-                    *d = s as u8 ^ 0x80;
-                }
-            }
+            spread(&mut scratch.bytes, stride, x, n_in, |s| s as u8 ^ 0x80);
             // SAFETY: the CPU has AVX-512F, BW and VNNI (the caller's promise, `isa()`'s
             // check); the buffers have the lengths `vnni` asks for, set just above.
             unsafe {
@@ -359,17 +349,9 @@ pub(crate) fn linear_batch_on(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx2 => {
             // `x − zp` in `i16` (within ±255).
-            scratch.words.clear();
-            scratch.words.resize(batch * stride, 0);
-            for (d, s) in scratch
-                .words
-                .chunks_exact_mut(stride)
-                .zip(x.chunks_exact(n_in))
-            {
-                for (d, &s) in d.iter_mut().zip(s) {
-                    *d = (s as i32 - zp) as i16;
-                }
-            }
+            spread(&mut scratch.words, stride, x, n_in, |s| {
+                (s as i32 - zp) as i16
+            });
             // SAFETY: the CPU has AVX2 (the caller's promise, `isa()`'s check); the
             // buffers have the lengths `avx2` asks for, set just above.
             unsafe {
@@ -403,6 +385,25 @@ pub(crate) fn linear_batch_on(
         output,
         arrays,
     );
+}
+
+/// `buf` as one row of `stride` per sample of `x` (`n_in` inputs each): each input mapped by
+/// `f`, zero past them, as a kernel reads a row.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn spread<T: Copy + Default>(
+    buf: &mut Vec<T>,
+    stride: usize,
+    x: &[i8],
+    n_in: usize,
+    f: impl Fn(i8) -> T,
+) {
+    buf.clear();
+    buf.resize(x.len() / n_in * stride, T::default());
+    for (d, s) in buf.chunks_exact_mut(stride).zip(x.chunks_exact(n_in)) {
+        for (d, &s) in d.iter_mut().zip(s) {
+            *d = f(s);
+        }
+    }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -629,18 +630,7 @@ mod tests {
     use crate::int8::{Activation, Requant};
     use alloc::vec::Vec;
 
-    /// A reproducible int8 pattern covering the whole range.
-    fn pattern(n: usize, seed: u32) -> Vec<i8> {
-        let mut s = seed.wrapping_mul(2654435761).wrapping_add(12345);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                s as u8 as i8
-            })
-            .collect()
-    }
+    use crate::kernels::int8::dot::tests::pattern;
 
     /// The instruction sets this CPU has.
     fn isas() -> Vec<Isa> {

@@ -266,12 +266,13 @@ pub(crate) mod x86 {
 
 // The tests compare the SIMD kernels the CPU has, found through `std`.
 #[cfg(all(test, feature = "std"))]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use alloc::vec::Vec;
 
-    /// A reproducible int8 pattern covering the whole range.
-    fn pattern(n: usize, seed: u32) -> Vec<i8> {
+    /// A reproducible int8 pattern covering the whole range (the batched kernel's tests use
+    /// it too).
+    pub(in crate::kernels::int8) fn pattern(n: usize, seed: u32) -> Vec<i8> {
         let mut s = seed.wrapping_mul(2654435761).wrapping_add(12345);
         (0..n)
             .map(|_| {
