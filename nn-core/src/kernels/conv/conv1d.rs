@@ -115,28 +115,29 @@ impl Steps for Forward<'_> {
 
 /// One step of a causal convolution: `y ← bias + Σ_{ci, k} w[ci][k][o] · x(t − (K − 1 − k)·D)`
 /// over the taps that reach an input, in the order of [`Conv1dGeom::forward`]. `hist[j]` is the
-/// input `j` steps back (`hist[0]` the newest), `seen` inputs exist; `wt` is `[CING][K][COUT]`,
-/// the outputs side by side, so that a tap runs down them in vector registers.
+/// input `j` steps back (`hist[0]` the newest, `K · D` rows), `seen` inputs exist; `wt` is
+/// `[CING][K][COUT]`, the outputs side by side, so that a tap runs down them in vector
+/// registers. Every tap's row is known to the compiler, and once `(K − 1)·D` inputs have gone
+/// by every tap reads one, so that the steady state runs the taps with no test.
 #[inline]
 pub(crate) fn step<
     const CIN: usize,
     const COUT: usize,
     const K: usize,
+    const D: usize,
     const G: usize,
     const CING: usize,
 >(
     wt: &[[[f32; COUT]; K]; CING],
     bias: &[f32; COUT],
     hist: &[[f32; CIN]],
-    d: usize,
     seen: usize,
     y: &mut [f32; COUT],
 ) {
-    run(Step::<CIN, COUT, K, G, CING> {
+    run(Step::<CIN, COUT, K, D, G, CING> {
         wt,
         bias,
         hist,
-        d,
         seen,
         y,
     });
@@ -147,19 +148,25 @@ struct Step<
     const CIN: usize,
     const COUT: usize,
     const K: usize,
+    const D: usize,
     const G: usize,
     const CING: usize,
 > {
     wt: &'a [[[f32; COUT]; K]; CING],
     bias: &'a [f32; COUT],
     hist: &'a [[f32; CIN]],
-    d: usize,
     seen: usize,
     y: &'a mut [f32; COUT],
 }
 
-impl<const CIN: usize, const COUT: usize, const K: usize, const G: usize, const CING: usize> Steps
-    for Step<'_, CIN, COUT, K, G, CING>
+impl<
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const D: usize,
+        const G: usize,
+        const CING: usize,
+    > Steps for Step<'_, CIN, COUT, K, D, G, CING>
 {
     #[inline(always)]
     fn run<const FMA: bool, const WIDE: bool>(self) {
@@ -167,37 +174,61 @@ impl<const CIN: usize, const COUT: usize, const K: usize, const G: usize, const 
             wt,
             bias,
             hist,
-            d,
             seen,
             y,
         } = self;
-        // The sums in a local array, so that they stay in vector registers across the taps.
-        let mut acc = *bias;
-        let coutg = COUT / G;
-        for (ci, taps) in wt.iter().enumerate() {
-            for (k, w) in taps.iter().enumerate() {
-                let back = (K - 1 - k) * d;
-                if back >= seen {
-                    continue;
+        let hist = &hist[..K * D];
+        if seen > (K - 1) * D {
+            *y = taps::<FMA, CIN, COUT, K, D, G, CING, true>(wt, bias, hist, seen);
+        } else {
+            *y = taps::<FMA, CIN, COUT, K, D, G, CING, false>(wt, bias, hist, seen);
+        }
+    }
+}
+
+/// The sums of [`step`]; `ALL`: every tap reads an input.
+#[inline(always)]
+fn taps<
+    const FMA: bool,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const D: usize,
+    const G: usize,
+    const CING: usize,
+    const ALL: bool,
+>(
+    wt: &[[[f32; COUT]; K]; CING],
+    bias: &[f32; COUT],
+    hist: &[[f32; CIN]],
+    seen: usize,
+) -> [f32; COUT] {
+    // The sums in a local array, so that they stay in vector registers across the taps.
+    let mut acc = *bias;
+    let coutg = COUT / G;
+    for (ci, taps) in wt.iter().enumerate() {
+        for (k, w) in taps.iter().enumerate() {
+            let back = (K - 1 - k) * D;
+            if !ALL && back >= seen {
+                continue;
+            }
+            let x = &hist[back];
+            if G == 1 {
+                let v = x[ci];
+                for j in 0..COUT {
+                    acc[j] = madd::<FMA>(w[j], v, acc[j]);
                 }
-                let x = &hist[back];
-                if G == 1 {
-                    let v = x[ci];
-                    for j in 0..COUT {
+            } else {
+                for g in 0..G {
+                    let v = x[g * CING + ci];
+                    for j in g * coutg..(g + 1) * coutg {
                         acc[j] = madd::<FMA>(w[j], v, acc[j]);
-                    }
-                } else {
-                    for g in 0..G {
-                        let v = x[g * CING + ci];
-                        for j in g * coutg..(g + 1) * coutg {
-                            acc[j] = madd::<FMA>(w[j], v, acc[j]);
-                        }
                     }
                 }
             }
         }
-        *y = acc;
     }
+    acc
 }
 
 #[cfg(test)]

@@ -5,13 +5,19 @@ use crate::kernels::conv::conv1d;
 use crate::Conv1d;
 
 /// The past inputs a causal convolution reads, carried between steps: the last `K · D`
-/// inputs of `CIN` channels (the kernel reaches `(K − 1)·D` steps back), newest first, and
-/// how many have been seen. Starts empty ([`Conv1dContext::default`]), as the sequence
-/// starts after the layer's causal padding.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// inputs of `CIN` channels (the kernel reaches `(K − 1)·D` steps back), and how many have
+/// been seen. Starts empty ([`Conv1dContext::default`]), as the sequence starts after the
+/// layer's causal padding.
+///
+/// A ring written twice: each input goes to row `at` and row `at + K · D` of
+/// `[2 · K · D, CIN]`, so that rows `at ..` hold the last `K · D` inputs newest first, in
+/// one piece, and taking an input moves nothing.
+#[derive(Clone, Copy, Debug)]
 pub struct Conv1dContext<const CIN: usize, const K: usize, const D: usize> {
-    /// `[K, D, CIN]`: row `j` of the flattened `[K · D, CIN]` is the input `j` steps back.
-    hist: [[[f32; CIN]; D]; K],
+    /// `[2, K, D, CIN]`: both copies of the ring.
+    hist: [[[[f32; CIN]; D]; K]; 2],
+    /// The newest input's row, below `K · D`.
+    at: usize,
     /// Inputs seen, at most `K · D`.
     seen: usize,
 }
@@ -19,9 +25,17 @@ pub struct Conv1dContext<const CIN: usize, const K: usize, const D: usize> {
 impl<const CIN: usize, const K: usize, const D: usize> Default for Conv1dContext<CIN, K, D> {
     fn default() -> Self {
         Conv1dContext {
-            hist: [[[0.0; CIN]; D]; K],
+            hist: [[[[0.0; CIN]; D]; K]; 2],
+            at: 0,
             seen: 0,
         }
+    }
+}
+
+/// Two contexts are equal when they hold the same inputs, wherever their rings start.
+impl<const CIN: usize, const K: usize, const D: usize> PartialEq for Conv1dContext<CIN, K, D> {
+    fn eq(&self, other: &Self) -> bool {
+        self.seen == other.seen && self.window() == other.window()
     }
 }
 
@@ -34,10 +48,18 @@ impl<const CIN: usize, const K: usize, const D: usize> Conv1dContext<CIN, K, D> 
     /// Takes `x` as the newest input.
     #[inline(always)]
     fn push(&mut self, x: &[f32; CIN]) {
-        let rows = self.hist.as_flattened_mut();
-        rows.copy_within(..rows.len() - 1, 1);
-        rows[0] = *x;
-        self.seen = (self.seen + 1).min(K * D);
+        let n = K * D;
+        self.at = if self.at == 0 { n - 1 } else { self.at - 1 };
+        let rows = self.hist.as_flattened_mut().as_flattened_mut();
+        rows[self.at] = *x;
+        rows[self.at + n] = *x;
+        self.seen = (self.seen + 1).min(n);
+    }
+
+    /// The last `K · D` inputs, newest first: row `j` is the input `j` steps back.
+    #[inline(always)]
+    fn window(&self) -> &[[f32; CIN]] {
+        &self.hist.as_flattened().as_flattened()[self.at..][..K * D]
     }
 }
 
@@ -69,7 +91,8 @@ impl<const CIN: usize, const K: usize, const D: usize> Conv1dContext<CIN, K, D> 
 /// }
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-#[repr(C)]
+// Aligned to a cache line, so that a step's vector loads of the weights never straddle two.
+#[repr(C, align(64))]
 pub struct Conv1dCell<
     const CIN: usize,
     const COUT: usize,
@@ -129,14 +152,49 @@ impl<
     pub fn step(&self, x: &[f32; CIN], ctx: &mut Conv1dContext<CIN, K, D>) -> [f32; COUT] {
         ctx.push(x);
         let mut y = [0.0; COUT];
-        conv1d::step::<CIN, COUT, K, G, CING>(
+        conv1d::step::<CIN, COUT, K, D, G, CING>(
             &self.wt,
             &self.bias,
-            ctx.hist.as_flattened(),
-            D,
+            ctx.window(),
             ctx.seen,
             &mut y,
         );
         y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::Conv1dContext;
+
+    /// The ring keeps the last `K · D` inputs newest first wherever it starts, and contexts
+    /// holding the same inputs compare equal.
+    #[test]
+    fn the_ring_holds_the_last_inputs_newest_first() {
+        let (mut a, mut b) = (
+            Conv1dContext::<2, 3, 2>::default(),
+            Conv1dContext::default(),
+        );
+        b.push(&[-1.0, -2.0]);
+        for t in 0..20 {
+            let x = [t as f32, 100.0 + t as f32];
+            a.push(&x);
+            b.push(&x);
+            let seen = (t + 1).min(6);
+            let want: Vec<[f32; 2]> = (0..seen)
+                .map(|j| [(t - j) as f32, 100.0 + (t - j) as f32])
+                .collect();
+            assert_eq!(&a.window()[..seen], &want[..], "step {t}");
+            assert_eq!(a.seen, seen);
+            if t >= 5 {
+                assert_ne!(a.at, b.at);
+                assert_eq!(a, b, "step {t}");
+            } else {
+                assert_ne!(a, b, "step {t}");
+            }
+        }
     }
 }

@@ -104,7 +104,8 @@ impl<const H: usize, const ABOVE: usize> LstmState<H, ABOVE> {
 /// assert_eq!(y[792..], last);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-#[repr(C)]
+// Aligned to a cache line, so that a step's vector loads of the weights never straddle two.
+#[repr(C, align(64))]
 pub struct GruCell<const IN: usize, const H: usize> {
     /// `[IN, 3, H]`: input `k`'s weights to gates r, z, n.
     w_ih: [[[f32; H]; 3]; IN],
@@ -250,7 +251,8 @@ impl<const IN: usize, const H: usize> GruCell<IN, H> {
 /// assert_eq!(y[392..], state.h);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-#[repr(C)]
+// Aligned to a cache line, so that a step's vector loads of the weights never straddle two.
+#[repr(C, align(64))]
 pub struct LstmCell<const IN: usize, const H: usize> {
     /// `[IN, 4, H]`: input `k`'s weights to gates i, f, g, o.
     w_ih: [[[f32; H]; 4]; IN],
