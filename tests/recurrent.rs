@@ -259,6 +259,8 @@ fn a_sequence_equals_its_steps_bit_for_bit() {
     passes_agree::<3, 5, 4>(6);
     passes_agree::<7, 33, 9>(7);
     passes_agree::<28, 64, 28>(8);
+    // Weights beyond a first-level cache, run sixteen units at a time, and six more.
+    passes_agree::<1, 70, 6>(11);
 }
 
 /// A layer whose cell is larger than a one-sample pass puts on the stack reads its weights

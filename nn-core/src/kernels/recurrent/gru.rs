@@ -8,7 +8,7 @@
 //! ```
 
 use super::math::{sigmoid_all, tanh_all};
-use super::{affine, as_rows, in_registers, sum_rows, Mat};
+use super::{affine, as_rows, beyond_l1, in_registers, madd, sum_rows, Mat};
 
 /// A GRU's weights as a step reads them: `W_ih` `[3H, IN]` and `W_hh` `[3H, H]` in either
 /// layout, and the biases, `[3H]` each.
@@ -38,12 +38,18 @@ pub(crate) fn gru_step<const FMA: bool, const WIDE: bool, const H: usize>(
     let mut gh = [[0.0f32; H]; 3];
     gh.as_flattened_mut().copy_from_slice(&w.b_hh[..3 * H]);
     affine::<FMA, WIDE>(gh.as_flattened_mut(), w.hh, h);
-    gates::<FMA, H>(&gi, &gh, h, keep);
+    gates::<FMA, H, H>(&gi, &gh, 0, H, h, keep);
 }
 
-/// [`gru_step`] for a cell's transposed weights, `IN` inputs: every sum held in registers
-/// from the bias to the last term where the registers hold all `3 · H` of a product, else
-/// through [`gru_step`]. The same sums in the same order, so the same bits.
+/// [`gru_step`] for a cell's transposed weights, `IN` inputs, where products fuse, every sum
+/// held in registers from the bias to the last term:
+/// - where the weights fit the first-level cache and the registers hold all `3 · H` sums of a
+///   product, all of them, then the gates;
+/// - where the weights do not fit that cache, and stream from the next, sixteen units at a
+///   time: their sums, then their gates, so that one block's gates run while the next block's
+///   weights arrive.
+///
+/// Else through [`gru_step`]. The same sums in the same order, so the same bits.
 #[inline(always)]
 pub(crate) fn gru_step_fixed<const FMA: bool, const WIDE: bool, const IN: usize, const H: usize>(
     w: &GruWeights<'_>,
@@ -51,7 +57,17 @@ pub(crate) fn gru_step_fixed<const FMA: bool, const WIDE: bool, const IN: usize,
     h: &mut [f32; H],
     keep: Option<&mut [f32]>,
 ) {
-    if let (true, Mat::Cols(ih), Mat::Cols(hh)) = (in_registers::<FMA, WIDE>(3 * H), w.ih, w.hh) {
+    if let (true, Mat::Cols(ih), Mat::Cols(hh)) = (FMA && beyond_l1(3 * H * (IN + H)), w.ih, w.hh) {
+        let w = Fixed::<IN, H> {
+            ih: as_rows(ih),
+            hh: as_rows(hh),
+            b_ih: as_rows(&w.b_ih[..3 * H]),
+            b_hh: as_rows(&w.b_hh[..3 * H]),
+        };
+        w.step::<FMA, 16>(as_rows(x), h, keep);
+    } else if let (true, Mat::Cols(ih), Mat::Cols(hh)) =
+        (in_registers::<FMA, WIDE>(3 * H), w.ih, w.hh)
+    {
         let ih: &[[[f32; H]; 3]; IN] = as_rows(ih);
         let hh: &[[[f32; H]; 3]; H] = as_rows(hh);
         let b_ih: &[[f32; H]; 3] = as_rows(&w.b_ih[..3 * H]);
@@ -61,43 +77,110 @@ pub(crate) fn gru_step_fixed<const FMA: bool, const WIDE: bool, const IN: usize,
         sum_rows::<FMA, IN, 3, H>(&mut gi, ih, x);
         let mut gh = *b_hh;
         sum_rows::<FMA, H, 3, H>(&mut gh, hh, h);
-        gates::<FMA, H>(&gi, &gh, h, keep);
+        gates::<FMA, H, H>(&gi, &gh, 0, H, h, keep);
     } else {
         gru_step::<FMA, WIDE, H>(w, x, h, keep);
     }
 }
 
-/// The gates from the products `gi = b_ih + W_ih x` and `gh = b_hh + W_hh h`, and `h'`.
+/// A cell's weights as arrays of the sizes the compiler knows.
+struct Fixed<'a, const IN: usize, const H: usize> {
+    ih: &'a [[[f32; H]; 3]; IN],
+    hh: &'a [[[f32; H]; 3]; H],
+    b_ih: &'a [[f32; H]; 3],
+    b_hh: &'a [[f32; H]; 3],
+}
+
+impl<const IN: usize, const H: usize> Fixed<'_, IN, H> {
+    /// One step, `L` units at a time.
+    #[inline(always)]
+    fn step<const FMA: bool, const L: usize>(
+        &self,
+        x: &[f32; IN],
+        h: &mut [f32; H],
+        mut keep: Option<&mut [f32]>,
+    ) {
+        let old = *h;
+        let mut at = 0;
+        while at + L <= H {
+            self.units::<FMA, L>(at, L, x, &old, h, keep.as_deref_mut());
+            at += L;
+        }
+        if at < H {
+            self.units::<FMA, L>(at, H - at, x, &old, h, keep);
+        }
+    }
+
+    /// Units `at .. at + n` (`n ≤ L`): their sums over `x` and the old `h`, then their gates,
+    /// written to `h`.
+    #[inline(always)]
+    fn units<const FMA: bool, const L: usize>(
+        &self,
+        at: usize,
+        n: usize,
+        x: &[f32; IN],
+        old: &[f32; H],
+        h: &mut [f32; H],
+        keep: Option<&mut [f32]>,
+    ) {
+        let sums = |b: &[[f32; H]; 3]| {
+            let mut a = [[0.0f32; L]; 3];
+            for (a, b) in a.iter_mut().zip(b) {
+                a[..n].copy_from_slice(&b[at..at + n]);
+            }
+            a
+        };
+        let (mut gi, mut gh) = (sums(self.b_ih), sums(self.b_hh));
+        for (w, &v) in self.ih.iter().zip(x) {
+            for (a, w) in gi.iter_mut().zip(w) {
+                for j in 0..n {
+                    a[j] = madd::<FMA>(w[at + j], v, a[j]);
+                }
+            }
+        }
+        for (w, &v) in self.hh.iter().zip(old) {
+            for (a, w) in gh.iter_mut().zip(w) {
+                for j in 0..n {
+                    a[j] = madd::<FMA>(w[at + j], v, a[j]);
+                }
+            }
+        }
+        gates::<FMA, H, L>(&gi, &gh, at, n, h, keep);
+    }
+}
+
+/// The gates of units `at .. at + n` (`n ≤ L`) from their products `gi = b_ih + W_ih x` and
+/// `gh = b_hh + W_hh h`, and their `h'`.
 #[inline(always)]
-fn gates<const FMA: bool, const H: usize>(
-    gi: &[[f32; H]; 3],
-    gh: &[[f32; H]; 3],
+fn gates<const FMA: bool, const H: usize, const L: usize>(
+    gi: &[[f32; L]; 3],
+    gh: &[[f32; L]; 3],
+    at: usize,
+    n: usize,
     h: &mut [f32; H],
     keep: Option<&mut [f32]>,
 ) {
     // Loops, not `core::array::from_fn`, which may stay a call compiled without the vector
     // unit's instructions.
-    let (mut r, mut z, mut n) = ([0.0f32; H], [0.0f32; H], [0.0f32; H]);
-    for j in 0..H {
+    let (mut r, mut z, mut nn) = ([0.0f32; L], [0.0f32; L], [0.0f32; L]);
+    let (r, z, nn) = (&mut r[..n], &mut z[..n], &mut nn[..n]);
+    for j in 0..n {
         r[j] = gi[0][j] + gh[0][j];
         z[j] = gi[1][j] + gh[1][j];
     }
-    sigmoid_all::<FMA>(&mut r);
-    sigmoid_all::<FMA>(&mut z);
-    for j in 0..H {
-        n[j] = gi[2][j] + r[j] * gh[2][j];
+    sigmoid_all::<FMA>(r);
+    sigmoid_all::<FMA>(z);
+    for j in 0..n {
+        nn[j] = gi[2][j] + r[j] * gh[2][j];
     }
-    tanh_all::<FMA>(&mut n);
-    for j in 0..H {
-        h[j] = n[j] + z[j] * (h[j] - n[j]);
+    tanh_all::<FMA>(nn);
+    let h = &mut h[at..at + n];
+    for j in 0..n {
+        h[j] = nn[j] + z[j] * (h[j] - nn[j]);
     }
     if let Some(keep) = keep {
-        let (kr, rest) = keep.split_at_mut(H);
-        let (kz, rest) = rest.split_at_mut(H);
-        let (kn, kg) = rest.split_at_mut(H);
-        kr.copy_from_slice(&r);
-        kz.copy_from_slice(&z);
-        kn.copy_from_slice(&n);
-        kg[..H].copy_from_slice(&gh[2]);
+        for (dst, src) in keep.chunks_exact_mut(H).zip([&*r, z, nn, &gh[2][..n]]) {
+            dst[at..at + n].copy_from_slice(src);
+        }
     }
 }

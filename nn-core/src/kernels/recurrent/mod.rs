@@ -60,6 +60,13 @@ pub(crate) const fn in_registers<const FMA: bool, const WIDE: bool>(gates: usize
     FMA && gates <= if WIDE { 256 } else { 96 }
 }
 
+/// Whether `floats` weights overflow a core's first-level data cache (32 KiB on the cores this
+/// is tuned for), so that a step reads them from the next level.
+#[inline(always)]
+pub(crate) const fn beyond_l1(floats: usize) -> bool {
+    floats * core::mem::size_of::<f32>() > 32 * 1024
+}
+
 /// `s` as an array of `N` rows of `R`: `s` holds `N` of them exactly.
 #[inline(always)]
 pub(crate) fn as_rows<R: bytemuck::Pod, const N: usize>(s: &[f32]) -> &[R; N] {
