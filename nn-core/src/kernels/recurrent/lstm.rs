@@ -8,7 +8,7 @@
 //! ```
 
 use super::math::{sigmoid_all, tanh_all};
-use super::{affine, as_rows, beyond_l1, in_registers, madd, sum_rows, Mat};
+use super::{affine, as_rows, from_l2, in_registers, madd, sum_rows, Mat};
 
 /// An LSTM's weights as a step reads them: `W_ih` `[4H, IN]` and `W_hh` `[4H, H]` in either
 /// layout, and the two biases added, `b_ih + b_hh`, `[4H]`.
@@ -42,11 +42,10 @@ pub(crate) fn lstm_step<const FMA: bool, const WIDE: bool, const H: usize>(
 
 /// [`lstm_step`] for a cell's transposed weights, `IN` inputs, where products fuse, every sum
 /// held in registers from the bias to the last term:
-/// - where the weights fit the first-level cache and the registers hold all `4 · H` sums, all
-///   of them, then the gates;
-/// - where the weights do not fit that cache, and stream from the next, sixteen units at a
-///   time: their four sums, then their gates, so that one block's gates run while the next
-///   block's weights arrive.
+/// - where the weights come from the second-level cache ([`from_l2`]), sixteen units at a time:
+///   their four sums, then their gates, so that one block's gates run while the next block's
+///   weights arrive;
+/// - else, where the registers hold all `4 · H` sums, all of them, then the gates.
 ///
 /// Else through [`lstm_step`]. The same sums in the same order, so the same bits.
 #[inline(always)]
@@ -62,7 +61,7 @@ pub(crate) fn lstm_step_fixed<
     c: &mut [f32; H],
     keep: Option<&mut [f32]>,
 ) {
-    if let (true, Mat::Cols(ih), Mat::Cols(hh)) = (FMA && beyond_l1(4 * H * (IN + H)), w.ih, w.hh) {
+    if let (true, Mat::Cols(ih), Mat::Cols(hh)) = (FMA && from_l2(4 * H * (IN + H)), w.ih, w.hh) {
         let w = Fixed::<IN, H> {
             ih: as_rows(ih),
             hh: as_rows(hh),
