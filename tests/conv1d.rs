@@ -131,11 +131,12 @@ fn a_causal_stack_streams_the_whole_sequence_s_bits() {
 
 #[test]
 fn a_causal_layer_streams_with_groups_and_dilation() {
-    // 4 channels in 2 groups to 6, kernel 4, dilation 3: 9 zeros before the sequence.
-    type C = nn::Conv1d<4, 6, 4, 1, 9, 0, 3, 2, 150, 2>;
+    // 12 channels in 2 groups to 6, kernel 4, dilation 3: 9 zeros before the sequence. A
+    // group's 6 channels sum in two parts, of four channels and of two.
+    type C = nn::Conv1d<12, 6, 4, 1, 9, 0, 3, 2, 150, 6>;
     let mut conv: Box<C> = nn::__private::zeroed_box();
     conv.init(&mut nn::Rng::seed(7));
-    let x = random(&mut nn::Rng::seed(8), 4 * 150);
+    let x = random(&mut nn::Rng::seed(8), 12 * 150);
     let mut whole = vec![0.0; 6 * 150];
     conv.forward(&x, &mut whole);
     let cell = Conv1dCell::new(&*conv);

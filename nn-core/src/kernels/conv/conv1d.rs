@@ -1,7 +1,11 @@
 //! The 1-D convolution's forward pass and its causal one-step form, which add the same products
-//! in the same order for every output: the bias, then input channel by input channel, tap by
-//! tap, each product fused into the sum where the vector unit has FMA (chosen once for every
-//! pass by `crate::kernels::recurrent::run`). So a step gives the whole sequence's bits.
+//! in the same order for every output, each product fused into its sum where the vector unit has
+//! FMA (chosen once for every pass by `crate::kernels::recurrent::run`). So a step gives the
+//! whole sequence's bits. The order: the input channels in groups of [`PART`]; the bias and the
+//! first group's products, channel by channel and tap by tap, in one sum; then each next group's
+//! products summed on their own from zero, in the same order, and added to it. The groups'
+//! sums are independent, so that a step, whose terms would otherwise wait each for the one
+//! before, runs them side by side.
 //!
 //! The whole sequence runs a block of outputs of one channel at a time, each tap adding its
 //! products to the whole block (independent sums, side by side in vector registers); the outputs
@@ -13,6 +17,9 @@ use crate::kernels::recurrent::{madd, run, Steps};
 /// Outputs of one channel summed together: 1 KiB of sums, which stay in the first-level cache
 /// while every tap adds to them.
 const TILE: usize = 256;
+
+/// Input channels per group of products summed on their own.
+const PART: usize = 4;
 
 /// A 1-D convolution's geometry: `cin` channels of length `l` in `groups` groups to `cout`
 /// channels of length `ol`, a kernel of `k` taps `d` apart moved by `s`, with `pl` zeros before
@@ -72,13 +79,18 @@ impl Steps for Forward<'_> {
             let b = bias[o];
             let one = |t: usize| {
                 let mut acc = b;
-                for (ci, taps) in wo.chunks_exact(g.k).enumerate() {
-                    for (kk, w) in taps.iter().enumerate() {
-                        let at = t * g.s + kk * g.d;
-                        if at >= g.pl && at - g.pl < g.l {
-                            acc = madd::<FMA>(*w, xs[ci * g.l + at - g.pl], acc);
+                for (n, part) in wo.chunks(PART * g.k).enumerate() {
+                    let mut s = if n == 0 { b } else { 0.0 };
+                    for (cj, taps) in part.chunks_exact(g.k).enumerate() {
+                        let row = &xs[(n * PART + cj) * g.l..][..g.l];
+                        for (kk, w) in taps.iter().enumerate() {
+                            let at = t * g.s + kk * g.d;
+                            if at >= g.pl && at - g.pl < g.l {
+                                s = madd::<FMA>(*w, row[at - g.pl], s);
+                            }
                         }
                     }
+                    acc = if n == 0 { s } else { acc + s };
                 }
                 acc
             };
@@ -86,8 +98,9 @@ impl Steps for Forward<'_> {
                 yo[t] = one(t);
             }
             // The interior: where the stride is 1, blocks of outputs held in vector registers
-            // while every tap adds its products to them (eight AVX-512 registers, four AVX2
-            // ones: the sizes that ran fastest on each in `cargo bench`'s `conv_signal`); the
+            // while every tap adds its products to them (eight AVX-512 registers, eight AVX2
+            // ones, and as many for a group's own sums: the sizes that ran fastest on each in
+            // `cargo bench`'s `conv_signal`); the
             // rest in tiles that stay in the first-level cache while every tap adds its
             // products to them.
             let mut t = lo;
@@ -95,25 +108,36 @@ impl Steps for Forward<'_> {
                 t = if WIDE {
                     blocks::<FMA, 128>(g, wo, xs, b, t, hi, yo)
                 } else {
-                    blocks::<FMA, 32>(g, wo, xs, b, t, hi, yo)
+                    blocks::<FMA, 64>(g, wo, xs, b, t, hi, yo)
                 };
             }
             while t < hi {
                 let n = (hi - t).min(TILE);
                 let tile = &mut yo[t..t + n];
-                tile.fill(b);
-                for (ci, taps) in wo.chunks_exact(g.k).enumerate() {
-                    let row = &xs[ci * g.l..][..g.l];
-                    for (kk, w) in taps.iter().enumerate() {
-                        let start = t * g.s + kk * g.d - g.pl;
-                        if g.s == 1 {
-                            for (a, x) in tile.iter_mut().zip(&row[start..start + n]) {
-                                *a = madd::<FMA>(*w, *x, *a);
+                let mut sums = [0.0; TILE];
+                for (p, part) in wo.chunks(PART * g.k).enumerate() {
+                    let s = &mut sums[..n];
+                    s.fill(if p == 0 { b } else { 0.0 });
+                    for (cj, taps) in part.chunks_exact(g.k).enumerate() {
+                        let row = &xs[(p * PART + cj) * g.l..][..g.l];
+                        for (kk, w) in taps.iter().enumerate() {
+                            let start = t * g.s + kk * g.d - g.pl;
+                            if g.s == 1 {
+                                for (a, x) in s.iter_mut().zip(&row[start..start + n]) {
+                                    *a = madd::<FMA>(*w, *x, *a);
+                                }
+                            } else {
+                                for (a, x) in s.iter_mut().zip(row[start..].iter().step_by(g.s)) {
+                                    *a = madd::<FMA>(*w, *x, *a);
+                                }
                             }
-                        } else {
-                            for (a, x) in tile.iter_mut().zip(row[start..].iter().step_by(g.s)) {
-                                *a = madd::<FMA>(*w, *x, *a);
-                            }
+                        }
+                    }
+                    if p == 0 {
+                        tile.copy_from_slice(s);
+                    } else {
+                        for (a, s) in tile.iter_mut().zip(&*s) {
+                            *a += *s;
                         }
                     }
                 }
@@ -140,13 +164,23 @@ fn blocks<const FMA: bool, const V: usize>(
 ) -> usize {
     while t + V <= hi {
         let mut acc = [b; V];
-        for (ci, taps) in wo.chunks_exact(g.k).enumerate() {
-            let row = &xs[ci * g.l..][..g.l];
-            for (kk, w) in taps.iter().enumerate() {
-                let start = t + kk * g.d - g.pl;
-                let x = &row[start..start + V];
+        for (p, part) in wo.chunks(PART * g.k).enumerate() {
+            let mut s = if p == 0 { acc } else { [0.0; V] };
+            for (cj, taps) in part.chunks_exact(g.k).enumerate() {
+                let row = &xs[(p * PART + cj) * g.l..][..g.l];
+                for (kk, w) in taps.iter().enumerate() {
+                    let start = t + kk * g.d - g.pl;
+                    let x = &row[start..start + V];
+                    for j in 0..V {
+                        s[j] = madd::<FMA>(*w, x[j], s[j]);
+                    }
+                }
+            }
+            if p == 0 {
+                acc = s;
+            } else {
                 for j in 0..V {
-                    acc[j] = madd::<FMA>(*w, x[j], acc[j]);
+                    acc[j] += s[j];
                 }
             }
         }
@@ -157,7 +191,7 @@ fn blocks<const FMA: bool, const V: usize>(
 }
 
 /// One step of a causal convolution: `y ← bias + Σ_{ci, k} w[ci][k][o] · x(t − (K − 1 − k)·D)`
-/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`]. `hist[j]` is the
+/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`] (the module's). `hist[j]` is the
 /// input `j` steps back (`hist[0]` the newest, `K · D` rows), `seen` inputs exist; `wt` is
 /// `[CING][K][COUT]`, the outputs side by side, so that a tap runs down them in vector
 /// registers. Every tap's row is known to the compiler, and once `(K − 1)·D` inputs have gone
@@ -246,28 +280,39 @@ fn taps<
     hist: &[[f32; CIN]],
     seen: usize,
 ) -> [f32; COUT] {
-    // The sums in a local array, so that they stay in vector registers across the taps.
+    // The sums in local arrays, so that they stay in vector registers across the taps.
     let mut acc = *bias;
     let coutg = COUT / G;
-    for (ci, taps) in wt.iter().enumerate() {
-        for (k, w) in taps.iter().enumerate() {
-            let back = (K - 1 - k) * D;
-            if !ALL && back >= seen {
-                continue;
-            }
-            let x = &hist[back];
-            if G == 1 {
-                let v = x[ci];
-                for j in 0..COUT {
-                    acc[j] = madd::<FMA>(w[j], v, acc[j]);
+    for (p, part) in wt.chunks(PART).enumerate() {
+        let mut s = if p == 0 { acc } else { [0.0; COUT] };
+        for (cj, taps) in part.iter().enumerate() {
+            let ci = p * PART + cj;
+            for (k, w) in taps.iter().enumerate() {
+                let back = (K - 1 - k) * D;
+                if !ALL && back >= seen {
+                    continue;
                 }
-            } else {
-                for g in 0..G {
-                    let v = x[g * CING + ci];
-                    for j in g * coutg..(g + 1) * coutg {
-                        acc[j] = madd::<FMA>(w[j], v, acc[j]);
+                let x = &hist[back];
+                if G == 1 {
+                    let v = x[ci];
+                    for j in 0..COUT {
+                        s[j] = madd::<FMA>(w[j], v, s[j]);
+                    }
+                } else {
+                    for g in 0..G {
+                        let v = x[g * CING + ci];
+                        for j in g * coutg..(g + 1) * coutg {
+                            s[j] = madd::<FMA>(w[j], v, s[j]);
+                        }
                     }
                 }
+            }
+        }
+        if p == 0 {
+            acc = s;
+        } else {
+            for j in 0..COUT {
+                acc[j] += s[j];
             }
         }
     }
@@ -293,6 +338,9 @@ mod tests {
             (3, 4, 1, 5, 2, 2, 2, 1, 300),
             (3, 3, 3, 3, 3, 1, 1, 2, 200),
             (1, 2, 1, 2, 1, 1, 1, 1, 5),
+            // Channels in more than one part: 4, 4 and 1; 4 and 1 in each group.
+            (9, 4, 1, 3, 2, 2, 2, 1, 300),
+            (10, 4, 2, 3, 1, 2, 0, 2, 700),
         ];
         let mut rng = crate::Rng::seed(4);
         for (cin, cout, groups, k, s, pl, pr, d, l) in cases {
