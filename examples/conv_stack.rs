@@ -1,8 +1,8 @@
 //! RTNeural's causal convolution stack, Conv1d(1→16, k3) → tanh → Conv1d(16→16, k3, dilation
 //! 2) → a dense 16→1 on every step, trained here as a small audio effect: a soft clipper with
 //! a short echo, `y[t] = tanh(2·x[t]) + 0.3·x[t − 4]`, learnt from random mixtures of sines;
-//! then streamed one sample at a time through its cells, which give the whole signal's output
-//! bit for bit.
+//! then streamed one sample at a time through its cells, stepped as a tuple in one call, which
+//! give the whole signal's output bit for bit.
 //!
 //! ```text
 //! cargo run --release --example conv_stack                     # train, stream, compare
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use nn::loss::MseLoss;
 use nn::optim::{Adam, Optimizer};
-use nn::{Conv1dCell, Conv1dContext, Gradients, Layer, Rng, Tape, Zeroable};
+use nn::{Conv1dCell, Gradients, Rng, Stream, Tape};
 
 nn::network! {
     /// The stack over 256 samples, causal: output `t` hears inputs `t − 6` to `t`.
@@ -103,25 +103,20 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("test MSE after training: {:.5}", test_loss(&net, &mut tape));
 
-    // Streaming: one sample per call through the cells, against the whole signal.
-    let (c1, c2, c3) = (
+    // Streaming: one sample per call through the cells, stepped as a tuple in one call,
+    // against the whole signal.
+    let cells = (
         Conv1dCell::new(&net.conv1),
+        nn::Tanh::<16>::default(),
         Conv1dCell::new(&net.conv2),
         Conv1dCell::new(&net.dense),
     );
-    let (mut k1, mut k2, mut k3): (
-        Conv1dContext<1, 3, 1>,
-        Conv1dContext<16, 3, 2>,
-        Conv1dContext<16, 1, 1>,
-    ) = Default::default();
-    let tanh: nn::Tanh<16> = Zeroable::zeroed();
+    let mut contexts = Default::default();
     let x = &test_x[0];
     let whole = net.forward(x);
     let mut same = 0;
     for (t, v) in x.iter().enumerate() {
-        let mut a = [0.0; 16];
-        tanh.forward(&c1.step(&[*v], &mut k1), &mut a);
-        let y = c3.step(&c2.step(&a, &mut k2), &mut k3)[0];
+        let y = cells.step(&[*v], &mut contexts)[0];
         same += usize::from(y.to_bits() == whole[t].to_bits());
     }
     println!("streamed one sample at a time: {same} of {LEN} outputs equal the whole signal's, bit for bit");

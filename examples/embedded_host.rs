@@ -204,21 +204,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     // The convolution stack, one sample per call through its cells.
     let mut stack = ConvStack::new(0);
     stack.load(root.join("data/weights/conv_stack.safetensors"))?;
-    let (c1, c2, c3) = (
+    let cells = (
         nn::Conv1dCell::new(&stack.conv1),
+        nn::Tanh::<16>::default(),
         nn::Conv1dCell::new(&stack.conv2),
         nn::Conv1dCell::new(&stack.dense),
     );
-    let (mut k1, mut k2, mut k3): (
-        nn::Conv1dContext<1, 3, 1>,
-        nn::Conv1dContext<16, 3, 2>,
-        nn::Conv1dContext<16, 1, 1>,
-    ) = Default::default();
-    let tanh: nn::Tanh<16> = nn::Zeroable::zeroed();
+    let mut contexts = Default::default();
     for t in 0..256 {
-        let mut a = [0.0; 16];
-        nn::Layer::forward(&tanh, &c1.step(&[sample(t)], &mut k1), &mut a);
-        let y = c3.step(&c2.step(&a, &mut k2), &mut k3)[0];
+        let y = nn::Stream::step(&cells, &[sample(t)], &mut contexts)[0];
         if t < 32 || t == 255 {
             println!("stream {t}: {y}");
         }

@@ -345,8 +345,8 @@ nn::network! {
     }
 }
 
-/// A causal convolution stack: its cells' steps with their contexts carried, and the
-/// network's one-sample pass over a whole signal.
+/// A causal convolution stack: its cells' steps with their contexts carried, one by one and
+/// as a tuple, and the network's one-sample pass over a whole signal.
 #[test]
 fn conv1d_streaming_and_one_sample_pass_allocate_nothing() {
     let net = ConvStack::new(3);
@@ -367,6 +367,21 @@ fn conv1d_streaming_and_one_sample_pass_allocate_nothing() {
     run(0);
     let a = allocations(|| (1..100).for_each(&mut run));
     assert_eq!(a.count, 0, "100 steps allocated {} times", a.count);
+    // The same cells as a tuple, stepped in one call.
+    let stack = (&c1, &tanh, &c2, &c3);
+    let mut state = Default::default();
+    let mut last = [0.0];
+    let a = allocations(|| {
+        (0..100).for_each(|t| {
+            last = nn::Stream::step(&stack, black_box(&[(t as f32 * 0.1).sin()]), &mut state)
+        })
+    });
+    assert_eq!(
+        a.count, 0,
+        "100 steps of the tuple allocated {} times",
+        a.count
+    );
+    assert!(last[0].is_finite() && last[0] != 0.0);
     let x: [f32; 256] = core::array::from_fn(|t| (t as f32 * 0.1).sin());
     let a = allocations(|| {
         black_box(net.forward(black_box(&x)));

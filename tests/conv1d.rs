@@ -2,13 +2,14 @@
 //! computed by the macro, PyTorch's state-dict names and shapes; and a causal convolution
 //! streamed one step at a time, which gives the whole-sequence pass's bits exactly; PyTorch's
 //! weights baked in with `#[weights]`, bit for bit as `nn::io::load` reads them; `BatchNorm1d`
-//! on a sequence, each channel normalised over the batch and the length.
+//! on a sequence, each channel normalised over the batch and the length; a stack of cells
+//! stepped in one call as a tuple.
 
 #[macro_use]
 mod common;
 use common::random::random;
 
-use nn::{Conv1dCell, Conv1dContext, Layer, Network};
+use nn::{Conv1dCell, Conv1dContext, Layer, Network, Stream};
 
 nn::network! {
     /// Keyword spotting's shape: strided and dilated convolutions, pools, a global average.
@@ -127,6 +128,34 @@ fn a_causal_stack_streams_the_whole_sequence_s_bits() {
     s.ctx2.reset();
     s.ctx3.reset();
     assert_eq!(s.step(x[0]).to_bits(), whole[0].to_bits());
+}
+
+#[test]
+fn a_tuple_of_cells_streams_the_stack_in_one_call() {
+    let net = Stack::new(3);
+    let x = random(&mut nn::Rng::seed(5), 200);
+    let mut whole = [0.0; 200];
+    Layer::forward(&*net, &x, &mut whole);
+    let stack = (
+        Conv1dCell::new(&net.conv1),
+        nn::Tanh::<16>::default(),
+        Conv1dCell::new(&net.conv2),
+        Conv1dCell::new(&net.dense),
+    );
+    let mut state = Default::default();
+    let stepped: Vec<f32> = x.iter().map(|v| stack.step(&[*v], &mut state)[0]).collect();
+    assert_eq!(common::bits::bits(&stepped), common::bits::bits(&whole));
+    // A tuple of references steps as the tuple does, its state the same type.
+    let refs = (&stack.0, &stack.1, &stack.2, &stack.3);
+    let mut again = Default::default();
+    for (t, v) in x.iter().enumerate() {
+        assert_eq!(
+            refs.step(&[*v], &mut again)[0].to_bits(),
+            whole[t].to_bits(),
+            "step {t}"
+        );
+    }
+    assert_eq!(again, state);
 }
 
 #[test]

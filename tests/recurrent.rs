@@ -9,7 +9,9 @@ use common::random::random;
 
 use nn::loss::CrossEntropyLoss;
 use nn::optim::{Adam, Optimizer};
-use nn::{GruCell, GruState, Layer, LstmCell, LstmState, Network, Rng, Tape, Zeroable, GRU, LSTM};
+use nn::{
+    GruCell, GruState, Layer, LstmCell, LstmState, Network, Rng, Stream, Tape, Zeroable, GRU, LSTM,
+};
 
 nn::network! {
     /// MNIST read row by row: 28 steps of 28 pixels, the last step's state classified.
@@ -297,6 +299,31 @@ fn a_stream_resumes_from_its_state() {
     cell.forward_sequence(&x[34..], &mut split, second);
     assert_eq!(y, y_whole);
     assert_eq!(split, whole);
+}
+
+/// A GRU, a tanh and an LSTM stepped as a tuple, in one call, give each cell's own steps'
+/// bits, and leave the states those steps leave.
+#[test]
+fn a_tuple_of_cells_steps_as_its_cells_do() {
+    let mut rng = Rng::seed(11);
+    let mut gru: GRU<3, 8, 30> = Zeroable::zeroed();
+    gru.init(&mut rng);
+    let mut lstm: LSTM<8, 5, 30> = Zeroable::zeroed();
+    lstm.init(&mut rng);
+    let stack = (gru.cell(), nn::Tanh::<8>::default(), lstm.cell());
+    let mut state: (GruState<8>, (), LstmState<5>) = Default::default();
+    let (mut g, mut l) = (GruState::default(), LstmState::default());
+    let x = random(&mut rng, 30 * 3);
+    for (t, x) in x.chunks(3).enumerate() {
+        let x: &[f32; 3] = x.try_into().unwrap();
+        let h = stack.0.step(x, &mut g);
+        let mut a = [0.0; 8];
+        nn::Tanh::<8>::default().forward(h, &mut a);
+        let want = *stack.2.step(&a, &mut l);
+        let got = stack.step(x, &mut state);
+        assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits), "step {t}");
+    }
+    assert_eq!((state.0, state.2), (g, l));
 }
 
 #[test]

@@ -7,14 +7,14 @@
 //!
 //! Beside them, RTNeural's causal convolution stack, Conv1d(1→16, k3) → tanh → Conv1d(16→16,
 //! k3, dilation 2) → a dense 16→1 on every step (`conv_step`, `conv_signal`, shown at 16
-//! channels): one step through its cells with their contexts carried, and the whole signal
+//! channels): one step through its cells with their contexts carried, a tuple of them stepped in
+//! one call ([`nn::Stream`]), and the whole signal
 //! through the network declared with `#[input(1, 48000)]`.
 
 use std::hint::black_box;
 
 use nn::{
-    Conv1dCell, Conv1dContext, GruCell, GruState, Layer, LstmCell, LstmState, Rng, Zeroable, GRU,
-    LSTM,
+    Conv1dCell, GruCell, GruState, Layer, LstmCell, LstmState, Rng, Stream, Zeroable, GRU, LSTM,
 };
 
 use super::median_us;
@@ -123,40 +123,19 @@ nn::network! {
     }
 }
 
-/// The stack's cells and contexts, one step per call.
-struct ConvCells {
-    conv1: Conv1dCell<1, 16, 3, 1, 1, 1>,
-    conv2: Conv1dCell<16, 16, 3, 2, 1, 16>,
-    dense: Conv1dCell<16, 1, 1, 1, 1, 16>,
-    ctx: (
-        Conv1dContext<1, 3, 1>,
-        Conv1dContext<16, 3, 2>,
-        Conv1dContext<16, 1, 1>,
-    ),
-}
-
-impl ConvCells {
-    #[inline]
-    fn step(&mut self, x: &[f32; 1]) -> f32 {
-        let h = self.conv1.step(x, &mut self.ctx.0);
-        let mut a = [0.0; 16];
-        <nn::Tanh<16> as Zeroable>::zeroed().forward(&h, &mut a);
-        let h = self.conv2.step(&a, &mut self.ctx.1);
-        self.dense.step(&h, &mut self.ctx.2)[0]
-    }
-}
-
 fn conv_step() -> f64 {
     let net = ConvStack::new(1);
-    let mut cells = ConvCells {
-        conv1: Conv1dCell::new(&net.conv1),
-        conv2: Conv1dCell::new(&net.conv2),
-        dense: Conv1dCell::new(&net.dense),
-        ctx: Default::default(),
-    };
+    // The stack's cells, stepped in one call.
+    let cells = (
+        Conv1dCell::new(&net.conv1),
+        nn::Tanh::<16>::default(),
+        Conv1dCell::new(&net.conv2),
+        Conv1dCell::new(&net.dense),
+    );
+    let mut state = Default::default();
     let mut last = 0.0;
     let us = one_step(|x| {
-        last = black_box(cells.step(x));
+        last = black_box(cells.step(x, &mut state)[0]);
     });
     assert!(last.is_finite());
     us

@@ -86,8 +86,8 @@ pub use layers::{
     AdaptiveAvgPool1d, AvgPool1d, Conv1d, Conv1dCell, Conv1dContext, MaxPool1d, Transpose,
 };
 pub use layers::{
-    Embedding, FromState, GruCell, GruLayer, GruState, LstmCell, LstmLayer, LstmState, GRU, LSTM,
-    NO_PADDING,
+    Embedding, FromState, GruCell, GruLayer, GruState, LstmCell, LstmLayer, LstmState, Stream, GRU,
+    LSTM, NO_PADDING,
 };
 pub use network::{Network, Summary};
 pub use rng::Rng;

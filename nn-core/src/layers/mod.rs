@@ -15,6 +15,7 @@
 //! - `identity`, `flatten`: the layers whose pass is the identity;
 //! - `recurrent`: [`GRU`], [`LSTM`], their streaming cells and states;
 //! - `residual`: [`Residual`], a block added to its input;
+//! - `stream`: [`Stream`], a stack of streaming cells and activations stepped in one call;
 //! - `upsample`: [`Upsample`], nearest-neighbour upsampling by an integer factor.
 //!
 //! The kernels they call live apart, in `crate::kernels`.
@@ -33,6 +34,7 @@ mod pool;
 mod pool_general;
 mod recurrent;
 mod residual;
+pub(crate) mod stream;
 mod upsample;
 
 pub use activation::{
@@ -59,6 +61,7 @@ pub use recurrent::{
     FromState, GruCell, GruLayer, GruState, LstmCell, LstmLayer, LstmState, GRU, LSTM,
 };
 pub use residual::Residual;
+pub use stream::Stream;
 pub use upsample::Upsample;
 
 /// Ends a layer's `describe` as `network!` spells it: `, bias = false>` for a layer built

@@ -191,11 +191,11 @@ fn blocks<const FMA: bool, const V: usize>(
 }
 
 /// One step of a causal convolution: `y ← bias + Σ_{ci, k} w[ci][k][o] · x(t − (K − 1 − k)·D)`
-/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`] (the module's). `hist[j]` is the
-/// input `j` steps back (`hist[0]` the newest, `K · D` rows), `seen` inputs exist; `wt` is
-/// `[CING][K][COUT]`, the outputs side by side, so that a tap runs down them in vector
-/// registers. Every tap's row is known to the compiler, and once `(K − 1)·D` inputs have gone
-/// by every tap reads one, so that the steady state runs the taps with no test.
+/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`] (the module's).
+/// `hist[j]` is the input `j` steps back (`hist[0]` the newest, `K · D` rows), `seen` inputs
+/// exist; `wt` is `[CING][K][COUT]`, the outputs side by side, so that a tap runs down them in
+/// vector registers. Every tap's row is known to the compiler, and once `(K − 1)·D` inputs have
+/// gone by every tap reads one, so that the steady state runs the taps with no test.
 #[inline]
 pub(crate) fn step<
     const CIN: usize,
@@ -254,12 +254,33 @@ impl<
             seen,
             y,
         } = self;
-        let hist = &hist[..K * D];
-        if seen > (K - 1) * D {
-            *y = taps::<FMA, CIN, COUT, K, D, G, CING, true>(wt, bias, hist, seen);
-        } else {
-            *y = taps::<FMA, CIN, COUT, K, D, G, CING, false>(wt, bias, hist, seen);
-        }
+        step_with::<FMA, CIN, COUT, K, D, G, CING>(wt, bias, hist, seen, y);
+    }
+}
+
+/// [`step`] compiled into its caller, which [`run`] has compiled for the vector unit that
+/// `FMA` says.
+#[inline(always)]
+pub(crate) fn step_with<
+    const FMA: bool,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const D: usize,
+    const G: usize,
+    const CING: usize,
+>(
+    wt: &[[[f32; COUT]; K]; CING],
+    bias: &[f32; COUT],
+    hist: &[[f32; CIN]],
+    seen: usize,
+    y: &mut [f32; COUT],
+) {
+    let hist = &hist[..K * D];
+    if seen > (K - 1) * D {
+        *y = taps::<FMA, CIN, COUT, K, D, G, CING, true>(wt, bias, hist, seen);
+    } else {
+        *y = taps::<FMA, CIN, COUT, K, D, G, CING, false>(wt, bias, hist, seen);
     }
 }
 

@@ -2,6 +2,7 @@
 //! between calls in a value whose size the compiler knows.
 
 use crate::kernels::conv::conv1d;
+use crate::layers::Stream;
 use crate::Conv1d;
 
 /// The past inputs a causal convolution reads, carried between steps: the last `K · D`
@@ -160,6 +161,49 @@ impl<
             &mut y,
         );
         y
+    }
+}
+
+impl<
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const D: usize,
+        const G: usize,
+        const CING: usize,
+    > crate::layers::stream::sealed::Sealed for Conv1dCell<CIN, COUT, K, D, G, CING>
+{
+}
+
+/// [`Conv1dCell::step`], within a stack's step.
+impl<
+        const CIN: usize,
+        const COUT: usize,
+        const K: usize,
+        const D: usize,
+        const G: usize,
+        const CING: usize,
+    > Stream for Conv1dCell<CIN, COUT, K, D, G, CING>
+{
+    type In = [f32; CIN];
+    type Out = [f32; COUT];
+    type State = Conv1dContext<CIN, K, D>;
+
+    #[inline(always)]
+    fn step_with<const FMA: bool, const WIDE: bool>(
+        &self,
+        x: &[f32; CIN],
+        ctx: &mut Conv1dContext<CIN, K, D>,
+        y: &mut [f32; COUT],
+    ) {
+        ctx.push(x);
+        conv1d::step_with::<FMA, CIN, COUT, K, D, G, CING>(
+            &self.wt,
+            &self.bias,
+            ctx.window(),
+            ctx.seen,
+            y,
+        );
     }
 }
 

@@ -3,7 +3,9 @@
 //! transposed, in the order a step reads them; [`GruState`] and [`LstmState`] are what a step
 //! carries. Nothing here touches the heap.
 
-use crate::kernels::recurrent::{GruWeights, LstmWeights, Mat};
+use crate::kernels::recurrent::{GruWeights, LstmWeights, Mat, Steps};
+use crate::layers::stream::sealed;
+use crate::layers::Stream;
 use crate::{GRU, LSTM};
 
 use super::gru::{GruRun, GruStep};
@@ -374,5 +376,54 @@ impl<const IN: usize, const H: usize> LstmCell<IN, H> {
             keep: None,
         }
         .go();
+    }
+}
+
+impl<const IN: usize, const H: usize> sealed::Sealed for GruCell<IN, H> {}
+/// [`GruCell::step`], within a stack's step: the output is the new hidden state.
+impl<const IN: usize, const H: usize> Stream for GruCell<IN, H> {
+    type In = [f32; IN];
+    type Out = [f32; H];
+    type State = GruState<H>;
+
+    #[inline(always)]
+    fn step_with<const FMA: bool, const WIDE: bool>(
+        &self,
+        x: &[f32; IN],
+        state: &mut GruState<H>,
+        y: &mut [f32; H],
+    ) {
+        GruStep {
+            w: self.weights(),
+            x,
+            h: &mut state.h,
+        }
+        .run::<FMA, WIDE>();
+        *y = state.h;
+    }
+}
+
+impl<const IN: usize, const H: usize> sealed::Sealed for LstmCell<IN, H> {}
+/// [`LstmCell::step`], within a stack's step: the output is the new hidden state.
+impl<const IN: usize, const H: usize> Stream for LstmCell<IN, H> {
+    type In = [f32; IN];
+    type Out = [f32; H];
+    type State = LstmState<H>;
+
+    #[inline(always)]
+    fn step_with<const FMA: bool, const WIDE: bool>(
+        &self,
+        x: &[f32; IN],
+        state: &mut LstmState<H>,
+        y: &mut [f32; H],
+    ) {
+        LstmStep {
+            w: self.weights(),
+            x,
+            h: &mut state.h,
+            c: &mut state.c,
+        }
+        .run::<FMA, WIDE>();
+        *y = state.h;
     }
 }
