@@ -16,7 +16,9 @@ use crate::Zeroable;
 /// per layer, and the layers' steps are compiled into one another, so that their outputs pass
 /// in registers. Each layer gives the bits its own step gives; nothing touches the heap. The
 /// state of a tuple is the tuple of its layers' states, which starts from
-/// [`Default::default`].
+/// [`Default::default`]. A tuple whose layer does not take the width the layer before it
+/// gives is no `Stream`: calling `step` on it is a compile error that names that layer and
+/// the output it would have to take (`<Elementwise<TanhFn, 8> as Stream>::In = [f32; 16]`).
 ///
 /// ```
 /// use nn::{Conv1d, Conv1dCell, Layer, Rng, Stream, Tanh, Zeroable};
