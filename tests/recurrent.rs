@@ -301,17 +301,20 @@ fn a_stream_resumes_from_its_state() {
     assert_eq!(split, whole);
 }
 
-/// A GRU, a tanh and an LSTM stepped as a tuple, in one call, give each cell's own steps'
-/// bits, and leave the states those steps leave.
+/// A GRU, a tanh, an LSTM and a `Linear` stepped as a tuple, in one call, give each layer's
+/// own steps' bits, and leave the states those steps leave.
 #[test]
 fn a_tuple_of_cells_steps_as_its_cells_do() {
     let mut rng = Rng::seed(11);
     let mut gru: GRU<3, 8, 30> = Zeroable::zeroed();
     gru.init(&mut rng);
-    let mut lstm: LSTM<8, 5, 30> = Zeroable::zeroed();
+    let mut lstm: LSTM<8, 40, 30> = Zeroable::zeroed();
     lstm.init(&mut rng);
-    let stack = (gru.cell(), nn::Tanh::<8>::default(), lstm.cell());
-    let mut state: (GruState<8>, (), LstmState<5>) = Default::default();
+    // 40 inputs and 6 outputs: two blocks of 16 inputs and the rest, 4 rows and the rest.
+    let mut head: nn::Linear<40, 6> = Zeroable::zeroed();
+    head.init(&mut rng);
+    let stack = (gru.cell(), nn::Tanh::<8>::default(), lstm.cell(), &head);
+    let mut state: (GruState<8>, (), LstmState<40>, ()) = Default::default();
     let (mut g, mut l) = (GruState::default(), LstmState::default());
     let x = random(&mut rng, 30 * 3);
     for (t, x) in x.chunks(3).enumerate() {
@@ -319,7 +322,8 @@ fn a_tuple_of_cells_steps_as_its_cells_do() {
         let h = stack.0.step(x, &mut g);
         let mut a = [0.0; 8];
         nn::Tanh::<8>::default().forward(h, &mut a);
-        let want = *stack.2.step(&a, &mut l);
+        let mut want = [0.0; 6];
+        head.forward(stack.2.step(&a, &mut l), &mut want);
         let got = stack.step(x, &mut state);
         assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits), "step {t}");
     }

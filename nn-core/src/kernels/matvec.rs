@@ -16,7 +16,7 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 /// `y ← W x + b` for a row-major `W` (`y.len()` rows of `x.len()`), four rows at a time
 /// so that each load of `x` feeds four independent chains of partial sums.
 #[inline(always)]
-fn matvec_body<const FMA: bool>(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) {
+pub(crate) fn matvec_body<const FMA: bool>(w: &[f32], x: &[f32], b: &[f32], y: &mut [f32]) {
     let n = x.len();
     let tail_at = n - n % LANES;
     let mut rows = w.chunks_exact(4 * n);

@@ -22,5 +22,5 @@ mod sum;
 #[cfg(feature = "std")]
 mod tiled;
 
-pub(crate) use matvec::matvec;
+pub(crate) use matvec::{matvec, matvec_body};
 pub(crate) use sum::lane_sum;

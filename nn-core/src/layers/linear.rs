@@ -62,6 +62,29 @@ unsafe impl<const IN: usize, const OUT: usize, const BIAS: bool> bytemuck::Zeroa
 
 clone_in_place!(Linear<const IN: usize, const OUT: usize, const BIAS: bool> { weight, bias });
 
+impl<const IN: usize, const OUT: usize, const BIAS: bool> crate::layers::stream::sealed::Sealed
+    for Linear<IN, OUT, BIAS>
+{
+}
+
+/// The layer's one-sample forward pass on a step's features, within a stack's step: the same
+/// sums in the same order, so the same bits.
+impl<const IN: usize, const OUT: usize, const BIAS: bool> crate::Stream for Linear<IN, OUT, BIAS> {
+    type In = [f32; IN];
+    type Out = [f32; OUT];
+    type State = ();
+
+    #[inline(always)]
+    fn step_with<const FMA: bool, const WIDE: bool>(
+        &self,
+        x: &[f32; IN],
+        _: &mut (),
+        y: &mut [f32; OUT],
+    ) {
+        crate::kernels::matvec_body::<FMA>(self.weight.as_flattened(), x, &self.bias, y);
+    }
+}
+
 /// Elements (batch × features) per thread, at least, of a bias pass split over the pool.
 const BIAS_PART_MIN: usize = 1 << 15;
 

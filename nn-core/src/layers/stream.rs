@@ -8,7 +8,8 @@ use crate::Zeroable;
 
 /// A layer streamed one time step per call, with the state it carries between calls in a
 /// value whose size the compiler knows: [`Conv1dCell`](crate::Conv1dCell),
-/// [`GruCell`](crate::GruCell), [`LstmCell`](crate::LstmCell), the elementwise activations
+/// [`GruCell`](crate::GruCell), [`LstmCell`](crate::LstmCell), [`Linear`](crate::Linear) (on
+/// each step's features, as PyTorch applies it to a sequence), the elementwise activations
 /// ([`Elementwise`], such as [`Tanh`](crate::Tanh)), a reference to any of them, and tuples of
 /// two to eight of them, each taking the output of the one before.
 ///
