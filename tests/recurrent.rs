@@ -259,6 +259,8 @@ fn passes_agree<const IN: usize, const H: usize, const T: usize>(seed: u64) {
 fn a_sequence_equals_its_steps_bit_for_bit() {
     passes_agree::<1, 8, 20>(5);
     passes_agree::<3, 5, 4>(6);
+    // Products of 8 to 16 inputs in two parts: 12 inputs as 6 and 6, 13 units as 6 and 7.
+    passes_agree::<12, 13, 5>(12);
     passes_agree::<7, 33, 9>(7);
     passes_agree::<28, 64, 28>(8);
     // Weights beyond a first-level cache, run sixteen units at a time, and six more.

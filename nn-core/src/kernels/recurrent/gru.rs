@@ -8,7 +8,7 @@
 //! ```
 
 use super::math::{sigmoid_all, tanh_all};
-use super::{affine, as_rows, from_l2, in_registers, madd, sum_rows, Mat};
+use super::{affine, as_rows, from_l2, in_registers, madd, sum_block, sum_rows, Mat};
 
 /// A GRU's weights as a step reads them: `W_ih` `[3H, IN]` and `W_hh` `[3H, H]` in either
 /// layout, and the biases, `[3H]` each.
@@ -131,20 +131,8 @@ impl<const IN: usize, const H: usize> Fixed<'_, IN, H> {
             a
         };
         let (mut gi, mut gh) = (sums(self.b_ih), sums(self.b_hh));
-        for (w, &v) in self.ih.iter().zip(x) {
-            for (a, w) in gi.iter_mut().zip(w) {
-                for j in 0..n {
-                    a[j] = madd::<FMA>(w[at + j], v, a[j]);
-                }
-            }
-        }
-        for (w, &v) in self.hh.iter().zip(old) {
-            for (a, w) in gh.iter_mut().zip(w) {
-                for j in 0..n {
-                    a[j] = madd::<FMA>(w[at + j], v, a[j]);
-                }
-            }
-        }
+        sum_block::<FMA, 3, H, L>(&mut gi, self.ih, x, at, n);
+        sum_block::<FMA, 3, H, L>(&mut gh, self.hh, old, at, n);
         gates::<FMA, H, L>(&gi, &gh, at, n, h, keep);
     }
 }
@@ -171,12 +159,12 @@ fn gates<const FMA: bool, const H: usize, const L: usize>(
     sigmoid_all::<FMA>(r);
     sigmoid_all::<FMA>(z);
     for j in 0..n {
-        nn[j] = gi[2][j] + r[j] * gh[2][j];
+        nn[j] = madd::<FMA>(r[j], gh[2][j], gi[2][j]);
     }
     tanh_all::<FMA>(nn);
     let h = &mut h[at..at + n];
     for j in 0..n {
-        h[j] = nn[j] + z[j] * (h[j] - nn[j]);
+        h[j] = madd::<FMA>(z[j], h[j] - nn[j], nn[j]);
     }
     if let Some(keep) = keep {
         for (dst, src) in keep.chunks_exact_mut(H).zip([&*r, z, nn, &gh[2][..n]]) {

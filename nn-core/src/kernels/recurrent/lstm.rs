@@ -8,7 +8,7 @@
 //! ```
 
 use super::math::{sigmoid_all, tanh_all};
-use super::{affine, as_rows, from_l2, in_registers, madd, sum_rows, Mat};
+use super::{affine, as_rows, from_l2, in_registers, sum_block, sum_rows, Mat};
 
 /// An LSTM's weights as a step reads them: `W_ih` `[4H, IN]` and `W_hh` `[4H, H]` in either
 /// layout, and the two biases added, `b_ih + b_hh`, `[4H]`.
@@ -128,13 +128,8 @@ impl<const IN: usize, const H: usize> Fixed<'_, IN, H> {
         for (a, b) in a.iter_mut().zip(self.b) {
             a[..n].copy_from_slice(&b[at..at + n]);
         }
-        for (w, &v) in self.ih.iter().zip(x).chain(self.hh.iter().zip(old)) {
-            for (a, w) in a.iter_mut().zip(w) {
-                for j in 0..n {
-                    a[j] = madd::<FMA>(w[at + j], v, a[j]);
-                }
-            }
-        }
+        sum_block::<FMA, 4, H, L>(&mut a, self.ih, x, at, n);
+        sum_block::<FMA, 4, H, L>(&mut a, self.hh, old, at, n);
         gates::<FMA, H, L>(a, at, n, h, c, keep);
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! A product reads its weights either as PyTorch stores them (`Mat::Rows`, `[gates, inputs]`)
 //! or transposed (`Mat::Cols`, `[inputs, gates]`, the layout of a cell): both sum each gate's
-//! terms in the same order, `b + w₀v₀ + w₁v₁ + ...`, so that they give the same bits. The
+//! terms in the same order, `b + w₀v₀ + w₁v₁ + ...` (a product of 8 to 16 inputs in two parts,
+//! [`split`]), so that they give the same bits. The
 //! transposed one runs down the gates in vector registers, one input at a time, and needs
 //! no horizontal sums; the other reads PyTorch's layout in place, with no copy.
 
@@ -34,17 +35,38 @@ pub(crate) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     a * b + c
 }
 
-/// `acc ← acc + W v`, each element summed in input order. `WIDE`: the vector unit has 32
-/// registers of 16 lanes (AVX-512).
+/// Where a product of `k` inputs starts its second part. A product of 8 to 16 inputs (at small
+/// sizes, the recurrent sums whose chain of multiply-adds is a step's latency) adds its first
+/// `k / 2` terms to the running sum and sums the rest on their own, from zero, then adds that;
+/// any other sums all its terms in one part (`k`). Every pass sums each product so.
+#[inline(always)]
+pub(crate) const fn split(k: usize) -> usize {
+    if k >= 8 && k <= 16 {
+        k / 2
+    } else {
+        k
+    }
+}
+
+/// `acc ← acc + W v`, each element summed in input order, in the parts of [`split`]. `WIDE`:
+/// the vector unit has 32 registers of 16 lanes (AVX-512).
 #[inline(always)]
 pub(crate) fn affine<const FMA: bool, const WIDE: bool>(acc: &mut [f32], w: Mat<'_>, v: &[f32]) {
     match w {
         Mat::Cols(w) => affine_cols::<FMA, WIDE>(acc, w, v),
         Mat::Rows(w) => {
+            let m = split(v.len());
             for (a, row) in acc.iter_mut().zip(w.chunks_exact(v.len())) {
                 let mut s = *a;
-                for (w, v) in row.iter().zip(v) {
+                for (w, v) in row[..m].iter().zip(&v[..m]) {
                     s = madd::<FMA>(*w, *v, s);
+                }
+                if m < v.len() {
+                    let mut p = 0.0;
+                    for (w, v) in row[m..].iter().zip(&v[m..]) {
+                        p = madd::<FMA>(*w, *v, p);
+                    }
+                    s += p;
                 }
                 *a = s;
             }
@@ -87,11 +109,63 @@ pub(crate) fn sum_rows<const FMA: bool, const K: usize, const G: usize, const H:
     w: &[[[f32; H]; G]; K],
     v: &[f32; K],
 ) {
-    for k in 0..K {
+    let m = split(K);
+    for k in 0..m {
         let vk = v[k];
         for g in 0..G {
             for j in 0..H {
                 acc[g][j] = madd::<FMA>(w[k][g][j], vk, acc[g][j]);
+            }
+        }
+    }
+    if m < K {
+        let mut p = [[0.0f32; H]; G];
+        for k in m..K {
+            let vk = v[k];
+            for g in 0..G {
+                for j in 0..H {
+                    p[g][j] = madd::<FMA>(w[k][g][j], vk, p[g][j]);
+                }
+            }
+        }
+        for g in 0..G {
+            for j in 0..H {
+                acc[g][j] += p[g][j];
+            }
+        }
+    }
+}
+
+/// `a[g][j] ← a[g][j] + Σ_k w[k][g][at + j] · v[k]` for `j < n` (`n ≤ L`): gates
+/// `at .. at + n` of each group of a product, in the parts of [`split`].
+#[inline(always)]
+pub(crate) fn sum_block<const FMA: bool, const G: usize, const H: usize, const L: usize>(
+    a: &mut [[f32; L]; G],
+    w: &[[[f32; H]; G]],
+    v: &[f32],
+    at: usize,
+    n: usize,
+) {
+    let m = split(v.len());
+    for (w, &v) in w[..m].iter().zip(&v[..m]) {
+        for (a, w) in a.iter_mut().zip(w) {
+            for j in 0..n {
+                a[j] = madd::<FMA>(w[at + j], v, a[j]);
+            }
+        }
+    }
+    if m < v.len() {
+        let mut p = [[0.0f32; L]; G];
+        for (w, &v) in w[m..].iter().zip(&v[m..]) {
+            for (p, w) in p.iter_mut().zip(w) {
+                for j in 0..n {
+                    p[j] = madd::<FMA>(w[at + j], v, p[j]);
+                }
+            }
+        }
+        for (a, p) in a.iter_mut().zip(&p) {
+            for j in 0..n {
+                a[j] += p[j];
             }
         }
     }
@@ -133,15 +207,28 @@ fn blocks<const FMA: bool, const B: usize>(
     n: usize,
     mut at: usize,
 ) -> usize {
+    let m = split(v.len());
     while at + B <= n {
         // A loop, not `core::array::from_fn`, which may stay a call compiled without the
         // vector unit's instructions.
         let mut a = [0.0f32; B];
         a.copy_from_slice(&acc[at..at + B]);
-        for (k, &vk) in v.iter().enumerate() {
+        for (k, &vk) in v[..m].iter().enumerate() {
             let col = &w[k * n + at..k * n + at + B];
             for i in 0..B {
                 a[i] = madd::<FMA>(col[i], vk, a[i]);
+            }
+        }
+        if m < v.len() {
+            let mut p = [0.0f32; B];
+            for (k, &vk) in v.iter().enumerate().skip(m) {
+                let col = &w[k * n + at..k * n + at + B];
+                for i in 0..B {
+                    p[i] = madd::<FMA>(col[i], vk, p[i]);
+                }
+            }
+            for i in 0..B {
+                a[i] += p[i];
             }
         }
         acc[at..at + B].copy_from_slice(&a);
