@@ -14,6 +14,9 @@ use crate::Conv1d;
 /// `[2 · K · D, CIN]`, so that rows `at ..` hold the last `K · D` inputs newest first, in
 /// one piece, and taking an input moves nothing.
 #[derive(Clone, Copy, Debug)]
+// Aligned to a cache line, so that a step's vector loads and stores of its rows straddle as few
+// lines as the row's width allows, wherever the context lies.
+#[repr(C, align(64))]
 pub struct Conv1dContext<const CIN: usize, const K: usize, const D: usize> {
     /// `[2, K, D, CIN]`: both copies of the ring.
     hist: [[[[f32; CIN]; D]; K]; 2],
