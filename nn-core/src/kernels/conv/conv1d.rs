@@ -72,6 +72,8 @@ impl Steps for Forward<'_> {
         } else {
             lo
         };
+        // A group's own sums over a tile, written before they are read.
+        let mut sums = [0.0; TILE];
         for o in 0..g.cout {
             let wo = &w[o * cing * g.k..][..cing * g.k];
             let xs = &x[(o / coutg) * cing * g.l..][..cing * g.l];
@@ -114,7 +116,6 @@ impl Steps for Forward<'_> {
             while t < hi {
                 let n = (hi - t).min(TILE);
                 let tile = &mut yo[t..t + n];
-                let mut sums = [0.0; TILE];
                 for (p, part) in wo.chunks(PART * g.k).enumerate() {
                     let s = &mut sums[..n];
                     s.fill(if p == 0 { b } else { 0.0 });
@@ -191,77 +192,14 @@ fn blocks<const FMA: bool, const V: usize>(
 }
 
 /// One step of a causal convolution: `y ← bias + Σ_{ci, k} w[ci][k][o] · x(t − (K − 1 − k)·D)`
-/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`] (the module's).
+/// over the taps that reach an input, in the order of [`Conv1dGeom::forward`] (the module's),
+/// compiled into its caller, which [`run`] has compiled for the vector unit that `FMA` says.
 /// `hist[j]` is the input `j` steps back (`hist[0]` the newest, `K · D` rows), `seen` inputs
 /// exist; `wt` is `[CING][K][COUT]`, the outputs side by side, so that a tap runs down them in
 /// vector registers. Every tap's row is known to the compiler, and once `(K − 1)·D` inputs have
 /// gone by every tap reads one, so that the steady state runs the taps with no test.
-#[inline]
-pub(crate) fn step<
-    const CIN: usize,
-    const COUT: usize,
-    const K: usize,
-    const D: usize,
-    const G: usize,
-    const CING: usize,
->(
-    wt: &[[[f32; COUT]; K]; CING],
-    bias: &[f32; COUT],
-    hist: &[[f32; CIN]],
-    seen: usize,
-    y: &mut [f32; COUT],
-) {
-    run(Step::<CIN, COUT, K, D, G, CING> {
-        wt,
-        bias,
-        hist,
-        seen,
-        y,
-    });
-}
-
-struct Step<
-    'a,
-    const CIN: usize,
-    const COUT: usize,
-    const K: usize,
-    const D: usize,
-    const G: usize,
-    const CING: usize,
-> {
-    wt: &'a [[[f32; COUT]; K]; CING],
-    bias: &'a [f32; COUT],
-    hist: &'a [[f32; CIN]],
-    seen: usize,
-    y: &'a mut [f32; COUT],
-}
-
-impl<
-        const CIN: usize,
-        const COUT: usize,
-        const K: usize,
-        const D: usize,
-        const G: usize,
-        const CING: usize,
-    > Steps for Step<'_, CIN, COUT, K, D, G, CING>
-{
-    #[inline(always)]
-    fn run<const FMA: bool, const WIDE: bool>(self) {
-        let Step {
-            wt,
-            bias,
-            hist,
-            seen,
-            y,
-        } = self;
-        step_with::<FMA, CIN, COUT, K, D, G, CING>(wt, bias, hist, seen, y);
-    }
-}
-
-/// [`step`] compiled into its caller, which [`run`] has compiled for the vector unit that
-/// `FMA` says.
 #[inline(always)]
-pub(crate) fn step_with<
+pub(crate) fn step<
     const FMA: bool,
     const CIN: usize,
     const COUT: usize,

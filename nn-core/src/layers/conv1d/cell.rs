@@ -154,16 +154,7 @@ impl<
     /// returns the output at this step (one value per output channel).
     #[inline]
     pub fn step(&self, x: &[f32; CIN], ctx: &mut Conv1dContext<CIN, K, D>) -> [f32; COUT] {
-        ctx.push(x);
-        let mut y = [0.0; COUT];
-        conv1d::step::<CIN, COUT, K, D, G, CING>(
-            &self.wt,
-            &self.bias,
-            ctx.window(),
-            ctx.seen,
-            &mut y,
-        );
-        y
+        Stream::step(self, x, ctx)
     }
 }
 
@@ -200,7 +191,7 @@ impl<
         y: &mut [f32; COUT],
     ) {
         ctx.push(x);
-        conv1d::step_with::<FMA, CIN, COUT, K, D, G, CING>(
+        conv1d::step::<FMA, CIN, COUT, K, D, G, CING>(
             &self.wt,
             &self.bias,
             ctx.window(),
